@@ -1,0 +1,49 @@
+/**
+ * The `meshmetrics` executable: finds the subcommand and hands it the rest of the
+ * arguments. Each subcommand lives in its own file and is loaded only when used.
+ * @module
+ */
+
+/** A subcommand: takes its arguments, returns the process exit code. */
+export type Command = (args: string[]) => Promise<number>;
+
+interface CommandEntry {
+  /** Words that select the command, e.g. ['check', 'metrics']. */
+  words: string[];
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+const COMMANDS: CommandEntry[] = [];
+
+/** Text of `meshmetrics help`. */
+export function usage(): string {
+  const lines = ['usage: meshmetrics <command> [flags]', '', 'commands:'];
+  const width = Math.max(...COMMANDS.map((c) => c.words.join(' ').length));
+  for (const c of COMMANDS) lines.push(`  ${c.words.join(' ').padEnd(width)}  ${c.summary}`);
+  lines.push('', "Run 'meshmetrics <command> --help' for a command's flags.");
+  return lines.join('\n') + '\n';
+}
+
+/** Runs the command line `argv` (without the node and script paths); returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    const { VERSION } = await import('./version.js');
+    process.stdout.write(`meshmetrics ${VERSION}\n`);
+    return 0;
+  }
+  // Longest match first, so 'tsdb create-blocks-from' wins over a shorter prefix.
+  const sorted = [...COMMANDS].sort((a, b) => b.words.length - a.words.length);
+  for (const c of sorted) {
+    if (c.words.every((w, i) => argv[i] === w)) {
+      const run = await c.load();
+      return run(argv.slice(c.words.length));
+    }
+  }
+  process.stderr.write(`meshmetrics: unknown command "${argv.join(' ')}"\n\n${usage()}`);
+  return 2;
+}

@@ -1,0 +1,9 @@
+/**
+ * The data model: label sets, matchers, the stale marker and the error taxonomy.
+ * @module
+ */
+export * from './errors.js';
+export * from './labels.js';
+export * from './matcher.js';
+export * from './regex.js';
+export * from './stale.js';
