@@ -1,0 +1,277 @@
+/**
+ * Chunk segment files of a block (`<block>/chunks/000001`, …), as Prometheus's
+ * `tsdb/chunks/chunks.go`. See docs/format/chunks.md, "Chunk segment files".
+ *
+ * The writer appends chunks through a write buffer; the reader reads one chunk at a
+ * time with a positioned read, so memory does not grow with the block.
+ * @module
+ */
+
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptionError, StorageError } from '../../model/errors.js';
+import { crc32c } from '../crc32c.js';
+
+/** Magic number at the start of every segment file. */
+export const MAGIC_CHUNKS = 0x85bd40dd;
+/** Segment format version we write and read. */
+export const CHUNKS_FORMAT_V1 = 1;
+/** Bytes before the first chunk: magic, version, 3 padding bytes. */
+export const SEGMENT_HEADER_SIZE = 8;
+/** A new segment is started when a chunk would take the current one past this size. */
+export const DEFAULT_MAX_SEGMENT_SIZE = 512 * 1024 * 1024;
+/** The XOR float encoding byte. */
+export const ENCODING_XOR_BYTE = 1;
+
+const TWO_32 = 2 ** 32;
+
+/** A chunk reference: segment index (0 for file 000001) in the high 32 bits, offset in the low. */
+export function packChunkRef(segment: number, offset: number): number {
+  return segment * TWO_32 + offset;
+}
+
+/** Segment index of a chunk reference. */
+export function chunkRefSegment(ref: number): number {
+  return Math.floor(ref / TWO_32);
+}
+
+/** Offset within its segment of a chunk reference. */
+export function chunkRefOffset(ref: number): number {
+  return ref % TWO_32;
+}
+
+/** File name of segment `index` (0-based): `000001` for 0. */
+export function segmentFileName(index: number): string {
+  return String(index + 1).padStart(6, '0');
+}
+
+/** Bytes a uvarint of `n` takes. */
+function uvarintSize(n: number): number {
+  let s = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    s++;
+  }
+  return s;
+}
+
+/** Writes `n` as a uvarint at `buf[off]`; returns the new offset. */
+function putUvarint(buf: Uint8Array, off: number, n: number): number {
+  while (n >= 0x80) {
+    buf[off++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[off++] = n;
+  return off;
+}
+
+const WRITE_BUFFER_SIZE = 1 << 20;
+
+/**
+ * Writes chunks into segment files of one directory. Not reusable: call
+ * {@link close} once, which fsyncs every segment.
+ */
+export class ChunkWriter {
+  private readonly dir: string;
+  private readonly maxSegmentSize: number;
+  private fd: number;
+  private segment: number;
+  /** Bytes in the current segment, including those still in `buf`. */
+  private segmentSize: number;
+  private readonly buf: Buffer;
+  private bufLen: number;
+  /** Total bytes written over all segments. */
+  bytesWritten: number;
+
+  constructor(dir: string, maxSegmentSize = DEFAULT_MAX_SEGMENT_SIZE) {
+    this.dir = dir;
+    this.maxSegmentSize = maxSegmentSize;
+    this.fd = -1;
+    this.segment = -1;
+    this.segmentSize = 0;
+    this.buf = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
+    this.bufLen = 0;
+    this.bytesWritten = 0;
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /**
+   * Appends one chunk and returns its reference. `data` is the chunk's bytes without
+   * the encoding byte; it is copied.
+   */
+  write(encoding: number, data: Uint8Array): number {
+    const size = uvarintSize(data.length) + 1 + data.length + 4;
+    if (this.fd < 0 || (this.segmentSize > SEGMENT_HEADER_SIZE && this.segmentSize + size > this.maxSegmentSize)) {
+      this.cut();
+    }
+    const ref = packChunkRef(this.segment, this.segmentSize);
+    if (this.bufLen + size > this.buf.length) this.flush();
+    if (size > this.buf.length) {
+      // A chunk larger than the buffer: write it in pieces.
+      const tmp = Buffer.allocUnsafe(size);
+      this.encodeInto(tmp, 0, encoding, data);
+      writeSync(this.fd, tmp);
+    } else {
+      this.bufLen = this.encodeInto(this.buf, this.bufLen, encoding, data);
+    }
+    this.segmentSize += size;
+    this.bytesWritten += size;
+    return ref;
+  }
+
+  private encodeInto(dst: Buffer, off: number, encoding: number, data: Uint8Array): number {
+    off = putUvarint(dst, off, data.length);
+    const crcStart = off;
+    dst[off++] = encoding;
+    dst.set(data, off);
+    off += data.length;
+    dst.writeUInt32BE(crc32c(dst, crcStart, off), off);
+    return off + 4;
+  }
+
+  private cut(): void {
+    if (this.fd >= 0) this.finishSegment();
+    this.segment++;
+    this.fd = openSync(join(this.dir, segmentFileName(this.segment)), 'w');
+    this.buf.writeUInt32BE(MAGIC_CHUNKS, 0);
+    this.buf[4] = CHUNKS_FORMAT_V1;
+    this.buf[5] = this.buf[6] = this.buf[7] = 0;
+    this.bufLen = SEGMENT_HEADER_SIZE;
+    this.segmentSize = SEGMENT_HEADER_SIZE;
+    this.bytesWritten += SEGMENT_HEADER_SIZE;
+  }
+
+  private flush(): void {
+    let off = 0;
+    while (off < this.bufLen) off += writeSync(this.fd, this.buf, off, this.bufLen - off);
+    this.bufLen = 0;
+  }
+
+  private finishSegment(): void {
+    this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Flushes, fsyncs and closes the last segment. Writes no file when no chunk was written. */
+  close(): void {
+    if (this.fd >= 0) this.finishSegment();
+  }
+}
+
+const FIRST_READ = 256;
+
+/**
+ * Reads chunks of one block's segment files by reference. Holds one file descriptor
+ * per segment and a small scratch buffer for the first read of each chunk.
+ */
+export class ChunkReader {
+  private readonly dir: string;
+  private readonly fds: number[];
+  private readonly sizes: number[];
+  private readonly scratch: Buffer;
+  /** Encoding byte of the chunk last returned by {@link read}. */
+  encoding: number;
+  /** Total bytes of all segment files. */
+  readonly size: number;
+
+  /** Opens every segment file of `dir` and checks its header. */
+  constructor(dir: string) {
+    this.dir = dir;
+    this.fds = [];
+    this.sizes = [];
+    this.scratch = Buffer.allocUnsafe(FIRST_READ);
+    this.encoding = 0;
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => /^\d+$/.test(n)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
+      else throw new StorageError('ERR_CHUNKS', `cannot list chunk segments in ${dir}`, { cause: err });
+    }
+    let total = 0;
+    try {
+      for (let i = 0; i < names.length; i++) {
+        if (Number(names[i]) !== i + 1) {
+          throw new CorruptionError(join(dir, names[i]), 0, `segment files are not numbered in sequence (want ${segmentFileName(i)})`);
+        }
+        const fd = openSync(join(dir, names[i]), 'r');
+        this.fds.push(fd);
+        const size = fstatSync(fd).size;
+        this.sizes.push(size);
+        total += size;
+        const h = Buffer.alloc(SEGMENT_HEADER_SIZE);
+        if (size < SEGMENT_HEADER_SIZE || readSync(fd, h, 0, SEGMENT_HEADER_SIZE, 0) !== SEGMENT_HEADER_SIZE) {
+          throw new CorruptionError(join(dir, names[i]), 0, `segment shorter than its ${SEGMENT_HEADER_SIZE}-byte header`);
+        }
+        if (h.readUInt32BE(0) !== MAGIC_CHUNKS) {
+          throw new CorruptionError(join(dir, names[i]), 0, `bad magic 0x${h.readUInt32BE(0).toString(16)}, want 0x85bd40dd`);
+        }
+        if (h[4] !== CHUNKS_FORMAT_V1) {
+          throw new CorruptionError(join(dir, names[i]), 4, `unsupported segment version ${h[4]}, want 1`);
+        }
+      }
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    this.size = total;
+  }
+
+  /**
+   * Reads the chunk at `ref`, checks its CRC and returns its data (without the
+   * encoding byte, which goes to {@link encoding}) in a new array the caller owns.
+   */
+  read(ref: number): Uint8Array {
+    const seg = chunkRefSegment(ref);
+    const off = chunkRefOffset(ref);
+    if (seg >= this.fds.length) {
+      throw new CorruptionError(this.segmentPath(seg), off, `chunk ref ${ref} names segment ${seg + 1} of ${this.fds.length}`);
+    }
+    const file = this.sizes[seg];
+    if (off < SEGMENT_HEADER_SIZE || off >= file) {
+      throw new CorruptionError(this.segmentPath(seg), off, `chunk offset outside segment of ${file} bytes`);
+    }
+    const fd = this.fds[seg];
+    const head = this.scratch;
+    const got = readSync(fd, head, 0, Math.min(FIRST_READ, file - off), off);
+    let len = 0;
+    let mul = 1;
+    let p = 0;
+    for (;;) {
+      if (p >= got || p > 9) throw new CorruptionError(this.segmentPath(seg), off, 'truncated chunk length');
+      const b = head[p++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+    }
+    const rest = 1 + len + 4; // encoding, data, CRC
+    if (off + p + rest > file) {
+      throw new CorruptionError(this.segmentPath(seg), off, `chunk of ${len} bytes runs past the segment end (${file})`);
+    }
+    const out = Buffer.allocUnsafe(rest);
+    const have = Math.min(got - p, rest);
+    head.copy(out, 0, p, p + have);
+    if (have < rest && readSync(fd, out, have, rest - have, off + p + have) !== rest - have) {
+      throw new CorruptionError(this.segmentPath(seg), off, 'short read of chunk');
+    }
+    const sum = crc32c(out, 0, 1 + len);
+    const want = out.readUInt32BE(1 + len);
+    if (sum !== want) {
+      throw new CorruptionError(this.segmentPath(seg), off, `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`);
+    }
+    this.encoding = out[0];
+    return out.subarray(1, 1 + len);
+  }
+
+  private segmentPath(seg: number): string {
+    return join(this.dir, segmentFileName(seg));
+  }
+
+  /** Closes every segment file. */
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+    this.fds.length = 0;
+  }
+}
