@@ -1,0 +1,289 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CorruptionError } from '../../model/errors.js';
+import { STALE_NAN, NORMAL_NAN } from '../../model/stale.js';
+import { ValueType } from '../../storage/interface.js';
+import { ENCODING_XOR, XORChunk } from './index.js';
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+function bitsOf(v: number): string {
+  F64[0] = v;
+  return U32[1].toString(16).padStart(8, '0') + U32[0].toString(16).padStart(8, '0');
+}
+function fromBits(hi: number, lo: number): number {
+  U32[1] = hi;
+  U32[0] = lo;
+  return F64[0];
+}
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+function encode(ts: readonly number[], vs: readonly number[]): XORChunk {
+  const c = new XORChunk();
+  const app = c.appender();
+  for (let i = 0; i < ts.length; i++) app.append(ts[i], vs[i]);
+  return c;
+}
+
+/** Decodes every sample and checks timestamps and value bits against the input. */
+function assertRoundTrip(c: XORChunk, ts: readonly number[], vs: readonly number[]): void {
+  assert.equal(c.numSamples(), ts.length);
+  const it = c.iterator();
+  for (let i = 0; i < ts.length; i++) {
+    assert.equal(it.next(), ValueType.Float, `sample ${i}`);
+    assert.equal(it.atT(), ts[i], `t of sample ${i}`);
+    assert.equal(bitsOf(it.atV()), bitsOf(vs[i]), `v bits of sample ${i}`);
+  }
+  assert.equal(it.next(), ValueType.None);
+  assert.equal(it.err(), null);
+  // A chunk wrapped around the bytes decodes the same.
+  const w = new XORChunk(c.bytes());
+  const it2 = w.iterator();
+  let n = 0;
+  while (it2.next() === ValueType.Float) {
+    assert.equal(it2.atT(), ts[n]);
+    assert.equal(bitsOf(it2.atV()), bitsOf(vs[n]));
+    n++;
+  }
+  assert.equal(n, ts.length);
+  assert.equal(it2.err(), null);
+}
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('golden bytes', async (t) => {
+  const cases: { name: string; ts: number[]; vs: number[]; want: string }[] = [
+    { name: 'empty chunk is the header alone', ts: [], vs: [], want: '0000' },
+    {
+      // Prometheus 2.42 writes a spare zero byte after the raw 64-bit first value.
+      name: 'one sample keeps the spare trailing byte',
+      ts: [7200000],
+      vs: [12000],
+      want: '0001' + '80f4ee06' + '40c7700000000000' + '00',
+    },
+    {
+      // t0=1000 → zig-zag 2000 → d0 0f; 1.0 raw; Δt=1000 → e8 07; same value '0';
+      // dod 0 '0'; 2.0^1.0 = 0x7ff0… → '11' 00001 001011 + eleven 1s.
+      name: 'varints, repeat value, new xor window',
+      ts: [1000, 2000, 3000],
+      vs: [1, 1, 2],
+      want: '0003' + 'd00f' + '3ff0000000000000' + 'e807' + '3097ffc0',
+    },
+    {
+      // dod -500 → '10' + 14-bit 15884 (11111000001100), then same value '0'.
+      name: '14-bit delta of delta',
+      ts: [1000, 2000, 3000, 3500],
+      vs: [1, 1, 2, 2],
+      want: '0004' + 'd00f' + '3ff0000000000000' + 'e807' + '3097ffef8300',
+    },
+  ];
+  for (const tc of cases) {
+    await t.test(tc.name, () => {
+      const c = encode(tc.ts, tc.vs);
+      assert.equal(hex(c.bytes()), tc.want);
+      assert.equal(c.encoding(), ENCODING_XOR);
+      assertRoundTrip(c, tc.ts, tc.vs);
+    });
+  }
+});
+
+test('round trips edge values and timestamps bit for bit', async (t) => {
+  const minusZero = -0;
+  const cases: { name: string; ts: number[]; vs: number[] }[] = [
+    { name: 'single sample', ts: [0], vs: [0] },
+    { name: 'two samples', ts: [5, 10], vs: [1.5, -2.25] },
+    {
+      name: 'special floats',
+      ts: [0, 15, 30, 45, 60, 75, 90, 105, 120, 135],
+      vs: [NaN, Infinity, -Infinity, STALE_NAN, minusZero, 0, NORMAL_NAN, STALE_NAN, Number.MAX_VALUE, Number.MIN_VALUE],
+    },
+    { name: 'stale marker after a counter', ts: [1000, 2000, 3000], vs: [42, 43, STALE_NAN] },
+    { name: 'NaN payloads', ts: [1, 2, 3], vs: [fromBits(0x7ff80000, 1), fromBits(0xfff00000, 0xdeadbeef), fromBits(0x7ff00000, 2)] },
+    {
+      name: 'every dod bucket boundary',
+      ts: (() => {
+        const dods = [0, 8192, -8191, 8193, -8192, 65536, -65535, 65537, -65536, 524288, -524287, 524289, -524288, 2 ** 40, -(2 ** 40)];
+        const out = [1e12, 1e12 + 2e6];
+        let d = 2e6;
+        for (const dd of dods) {
+          d += dd;
+          out.push(out[out.length - 1] + d);
+        }
+        return out;
+      })(),
+      vs: new Array(17).fill(0).map((_, i) => i * 1.25),
+    },
+    { name: 'negative first delta', ts: [1_000_000, 999_000, 998_000], vs: [1, 2, 3] },
+    { name: 'negative timestamps', ts: [-5000, -4000, -100, 0, 7], vs: [1, 2, 3, 4, 5] },
+    { name: 'timestamps near 2^53', ts: [2 ** 53 - 30_000, 2 ** 53 - 15_000, 2 ** 53 - 2], vs: [1, 2, 3] },
+    { name: 'huge jump of delta', ts: [0, 1, 2 ** 52], vs: [1, 1, 1] },
+    { name: 'same timestamps', ts: [10, 10, 10], vs: [1, 2, 3] },
+    { name: 'sigbits of 64', ts: [1, 2, 3], vs: [fromBits(0, 0), fromBits(0x80000000, 1), fromBits(0, 0)] },
+  ];
+  for (const tc of cases) {
+    await t.test(tc.name, () => assertRoundTrip(encode(tc.ts, tc.vs), tc.ts, tc.vs));
+  }
+});
+
+test('round trips generated series', async (t) => {
+  const r = rng(42);
+  const shapes: { name: string; n: number; gen: (i: number) => [number, number] }[] = [
+    { name: 'counter every 10s, 120 samples', n: 120, gen: (i) => [1.7e12 + i * 10_000, i * 37] },
+    { name: 'jittered scrape interval', n: 120, gen: (i) => [1.7e12 + i * 10_000 + Math.floor(r() * 50), i * 3.5] },
+    { name: 'irregular intervals', n: 500, gen: (i) => [i * 1000 + Math.floor(r() * 999), r() * 1e6] },
+    { name: 'gauge of random doubles', n: 1000, gen: (i) => [i * 15_000, (r() - 0.5) * 1e300] },
+    { name: 'histogram bucket rising slowly', n: 120, gen: (i) => [i * 10_000, Math.floor(i / 7)] },
+    { name: 'full 65535 samples', n: 65535, gen: (i) => [i * 1000, i % 17] },
+  ];
+  for (const s of shapes) {
+    await t.test(s.name, () => {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      let last = -Infinity;
+      for (let i = 0; i < s.n; i++) {
+        const [t0, vv] = s.gen(i);
+        const tt = t0 < last ? last : t0;
+        last = tt;
+        ts.push(tt);
+        vs.push(vv);
+      }
+      assertRoundTrip(encode(ts, vs), ts, vs);
+    });
+  }
+  await t.test('a full chunk refuses another sample', () => {
+    const c = new XORChunk();
+    const a = c.appender();
+    for (let i = 0; i < 65535; i++) a.append(i, 1);
+    assert.throws(() => a.append(70000, 1), CorruptionError);
+  });
+});
+
+test('appender resumes on wrapped bytes and yields the same bytes', async (t) => {
+  const r = rng(7);
+  for (const split of [1, 2, 3, 60, 119]) {
+    await t.test(`split after ${split} samples`, () => {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        ts.push(1000 + i * 15_000 + Math.floor(r() * 20));
+        vs.push(r() * 100);
+      }
+      const whole = encode(ts, vs);
+      const first = encode(ts.slice(0, split), vs.slice(0, split)).bytes().slice();
+      const before = hex(first);
+      const resumed = new XORChunk(first);
+      const app = resumed.appender();
+      for (let i = split; i < ts.length; i++) app.append(ts[i], vs[i]);
+      assert.equal(hex(first), before, 'wrapped bytes stay untouched');
+      assert.equal(hex(resumed.bytes()), hex(whole.bytes()));
+      assertRoundTrip(resumed, ts, vs);
+    });
+  }
+  await t.test('a second appender on a live chunk continues it', () => {
+    const c = encode([1, 2, 3], [1, 2, 4]);
+    c.appender().append(4, 8);
+    assertRoundTrip(c, [1, 2, 3, 4], [1, 2, 4, 8]);
+  });
+});
+
+test('seek', async (t) => {
+  const ts = [100, 200, 300, 400];
+  const vs = [1, 2, 3, 4];
+  const c = encode(ts, vs);
+  const cases: { name: string; steps: [op: 'next' | number, want: ValueType, t?: number][] }[] = [
+    { name: 'seek before the first sample lands on it', steps: [[50, ValueType.Float, 100]] },
+    { name: 'seek to an exact timestamp', steps: [[300, ValueType.Float, 300]] },
+    { name: 'seek between samples takes the next one', steps: [[250, ValueType.Float, 300]] },
+    { name: 'seek past the end is None', steps: [[401, ValueType.None]] },
+    {
+      name: 'seek does not move back',
+      steps: [
+        [300, ValueType.Float, 300],
+        [100, ValueType.Float, 300],
+        ['next', ValueType.Float, 400],
+      ],
+    },
+    {
+      name: 'after the end everything is None',
+      steps: [
+        [401, ValueType.None],
+        [0, ValueType.None],
+        ['next', ValueType.None],
+      ],
+    },
+    {
+      name: 'next then seek to the current sample stays',
+      steps: [
+        ['next', ValueType.Float, 100],
+        ['next', ValueType.Float, 200],
+        [200, ValueType.Float, 200],
+      ],
+    },
+  ];
+  for (const tc of cases) {
+    await t.test(tc.name, () => {
+      const it = c.iterator();
+      for (const [op, want, wantT] of tc.steps) {
+        const got = op === 'next' ? it.next() : it.seek(op);
+        assert.equal(got, want, `${op}`);
+        if (wantT !== undefined) assert.equal(it.atT(), wantT);
+      }
+    });
+  }
+  await t.test('empty chunk', () => {
+    const it = new XORChunk().iterator();
+    assert.equal(it.seek(0), ValueType.None);
+    assert.equal(it.next(), ValueType.None);
+  });
+});
+
+test('iterator reuse and snapshot', async (t) => {
+  await t.test('reuse resets onto another chunk', () => {
+    const a = encode([1, 2], [10, 20]);
+    const b = encode([5, 6, 7], [1, 1, 1]);
+    const it = a.iterator();
+    while (it.next() !== ValueType.None);
+    const it2 = b.iterator(it);
+    assert.equal(it2, it);
+    assert.equal(it2.next(), ValueType.Float);
+    assert.equal(it2.atT(), 5);
+  });
+  await t.test('samples appended after the iterator was made are not seen', () => {
+    const c = new XORChunk();
+    const app = c.appender();
+    app.append(1, 1);
+    app.append(2, 2);
+    const it = c.iterator();
+    for (let i = 3; i < 100; i++) app.append(i, i);
+    let n = 0;
+    while (it.next() === ValueType.Float) n++;
+    assert.equal(n, 2);
+    assert.equal(it.err(), null);
+  });
+});
+
+test('truncated bytes end with a CorruptionError', async (t) => {
+  const full = encode([1000, 2000, 3000, 4000], [1, 2.5, 3.75, 1e9]).bytes();
+  for (const cut of [2, 3, 9, 12, full.length - 2]) {
+    await t.test(`cut at ${cut} bytes`, () => {
+      const it = new XORChunk(full.slice(0, cut)).iterator();
+      while (it.next() !== ValueType.None);
+      assert.ok(it.err() instanceof CorruptionError, String(it.err()));
+    });
+  }
+  await t.test('shorter than the header', () => {
+    assert.throws(() => new XORChunk(new Uint8Array(1)), CorruptionError);
+  });
+});
