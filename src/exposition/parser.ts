@@ -1,0 +1,948 @@
+/**
+ * The exposition pull parser: Prometheus text 0.0.4 and OpenMetrics 1.0, over a Buffer,
+ * in the manner of Prometheus's `model/textparse`.
+ *
+ * `next()` moves to the next entry and returns its {@link EntryType}; accessors read the
+ * current entry and are valid until the following `next()` or `reset()`. The scan path of a
+ * warm scrape is `next()`, `seriesKey()`, `value()`, `timestamp()`: it keeps byte offsets and
+ * numbers only, builds no label objects and decodes no escapes. `labels()` does that work,
+ * and is meant to be called only when the scrape cache misses.
+ *
+ * Two formats:
+ * - `'text'` behaves like the scraper of Prometheus 2.42 (`promparse`): lenient, stateless
+ *   from line to line (see docs/format/exposition.md for every deliberate quirk).
+ * - `'openmetrics'` is a strict OpenMetrics 1.0 parser: besides the stricter line syntax it
+ *   tracks the current family and metric point (parser-openmetrics.ts) and rejects what the
+ *   OpenMetrics test suite rejects. This is a mode of the same parser rather than a separate
+ *   validator so that a strict scrape or `check metrics` needs only one pass over the bytes.
+ *
+ * The input Buffer is not copied and must not change while the parser uses it. Apart from
+ * reusable offset arrays (bounded by the label limit), the parser allocates nothing per line
+ * beyond the strings its accessors return.
+ * @module
+ */
+
+import { isUtf8 } from 'node:buffer';
+import { ParseError } from '../model/errors.js';
+import { Labels, LabelsBuilder, METRIC_NAME } from '../model/labels.js';
+import { parseFloatBytes, parseIntTimestampBytes } from './float.js';
+import { OpenMetricsValidator } from './parser-openmetrics.js';
+
+/** What `next()` found. An erasable enum: the values are plain numbers. */
+export const EntryType = { EOF: 0, Series: 1, Type: 2, Help: 3, Unit: 4, Comment: 5 } as const;
+/** What `next()` found. */
+export type EntryType = (typeof EntryType)[keyof typeof EntryType];
+
+/** The exposition format: Prometheus text 0.0.4 or OpenMetrics 1.0 (strict). */
+export type ExpositionFormat = 'text' | 'openmetrics';
+
+/** Metric types of both formats (`untyped` is 0.0.4's word, `unknown` OpenMetrics's). */
+export type MetricType =
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'summary'
+  | 'stateset'
+  | 'info'
+  | 'untyped'
+  | 'unknown';
+
+/** An OpenMetrics exemplar attached to a sample. */
+export interface Exemplar {
+  /** The exemplar's own labels (no `__name__`). */
+  readonly labels: Labels;
+  readonly value: number;
+  /** Milliseconds, or null when the exemplar has no timestamp. */
+  readonly timestamp: number | null;
+}
+
+/** Limits enforced while parsing; each breach throws a ParseError naming value and limit. */
+export interface ParserLimits {
+  /** Longest line in bytes, newline excluded. Default 16 MiB. */
+  maxLineBytes?: number;
+  /** Most labels on one series, `__name__` excluded. Default 10,000. */
+  maxLabelsPerSeries?: number;
+  /** Longest label value in bytes, as written (escapes not yet decoded). Default 1 MiB. */
+  maxLabelValueBytes?: number;
+}
+
+/** Options of {@link ExpositionParser}. */
+export interface ParserOptions extends ParserLimits {
+  format: ExpositionFormat;
+}
+
+/** The default limits: generous, but finite. */
+export const DEFAULT_PARSER_LIMITS: Readonly<Required<ParserLimits>> = Object.freeze({
+  maxLineBytes: 16 * 1024 * 1024,
+  maxLabelsPerSeries: 10_000,
+  maxLabelValueBytes: 1024 * 1024,
+});
+
+// Byte codes.
+const NL = 10;
+const SP = 32;
+const TAB = 9;
+const HASH = 35;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const EQ = 61;
+const LBRACE = 123;
+const RBRACE = 125;
+
+/** Character classes: bit 1 = metric-name start, 2 = metric-name char, 4 = label-name start, 8 = label-name char. */
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+  const digit = c >= 48 && c <= 57;
+  let k = 0;
+  if (letter || c === 58) k |= 1 | 2;
+  if (digit) k |= 2 | 8;
+  if (letter) k |= 4 | 8;
+  CLASS[c] = k;
+}
+const M_START = 1;
+const M_CHAR = 2;
+const L_START = 4;
+const L_CHAR = 8;
+
+/** Slices bytes to a string with one char per byte: the cheapest decoding, for ASCII and keys. */
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
+const METRIC_TYPES: readonly MetricType[] = [
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'stateset',
+  'info',
+  'untyped',
+  'unknown',
+];
+
+/** Shows a token for an error message: short, quoted, with invisible bytes escaped. */
+function showToken(buf: Buffer, start: number, end: number): string {
+  if (start >= end) return start >= buf.length ? 'end of input' : '""';
+  let e = end;
+  if (e - start > 40) e = start + 40;
+  const s = JSON.stringify(buf.toString('utf8', start, e));
+  return e < end ? s.slice(0, -1) + '…"' : s;
+}
+
+/**
+ * A pull parser over one exposition body. See the module comment for the contract.
+ *
+ * ```ts
+ * const p = new ExpositionParser(body, { format: 'text' });
+ * for (let t = p.next(); t !== EntryType.EOF; t = p.next()) {
+ *   if (t === EntryType.Series) cache.get(p.seriesKey()) ?? p.labels();
+ * }
+ * ```
+ */
+export class ExpositionParser {
+  private buf: Latin1Buffer;
+  private len: number;
+  private readonly om: boolean;
+  private readonly maxLineBytes: number;
+  private readonly maxLabels: number;
+  private readonly maxValueBytes: number;
+
+  /** Offset where the next line starts. */
+  private pos: number;
+  /** 1-based number of the line at `pos`. */
+  private lineNo: number;
+  /** Offset and line of the current entry. */
+  private lineStart: number;
+  private curLine: number;
+  private eof: boolean;
+
+  // Current series.
+  private nameStart: number;
+  private nameEnd: number;
+  private keyEnd: number;
+  /** Label offsets, four per label: name start, name end, value start, value end (inside quotes). */
+  private lbl: Int32Array;
+  private nLabels: number;
+  private escapes: boolean;
+  private val: number;
+  private ts: number;
+  private hasTs: boolean;
+
+  // Current exemplar (OpenMetrics).
+  private exStart: number;
+  private nExLabels: number;
+  private exVal: number;
+  private exTs: number;
+  private exHasTs: boolean;
+  private hasExemplar: boolean;
+
+  // Current metadata entry.
+  private textStart: number;
+  private textEnd: number;
+  private mtype: MetricType;
+
+  private readonly validator: OpenMetricsValidator | null;
+  private scratchNames: string[];
+  private scratchValues: string[];
+
+  constructor(buf: Buffer, opts: ParserOptions) {
+    this.buf = buf as Latin1Buffer;
+    this.len = buf.length;
+    this.om = opts.format === 'openmetrics';
+    if (opts.format !== 'text' && opts.format !== 'openmetrics') {
+      throw new ParseError(`unknown exposition format ${JSON.stringify(opts.format)}`);
+    }
+    this.maxLineBytes = opts.maxLineBytes ?? DEFAULT_PARSER_LIMITS.maxLineBytes;
+    this.maxLabels = opts.maxLabelsPerSeries ?? DEFAULT_PARSER_LIMITS.maxLabelsPerSeries;
+    this.maxValueBytes = opts.maxLabelValueBytes ?? DEFAULT_PARSER_LIMITS.maxLabelValueBytes;
+    this.pos = 0;
+    this.lineNo = 1;
+    this.lineStart = 0;
+    this.curLine = 0;
+    this.eof = false;
+    this.nameStart = 0;
+    this.nameEnd = 0;
+    this.keyEnd = 0;
+    this.lbl = new Int32Array(64);
+    this.nLabels = 0;
+    this.escapes = false;
+    this.val = 0;
+    this.ts = 0;
+    this.hasTs = false;
+    this.exStart = 0;
+    this.nExLabels = 0;
+    this.exVal = 0;
+    this.exTs = 0;
+    this.exHasTs = false;
+    this.hasExemplar = false;
+    this.textStart = 0;
+    this.textEnd = 0;
+    this.mtype = 'untyped';
+    this.validator = this.om ? new OpenMetricsValidator() : null;
+    this.scratchNames = [];
+    this.scratchValues = [];
+  }
+
+  /** Starts over on a new body with the same options, keeping the scratch arrays. */
+  reset(buf: Buffer): void {
+    this.buf = buf as Latin1Buffer;
+    this.len = buf.length;
+    this.pos = 0;
+    this.lineNo = 1;
+    this.lineStart = 0;
+    this.curLine = 0;
+    this.eof = false;
+    this.nLabels = 0;
+    this.hasExemplar = false;
+    this.validator?.reset();
+  }
+
+  /** 1-based line of the current entry. */
+  line(): number {
+    return this.curLine;
+  }
+
+  /**
+   * Moves to the next entry. Returns EntryType.EOF at the end (and on every later call).
+   * Throws a ParseError with line, column and what was expected when the input is invalid.
+   */
+  next(): EntryType {
+    if (this.eof) return EntryType.EOF;
+    const t = this.om ? this.nextOpenMetrics() : this.nextText();
+    if (t === EntryType.EOF) this.eof = true;
+    return t;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Accessors.
+
+  /**
+   * The raw bytes of `name{labels}` exactly as written, as a string with one char per byte
+   * (latin1), so equal bytes give equal keys and building it is a plain copy. This is the
+   * scrape cache key: the same line text always means the same series.
+   */
+  seriesKey(): string {
+    return this.buf.latin1Slice(this.nameStart, this.keyEnd);
+  }
+
+  /** The metric name of the current series. */
+  metricName(): string {
+    return this.buf.latin1Slice(this.nameStart, this.nameEnd);
+  }
+
+  /**
+   * The full label set of the current series: `__name__` plus every label, escapes decoded,
+   * sorted. Labels with an empty value are left out (an empty value means absent).
+   * Throws a ParseError when a label name repeats (`__name__` included). When `b` is given
+   * it is reset, filled, and its `labels()` returned, so the caller can keep editing.
+   */
+  labels(b?: LabelsBuilder): Labels {
+    const names = this.scratchNames;
+    const values = this.scratchValues;
+    const n = this.collectLabels(names, values, 0, this.nLabels, true);
+    return this.finishLabels(names, values, n, b);
+  }
+
+  /** The sample value. NaN is always the ordinary NaN, never the staleness marker. */
+  value(): number {
+    return this.val;
+  }
+
+  /** The sample timestamp in milliseconds, or null when the line has none. */
+  timestamp(): number | null {
+    return this.hasTs ? this.ts : null;
+  }
+
+  /** The exemplar of the current sample (OpenMetrics only), or null. */
+  exemplar(): Exemplar | null {
+    if (!this.hasExemplar) return null;
+    const names = this.scratchNames;
+    const values = this.scratchValues;
+    const n = this.collectLabels(names, values, this.exStart, this.exStart + this.nExLabels, false);
+    return {
+      labels: this.finishLabels(names, values, n, undefined),
+      value: this.exVal,
+      timestamp: this.exHasTs ? this.exTs : null,
+    };
+  }
+
+  /** The metric family named by the current HELP, TYPE or UNIT entry. */
+  family(): string {
+    return this.buf.latin1Slice(this.nameStart, this.nameEnd);
+  }
+
+  /** The HELP text, escapes `\\` and `\n` decoded (other backslashes kept). */
+  help(): string {
+    const raw = this.buf.utf8Slice(this.textStart, this.textEnd);
+    return raw.indexOf('\\') < 0 ? raw : decodeHelp(raw, this.om);
+  }
+
+  /** The type of the current TYPE entry. */
+  type(): MetricType {
+    return this.mtype;
+  }
+
+  /** The unit of the current UNIT entry (may be empty). */
+  unit(): string {
+    return this.buf.latin1Slice(this.textStart, this.textEnd);
+  }
+
+  /** The text of the current comment line, after `#` (raw). */
+  comment(): string {
+    return this.buf.utf8Slice(this.textStart, this.textEnd);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Errors.
+
+  /** A ParseError at byte offset `at` of the current line. */
+  private fail(what: string, at: number): ParseError {
+    return new ParseError(what, this.curLine, at - this.lineStart + 1);
+  }
+
+  /** "expected X, got Y" at offset `at`, Y being the token starting there. */
+  private expected(what: string, at: number): ParseError {
+    let e = at;
+    const buf = this.buf;
+    while (e < this.len && buf[e] !== NL && buf[e] !== SP && buf[e] !== TAB) e++;
+    if (e === at && at < this.len) e = at + 1;
+    const got = at >= this.len ? 'end of input' : buf[at] === NL ? 'end of line' : showToken(buf, at, e);
+    return this.fail(`expected ${what}, got ${got}`, at);
+  }
+
+  /** Starts a new entry at `pos`; checks the line-length limit once the line end is known. */
+  private beginLine(): void {
+    this.lineStart = this.pos;
+    this.curLine = this.lineNo;
+  }
+
+  /** Ends the current line at `nl` (offset of '\n' or len) and advances. */
+  private endLine(nl: number): void {
+    if (nl - this.lineStart > this.maxLineBytes) {
+      throw this.fail(`line is ${nl - this.lineStart} bytes long, over the limit of ${this.maxLineBytes}`, this.lineStart);
+    }
+    if (nl < this.len) {
+      this.pos = nl + 1;
+      this.lineNo++;
+    } else {
+      this.pos = this.len;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Prometheus text 0.0.4 (promparse behaviour).
+
+  private nextText(): EntryType {
+    const buf = this.buf;
+    const len = this.len;
+    for (;;) {
+      if (this.pos >= len) return EntryType.EOF;
+      this.beginLine();
+      let i = this.pos;
+      // promparse skips blanks between tokens, line starts included.
+      let c = buf[i];
+      while (c === SP || c === TAB) c = buf[++i];
+      if (i >= len) return EntryType.EOF;
+      if (c === NL) {
+        this.endLine(i);
+        continue; // blank line
+      }
+      if (CLASS[c] & M_START) return this.textSeries(i);
+      if (c === HASH) {
+        const t = this.textComment(i);
+        if (t !== EntryType.EOF) return t;
+        continue;
+      }
+      // The 2.42 lexer reads a NUL where a line's first token starts as the end of input.
+      if (c === 0) return EntryType.EOF;
+      throw this.expected('a metric name, a comment or a blank line', i);
+    }
+  }
+
+  /** A `#` line in text mode: HELP, TYPE, or a comment. Never returns EOF. */
+  private textComment(hash: number): EntryType {
+    const buf = this.buf;
+    const len = this.len;
+    let i = hash + 1;
+    const nl = indexOfNewline(buf, i, len);
+    if (i < nl && (buf[i] === SP || buf[i] === TAB)) {
+      while (i < nl && (buf[i] === SP || buf[i] === TAB)) i++;
+      const kw = keyword(buf, i, nl);
+      if (kw !== 0 && i + 4 < nl && (buf[i + 4] === SP || buf[i + 4] === TAB)) {
+        i += 4;
+        while (i < nl && (buf[i] === SP || buf[i] === TAB)) i++;
+        const ns = i;
+        if (i < nl && CLASS[buf[i]] & M_START) {
+          i++;
+          while (i < nl && CLASS[buf[i]] & M_CHAR) i++;
+        }
+        if (i === ns || (i < nl && buf[i] !== SP && buf[i] !== TAB)) {
+          throw this.expected(`metric name after ${kw === KW_HELP ? 'HELP' : 'TYPE'}`, ns);
+        }
+        this.nameStart = ns;
+        this.nameEnd = i;
+        // promparse keeps the rest of the line as the text, minus exactly one separator.
+        this.textStart = i < nl ? i + 1 : nl;
+        this.textEnd = nl;
+        if (kw === KW_TYPE) {
+          const t = matchType(buf, this.textStart, nl, false);
+          if (t === null) throw this.fail(`invalid metric type ${showToken(buf, this.textStart, nl)}`, this.textStart);
+          this.mtype = t;
+        }
+        this.endLine(nl);
+        return kw === KW_HELP ? EntryType.Help : EntryType.Type;
+      }
+    }
+    this.textStart = hash + 1;
+    this.textEnd = nl;
+    this.endLine(nl);
+    return EntryType.Comment;
+  }
+
+  /** A sample line in text mode, starting with a metric name at `i`. */
+  private textSeries(i: number): EntryType {
+    const buf = this.buf;
+    const len = this.len;
+    this.nameStart = i;
+    i++;
+    while (i < len && CLASS[buf[i]] & M_CHAR) i++;
+    this.nameEnd = i;
+    this.keyEnd = i;
+    this.nLabels = 0;
+    this.escapes = false;
+    this.hasExemplar = false;
+    let c = buf[i];
+    while (c === SP || c === TAB) c = buf[++i];
+    if (c === LBRACE) {
+      i = this.textLabels(i + 1);
+      this.keyEnd = i;
+      c = buf[i];
+      while (c === SP || c === TAB) c = buf[++i];
+    } else if (i === this.nameEnd && i < len && c !== NL) {
+      throw this.expected('a blank or "{" after the metric name', i);
+    }
+    // Value: everything up to a blank or the end of line.
+    const vs = i;
+    while (i < len && (c = buf[i]) !== SP && c !== TAB && c !== NL) {
+      if (c === LBRACE) throw this.expected('value after metric', vs);
+      i++;
+    }
+    if (i === vs) throw this.expected('value after metric', vs);
+    const v = parseFloatBytes(buf, vs, i);
+    if (v === undefined) throw this.fail(`invalid value ${showToken(buf, vs, i)}: expected a float`, vs);
+    this.val = v;
+    this.hasTs = false;
+    while (i < len && ((c = buf[i]) === SP || c === TAB)) i++;
+    if (i < len && c !== NL) {
+      const ts = i;
+      while (i < len && (c = buf[i]) >= 48 && c <= 57) i++;
+      if (i === ts) throw this.expected('timestamp or new record', ts);
+      const t = parseIntTimestampBytes(buf, ts, i);
+      if (t === undefined) throw this.fail(`invalid timestamp ${showToken(buf, ts, i)}: out of int64 range`, ts);
+      this.ts = t;
+      this.hasTs = true;
+      while (i < len && ((c = buf[i]) === SP || c === TAB)) i++;
+      if (i < len && c !== NL) throw this.expected('next entry after timestamp', i);
+    }
+    this.endLine(i);
+    return EntryType.Series;
+  }
+
+  /**
+   * Label pairs after `{` in text mode. Blanks may surround every token, commas are
+   * optional between pairs (as in promparse) and one may trail. Returns the offset after `}`.
+   */
+  private textLabels(i: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    let n = 0;
+    for (;;) {
+      let c = buf[i];
+      while (c === SP || c === TAB) c = buf[++i];
+      if (c === RBRACE) break;
+      if (i >= len || !(CLASS[c] & L_START)) throw this.expected('label name or "}"', i);
+      const ns = i;
+      i++;
+      while (i < len && CLASS[buf[i]] & L_CHAR) i++;
+      const ne = i;
+      c = buf[i];
+      while (c === SP || c === TAB) c = buf[++i];
+      if (c !== EQ) throw this.expected('"=" after label name', i);
+      c = buf[++i];
+      while (c === SP || c === TAB) c = buf[++i];
+      if (c !== QUOTE) throw this.expected('label value in quotes', i);
+      const vs = i + 1;
+      i = this.scanQuoted(vs);
+      this.pushLabel(n++, ns, ne, vs, i);
+      i++; // closing quote
+      c = buf[i];
+      while (c === SP || c === TAB) c = buf[++i];
+      if (c === COMMA) i++;
+    }
+    this.nLabels = n;
+    return i + 1;
+  }
+
+  /**
+   * Scans a quoted label value from `vs` (after the opening quote) to its closing quote,
+   * returning the offset of the closing quote. Notes escapes, checks UTF-8 when a byte is
+   * not ASCII, and rejects a raw newline or the end of input.
+   */
+  private scanQuoted(vs: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    let i = vs;
+    let high = false;
+    for (;;) {
+      if (i >= len) throw this.fail('unterminated label value: expected closing quote, got end of input', vs - 1);
+      const c = buf[i];
+      if (c === QUOTE) break;
+      if (c === BACKSLASH) {
+        this.escapes = true;
+        i++;
+        if (i >= len || buf[i] === NL) throw this.fail('invalid escape at end of line in label value', i - 1);
+        if (buf[i] >= 0x80) high = true;
+      } else if (c === NL) {
+        throw this.fail('unterminated label value: expected closing quote, got end of line', vs - 1);
+      } else if (c >= 0x80) {
+        high = true;
+      }
+      i++;
+    }
+    if (i - vs > this.maxValueBytes) {
+      throw this.fail(`label value is ${i - vs} bytes long, over the limit of ${this.maxValueBytes}`, vs);
+    }
+    if (high && !isUtf8(buf.subarray(vs, i))) throw this.fail('invalid UTF-8 in label value', vs);
+    return i;
+  }
+
+  /** Records label `n`'s offsets, growing the offset array and enforcing the label limit. */
+  private pushLabel(n: number, ns: number, ne: number, vs: number, ve: number): void {
+    if (n >= this.maxLabels) {
+      throw this.fail(`series has more than ${this.maxLabels} labels, the limit`, ns);
+    }
+    let a = this.lbl;
+    const o = n << 2;
+    if (o + 4 > a.length) {
+      const grown = new Int32Array(a.length * 2);
+      grown.set(a);
+      this.lbl = a = grown;
+    }
+    a[o] = ns;
+    a[o + 1] = ne;
+    a[o + 2] = vs;
+    a[o + 3] = ve;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Label materialisation (the cache-miss path).
+
+  /** Decodes labels [from, to) into names/values; with `withName`, `__name__` comes first. */
+  private collectLabels(names: string[], values: string[], from: number, to: number, withName: boolean): number {
+    const buf = this.buf;
+    const a = this.lbl;
+    let n = 0;
+    if (withName) {
+      names[0] = METRIC_NAME;
+      values[0] = buf.latin1Slice(this.nameStart, this.nameEnd);
+      n = 1;
+    }
+    for (let k = from; k < to; k++) {
+      const o = k << 2;
+      names[n] = buf.latin1Slice(a[o], a[o + 1]);
+      const raw = buf.utf8Slice(a[o + 2], a[o + 3]);
+      values[n] = raw.indexOf('\\') < 0 ? raw : decodeLabelValue(raw);
+      n++;
+    }
+    return n;
+  }
+
+  /** Sorts, rejects duplicate names, drops empty values and builds the Labels. */
+  private finishLabels(names: string[], values: string[], n: number, b: LabelsBuilder | undefined): Labels {
+    const idx = sortedIndex(names, n);
+    for (let k = 1; k < n; k++) {
+      if (names[idx[k]] === names[idx[k - 1]]) {
+        throw new ParseError(`label name ${JSON.stringify(names[idx[k]])} is not unique`, this.curLine, 1);
+      }
+    }
+    if (b) {
+      b.reset();
+      for (let k = 0; k < n; k++) b.set(names[k], values[k]);
+      return b.labels();
+    }
+    const pairs: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const v = values[idx[k]];
+      if (v !== '') pairs.push(names[idx[k]], v);
+    }
+    return Labels.fromSortedPairs(pairs);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // OpenMetrics 1.0 (strict).
+
+  private nextOpenMetrics(): EntryType {
+    const buf = this.buf;
+    const len = this.len;
+    const v = this.validator as OpenMetricsValidator;
+    if (this.pos >= len) {
+      throw new ParseError('expected "# EOF" as the last line, got end of input', this.lineNo, 1);
+    }
+    this.beginLine();
+    const i = this.pos;
+    const c = buf[i];
+    if (c === NL) throw this.fail('blank lines are not allowed in OpenMetrics', i);
+    if (c === HASH) {
+      const t = this.omMeta(i);
+      if (t === EntryType.EOF) {
+        v.end(this);
+        return t;
+      }
+      v.metadata(this, t);
+      return t;
+    }
+    if (!(CLASS[c] & M_START)) throw this.expected('a metric name or "#"', i);
+    this.omSeries(i);
+    v.sample(this);
+    return EntryType.Series;
+  }
+
+  /** A `#` line in OpenMetrics: HELP, TYPE, UNIT or EOF; anything else is an error. */
+  private omMeta(hash: number): EntryType {
+    const buf = this.buf;
+    const len = this.len;
+    const nl = indexOfNewline(buf, hash, len);
+    if (buf[hash + 1] !== SP) throw this.expected('"# " starting HELP, TYPE, UNIT or EOF', hash);
+    let i = hash + 2;
+    if (nl - i === 3 && buf[i] === 69 && buf[i + 1] === 79 && buf[i + 2] === 70) {
+      // "# EOF": must be the last line, optionally followed by one newline.
+      if (nl < len && nl + 1 !== len) throw this.fail('unexpected data after "# EOF"', nl + 1);
+      this.endLine(nl);
+      return EntryType.EOF;
+    }
+    const kw = keyword(buf, i, nl);
+    if (kw === 0 || buf[i + 4] !== SP) throw this.expected('HELP, TYPE, UNIT or EOF after "# "', i);
+    i += 5;
+    const ns = i;
+    if (i < nl && CLASS[buf[i]] & M_START) {
+      i++;
+      while (i < nl && CLASS[buf[i]] & M_CHAR) i++;
+    }
+    if (i === ns) throw this.expected('metric name', ns);
+    if (i >= nl || buf[i] !== SP) throw this.expected('a space after the metric name', i);
+    this.nameStart = ns;
+    this.nameEnd = i;
+    this.textStart = i + 1;
+    this.textEnd = nl;
+    let t: EntryType;
+    if (kw === KW_HELP) {
+      t = EntryType.Help;
+      if (!isUtf8(buf.subarray(this.textStart, nl))) throw this.fail('invalid UTF-8 in HELP', this.textStart);
+    } else if (kw === KW_TYPE) {
+      const mt = matchType(buf, this.textStart, nl, true);
+      if (mt === null) throw this.fail(`invalid metric type ${showToken(buf, this.textStart, nl)}`, this.textStart);
+      this.mtype = mt;
+      t = EntryType.Type;
+    } else {
+      for (let k = this.textStart; k < nl; k++) {
+        if (!(CLASS[buf[k]] & M_CHAR)) throw this.expected('a unit made of metric-name characters', k);
+      }
+      t = EntryType.Unit;
+    }
+    if (nl >= len) throw this.fail('expected a newline at the end of the line, got end of input', nl);
+    this.endLine(nl);
+    return t;
+  }
+
+  /** A sample line in OpenMetrics: `name[{labels}] value [timestamp] [# {labels} value [ts]]`. */
+  private omSeries(i: number): void {
+    const buf = this.buf;
+    const len = this.len;
+    this.nameStart = i;
+    i++;
+    while (i < len && CLASS[buf[i]] & M_CHAR) i++;
+    this.nameEnd = i;
+    this.nLabels = 0;
+    this.escapes = false;
+    this.hasExemplar = false;
+    if (buf[i] === LBRACE) i = this.omLabels(i + 1, 0);
+    this.keyEnd = i;
+    if (buf[i] !== SP) throw this.expected('a space before the value', i);
+    i++;
+    let e = i;
+    while (e < len && buf[e] !== SP && buf[e] !== NL) e++;
+    const v = parseFloatBytes(buf, i, e);
+    if (v === undefined) throw this.expected('a float value', i);
+    this.val = v;
+    this.hasTs = false;
+    i = e;
+    if (buf[i] === SP && buf[i + 1] !== HASH) {
+      i++;
+      e = i;
+      while (e < len && buf[e] !== SP && buf[e] !== NL) e++;
+      this.ts = this.omTimestamp(i, e);
+      this.hasTs = true;
+      i = e;
+    }
+    if (buf[i] === SP && buf[i + 1] === HASH) i = this.omExemplar(i + 2);
+    if (i >= len) throw this.fail('expected a newline at the end of the line, got end of input', i);
+    if (buf[i] !== NL) throw this.expected('end of line', i);
+    this.endLine(i);
+  }
+
+  /** An OpenMetrics timestamp: float seconds, finite; returned in milliseconds. */
+  private omTimestamp(s: number, e: number): number {
+    const t = parseFloatBytes(this.buf, s, e);
+    if (t === undefined || t !== t || t === Infinity || t === -Infinity) throw this.expected('a finite float timestamp in seconds', s);
+    return Math.round(t * 1000);
+  }
+
+  /** The exemplar after `" #"`, from `i`. Returns the offset after it. */
+  private omExemplar(i: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    if (buf[i] !== SP || buf[i + 1] !== LBRACE) throw this.expected('" {" starting an exemplar', i);
+    const first = this.nLabels;
+    i = this.omLabels(i + 2, first);
+    this.exStart = first;
+    this.nExLabels = this.nLabels - first;
+    this.nLabels = first;
+    // Exemplar label sets are limited to 128 UTF-8 code points, names and values together.
+    let chars = 0;
+    const a = this.lbl;
+    for (let k = first; k < first + this.nExLabels; k++) {
+      const o = k << 2;
+      chars += a[o + 1] - a[o] + countCodePoints(buf, a[o + 2], a[o + 3]);
+    }
+    if (chars > 128) throw this.fail(`exemplar labels are ${chars} characters long, over the limit of 128`, i);
+    if (buf[i] !== SP) throw this.expected('a space before the exemplar value', i);
+    i++;
+    let e = i;
+    while (e < len && buf[e] !== SP && buf[e] !== NL) e++;
+    const v = parseFloatBytes(buf, i, e);
+    if (v === undefined) throw this.expected('a float exemplar value', i);
+    this.exVal = v;
+    this.exHasTs = false;
+    i = e;
+    if (buf[i] === SP) {
+      i++;
+      e = i;
+      while (e < len && buf[e] !== SP && buf[e] !== NL) e++;
+      this.exTs = this.omTimestamp(i, e);
+      this.exHasTs = true;
+      i = e;
+    }
+    this.hasExemplar = true;
+    return i;
+  }
+
+  /**
+   * OpenMetrics label pairs after `{`: `name="value"` joined by single commas, no blanks,
+   * no trailing comma. Labels are stored from slot `first`; returns the offset after `}`.
+   */
+  private omLabels(i: number, first: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    let n = first;
+    if (buf[i] === RBRACE) {
+      this.nLabels = n;
+      return i + 1;
+    }
+    for (;;) {
+      if (i >= len || !(CLASS[buf[i]] & L_START)) throw this.expected('label name', i);
+      const ns = i;
+      i++;
+      while (i < len && CLASS[buf[i]] & L_CHAR) i++;
+      const ne = i;
+      if (buf[i] !== EQ) throw this.expected('"=" after label name', i);
+      i++;
+      if (buf[i] !== QUOTE) throw this.expected('label value in quotes', i);
+      const vs = i + 1;
+      i = this.scanQuoted(vs);
+      this.pushLabel(n++, ns, ne, vs, i);
+      i++;
+      const c = buf[i];
+      if (c === RBRACE) break;
+      if (c !== COMMA) throw this.expected('"," or "}" after label value', i);
+      i++;
+    }
+    this.nLabels = n;
+    return i + 1;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Views for the OpenMetrics validator (same module family; not part of the public API).
+
+  /** @internal Label count of the current series. */
+  labelCount(): number {
+    return this.nLabels;
+  }
+
+  /** @internal Whether the current sample carries an exemplar. */
+  hasExemplarNow(): boolean {
+    return this.hasExemplar;
+  }
+
+  /** @internal Throws a ParseError at the start of the current line. */
+  failLine(what: string): never {
+    throw new ParseError(what, this.curLine, 1);
+  }
+}
+
+const KW_HELP = 1;
+const KW_TYPE = 2;
+const KW_UNIT = 3;
+
+/** HELP, TYPE or (OpenMetrics) UNIT at buf[i..i+4) before `end`; 0 when none. */
+function keyword(buf: Uint8Array, i: number, end: number): number {
+  if (end - i < 4) return 0;
+  const a = buf[i];
+  const b = buf[i + 1];
+  const c = buf[i + 2];
+  const d = buf[i + 3];
+  if (a === 72 && b === 69 && c === 76 && d === 80) return KW_HELP;
+  if (a === 84 && b === 89 && c === 80 && d === 69) return KW_TYPE;
+  if (a === 85 && b === 78 && c === 73 && d === 84) return KW_UNIT;
+  return 0;
+}
+
+/** Offset of the next '\n' at or after `i`, or `len`. */
+function indexOfNewline(buf: Buffer, i: number, len: number): number {
+  const k = buf.indexOf(NL, i);
+  return k < 0 ? len : k;
+}
+
+/** The metric type spelled exactly by buf[s, e), or null. 0.0.4 and OpenMetrics allow different sets. */
+function matchType(buf: Buffer, s: number, e: number, om: boolean): MetricType | null {
+  for (const t of METRIC_TYPES) {
+    if (t.length !== e - s) continue;
+    let ok = true;
+    for (let k = 0; k < t.length; k++) {
+      if (buf[s + k] !== t.charCodeAt(k)) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    if (om) return t === 'untyped' ? null : t;
+    return t === 'counter' || t === 'gauge' || t === 'histogram' || t === 'summary' || t === 'untyped' ? t : null;
+  }
+  return null;
+}
+
+/** Number of UTF-8 code points in buf[s, e) (bytes that do not continue a sequence). */
+function countCodePoints(buf: Uint8Array, s: number, e: number): number {
+  let n = 0;
+  for (let k = s; k < e; k++) if ((buf[k] & 0xc0) !== 0x80) n++;
+  return n;
+}
+
+/** Decodes `\\`, `\"` and `\n` in a label value; any other escape stays as written. */
+export function decodeLabelValue(raw: string): string {
+  let out = '';
+  let from = 0;
+  for (let k = raw.indexOf('\\'); k >= 0 && k + 1 < raw.length; k = raw.indexOf('\\', from)) {
+    const c = raw.charCodeAt(k + 1);
+    const rep = c === BACKSLASH ? '\\' : c === QUOTE ? '"' : c === 110 /* n */ ? '\n' : null;
+    if (rep === null) {
+      out += raw.slice(from, k + 2);
+    } else {
+      out += raw.slice(from, k) + rep;
+    }
+    from = k + 2;
+  }
+  return out + raw.slice(from);
+}
+
+/** Decodes HELP text: `\\` and `\n` (and in OpenMetrics `\"`); other backslashes stay. */
+function decodeHelp(raw: string, om: boolean): string {
+  let out = '';
+  let from = 0;
+  for (let k = raw.indexOf('\\'); k >= 0 && k + 1 < raw.length; k = raw.indexOf('\\', from)) {
+    const c = raw.charCodeAt(k + 1);
+    const rep = c === BACKSLASH ? '\\' : c === 110 ? '\n' : om && c === QUOTE ? '"' : null;
+    out += rep === null ? raw.slice(from, k + 2) : raw.slice(from, k) + rep;
+    from = k + 2;
+  }
+  return out + raw.slice(from);
+}
+
+/** Indices 0..n-1 ordered by names[i] (insertion sort: label sets are short). */
+function sortedIndex(names: string[], n: number): number[] {
+  const idx = new Array<number>(n);
+  for (let k = 0; k < n; k++) idx[k] = k;
+  if (n > 32) {
+    idx.sort((x, y) => (names[x] < names[y] ? -1 : names[x] > names[y] ? 1 : 0));
+    return idx;
+  }
+  for (let k = 1; k < n; k++) {
+    const x = idx[k];
+    const nx = names[x];
+    let j = k - 1;
+    while (j >= 0 && names[idx[j]] > nx) {
+      idx[j + 1] = idx[j];
+      j--;
+    }
+    idx[j + 1] = x;
+  }
+  return idx;
+}
+
+/**
+ * Runs a strict OpenMetrics parse over the whole body and returns null when it is valid,
+ * or the first ParseError.
+ */
+export function validateOpenMetrics(buf: Buffer): ParseError | null {
+  const p = new ExpositionParser(buf, { format: 'openmetrics' });
+  try {
+    while (p.next() !== EntryType.EOF) {
+      // The parser's strict mode does the checking.
+    }
+    return null;
+  } catch (err) {
+    if (err instanceof ParseError) return err;
+    throw err;
+  }
+}
