@@ -1,0 +1,238 @@
+/**
+ * WAL records, encoded as Prometheus's `tsdb/record` so either side can read the other's
+ * log (docs/format/wal.md). Samples travel as columns of typed arrays ({@link SampleBatch})
+ * and are encoded into a reused {@link Encbuf}: no object per sample on either side.
+ * @module
+ */
+
+import { CorruptionError } from '../model/errors.js';
+import { Labels } from '../model/labels.js';
+import { Decbuf, type Encbuf } from './encoding.js';
+
+/** Record types: the first byte of every record (an erasable enum). */
+export const RecordType = {
+  /** Not a record we know, or an empty record. */
+  Unknown: 255,
+  Series: 1,
+  Samples: 2,
+  Tombstones: 3,
+  Exemplars: 4,
+  MmapMarkers: 5,
+  Metadata: 6,
+} as const;
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+/** The type of a record, {@link RecordType.Unknown} for types this package does not decode. */
+export function recordType(rec: Uint8Array): RecordType {
+  if (rec.length === 0) return RecordType.Unknown;
+  const t = rec[0];
+  return t >= RecordType.Series && t <= RecordType.Metadata
+    ? (t as RecordType)
+    : RecordType.Unknown;
+}
+
+/** A series as the WAL records it: the head's ref and the labels. */
+export interface RefSeries {
+  ref: number;
+  labels: Labels;
+}
+
+/** One deleted interval of one series (ms, inclusive). */
+export interface Tombstone {
+  ref: number;
+  mint: number;
+  maxt: number;
+}
+
+/**
+ * Samples as three parallel columns. Grows by doubling; `reset()` keeps the memory, so a
+ * batch reused across records and commits allocates nothing in steady state.
+ */
+export class SampleBatch {
+  refs: Float64Array;
+  ts: Float64Array;
+  vs: Float64Array;
+  /** Number of samples held. */
+  length: number;
+
+  constructor(capacity = 1024) {
+    const c = Math.max(4, capacity);
+    this.refs = new Float64Array(c);
+    this.ts = new Float64Array(c);
+    this.vs = new Float64Array(c);
+    this.length = 0;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** Adds one sample. */
+  push(ref: number, t: number, v: number): void {
+    const i = this.length;
+    if (i === this.refs.length) this.grow(i + 1);
+    this.refs[i] = ref;
+    this.ts[i] = t;
+    this.vs[i] = v;
+    this.length = i + 1;
+  }
+
+  /** Makes room for `n` samples in total. */
+  grow(n: number): void {
+    if (n <= this.refs.length) return;
+    let c = this.refs.length * 2;
+    while (c < n) c *= 2;
+    const r = new Float64Array(c);
+    const t = new Float64Array(c);
+    const v = new Float64Array(c);
+    r.set(this.refs.subarray(0, this.length));
+    t.set(this.ts.subarray(0, this.length));
+    v.set(this.vs.subarray(0, this.length));
+    this.refs = r;
+    this.ts = t;
+    this.vs = v;
+  }
+}
+
+/** Appends a series record holding `series` to `dst`. */
+export function encodeSeries(dst: Encbuf, series: readonly RefSeries[]): void {
+  dst.putByte(RecordType.Series);
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i];
+    dst.putBE64(s.ref);
+    const ls = s.labels;
+    const n = ls.size;
+    dst.putUvarint(n);
+    for (let j = 0; j < n; j++) {
+      dst.putUvarintStr(ls.name(j));
+      dst.putUvarintStr(ls.value(j));
+    }
+  }
+}
+
+/**
+ * Appends a samples record holding samples `[start, end)` of the columns to `dst`. The
+ * first sample is the base; the others are varint deltas from it, as Prometheus writes.
+ */
+export function encodeSamples(
+  dst: Encbuf,
+  refs: ArrayLike<number>,
+  ts: ArrayLike<number>,
+  vs: ArrayLike<number>,
+  start = 0,
+  end = refs.length,
+): void {
+  dst.putByte(RecordType.Samples);
+  if (end <= start) return;
+  const ref0 = refs[start];
+  const t0 = ts[start];
+  dst.putBE64(ref0);
+  dst.putBE64(t0);
+  // Worst case per sample: two 10-byte varints and 8 bytes of float.
+  dst.grow((end - start) * 28);
+  for (let i = start; i < end; i++) {
+    dst.putVarint(refs[i] - ref0);
+    dst.putVarint(ts[i] - t0);
+    dst.putBEFloat64(vs[i]);
+  }
+}
+
+/** Appends a samples record holding every sample of `batch` to `dst`. */
+export function encodeSampleBatch(dst: Encbuf, batch: SampleBatch): void {
+  encodeSamples(dst, batch.refs, batch.ts, batch.vs, 0, batch.length);
+}
+
+/** Appends a tombstones record to `dst`: one entry per interval. */
+export function encodeTombstones(dst: Encbuf, stones: readonly Tombstone[]): void {
+  dst.putByte(RecordType.Tombstones);
+  for (const s of stones) {
+    dst.putBE64(s.ref);
+    dst.putVarint(s.mint);
+    dst.putVarint(s.maxt);
+  }
+}
+
+const dec = new Decbuf();
+
+function check(kind: string, d: Decbuf): void {
+  if (d.errKindOrNull() !== null) {
+    throw new CorruptionError(
+      `${kind} record`,
+      d.errOffset(),
+      `cannot decode: ${d.err()?.message}`,
+    );
+  }
+}
+
+function expectType(rec: Uint8Array, want: RecordType, kind: string): void {
+  if (rec.length === 0 || rec[0] !== want) {
+    throw new CorruptionError(
+      `${kind} record`,
+      0,
+      `got record type ${rec[0] ?? 'none'}; want ${want}`,
+    );
+  }
+}
+
+/**
+ * Decodes a series record, appending its series to `out`. Throws a CorruptionError (with
+ * the offset inside the record) on malformed bytes; the caller adds the segment.
+ */
+export function decodeSeries(rec: Uint8Array, out: RefSeries[]): RefSeries[] {
+  expectType(rec, RecordType.Series, 'series');
+  const d = dec.reset(rec, 1);
+  while (d.len() > 0) {
+    const ref = d.be64();
+    const n = d.uvarint();
+    if (n > d.len()) {
+      check('series', d);
+      throw new CorruptionError('series record', d.off, `label count ${n} exceeds the record`);
+    }
+    const pairs = new Array<string>(n * 2);
+    let sorted = true;
+    for (let j = 0; j < n; j++) {
+      const name = d.uvarintStr();
+      pairs[2 * j] = name;
+      pairs[2 * j + 1] = d.uvarintStr();
+      if (j > 0 && !(pairs[2 * j - 2] < name)) sorted = false;
+    }
+    check('series', d);
+    out.push({ ref, labels: sorted ? Labels.fromSortedPairs(pairs) : Labels.from(pairs) });
+  }
+  return out;
+}
+
+/** Decodes a samples record, appending its samples to `into`. */
+export function decodeSamples(rec: Uint8Array, into: SampleBatch): SampleBatch {
+  expectType(rec, RecordType.Samples, 'samples');
+  const d = dec.reset(rec, 1);
+  if (d.len() === 0) return into;
+  const ref0 = d.be64();
+  const t0 = d.be64int();
+  check('samples', d);
+  // Each sample takes at least 10 bytes; reserve once instead of growing per sample.
+  into.grow(into.length + Math.floor(d.len() / 10));
+  while (d.len() > 0) {
+    const dref = d.varint();
+    const dt = d.varint();
+    const v = d.beFloat64();
+    if (d.errKindOrNull() !== null) break;
+    into.push(ref0 + dref, t0 + dt, v);
+  }
+  check('samples', d);
+  return into;
+}
+
+/** Decodes a tombstones record, appending one entry per interval to `out`. */
+export function decodeTombstones(rec: Uint8Array, out: Tombstone[]): Tombstone[] {
+  expectType(rec, RecordType.Tombstones, 'tombstones');
+  const d = dec.reset(rec, 1);
+  while (d.len() > 0) {
+    const ref = d.be64();
+    const mint = d.varint();
+    const maxt = d.varint();
+    check('tombstones', d);
+    out.push({ ref, mint, maxt });
+  }
+  return out;
+}
