@@ -1,0 +1,398 @@
+/**
+ * Queries over one block: matchers to postings (sorted arrays of series refs), series
+ * entries to labels and chunk metas, chunks to samples clipped to the querier's range
+ * and with tombstoned samples left out.
+ * @module
+ */
+
+import { CorruptionError } from '../model/errors.js';
+import type { Labels } from '../model/labels.js';
+import type { Matcher } from '../model/matcher.js';
+import { ValueType, type Querier, type SampleIterator, type Series, type SelectHints, type SeriesSet } from '../storage/interface.js';
+import { ENCODING_XOR, XORIterator } from './chunkenc/index.js';
+import type { ChunkReader } from './chunks/segments.js';
+import { SeriesChunks, type IndexReader } from './index/index-reader.js';
+import { isDeleted, type Tombstones } from './tombstones.js';
+
+/** What a block querier needs of a block. */
+export interface BlockReaders {
+  readonly index: IndexReader;
+  readonly chunks: ChunkReader;
+  readonly tombstones: Tombstones;
+}
+
+const EMPTY = new Uint32Array(0);
+
+/** Refs present in both sorted arrays. */
+export function intersectPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x === y) {
+      out[n++] = x;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out.subarray(0, n);
+}
+
+/** Refs of `a` not in `b` (both sorted). */
+export function subtractPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (b.length === 0) return a;
+  const out = new Uint32Array(a.length);
+  let j = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    while (j < b.length && b[j] < x) j++;
+    if (j < b.length && b[j] === x) continue;
+    out[n++] = x;
+  }
+  return out.subarray(0, n);
+}
+
+/** Sorted unique union of sorted arrays. */
+export function unionPostings(lists: Uint32Array[]): Uint32Array {
+  if (lists.length === 0) return EMPTY;
+  if (lists.length === 1) return lists[0];
+  let total = 0;
+  for (const l of lists) total += l.length;
+  const all = new Uint32Array(total);
+  let o = 0;
+  for (const l of lists) {
+    all.set(l, o);
+    o += l.length;
+  }
+  all.sort();
+  let n = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[n++] = all[i];
+  return all.subarray(0, n);
+}
+
+/** Postings of the values of `m.name` that satisfy `want === m.matches(value)`. */
+function postingsForValues(ix: IndexReader, m: Matcher, want: boolean): Uint32Array {
+  if (m.type === '=' && want) return ix.postings(m.name, m.value);
+  if (m.type === '!=' && !want) return ix.postings(m.name, m.value);
+  const values = ix.labelValues(m.name);
+  const lists: Uint32Array[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (m.matches(values[i]) === want) lists.push(ix.postingsAt(m.name, i));
+  }
+  return unionPostings(lists);
+}
+
+/**
+ * Refs of the series that satisfy every matcher, increasing (which is label order),
+ * with Prometheus's semantics: a missing label matches as ''.
+ */
+export function postingsForMatchers(ix: IndexReader, matchers: readonly Matcher[]): Uint32Array {
+  const its: Uint32Array[] = [];
+  const notIts: Uint32Array[] = [];
+  for (const m of matchers) {
+    if (m.type === '=~' && (m.value === '.*' || m.value === '(?s:.*)')) continue; // matches every series
+    if (m.matchesEmpty()) {
+      // Series without the label match; of the others, drop those whose value does not.
+      const not = postingsForValues(ix, m, false);
+      if (not.length > 0) notIts.push(not);
+    } else {
+      const p = postingsForValues(ix, m, true);
+      if (p.length === 0) return EMPTY;
+      its.push(p);
+    }
+  }
+  let res = its.length === 0 ? ix.allPostings() : its[0];
+  for (let i = 1; i < its.length && res.length > 0; i++) res = intersectPostings(res, its[i]);
+  if (notIts.length > 0 && res.length > 0) res = subtractPostings(res, unionPostings(notIts));
+  return res;
+}
+
+/** A querier over `[mint, maxt]` (ms, inclusive) of one block. */
+export class BlockQuerier implements Querier {
+  private readonly b: BlockReaders;
+  readonly mint: number;
+  readonly maxt: number;
+
+  constructor(b: BlockReaders, mint: number, maxt: number) {
+    this.b = b;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  /** Series are always in label order, so `sorted` costs nothing. */
+  select(_sorted: boolean, _hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
+    try {
+      return new BlockSeriesSet(this.b, postingsForMatchers(this.b.index, matchers), this.mint, this.maxt);
+    } catch (err) {
+      return new ErrSeriesSet(err as Error);
+    }
+  }
+
+  labelValues(name: string, matchers?: readonly Matcher[]): string[] {
+    if (matchers === undefined || matchers.length === 0) return this.b.index.labelValues(name).slice();
+    const set = new Set<string>();
+    this.forEachSeries(matchers, (ls) => {
+      const v = ls.get(name);
+      if (v !== '') set.add(v);
+    });
+    return [...set].sort();
+  }
+
+  labelNames(matchers?: readonly Matcher[]): string[] {
+    if (matchers === undefined || matchers.length === 0) return this.b.index.labelNames();
+    const set = new Set<string>();
+    this.forEachSeries(matchers, (ls) => ls.forEach((n) => set.add(n)));
+    return [...set].sort();
+  }
+
+  private forEachSeries(matchers: readonly Matcher[], fn: (ls: Labels) => void): void {
+    const refs = postingsForMatchers(this.b.index, matchers);
+    const c = new SeriesChunks();
+    for (let i = 0; i < refs.length; i++) fn(this.b.index.series(refs[i], c));
+  }
+
+  close(): void {
+    // The block owns the files; nothing to release per querier.
+  }
+}
+
+class ErrSeriesSet implements SeriesSet {
+  private readonly e: Error;
+  constructor(e: Error) {
+    this.e = e;
+  }
+  next(): boolean {
+    return false;
+  }
+  at(): Series {
+    throw this.e;
+  }
+  err(): Error | null {
+    return this.e;
+  }
+  warnings(): readonly string[] {
+    return [];
+  }
+}
+
+/** Series of a block matching a select: those with chunks overlapping the range. */
+class BlockSeriesSet implements SeriesSet {
+  private readonly b: BlockReaders;
+  private readonly refs: Uint32Array;
+  private readonly mint: number;
+  private readonly maxt: number;
+  private i: number;
+  private cur: BlockSeriesEntry | null;
+  private error: Error | null;
+  private readonly scratch: SeriesChunks;
+
+  constructor(b: BlockReaders, refs: Uint32Array, mint: number, maxt: number) {
+    this.b = b;
+    this.refs = refs;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.i = 0;
+    this.cur = null;
+    this.error = null;
+    this.scratch = new SeriesChunks();
+  }
+
+  next(): boolean {
+    if (this.error !== null) return false;
+    const c = this.scratch;
+    while (this.i < this.refs.length) {
+      const ref = this.refs[this.i++];
+      let labels: Labels;
+      try {
+        labels = this.b.index.series(ref, c);
+      } catch (err) {
+        this.error = err as Error;
+        return false;
+      }
+      const deleted = this.b.tombstones.get(ref);
+      // Keep the chunks that overlap the range and are not wholly deleted.
+      const mint: number[] = [];
+      const maxt: number[] = [];
+      const crefs: number[] = [];
+      for (let k = 0; k < c.n; k++) {
+        if (c.maxt[k] < this.mint || c.mint[k] > this.maxt) continue;
+        if (deleted !== undefined && coveredBy(deleted, c.mint[k], c.maxt[k])) continue;
+        mint.push(c.mint[k]);
+        maxt.push(c.maxt[k]);
+        crefs.push(c.ref[k]);
+      }
+      if (crefs.length === 0) continue;
+      this.cur = new BlockSeriesEntry(labels, this.b.chunks, mint, maxt, crefs, this.mint, this.maxt, deleted);
+      return true;
+    }
+    return false;
+  }
+
+  at(): Series {
+    return this.cur!;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+
+  warnings(): readonly string[] {
+    return [];
+  }
+}
+
+/** Reports whether one interval of the flat sorted `iv` covers all of `[mint, maxt]`. */
+function coveredBy(iv: readonly number[], mint: number, maxt: number): boolean {
+  for (let i = 0; i < iv.length; i += 2) if (iv[i] <= mint && maxt <= iv[i + 1]) return true;
+  return false;
+}
+
+/** One series of a block select. */
+export class BlockSeriesEntry implements Series {
+  readonly labels: Labels;
+  private readonly chunks: ChunkReader;
+  /** Chunk metas overlapping the range, in time order. */
+  readonly chunkMint: number[];
+  readonly chunkMaxt: number[];
+  readonly chunkRefs: number[];
+  private readonly mint: number;
+  private readonly maxt: number;
+  private readonly deleted: readonly number[] | undefined;
+
+  constructor(
+    labels: Labels,
+    chunks: ChunkReader,
+    chunkMint: number[],
+    chunkMaxt: number[],
+    chunkRefs: number[],
+    mint: number,
+    maxt: number,
+    deleted: readonly number[] | undefined,
+  ) {
+    this.labels = labels;
+    this.chunks = chunks;
+    this.chunkMint = chunkMint;
+    this.chunkMaxt = chunkMaxt;
+    this.chunkRefs = chunkRefs;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.deleted = deleted;
+  }
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    const it = reuse instanceof BlockSeriesIterator ? reuse : new BlockSeriesIterator();
+    it.reset(this.chunks, this.chunkMaxt, this.chunkRefs, this.mint, this.maxt, this.deleted);
+    return it;
+  }
+}
+
+/** Samples of a series across its chunks, within [mint, maxt], skipping deleted ones. */
+export class BlockSeriesIterator implements SampleIterator {
+  private chunks: ChunkReader | null = null;
+  private maxts: number[] = [];
+  private refs: number[] = [];
+  private mint = 0;
+  private maxt = 0;
+  private deleted: readonly number[] | undefined = undefined;
+  /** Index of the next chunk to load. */
+  private ci = 0;
+  private readonly xor: XORIterator = new XORIterator(new Uint8Array(2));
+  private inChunk = false;
+  private done = false;
+  private t = 0;
+  private v = 0;
+  private error: Error | null = null;
+
+  reset(chunks: ChunkReader, maxts: number[], refs: number[], mint: number, maxt: number, deleted: readonly number[] | undefined): void {
+    this.chunks = chunks;
+    this.maxts = maxts;
+    this.refs = refs;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.deleted = deleted;
+    this.ci = 0;
+    this.inChunk = false;
+    this.done = false;
+    this.error = null;
+  }
+
+  private loadNext(): boolean {
+    if (this.ci >= this.refs.length) return false;
+    const ref = this.refs[this.ci++];
+    try {
+      const data = this.chunks!.read(ref);
+      if (this.chunks!.encoding !== ENCODING_XOR) {
+        throw new CorruptionError('chunks', ref, `unsupported chunk encoding ${this.chunks!.encoding}`);
+      }
+      this.xor.reset(data);
+    } catch (err) {
+      this.error = err as Error;
+      return false;
+    }
+    this.inChunk = true;
+    return true;
+  }
+
+  next(): ValueType {
+    if (this.done) return ValueType.None;
+    for (;;) {
+      if (!this.inChunk && !this.loadNext()) {
+        this.done = true;
+        return ValueType.None;
+      }
+      if (this.xor.next() === ValueType.None) {
+        const e = this.xor.err();
+        if (e !== null) {
+          this.error = e;
+          this.done = true;
+          return ValueType.None;
+        }
+        this.inChunk = false;
+        continue;
+      }
+      const t = this.xor.atT();
+      if (t < this.mint) continue;
+      if (t > this.maxt) {
+        this.done = true;
+        return ValueType.None;
+      }
+      if (this.deleted !== undefined && isDeleted(this.deleted, t)) continue;
+      this.t = t;
+      this.v = this.xor.atV();
+      return ValueType.Float;
+    }
+  }
+
+  seek(t: number): ValueType {
+    if (this.done) return ValueType.None;
+    if (this.inChunk && this.t >= t && this.t >= this.mint) return ValueType.Float;
+    // Skip whole chunks that end before t without decoding them.
+    if (!this.inChunk) {
+      while (this.ci < this.refs.length && this.maxts[this.ci] < t) this.ci++;
+    } else if (this.maxts[this.ci - 1] < t) {
+      this.inChunk = false;
+      while (this.ci < this.refs.length && this.maxts[this.ci] < t) this.ci++;
+    }
+    for (;;) {
+      const vt = this.next();
+      if (vt === ValueType.None || this.t >= t) return vt;
+    }
+  }
+
+  atT(): number {
+    return this.t;
+  }
+
+  atV(): number {
+    return this.v;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+}
