@@ -14,7 +14,13 @@ interface CommandEntry {
   load: () => Promise<Command>;
 }
 
-const COMMANDS: CommandEntry[] = [];
+const COMMANDS: CommandEntry[] = [
+  {
+    words: ['check', 'metrics'],
+    summary: 'lint an exposition read from stdin, as promtool check metrics',
+    load: async () => (await import('./check-metrics.js')).run,
+  },
+];
 
 /** Text of `meshmetrics help`. */
 export function usage(): string {
