@@ -70,6 +70,13 @@ export interface ParserLimits {
 /** Options of {@link ExpositionParser}. */
 export interface ParserOptions extends ParserLimits {
   format: ExpositionFormat;
+  /**
+   * OpenMetrics only: check the semantic rules of OpenMetrics 1.0 (families, types,
+   * histogram points, exemplar placement…) besides the line syntax. Default true. With
+   * false the parser checks the syntax only, about as lenient as Prometheus's own
+   * OpenMetrics scrape parser, which accepts e.g. a histogram `_sum` beside negative buckets.
+   */
+  strict?: boolean;
 }
 
 /** The default limits: generous, but finite. */
@@ -220,7 +227,7 @@ export class ExpositionParser {
     this.textStart = 0;
     this.textEnd = 0;
     this.mtype = 'untyped';
-    this.validator = this.om ? new OpenMetricsValidator() : null;
+    this.validator = this.om && opts.strict !== false ? new OpenMetricsValidator() : null;
     this.scratchNames = [];
     this.scratchValues = [];
   }
@@ -346,7 +353,7 @@ export class ExpositionParser {
   private expected(what: string, at: number): ParseError {
     let e = at;
     const buf = this.buf;
-    while (e < this.len && buf[e] !== NL && buf[e] !== SP && buf[e] !== TAB) e++;
+    while (e < this.len && buf[e] !== NL && buf[e] !== SP && (this.om || buf[e] !== TAB)) e++;
     if (e === at && at < this.len) e = at + 1;
     const got = at >= this.len ? 'end of input' : buf[at] === NL ? 'end of line' : showToken(buf, at, e);
     return this.fail(`expected ${what}, got ${got}`, at);
@@ -409,8 +416,9 @@ export class ExpositionParser {
     const nl = indexOfNewline(buf, i, len);
     if (i < nl && (buf[i] === SP || buf[i] === TAB)) {
       while (i < nl && (buf[i] === SP || buf[i] === TAB)) i++;
+      // promparse knows HELP and TYPE only: `# UNIT` and `# EOF` are plain comments here.
       const kw = keyword(buf, i, nl);
-      if (kw !== 0 && i + 4 < nl && (buf[i + 4] === SP || buf[i + 4] === TAB)) {
+      if ((kw === KW_HELP || kw === KW_TYPE) && i + 4 < nl && (buf[i + 4] === SP || buf[i + 4] === TAB)) {
         i += 4;
         while (i < nl && (buf[i] === SP || buf[i] === TAB)) i++;
         const ns = i;
@@ -626,7 +634,7 @@ export class ExpositionParser {
   private nextOpenMetrics(): EntryType {
     const buf = this.buf;
     const len = this.len;
-    const v = this.validator as OpenMetricsValidator;
+    const v = this.validator;
     if (this.pos >= len) {
       throw new ParseError('expected "# EOF" as the last line, got end of input', this.lineNo, 1);
     }
@@ -636,16 +644,15 @@ export class ExpositionParser {
     if (c === NL) throw this.fail('blank lines are not allowed in OpenMetrics', i);
     if (c === HASH) {
       const t = this.omMeta(i);
-      if (t === EntryType.EOF) {
-        v.end(this);
-        return t;
+      if (v !== null) {
+        if (t === EntryType.EOF) v.end(this);
+        else v.metadata(this, t);
       }
-      v.metadata(this, t);
       return t;
     }
     if (!(CLASS[c] & M_START)) throw this.expected('a metric name or "#"', i);
     this.omSeries(i);
-    v.sample(this);
+    if (v !== null) v.sample(this);
     return EntryType.Series;
   }
 
