@@ -20,6 +20,11 @@ const COMMANDS: CommandEntry[] = [
     summary: 'lint an exposition read from stdin, as promtool check metrics',
     load: async () => (await import('./check-metrics.js')).run,
   },
+  {
+    words: ['check', 'config'],
+    summary: 'validate configuration files, as promtool check config',
+    load: async () => (await import('./check-config.js')).run,
+  },
 ];
 
 /** Text of `meshmetrics help`. */
