@@ -4,3 +4,8 @@
  */
 export * from './parser.js';
 export * from './parser-body.js';
+export * from './format-float.js';
+export * from './writer-buffer.js';
+export * from './writer.js';
+export * from './negotiate.js';
+export * from './lint.js';
