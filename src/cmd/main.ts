@@ -25,6 +25,26 @@ const COMMANDS: CommandEntry[] = [
     summary: 'validate configuration files, as promtool check config',
     load: async () => (await import('./check-config.js')).run,
   },
+  {
+    words: ['tsdb', 'list'],
+    summary: 'list the blocks of a data directory, as promtool tsdb list',
+    load: async () => (await import('./tsdb.js')).list,
+  },
+  {
+    words: ['tsdb', 'analyze'],
+    summary: 'report label churn and cardinality of a block, as promtool tsdb analyze',
+    load: async () => (await import('./tsdb.js')).analyze,
+  },
+  {
+    words: ['tsdb', 'dump'],
+    summary: 'print every sample of a data directory, as promtool tsdb dump',
+    load: async () => (await import('./tsdb.js')).dump,
+  },
+  {
+    words: ['tsdb', 'create-blocks-from', 'openmetrics'],
+    summary: 'backfill 2h blocks from an OpenMetrics file, as promtool',
+    load: async () => (await import('./tsdb.js')).createBlocksFromOpenMetrics,
+  },
 ];
 
 /** Text of `meshmetrics help`. */

@@ -6,7 +6,7 @@
  */
 
 import { CorruptionError } from '../model/errors.js';
-import type { Labels } from '../model/labels.js';
+import { compareLabels, type Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
 import { ValueType, type Querier, type SampleIterator, type Series, type SelectHints, type SeriesSet } from '../storage/interface.js';
 import { ENCODING_XOR, XORIterator } from './chunkenc/index.js';
@@ -378,6 +378,180 @@ export class BlockSeriesIterator implements SampleIterator {
       this.inChunk = false;
       while (this.ci < this.refs.length && this.maxts[this.ci] < t) this.ci++;
     }
+    for (;;) {
+      const vt = this.next();
+      if (vt === ValueType.None || this.t >= t) return vt;
+    }
+  }
+
+  atT(): number {
+    return this.t;
+  }
+
+  atV(): number {
+    return this.v;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+}
+
+/**
+ * A querier over several queriers of disjoint-or-overlapping blocks: series with equal
+ * labels are merged into one, their samples in time order, a timestamp present in more
+ * than one block taken once (from the block listed first).
+ */
+export class MergeQuerier implements Querier {
+  private readonly qs: readonly Querier[];
+
+  constructor(queriers: readonly Querier[]) {
+    this.qs = queriers;
+  }
+
+  select(sorted: boolean, hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
+    if (this.qs.length === 1) return this.qs[0].select(sorted, hints, matchers);
+    return new MergeSeriesSet(this.qs.map((q) => q.select(true, hints, matchers)));
+  }
+
+  labelValues(name: string, matchers?: readonly Matcher[]): string[] {
+    const set = new Set<string>();
+    for (const q of this.qs) for (const v of q.labelValues(name, matchers)) set.add(v);
+    return [...set].sort();
+  }
+
+  labelNames(matchers?: readonly Matcher[]): string[] {
+    const set = new Set<string>();
+    for (const q of this.qs) for (const v of q.labelNames(matchers)) set.add(v);
+    return [...set].sort();
+  }
+
+  close(): void {
+    for (const q of this.qs) q.close();
+  }
+}
+
+/** k-way merge of sorted series sets (k is the number of blocks: small, so a linear scan). */
+class MergeSeriesSet implements SeriesSet {
+  private readonly sets: SeriesSet[];
+  private readonly live: boolean[];
+  private cur: Series | null = null;
+  private error: Error | null = null;
+  private started = false;
+
+  constructor(sets: SeriesSet[]) {
+    this.sets = sets;
+    this.live = sets.map(() => false);
+  }
+
+  next(): boolean {
+    if (!this.started) {
+      this.started = true;
+      for (let i = 0; i < this.sets.length; i++) this.live[i] = this.advance(i);
+    }
+    if (this.error !== null) return false;
+    let min: Labels | null = null;
+    for (let i = 0; i < this.sets.length; i++) {
+      if (!this.live[i]) continue;
+      const l = this.sets[i].at().labels;
+      if (min === null || compareLabels(l, min) < 0) min = l;
+    }
+    if (min === null) return false;
+    const parts: Series[] = [];
+    for (let i = 0; i < this.sets.length; i++) {
+      if (this.live[i] && this.sets[i].at().labels.equals(min)) {
+        parts.push(this.sets[i].at());
+        this.live[i] = this.advance(i);
+      }
+    }
+    this.cur = parts.length === 1 ? parts[0] : new MergedSeries(min, parts);
+    return this.error === null;
+  }
+
+  private advance(i: number): boolean {
+    const s = this.sets[i];
+    if (s.next()) return true;
+    const e = s.err();
+    if (e !== null && this.error === null) this.error = e;
+    return false;
+  }
+
+  at(): Series {
+    return this.cur!;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+
+  warnings(): readonly string[] {
+    return this.sets.flatMap((s) => s.warnings());
+  }
+}
+
+/** One series present in several blocks. */
+class MergedSeries implements Series {
+  readonly labels: Labels;
+  private readonly parts: Series[];
+
+  constructor(labels: Labels, parts: Series[]) {
+    this.labels = labels;
+    this.parts = parts;
+  }
+
+  iterator(): SampleIterator {
+    return new MergedSampleIterator(this.parts.map((p) => p.iterator()));
+  }
+}
+
+/** Merges sample iterators by time; on equal timestamps the first iterator's sample wins. */
+export class MergedSampleIterator implements SampleIterator {
+  private readonly its: SampleIterator[];
+  private readonly has: boolean[];
+  private started = false;
+  /** True while the iterator stands on a sample. */
+  private on = false;
+  private t = 0;
+  private v = 0;
+  private error: Error | null = null;
+
+  constructor(its: SampleIterator[]) {
+    this.its = its;
+    this.has = its.map(() => false);
+  }
+
+  private pull(i: number): void {
+    this.has[i] = this.its[i].next() !== ValueType.None;
+    if (!this.has[i]) {
+      const e = this.its[i].err();
+      if (e !== null && this.error === null) this.error = e;
+    }
+  }
+
+  next(): ValueType {
+    if (!this.started) {
+      this.started = true;
+      for (let i = 0; i < this.its.length; i++) this.pull(i);
+    }
+    this.on = false;
+    if (this.error !== null) return ValueType.None;
+    let best = -1;
+    for (let i = 0; i < this.its.length; i++) {
+      if (this.has[i] && (best < 0 || this.its[i].atT() < this.its[best].atT())) best = i;
+    }
+    if (best < 0) return ValueType.None;
+    this.t = this.its[best].atT();
+    this.v = this.its[best].atV();
+    for (let i = 0; i < this.its.length; i++) {
+      if (this.has[i] && this.its[i].atT() === this.t) this.pull(i);
+    }
+    this.on = true;
+    return ValueType.Float;
+  }
+
+  seek(t: number): ValueType {
+    if (this.on && this.t >= t) return ValueType.Float;
+    if (this.started && !this.on) return ValueType.None;
     for (;;) {
       const vt = this.next();
       if (vt === ValueType.None || this.t >= t) return vt;
