@@ -6,6 +6,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import { isValidLabelName } from '../model/index.js';
 import {
   FILE_SD_DEFAULTS,
@@ -183,6 +184,11 @@ export interface Config {
 // ---------------------------------------------------------------------------------------
 // Loading
 
+/** Resolves a path of the file against the file's directory, as Prometheus's SetDirectory does. */
+function inDir(v: YamlObject, p: string): string {
+  return p === '' || isAbsolute(p) ? p : join(dirname(v.value.ctx.file), p);
+}
+
 /** Reads and validates a configuration file. Throws ConfigFileError. */
 export async function loadConfigFile(path: string): Promise<Config> {
   const text = await readFile(path, 'utf8');
@@ -211,7 +217,7 @@ export function loadConfig(text: string, file: string): Config {
   if (top.has('scrape_config_files'))
     top.fail('scrape_config_files', 'not supported (Prometheus 2.43+)');
   const global = readGlobal(top.get('global'));
-  const ruleFiles = top.stringList('rule_files');
+  const ruleFiles = top.stringList('rule_files').map((p) => inDir(top, p));
   if (ruleFiles.length > 0)
     top.get('rule_files').warn('rule files are accepted but not evaluated by the collector');
 
@@ -408,7 +414,7 @@ function readHttpClient(m: YamlObject): HttpClientConfig {
     basicAuth = {
       username: b.str('username', ''),
       password: b.str('password', ''),
-      passwordFile: b.str('password_file', ''),
+      passwordFile: inDir(b, b.str('password_file', '')),
     };
     if (basicAuth.password !== '' && basicAuth.passwordFile !== '') {
       b.fail(
@@ -426,7 +432,7 @@ function readHttpClient(m: YamlObject): HttpClientConfig {
     authorization = {
       type,
       credentials: a.str('credentials', ''),
-      credentialsFile: a.str('credentials_file', ''),
+      credentialsFile: inDir(a, a.str('credentials_file', '')),
     };
     if (authorization.credentials !== '' && authorization.credentialsFile !== '') {
       a.fail(
@@ -462,7 +468,7 @@ function readHttpClient(m: YamlObject): HttpClientConfig {
     authorization = {
       type: HTTP_CLIENT_DEFAULTS.authorizationType,
       credentials: bearerToken,
-      credentialsFile: bearerTokenFile,
+      credentialsFile: inDir(m, bearerTokenFile),
     };
   }
   const proxyUrl = m.str('proxy_url', '');
@@ -493,9 +499,9 @@ function readTlsConfig(v: YamlValue): TlsConfig {
     'min_version',
   ]);
   const tls: TlsConfig = {
-    caFile: t.str('ca_file', ''),
-    certFile: t.str('cert_file', ''),
-    keyFile: t.str('key_file', ''),
+    caFile: inDir(t, t.str('ca_file', '')),
+    certFile: inDir(t, t.str('cert_file', '')),
+    keyFile: inDir(t, t.str('key_file', '')),
     ca: t.str('ca', ''),
     cert: t.str('cert', ''),
     key: t.str('key', ''),
@@ -549,7 +555,7 @@ function readFileSdConfig(v: YamlValue): FileSdConfig {
       list[i].fail(`path name "${name}" is not valid for file discovery`);
   });
   return {
-    files,
+    files: files.map((p) => inDir(f, p)),
     refreshIntervalMs: f.duration('refresh_interval', FILE_SD_DEFAULTS.refreshIntervalMs),
   };
 }
