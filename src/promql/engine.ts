@@ -1,0 +1,843 @@
+/**
+ * The PromQL engine: instant and range queries over a {@link Queryable}.
+ *
+ * Every selector is selected once for the whole query: before evaluation the tree is
+ * walked to find each selector's time range (subquery ranges, offsets and `@` included,
+ * as Prometheus's `getTimeRangesForSelector`), and its samples are loaded into
+ * Float64Arrays. Evaluation then runs step by step; a selector at a step is a binary
+ * search into those arrays, and a range window is a pair of subarray views, so no
+ * object is made per sample. Errors are thrown from deep inside and caught once in
+ * {@link Engine.exec}, where they become {@link QueryError}s; annotations are collected
+ * in lists and never thrown.
+ * @module
+ */
+
+import { QueryError, PromError } from '../model/errors.js';
+import { Labels, LabelsBuilder, METRIC_NAME, compareLabels } from '../model/labels.js';
+import { isStaleNaN } from '../model/stale.js';
+import type { Queryable, Querier, SelectHints } from '../storage/interface.js';
+import { aggregate, aggregateK, aggregateLimit, countValues } from './aggregations.js';
+import { EvalError, scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
+import {
+  KEEPS_NAME,
+  MATH_FUNCTIONS,
+  RANGE_FUNCTIONS,
+  TIME_FUNCTIONS,
+  absentLabels,
+  compileReplaceRegex,
+  labelReplace,
+  type RangeWindow,
+} from './functions.js';
+import { histogramFraction, histogramQuantile } from './histogram.js';
+import { formatFloatG } from './mathutil.js';
+import { kindOf, walk, type Call, type Expr, type PosRange, type Subquery, type VectorSelector } from './parser/ast.js';
+import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
+import type { QueryResult, QueryValue, RangeSeries, ResultSeries, Sample, StepValue } from './value.js';
+
+/** Engine settings; the defaults are Prometheus's. */
+export interface EngineOptions {
+  /** How far back an instant selector looks for a sample (ms). Default 5m. */
+  lookbackDeltaMs?: number;
+  /** Most samples a query may hold at once. Default 50,000,000. */
+  maxSamples?: number;
+  /** Query timeout (ms). Default 2m. */
+  timeoutMs?: number;
+  /** Step of subqueries without an explicit one (ms). Default 1m. */
+  defaultEvalIntervalMs?: number;
+}
+
+/** Most points a range query may return per series. */
+export const MAX_POINTS_PER_SERIES = 11000;
+
+/** Samples of one selected series, loaded once per query. */
+interface LoadedSeries {
+  metric: Labels;
+  ts: Float64Array;
+  vs: Float64Array;
+  hasStale: boolean;
+}
+
+/** Thrown inside evaluation to end the query with a typed error. */
+class AbortQuery extends Error {
+  readonly type: 'timeout' | 'canceled' | 'execution';
+  constructor(type: 'timeout' | 'canceled' | 'execution', message: string) {
+    super(message);
+    this.type = type;
+  }
+}
+
+/** Runs PromQL queries. One engine serves many queries concurrently. */
+export class Engine {
+  readonly lookbackDeltaMs: number;
+  readonly maxSamples: number;
+  readonly timeoutMs: number;
+  readonly defaultEvalIntervalMs: number;
+
+  constructor(opts: EngineOptions = {}) {
+    this.lookbackDeltaMs = opts.lookbackDeltaMs ?? 5 * 60_000;
+    this.maxSamples = opts.maxSamples ?? 50_000_000;
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.defaultEvalIntervalMs = opts.defaultEvalIntervalMs ?? 60_000;
+  }
+
+  /** Evaluates `query` at time `t` (ms). Throws a {@link QueryError}. */
+  async instantQuery(queryable: Queryable, query: string, t: number, signal?: AbortSignal): Promise<QueryResult> {
+    return this.exec(queryable, query, t, t, 0, signal);
+  }
+
+  /** Evaluates `query` at every step of `[start, end]` (ms). Throws a {@link QueryError}. */
+  async rangeQuery(
+    queryable: Queryable,
+    query: string,
+    start: number,
+    end: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    if (!(step > 0)) throw new QueryError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (end < start) throw new QueryError('bad_data', 'end timestamp must not be before start time');
+    if ((end - start) / step > MAX_POINTS_PER_SERIES) {
+      throw new QueryError(
+        'bad_data',
+        'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+      );
+    }
+    return this.exec(queryable, query, start, end, step, signal);
+  }
+
+  /** Parses and runs a query; `step` 0 means an instant query at `start`. */
+  async exec(
+    queryable: Queryable,
+    query: string,
+    start: number,
+    end: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    let expr: Expr;
+    try {
+      expr = parseExpr(query);
+    } catch (e) {
+      if (e instanceof PromQLParseError) throw new QueryError('bad_data', e.message, { cause: e });
+      throw e;
+    }
+    if (step > 0) {
+      const k = kindOf(expr);
+      if (k !== 'scalar' && k !== 'vector') {
+        throw new QueryError(
+          'bad_data',
+          `invalid expression type ${JSON.stringify(k === 'matrix' ? 'range vector' : k)} for range query, must be Scalar or instant Vector`,
+        );
+      }
+    }
+    const ev = new Evaluator(this, query, start, end, step, signal);
+    let querier: Querier | null = null;
+    try {
+      querier = await ev.load(queryable, expr);
+      const value = step > 0 ? await ev.runRange(expr) : ev.runInstant(expr);
+      return { value, warnings: [...ev.warnings], infos: [...ev.infos] };
+    } catch (e) {
+      if (e instanceof QueryError) throw e;
+      if (e instanceof AbortQuery) throw new QueryError(e.type, e.message, { cause: e });
+      if (e instanceof EvalError || e instanceof PromError) throw new QueryError('execution', e.message, { cause: e });
+      throw new QueryError('execution', `unexpected error: ${(e as Error).message}`, { cause: e });
+    } finally {
+      querier?.close();
+    }
+  }
+}
+
+const EMPTY_F64 = new Float64Array(0);
+
+/** Index of the first element of sorted `a` greater than `x`. */
+function upperBound(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Removes `__name__` from samples marked for delayed name removal. */
+function materialiseNames(vec: Sample[]): Sample[] {
+  let any = false;
+  for (const s of vec) if (s.dropName && s.metric.has(METRIC_NAME)) any = true;
+  if (!any) return vec;
+  return vec.map((s) => (s.dropName ? { metric: s.metric.without(METRIC_NAME), v: s.v, t: s.t, dropName: false } : s));
+}
+
+function unwrapParens(e: Expr): Expr {
+  while (e.type === 'parenExpr') e = e.expr;
+  return e;
+}
+
+class Evaluator {
+  readonly warnings = new Set<string>();
+  readonly infos = new Set<string>();
+  private readonly eng: Engine;
+  private readonly query: string;
+  private readonly start: number;
+  private readonly end: number;
+  private readonly step: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly deadline: number;
+  private readonly data = new Map<VectorSelector, LoadedSeries[]>();
+  private readonly subqueryCache = new Map<Subquery, Map<number, Sample[]>>();
+  private readonly regexCache = new Map<string, RegExp>();
+  private readonly lb = new LabelsBuilder();
+  private samplesInStep = 0;
+
+  constructor(eng: Engine, query: string, start: number, end: number, step: number, signal: AbortSignal | undefined) {
+    this.eng = eng;
+    this.query = query;
+    this.start = start;
+    this.end = end;
+    this.step = step;
+    this.signal = signal;
+    this.deadline = Date.now() + eng.timeoutMs;
+  }
+
+  // ---- loading ----------------------------------------------------------------------
+
+  /** Selects every selector of `expr` once, over the whole range it will need. */
+  async load(queryable: Queryable, expr: Expr): Promise<Querier | null> {
+    const ranges: { sel: VectorSelector; mint: number; maxt: number; range: number; func: string }[] = [];
+    walk(expr, (e, path) => {
+      if (e.type !== 'vectorSelector') return;
+      const parent = path[path.length - 1];
+      const range = parent && parent.type === 'matrixSelector' ? parent.range : 0;
+      let func = '';
+      for (let i = path.length - 1; i >= 0; i--) {
+        const p = path[i];
+        if (p.type === 'call') {
+          func = p.func;
+          break;
+        }
+      }
+      const [mint, maxt] = this.selectorRange(e, path, range);
+      ranges.push({ sel: e, mint, maxt, range, func });
+    });
+    if (ranges.length === 0) return null;
+    let mint = Infinity;
+    let maxt = -Infinity;
+    for (const r of ranges) {
+      mint = Math.min(mint, r.mint);
+      maxt = Math.max(maxt, r.maxt);
+    }
+    const querier = await queryable.querier(mint, maxt);
+    for (const r of ranges) {
+      const hints: SelectHints = { start: r.mint, end: r.maxt, step: this.step, func: r.func, range: r.range };
+      const set = querier.select(true, hints, r.sel.matchers);
+      const loaded: LoadedSeries[] = [];
+      let it = undefined;
+      let tsBuf = new Float64Array(256);
+      let vsBuf = new Float64Array(256);
+      while (set.next()) {
+        const s = set.at();
+        it = s.iterator(it);
+        let n = 0;
+        let hasStale = false;
+        for (let vt = it.seek(r.mint); vt !== 0; vt = it.next()) {
+          const t = it.atT();
+          if (t > r.maxt) break;
+          if (n === tsBuf.length) {
+            const nt = new Float64Array(n * 2);
+            nt.set(tsBuf);
+            tsBuf = nt;
+            const nv = new Float64Array(n * 2);
+            nv.set(vsBuf);
+            vsBuf = nv;
+          }
+          const v = it.atV();
+          if (v !== v && isStaleNaN(v)) hasStale = true;
+          tsBuf[n] = t;
+          vsBuf[n] = v;
+          n++;
+        }
+        const err = it.err();
+        if (err) throw err;
+        if (n === 0) continue;
+        loaded.push({ metric: s.labels, ts: tsBuf.slice(0, n), vs: vsBuf.slice(0, n), hasStale });
+      }
+      const err = set.err();
+      if (err) throw err;
+      for (const w of set.warnings()) this.warnings.add(w);
+      this.data.set(r.sel, loaded);
+    }
+    return querier;
+  }
+
+  /** The `[mint, maxt]` a selector needs over the whole query (getTimeRangesForSelector). */
+  private selectorRange(sel: VectorSelector, path: Expr[], range: number): [number, number] {
+    let start = this.start;
+    let end = this.end;
+    let subqOffset = 0;
+    let subqRange = 0;
+    let subqTs: number | null = null;
+    for (const p of path) {
+      if (p.type !== 'subquery') continue;
+      subqOffset += p.offset;
+      subqRange += p.range;
+      const at = this.fixedAt(p);
+      if (at !== null) {
+        subqOffset = p.offset;
+        subqRange = p.range;
+        subqTs = at;
+      }
+    }
+    if (subqTs !== null) {
+      start = subqTs;
+      end = subqTs;
+    }
+    const at = this.fixedAt(sel);
+    if (at !== null) {
+      start = at;
+      end = at;
+    } else {
+      start -= subqOffset + subqRange;
+      end -= subqOffset;
+    }
+    start -= range === 0 ? this.eng.lookbackDeltaMs : range;
+    start -= sel.offset;
+    end -= sel.offset;
+    return [start, end];
+  }
+
+  /** The `@` time of a selector or subquery, or null when it has none. */
+  private fixedAt(e: VectorSelector | Subquery): number | null {
+    if (e.timestamp !== null) return e.timestamp;
+    if (e.startOrEnd === 'start') return this.start;
+    if (e.startOrEnd === 'end') return this.end;
+    return null;
+  }
+
+  // ---- top level ----------------------------------------------------------------------
+
+  runInstant(expr: Expr): QueryValue {
+    const t = this.start;
+    const v = this.evalStep(expr, t);
+    switch (v.kind) {
+      case 'scalar':
+        return { type: 'scalar', t, v: v.v };
+      case 'string':
+        return { type: 'string', t, v: v.s };
+      case 'vector': {
+        const vec = this.finishVector(v.vec);
+        return { type: 'vector', samples: vec.map((s) => ({ metric: s.metric, t, v: s.v })) };
+      }
+      case 'matrix': {
+        const out: ResultSeries[] = [];
+        const seen = new Set<string>();
+        for (const s of v.series) {
+          const metric = s.dropName ? s.metric.without(METRIC_NAME) : s.metric;
+          const key = metric.key();
+          if (seen.has(key)) throw new EvalError('vector cannot contain metrics with the same labelset');
+          seen.add(key);
+          out.push({ metric, ts: s.ts, vs: s.vs });
+        }
+        out.sort((a, b) => compareLabels(a.metric, b.metric));
+        return { type: 'matrix', series: out };
+      }
+    }
+  }
+
+  async runRange(expr: Expr): Promise<QueryValue> {
+    const acc = new Map<string, { metric: Labels; ts: number[]; vs: number[] }>();
+    let lastYield = Date.now();
+    for (let t = this.start; t <= this.end; t += this.step) {
+      this.checkAbort();
+      if (Date.now() - lastYield > 20) {
+        // Let other work run between steps of a long query.
+        await new Promise((r) => setImmediate(r));
+        lastYield = Date.now();
+      }
+      const v = this.evalStep(expr, t);
+      if (v.kind === 'scalar') {
+        let s = acc.get('');
+        if (!s) acc.set('', (s = { metric: Labels.EMPTY, ts: [], vs: [] }));
+        s.ts.push(t);
+        s.vs.push(v.v);
+        continue;
+      }
+      if (v.kind !== 'vector') throw new EvalError(`invalid expression type for range query`);
+      for (const smp of this.finishVector(v.vec)) {
+        const key = smp.metric.key();
+        let s = acc.get(key);
+        if (!s) acc.set(key, (s = { metric: smp.metric, ts: [], vs: [] }));
+        s.ts.push(t);
+        s.vs.push(smp.v);
+      }
+    }
+    const series: ResultSeries[] = [...acc.values()].map((s) => ({
+      metric: s.metric,
+      ts: Float64Array.from(s.ts),
+      vs: Float64Array.from(s.vs),
+    }));
+    series.sort((a, b) => compareLabels(a.metric, b.metric));
+    return { type: 'matrix', series };
+  }
+
+  /** Applies delayed name removal and rejects duplicate label sets. */
+  private finishVector(vec: Sample[]): Sample[] {
+    const out = materialiseNames(vec);
+    if (out.length > 1) {
+      const seen = new Set<string>();
+      for (const s of out) {
+        const k = s.metric.key();
+        if (seen.has(k)) throw new EvalError('vector cannot contain metrics with the same labelset');
+        seen.add(k);
+      }
+    }
+    return out;
+  }
+
+  private evalStep(expr: Expr, t: number): StepValue {
+    this.samplesInStep = 0;
+    return this.eval(expr, t);
+  }
+
+  private checkAbort(): void {
+    if (this.signal?.aborted) throw new AbortQuery('canceled', 'query was canceled');
+    if (Date.now() > this.deadline) throw new AbortQuery('timeout', 'query timed out in expression evaluation');
+  }
+
+  private countSamples(n: number): void {
+    this.samplesInStep += n;
+    if (this.samplesInStep > this.eng.maxSamples) {
+      throw new AbortQuery('execution', 'query processing would load too many samples into memory in query execution');
+    }
+  }
+
+  private annotate(kind: 'warn' | 'info', msg: string, pos: PosRange): void {
+    const { line, col } = lineCol(this.query, pos.start);
+    const text = `PromQL ${kind === 'warn' ? 'warning' : 'info'}: ${msg} (${line}:${col})`;
+    (kind === 'warn' ? this.warnings : this.infos).add(text);
+  }
+
+  // ---- evaluation ---------------------------------------------------------------------
+
+  private eval(e: Expr, t: number): StepValue {
+    switch (e.type) {
+      case 'numberLiteral':
+        return { kind: 'scalar', v: e.val };
+      case 'stringLiteral':
+        return { kind: 'string', s: e.val };
+      case 'parenExpr':
+        return this.eval(e.expr, t);
+      case 'unaryExpr': {
+        const v = this.eval(e.expr, t);
+        if (e.op === '+') return v;
+        if (v.kind === 'scalar') return { kind: 'scalar', v: -v.v };
+        if (v.kind === 'vector') {
+          return { kind: 'vector', vec: v.vec.map((s) => ({ metric: s.metric, v: -s.v, t: s.t, dropName: true })) };
+        }
+        throw new EvalError('unary expression only allowed on scalar or instant vector');
+      }
+      case 'vectorSelector':
+        return { kind: 'vector', vec: this.selectVector(e, t) };
+      case 'matrixSelector':
+        return { kind: 'matrix', series: this.selectMatrix(e.selector, e.range, t) };
+      case 'subquery':
+        return { kind: 'matrix', series: this.evalSubquery(e, t) };
+      case 'call':
+        return this.evalCall(e, t);
+      case 'aggregation':
+        return { kind: 'vector', vec: this.evalAggregation(e, t) };
+      case 'binaryExpr': {
+        const l = this.eval(e.lhs, t);
+        const r = this.eval(e.rhs, t);
+        if (l.kind === 'scalar' && r.kind === 'scalar') return { kind: 'scalar', v: scalarBinop(e.op, l.v, r.v, e.bool) };
+        if (l.kind === 'vector' && r.kind === 'scalar') {
+          return { kind: 'vector', vec: vectorScalarBinop(e.op, l.vec, r.v, false, e.bool) };
+        }
+        if (l.kind === 'scalar' && r.kind === 'vector') {
+          return { kind: 'vector', vec: vectorScalarBinop(e.op, r.vec, l.v, true, e.bool) };
+        }
+        if (l.kind === 'vector' && r.kind === 'vector') {
+          const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
+          if (isSetOp(e.op)) return { kind: 'vector', vec: setBinop(e.op, l.vec, r.vec, m) };
+          return { kind: 'vector', vec: vectorBinop(e.op, l.vec, r.vec, m, e.bool) };
+        }
+        throw new EvalError('binary expression must contain only scalar and instant vector types');
+      }
+    }
+  }
+
+  private selectVector(sel: VectorSelector, t: number): Sample[] {
+    const ref = (this.fixedAt(sel) ?? t) - sel.offset;
+    const minT = ref - this.eng.lookbackDeltaMs;
+    const out: Sample[] = [];
+    for (const s of this.data.get(sel) ?? []) {
+      const i = upperBound(s.ts, ref) - 1;
+      if (i < 0 || s.ts[i] <= minT) continue;
+      const v = s.vs[i];
+      if (v !== v && isStaleNaN(v)) continue;
+      out.push({ metric: s.metric, v, t: s.ts[i], dropName: false });
+    }
+    this.countSamples(out.length);
+    return out;
+  }
+
+  private selectMatrix(sel: VectorSelector, range: number, t: number): RangeSeries[] {
+    const ref = (this.fixedAt(sel) ?? t) - sel.offset;
+    const out: RangeSeries[] = [];
+    let total = 0;
+    for (const s of this.data.get(sel) ?? []) {
+      const lo = upperBound(s.ts, ref - range);
+      const hi = upperBound(s.ts, ref);
+      if (hi <= lo) continue;
+      let ts = s.ts.subarray(lo, hi);
+      let vs = s.vs.subarray(lo, hi);
+      if (s.hasStale) {
+        let n = 0;
+        for (let i = 0; i < vs.length; i++) if (!isStaleNaN(vs[i])) n++;
+        if (n === 0) continue;
+        if (n !== vs.length) {
+          const nt = new Float64Array(n);
+          const nv = new Float64Array(n);
+          let j = 0;
+          for (let i = 0; i < vs.length; i++) {
+            if (isStaleNaN(vs[i])) continue;
+            nt[j] = ts[i];
+            nv[j++] = vs[i];
+          }
+          ts = nt;
+          vs = nv;
+        }
+      }
+      total += ts.length;
+      out.push({ metric: s.metric, ts, vs, dropName: false });
+    }
+    this.countSamples(total);
+    return out;
+  }
+
+  private evalSubquery(sq: Subquery, t: number): RangeSeries[] {
+    const ref = (this.fixedAt(sq) ?? t) - sq.offset;
+    const step = sq.step > 0 ? sq.step : this.eng.defaultEvalIntervalMs;
+    const from = ref - sq.range;
+    let first = Math.floor(from / step) * step;
+    if (first <= from) first += step;
+    let cache = this.subqueryCache.get(sq);
+    if (!cache) this.subqueryCache.set(sq, (cache = new Map()));
+    const acc = new Map<string, { metric: Labels; dropName: boolean; ts: number[]; vs: number[] }>();
+    let total = 0;
+    for (let st = first; st <= ref; st += step) {
+      let vec = cache.get(st);
+      if (!vec) {
+        this.checkAbort();
+        const saved = this.samplesInStep;
+        const v = this.eval(sq.expr, st);
+        this.samplesInStep = saved;
+        if (v.kind === 'scalar') vec = [{ metric: Labels.EMPTY, v: v.v, t: st, dropName: false }];
+        else if (v.kind === 'vector') vec = v.vec;
+        else throw new EvalError('subquery is only allowed on instant vector');
+        cache.set(st, vec);
+      }
+      for (const smp of vec) {
+        const key = smp.metric.key();
+        let s = acc.get(key);
+        if (!s) acc.set(key, (s = { metric: smp.metric, dropName: smp.dropName, ts: [], vs: [] }));
+        s.ts.push(st);
+        s.vs.push(smp.v);
+      }
+      total += vec.length;
+    }
+    this.countSamples(total);
+    const out: RangeSeries[] = [];
+    for (const s of acc.values()) {
+      out.push({ metric: s.metric, ts: Float64Array.from(s.ts), vs: Float64Array.from(s.vs), dropName: s.dropName });
+    }
+    return out;
+  }
+
+  private scalarArg(e: Expr, t: number): number {
+    const v = this.eval(e, t);
+    if (v.kind !== 'scalar') throw new EvalError('expected scalar argument');
+    return v.v;
+  }
+
+  private vectorArg(e: Expr, t: number): Sample[] {
+    const v = this.eval(e, t);
+    if (v.kind !== 'vector') throw new EvalError('expected instant vector argument');
+    return v.vec;
+  }
+
+  private stringArg(e: Expr, t: number): string {
+    const v = this.eval(e, t);
+    if (v.kind !== 'string') throw new EvalError('expected string argument');
+    return v.s;
+  }
+
+  private regex(re: string): RegExp {
+    let r = this.regexCache.get(re);
+    if (!r) {
+      r = compileReplaceRegex(re);
+      this.regexCache.set(re, r);
+    }
+    return r;
+  }
+
+  private evalCall(e: Call, t: number): StepValue {
+    const f = e.func;
+    const args = e.args;
+    if (f in RANGE_FUNCTIONS || f === 'absent_over_time') return { kind: 'vector', vec: this.evalRangeCall(e, t) };
+    const math = MATH_FUNCTIONS[f] as ((v: number) => number) | undefined;
+    if (math) return { kind: 'vector', vec: this.mapVector(this.vectorArg(args[0], t), math) };
+    const timeFn = TIME_FUNCTIONS[f] as ((d: Date) => number) | undefined;
+    if (timeFn) {
+      const vec = args.length === 0 ? [{ metric: Labels.EMPTY, v: t / 1000, t, dropName: false }] : this.vectorArg(args[0], t);
+      return { kind: 'vector', vec: this.mapVector(vec, (v) => (Number.isFinite(v) ? timeFn(new Date(Math.trunc(v) * 1000)) : NaN)) };
+    }
+    switch (f) {
+      case 'time':
+        return { kind: 'scalar', v: t / 1000 };
+      case 'pi':
+        return { kind: 'scalar', v: Math.PI };
+      case 'vector':
+        return { kind: 'vector', vec: [{ metric: Labels.EMPTY, v: this.scalarArg(args[0], t), t, dropName: false }] };
+      case 'scalar': {
+        const vec = this.vectorArg(args[0], t);
+        return { kind: 'scalar', v: vec.length === 1 ? vec[0].v : NaN };
+      }
+      case 'round': {
+        const to = args.length > 1 ? this.scalarArg(args[1], t) : 1;
+        const inv = 1 / to;
+        return { kind: 'vector', vec: this.mapVector(this.vectorArg(args[0], t), (v) => Math.floor(v * inv + 0.5) / inv) };
+      }
+      case 'clamp': {
+        const vec = this.vectorArg(args[0], t);
+        const min = this.scalarArg(args[1], t);
+        const max = this.scalarArg(args[2], t);
+        if (max < min) return { kind: 'vector', vec: [] };
+        return { kind: 'vector', vec: this.mapVector(vec, (v) => goMax(min, goMin(max, v))) };
+      }
+      case 'clamp_min': {
+        const vec = this.vectorArg(args[0], t);
+        const min = this.scalarArg(args[1], t);
+        return { kind: 'vector', vec: this.mapVector(vec, (v) => goMax(min, v)) };
+      }
+      case 'clamp_max': {
+        const vec = this.vectorArg(args[0], t);
+        const max = this.scalarArg(args[1], t);
+        return { kind: 'vector', vec: this.mapVector(vec, (v) => goMin(max, v)) };
+      }
+      case 'timestamp': {
+        const inner = unwrapParens(args[0]);
+        const vec = this.vectorArg(args[0], t);
+        const useSampleT = inner.type === 'vectorSelector';
+        return {
+          kind: 'vector',
+          vec: vec.map((s) => ({ metric: s.metric, v: (useSampleT ? s.t : t) / 1000, t: s.t, dropName: true })),
+        };
+      }
+      case 'absent': {
+        const vec = this.vectorArg(args[0], t);
+        if (vec.length > 0) return { kind: 'vector', vec: [] };
+        const inner = unwrapParens(args[0]);
+        const metric = inner.type === 'vectorSelector' ? absentLabels(inner.matchers) : Labels.EMPTY;
+        return { kind: 'vector', vec: [{ metric, v: 1, t, dropName: false }] };
+      }
+      case 'sort':
+      case 'sort_desc': {
+        const vec = this.vectorArg(args[0], t).slice();
+        const desc = f === 'sort_desc';
+        vec.sort((a, b) => {
+          if (a.v !== a.v) return b.v !== b.v ? 0 : 1;
+          if (b.v !== b.v) return -1;
+          return desc ? b.v - a.v : a.v - b.v;
+        });
+        return { kind: 'vector', vec };
+      }
+      case 'sort_by_label':
+      case 'sort_by_label_desc': {
+        const vec = this.vectorArg(args[0], t).slice();
+        const names = args.slice(1).map((a) => this.stringArg(a, t));
+        const sign = f === 'sort_by_label' ? 1 : -1;
+        vec.sort((a, b) => {
+          for (const n of names) {
+            const c = naturalCompare(a.metric.get(n), b.metric.get(n));
+            if (c !== 0) return sign * c;
+          }
+          return sign * compareLabels(a.metric, b.metric);
+        });
+        return { kind: 'vector', vec };
+      }
+      case 'label_replace': {
+        const vec = this.vectorArg(args[0], t);
+        const dst = this.stringArg(args[1], t);
+        const repl = this.stringArg(args[2], t);
+        const src = this.stringArg(args[3], t);
+        const reText = this.stringArg(args[4], t);
+        let re: RegExp;
+        try {
+          re = this.regex(reText);
+        } catch {
+          throw new EvalError(`invalid regular expression in label_replace(): ${reText}`);
+        }
+        if (!validLabelName(dst)) throw new EvalError(`invalid destination label name in label_replace(): ${dst}`);
+        const out = vec.map((s) => {
+          const metric = labelReplace(s, dst, repl, src, re, this.lb);
+          return { metric, v: s.v, t: s.t, dropName: dst === METRIC_NAME && metric !== s.metric ? false : s.dropName };
+        });
+        return { kind: 'vector', vec: out };
+      }
+      case 'label_join': {
+        const vec = this.vectorArg(args[0], t);
+        const dst = this.stringArg(args[1], t);
+        const sep = this.stringArg(args[2], t);
+        const srcs = args.slice(3).map((a) => this.stringArg(a, t));
+        if (!validLabelName(dst)) throw new EvalError(`invalid destination label name in label_join(): ${dst}`);
+        const out = vec.map((s) => {
+          const val = srcs.map((n) => s.metric.get(n)).join(sep);
+          this.lb.reset(s.metric);
+          this.lb.set(dst, val);
+          return { metric: this.lb.labels(), v: s.v, t: s.t, dropName: dst === METRIC_NAME ? false : s.dropName };
+        });
+        return { kind: 'vector', vec: out };
+      }
+      case 'histogram_quantile': {
+        const q = this.scalarArg(args[0], t);
+        const vec = materialiseNames(this.vectorArg(args[1], t));
+        if (!(q >= 0 && q <= 1)) this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(q)}`, args[0].pos);
+        return { kind: 'vector', vec: histogramQuantile(q, vec, (kind, msg) => this.annotate(kind, msg, args[1].pos)) };
+      }
+      case 'histogram_fraction': {
+        const lo = this.scalarArg(args[0], t);
+        const hi = this.scalarArg(args[1], t);
+        const vec = materialiseNames(this.vectorArg(args[2], t));
+        return { kind: 'vector', vec: histogramFraction(lo, hi, vec, (kind, msg) => this.annotate(kind, msg, args[2].pos)) };
+      }
+      case 'histogram_count':
+      case 'histogram_sum':
+      case 'histogram_avg':
+      case 'histogram_stddev':
+      case 'histogram_stdvar':
+        // Native histograms only: float samples yield nothing.
+        this.vectorArg(args[0], t);
+        return { kind: 'vector', vec: [] };
+      case 'info':
+        return { kind: 'vector', vec: this.vectorArg(args[0], t) };
+      default:
+        throw new EvalError(`function ${JSON.stringify(f)} is not supported`);
+    }
+  }
+
+  private mapVector(vec: Sample[], fn: (v: number) => number): Sample[] {
+    return vec.map((s) => ({ metric: s.metric, v: fn(s.v), t: s.t, dropName: true }));
+  }
+
+  private evalRangeCall(e: Call, t: number): Sample[] {
+    const f = e.func;
+    let mi = e.args.findIndex((a) => kindOf(a) === 'matrix');
+    if (mi < 0) mi = 0;
+    const params: number[] = [];
+    for (let i = 0; i < e.args.length; i++) if (i !== mi) params.push(this.scalarArg(e.args[i], t));
+    const arg = unwrapParens(e.args[mi]);
+    let series: RangeSeries[];
+    let w: RangeWindow;
+    if (arg.type === 'matrixSelector') {
+      const ref = (this.fixedAt(arg.selector) ?? t) - arg.selector.offset;
+      w = { start: ref - arg.range, end: ref, rangeMs: arg.range, evalT: t };
+      series = this.selectMatrix(arg.selector, arg.range, t);
+    } else if (arg.type === 'subquery') {
+      const ref = (this.fixedAt(arg) ?? t) - arg.offset;
+      w = { start: ref - arg.range, end: ref, rangeMs: arg.range, evalT: t };
+      series = this.evalSubquery(arg, t);
+    } else {
+      throw new EvalError(`expected range vector argument in call to ${f}`);
+    }
+    if (f === 'absent_over_time') {
+      if (series.length > 0) return [];
+      const metric = arg.type === 'matrixSelector' ? absentLabels(arg.selector.matchers) : Labels.EMPTY;
+      return [{ metric, v: 1, t, dropName: false }];
+    }
+    if (f === 'quantile_over_time' && !(params[0] >= 0 && params[0] <= 1) && series.length > 0) {
+      this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(params[0])}`, e.args[0].pos);
+    }
+    if (f === 'double_exponential_smoothing') {
+      if (!(params[0] > 0 && params[0] < 1)) throw new EvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${params[0].toFixed(6)}`);
+      if (!(params[1] > 0 && params[1] < 1)) throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${params[1].toFixed(6)}`);
+    }
+    const fn = RANGE_FUNCTIONS[f];
+    const keep = KEEPS_NAME.has(f);
+    const out: Sample[] = [];
+    for (const s of series) {
+      if ((f === 'rate' || f === 'increase') && arg.type === 'matrixSelector') {
+        const name = s.metric.get(METRIC_NAME);
+        if (name !== '' && !/_(total|sum|count|bucket)$/.test(name)) {
+          this.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, e.args[mi].pos);
+        }
+      }
+      const v = fn(s.ts, s.vs, w, params);
+      if (v === null) continue;
+      out.push({ metric: s.metric, v, t, dropName: keep ? s.dropName : true });
+    }
+    return out;
+  }
+
+  private evalAggregation(e: Extract<Expr, { type: 'aggregation' }>, t: number): Sample[] {
+    let param = 0;
+    let label = '';
+    if (e.param) {
+      if (e.op === 'count_values') label = this.stringArg(e.param, t);
+      else param = this.scalarArg(e.param, t);
+    }
+    const vec = materialiseNames(this.vectorArg(e.expr, t));
+    switch (e.op) {
+      case 'topk':
+      case 'bottomk':
+        return aggregateK(e.op, vec, e.grouping, e.without, param);
+      case 'limitk':
+      case 'limit_ratio':
+        return aggregateLimit(e.op, vec, e.grouping, e.without, param);
+      case 'count_values':
+        return countValues(label, vec, e.grouping, e.without);
+      case 'quantile':
+        if (!(param >= 0 && param <= 1) && vec.length > 0) {
+          this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(param)}`, e.param!.pos);
+        }
+        return aggregate(e.op, vec, e.grouping, e.without, param);
+      default:
+        return aggregate(e.op, vec, e.grouping, e.without, param);
+    }
+  }
+}
+
+/** Go's math.Max: NaN wins. */
+function goMax(a: number, b: number): number {
+  return a !== a || b !== b ? NaN : Math.max(a, b);
+}
+/** Go's math.Min: NaN wins. */
+function goMin(a: number, b: number): number {
+  return a !== a || b !== b ? NaN : Math.min(a, b);
+}
+
+function validLabelName(n: string): boolean {
+  return n.length > 0;
+}
+
+/** Natural-order string comparison (digits compared as numbers), as sort_by_label. */
+function naturalCompare(a: string, b: string): number {
+  const re = /(\d+|\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === y) continue;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d < 0 ? -1 : 1;
+    }
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+void EMPTY_F64;

@@ -1,0 +1,349 @@
+/**
+ * PromQL functions on float samples (Prometheus 3 semantics, `promql/functions.go`).
+ * Range functions read a window as two Float64Array views and return one number (or
+ * null for "no output") without allocating per sample.
+ * @module
+ */
+
+import { Labels, LabelsBuilder, METRIC_NAME } from '../model/labels.js';
+import { compileRegex } from '../model/regex.js';
+import { KAHAN, kahanSumInc, quantile } from './mathutil.js';
+import type { Sample } from './value.js';
+
+/** The time window a range function sees: `(start, end]` in ms, plus the selector range. */
+export interface RangeWindow {
+  start: number;
+  end: number;
+  rangeMs: number;
+  /** The evaluation timestamp of the step (ms). */
+  evalT: number;
+}
+
+/** A range function: one value per series window, or null for no output. */
+export type RangeFn = (ts: Float64Array, vs: Float64Array, w: RangeWindow, params: number[]) => number | null;
+
+function extrapolatedRate(ts: Float64Array, vs: Float64Array, w: RangeWindow, isCounter: boolean, isRate: boolean): number | null {
+  const n = ts.length;
+  if (n < 2) return null;
+  const firstT = ts[0];
+  const lastT = ts[n - 1];
+  let result = vs[n - 1] - vs[0];
+  if (isCounter) {
+    let last = 0;
+    for (let i = 0; i < n; i++) {
+      const v = vs[i];
+      if (v < last) result += last;
+      last = v;
+    }
+  }
+  let durationToStart = (firstT - w.start) / 1000;
+  let durationToEnd = (w.end - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const avg = sampledInterval / (n - 1);
+  const threshold = avg * 1.1;
+  if (durationToStart >= threshold) durationToStart = avg / 2;
+  if (isCounter) {
+    // A counter cannot go below zero: do not extrapolate past its zero point.
+    let durationToZero = durationToStart;
+    if (result > 0 && vs[0] >= 0) durationToZero = sampledInterval * (vs[0] / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = avg / 2;
+  let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  if (isRate) factor /= w.rangeMs / 1000;
+  return result * factor;
+}
+
+function instantValue(ts: Float64Array, vs: Float64Array, isRate: boolean): number | null {
+  const n = ts.length;
+  if (n < 2) return null;
+  const last = vs[n - 1];
+  const prev = vs[n - 2];
+  let result = isRate && last < prev ? last : last - prev;
+  const interval = ts[n - 1] - ts[n - 2];
+  if (interval === 0) return null;
+  if (isRate) result /= interval / 1000;
+  return result;
+}
+
+/** Least-squares fit of the window; slope per second and intercept at `interceptT`. */
+export function linearRegression(ts: Float64Array, vs: Float64Array, interceptT: number): [number, number] {
+  let n = 0;
+  let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const initY = vs[0];
+  let constY = true;
+  for (let i = 0; i < ts.length; i++) {
+    const y = vs[i];
+    if (constY && i > 0 && y !== initY) constY = false;
+    n++;
+    const x = (ts[i] - interceptT) / 1000;
+    kahanSumInc(x, sumX, cX); sumX = KAHAN.sum; cX = KAHAN.c;
+    kahanSumInc(y, sumY, cY); sumY = KAHAN.sum; cY = KAHAN.c;
+    kahanSumInc(x * y, sumXY, cXY); sumXY = KAHAN.sum; cXY = KAHAN.c;
+    kahanSumInc(x * x, sumX2, cX2); sumX2 = KAHAN.sum; cX2 = KAHAN.c;
+  }
+  if (constY) {
+    if (initY === Infinity || initY === -Infinity) return [NaN, NaN];
+    return [0, initY];
+  }
+  sumX += cX; sumY += cY; sumXY += cXY; sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  return [slope, sumY / n - (slope * sumX) / n];
+}
+
+function avgOverTime(vs: Float64Array): number {
+  let sum = vs[0];
+  let count = 1;
+  let mean = 0;
+  let c = 0;
+  let incremental = false;
+  for (let i = 1; i < vs.length; i++) {
+    const f = vs[i];
+    count = i + 1;
+    if (!incremental) {
+      kahanSumInc(f, sum, c);
+      if (KAHAN.sum !== Infinity && KAHAN.sum !== -Infinity) {
+        sum = KAHAN.sum;
+        c = KAHAN.c;
+        continue;
+      }
+      // The sum would overflow: switch to an incremental mean from here on.
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= count - 1;
+    }
+    const q = (count - 1) / count;
+    kahanSumInc(f / count, q * mean, q * c);
+    mean = KAHAN.sum;
+    c = KAHAN.c;
+  }
+  return incremental ? mean + c : sum / count + c / count;
+}
+
+function varianceOverTime(vs: Float64Array): number {
+  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+  for (let i = 0; i < vs.length; i++) {
+    const f = vs[i];
+    count++;
+    const delta = f - (mean + cMean);
+    kahanSumInc(delta / count, mean, cMean); mean = KAHAN.sum; cMean = KAHAN.c;
+    kahanSumInc(delta * (f - (mean + cMean)), aux, cAux); aux = KAHAN.sum; cAux = KAHAN.c;
+  }
+  return (aux + cAux) / count;
+}
+
+function doubleExponentialSmoothing(vs: Float64Array, sf: number, tf: number): number | null {
+  const n = vs.length;
+  if (n < 2) return null;
+  let s0 = 0;
+  let s1 = vs[0];
+  let b = vs[1] - vs[0];
+  for (let i = 1; i < n; i++) {
+    const x = sf * vs[i];
+    // The trend of the first step is the first difference; later ones are smoothed.
+    if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+/** Every range function, by name. `params` are the scalar arguments (in order). */
+export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
+  rate: (ts, vs, w) => extrapolatedRate(ts, vs, w, true, true),
+  increase: (ts, vs, w) => extrapolatedRate(ts, vs, w, true, false),
+  delta: (ts, vs, w) => extrapolatedRate(ts, vs, w, false, false),
+  irate: (ts, vs) => instantValue(ts, vs, true),
+  idelta: (ts, vs) => instantValue(ts, vs, false),
+  deriv: (ts, vs) => (ts.length < 2 ? null : linearRegression(ts, vs, ts[0])[0]),
+  predict_linear: (ts, vs, w, p) => {
+    if (ts.length < 2) return null;
+    const [slope, intercept] = linearRegression(ts, vs, w.evalT);
+    return slope * p[0] + intercept;
+  },
+  avg_over_time: (_ts, vs) => avgOverTime(vs),
+  sum_over_time: (_ts, vs) => {
+    let sum = 0, c = 0;
+    for (let i = 0; i < vs.length; i++) {
+      kahanSumInc(vs[i], sum, c);
+      sum = KAHAN.sum;
+      c = KAHAN.c;
+    }
+    return sum + c;
+  },
+  count_over_time: (ts) => ts.length,
+  last_over_time: (_ts, vs) => vs[vs.length - 1],
+  first_over_time: (_ts, vs) => vs[0],
+  ts_of_last_over_time: (ts) => ts[ts.length - 1] / 1000,
+  ts_of_first_over_time: (ts) => ts[0] / 1000,
+  present_over_time: () => 1,
+  max_over_time: (_ts, vs) => {
+    let m = vs[0];
+    for (let i = 1; i < vs.length; i++) if (vs[i] > m || m !== m) m = vs[i];
+    return m;
+  },
+  min_over_time: (_ts, vs) => {
+    let m = vs[0];
+    for (let i = 1; i < vs.length; i++) if (vs[i] < m || m !== m) m = vs[i];
+    return m;
+  },
+  ts_of_max_over_time: (ts, vs) => {
+    let m = vs[0], at = ts[0];
+    for (let i = 1; i < vs.length; i++) if (vs[i] >= m || m !== m) (m = vs[i]), (at = ts[i]);
+    return at / 1000;
+  },
+  ts_of_min_over_time: (ts, vs) => {
+    let m = vs[0], at = ts[0];
+    for (let i = 1; i < vs.length; i++) if (vs[i] <= m || m !== m) (m = vs[i]), (at = ts[i]);
+    return at / 1000;
+  },
+  stddev_over_time: (_ts, vs) => Math.sqrt(varianceOverTime(vs)),
+  stdvar_over_time: (_ts, vs) => varianceOverTime(vs),
+  quantile_over_time: (_ts, vs, _w, p) => quantile(p[0], Array.from(vs)),
+  mad_over_time: (_ts, vs) => {
+    const med = quantile(0.5, Array.from(vs));
+    const dev = Array.from(vs, (v) => Math.abs(v - med));
+    return quantile(0.5, dev);
+  },
+  changes: (_ts, vs) => {
+    let changes = 0;
+    for (let i = 1; i < vs.length; i++) {
+      const cur = vs[i], prev = vs[i - 1];
+      if (cur !== prev && !(cur !== cur && prev !== prev)) changes++;
+    }
+    return changes;
+  },
+  resets: (_ts, vs) => {
+    let resets = 0;
+    for (let i = 1; i < vs.length; i++) if (vs[i] < vs[i - 1]) resets++;
+    return resets;
+  },
+  double_exponential_smoothing: (_ts, vs, _w, p) => doubleExponentialSmoothing(vs, p[0], p[1]),
+};
+
+/** Functions over range vectors whose output keeps the metric name. */
+export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time', 'sort', 'sort_desc', 'sort_by_label',
+  'sort_by_label_desc', 'label_replace', 'label_join']);
+
+const RAD = Math.PI / 180;
+
+/** Element-wise math functions on instant vectors (they drop the metric name). */
+export const MATH_FUNCTIONS: Record<string, (v: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sgn: (v) => (v > 0 ? 1 : v < 0 ? -1 : v),
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+  deg: (v) => v / RAD,
+  rad: (v) => v * RAD,
+};
+
+/** Date parts of a Unix time in seconds (UTC), for the time functions. */
+export const TIME_FUNCTIONS: Record<string, (d: Date) => number> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => {
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return Math.floor((d.getTime() - start) / 86400000) + 1;
+  },
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+/** Expands `$1`, `${1}`, `$name` and `$$` in `template` the way Go's regexp.Expand does. */
+export function expandTemplate(template: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i];
+    if (c !== '$' || i + 1 >= template.length) {
+      out += c;
+      continue;
+    }
+    const next = template[i + 1];
+    if (next === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string;
+    let end: number;
+    if (next === '{') {
+      const close = template.indexOf('}', i + 2);
+      if (close < 0) {
+        out += c;
+        continue;
+      }
+      name = template.slice(i + 2, close);
+      end = close;
+    } else {
+      let j = i + 1;
+      while (j < template.length && /[A-Za-z0-9_]/.test(template[j])) j++;
+      if (j === i + 1) {
+        out += c;
+        continue;
+      }
+      name = template.slice(i + 1, j);
+      end = j - 1;
+    }
+    if (!/^[A-Za-z0-9_]+$/.test(name)) {
+      out += c;
+      continue;
+    }
+    if (/^\d+$/.test(name)) out += m[Number(name)] ?? '';
+    else out += m.groups?.[name] ?? '';
+    i = end;
+  }
+  return out;
+}
+
+/** Compiles label_replace's regex; RE2 `(?P<name>…)` groups become JS named groups. */
+export function compileReplaceRegex(re: string): RegExp {
+  return compileRegex(re.replace(/\(\?P</g, '(?<'));
+}
+
+/** Applies label_replace to one sample; returns the new labels. */
+export function labelReplace(s: Sample, dst: string, repl: string, src: string, re: RegExp, lb: LabelsBuilder): Labels {
+  const m = re.exec(s.metric.get(src));
+  if (!m) return s.metric;
+  const res = expandTemplate(repl, m);
+  lb.reset(s.metric);
+  lb.set(dst, res);
+  return lb.labels();
+}
+
+/** Builds the labels of `absent()`'s output from a selector's equality matchers. */
+export function absentLabels(matchers: readonly { type: string; name: string; value: string }[]): Labels {
+  const seen = new Map<string, string | null>();
+  for (const m of matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type !== '=') {
+      continue;
+    }
+    seen.set(m.name, seen.has(m.name) ? null : m.value);
+  }
+  const b = new LabelsBuilder();
+  for (const [n, v] of seen) if (v !== null) b.set(n, v);
+  return b.labels();
+}

@@ -1,0 +1,488 @@
+/**
+ * PromQL text → {@link Expr}. Lezer (Prometheus's own grammar, `@prometheus-io/lezer-promql`)
+ * builds a concrete tree; this module walks it with `switch (node.type.id)` (error nodes
+ * have id 0), as codemirror-promql does, and applies the checks of Prometheus's Go parser
+ * (`checkAST`) that the lezer grammar leaves out, with the same messages.
+ * @module
+ */
+
+import type { SyntaxNode } from '@lezer/common';
+import * as T from '@prometheus-io/lezer-promql';
+import { ParseError } from '../../model/errors.js';
+import { Matcher, type MatchType } from '../../model/matcher.js';
+import { METRIC_NAME } from '../../model/labels.js';
+import {
+  KIND_NAMES,
+  kindOf,
+  type AggregationOp,
+  type BinaryOp,
+  type Expr,
+  type PosRange,
+  type StartOrEnd,
+  type ValueKind,
+  type VectorMatching,
+  type VectorSelector,
+} from './ast.js';
+import { FUNCTIONS } from './functions.js';
+import { parseDurationMs, parseNumber, unquoteString } from './lex.js';
+
+/** A PromQL syntax or type error; `message` reads `1:5: parse error: …` as Prometheus's. */
+export class PromQLParseError extends ParseError {
+  readonly pos: PosRange;
+  readonly reason: string;
+  constructor(query: string, pos: PosRange, reason: string) {
+    const { line, col } = lineCol(query, pos.start);
+    super(`${line}:${col}: parse error: ${reason}`);
+    this.name = 'PromQLParseError';
+    this.pos = pos;
+    this.reason = reason;
+  }
+}
+
+/** Line and 1-based column of a character offset. */
+export function lineCol(query: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lastBreak = -1;
+  for (let i = 0; i < offset && i < query.length; i++) {
+    if (query.charCodeAt(i) === 10) {
+      line++;
+      lastBreak = i;
+    }
+  }
+  return { line, col: offset - lastBreak };
+}
+
+const AGG_OPS: Record<number, AggregationOp> = {
+  [T.Sum]: 'sum', [T.Min]: 'min', [T.Max]: 'max', [T.Avg]: 'avg', [T.Group]: 'group', [T.Stddev]: 'stddev',
+  [T.Stdvar]: 'stdvar', [T.Count]: 'count', [T.CountValues]: 'count_values', [T.Bottomk]: 'bottomk',
+  [T.Topk]: 'topk', [T.Quantile]: 'quantile', [T.LimitK]: 'limitk', [T.LimitRatio]: 'limit_ratio',
+};
+const PARAM_AGGS = new Set<AggregationOp>(['count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio']);
+
+const BIN_OPS: Record<number, BinaryOp> = {
+  [T.Add]: '+', [T.Sub]: '-', [T.Mul]: '*', [T.Div]: '/', [T.Mod]: '%', [T.Pow]: '^', [T.Atan2]: 'atan2',
+  [T.Eql]: '==', [T.Neq]: '!=', [T.Gtr]: '>', [T.Lss]: '<', [T.Gte]: '>=', [T.Lte]: '<=',
+  [T.And]: 'and', [T.Or]: 'or', [T.Unless]: 'unless',
+};
+const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
+const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
+
+/** Reports whether `op` is a comparison operator. */
+export function isComparison(op: BinaryOp): boolean {
+  return COMPARISON.has(op);
+}
+/** Reports whether `op` is `and`, `or` or `unless`. */
+export function isSetOp(op: BinaryOp): boolean {
+  return SET_OPS.has(op);
+}
+
+const MATCH_OPS: Record<number, MatchType> = { [T.EqlSingle]: '=', [T.Neq]: '!=', [T.EqlRegex]: '=~', [T.NeqRegex]: '!~' };
+
+function kids(n: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+  return out;
+}
+
+/** Parses a PromQL expression; throws {@link PromQLParseError}. */
+export function parseExpr(query: string): Expr {
+  return new Walker(query).parse();
+}
+
+class Walker {
+  private readonly q: string;
+  constructor(q: string) {
+    this.q = q;
+  }
+
+  parse(): Expr {
+    const tree = T.parser.parse(this.q);
+    const top = tree.topNode;
+    // Report the first error node, as Prometheus's parser stops at the first unexpected token.
+    let err: SyntaxNode | null = null;
+    tree.iterate({
+      enter: (n) => {
+        if (err) return false;
+        if (n.type.id === 0) {
+          err = n.node;
+          return false;
+        }
+        return undefined;
+      },
+    });
+    if (err !== null) {
+      const e = err as SyntaxNode;
+      const text = this.q.slice(e.from, e.to).trim();
+      if (e.from >= this.q.trimEnd().length) this.fail(e, 'unexpected end of input');
+      this.fail(e, `unexpected ${text === '' ? 'character' : JSON.stringify(text.split(/\s/)[0])}`);
+    }
+    const body = kids(top);
+    if (body.length === 0) throw new PromQLParseError(this.q, { start: 0, end: 0 }, 'no expression found in input');
+    const e = this.expr(body[0]);
+    return e;
+  }
+
+  private fail(n: SyntaxNode | PosRange, reason: string): never {
+    const pos = 'start' in n ? n : { start: n.from, end: n.to };
+    throw new PromQLParseError(this.q, pos, reason);
+  }
+
+  private pos(n: SyntaxNode): PosRange {
+    return { start: n.from, end: n.to };
+  }
+
+  private text(n: SyntaxNode): string {
+    return this.q.slice(n.from, n.to);
+  }
+
+  private expectType(e: Expr, want: ValueKind, context: string): void {
+    const got = kindOf(e);
+    if (got !== want) this.fail(e.pos, `expected type ${KIND_NAMES[want]} in ${context}, got ${KIND_NAMES[got]}`);
+  }
+
+  expr(n: SyntaxNode): Expr {
+    switch (n.type.id) {
+      case T.AggregateExpr:
+        return this.aggregation(n);
+      case T.BinaryExpr:
+        return this.binary(n);
+      case T.FunctionCall:
+        return this.call(n);
+      case T.MatrixSelector:
+        return this.matrix(n);
+      case T.SubqueryExpr:
+        return this.subquery(n);
+      case T.NumberDurationLiteral:
+        return { type: 'numberLiteral', val: this.number(n), pos: this.pos(n) };
+      case T.ParenExpr: {
+        const inner = kids(n)[0];
+        return { type: 'parenExpr', expr: this.expr(inner), pos: this.pos(n) };
+      }
+      case T.StringLiteral:
+        return { type: 'stringLiteral', val: this.string(n), pos: this.pos(n) };
+      case T.UnaryExpr:
+        return this.unary(n);
+      case T.VectorSelector:
+        return this.vectorSelector(n);
+      case T.OffsetExpr:
+        return this.offset(n);
+      case T.StepInvariantExpr:
+        return this.at(n);
+      case T.AnchoredExpr:
+      case T.SmoothedExpr:
+        this.fail(n, `${n.type.id === T.AnchoredExpr ? 'anchored' : 'smoothed'} modifier is not supported`);
+      // falls through (fail never returns)
+      default:
+        this.fail(n, `unexpected ${JSON.stringify(this.text(n))}`);
+    }
+  }
+
+  private number(n: SyntaxNode): number {
+    const s = this.text(n);
+    const v = parseNumber(s);
+    if (v !== null) return v;
+    const d = parseDurationMs(s);
+    if (d !== null) return d / 1000;
+    this.fail(n, `bad number or duration syntax: ${JSON.stringify(s)}`);
+  }
+
+  private string(n: SyntaxNode): string {
+    try {
+      return unquoteString(this.text(n));
+    } catch (e) {
+      this.fail(n, (e as Error).message);
+    }
+  }
+
+  /** A duration in range/offset/step position: a duration literal or a number of seconds. */
+  private duration(n: SyntaxNode): number {
+    const id = n.type.id;
+    if (id === T.DurationExpr || id === T.OffsetDurationExpr) {
+      const k = kids(n);
+      if (k.length === 1) return this.duration(k[0]);
+      if (k.length === 2 && k[0].type.id === T.UnaryOp) {
+        const v = this.duration(k[1]);
+        return this.text(k[0]) === '-' ? -v : v;
+      }
+      if (k.length === 3) {
+        const a = this.duration(k[0]);
+        const b = this.duration(k[2]);
+        switch (k[1].type.id) {
+          case T.Add: return a + b;
+          case T.Sub: return a - b;
+          case T.Mul: return (a * b) / 1000;
+          case T.Div: return (a / b) * 1000;
+          case T.Mod: return a % b;
+        }
+      }
+      if (k.length === 3 && k[0].type.id === T.ParenExpr) return this.duration(k[1]);
+      this.fail(n, `unsupported duration expression ${JSON.stringify(this.text(n))}`);
+    }
+    if (id === T.ParenExpr) return this.duration(kids(n)[0]);
+    const s = this.text(n);
+    const d = parseDurationMs(s);
+    if (d !== null) return d;
+    const v = parseNumber(s);
+    if (v !== null && Number.isFinite(v)) return Math.round(v * 1000);
+    this.fail(n, `unexpected duration ${JSON.stringify(s)}`);
+  }
+
+  private aggregation(n: SyntaxNode): Expr {
+    let op: AggregationOp | null = null;
+    let grouping: string[] = [];
+    let without = false;
+    let args: Expr[] = [];
+    for (const c of kids(n)) {
+      switch (c.type.id) {
+        case T.AggregateOp:
+          op = AGG_OPS[kids(c)[0].type.id];
+          break;
+        case T.AggregateModifier: {
+          const k = kids(c);
+          without = k[0].type.id === T.Without;
+          grouping = this.grouping(k[1]);
+          break;
+        }
+        case T.FunctionCallBody:
+          args = kids(c).map((a) => this.expr(a));
+          break;
+      }
+    }
+    if (op === null) this.fail(n, 'aggregation operator expected');
+    const want = PARAM_AGGS.has(op) ? 2 : 1;
+    if (args.length !== want) {
+      this.fail(n, `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`);
+    }
+    const expr = args[args.length - 1];
+    const param = want === 2 ? args[0] : null;
+    this.expectType(expr, 'vector', 'aggregation expression');
+    if (param) this.expectType(param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter');
+    return { type: 'aggregation', op, expr, param, grouping, without, pos: this.pos(n) };
+  }
+
+  private grouping(n: SyntaxNode): string[] {
+    return kids(n).map((l) => (l.type.id === T.QuotedLabelName ? this.string(kids(l)[0]) : this.text(l)));
+  }
+
+  private binary(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const lhs = this.expr(k[0]);
+    const rhs = this.expr(k[k.length - 1]);
+    const opNode = k[1];
+    const op = BIN_OPS[opNode.type.id];
+    let bool = false;
+    let matching: VectorMatching | null = null;
+    for (let i = 2; i < k.length - 1; i++) {
+      const c = k[i];
+      if (c.type.id === T.BoolModifier) bool = true;
+      else if (c.type.id === T.MatchingModifierClause) matching = this.matching(c);
+      else if (c.type.id === T.FillModifier) this.fail(c, 'fill modifiers are not supported');
+    }
+    const opPos = this.pos(opNode);
+    const lt = kindOf(lhs);
+    const rt = kindOf(rhs);
+    if (bool && !isComparison(op)) this.fail(opPos, 'bool modifier can only be used on comparison operators');
+    if (isComparison(op) && !bool && lt === 'scalar' && rt === 'scalar') {
+      this.fail(opPos, 'comparisons between scalars must use BOOL modifier');
+    }
+    if (matching && matching.on) {
+      for (const l of matching.labels) {
+        if (matching.include.includes(l)) this.fail(opPos, `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`);
+      }
+    }
+    const pos = this.pos(n);
+    if (lt !== 'scalar' && lt !== 'vector') this.fail(lhs.pos, 'binary expression must contain only scalar and instant vector types');
+    if (rt !== 'scalar' && rt !== 'vector') this.fail(rhs.pos, 'binary expression must contain only scalar and instant vector types');
+    if (lt !== 'vector' || rt !== 'vector') {
+      if (matching && (matching.labels.length > 0 || matching.on)) {
+        this.fail(pos, 'vector matching only allowed between instant vectors');
+      }
+      matching = null;
+    } else {
+      if (!matching) matching = { card: 'one-to-one', on: false, labels: [], include: [] };
+      if (isSetOp(op)) {
+        if (matching.card === 'one-to-many' || matching.card === 'many-to-one') {
+          this.fail(pos, `no grouping allowed for ${JSON.stringify(op)} operation`);
+        }
+        matching.card = 'many-to-many';
+      }
+    }
+    if ((lt === 'scalar' || rt === 'scalar') && isSetOp(op)) {
+      this.fail(pos, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
+    }
+    return { type: 'binaryExpr', op, lhs, rhs, matching, bool, pos };
+  }
+
+  private matching(n: SyntaxNode): VectorMatching {
+    const m: VectorMatching = { card: 'one-to-one', on: false, labels: [], include: [] };
+    const k = kids(n);
+    for (let i = 0; i < k.length; i++) {
+      const id = k[i].type.id;
+      const next = k[i + 1];
+      const labels = next && next.type.id === T.GroupingLabels ? this.grouping(next) : null;
+      if (id === T.On || id === T.Ignoring) {
+        m.on = id === T.On;
+        m.labels = labels ?? [];
+      } else if (id === T.GroupLeft || id === T.GroupRight) {
+        m.card = id === T.GroupLeft ? 'many-to-one' : 'one-to-many';
+        m.include = labels ?? [];
+      }
+      if (labels) i++;
+    }
+    return m;
+  }
+
+  private call(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const name = this.text(k[0]);
+    const fn = FUNCTIONS.get(name);
+    if (!fn) this.fail(k[0], `unknown function with name ${JSON.stringify(name)}`);
+    const args = k[1] ? kids(k[1]).map((a) => this.expr(a)) : [];
+    const pos = this.pos(n);
+    const nargs = args.length;
+    if (fn.variadic === 0) {
+      if (nargs !== fn.argTypes.length) {
+        this.fail(pos, `expected ${fn.argTypes.length} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+      }
+    } else {
+      const na = fn.argTypes.length - 1;
+      if (na > nargs) this.fail(pos, `expected at least ${na} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+      const max = na + fn.variadic;
+      if (fn.variadic > 0 && max < nargs) {
+        this.fail(pos, `expected at most ${max} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+      }
+    }
+    args.forEach((a, i) => {
+      const t = fn.argTypes[Math.min(i, fn.argTypes.length - 1)];
+      if (t === 'string' && a.type !== 'stringLiteral' && kindOf(a) === 'string') return;
+      this.expectType(a, t, `call to function ${JSON.stringify(name)}`);
+    });
+    if (name === 'label_replace' || name === 'label_join') {
+      // Prometheus rejects invalid destination label names at evaluation; nothing to do here.
+    }
+    return { type: 'call', func: name, args, pos };
+  }
+
+  private vectorSelector(n: SyntaxNode): VectorSelector {
+    let name = '';
+    const matchers: Matcher[] = [];
+    for (const c of kids(n)) {
+      if (c.type.id === T.Identifier) name = this.text(c);
+      else if (c.type.id === T.LabelMatchers) {
+        for (const m of kids(c)) matchers.push(this.matcher(m, (nm) => (name = nm)));
+      }
+    }
+    const pos = this.pos(n);
+    const named = matchers.filter((m) => m.name === METRIC_NAME);
+    if (name !== '') {
+      if (named.length > 0) {
+        this.fail(pos, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named[0].value)}`);
+      }
+      matchers.unshift(new Matcher('=', METRIC_NAME, name));
+    } else if (named.length > 0 && named[0].type === '=') {
+      name = named[0].value;
+    }
+    if (!matchers.some((m) => !m.matchesEmpty())) this.fail(pos, 'vector selector must contain at least one non-empty matcher');
+    return { type: 'vectorSelector', name, matchers, offset: 0, timestamp: null, startOrEnd: null, pos };
+  }
+
+  private matcher(n: SyntaxNode, setName: (n: string) => void): Matcher {
+    const k = kids(n);
+    if (n.type.id === T.QuotedLabelName) {
+      // `{"metric_name"}`: a bare quoted name is the metric name.
+      const nm = this.string(k[0]);
+      setName(nm);
+      return new Matcher('=', METRIC_NAME, nm);
+    }
+    const labelNode = k[0];
+    const label = labelNode.type.id === T.QuotedLabelName ? this.string(kids(labelNode)[0]) : this.text(labelNode);
+    const opNode = kids(k[1])[0];
+    const type = MATCH_OPS[opNode.type.id];
+    const value = this.string(k[2]);
+    try {
+      return new Matcher(type, label, value);
+    } catch (e) {
+      this.fail(k[2], `invalid regular expression in label matcher: ${(e as Error).message}`);
+    }
+  }
+
+  private matrix(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const inner = this.expr(k[0]);
+    if (inner.type !== 'vectorSelector') this.fail(inner.pos, 'ranges only allowed for vector selectors');
+    if (inner.offset !== 0) this.fail(inner.pos, 'no offset modifiers allowed before range');
+    if (inner.timestamp !== null || inner.startOrEnd) this.fail(inner.pos, 'no @ modifiers allowed before range');
+    const range = this.duration(k[1]);
+    if (range <= 0) this.fail(k[1], `invalid range ${JSON.stringify(this.text(k[1]))}: must be positive`);
+    return { type: 'matrixSelector', selector: inner, range, pos: this.pos(n) };
+  }
+
+  private subquery(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const expr = this.expr(k[0]);
+    const durations = k.filter((c) => c.type.id === T.DurationExpr);
+    const range = this.duration(durations[0]);
+    const step = durations[1] ? this.duration(durations[1]) : 0;
+    if (kindOf(expr) !== 'vector') {
+      this.fail(n, `subquery is only allowed on instant vector, got ${KIND_NAMES[kindOf(expr)]} instead`);
+    }
+    if (step < 0) this.fail(durations[1], 'step must be positive');
+    return { type: 'subquery', expr, range, step, offset: 0, timestamp: null, startOrEnd: null, pos: this.pos(n) };
+  }
+
+  private modifiable(e: Expr, what: string, n: SyntaxNode): VectorSelector | Extract<Expr, { type: 'subquery' }> {
+    let target: Expr = e;
+    if (target.type === 'matrixSelector') target = target.selector;
+    if (target.type !== 'vectorSelector' && target.type !== 'subquery') {
+      this.fail(n, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
+    }
+    return target;
+  }
+
+  private offset(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const e = this.expr(k[0]);
+    const t = this.modifiable(e, 'offset', n);
+    if (t.offset !== 0) this.fail(n, 'offset may not be set multiple times');
+    t.offset = this.duration(k[k.length - 1]);
+    e.pos = this.pos(n);
+    return e;
+  }
+
+  private at(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const e = this.expr(k[0]);
+    const t = this.modifiable(e, '@', n);
+    if (t.timestamp !== null || t.startOrEnd !== null) this.fail(n, '@ modifier may not be set multiple times');
+    const atIdx = k.findIndex((c) => c.type.id === T.At);
+    const rest = k.slice(atIdx + 1);
+    let soe: StartOrEnd = null;
+    if (rest.length === 1 && rest[0].type.id === T.AtModifierPreprocessors) {
+      soe = kids(rest[0])[0].type.id === T.AtStart ? 'start' : 'end';
+      t.startOrEnd = soe;
+    } else {
+      const text = this.q.slice(rest[0].from, rest[rest.length - 1].to).replace(/\s+/g, '');
+      const v = parseNumber(text) ?? (parseDurationMs(text.replace(/^[+-]/, '')) ?? NaN) / 1000 * (text.startsWith('-') ? -1 : 1);
+      if (!Number.isFinite(v)) this.fail(n, `timestamp out of bounds for @ modifier: ${v}`);
+      t.timestamp = Math.round(v * 1000);
+    }
+    e.pos = this.pos(n);
+    return e;
+  }
+
+  private unary(n: SyntaxNode): Expr {
+    const k = kids(n);
+    const op = this.text(k[0]) === '-' ? '-' : '+';
+    const expr = this.expr(k[1]);
+    const t = kindOf(expr);
+    if (t !== 'scalar' && t !== 'vector') {
+      this.fail(n, `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(KIND_NAMES[t])}`);
+    }
+    if (expr.type === 'numberLiteral') {
+      if (op === '-') expr.val = -expr.val;
+      expr.pos = this.pos(n);
+      return expr;
+    }
+    return { type: 'unaryExpr', op, expr, pos: this.pos(n) };
+  }
+}
