@@ -146,6 +146,12 @@ export function parseIntTimestampBytes(buf: Uint8Array, start: number, end: numb
     if (d < 0 || d > 9) return undefined;
     v = v * 10 + d;
   }
+  if (n > 15) {
+    // Beyond 2^53 the digit loop would round more than once; let Number round once.
+    let s = '';
+    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+    v = Number(s);
+  }
   if (n === 19) {
     // Compare against int64 max digit by digit, since v may already be rounded.
     const max = '9223372036854775807';
