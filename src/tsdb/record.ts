@@ -212,6 +212,79 @@ export function decodeSamples(rec: Uint8Array, into: SampleBatch): SampleBatch {
   check('samples', d);
   // Each sample takes at least 10 bytes; reserve once instead of growing per sample.
   into.grow(into.length + Math.floor(d.len() / 10));
+  const end = rec.length;
+  let o = d.off;
+  let n = into.length;
+  let refs = into.refs;
+  let ts = into.ts;
+  let vb = new Uint8Array(into.vs.buffer, into.vs.byteOffset);
+  while (o < end) {
+    const begin = o;
+    // Fast path: both deltas fit in at most four varint bytes and the float is whole.
+    let dref = 0;
+    let dt = 0;
+    let c = 0;
+    let shift = 0;
+    let ok = false;
+    for (; shift < 28 && o < end; shift += 7) {
+      c = rec[o++];
+      dref |= (c & 0x7f) << shift;
+      if (c < 0x80) {
+        ok = true;
+        break;
+      }
+    }
+    if (ok) {
+      ok = false;
+      for (shift = 0; shift < 28 && o < end; shift += 7) {
+        c = rec[o++];
+        dt |= (c & 0x7f) << shift;
+        if (c < 0x80) {
+          ok = true;
+          break;
+        }
+      }
+    }
+    if (!ok || o + 8 > end) {
+      // Slow path: long varints or truncated data; the Decbuf finds out which.
+      return decodeSamplesSlow(rec, begin, ref0, t0, into, n);
+    }
+    if (n === refs.length) {
+      into.length = n;
+      into.grow(n + 1);
+      refs = into.refs;
+      ts = into.ts;
+      vb = new Uint8Array(into.vs.buffer, into.vs.byteOffset);
+    }
+    refs[n] = ref0 + ((dref >>> 1) ^ -(dref & 1));
+    ts[n] = t0 + ((dt >>> 1) ^ -(dt & 1));
+    // Copy the float's bytes, reversed into host order: NaN payloads stay exact.
+    const q = n * 8;
+    if (LITTLE_ENDIAN) {
+      for (let k = 0; k < 8; k++) vb[q + k] = rec[o + 7 - k];
+    } else {
+      for (let k = 0; k < 8; k++) vb[q + k] = rec[o + k];
+    }
+    o += 8;
+    n++;
+  }
+  into.length = n;
+  return into;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Decodes the samples from `off` on with the Decbuf: long deltas, or an error to report. */
+function decodeSamplesSlow(
+  rec: Uint8Array,
+  off: number,
+  ref0: number,
+  t0: number,
+  into: SampleBatch,
+  n: number,
+): SampleBatch {
+  into.length = n;
+  const d = dec.reset(rec, off);
   while (d.len() > 0) {
     const dref = d.varint();
     const dt = d.varint();
