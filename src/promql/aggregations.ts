@@ -17,6 +17,7 @@ export function groupLabels(m: Labels, grouping: readonly string[], without: boo
 
 interface Group {
   labels: Labels;
+  dropName: boolean;
   value: number;
   mean: number;
   c: number;
@@ -36,14 +37,17 @@ export function aggregate(op: AggregationOp, vec: Sample[], grouping: readonly s
     const key = labels.key();
     let g = groups.get(key);
     if (!g) {
-      g = { labels, value: f, mean: f, c: 0, count: 1, incremental: false, values: [], samples: [] };
-      if (op === 'stddev' || op === 'stdvar') g.value = 0;
+      g = { labels, dropName: s.dropName, value: f, mean: f, c: 0, count: 1, incremental: false, values: [], samples: [] };
+      // An infinite or NaN input makes the variance NaN, whatever follows.
+      if (op === 'stddev' || op === 'stdvar') g.value = Number.isFinite(f) ? 0 : NaN;
       if (op === 'group') g.value = 1;
       if (op === 'quantile') g.values.push(f);
       groups.set(key, g);
       order.push(g);
       continue;
     }
+    // Delayed name removal: the group loses its name if any member was to lose it.
+    if (s.dropName) g.dropName = true;
     switch (op) {
       case 'sum':
         kahanSumInc(f, g.value, g.c);
@@ -109,7 +113,7 @@ export function aggregate(op: AggregationOp, vec: Sample[], grouping: readonly s
       case 'quantile': v = quantile(param, g.values); break;
       default: v = g.value;
     }
-    out.push({ metric: g.labels, v, t: 0, dropName: false });
+    out.push({ metric: g.labels, v, t: 0, dropName: g.dropName && g.labels.has(METRIC_NAME) });
   }
   return out;
 }
@@ -182,8 +186,10 @@ export function countValues(label: string, vec: Sample[], grouping: readonly str
     const labels = lb.labels();
     const key = labels.key();
     const g = counts.get(key);
-    if (g) g.v++;
-    else counts.set(key, { metric: labels, v: 1, t: 0, dropName: false });
+    if (g) {
+      g.v++;
+      if (s.dropName) g.dropName = labels.has(METRIC_NAME);
+    } else counts.set(key, { metric: labels, v: 1, t: 0, dropName: s.dropName && labels.has(METRIC_NAME) });
   }
   return [...counts.values()];
 }

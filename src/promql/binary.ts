@@ -138,9 +138,8 @@ export function vectorBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: Vecto
     let fr = rs.v;
     if (oneToMany) [fl, fr] = [fr, fl];
     elemBinop(op, fl, fr);
-    let v = ELEM.v;
-    if (bool) v = ELEM.keep ? 1 : 0;
-    else if (!ELEM.keep) continue;
+    // Matching errors are found before the comparison filters, so that a filtered
+    // many-to-one match still fails (as Prometheus).
     const metric = resultMetric(ls.metric, rs.metric, m, lb);
     const inserted = matchedSigs.get(sig);
     if (m.card === 'one-to-one') {
@@ -154,6 +153,9 @@ export function vectorBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: Vecto
       else if (inserted.has(key)) throw new EvalError('multiple matches for labels: grouping labels must ensure unique results');
       else inserted.add(key);
     }
+    let v = ELEM.v;
+    if (bool) v = ELEM.keep ? 1 : 0;
+    else if (!ELEM.keep) continue;
     out.push({ metric, v, t: ls.t, dropName: bool || dropOp || ls.dropName });
   }
   return out;

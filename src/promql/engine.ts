@@ -161,12 +161,17 @@ function upperBound(a: Float64Array, x: number): number {
   return lo;
 }
 
-/** Removes `__name__` from samples marked for delayed name removal. */
+/** Removes `__name__` (with `__type__` and `__unit__`, which describe it) from samples marked for delayed name removal. */
 function materialiseNames(vec: Sample[]): Sample[] {
   let any = false;
-  for (const s of vec) if (s.dropName && s.metric.has(METRIC_NAME)) any = true;
+  for (const s of vec) if (s.dropName) any = true;
   if (!any) return vec;
-  return vec.map((s) => (s.dropName ? { metric: s.metric.without(METRIC_NAME), v: s.v, t: s.t, dropName: false } : s));
+  return vec.map((s) => (s.dropName ? { metric: dropMetricName(s.metric), v: s.v, t: s.t, dropName: false } : s));
+}
+
+/** The labels without the metric name and the type/unit labels that belong to it. */
+export function dropMetricName(m: Labels): Labels {
+  return m.without(METRIC_NAME, '__type__', '__unit__');
 }
 
 function unwrapParens(e: Expr): Expr {
@@ -332,7 +337,7 @@ class Evaluator {
         const out: ResultSeries[] = [];
         const seen = new Set<string>();
         for (const s of v.series) {
-          const metric = s.dropName ? s.metric.without(METRIC_NAME) : s.metric;
+          const metric = s.dropName ? dropMetricName(s.metric) : s.metric;
           const key = metric.key();
           if (seen.has(key)) throw new EvalError('vector cannot contain metrics with the same labelset');
           seen.add(key);
@@ -643,6 +648,7 @@ class Evaluator {
       }
       case 'sort':
       case 'sort_desc': {
+        this.sortIneffective(e);
         const vec = this.vectorArg(args[0], t).slice();
         const desc = f === 'sort_desc';
         vec.sort((a, b) => {
@@ -654,6 +660,7 @@ class Evaluator {
       }
       case 'sort_by_label':
       case 'sort_by_label_desc': {
+        this.sortIneffective(e);
         const vec = this.vectorArg(args[0], t).slice();
         const names = args.slice(1).map((a) => this.stringArg(a, t));
         const sign = f === 'sort_by_label' ? 1 : -1;
@@ -726,6 +733,10 @@ class Evaluator {
     }
   }
 
+  private sortIneffective(e: Call): void {
+    if (this.step > 0) this.annotate('warn', 'sort is ineffective for range queries since results are always ordered by labels', e.pos);
+  }
+
   private mapVector(vec: Sample[], fn: (v: number) => number): Sample[] {
     return vec.map((s) => ({ metric: s.metric, v: fn(s.v), t: s.t, dropName: true }));
   }
@@ -786,7 +797,7 @@ class Evaluator {
       if (e.op === 'count_values') label = this.stringArg(e.param, t);
       else param = this.scalarArg(e.param, t);
     }
-    const vec = materialiseNames(this.vectorArg(e.expr, t));
+    const vec = this.vectorArg(e.expr, t);
     switch (e.op) {
       case 'topk':
       case 'bottomk':

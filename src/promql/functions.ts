@@ -335,13 +335,13 @@ export function labelReplace(s: Sample, dst: string, repl: string, src: string, 
 
 /** Builds the labels of `absent()`'s output from a selector's equality matchers. */
 export function absentLabels(matchers: readonly { type: string; name: string; value: string }[]): Labels {
+  // A label matched more than once has no single value to report, so it is left out.
   const seen = new Map<string, string | null>();
+  const count = new Map<string, number>();
+  for (const m of matchers) count.set(m.name, (count.get(m.name) ?? 0) + 1);
   for (const m of matchers) {
-    if (m.name === METRIC_NAME) continue;
-    if (m.type !== '=') {
-      continue;
-    }
-    seen.set(m.name, seen.has(m.name) ? null : m.value);
+    if (m.name === METRIC_NAME || m.type !== '=') continue;
+    seen.set(m.name, count.get(m.name)! > 1 ? null : m.value);
   }
   const b = new LabelsBuilder();
   for (const [n, v] of seen) if (v !== null) b.set(n, v);

@@ -89,6 +89,39 @@ export function parseExpr(query: string): Expr {
   return new Walker(query).parse();
 }
 
+/**
+ * Go accepts `2.` and `1./6.`; the lezer grammar does not. Replacing such a dot by a space
+ * keeps every offset (and the value) unchanged.
+ */
+function blankTrailingDots(q: string): string {
+  let out = '';
+  let quote = '';
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i];
+    if (quote) {
+      if (c === '\\' && quote !== '`') {
+        out += c + (q[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === quote) quote = '';
+      out += c;
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') quote = c;
+    if (c === '.' && i > 0 && /[0-9]/.test(q[i - 1]) && !/[0-9eE]/.test(q[i + 1] ?? '')) {
+      let j = i - 1;
+      while (j >= 0 && /[0-9]/.test(q[j])) j--;
+      if (j < 0 || !/[A-Za-z0-9_:.]/.test(q[j])) {
+        out += ' ';
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
 class Walker {
   private readonly q: string;
   constructor(q: string) {
@@ -96,7 +129,7 @@ class Walker {
   }
 
   parse(): Expr {
-    const tree = T.parser.parse(this.q);
+    const tree = T.parser.parse(blankTrailingDots(this.q));
     const top = tree.topNode;
     // Report the first error node, as Prometheus's parser stops at the first unexpected token.
     let err: SyntaxNode | null = null;
@@ -178,7 +211,7 @@ class Walker {
   }
 
   private number(n: SyntaxNode): number {
-    const s = this.text(n);
+    const s = this.text(n).replace(/\s+/g, '');
     const v = parseNumber(s);
     if (v !== null) return v;
     const d = parseDurationMs(s);
@@ -432,6 +465,13 @@ class Walker {
 
   private modifiable(e: Expr, what: string, n: SyntaxNode): VectorSelector | Extract<Expr, { type: 'subquery' }> {
     let target: Expr = e;
+    // Lezer attaches a trailing modifier to the whole `a + b` or `-a`; Go's grammar binds it
+    // to the rightmost operand, so descend there.
+    for (;;) {
+      if (target.type === 'binaryExpr') target = target.rhs;
+      else if (target.type === 'unaryExpr') target = target.expr;
+      else break;
+    }
     if (target.type === 'matrixSelector') target = target.selector;
     if (target.type !== 'vectorSelector' && target.type !== 'subquery') {
       this.fail(n, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);

@@ -18,7 +18,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Labels, compareLabels } from '../../model/labels.js';
-import { isStaleNaN } from '../../model/stale.js';
+import { STALE_NAN, isStaleNaN } from '../../model/stale.js';
 import { QueryError } from '../../model/errors.js';
 import type { Engine } from '../engine.js';
 import { FUNCTIONS } from '../parser/functions.js';
@@ -88,15 +88,17 @@ function fmt(v: number): string {
 function loadInto(store: MemStorage, cmd: LoadCmd): void {
   for (const s of cmd.series) {
     // Within one load block a repeated series replaces the earlier line.
-    const ts: number[] = [];
-    const vs: number[] = [];
+    // Float64Arrays keep the stale marker's NaN payload; plain arrays may not.
+    const ts = new Float64Array(s.values.length);
+    const vs = new Float64Array(s.values.length);
+    let n = 0;
     s.values.forEach((v, i) => {
-      if (typeof v === 'number') {
-        ts.push(i * cmd.intervalMs);
-        vs.push(v);
+      if (typeof v === 'number' || v === 'stale') {
+        ts[n] = i * cmd.intervalMs;
+        vs[n++] = v === 'stale' ? STALE_NAN : v;
       }
     });
-    store.load(s.labels, ts, vs);
+    store.load(s.labels, ts.subarray(0, n), vs.subarray(0, n));
   }
 }
 
@@ -245,6 +247,10 @@ function checkValue(cmd: EvalCmd, v: QueryValue, rangeEval: boolean): string | n
     const e = expected.get(s.metric.key());
     if (!e) return `unexpected series ${s.metric.toString()} ${fmt(s.v)}`;
     if (cmd.ordered && e.idx !== i) return `expected ${e.labels.toString()} at position ${e.idx}, got it at ${i}`;
+    if (e.v === 'stale') {
+      if (!isStaleNaN(s.v)) return `${s.metric.toString()}: expected stale, got ${fmt(s.v)}`;
+      continue;
+    }
     if (typeof e.v !== 'number') return `expected histogram for ${s.metric.toString()}`;
     if (!almostEqual(e.v, s.v)) return `${s.metric.toString()}: expected ${fmt(e.v)}, got ${fmt(s.v)}`;
   }
@@ -270,7 +276,7 @@ function checkMatrix(
     if (!e) return `unexpected series ${s.metric.toString()}`;
     const pts: [number, number][] = [];
     e.values.forEach((x, i) => {
-      if (typeof x === 'number') pts.push([r.start + i * r.step, x]);
+      if (typeof x === 'number' || x === 'stale') pts.push([r.start + i * r.step, x === 'stale' ? STALE_NAN : x]);
     });
     if (pts.length !== s.ts.length) {
       return `${s.metric.toString()}: expected ${pts.length} points, got ${s.ts.length} (${Array.from(s.vs.slice(0, 6), fmt).join(' ')}) at ${Array.from(s.ts.slice(0, 6), (t) => formatDuration(t)).join(' ')}`;

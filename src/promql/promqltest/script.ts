@@ -6,11 +6,13 @@
  */
 
 import { Labels, LabelsBuilder, METRIC_NAME } from '../../model/labels.js';
-import { STALE_NAN } from '../../model/stale.js';
 import { parseDurationMs, parseNumber, unquoteString } from '../parser/lex.js';
 
-/** One item of an expanded value sequence: a value, a gap (`_`) or a histogram (unsupported). */
-export type SeqValue = number | null | 'histogram';
+/**
+ * One item of an expanded value sequence: a value, a gap (`_`), a stale marker (kept
+ * symbolic, as JS arrays of doubles may canonicalise its NaN payload) or a histogram.
+ */
+export type SeqValue = number | null | 'histogram' | 'stale';
 
 /** A `load` block. */
 export interface LoadCmd {
@@ -165,7 +167,7 @@ export function parseSequence(text: string): SeqValue[] {
       continue;
     }
     if (item === 'stale') {
-      out.push(STALE_NAN);
+      out.push('stale');
       continue;
     }
     let m = /^_x(\d+)$/.exec(item);
