@@ -262,7 +262,7 @@ export class ChunkReader {
       throw new CorruptionError(this.segmentPath(seg), off, `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`);
     }
     this.encoding = out[0];
-    return out.subarray(1, 1 + len);
+    return new Uint8Array(out.buffer, out.byteOffset + 1, len);
   }
 
   private segmentPath(seg: number): string {

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CorruptionError } from '../../model/errors.js';
+import { ChunkReader, ChunkWriter, chunkRefOffset, chunkRefSegment, packChunkRef, segmentFileName } from './segments.js';
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const d = mkdtempSync(join(tmpdir(), 'mm-segments-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+test('chunk refs pack segment and offset', () => {
+  for (const [seg, off] of [[0, 8], [1, 8], [7, 0xffff_fff0], [1000, 123456]]) {
+    const ref = packChunkRef(seg, off);
+    assert.equal(chunkRefSegment(ref), seg);
+    assert.equal(chunkRefOffset(ref), off);
+  }
+  assert.equal(packChunkRef(1, 8), 2 ** 32 + 8);
+  assert.equal(segmentFileName(0), '000001');
+  assert.equal(segmentFileName(41), '000042');
+});
+
+test('writes the header and chunk framing promtool writes', (t) => {
+  const dir = tempDir(t);
+  const w = new ChunkWriter(dir);
+  // The first chunk of promtool's backfill of one counter: 2 samples.
+  const data = Buffer.from('000280a0abfef9623ff0000000000000904ec26ffe4044e7e8', 'hex');
+  assert.equal(w.write(1, data.subarray(0, data.length)), 8);
+  w.close();
+  const b = readFileSync(join(dir, '000001'));
+  assert.equal(b.subarray(0, 8).toString('hex'), '85bd40dd01000000');
+  assert.equal(b[8], data.length); // uvarint length of the data
+  assert.equal(b[9], 1); // encoding
+  assert.equal(b.length, 8 + 1 + 1 + data.length + 4);
+});
+
+test('round-trips chunks across segment files', (t) => {
+  const dir = tempDir(t);
+  const w = new ChunkWriter(dir, 1000);
+  const chunks: Uint8Array[] = [];
+  const refs: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const c = new Uint8Array(1 + ((i * 37) % 300));
+    for (let k = 0; k < c.length; k++) c[k] = (i * 31 + k) & 0xff;
+    chunks.push(c);
+    refs.push(w.write(1, c));
+  }
+  // One chunk bigger than the segment size gets a segment of its own.
+  const big = new Uint8Array(5000).fill(7);
+  chunks.push(big);
+  refs.push(w.write(1, big));
+  w.close();
+  const files = readdirSync(dir).sort();
+  assert.ok(files.length > 5, `want several segments, got ${files.join(',')}`);
+  for (const f of files.slice(0, -2)) assert.ok(readFileSync(join(dir, f)).length <= 1000);
+  const r = new ChunkReader(dir);
+  t.after(() => r.close());
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    assert.deepEqual(r.read(refs[i]), chunks[i], `chunk ${i}`);
+    assert.equal(r.encoding, 1);
+  }
+});
+
+test('rejects damaged segments and bad refs', async (t) => {
+  const cases: { name: string; damage: (b: Buffer) => void; ref?: number; want: RegExp }[] = [
+    { name: 'flipped data byte', damage: (b) => (b[12] ^= 1), want: /checksum mismatch/ },
+    { name: 'bad magic', damage: (b) => (b[0] = 0), want: /bad magic/ },
+    { name: 'bad version', damage: (b) => (b[4] = 2), want: /unsupported segment version 2/ },
+    { name: 'ref past the end', damage: () => {}, ref: packChunkRef(0, 5000), want: /outside segment/ },
+    { name: 'ref to a missing segment', damage: () => {}, ref: packChunkRef(3, 8), want: /names segment 4 of 1/ },
+  ];
+  for (const tc of cases) {
+    await t.test(tc.name, (t) => {
+      const dir = tempDir(t);
+      const w = new ChunkWriter(dir);
+      const ref = w.write(1, new Uint8Array(40).fill(3));
+      w.close();
+      const p = join(dir, '000001');
+      const b = readFileSync(p);
+      tc.damage(b);
+      writeFileSync(p, b);
+      assert.throws(
+        () => {
+          const r = new ChunkReader(dir);
+          try {
+            r.read(tc.ref ?? ref);
+          } finally {
+            r.close();
+          }
+        },
+        (e: unknown) => e instanceof CorruptionError && tc.want.test(e.message),
+      );
+    });
+  }
+});
