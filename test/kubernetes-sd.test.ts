@@ -1,0 +1,461 @@
+// Kubernetes pod discovery against a fake API server speaking the list/watch protocol,
+// and (when a Prometheus with Kubernetes SD is installed) against the real Prometheus.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/index.js';
+import type { KubernetesSdConfig } from '../src/config/index.js';
+import { DiscoveryMetrics, KubernetesDiscoverer, silentLogger } from '../src/discovery/index.js';
+import type { TargetGroup } from '../src/discovery/index.js';
+import { FakeKubeApi, linkerdPod } from './support/fake-kube-api.js';
+import { requirePeer } from './support/peers.js';
+
+function sdConfig(apiServer: string, extra = ''): KubernetesSdConfig {
+  const cfg = loadConfig(
+    `scrape_configs:\n  - job_name: k\n    kubernetes_sd_configs:\n      - role: pod\n        api_server: ${apiServer}\n${extra}`,
+    'k.yml',
+  );
+  return cfg.scrapeConfigs[0].kubernetesSdConfigs[0];
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Runs a discoverer and keeps the latest group per source. */
+function startDiscovery(cfg: KubernetesSdConfig, metrics = new DiscoveryMetrics()) {
+  const groups = new Map<string, TargetGroup>();
+  const controller = new AbortController();
+  const d = new KubernetesDiscoverer(cfg, {
+    logger: silentLogger,
+    metrics,
+    retryDelayMs: 10,
+    maxRetryDelayMs: 50,
+  });
+  const done = d.run(controller.signal, (gs) => {
+    for (const g of gs) groups.set(g.source, g);
+  });
+  return {
+    groups,
+    metrics,
+    async stop() {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+const WEB = {
+  name: 'web-5f8d7c9b4d-abcde',
+  namespace: 'emojivoto',
+  ip: '10.42.0.11',
+  deployment: 'web',
+  appPort: 8080,
+};
+
+test('a Linkerd-injected pod gives exactly Prometheus role=pod labels', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  const stored = api.apply(linkerdPod(WEB));
+  const run = startDiscovery(sdConfig(api.url));
+  t.after(() => run.stop());
+  await waitFor('the pod group', () => run.groups.has('pod/emojivoto/web-5f8d7c9b4d-abcde'));
+  const g = run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')!;
+  const P = '__meta_kubernetes_pod_';
+  assert.deepEqual(g.labels, {
+    [`${P}name`]: 'web-5f8d7c9b4d-abcde',
+    [`${P}ip`]: '10.42.0.11',
+    [`${P}ready`]: 'true',
+    [`${P}phase`]: 'Running',
+    [`${P}node_name`]: 'node-1',
+    [`${P}host_ip`]: '10.0.0.1',
+    [`${P}uid`]: stored.metadata.uid,
+    [`${P}controller_kind`]: 'ReplicaSet',
+    [`${P}controller_name`]: 'web-5f8d7c9b4d',
+    [`${P}label_app`]: 'web',
+    [`${P}labelpresent_app`]: 'true',
+    [`${P}label_linkerd_io_control_plane_ns`]: 'linkerd',
+    [`${P}labelpresent_linkerd_io_control_plane_ns`]: 'true',
+    [`${P}label_linkerd_io_proxy_deployment`]: 'web',
+    [`${P}labelpresent_linkerd_io_proxy_deployment`]: 'true',
+    [`${P}label_linkerd_io_workload_ns`]: 'emojivoto',
+    [`${P}labelpresent_linkerd_io_workload_ns`]: 'true',
+    [`${P}label_pod_template_hash`]: '5f8d7c9b4d',
+    [`${P}labelpresent_pod_template_hash`]: 'true',
+    [`${P}annotation_linkerd_io_created_by`]: 'linkerd/proxy-injector stable-2.14.10',
+    [`${P}annotationpresent_linkerd_io_created_by`]: 'true',
+    [`${P}annotation_linkerd_io_proxy_version`]: 'stable-2.14.10',
+    [`${P}annotationpresent_linkerd_io_proxy_version`]: 'true',
+    [`${P}annotation_linkerd_io_inject`]: 'enabled',
+    [`${P}annotationpresent_linkerd_io_inject`]: 'true',
+    __meta_kubernetes_namespace: 'emojivoto',
+  });
+  const cid = (n: string) =>
+    stored.status.containerStatuses!.find((s) => s.name === n)!.containerID!;
+  const port = (container: string, image: string, num: number, name: string) => ({
+    __address__: `10.42.0.11:${num}`,
+    [`${P}container_name`]: container,
+    [`${P}container_id`]: cid(container),
+    [`${P}container_image`]: image,
+    [`${P}container_init`]: 'false',
+    [`${P}container_port_number`]: String(num),
+    [`${P}container_port_name`]: name,
+    [`${P}container_port_protocol`]: 'TCP',
+  });
+  assert.deepEqual(g.targets, [
+    port('linkerd-proxy', 'cr.l5d.io/linkerd/proxy:stable-2.14.10', 4143, 'linkerd-proxy'),
+    port('linkerd-proxy', 'cr.l5d.io/linkerd/proxy:stable-2.14.10', 4191, 'linkerd-admin'),
+    port('web', 'docker.l5d.io/buoyantio/emojivoto-web:v11', 8080, 'http'),
+    {
+      __address__: '10.42.0.11',
+      [`${P}container_name`]: 'linkerd-init',
+      [`${P}container_id`]: stored.status.initContainerStatuses![0].containerID!,
+      [`${P}container_image`]: 'cr.l5d.io/linkerd/proxy-init:v2.2.3',
+      [`${P}container_init`]: 'true',
+    },
+  ]);
+  // List first, then a watch from the list's resourceVersion, with bookmarks.
+  await waitFor('the watch', () => api.openWatches === 1);
+  assert.match(api.requests[0], /^\/api\/v1\/pods$/);
+  assert.match(
+    api.requests[1],
+    /^\/api\/v1\/pods\?resourceVersion=1001&allowWatchBookmarks=true&timeoutSeconds=\d+&watch=1$/,
+  );
+});
+
+test('adds, changes and deletes arrive through the watch', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  const run = startDiscovery(sdConfig(api.url));
+  t.after(() => run.stop());
+  await waitFor('the watch', () => api.openWatches === 1);
+
+  api.apply(linkerdPod(WEB));
+  await waitFor(
+    'the added pod',
+    () => run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.targets.length === 4,
+  );
+
+  api.apply(linkerdPod({ ...WEB, ready: false, labels: { version: 'v2' } }));
+  await waitFor(
+    'the change',
+    () =>
+      run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.labels
+        .__meta_kubernetes_pod_label_version === 'v2',
+  );
+  assert.equal(
+    run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')!.labels.__meta_kubernetes_pod_ready,
+    'false',
+  );
+
+  // A pod without an IP yet has no targets; it gets them once scheduled.
+  api.apply(linkerdPod({ name: 'vote-bot-7d8f9c6b5a-xyz12', namespace: 'emojivoto', ip: '' }));
+  await waitFor('the pending pod', () => run.groups.has('pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12'));
+  assert.deepEqual(run.groups.get('pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12'), {
+    source: 'pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12',
+    targets: [],
+    labels: {},
+  });
+
+  assert.equal(api.delete('emojivoto', 'web-5f8d7c9b4d-abcde'), true);
+  await waitFor(
+    'the delete',
+    () => run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.targets.length === 0,
+  );
+  assert.deepEqual(run.metrics.kubernetesEventsTotal, { add: 2, update: 1, delete: 1 });
+  assert.equal(api.requestsMatching(/watch=1/).length, 1, 'one watch served everything');
+});
+
+test('a broken watch resumes from the last resourceVersion without listing again', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+  const run = startDiscovery(sdConfig(api.url));
+  t.after(() => run.stop());
+  await waitFor('the watch', () => api.openWatches === 1);
+  api.apply(linkerdPod({ ...WEB, labels: { version: 'v2' } }));
+  await waitFor(
+    'the change',
+    () =>
+      run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.labels
+        .__meta_kubernetes_pod_label_version === 'v2',
+  );
+  const lastSeen = api.resourceVersion;
+
+  assert.equal(api.breakWatches(), 1);
+  // Changes made while the client is disconnected are replayed from the history.
+  api.apply(
+    linkerdPod({ name: 'emoji-6c9f5d8b7a-qwert', namespace: 'emojivoto', ip: '10.42.0.12' }),
+  );
+  await waitFor('the replayed add', () => run.groups.has('pod/emojivoto/emoji-6c9f5d8b7a-qwert'));
+  assert.equal(api.requestsMatching(/watch=1/).length, 2);
+  assert.match(api.requestsMatching(/watch=1/)[1], new RegExp(`resourceVersion=${lastSeen}&`));
+  assert.equal(api.requestsMatching(/^\/api\/v1\/pods$/).length, 1, 'no second list');
+  assert.ok(run.metrics.kubernetesRequestErrorsTotal >= 1);
+});
+
+test('bookmarks advance the resourceVersion the next watch starts from', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+  const run = startDiscovery(sdConfig(api.url, '        namespaces: {names: [other]}\n'));
+  t.after(() => run.stop());
+  await waitFor('the watch', () => api.openWatches === 1);
+  api.apply(linkerdPod({ name: 'x-1-2', namespace: 'emojivoto', ip: '10.42.0.99' })); // not in "other"
+  api.bookmark();
+  await new Promise((r) => setTimeout(r, 50));
+  api.breakWatches();
+  await waitFor('the second watch', () => api.requestsMatching(/watch=1/).length === 2);
+  assert.match(
+    api.requestsMatching(/watch=1/)[1],
+    /^\/api\/v1\/namespaces\/other\/pods\?resourceVersion=1002&/,
+  );
+  assert.equal(run.groups.size, 0);
+});
+
+test('410 Gone lists again and removes pods deleted in the gap', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+  api.apply(
+    linkerdPod({ name: 'emoji-6c9f5d8b7a-qwert', namespace: 'emojivoto', ip: '10.42.0.12' }),
+  );
+  const run = startDiscovery(sdConfig(api.url));
+  t.after(() => run.stop());
+  await waitFor('both pods', () => run.groups.size === 2 && api.openWatches === 1);
+
+  // Break the watch; while it is down, a pod goes away and the history is compacted.
+  api.breakWatches();
+  api.delete('emojivoto', 'emoji-6c9f5d8b7a-qwert');
+  api.apply(
+    linkerdPod({ name: 'voting-7b6d5c4f3e-zxcvb', namespace: 'emojivoto', ip: '10.42.0.13' }),
+  );
+  api.compact();
+  await waitFor('the relist', () => api.requestsMatching(/^\/api\/v1\/pods$/).length === 2);
+  await waitFor(
+    'the deletion',
+    () => run.groups.get('pod/emojivoto/emoji-6c9f5d8b7a-qwert')?.targets.length === 0,
+  );
+  await waitFor(
+    'the new pod',
+    () => (run.groups.get('pod/emojivoto/voting-7b6d5c4f3e-zxcvb')?.targets.length ?? 0) > 0,
+  );
+  await waitFor('the new watch', () => api.openWatches === 1);
+  assert.ok(
+    api.requestsMatching(/watch=1/).length >= 3,
+    'watch, expired watch, watch after the relist',
+  );
+});
+
+test('namespaces and selectors go to the API', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+  api.apply(
+    linkerdPod({ ...WEB, name: 'web-5f8d7c9b4d-fghij', ip: '10.42.0.14', nodeName: 'node-2' }),
+  );
+  api.apply(
+    linkerdPod({ name: 'books-1-2', namespace: 'booksapp', ip: '10.42.1.1', deployment: 'books' }),
+  );
+  api.apply(
+    linkerdPod({
+      name: 'prometheus-1-2',
+      namespace: 'linkerd-viz',
+      ip: '10.42.2.1',
+      deployment: 'prometheus',
+    }),
+  );
+  const extra =
+    '        namespaces: {names: [emojivoto, booksapp]}\n' +
+    '        selectors:\n          - role: pod\n            label: "linkerd.io/control-plane-ns=linkerd,app!=books"\n' +
+    '            field: spec.nodeName=node-1\n';
+  const run = startDiscovery(sdConfig(api.url, extra));
+  t.after(() => run.stop());
+  await waitFor('two watches', () => api.openWatches === 2);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual([...run.groups.keys()], ['pod/emojivoto/web-5f8d7c9b4d-abcde']);
+  const lists = api
+    .requestsMatching(/^\/api\/v1\/namespaces\/[^/]+\/pods\?labelSelector/)
+    .filter((r) => !r.includes('watch=1'));
+  assert.deepEqual(lists.sort(), [
+    '/api/v1/namespaces/booksapp/pods?labelSelector=linkerd.io%2Fcontrol-plane-ns%3Dlinkerd%2Capp%21%3Dbooks&fieldSelector=spec.nodeName%3Dnode-1',
+    '/api/v1/namespaces/emojivoto/pods?labelSelector=linkerd.io%2Fcontrol-plane-ns%3Dlinkerd%2Capp%21%3Dbooks&fieldSelector=spec.nodeName%3Dnode-1',
+  ]);
+  // A pod moving onto node-1 matches the field selector from then on: it arrives as ADDED.
+  api.apply(
+    linkerdPod({ ...WEB, name: 'web-5f8d7c9b4d-fghij', ip: '10.42.0.14', nodeName: 'node-1' }),
+  );
+  await waitFor('the moved pod', () => run.groups.has('pod/emojivoto/web-5f8d7c9b4d-fghij'));
+});
+
+test('a failing API is retried with backoff and counted', async (t) => {
+  const api = new FakeKubeApi();
+  const url = await api.start();
+  await api.close(); // nothing listens there any more
+  const run = startDiscovery(sdConfig(url));
+  await waitFor('retries', () => run.metrics.kubernetesRequestErrorsTotal >= 3);
+  await run.stop();
+  assert.equal(run.groups.size, 0);
+  t.diagnostic(`failed requests: ${run.metrics.kubernetesRequestErrorsTotal}`);
+});
+
+// ---------------------------------------------------------------------------------------
+// The real Prometheus against the same fake API.
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+// The linkerd-viz `linkerd-proxy` job (reference linkerd-metrics.md §2, job 5).
+const PROXY_JOB_RELABEL = `
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_phase]
+        action: keep
+        regex: (Pending|Running)
+      - source_labels: [__meta_kubernetes_pod_container_name, __meta_kubernetes_pod_container_port_name, __meta_kubernetes_pod_label_linkerd_io_control_plane_ns]
+        action: keep
+        regex: ^linkerd-proxy;linkerd-admin;linkerd$
+      - source_labels: [__meta_kubernetes_namespace]
+        action: replace
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        action: replace
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_label_linkerd_io_proxy_job]
+        action: replace
+        target_label: k8s_job
+      - action: labeldrop
+        regex: __meta_kubernetes_pod_label_linkerd_io_proxy_job
+      - action: labelmap
+        regex: __meta_kubernetes_pod_label_linkerd_io_proxy_(.+)
+      - action: labeldrop
+        regex: __meta_kubernetes_pod_label_linkerd_io_proxy_(.+)
+      - action: labelmap
+        regex: __meta_kubernetes_pod_label_linkerd_io_(.+)
+      - action: labelmap
+        regex: __meta_kubernetes_pod_label_(.+)
+        replacement: __tmp_pod_label_$1
+      - action: labelmap
+        regex: __tmp_pod_label_linkerd_io_(.+)
+        replacement: __tmp_pod_label_$1
+      - action: labeldrop
+        regex: __tmp_pod_label_linkerd_io_(.+)
+      - action: labelmap
+        regex: __tmp_pod_label_(.+)
+`;
+
+/** Labels Prometheus adds to discovered labels from the scrape config, not from discovery. */
+const SCRAPE_CONFIG_LABELS = new Set([
+  'job',
+  '__scheme__',
+  '__metrics_path__',
+  '__scrape_interval__',
+  '__scrape_timeout__',
+]);
+
+function canonical(ls: Record<string, string>): string {
+  const kept = Object.entries(ls).filter(([k]) => !SCRAPE_CONFIG_LABELS.has(k));
+  return JSON.stringify(kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+test('the real Prometheus discovers the same labels from the same API', async (t) => {
+  const prometheus = requirePeer(t, 'prometheus', 'prometheus');
+  if (!prometheus) return;
+  const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-sd-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+  api.apply(
+    linkerdPod({
+      name: 'emoji-6c9f5d8b7a-qwert',
+      namespace: 'emojivoto',
+      ip: '10.42.0.12',
+      labels: { 'linkerd.io/proxy-job': 'j1' },
+    }),
+  );
+  api.apply(
+    linkerdPod({ name: 'done-1-2', namespace: 'emojivoto', ip: '10.42.0.20', phase: 'Succeeded' }),
+  );
+  const configYaml =
+    `global:\n  scrape_interval: 1h\nscrape_configs:\n  - job_name: linkerd-proxy\n` +
+    `    kubernetes_sd_configs:\n      - role: pod\n        api_server: ${api.url}\n${PROXY_JOB_RELABEL}`;
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, configYaml);
+
+  // Debian's Prometheus is built without Kubernetes discovery; say so instead of failing obscurely.
+  const promtool = spawnSync('promtool', ['check', 'config', configFile], { encoding: 'utf8' });
+  if (/field kubernetes_sd_configs not found/.test(promtool.stdout + promtool.stderr)) {
+    t.skip(
+      `${prometheus} is built without kubernetes_sd_configs (Debian's build leaves it out); cannot compare`,
+    );
+    return;
+  }
+
+  const port = await freePort();
+  const proc = spawn(
+    prometheus,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  t.after(() => {
+    proc.kill('SIGTERM');
+  });
+
+  type ApiTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
+  let targets: { activeTargets: ApiTarget[]; droppedTargets: ApiTarget[] } | null = null;
+  const ours = startDiscovery(sdConfig(api.url));
+  t.after(() => ours.stop());
+  const expected = () =>
+    [...ours.groups.values()].flatMap((g) => g.targets.map((tl) => ({ ...g.labels, ...tl })));
+  await waitFor(
+    'Prometheus targets',
+    () => {
+      void fetch(`http://127.0.0.1:${port}/api/v1/targets`)
+        .then((r) => r.json() as Promise<{ data: typeof targets }>)
+        .then((b) => (targets = b.data))
+        .catch(() => {});
+      const n = targets ? targets.activeTargets.length + targets.droppedTargets.length : 0;
+      return n > 0 && n === expected().length;
+    },
+    30_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; prometheus stderr:\n${stderr.slice(-2000)}`);
+  });
+  const theirs = [...targets!.activeTargets, ...targets!.droppedTargets]
+    .map((x) => canonical(x.discoveredLabels))
+    .sort();
+  const mine = expected().map(canonical).sort();
+  assert.deepEqual(mine, theirs);
+  // Only the linkerd-admin ports of running pods survive the job's relabeling.
+  assert.deepEqual(targets!.activeTargets.map((x) => x.labels?.instance).sort(), [
+    '10.42.0.11:4191',
+    '10.42.0.12:4191',
+  ]);
+});
