@@ -4,7 +4,8 @@
  * @module
  */
 
-import { Labels, LabelsBuilder, METRIC_NAME, isValidLabelName } from '../model/labels.js';
+import { Labels, LabelsBuilder, METRIC_NAME } from '../model/labels.js';
+import { goQuote, isValidUtf8 } from './parser/lex.js';
 import type { AggregationOp } from './parser/ast.js';
 import { EvalError } from './binary.js';
 import { KAHAN, kahanSumInc, formatFloatF, quantile } from './mathutil.js';
@@ -177,7 +178,8 @@ export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], grou
 
 /** `count_values("label", v)`: counts samples per distinct value. */
 export function countValues(label: string, vec: Sample[], grouping: readonly string[], without: boolean): Sample[] {
-  if (!isValidLabelName(label)) throw new EvalError(`invalid label name ${JSON.stringify(label)}`);
+  // Prometheus 3 accepts any non-empty UTF-8 label name.
+  if (label === '' || !isValidUtf8(label)) throw new EvalError(`invalid label name ${goQuote(label)}`);
   const counts = new Map<string, Sample>();
   const lb = new LabelsBuilder();
   for (const s of vec) {

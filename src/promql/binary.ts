@@ -121,7 +121,7 @@ export function vectorBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: Vecto
       const matched = m.on ? rs.metric.keep(...m.labels) : rs.metric.without(...m.labels, METRIC_NAME);
       throw new EvalError(
         `found duplicate series for the match group ${matched.toString()} on the ${side} hand-side of the operation: ` +
-          `[${rs.metric.toString()}, ${dup.metric.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          `[${dup.metric.toString()}, ${rs.metric.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
       );
     }
     rightSigs.set(sig, rs);

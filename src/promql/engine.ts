@@ -30,6 +30,7 @@ import {
 } from './functions.js';
 import { histogramFraction, histogramQuantile } from './histogram.js';
 import { formatFloatG } from './mathutil.js';
+import { isValidUtf8 } from './parser/lex.js';
 import { kindOf, walk, type Call, type Expr, type PosRange, type Subquery, type VectorSelector } from './parser/ast.js';
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
 import type { QueryResult, QueryValue, RangeSeries, ResultSeries, Sample, StepValue } from './value.js';
@@ -116,7 +117,7 @@ export class Engine {
   ): Promise<QueryResult> {
     let expr: Expr;
     try {
-      expr = parseExpr(query);
+      expr = parseExpr(query, { stepMs: step, rangeMs: end - start });
     } catch (e) {
       if (e instanceof PromQLParseError) throw new QueryError('bad_data', e.message, { cause: e });
       throw e;
@@ -827,8 +828,9 @@ function goMin(a: number, b: number): number {
   return a !== a || b !== b ? NaN : Math.min(a, b);
 }
 
+/** Prometheus 3 accepts any non-empty UTF-8 label name. */
 function validLabelName(n: string): boolean {
-  return n.length > 0;
+  return n.length > 0 && isValidUtf8(n);
 }
 
 /** Natural-order string comparison (digits compared as numbers), as sort_by_label. */

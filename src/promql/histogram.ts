@@ -147,11 +147,11 @@ function bucketFraction(lower: number, upper: number, raw: Bucket[]): number {
     }
     if (lowerSet && upperSet) break;
     if (!lowerSet && bLower < lower && bUpper > lower) {
-      lowerRank = rank + (bUpper === Infinity ? 0 : (count * (lower - bLower)) / (bUpper - bLower));
+      lowerRank = rank + interpolate(count, bLower, bUpper, lower);
       lowerSet = true;
     }
     if (!upperSet && bLower < upper && bUpper > upper) {
-      upperRank = rank + (bUpper === Infinity ? 0 : (count * (upper - bLower)) / (bUpper - bLower));
+      upperRank = rank + interpolate(count, bLower, bUpper, upper);
       upperSet = true;
     }
     if (lowerSet && upperSet) break;
@@ -160,4 +160,14 @@ function bucketFraction(lower: number, upper: number, raw: Bucket[]): number {
   if (!lowerSet || lowerRank > total) lowerRank = total;
   if (!upperSet || upperRank > total) upperRank = total;
   return (upperRank - lowerRank) / total;
+}
+
+/**
+ * The share of a bucket's count below `v`. An infinitely wide bucket is not interpolated:
+ * a point inside it sits at its finite end, so the part cut off holds no observations.
+ */
+function interpolate(count: number, lower: number, upper: number, v: number): number {
+  if (lower === -Infinity) return count;
+  if (upper === Infinity) return 0;
+  return (count * (v - lower)) / (upper - lower);
 }

@@ -100,8 +100,16 @@ export function unquoteString(lit: string): string {
   if (q === '`') return body;
   if (body.indexOf('\\') < 0) return body;
   let out = '';
+  // Bytes from consecutive \x and octal escapes, decoded together as UTF-8.
+  let bytes: number[] = [];
+  const flush = (): void => {
+    if (bytes.length > 0) out += decodeBytes(bytes);
+    bytes = [];
+  };
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
+    const isByteEscape = c === '\\' && (body[i + 1] === 'x' || (body[i + 1] >= '0' && body[i + 1] <= '7'));
+    if (!isByteEscape) flush();
     if (c !== '\\') {
       out += c;
       continue;
@@ -124,7 +132,7 @@ export function unquoteString(lit: string): string {
       case 'x': {
         const h = body.slice(i + 1, i + 3);
         if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new Error('illegal character in escape sequence');
-        out += String.fromCharCode(parseInt(h, 16));
+        bytes.push(parseInt(h, 16));
         i += 2;
         break;
       }
@@ -141,12 +149,38 @@ export function unquoteString(lit: string): string {
         if (e >= '0' && e <= '7') {
           const o = body.slice(i, i + 3);
           if (!/^[0-7]{3}$/.test(o)) throw new Error('illegal character in escape sequence');
-          out += String.fromCharCode(parseInt(o, 8));
+          bytes.push(parseInt(o, 8) & 0xff);
           i += 2;
           break;
         }
         throw new Error('unknown escape sequence');
     }
   }
+  flush();
   return out;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes escaped bytes as UTF-8. Bytes that are not valid UTF-8 become lone surrogates
+ * U+DC80–U+DCFF (Python's "surrogateescape"), so the string stays distinct and
+ * {@link isValidUtf8} can report it as Go's `utf8.ValidString` would.
+ */
+function decodeBytes(bytes: number[]): string {
+  try {
+    return UTF8.decode(Uint8Array.from(bytes));
+  } catch {
+    return bytes.map((b) => (b < 0x80 ? String.fromCharCode(b) : String.fromCharCode(0xdc00 + b))).join('');
+  }
+}
+
+/** Reports whether a string decoded by {@link unquoteString} stands for valid UTF-8. */
+export function isValidUtf8(s: string): boolean {
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/** Go's `%q` of a string: JSON quoting, with escaped invalid bytes shown as `\xNN`. */
+export function goQuote(s: string): string {
+  return JSON.stringify(s).replace(/\\udc([89a-f][0-9a-f])/g, '\\x$1');
 }

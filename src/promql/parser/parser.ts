@@ -84,9 +84,17 @@ function kids(n: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
+/** Query facts that duration expressions (`step()`, `range()`) may refer to. */
+export interface ParseOptions {
+  /** Step of the range query (ms), 0 for an instant query. */
+  stepMs?: number;
+  /** `end - start` of the query (ms). */
+  rangeMs?: number;
+}
+
 /** Parses a PromQL expression; throws {@link PromQLParseError}. */
-export function parseExpr(query: string): Expr {
-  return new Walker(query).parse();
+export function parseExpr(query: string, opts: ParseOptions = {}): Expr {
+  return new Walker(query, opts).parse();
 }
 
 /**
@@ -124,12 +132,16 @@ function blankTrailingDots(q: string): string {
 
 class Walker {
   private readonly q: string;
-  constructor(q: string) {
+  private readonly opts: ParseOptions;
+  constructor(q: string, opts: ParseOptions) {
     this.q = q;
+    this.opts = opts;
   }
 
   parse(): Expr {
-    const tree = T.parser.parse(blankTrailingDots(this.q));
+    // Duration keywords are case-insensitive in Go's lexer, lower-case only in lezer's.
+    const text = blankTrailingDots(this.q).replace(/\b(step|range)(?=\s*\()/gi, (m) => m.toLowerCase());
+    const tree = T.parser.parse(text);
     const top = tree.topNode;
     // Report the first error node, as Prometheus's parser stops at the first unexpected token.
     let err: SyntaxNode | null = null;
@@ -230,9 +242,15 @@ class Walker {
   /** A duration in range/offset/step position: a duration literal or a number of seconds. */
   private duration(n: SyntaxNode): number {
     const id = n.type.id;
+    if (id === T.DurationStep) return this.opts.stepMs ?? 0;
+    if (id === T.DurationRange) return this.opts.rangeMs ?? 0;
     if (id === T.DurationExpr || id === T.OffsetDurationExpr) {
       const k = kids(n);
       if (k.length === 1) return this.duration(k[0]);
+      if (k.length >= 2 && (k[0].type.id === T.DurationMinOf || k[0].type.id === T.DurationMaxOf)) {
+        const vals = k.slice(1).map((c) => this.duration(c));
+        return k[0].type.id === T.DurationMinOf ? Math.min(...vals) : Math.max(...vals);
+      }
       if (k.length === 2 && k[0].type.id === T.UnaryOp) {
         const v = this.duration(k[1]);
         return this.text(k[0]) === '-' ? -v : v;
@@ -246,6 +264,7 @@ class Walker {
           case T.Mul: return (a * b) / 1000;
           case T.Div: return (a / b) * 1000;
           case T.Mod: return a % b;
+          case T.Pow: return Math.pow(a / 1000, b / 1000) * 1000;
         }
       }
       if (k.length === 3 && k[0].type.id === T.ParenExpr) return this.duration(k[1]);
