@@ -16,7 +16,7 @@ import { formatGoFloat } from '../src/exposition/format-float.js';
 import { encodeXORChunks, sourceFromSeries, writeBlock, type BlockSeries } from '../src/tsdb/block-writer.js';
 import { openBlocks } from '../src/tsdb/block.js';
 import { isULID } from '../src/tsdb/meta.js';
-import { MergeQuerier } from '../src/tsdb/block-querier.js';
+import { MergeQuerier } from '../src/storage/merge.js';
 import { dumpQuerier } from '../src/cmd/tsdb.js';
 
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % 7_200_000); // a 2h boundary

@@ -11,7 +11,7 @@ import { ValueType, type Querier } from '../storage/interface.js';
 import { Matcher } from '../model/matcher.js';
 import { openBlocks, type Block } from '../tsdb/block.js';
 import { BlockBuilder, DEFAULT_BLOCK_DURATION_MS } from '../tsdb/block-builder.js';
-import { MergeQuerier } from '../tsdb/block-querier.js';
+import { MergeQuerier } from '../storage/merge.js';
 import { SeriesChunks } from '../tsdb/index/index-reader.js';
 import type { Command } from './main.js';
 
