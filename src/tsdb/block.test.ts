@@ -32,7 +32,12 @@ function blockFrom(data: readonly SuiteSeries[], perChunk = 7): Block {
   const dir = tempDir();
   let mint = Infinity;
   let maxt = -Infinity;
-  for (const d of data) for (const t of d.ts) (mint = Math.min(mint, t)), (maxt = Math.max(maxt, t));
+  for (const d of data) {
+    for (const t of d.ts) {
+      mint = Math.min(mint, t);
+      maxt = Math.max(maxt, t);
+    }
+  }
   const meta = writeBlock(dir, sourceFromSeries(toBlockSeries(data, perChunk)), { mint, maxt: maxt + 1 });
   return Block.open(join(dir, meta.ulid));
 }
