@@ -90,18 +90,28 @@ const UNIT_PREFIXES = [
 ];
 const UNIT_ABBREVIATIONS = ['s', 'ms', 'us', 'ns', 'sec', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd'];
 const CAMEL_CASE = /[a-z][A-Z]/;
+/** client_model's type names other than untyped, lower-cased. */
+const TYPE_NAMES = ['counter', 'gauge', 'summary', 'histogram', 'gauge_histogram'];
 
-/** The first unit word of `name` and its base unit, as promlint's `metricUnits`. */
+/**
+ * A unit word of `name` that is not a base unit, with its base unit, as promlint's
+ * `metricUnits` finds it: a `_`-separated word equal to a known unit, optionally with a
+ * known prefix (`kilometers` matches, `thermometers` does not). promlint walks a Go map, so
+ * with two unit words in one name (`celsius_milliseconds`) promtool reports at random; we
+ * report the first non-base one every time.
+ */
 function metricUnits(name: string): [unit: string, base: string] | null {
   for (const s of name.split('_')) {
-    const base = UNITS.get(s);
-    if (base !== undefined) return [s, base];
-    for (const p of UNIT_PREFIXES) {
-      if (s.startsWith(p)) {
-        const b = UNITS.get(s.slice(p.length));
-        if (b !== undefined) return [s, b];
+    let base = UNITS.get(s);
+    if (base === undefined) {
+      for (const p of UNIT_PREFIXES) {
+        if (s.startsWith(p)) {
+          base = UNITS.get(s.slice(p.length));
+          if (base !== undefined) break;
+        }
       }
     }
+    if (base !== undefined && base !== s) return [s, base];
   }
   return null;
 }
@@ -116,7 +126,7 @@ export function lintFamily(f: LintFamily): LintProblem[] {
   if (f.help === null || f.help === '') add('no help text');
   // lintMetricUnits
   const u = metricUnits(n);
-  if (u && u[0] !== u[1]) add(`use base unit "${u[1]}" instead of "${u[0]}"`);
+  if (u) add(`use base unit "${u[1]}" instead of "${u[0]}"`);
   // lintCounter
   const hasTotal = n.endsWith('_total');
   if (t === 'counter' && !hasTotal) add('counter metrics should have "_total" suffix');
@@ -139,10 +149,10 @@ export function lintFamily(f: LintFamily): LintProblem[] {
       }
     }
   }
-  // lintMetricTypeInName
+  // lintMetricTypeInName: every type name but "untyped" is checked, whatever the family's type.
   const lower = n.toLowerCase();
-  if (t !== 'untyped' && (lower.includes(`_${t}_`) || lower.endsWith(`_${t}`))) {
-    add(`metric name should not include type '${t}'`);
+  for (const tn of TYPE_NAMES) {
+    if (lower.includes(`_${tn}_`) || lower.endsWith(`_${tn}`)) add(`metric name should not include type '${tn}'`);
   }
   // lintReservedChars
   if (n.includes(':')) add("metric names should not contain ':'");
@@ -320,6 +330,7 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     const metricLabels: string[] = [];
     for (let i = 0; i < names.length; i++) {
       const ln = names[i];
+      if (ln === '__name__') fail('label name "__name__" is reserved', line);
       if (seen.has(ln)) fail(`duplicate label names for metric "${name}"`, line);
       seen.add(ln);
       const bad = invalidEscape(values[i], '\\"n');
