@@ -287,3 +287,31 @@ test('truncated bytes end with a CorruptionError', async (t) => {
     assert.throws(() => new XORChunk(new Uint8Array(1)), CorruptionError);
   });
 });
+
+test('NaN payloads survive without passing through plain arrays', async (t) => {
+  // V8 quiets NaNs stored in plain number arrays, so these values go straight from the
+  // bit pattern into the chunk and straight out into a typed array.
+  const patterns: [string, number, number][] = [
+    ['stale marker', 0x7ff00000, 2],
+    ['signalling NaN payload', 0x7ff00000, 0xdeadbeef],
+    ['negative quiet NaN', 0xfff80000, 1],
+    ['minus zero', 0x80000000, 0],
+  ];
+  for (const [name, hi, lo] of patterns) {
+    await t.test(name, () => {
+      const c = new XORChunk();
+      const app = c.appender();
+      app.append(1000, 1.5);
+      app.append(2000, fromBits(hi, lo));
+      app.append(3000, fromBits(hi, lo));
+      app.append(4000, 2.5);
+      const it = new XORChunk(c.bytes()).iterator();
+      const out = new Float64Array(4);
+      let i = 0;
+      while (it.next() === ValueType.Float) out[i++] = it.atV();
+      const u = new Uint32Array(out.buffer);
+      assert.deepEqual([u[3], u[2], u[5], u[4]], [hi, lo, hi, lo]);
+      assert.equal(out[3], 2.5);
+    });
+  }
+});

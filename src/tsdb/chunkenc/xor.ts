@@ -254,7 +254,6 @@ function writeShifted(w: BitWriter, xh: number, xl: number, shift: number, n: nu
  */
 export class XORIterator implements SampleIterator {
   private readonly br: BitReader;
-  private src: Uint8Array;
   /** Samples in the chunk when the iterator was reset. */
   numTotal: number;
   private numRead: number;
@@ -272,7 +271,6 @@ export class XORIterator implements SampleIterator {
 
   constructor(bytes: Uint8Array) {
     this.br = new BitReader();
-    this.src = bytes;
     this.numTotal = 0;
     this.numRead = 0;
     this.done = false;
@@ -288,10 +286,13 @@ export class XORIterator implements SampleIterator {
     this.reset(bytes);
   }
 
-  /** Points the iterator at the start of another chunk's bytes. */
-  reset(bytes: Uint8Array): void {
-    this.src = bytes;
-    this.numTotal = bytes.length >= HEADER_BYTES ? (bytes[0] << 8) | bytes[1] : 0;
+  /**
+   * Points the iterator at the start of another chunk's bytes. `numSamples` caps the
+   * samples read (a snapshot of a chunk still being appended to); default: the header's count.
+   */
+  reset(bytes: Uint8Array, numSamples = -1): void {
+    const inHeader = bytes.length >= HEADER_BYTES ? (bytes[0] << 8) | bytes[1] : 0;
+    this.numTotal = numSamples >= 0 && numSamples < inHeader ? numSamples : inHeader;
     this.br.reset(bytes, HEADER_BYTES, bytes.length);
     this.numRead = 0;
     this.done = false;

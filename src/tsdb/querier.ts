@@ -1,0 +1,318 @@
+/**
+ * Reading the head: a {@link HeadQuerier} selects series through the postings and
+ * iterates their chunks clipped to the querier's `[mint, maxt]`. Merging several queriers
+ * (head + blocks) is generic and lives in storage/merge.ts.
+ * @module
+ */
+
+import type { Labels } from '../model/labels.js';
+import type { Matcher } from '../model/matcher.js';
+import {
+  ValueType,
+  type Querier,
+  type SampleIterator,
+  type SelectHints,
+  type Series,
+  type SeriesSet,
+} from '../storage/interface.js';
+import { XORIterator } from './chunkenc/xor.js';
+import type { Head } from './head.js';
+import { CLOSED_STRIDE, type MemSeries } from './head-series.js';
+import { compareStrings, postingsForMatchers } from './index/postings.js';
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Iterates a list of XOR chunks in time order, clipped to `[mint, maxt]`. Chunks are
+ * given as views with sample counts, so a chunk still growing is read as it was when
+ * the list was made. Seeks skip whole chunks by their max time.
+ */
+export class ChunkSeriesIterator implements SampleIterator {
+  private chunks: readonly Uint8Array[];
+  private counts: readonly number[];
+  private maxts: readonly number[];
+  private mint: number;
+  private maxt: number;
+  private i: number;
+  private readonly it: XORIterator;
+  private onSample: boolean;
+  private done: boolean;
+  private t: number;
+  private v: number;
+  private error: Error | null;
+
+  constructor(chunks: readonly Uint8Array[], counts: readonly number[], maxts: readonly number[], mint: number, maxt: number) {
+    this.chunks = chunks;
+    this.counts = counts;
+    this.maxts = maxts;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.i = -1;
+    this.it = new XORIterator(NO_BYTES);
+    this.onSample = false;
+    this.done = false;
+    this.t = 0;
+    this.v = 0;
+    this.error = null;
+  }
+
+  /** Restarts on another chunk list. */
+  reset(chunks: readonly Uint8Array[], counts: readonly number[], maxts: readonly number[], mint: number, maxt: number): void {
+    this.chunks = chunks;
+    this.counts = counts;
+    this.maxts = maxts;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.i = -1;
+    this.onSample = false;
+    this.done = false;
+    this.error = null;
+  }
+
+  private open(i: number): boolean {
+    if (i >= this.chunks.length) return false;
+    this.i = i;
+    this.it.reset(this.chunks[i], this.counts[i]);
+    return true;
+  }
+
+  private finish(): ValueType {
+    this.done = true;
+    this.onSample = false;
+    return ValueType.None;
+  }
+
+  next(): ValueType {
+    if (this.done) return ValueType.None;
+    if (this.i < 0) return this.seek(this.mint);
+    const it = this.it;
+    for (;;) {
+      if (it.next() === ValueType.Float) {
+        const t = it.atT();
+        if (t > this.maxt) return this.finish();
+        this.t = t;
+        this.v = it.atV();
+        this.onSample = true;
+        return ValueType.Float;
+      }
+      const err = it.err();
+      if (err !== null) {
+        this.error = err;
+        return this.finish();
+      }
+      if (!this.open(this.i + 1)) return this.finish();
+    }
+  }
+
+  seek(t: number): ValueType {
+    if (this.done) return ValueType.None;
+    if (this.onSample && this.t >= t) return ValueType.Float;
+    if (t < this.mint) t = this.mint;
+    if (this.i < 0 && !this.open(0)) return this.finish();
+    // Whole chunks that end before t need no decoding.
+    while (this.maxts[this.i] < t) if (!this.open(this.i + 1)) return this.finish();
+    const it = this.it;
+    for (;;) {
+      if (it.seek(t) === ValueType.Float) {
+        const at = it.atT();
+        if (at > this.maxt) return this.finish();
+        this.t = at;
+        this.v = it.atV();
+        this.onSample = true;
+        return ValueType.Float;
+      }
+      const err = it.err();
+      if (err !== null) {
+        this.error = err;
+        return this.finish();
+      }
+      if (!this.open(this.i + 1)) return this.finish();
+    }
+  }
+
+  atT(): number {
+    return this.t;
+  }
+
+  atV(): number {
+    return this.v;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+}
+
+/** A head series as a select saw it: labels and a snapshot of its chunks in range. */
+class HeadSeries implements Series {
+  readonly labels: Labels;
+  private readonly chunks: Uint8Array[];
+  private readonly counts: number[];
+  private readonly maxts: number[];
+  private readonly mint: number;
+  private readonly maxt: number;
+
+  constructor(labels: Labels, chunks: Uint8Array[], counts: number[], maxts: number[], mint: number, maxt: number) {
+    this.labels = labels;
+    this.chunks = chunks;
+    this.counts = counts;
+    this.maxts = maxts;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    if (reuse instanceof ChunkSeriesIterator) {
+      reuse.reset(this.chunks, this.counts, this.maxts, this.mint, this.maxt);
+      return reuse;
+    }
+    return new ChunkSeriesIterator(this.chunks, this.counts, this.maxts, this.mint, this.maxt);
+  }
+}
+
+/** Series of a head select, snapshotting each series' chunks when the set reaches it. */
+class HeadSeriesSet implements SeriesSet {
+  private readonly head: Head;
+  private readonly series: MemSeries[];
+  private readonly mint: number;
+  private readonly maxt: number;
+  private i = -1;
+  private cur: HeadSeries | null = null;
+  private readonly probe = new XORIterator(NO_BYTES);
+
+  constructor(head: Head, series: MemSeries[], mint: number, maxt: number) {
+    this.head = head;
+    this.series = series;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  next(): boolean {
+    const mint = this.mint;
+    const maxt = this.maxt;
+    const arena = this.head.arena;
+    while (++this.i < this.series.length) {
+      const s = this.series[this.i];
+      // The series may have been truncated away since the select: then it has no chunks.
+      const chunks: Uint8Array[] = [];
+      const counts: number[] = [];
+      const maxts: number[] = [];
+      const cl = s.closed;
+      for (let k = 0; k < cl.length; k += CLOSED_STRIDE) {
+        if (cl[k + 3] < mint || cl[k + 2] > maxt) continue;
+        const bytes = arena.view(cl[k], cl[k + 1]);
+        chunks.push(bytes);
+        counts.push((bytes[0] << 8) | bytes[1]);
+        maxts.push(cl[k + 3]);
+      }
+      const h = s.head;
+      if (h !== null && s.maxTime >= mint && s.headMint <= maxt) {
+        const n = h.numSamples();
+        if (n > 0) {
+          chunks.push(h.bytes());
+          counts.push(n);
+          maxts.push(s.maxTime);
+        }
+      }
+      if (chunks.length === 0) continue;
+      // One chunk reaching past both ends may still hold no sample inside the range (a
+      // gap); with any other overlap, some chunk edge lies inside it. Probe only that case.
+      if (chunks.length === 1 && maxts[0] > maxt && !this.hasSampleIn(chunks[0], counts[0])) continue;
+      this.cur = new HeadSeries(s.labels, chunks, counts, maxts, mint, maxt);
+      return true;
+    }
+    this.cur = null;
+    return false;
+  }
+
+  private hasSampleIn(bytes: Uint8Array, count: number): boolean {
+    const it = this.probe;
+    it.reset(bytes, count);
+    return it.seek(this.mint) === ValueType.Float && it.atT() <= this.maxt;
+  }
+
+  at(): Series {
+    return this.cur!;
+  }
+
+  err(): Error | null {
+    return null;
+  }
+
+  warnings(): readonly string[] {
+    return [];
+  }
+}
+
+const EMPTY_SET: SeriesSet = {
+  next: () => false,
+  at: () => {
+    throw new Error('BUG: at() on an empty series set');
+  },
+  err: () => null,
+  warnings: () => [],
+};
+
+/** Reads the head over `[mint, maxt]` (ms, inclusive). */
+export class HeadQuerier implements Querier {
+  private readonly head: Head;
+  private readonly mint: number;
+  private readonly maxt: number;
+
+  constructor(head: Head, mint: number, maxt: number) {
+    this.head = head;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  select(sorted: boolean, _hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
+    if (matchers.length === 0 || !this.overlapsHead()) return EMPTY_SET;
+    const refs = postingsForMatchers(this.head.postingsIndex, matchers);
+    if (refs.length === 0) return EMPTY_SET;
+    const series = sorted ? this.head.sortedSeries(refs) : this.unsorted(refs);
+    return new HeadSeriesSet(this.head, series, this.mint, this.maxt);
+  }
+
+  private unsorted(refs: Uint32Array): MemSeries[] {
+    const out: MemSeries[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.head.seriesByRef(refs[i]);
+      if (s !== undefined) out.push(s);
+    }
+    return out;
+  }
+
+  /** Whether the head holds anything in the querier's range (else metadata is empty too). */
+  private overlapsHead(): boolean {
+    return this.head.minTime() <= this.maxt && this.head.maxTime() >= this.mint;
+  }
+
+  labelValues(name: string, matchers?: readonly Matcher[]): string[] {
+    if (!this.overlapsHead()) return [];
+    if (matchers === undefined || matchers.length === 0) return this.head.postings.labelValues(name).slice();
+    const refs = postingsForMatchers(this.head.postingsIndex, matchers);
+    const values = new Set<string>();
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.head.seriesByRef(refs[i]);
+      if (s === undefined) continue;
+      const v = s.labels.get(name);
+      if (v !== '') values.add(v);
+    }
+    return [...values].sort(compareStrings);
+  }
+
+  labelNames(matchers?: readonly Matcher[]): string[] {
+    if (!this.overlapsHead()) return [];
+    if (matchers === undefined || matchers.length === 0) return this.head.postings.labelNames().slice();
+    const refs = postingsForMatchers(this.head.postingsIndex, matchers);
+    const names = new Set<string>();
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.head.seriesByRef(refs[i]);
+      if (s === undefined) continue;
+      for (let j = 0; j < s.labels.size; j++) names.add(s.labels.name(j));
+    }
+    return [...names].sort(compareStrings);
+  }
+
+  close(): void {}
+}
