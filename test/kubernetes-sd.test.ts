@@ -459,3 +459,111 @@ test('the real Prometheus discovers the same labels from the same API', async (t
     '10.42.0.12:4191',
   ]);
 });
+
+// VictoriaMetrics' vmagent is an independent implementation of the same discovery (its
+// 2023 build predates the container_id and container_image labels, so those are left out).
+const VM_MISSING = new Set([
+  '__meta_kubernetes_pod_container_id',
+  '__meta_kubernetes_pod_container_image',
+]);
+
+test('vmagent discovers the same labels from the same API', async (t) => {
+  const vmagent = requirePeer(t, 'vmagent', 'victoria-metrics');
+  if (!vmagent) return;
+  const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-vm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+  api.apply(
+    linkerdPod({
+      name: 'emoji-6c9f5d8b7a-qwert',
+      namespace: 'emojivoto',
+      ip: '10.42.0.12',
+      labels: { 'linkerd.io/proxy-job': 'j1' },
+    }),
+  );
+  api.apply(
+    linkerdPod({ name: 'done-1-2', namespace: 'emojivoto', ip: '10.42.0.20', phase: 'Succeeded' }),
+  );
+  api.apply(linkerdPod({ name: 'pending-1-2', namespace: 'emojivoto', ip: '' }));
+  const configFile = join(dir, 'vmagent.yml');
+  await writeFile(
+    configFile,
+    `scrape_configs:\n  - job_name: linkerd-proxy\n    scrape_interval: 1h\n` +
+      `    kubernetes_sd_configs:\n      - role: pod\n        api_server: ${api.url}\n${PROXY_JOB_RELABEL}`,
+  );
+  const port = await freePort();
+  const proc = spawn(
+    vmagent,
+    [
+      `-promscrape.config=${configFile}`,
+      `-httpListenAddr=127.0.0.1:${port}`,
+      '-remoteWrite.url=http://127.0.0.1:1/api/v1/write',
+      `-remoteWrite.tmpDataPath=${join(dir, 'data')}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  t.after(() => {
+    proc.kill('SIGTERM');
+  });
+  const ours = startDiscovery(sdConfig(api.url));
+  t.after(() => ours.stop());
+  const expected = () =>
+    [...ours.groups.values()]
+      .flatMap((g) => g.targets.map((tl) => ({ ...g.labels, ...tl })))
+      .map((ls) => Object.fromEntries(Object.entries(ls).filter(([k]) => !VM_MISSING.has(k))));
+
+  type ApiTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
+  let targets: { activeTargets: ApiTarget[]; droppedTargets: ApiTarget[] } | null = null;
+  await waitFor(
+    'vmagent targets',
+    () => {
+      void fetch(`http://127.0.0.1:${port}/api/v1/targets`)
+        .then((r) => r.json() as Promise<{ data: typeof targets }>)
+        .then((b) => (targets = b.data))
+        .catch(() => {});
+      const n = targets ? targets.activeTargets.length + targets.droppedTargets.length : 0;
+      return n > 0 && n === expected().length;
+    },
+    20_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; vmagent log:\n${stderr.slice(-2000)}`);
+  });
+  const theirs = [...targets!.activeTargets, ...targets!.droppedTargets]
+    .map((x) => canonical(x.discoveredLabels))
+    .sort();
+  assert.deepEqual(expected().map(canonical).sort(), theirs);
+  // The linkerd-proxy job keeps only the linkerd-admin port of running pods, and maps the labels.
+  const active = targets!.activeTargets
+    .map((x) => x.labels!)
+    .sort((a, b) => (a.instance < b.instance ? -1 : 1));
+  assert.deepEqual(active, [
+    {
+      instance: '10.42.0.11:4191',
+      job: 'linkerd-proxy',
+      namespace: 'emojivoto',
+      pod: 'web-5f8d7c9b4d-abcde',
+      deployment: 'web',
+      control_plane_ns: 'linkerd',
+      workload_ns: 'emojivoto',
+      app: 'web',
+      pod_template_hash: '5f8d7c9b4d',
+    },
+    {
+      instance: '10.42.0.12:4191',
+      job: 'linkerd-proxy',
+      namespace: 'emojivoto',
+      pod: 'emoji-6c9f5d8b7a-qwert',
+      k8s_job: 'j1',
+      deployment: 'emoji',
+      control_plane_ns: 'linkerd',
+      workload_ns: 'emojivoto',
+      app: 'emoji',
+      pod_template_hash: '5f8d7c9b4d',
+    },
+  ]);
+});
