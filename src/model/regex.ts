@@ -89,7 +89,9 @@ const POSIX_CLASSES: Record<string, number[]> = {
 
 // Go's unicode.Categories. "C" in Go is Cc|Cf|Co|Cs; JavaScript's \p{C} also takes Cn.
 const GO_CATEGORIES = new Set(
-  'C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(' '),
+  'C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(
+    ' ',
+  ),
 );
 
 function isDigit(c: number): boolean {
@@ -158,7 +160,10 @@ function buildFoldTables(): void {
     const up = s.toUpperCase();
     const base = up.length === 1 || (up.length === 2 && up.codePointAt(0)! > 0xffff) ? up : s;
     const low = base.toLowerCase();
-    const key = low.length === 1 || (low.length === 2 && low.codePointAt(0)! > 0xffff) ? low.codePointAt(0)! : cp;
+    const key =
+      low.length === 1 || (low.length === 2 && low.codePointAt(0)! > 0xffff)
+        ? low.codePointAt(0)!
+        : cp;
     let orbit = byKey.get(key);
     if (!orbit) byKey.set(key, (orbit = []));
     orbit.push(cp);
@@ -289,7 +294,11 @@ class Parser {
         const opText = this.src.slice(start, this.pos);
         if (lastRepeatAt >= 0) {
           const stacked = this.src.slice(lastRepeatAt, this.pos);
-          if (c === 0x2b) this.fail(lastRepeatAt, `possessive quantifier \`${stacked}\` is not supported (RE2 syntax)`);
+          if (c === 0x2b)
+            this.fail(
+              lastRepeatAt,
+              `possessive quantifier \`${stacked}\` is not supported (RE2 syntax)`,
+            );
           this.fail(lastRepeatAt, `invalid nested repetition operator \`${stacked}\``);
         }
         const prev = items.length > 0 ? items[items.length - 1] : null;
@@ -361,7 +370,10 @@ class Parser {
       return this.finishGroup(start, index, depth);
     }
     const rest = this.src.slice(this.pos);
-    if (rest.startsWith('?P<') || (rest.startsWith('?<') && !rest.startsWith('?<=') && !rest.startsWith('?<!'))) {
+    if (
+      rest.startsWith('?P<') ||
+      (rest.startsWith('?<') && !rest.startsWith('?<=') && !rest.startsWith('?<!'))
+    ) {
       const nameStart = this.pos + (rest.startsWith('?P<') ? 3 : 2);
       const end = this.src.indexOf('>', nameStart);
       if (end < 0) this.fail(start, `invalid named capture \`${this.src.slice(start)}\``);
@@ -369,7 +381,7 @@ class Parser {
       if (name === '' || ![...name].every((ch) => isWordChar(ch.codePointAt(0)!))) {
         this.fail(start, `invalid named capture \`${this.src.slice(start, end + 1)}\``);
       }
-      if (this.names.includes(name)) this.fail(start, `duplicate capture group name \`${name}\``);
+      // Go accepts a repeated name (unlike RE2 in C++); references take the first group.
       this.pos = end + 1;
       const index = ++this.ncap;
       this.names.push(name);
@@ -401,12 +413,19 @@ class Parser {
         flags[f] = !negate;
         sawFlag = true;
       } else if (ch === 0x2d /* - */) {
-        if (negate) this.fail(start, `invalid or unsupported Perl syntax \`${this.src.slice(start, this.pos)}\``);
+        if (negate)
+          this.fail(
+            start,
+            `invalid or unsupported Perl syntax \`${this.src.slice(start, this.pos)}\``,
+          );
         negate = true;
         sawFlag = false;
       } else if (ch === 0x3a /* : */ || ch === 0x29 /* ) */) {
         if ((negate && !sawFlag) || (ch === 0x29 && this.pos - start === 3)) {
-          this.fail(start, `invalid or unsupported Perl syntax \`${this.src.slice(start, this.pos)}\``);
+          this.fail(
+            start,
+            `invalid or unsupported Perl syntax \`${this.src.slice(start, this.pos)}\``,
+          );
         }
         if (ch === 0x29) {
           // (?flags): applies to the rest of the enclosing group.
@@ -419,7 +438,10 @@ class Parser {
         this.flags = saved;
         return node;
       } else {
-        this.fail(start, `invalid or unsupported Perl syntax \`${this.src.slice(start, this.pos)}\``);
+        this.fail(
+          start,
+          `invalid or unsupported Perl syntax \`${this.src.slice(start, this.pos)}\``,
+        );
       }
     }
   }
@@ -459,7 +481,9 @@ class Parser {
         for (const ch of this.src.slice(this.pos, end)) lits.push(this.lit(ch.codePointAt(0)!));
         this.pos = Math.min(end + 2, this.src.length);
         if (lits.length === 0) return null;
-        return lits.length === 1 ? lits[0] : { k: 'group', index: 0, child: { k: 'concat', items: lits } };
+        return lits.length === 1
+          ? lits[0]
+          : { k: 'group', index: 0, child: { k: 'concat', items: lits } };
       }
       case 0x43: // \C
         this.fail(start, '\\C (any byte) is not supported (RE2 syntax in Go)');
@@ -473,7 +497,10 @@ class Parser {
   tryClassEscape(start: number): { ranges: number[]; props: string[]; negated: boolean } | null {
     const c = this.peek();
     const perl = String.fromCharCode(c | 0x20);
-    if ((c === 0x64 || c === 0x73 || c === 0x77 || c === 0x44 || c === 0x53 || c === 0x57) && PERL_CLASSES[perl]) {
+    if (
+      (c === 0x64 || c === 0x73 || c === 0x77 || c === 0x44 || c === 0x53 || c === 0x57) &&
+      PERL_CLASSES[perl]
+    ) {
       this.pos++;
       return { ranges: PERL_CLASSES[perl].slice(), props: [], negated: c < 0x61 };
     }
@@ -487,7 +514,8 @@ class Parser {
       name = this.src.slice(this.pos + 1, end);
       this.pos = end + 1;
     } else {
-      if (this.peek() === -1) this.fail(start, `invalid character class range \`${this.src.slice(start)}\``);
+      if (this.peek() === -1)
+        this.fail(start, `invalid character class range \`${this.src.slice(start)}\``);
       name = String.fromCodePoint(this.next());
     }
     if (name.startsWith('^')) {
@@ -495,7 +523,8 @@ class Parser {
       name = name.slice(1);
     }
     const props = unicodeClass(name);
-    if (props === null) this.fail(start, `invalid character class range \`${this.src.slice(start, this.pos)}\``);
+    if (props === null)
+      this.fail(start, `invalid character class range \`${this.src.slice(start, this.pos)}\``);
     if (props.length === 0) return { ranges: [0, MAX_RUNE], props: [], negated }; // Any
     return { ranges: [], props, negated };
   }
@@ -504,19 +533,32 @@ class Parser {
   parseCharEscape(start: number): number {
     const c = this.next();
     switch (c) {
-      case 0x61: return 0x07; // \a
-      case 0x66: return 0x0c; // \f
-      case 0x74: return 0x09; // \t
-      case 0x6e: return 0x0a; // \n
-      case 0x72: return 0x0d; // \r
-      case 0x76: return 0x0b; // \v
+      case 0x61:
+        return 0x07; // \a
+      case 0x66:
+        return 0x0c; // \f
+      case 0x74:
+        return 0x09; // \t
+      case 0x6e:
+        return 0x0a; // \n
+      case 0x72:
+        return 0x0d; // \r
+      case 0x76:
+        return 0x0b; // \v
       case 0x78: {
         // \xHH or \x{H…}
         if (this.peek() === 0x7b) {
           const end = this.src.indexOf('}', this.pos);
           const hex = end < 0 ? '' : this.src.slice(this.pos + 1, end);
-          if (hex === '' || ![...hex].every((h) => isHex(h.charCodeAt(0))) || parseInt(hex, 16) > MAX_RUNE) {
-            this.fail(start, `invalid escape sequence \`${this.src.slice(start, end < 0 ? this.src.length : end + 1)}\``);
+          if (
+            hex === '' ||
+            ![...hex].every((h) => isHex(h.charCodeAt(0))) ||
+            parseInt(hex, 16) > MAX_RUNE
+          ) {
+            this.fail(
+              start,
+              `invalid escape sequence \`${this.src.slice(start, end < 0 ? this.src.length : end + 1)}\``,
+            );
           }
           this.pos = end + 1;
           return parseInt(hex, 16);
@@ -533,14 +575,20 @@ class Parser {
       // Octal \0, \012, \123; a lone \1-\7 is a backreference.
       const isOct = (x: number): boolean => x >= 0x30 && x <= 0x37;
       if (c !== 0x30 && !isOct(this.peek())) {
-        this.fail(start, `backreference \`\\${String.fromCharCode(c)}\` is not supported (RE2 syntax)`);
+        this.fail(
+          start,
+          `backreference \`\\${String.fromCharCode(c)}\` is not supported (RE2 syntax)`,
+        );
       }
       let v = c - 0x30;
       for (let n = 1; n < 3 && isOct(this.peek()); n++) v = v * 8 + (this.next() - 0x30);
       return v;
     }
     if (c === 0x38 || c === 0x39) {
-      this.fail(start, `backreference \`\\${String.fromCharCode(c)}\` is not supported (RE2 syntax)`);
+      this.fail(
+        start,
+        `backreference \`\\${String.fromCharCode(c)}\` is not supported (RE2 syntax)`,
+      );
     }
     if (c === 0x6b /* k */ && this.peek() === 0x3c) {
       this.fail(start, 'named backreference `\\k<` is not supported (RE2 syntax)');
@@ -577,7 +625,11 @@ class Parser {
           const neg = name.startsWith('^');
           if (neg) name = name.slice(1);
           const r = Object.hasOwn(POSIX_CLASSES, name) ? POSIX_CLASSES[name] : undefined;
-          if (!r) this.fail(itemStart, `invalid character class range \`${this.src.slice(itemStart, end + 2)}\``);
+          if (!r)
+            this.fail(
+              itemStart,
+              `invalid character class range \`${this.src.slice(itemStart, end + 2)}\``,
+            );
           ranges.push(...(neg ? negateRanges(r) : r));
           this.pos = end + 2;
           continue;
@@ -588,9 +640,7 @@ class Parser {
         if (this.peek() === -1) this.fail(itemStart, 'trailing backslash at end of expression');
         const ce = this.tryClassEscape(itemStart);
         if (ce !== null) {
-          if (this.peek() === 0x2d && this.src.charCodeAt(this.pos + 1) !== 0x5d && this.pos + 1 < this.src.length) {
-            this.fail(itemStart, `invalid character class range \`${this.src.slice(itemStart, this.pos + 2)}\``);
-          }
+          // A '-' after a class escape is a literal in Go (`[\d-z]` is digits, '-' and 'z').
           if (ce.props.length > 0) {
             for (const p of ce.props) props.push(ce.negated ? p.replace('\\p', '\\P') : p);
           } else ranges.push(...(ce.negated ? negateRanges(ce.ranges) : ce.ranges));
@@ -600,14 +650,25 @@ class Parser {
       }
       const lo = this.classChar(itemStart);
       let hi = lo;
-      if (this.peek() === 0x2d && this.pos + 1 < this.src.length && this.src.charCodeAt(this.pos + 1) !== 0x5d) {
+      if (
+        this.peek() === 0x2d &&
+        this.pos + 1 < this.src.length &&
+        this.src.charCodeAt(this.pos + 1) !== 0x5d
+      ) {
         this.pos++;
         const hiStart = this.pos;
         if (this.peek() === 0x5c && 'dswDSWpP'.includes(this.src[this.pos + 1] ?? '')) {
-          this.fail(itemStart, `invalid character class range \`${this.src.slice(itemStart, hiStart + 2)}\``);
+          this.fail(
+            itemStart,
+            `invalid character class range \`${this.src.slice(itemStart, hiStart + 2)}\``,
+          );
         }
         hi = this.classChar(hiStart);
-        if (hi < lo) this.fail(itemStart, `invalid character class range \`${this.src.slice(itemStart, this.pos)}\``);
+        if (hi < lo)
+          this.fail(
+            itemStart,
+            `invalid character class range \`${this.src.slice(itemStart, this.pos)}\``,
+          );
       }
       ranges.push(lo, hi);
     }
@@ -649,15 +710,30 @@ function hex(cp: number): string {
 
 function printLiteral(cp: number): string {
   if (JS_SYNTAX.has(cp)) return '\\' + String.fromCharCode(cp);
-  if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp < 0xa0) || (cp >= 0xd800 && cp <= 0xdfff) || cp === 0x2028 || cp === 0x2029) {
+  if (
+    cp < 0x20 ||
+    cp === 0x7f ||
+    (cp >= 0x80 && cp < 0xa0) ||
+    (cp >= 0xd800 && cp <= 0xdfff) ||
+    cp === 0x2028 ||
+    cp === 0x2029
+  ) {
     return hex(cp);
   }
   return String.fromCodePoint(cp);
 }
 
 function printClassChar(cp: number): string {
-  if (cp === 0x5c || cp === 0x5d || cp === 0x5b || cp === 0x5e || cp === 0x2d) return '\\' + String.fromCharCode(cp);
-  if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp < 0xa0) || (cp >= 0xd800 && cp <= 0xdfff) || cp === 0x2028 || cp === 0x2029) {
+  if (cp === 0x5c || cp === 0x5d || cp === 0x5b || cp === 0x5e || cp === 0x2d)
+    return '\\' + String.fromCharCode(cp);
+  if (
+    cp < 0x20 ||
+    cp === 0x7f ||
+    (cp >= 0x80 && cp < 0xa0) ||
+    (cp >= 0xd800 && cp <= 0xdfff) ||
+    cp === 0x2028 ||
+    cp === 0x2029
+  ) {
     return hex(cp);
   }
   return String.fromCodePoint(cp);
@@ -682,7 +758,8 @@ class Printer {
   print(n: Node): string {
     switch (n.k) {
       case 'lit':
-        if (n.fold && !this.nativeFold && hasCaseVariants(n.cp)) return '[' + printRanges(foldRanges([n.cp, n.cp])) + ']';
+        if (n.fold && !this.nativeFold && hasCaseVariants(n.cp))
+          return '[' + printRanges(foldRanges([n.cp, n.cp])) + ']';
         return printLiteral(n.cp);
       case 'class': {
         let ranges = n.ranges;
@@ -717,14 +794,20 @@ class Printer {
         let body = this.print(c);
         // Literals, classes and groups print as one JavaScript atom; anything else (an anchor,
         // Go allows `^*`) needs a group before a quantifier.
-        if (c.k !== 'lit' && c.k !== 'class' && c.k !== 'any' && c.k !== 'group') body = `(?:${body})`;
+        if (c.k !== 'lit' && c.k !== 'class' && c.k !== 'any' && c.k !== 'group')
+          body = `(?:${body})`;
         const q =
-          n.min === 0 && n.max === -1 ? '*'
-          : n.min === 1 && n.max === -1 ? '+'
-          : n.min === 0 && n.max === 1 ? '?'
-          : n.max === -1 ? `{${n.min},}`
-          : n.min === n.max ? `{${n.min}}`
-          : `{${n.min},${n.max}}`;
+          n.min === 0 && n.max === -1
+            ? '*'
+            : n.min === 1 && n.max === -1
+              ? '+'
+              : n.min === 0 && n.max === 1
+                ? '?'
+                : n.max === -1
+                  ? `{${n.min},}`
+                  : n.min === n.max
+                    ? `{${n.min}}`
+                    : `{${n.min},${n.max}}`;
         return body + q + (n.greedy ? '' : '?');
       }
     }
@@ -887,7 +970,11 @@ export class FastRegexMatcher {
           merged[merged.length - 1] = { t: 'lits', values: prod };
         } else merged.push(x);
       }
-      const shape = merged.map((x) => (x.t === 'lits' ? (x.values.length === 1 ? 'L' : 'S') : x.t === 'star' ? '*' : '+')).join('');
+      const shape = merged
+        .map((x) =>
+          x.t === 'lits' ? (x.values.length === 1 ? 'L' : 'S') : x.t === 'star' ? '*' : '+',
+        )
+        .join('');
       const lit = (i: number): string => (merged[i] as { values: string[] }).values[0];
       if (ps.length === 0) {
         kind = 'equal';

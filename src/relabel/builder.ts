@@ -93,7 +93,9 @@ export class RelabelBuilder {
       pairs.push(n, base.value(i));
     }
     if (this.addNames.length === 0) return Labels.fromSortedPairs(pairs);
-    const idx = this.addNames.map((_, i) => i).sort((a, b) => (this.addNames[a] < this.addNames[b] ? -1 : 1));
+    const idx = this.addNames
+      .map((_, i) => i)
+      .sort((a, b) => (this.addNames[a] < this.addNames[b] ? -1 : 1));
     // Merge the sorted base remainder with the sorted additions.
     const out: string[] = [];
     let b = 0;

@@ -95,12 +95,14 @@ export function compileRelabelConfigs(
 export function compileRelabelConfig(r: RelabelConfig): CompiledRelabelConfig {
   const rawAction = r.action ?? RELABEL_DEFAULTS.action;
   const action = rawAction.toLowerCase();
-  if (!ACTIONS.has(action)) throw new ConfigError(`unknown relabel action ${JSON.stringify(rawAction)}`);
+  if (!ACTIONS.has(action))
+    throw new ConfigError(`unknown relabel action ${JSON.stringify(rawAction)}`);
   const act = action as RelabelAction;
 
   const sourceLabels = r.source_labels ?? [];
   for (const n of sourceLabels) {
-    if (!isValidLabelName(n)) throw new ConfigError(`${JSON.stringify(n)} is not a valid label name`);
+    if (!isValidLabelName(n))
+      throw new ConfigError(`${JSON.stringify(n)} is not a valid label name`);
   }
   const separator = r.separator ?? RELABEL_DEFAULTS.separator;
   const targetLabel = r.target_label ?? '';
@@ -119,9 +121,18 @@ export function compileRelabelConfig(r: RelabelConfig): CompiledRelabelConfig {
     throw new ConfigError(msg);
   };
   const q = JSON.stringify;
-  if (modulus === 0n && act === 'hashmod') fail('relabel configuration for hashmod requires non-zero modulus');
-  const needsTarget = ['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'].includes(act);
-  if (needsTarget && targetLabel === '') fail(`relabel configuration for ${act} action requires 'target_label' value`);
+  if (modulus === 0n && act === 'hashmod')
+    fail('relabel configuration for hashmod requires non-zero modulus');
+  const needsTarget = [
+    'replace',
+    'hashmod',
+    'lowercase',
+    'uppercase',
+    'keepequal',
+    'dropequal',
+  ].includes(act);
+  if (needsTarget && targetLabel === '')
+    fail(`relabel configuration for ${act} action requires 'target_label' value`);
   if (act === 'replace') {
     if (!targetLabel.includes('$') && !isValidLabelName(targetLabel)) {
       fail(`${q(targetLabel)} is invalid 'target_label' for ${act} action`);
@@ -131,20 +142,34 @@ export function compileRelabelConfig(r: RelabelConfig): CompiledRelabelConfig {
     }
   }
   const simpleTarget = ['lowercase', 'uppercase', 'keepequal', 'dropequal'].includes(act);
-  if (simpleTarget && !isValidLabelName(targetLabel)) fail(`${q(targetLabel)} is invalid 'target_label' for ${act} action`);
-  if (simpleTarget && replacement !== RELABEL_DEFAULTS.replacement) fail(`'replacement' can not be set for ${act} action`);
+  if (simpleTarget && !isValidLabelName(targetLabel))
+    fail(`${q(targetLabel)} is invalid 'target_label' for ${act} action`);
+  if (simpleTarget && replacement !== RELABEL_DEFAULTS.replacement)
+    fail(`'replacement' can not be set for ${act} action`);
   if (act === 'labelmap' && !isValidTargetTemplate(replacement)) {
     fail(`${q(replacement)} is invalid 'replacement' for ${act} action`);
   }
-  if (act === 'hashmod' && !isValidLabelName(targetLabel)) fail(`${q(targetLabel)} is invalid 'target_label' for ${act} action`);
+  if (act === 'hashmod' && !isValidLabelName(targetLabel))
+    fail(`${q(targetLabel)} is invalid 'target_label' for ${act} action`);
   if (act === 'keepequal' || act === 'dropequal') {
     // Prometheus compares with the default regex object, so any explicit regex is "set".
-    if (r.regex !== undefined || modulus !== 0n || separator !== RELABEL_DEFAULTS.separator || replacement !== RELABEL_DEFAULTS.replacement) {
+    if (
+      r.regex !== undefined ||
+      modulus !== 0n ||
+      separator !== RELABEL_DEFAULTS.separator ||
+      replacement !== RELABEL_DEFAULTS.replacement
+    ) {
       fail(`${act} action requires only 'source_labels' and \`target_label\`, and no other fields`);
     }
   }
   if (act === 'labeldrop' || act === 'labelkeep') {
-    if (r.source_labels !== undefined || targetLabel !== '' || modulus !== 0n || separator !== RELABEL_DEFAULTS.separator || replacement !== RELABEL_DEFAULTS.replacement) {
+    if (
+      r.source_labels !== undefined ||
+      targetLabel !== '' ||
+      modulus !== 0n ||
+      separator !== RELABEL_DEFAULTS.separator ||
+      replacement !== RELABEL_DEFAULTS.replacement
+    ) {
       fail(`${act} action requires only 'regex', and no other fields`);
     }
   }
@@ -168,11 +193,14 @@ export function compileRelabelConfig(r: RelabelConfig): CompiledRelabelConfig {
 function toModulus(m: number | bigint | undefined): bigint {
   if (m === undefined) return 0n;
   if (typeof m === 'bigint') {
-    if (m < 0n || m > 0xffffffffffffffffn) throw new ConfigError(`modulus ${m} is out of range for uint64`);
+    if (m < 0n || m > 0xffffffffffffffffn)
+      throw new ConfigError(`modulus ${m} is out of range for uint64`);
     return m;
   }
   if (!Number.isSafeInteger(m) || m < 0) {
-    throw new ConfigError(`modulus ${m} must be a non-negative integer below 2^53 (pass a bigint for more)`);
+    throw new ConfigError(
+      `modulus ${m} must be a non-negative integer below 2^53 (pass a bigint for more)`,
+    );
   }
   return BigInt(m);
 }

@@ -29,15 +29,27 @@ const cases: Case[] = [
   {
     name: 'replace with ${1} references',
     input: { a: 'foo', b: 'bar', c: 'baz' },
-    rules: [{ source_labels: ['a'], regex: 'f(.*)', target_label: 'd', replacement: 'ch${1}-ch${1}' }],
+    rules: [
+      { source_labels: ['a'], regex: 'f(.*)', target_label: 'd', replacement: 'ch${1}-ch${1}' },
+    ],
     output: { a: 'foo', b: 'bar', c: 'baz', d: 'choo-choo' },
   },
   {
     name: 'chained replaces see earlier results; separator joins sources',
     input: { a: 'foo', b: 'bar', c: 'baz' },
     rules: [
-      { source_labels: ['a', 'b'], regex: 'f(.*);(.*)r', target_label: 'a', replacement: 'b${1}${2}m' },
-      { source_labels: ['c', 'a'], regex: '(b).*b(.*)ba(.*)', target_label: 'd', replacement: '$1$2$2$3' },
+      {
+        source_labels: ['a', 'b'],
+        regex: 'f(.*);(.*)r',
+        target_label: 'a',
+        replacement: 'b${1}${2}m',
+      },
+      {
+        source_labels: ['c', 'a'],
+        regex: '(b).*b(.*)ba(.*)',
+        target_label: 'd',
+        replacement: '$1$2$2$3',
+      },
     ],
     output: { a: 'boobam', b: 'bar', c: 'baz', d: 'boooom' },
   },
@@ -111,14 +123,26 @@ const cases: Case[] = [
     name: 'named groups by $name and ${name}, $$ for a dollar',
     input: { a: 'foo' },
     rules: [
-      { source_labels: ['a'], regex: '(?P<first>f)(?P<rest>.*)', target_label: 'd', replacement: '$rest-${first}-$$1-$' },
+      {
+        source_labels: ['a'],
+        regex: '(?P<first>f)(?P<rest>.*)',
+        target_label: 'd',
+        replacement: '$rest-${first}-$$1-$',
+      },
     ],
     output: { a: 'foo', d: 'oo-f-$1-$' },
   },
   {
     name: 'replace into a templated target label',
     input: { a: 'foo', b: 'some-value' },
-    rules: [{ source_labels: ['a', 'b'], regex: '(.*);(.*)', target_label: 'label_${1}', replacement: '$2' }],
+    rules: [
+      {
+        source_labels: ['a', 'b'],
+        regex: '(.*);(.*)',
+        target_label: 'label_${1}',
+        replacement: '$2',
+      },
+    ],
     output: { a: 'foo', b: 'some-value', label_foo: 'some-value' },
   },
   {
@@ -154,7 +178,14 @@ const cases: Case[] = [
   {
     name: 'hashmod, modulus 2^64-1 (exact uint64)',
     input: { c: 'baz' },
-    rules: [{ source_labels: ['c'], target_label: 'd', modulus: 18446744073709551615n, action: 'hashmod' }],
+    rules: [
+      {
+        source_labels: ['c'],
+        target_label: 'd',
+        modulus: 18446744073709551615n,
+        action: 'hashmod',
+      },
+    ],
     output: { c: 'baz', d: '16450797887570275976' },
   },
   {
@@ -176,7 +207,13 @@ const cases: Case[] = [
     name: 'labelmap copies matching names',
     input: { __meta_pod_label_app: 'web', __meta_pod_label_tier: 'front', a: 'x' },
     rules: [{ regex: '__meta_pod_label_(.+)', replacement: '$1', action: 'labelmap' }],
-    output: { __meta_pod_label_app: 'web', __meta_pod_label_tier: 'front', a: 'x', app: 'web', tier: 'front' },
+    output: {
+      __meta_pod_label_app: 'web',
+      __meta_pod_label_tier: 'front',
+      a: 'x',
+      app: 'web',
+      tier: 'front',
+    },
   },
   {
     name: 'labelmap with a prefix replacement',
@@ -231,7 +268,13 @@ const cases: Case[] = [
       { source_labels: ['foo', 'x'], target_label: 'foo_upper', action: 'uppercase' },
       { source_labels: ['x'], target_label: 'x_lower', action: 'lowercase' },
     ],
-    output: { foo: 'bAr123Foo', x: 'ΑΣ', foo_lower: 'bar123foo', foo_upper: 'BAR123FOO;ΑΣ', x_lower: 'ασ' },
+    output: {
+      foo: 'bAr123Foo',
+      x: 'ΑΣ',
+      foo_lower: 'bar123foo',
+      foo_upper: 'BAR123FOO;ΑΣ',
+      x_lower: 'ασ',
+    },
   },
   {
     name: 'uppercase keeps runes without a single-rune upper case',
@@ -313,37 +356,101 @@ test('relabel returns the same object when no rule changes the labels', () => {
 // [rule, fragment of the error]
 const invalid: [RelabelConfig, string][] = [
   [{ action: 'foo' }, 'unknown relabel action "foo"'],
-  [{ source_labels: ['a'] }, "relabel configuration for replace action requires 'target_label' value"],
-  [{ source_labels: ['a'], target_label: '1abc' }, `"1abc" is invalid 'target_label' for replace action`],
-  [{ source_labels: ['a'], target_label: 'a-b' }, `"a-b" is invalid 'target_label' for replace action`],
-  [{ source_labels: ['a'], target_label: '$1-x' }, `"$1-x" is invalid 'target_label' for replace action`],
-  [{ source_labels: ['a'], target_label: 'x', action: 'hashmod' }, 'relabel configuration for hashmod requires non-zero modulus'],
-  [{ source_labels: ['a'], modulus: 3, action: 'hashmod' }, "hashmod action requires 'target_label' value"],
-  [{ source_labels: ['a'], target_label: 'a.b', modulus: 3, action: 'hashmod' }, `"a.b" is invalid 'target_label' for hashmod action`],
-  [{ source_labels: ['a'], action: 'lowercase' }, "relabel configuration for lowercase action requires 'target_label' value"],
-  [{ source_labels: ['a'], target_label: 'x', replacement: 'y', action: 'uppercase' }, "'replacement' can not be set for uppercase action"],
-  [{ source_labels: ['a'], target_label: '${1}', action: 'lowercase' }, `"\${1}" is invalid 'target_label' for lowercase action`],
-  [{ regex: '(.*)', replacement: 'foo-$1', action: 'labelmap' }, `"foo-$1" is invalid 'replacement' for labelmap action`],
-  [{ source_labels: ['a'], regex: 'x', action: 'labeldrop' }, "labeldrop action requires only 'regex', and no other fields"],
-  [{ target_label: 'a', regex: 'x', action: 'labelkeep' }, "labelkeep action requires only 'regex', and no other fields"],
-  [{ separator: ',', regex: 'x', action: 'labelkeep' }, "labelkeep action requires only 'regex', and no other fields"],
-  [{ source_labels: ['a'], target_label: 'b', regex: '(.*)', action: 'keepequal' }, 'keepequal action requires only'],
-  [{ source_labels: ['a'], target_label: 'b', replacement: 'x', action: 'dropequal' }, "'replacement' can not be set for dropequal action"],
-  [{ source_labels: ['a'], action: 'dropequal' }, "relabel configuration for dropequal action requires 'target_label' value"],
-  [{ source_labels: ['a'], regex: '(a)\\1', action: 'keep' }, 'backreference `\\1` is not supported (RE2 syntax)'],
+  [
+    { source_labels: ['a'] },
+    "relabel configuration for replace action requires 'target_label' value",
+  ],
+  [
+    { source_labels: ['a'], target_label: '1abc' },
+    `"1abc" is invalid 'target_label' for replace action`,
+  ],
+  [
+    { source_labels: ['a'], target_label: 'a-b' },
+    `"a-b" is invalid 'target_label' for replace action`,
+  ],
+  [
+    { source_labels: ['a'], target_label: '$1-x' },
+    `"$1-x" is invalid 'target_label' for replace action`,
+  ],
+  [
+    { source_labels: ['a'], target_label: 'x', action: 'hashmod' },
+    'relabel configuration for hashmod requires non-zero modulus',
+  ],
+  [
+    { source_labels: ['a'], modulus: 3, action: 'hashmod' },
+    "hashmod action requires 'target_label' value",
+  ],
+  [
+    { source_labels: ['a'], target_label: 'a.b', modulus: 3, action: 'hashmod' },
+    `"a.b" is invalid 'target_label' for hashmod action`,
+  ],
+  [
+    { source_labels: ['a'], action: 'lowercase' },
+    "relabel configuration for lowercase action requires 'target_label' value",
+  ],
+  [
+    { source_labels: ['a'], target_label: 'x', replacement: 'y', action: 'uppercase' },
+    "'replacement' can not be set for uppercase action",
+  ],
+  [
+    { source_labels: ['a'], target_label: '${1}', action: 'lowercase' },
+    `"\${1}" is invalid 'target_label' for lowercase action`,
+  ],
+  [
+    { regex: '(.*)', replacement: 'foo-$1', action: 'labelmap' },
+    `"foo-$1" is invalid 'replacement' for labelmap action`,
+  ],
+  [
+    { source_labels: ['a'], regex: 'x', action: 'labeldrop' },
+    "labeldrop action requires only 'regex', and no other fields",
+  ],
+  [
+    { target_label: 'a', regex: 'x', action: 'labelkeep' },
+    "labelkeep action requires only 'regex', and no other fields",
+  ],
+  [
+    { separator: ',', regex: 'x', action: 'labelkeep' },
+    "labelkeep action requires only 'regex', and no other fields",
+  ],
+  [
+    { source_labels: ['a'], target_label: 'b', regex: '(.*)', action: 'keepequal' },
+    'keepequal action requires only',
+  ],
+  [
+    { source_labels: ['a'], target_label: 'b', replacement: 'x', action: 'dropequal' },
+    "'replacement' can not be set for dropequal action",
+  ],
+  [
+    { source_labels: ['a'], action: 'dropequal' },
+    "relabel configuration for dropequal action requires 'target_label' value",
+  ],
+  [
+    { source_labels: ['a'], regex: '(a)\\1', action: 'keep' },
+    'backreference `\\1` is not supported (RE2 syntax)',
+  ],
   [{ source_labels: ['a'], regex: 'a(?=b)', action: 'keep' }, 'lookahead `(?=` is not supported'],
   [{ source_labels: ['a-b'], action: 'keep' }, '"a-b" is not a valid label name'],
-  [{ source_labels: ['a'], target_label: 'x', modulus: 2 ** 60, action: 'hashmod' }, 'must be a non-negative integer below 2^53'],
+  [
+    { source_labels: ['a'], target_label: 'x', modulus: 2 ** 60, action: 'hashmod' },
+    'must be a non-negative integer below 2^53',
+  ],
 ];
 
 test('invalid rules are rejected at load with Prometheus wording', async (t) => {
   for (const [rule, fragment] of invalid) {
     await t.test(fragment, () => {
       assert.throws(
-        () => compileRelabelConfigs([rule], ['prometheus.yml:9:7: scrape_configs[0].relabel_configs[0]']),
+        () =>
+          compileRelabelConfigs(
+            [rule],
+            ['prometheus.yml:9:7: scrape_configs[0].relabel_configs[0]'],
+          ),
         (err: unknown) => {
           assert.ok(err instanceof ConfigError, String(err));
-          assert.ok(err.message.startsWith('prometheus.yml:9:7: scrape_configs[0].relabel_configs[0]: '), err.message);
+          assert.ok(
+            err.message.startsWith('prometheus.yml:9:7: scrape_configs[0].relabel_configs[0]: '),
+            err.message,
+          );
           assert.ok(err.message.includes(fragment), `${err.message} should include ${fragment}`);
           return true;
         },
@@ -384,8 +491,12 @@ test('target templates follow relabelTarget', () => {
 
 test('templates expand as Go Regexp.Expand', () => {
   const names = ['', 'first', '', '1x'];
-  const m = Object.assign(['abc', 'a', 'b', 'c'], { index: 0, input: 'abc' }) as unknown as RegExpExecArray;
-  const f = (tpl: string, want: string): void => assert.equal(expandTemplate(compileTemplate(tpl, names), m), want, tpl);
+  const m = Object.assign(['abc', 'a', 'b', 'c'], {
+    index: 0,
+    input: 'abc',
+  }) as unknown as RegExpExecArray;
+  const f = (tpl: string, want: string): void =>
+    assert.equal(expandTemplate(compileTemplate(tpl, names), m), want, tpl);
   f('$1', 'a');
   f('${1}', 'a');
   f('$first', 'a');

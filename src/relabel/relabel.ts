@@ -31,7 +31,10 @@ export function relabel(
 }
 
 /** Applies `cfgs` to a builder in place; false when a rule dropped the set. */
-export function processBuilder(lb: RelabelBuilder, cfgs: readonly CompiledRelabelConfig[]): boolean {
+export function processBuilder(
+  lb: RelabelBuilder,
+  cfgs: readonly CompiledRelabelConfig[],
+): boolean {
   for (let i = 0; i < cfgs.length; i++) {
     if (!applyRule(cfgs[i], lb)) return false;
   }
@@ -59,13 +62,19 @@ function applyRule(cfg: CompiledRelabelConfig, lb: RelabelBuilder): boolean {
       return lb.get(cfg.targetLabel) === val;
     case 'replace': {
       // Fast path to add or delete a label pair.
-      if (val === '' && cfg.regexIsDefault && cfg.targetTemplate === null && !cfg.replacementHasVars) {
+      if (
+        val === '' &&
+        cfg.regexIsDefault &&
+        cfg.targetTemplate === null &&
+        !cfg.replacementHasVars
+      ) {
         lb.set(cfg.targetLabel, cfg.replacement);
         return true;
       }
       const m = cfg.regex.exec(val);
       if (m === null) return true;
-      const target = cfg.targetTemplate === null ? cfg.targetLabel : expandTemplate(cfg.targetTemplate, m);
+      const target =
+        cfg.targetTemplate === null ? cfg.targetLabel : expandTemplate(cfg.targetTemplate, m);
       if (!isValidLabelName(target)) return true;
       const res = expandTemplate(cfg.replacementTemplate, m);
       if (res === '') lb.del(target);
@@ -112,9 +121,9 @@ export function hashMod(val: string, modulus: bigint): string {
   if (modulus <= 0x200000n) {
     // (hi * 2^32 + lo) mod m with every intermediate below 2^53.
     const m = Number(modulus);
-    return String((((hi % m) * 0x100000000) % m + (lo % m)) % m);
+    return String(((((hi % m) * 0x100000000) % m) + (lo % m)) % m);
   }
-  return ((BigInt(hi) << 32n | BigInt(lo)) % modulus).toString();
+  return (((BigInt(hi) << 32n) | BigInt(lo)) % modulus).toString();
 }
 
 /** Go's `strings.ToLower`: simple per-rune mapping (no final-sigma or other context rules). */

@@ -74,7 +74,8 @@ export function finishTargetLabels(discovered: Labels, job: TargetJobConfig): Fi
   ];
   for (const [n, v] of scrapeLabels) if (discovered.get(n) === '') lb.set(n, v);
   if (job.params) {
-    for (const [k, v] of Object.entries(job.params)) if (v.length > 0) lb.set(PARAM_PREFIX + k, v[0]);
+    for (const [k, v] of Object.entries(job.params))
+      if (v.length > 0) lb.set(PARAM_PREFIX + k, v[0]);
   }
   const pre = lb.labels();
   const invalid = (msg: string): FinishedTarget => ({
@@ -85,7 +86,8 @@ export function finishTargetLabels(discovered: Labels, job: TargetJobConfig): Fi
   });
 
   lb.reset(pre);
-  if (!processBuilder(lb, job.relabel)) return { labels: null, publicLabels: null, discoveredLabels: pre, error: null };
+  if (!processBuilder(lb, job.relabel))
+    return { labels: null, publicLabels: null, discoveredLabels: pre, error: null };
   const lset = lb.labels();
   let addr = lset.get(ADDRESS);
   if (addr === '') return invalid('no address');
@@ -100,35 +102,48 @@ export function finishTargetLabels(discovered: Labels, job: TargetJobConfig): Fi
     lb.set(ADDRESS, addr);
   }
   if (job.noDefaultPort && split !== null) {
-    if ((split[1] === '80' && scheme === 'http') || (split[1] === '443' && scheme === 'https')) lb.set(ADDRESS, split[0]);
+    if ((split[1] === '80' && scheme === 'http') || (split[1] === '443' && scheme === 'https'))
+      lb.set(ADDRESS, split[0]);
   }
   if (addr.includes('/')) return invalid(`${JSON.stringify(addr)} is not a valid hostname`);
 
   const interval = lset.get(SCRAPE_INTERVAL);
   const intervalMs = parseDuration(interval);
-  if (intervalMs === null) return invalid(`error parsing scrape interval: not a valid duration string: ${JSON.stringify(interval)}`);
+  if (intervalMs === null)
+    return invalid(
+      `error parsing scrape interval: not a valid duration string: ${JSON.stringify(interval)}`,
+    );
   if (intervalMs === 0) return invalid('scrape interval cannot be 0');
   const timeout = lset.get(SCRAPE_TIMEOUT);
   const timeoutMs = parseDuration(timeout);
-  if (timeoutMs === null) return invalid(`error parsing scrape timeout: not a valid duration string: ${JSON.stringify(timeout)}`);
+  if (timeoutMs === null)
+    return invalid(
+      `error parsing scrape timeout: not a valid duration string: ${JSON.stringify(timeout)}`,
+    );
   if (timeoutMs === 0) return invalid('scrape timeout cannot be 0');
   if (timeoutMs > intervalMs) {
-    return invalid(`scrape timeout cannot be greater than scrape interval (${JSON.stringify(timeout)} > ${JSON.stringify(interval)})`);
+    return invalid(
+      `scrape timeout cannot be greater than scrape interval (${JSON.stringify(timeout)} > ${JSON.stringify(interval)})`,
+    );
   }
 
   // Meta labels go after relabeling; other internal labels stay with the target.
-  for (let i = 0; i < lset.size; i++) if (lset.name(i).startsWith(META_PREFIX)) lb.del(lset.name(i));
+  for (let i = 0; i < lset.size; i++)
+    if (lset.name(i).startsWith(META_PREFIX)) lb.del(lset.name(i));
   // Default the instance label to the address (with the port added above).
   if (lset.get(INSTANCE) === '') lb.set(INSTANCE, addr);
 
   const res = lb.labels();
   for (let i = 0; i < res.size; i++) {
     if (LONE_SURROGATE.test(res.value(i))) {
-      return invalid(`invalid label value for ${JSON.stringify(res.name(i))}: ${JSON.stringify(res.value(i))}`);
+      return invalid(
+        `invalid label value for ${JSON.stringify(res.name(i))}: ${JSON.stringify(res.value(i))}`,
+      );
     }
   }
   const pub: string[] = [];
-  for (let i = 0; i < res.size; i++) if (!res.name(i).startsWith(RESERVED_PREFIX)) pub.push(res.name(i), res.value(i));
+  for (let i = 0; i < res.size; i++)
+    if (!res.name(i).startsWith(RESERVED_PREFIX)) pub.push(res.name(i), res.value(i));
   return {
     labels: res,
     publicLabels: pub.length === res.size * 2 ? res : Labels.fromSortedPairs(pub),
@@ -186,7 +201,8 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
-const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const DURATION_RE =
+  /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 
 /** Prometheus's `model.ParseDuration` in milliseconds, or null. */
 export function parseDuration(s: string): number | null {
@@ -195,6 +211,7 @@ export function parseDuration(s: string): number | null {
   const m = DURATION_RE.exec(s);
   if (!m) return null;
   let ms = 0;
-  for (let i = 0; i < UNITS.length; i++) if (m[i + 1] !== undefined) ms += Number(m[i + 1]) * UNITS[i][1];
+  for (let i = 0; i < UNITS.length; i++)
+    if (m[i + 1] !== undefined) ms += Number(m[i + 1]) * UNITS[i][1];
   return ms;
 }
