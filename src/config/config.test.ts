@@ -183,6 +183,10 @@ const good: GoodCase[] = [
         { source_labels: ['x', 'y'], separator: ',', regex: '(.*)', target_label: 'z' },
         { action: 'hashmod', modulus: 8, target_label: 'shard' },
       ]);
+      assert.deepEqual(
+        rl.compiled.map((r) => r.action),
+        ['replace', 'hashmod'],
+      );
       assert.deepEqual(rl.where, [
         'c.yml:4:9: scrape_configs[0].relabel_configs[0]',
         'c.yml:8:9: scrape_configs[0].relabel_configs[1]',
@@ -370,6 +374,8 @@ test('the linkerd-viz Prometheus configuration loads unchanged', async () => {
   assert.equal(c.global.scrapeTimeoutMs, 10_000);
   const proxy = c.scrapeConfigs[4];
   assert.equal(proxy.relabelConfigs.rules.length, 13);
+  assert.equal(proxy.relabelConfigs.compiled.length, 13);
+  assert.equal(proxy.relabelConfigs.compiled[9].action, 'labelmap');
   assert.equal(proxy.kubernetesSdConfigs[0].role, 'pod');
   assert.deepEqual(proxy.relabelConfigs.rules[1], {
     source_labels: [

@@ -8,6 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { isValidLabelName } from '../model/index.js';
+import { compileRelabelConfig } from '../relabel/index.js';
+import type { CompiledRelabelConfig, RelabelConfig } from '../relabel/index.js';
 import {
   FILE_SD_DEFAULTS,
   GLOBAL_DEFAULTS,
@@ -23,20 +25,14 @@ import type { YamlObject, YamlValue } from './yaml-reader.js';
 // ---------------------------------------------------------------------------------------
 // Types
 
-/** A relabel rule exactly as written in YAML; `src/relabel` validates and compiles it. */
-export interface RawRelabelConfig {
-  source_labels?: string[];
-  separator?: string;
-  target_label?: string;
-  regex?: string;
-  modulus?: number;
-  replacement?: string;
-  action?: string;
-}
+/** A relabel rule exactly as written in YAML (the shape `src/relabel` compiles). */
+export type RawRelabelConfig = RelabelConfig;
 
-/** A relabel list with the position of each rule, for errors found when compiling it. */
+/** A relabel list: the rules as written, compiled, and where each one is. */
 export interface RelabelList {
   rules: RawRelabelConfig[];
+  /** The validated, compiled rules, ready for `relabel()`. */
+  compiled: CompiledRelabelConfig[];
   /** `file:line:column: key.path` of each rule, same order as `rules`. */
   where: string[];
 }
@@ -635,25 +631,31 @@ const RELABEL_KEYS = [
   'action',
 ];
 
-/** Checks the shape of each relabel rule and keeps it raw for `src/relabel` to compile. */
+/** Reads each relabel rule, checks its shape, and compiles it with `src/relabel`. */
 function readRelabelList(v: YamlValue): RelabelList {
   const rules: RawRelabelConfig[] = [];
+  const compiled: CompiledRelabelConfig[] = [];
   const where: string[] = [];
   for (const rv of v.seq()) {
     if (rv.isNull()) rv.fail('empty or null relabeling rule');
     const r = rv.map(RELABEL_KEYS);
-    const rule: RawRelabelConfig = {};
+    const rule: { -readonly [K in keyof RawRelabelConfig]: RawRelabelConfig[K] } = {};
     if (r.has('source_labels')) rule.source_labels = r.stringList('source_labels');
     for (const key of ['separator', 'target_label', 'regex', 'replacement', 'action'] as const) {
       const s = r.optStr(key);
       if (s !== null) rule[key] = s;
     }
     if (r.has('modulus')) rule.modulus = r.uint('modulus', 0);
+    try {
+      compiled.push(compileRelabelConfig(rule));
+    } catch (err) {
+      rv.fail(err instanceof Error ? err.message : String(err));
+    }
     const pos = rv.ctx.lineCounter.linePos(rv.offset);
     rules.push(rule);
     where.push(`${rv.ctx.file}:${pos.line}:${pos.col}: ${rv.path}`);
   }
-  return { rules, where };
+  return { rules, compiled, where };
 }
 
 const REMOTE_WRITE_KEYS = [
