@@ -283,6 +283,26 @@ const bad: BadCase[] = [
     want: '4:5: scrape_configs[0].authorization: authorization is not compatible with bearer_token & bearer_token_file',
   },
   {
+    name: 'unknown relabel action',
+    yaml: 'scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: foo\n',
+    want: '4:9: scrape_configs[0].relabel_configs[0]: unknown relabel action "foo"',
+  },
+  {
+    name: 'invalid relabel regex',
+    yaml: "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - regex: '(a'\n",
+    want: '4:9: scrape_configs[0].relabel_configs[0]: invalid regex "(a": missing closing ) at position 0',
+  },
+  {
+    name: 'hashmod without modulus',
+    yaml: 'scrape_configs:\n  - job_name: a\n    metric_relabel_configs:\n      - {action: hashmod, target_label: x}\n',
+    want: '4:9: scrape_configs[0].metric_relabel_configs[0]: relabel configuration for hashmod requires non-zero modulus',
+  },
+  {
+    name: 'write relabel replace without target_label',
+    yaml: 'remote_write:\n  - url: http://x/\n    write_relabel_configs:\n      - {action: replace, source_labels: [a]}\n',
+    want: "4:9: remote_write[0].write_relabel_configs[0]: relabel configuration for replace action requires 'target_label' value",
+  },
+  {
     name: 'bad TLS version',
     yaml: 'scrape_configs:\n  - job_name: a\n    tls_config:\n      min_version: TLS9\n',
     want: '4:7: scrape_configs[0].tls_config.min_version: unknown TLS version: TLS9',
