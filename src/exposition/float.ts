@@ -15,6 +15,13 @@ import { NORMAL_NAN } from '../model/stale.js';
 const POW10 = new Float64Array(23);
 for (let i = 0, p = 1; i < 23; i++, p *= 10) POW10[i] = p;
 
+/** The bytes as a one-char-per-byte string (Buffer's native slice when available). */
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  const b = buf as Uint8Array & { latin1Slice?: (s: number, e: number) => string };
+  if (typeof b.latin1Slice === 'function') return b.latin1Slice(start, end);
+  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+}
+
 /** Lower-case ASCII letter code, or the code itself when it is not a letter. */
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c | 32 : c;
@@ -108,9 +115,7 @@ export function parseFloatBytes(buf: Uint8Array, start: number, end: number): nu
 
 /** Converts bytes already known to be a valid decimal; rejects overflow as Go does. */
 function slowNumber(buf: Uint8Array, start: number, end: number): number | undefined {
-  let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
-  const v = Number(s);
+  const v = Number(latin1(buf, start, end));
   if (v === Infinity || v === -Infinity || v !== v) return undefined;
   return v;
 }
@@ -148,9 +153,7 @@ export function parseIntTimestampBytes(buf: Uint8Array, start: number, end: numb
   }
   if (n > 15) {
     // Beyond 2^53 the digit loop would round more than once; let Number round once.
-    let s = '';
-    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
-    v = Number(s);
+    v = Number(latin1(buf, start, end));
   }
   if (n === 19) {
     // Compare against int64 max digit by digit, since v may already be rounded.

@@ -109,6 +109,11 @@ for (let c = 0; c < 256; c++) {
   if (letter) k |= 4 | 8;
   CLASS[c] = k;
 }
+/** Bytes that stop the label-value fast loop: quote, backslash, newline (and, when the body is not valid UTF-8, every non-ASCII byte). */
+const STOP_UTF8 = new Uint8Array(256);
+STOP_UTF8[34] = STOP_UTF8[92] = STOP_UTF8[10] = 1;
+const STOP_ANY = STOP_UTF8.slice();
+STOP_ANY.fill(1, 0x80);
 const M_START = 1;
 const M_CHAR = 2;
 const L_START = 4;
@@ -190,6 +195,11 @@ export class ExpositionParser {
   private textEnd: number;
   private mtype: MetricType;
 
+  /** Whether the whole body is valid UTF-8 (checked once, natively), so values need no check. */
+  private bodyIsUtf8: boolean;
+  /** Bytes that end the fast scan of a label value: STOP_UTF8 or STOP_ANY. */
+  private stopTable: Uint8Array;
+
   private readonly validator: OpenMetricsValidator | null;
   private scratchNames: string[];
   private scratchValues: string[];
@@ -227,6 +237,8 @@ export class ExpositionParser {
     this.textStart = 0;
     this.textEnd = 0;
     this.mtype = 'untyped';
+    this.bodyIsUtf8 = isUtf8(buf);
+    this.stopTable = this.bodyIsUtf8 ? STOP_UTF8 : STOP_ANY;
     this.validator = this.om && opts.strict !== false ? new OpenMetricsValidator() : null;
     this.scratchNames = [];
     this.scratchValues = [];
@@ -243,6 +255,8 @@ export class ExpositionParser {
     this.eof = false;
     this.nLabels = 0;
     this.hasExemplar = false;
+    this.bodyIsUtf8 = isUtf8(buf);
+    this.stopTable = this.bodyIsUtf8 ? STOP_UTF8 : STOP_ANY;
     this.validator?.reset();
   }
 
@@ -541,9 +555,12 @@ export class ExpositionParser {
   private scanQuoted(vs: number): number {
     const buf = this.buf;
     const len = this.len;
+    const stop = this.stopTable;
     let i = vs;
     let high = false;
     for (;;) {
+      // Fast inner loop: plain bytes need one table lookup each.
+      while (i < len && stop[buf[i]] === 0) i++;
       if (i >= len) throw this.fail('unterminated label value: expected closing quote, got end of input', vs - 1);
       const c = buf[i];
       if (c === QUOTE) break;
@@ -554,15 +571,15 @@ export class ExpositionParser {
         if (buf[i] >= 0x80) high = true;
       } else if (c === NL) {
         throw this.fail('unterminated label value: expected closing quote, got end of line', vs - 1);
-      } else if (c >= 0x80) {
-        high = true;
+      } else {
+        high = true; // only reached when the body is not known to be valid UTF-8
       }
       i++;
     }
     if (i - vs > this.maxValueBytes) {
       throw this.fail(`label value is ${i - vs} bytes long, over the limit of ${this.maxValueBytes}`, vs);
     }
-    if (high && !isUtf8(buf.subarray(vs, i))) throw this.fail('invalid UTF-8 in label value', vs);
+    if (high && !this.bodyIsUtf8 && !isUtf8(buf.subarray(vs, i))) throw this.fail('invalid UTF-8 in label value', vs);
     return i;
   }
 
