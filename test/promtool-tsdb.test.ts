@@ -14,7 +14,8 @@ import { Matcher } from '../src/model/matcher.js';
 import { ValueType } from '../src/storage/interface.js';
 import { formatGoFloat } from '../src/exposition/format-float.js';
 import { encodeXORChunks, sourceFromSeries, writeBlock, type BlockSeries } from '../src/tsdb/block-writer.js';
-import { openBlocks } from '../src/tsdb/block.js';
+import { deleteBlockDir, openBlocks } from '../src/tsdb/block.js';
+import { compactBlocks } from '../src/tsdb/compact.js';
 import { isULID } from '../src/tsdb/meta.js';
 import { MergeQuerier } from '../src/storage/merge.js';
 import { dumpQuerier } from '../src/cmd/tsdb.js';
@@ -199,4 +200,53 @@ test('we read blocks promtool backfills, and backfill the same blocks ourselves'
       .map((l) => l.split(/\s+/).slice(1));
   assert.deepEqual(rows(ours), rows(theirs));
   assert.equal(readdirSync(ours).filter((n) => isULID(n)).length, blocks.length);
+});
+
+test('promtool reads blocks we merge, and honours our tombstones', (t) => {
+  const promtool = requirePeer(t, 'promtool', 'prometheus');
+  if (promtool === null) return;
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'wal'));
+  const series = makeSeries();
+  // Three 2h blocks holding thirds of the data, then one merged block.
+  const third = 200 * 10_000;
+  for (let k = 0; k < 3; k++) {
+    const lo = T0 + k * third;
+    const hi = lo + third;
+    const bs: BlockSeries[] = [];
+    for (const e of series) {
+      const idx = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts >= lo && ts < hi).map(([, i]) => i);
+      if (idx.length === 0) continue;
+      const vs = new Float64Array(idx.length);
+      idx.forEach((i, j) => (vs[j] = e.vs[i]));
+      bs.push({ labels: e.labels, chunks: encodeXORChunks(idx.map((i) => e.ts[i]), vs) });
+    }
+    writeBlock(dir, sourceFromSeries(bs), { mint: lo, maxt: hi });
+  }
+  const inputs = openBlocks(dir);
+  const merged = compactBlocks(dir, inputs)!;
+  for (const b of inputs) {
+    b.close();
+    deleteBlockDir(b.dir);
+  }
+  const list = run(promtool, ['tsdb', 'list', dir]).trim().split('\n');
+  assert.equal(list.length, 2);
+  assert.equal(list[1].split(/\s+/)[0], merged.ulid);
+  assert.equal(run(promtool, ['tsdb', 'dump', dir]), expectedDump(series));
+
+  // Delete a range of one pod's series; promtool must not see those samples either.
+  const [b] = openBlocks(dir);
+  const lo = T0 + 100 * 10_000;
+  const hi = T0 + 300 * 10_000;
+  b.delete(lo, hi, [new Matcher('=', 'pod', 'web-1')]);
+  b.close();
+  const kept = series.map((e) => {
+    if (e.labels.get('pod') !== 'web-1') return e;
+    const keep = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts < lo || ts > hi).map(([, i]) => i);
+    const vs = new Float64Array(keep.length);
+    keep.forEach((i, j) => (vs[j] = e.vs[i]));
+    return { labels: e.labels, ts: keep.map((i) => e.ts[i]), vs: Array.from(vs) };
+  });
+  assert.equal(run(promtool, ['tsdb', 'dump', dir]), expectedDump(kept));
+  assert.equal(meshmetrics(['tsdb', 'dump', dir]), expectedDump(kept));
 });
