@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
+import { Labels } from '../src/model/index.js';
+import { finishTargetLabels } from '../src/relabel/index.js';
 import type { KubernetesSdConfig } from '../src/config/index.js';
 import { DiscoveryMetrics, KubernetesDiscoverer, silentLogger } from '../src/discovery/index.js';
 import type { TargetGroup } from '../src/discovery/index.js';
@@ -430,7 +432,8 @@ test('the real Prometheus discovers the same labels from the same API', async (t
 
   type ApiTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
   let targets: { activeTargets: ApiTarget[]; droppedTargets: ApiTarget[] } | null = null;
-  const ours = startDiscovery(sdConfig(api.url));
+  const job = loadConfig(configYaml, configFile).scrapeConfigs[0];
+  const ours = startDiscovery(job.kubernetesSdConfigs[0]);
   t.after(() => ours.stop());
   const expected = () =>
     [...ours.groups.values()].flatMap((g) => g.targets.map((tl) => ({ ...g.labels, ...tl })));
@@ -453,11 +456,24 @@ test('the real Prometheus discovers the same labels from the same API', async (t
     .sort();
   const mine = expected().map(canonical).sort();
   assert.deepEqual(mine, theirs);
-  // Only the linkerd-admin ports of running pods survive the job's relabeling.
-  assert.deepEqual(targets!.activeTargets.map((x) => x.labels?.instance).sort(), [
-    '10.42.0.11:4191',
-    '10.42.0.12:4191',
-  ]);
+  // Only the linkerd-admin ports of running pods survive the job's relabeling, and our
+  // relabeling of our discovered labels gives the labels Prometheus shows.
+  const byInstance = (a: Record<string, string>, b: Record<string, string>) =>
+    a.instance < b.instance ? -1 : 1;
+  const active = targets!.activeTargets.map((x) => x.labels!).sort(byInstance);
+  assert.deepEqual(
+    active.map((l) => l.instance),
+    ['10.42.0.11:4191', '10.42.0.12:4191'],
+  );
+  const jobConfig = { ...job, relabel: job.relabelConfigs.compiled };
+  const finished = [...ours.groups.values()]
+    .flatMap((g) =>
+      g.targets.map((tl) => finishTargetLabels(Labels.from({ ...g.labels, ...tl }), jobConfig)),
+    )
+    .filter((f) => f.publicLabels !== null)
+    .map((f) => f.publicLabels!.toObject())
+    .sort(byInstance);
+  assert.deepEqual(finished, active);
 });
 
 // VictoriaMetrics' vmagent is an independent implementation of the same discovery (its
@@ -489,11 +505,11 @@ test('vmagent discovers the same labels from the same API', async (t) => {
   );
   api.apply(linkerdPod({ name: 'pending-1-2', namespace: 'emojivoto', ip: '' }));
   const configFile = join(dir, 'vmagent.yml');
-  await writeFile(
-    configFile,
+  const configYaml =
     `scrape_configs:\n  - job_name: linkerd-proxy\n    scrape_interval: 1h\n` +
-      `    kubernetes_sd_configs:\n      - role: pod\n        api_server: ${api.url}\n${PROXY_JOB_RELABEL}`,
-  );
+    `    kubernetes_sd_configs:\n      - role: pod\n        api_server: ${api.url}\n${PROXY_JOB_RELABEL}`;
+  await writeFile(configFile, configYaml);
+  const job = loadConfig(configYaml, configFile).scrapeConfigs[0];
   const port = await freePort();
   const proc = spawn(
     vmagent,
@@ -510,7 +526,7 @@ test('vmagent discovers the same labels from the same API', async (t) => {
   t.after(() => {
     proc.kill('SIGTERM');
   });
-  const ours = startDiscovery(sdConfig(api.url));
+  const ours = startDiscovery(job.kubernetesSdConfigs[0]);
   t.after(() => ours.stop());
   const expected = () =>
     [...ours.groups.values()]
@@ -537,10 +553,20 @@ test('vmagent discovers the same labels from the same API', async (t) => {
     .map((x) => canonical(x.discoveredLabels))
     .sort();
   assert.deepEqual(expected().map(canonical).sort(), theirs);
-  // The linkerd-proxy job keeps only the linkerd-admin port of running pods, and maps the labels.
-  const active = targets!.activeTargets
-    .map((x) => x.labels!)
-    .sort((a, b) => (a.instance < b.instance ? -1 : 1));
+  // The linkerd-proxy job keeps only the linkerd-admin port of running pods, and maps the labels:
+  // our relabeling of our discovered labels gives what vmagent shows.
+  const byInstance = (a: Record<string, string>, b: Record<string, string>) =>
+    a.instance < b.instance ? -1 : 1;
+  const active = targets!.activeTargets.map((x) => x.labels!).sort(byInstance);
+  const jobConfig = { ...job, relabel: job.relabelConfigs.compiled };
+  const finished = [...ours.groups.values()]
+    .flatMap((g) =>
+      g.targets.map((tl) => finishTargetLabels(Labels.from({ ...g.labels, ...tl }), jobConfig)),
+    )
+    .filter((f) => f.publicLabels !== null)
+    .map((f) => f.publicLabels!.toObject())
+    .sort(byInstance);
+  assert.deepEqual(finished, active);
   assert.deepEqual(active, [
     {
       instance: '10.42.0.11:4191',
