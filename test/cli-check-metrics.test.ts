@@ -72,7 +72,20 @@ test('check metrics exit codes and messages', async (t) => {
       stdin: '',
       code: 0,
       stderr: '',
-      stdout: /^usage: meshmetrics check metrics \[--openmetrics\]/,
+      stdout: /^usage: meshmetrics check metrics \[--extended\] \[--openmetrics\]/,
+    },
+    {
+      name: '--extended prints the cardinality table of a clean input',
+      args: ['--extended'],
+      stdin: '# HELP a_total x\n# TYPE a_total counter\na_total{x="1"} 1\na_total{x="2"} 1\n# HELP b x\n# TYPE b histogram\nb_bucket{le="1"} 1\nb_bucket{le="+Inf"} 1\nb_sum 1\nb_count 1\n',
+      code: 0,
+      stderr: '',
+      // Byte for byte what promtool 2.42 prints for this input.
+      stdout:
+        'Metric     Cardinality    Percentage    \n' +
+        'b          4              66.67%        \n' +
+        'a_total    2              33.33%        \n' +
+        'Total      6              100%          \n',
     },
     { name: 'unknown flag is a usage error', args: ['--bogus'], stdin: '', code: 2, stderr: /Unknown option '--bogus'/ },
   ];

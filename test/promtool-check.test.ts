@@ -16,10 +16,10 @@ import { requirePeer } from './support/peers.js';
 
 const PEER_DIR = resolve('../shared/peer-tests/exposition');
 
-function promtoolCheck(promtool: string, body: Buffer): { code: number; stderr: string } {
-  const r = spawnSync(promtool, ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 20_000 });
+function promtoolCheck(promtool: string, body: Buffer, flags: string[] = []): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(promtool, ['check', 'metrics', ...flags], { input: body, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.error, undefined, `promtool: ${r.error?.message}`);
-  return { code: r.status ?? -1, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Compares our verdict with promtool's: same exit code; same lines unless the parser words the error. */
@@ -90,8 +90,12 @@ test('promtool accepts the writer output of a clean family set', (t) => {
   const promtool = requirePeer(t, 'promtool', 'prometheus');
   if (!promtool) return;
   const body = cleanBody();
-  assert.deepEqual(promtoolCheck(promtool, body), { code: 0, stderr: '' });
-  assert.deepEqual(checkMetrics(body, false), { code: 0, stderr: '' });
+  assert.deepEqual(promtoolCheck(promtool, body), { code: 0, stdout: '', stderr: '' });
+  assert.deepEqual(checkMetrics(body, false), { code: 0, stdout: '', stderr: '' });
+  // --extended: the same cardinality table (no ties here; promtool orders ties at random).
+  const ext = promtoolCheck(promtool, body, ['--extended']);
+  assert.equal(ext.code, 0);
+  assert.equal(checkMetrics(body, false, true).stdout, ext.stdout);
 });
 
 test('the Linkerd proxy body: same findings, as served and as rewritten by the writer', (t) => {

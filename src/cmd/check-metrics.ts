@@ -7,9 +7,9 @@
 
 import { parseArgs } from 'node:util';
 import { ParseError } from '../model/errors.js';
-import { lintExposition } from '../exposition/lint.js';
+import { cardinalityStats, collectFamilies, lintFamilies, type CardinalityStat } from '../exposition/lint.js';
 
-const USAGE = `usage: meshmetrics check metrics [--openmetrics]
+const USAGE = `usage: meshmetrics check metrics [--extended] [--openmetrics]
 
 Pass Prometheus metrics over stdin to lint them for consistency and correctness,
 as promtool check metrics does.
@@ -22,6 +22,7 @@ $ curl -s http://localhost:4191/metrics | meshmetrics check metrics
 
 Flags:
   -h, --help         Show this help.
+      --extended     Print the cardinality of each metric family when the input is clean.
       --openmetrics  Parse the input as strict OpenMetrics 1.0 instead of text 0.0.4.
 
 Exit codes: 0 no problems, 1 the input does not parse, 3 lint problems found.
@@ -41,31 +42,47 @@ export interface CheckMetricsIO {
 }
 
 /**
- * Lints `input` and returns the exit code and what to print on stderr: problems, or the
+ * Lints `input` and returns the exit code and what to print: problems on stderr, or the
  * parse error as promtool words it (`error while linting: text format parsing error in line
- * N: …`), with the column added when known.
+ * N: …`), with the column added when known; with `extended`, a clean input gets promtool's
+ * cardinality table on stdout.
  */
-export function checkMetrics(input: Buffer, openMetrics: boolean): { code: number; stderr: string } {
+export function checkMetrics(input: Buffer, openMetrics: boolean, extended = false): { code: number; stdout: string; stderr: string } {
   try {
-    const problems = lintExposition(input, openMetrics ? 'openmetrics' : 'text');
-    if (problems.length === 0) return { code: EXIT_OK, stderr: '' };
-    return { code: EXIT_LINT, stderr: problems.map((p) => `${p.metric} ${p.text}\n`).join('') };
+    const families = collectFamilies(input, openMetrics ? 'openmetrics' : 'text');
+    const problems = lintFamilies(families);
+    if (problems.length > 0) {
+      return { code: EXIT_LINT, stdout: '', stderr: problems.map((p) => `${p.metric} ${p.text}\n`).join('') };
+    }
+    return { code: EXIT_OK, stdout: extended ? cardinalityTable(cardinalityStats(families)) : '', stderr: '' };
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
     const what = err.message.replace(/ \(line \d+, column \d+\)$/, '');
     const where = err.line > 0 ? `line ${err.line}${err.column > 0 ? `, column ${err.column}` : ''}` : 'input';
     const kind = openMetrics ? 'OpenMetrics' : 'text format';
-    return { code: EXIT_FAILURE, stderr: `error while linting: ${kind} parsing error in ${where}: ${what}\n` };
+    return { code: EXIT_FAILURE, stdout: '', stderr: `error while linting: ${kind} parsing error in ${where}: ${what}\n` };
   }
+}
+
+/**
+ * promtool's `--extended` table, laid out as Go's tabwriter (min width 4, padding 4) lays
+ * out tab-terminated cells: each column as wide as its widest cell plus 4 spaces.
+ */
+export function cardinalityTable({ stats, total }: { stats: CardinalityStat[]; total: number }): string {
+  const rows: string[][] = [['Metric', 'Cardinality', 'Percentage']];
+  for (const s of stats) rows.push([s.name, String(s.cardinality), `${(s.share * 100).toFixed(2)}%`]);
+  rows.push(['Total', String(total), '100%']);
+  const widths = [0, 1, 2].map((c) => Math.max(4, ...rows.map((r) => r[c].length + 4)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('') + '\n').join('');
 }
 
 /** Runs the command with `args` (after `check metrics`); returns the exit code. */
 export async function run(args: string[], io: CheckMetricsIO = process): Promise<number> {
-  let values: { help?: boolean; openmetrics?: boolean };
+  let values: { help?: boolean; openmetrics?: boolean; extended?: boolean };
   try {
     ({ values } = parseArgs({
       args,
-      options: { help: { type: 'boolean', short: 'h' }, openmetrics: { type: 'boolean' } },
+      options: { help: { type: 'boolean', short: 'h' }, openmetrics: { type: 'boolean' }, extended: { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -79,7 +96,8 @@ export async function run(args: string[], io: CheckMetricsIO = process): Promise
   }
   const chunks: Buffer[] = [];
   for await (const c of io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  const { code, stderr } = checkMetrics(Buffer.concat(chunks), values.openmetrics === true);
+  const { code, stdout, stderr } = checkMetrics(Buffer.concat(chunks), values.openmetrics === true, values.extended === true);
+  if (stdout) io.stdout.write(stdout);
   if (stderr) io.stderr.write(stderr);
   return code;
 }

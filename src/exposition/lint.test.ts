@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ParseError } from '../model/errors.js';
-import { collectFamilies, lintExposition, lintFamily, type LintFamily } from './lint.js';
+import { cardinalityStats, collectFamilies, lintExposition, lintFamily, type LintFamily } from './lint.js';
 
 // Expected texts are promtool 2.42's (see test/promtool-check.test.ts for the live comparison).
 test('lintFamily applies each promlint rule', () => {
   const f = (name: string, type: LintFamily['type'], want: string[], metrics: string[][] = [[]], help: string | null = 'h') =>
     assert.deepEqual(
-      lintFamily({ name, type, help, metrics }).map((p) => p.text),
+      lintFamily({ name, type, help, metrics, parts: metrics.map(() => 0) }).map((p) => p.text),
       want,
       name,
     );
@@ -53,14 +53,23 @@ test('collectFamilies groups lines as expfmt does', () => {
     ),
   );
   assert.deepEqual(
-    fams.map((f) => [f.name, f.type, f.metrics]),
+    fams.map((f) => [f.name, f.type, f.metrics, f.parts]),
     [
-      ['s', 'summary', [['a'], ['a']]],
-      ['h', 'histogram', [[]]],
-      ['g', 'untyped', [['x'], ['x']]],
-      ['s_extra', 'untyped', [[]]],
+      ['s', 'summary', [['a'], ['a']], [2, 1]],
+      ['h', 'histogram', [[]], [2]],
+      ['g', 'untyped', [['x'], ['x']], [0, 0]],
+      ['s_extra', 'untyped', [[]], [0]],
     ],
   );
+  assert.deepEqual(cardinalityStats(fams), {
+    total: 15,
+    stats: [
+      { name: 's', cardinality: 8, share: 8 / 15 },
+      { name: 'h', cardinality: 4, share: 4 / 15 },
+      { name: 'g', cardinality: 2, share: 2 / 15 },
+      { name: 's_extra', cardinality: 1, share: 1 / 15 },
+    ],
+  });
 });
 
 test('expfmt strictness beyond the scrape parser, with expfmt messages', () => {

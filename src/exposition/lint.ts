@@ -39,6 +39,8 @@ export interface LintFamily {
    * (ignoring `quantile`, resp. `le`) form one metric whose labels exclude that label.
    */
   metrics: string[][];
+  /** Buckets (histogram) or quantiles (summary) of each metric; 0 for other types. */
+  parts: number[];
 }
 
 // promlint's unit tables (client_golang v1.14, used by promtool 2.42).
@@ -184,6 +186,7 @@ interface FamilyState {
   type: LintFamilyType | null;
   help: string | null;
   metrics: string[][];
+  parts: number[];
   /** Summary/histogram metrics by label signature. */
   bySignature: Map<string, number>;
 }
@@ -262,7 +265,7 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     throw new ParseError(msg, line, 0);
   };
   const create = (name: string): FamilyState => {
-    const f: FamilyState = { name, type: null, help: null, metrics: [], bySignature: new Map() };
+    const f: FamilyState = { name, type: null, help: null, metrics: [], parts: [], bySignature: new Map() };
     byName.set(name, f);
     order.push(f);
     return f;
@@ -328,6 +331,7 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     const [names, values] = rawLabels(p.seriesKey());
     const seen = new Set<string>();
     const metricLabels: string[] = [];
+    let part = 0;
     for (let i = 0; i < names.length; i++) {
       const ln = names[i];
       if (ln === '__name__') fail('label name "__name__" is reserved', line);
@@ -341,6 +345,7 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
         if (parseFloatBytes(v, 0, v.length) === undefined) {
           fail(`expected float as value for '${ln}' label, got ${JSON.stringify(values[i])}`, line);
         }
+        if (ln === 'quantile' || name.endsWith('_bucket')) part = 1;
         continue;
       }
       metricLabels.push(ln);
@@ -349,12 +354,17 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     p.labels();
     if (f.type === 'summary' || f.type === 'histogram') {
       const key = signatureSorted(names, values, f.type);
-      if (!f.bySignature.has(key)) {
-        f.bySignature.set(key, f.metrics.length);
+      let m = f.bySignature.get(key);
+      if (m === undefined) {
+        m = f.metrics.length;
+        f.bySignature.set(key, m);
         f.metrics.push(metricLabels);
+        f.parts.push(0);
       }
+      f.parts[m] += part;
     } else {
       f.metrics.push(metricLabels);
+      f.parts.push(0);
     }
   }
   if (format === 'text' && buf.length > 0 && buf[buf.length - 1] !== 10) {
@@ -369,7 +379,7 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     let name = f.name;
     // An OpenMetrics counter family is named without _total; promlint judges its samples' name.
     if (format === 'openmetrics' && f.type === 'counter' && !name.endsWith('_total')) name += '_total';
-    out.push({ name, type: f.type ?? 'untyped', help: f.help, metrics: f.metrics });
+    out.push({ name, type: f.type ?? 'untyped', help: f.help, metrics: f.metrics, parts: f.parts });
   }
   return out;
 }
@@ -385,4 +395,31 @@ function signatureSorted(names: string[], values: string[], type: LintFamilyType
 /** Parses and lints an exposition; throws a ParseError when it does not parse. */
 export function lintExposition(buf: Buffer, format: ExpositionFormat = 'text'): LintProblem[] {
   return lintFamilies(collectFamilies(buf, format));
+}
+
+/** One row of `check metrics --extended`: a family and how many series it makes. */
+export interface CardinalityStat {
+  name: string;
+  cardinality: number;
+  /** Share of all series, 0 to 1. */
+  share: number;
+}
+
+/**
+ * Series per family as promtool's `--extended` counts them: one per metric for counters,
+ * gauges and untyped; (buckets or quantiles of the first metric + 2) per metric for
+ * histograms and summaries. Sorted by cardinality, largest first; ties keep input order
+ * (promtool's order among ties is random).
+ */
+export function cardinalityStats(families: readonly LintFamily[]): { stats: CardinalityStat[]; total: number } {
+  let total = 0;
+  const stats: CardinalityStat[] = families.map((f) => {
+    const n = f.metrics.length;
+    const cardinality = f.type === 'histogram' || f.type === 'summary' ? n * (2 + (f.parts[0] ?? 0)) : n;
+    total += cardinality;
+    return { name: f.name, cardinality, share: 0 };
+  });
+  for (const s of stats) s.share = total > 0 ? s.cardinality / total : 0;
+  stats.sort((a, b) => b.cardinality - a.cardinality);
+  return { stats, total };
 }
