@@ -16,6 +16,9 @@ export function groupLabels(m: Labels, grouping: readonly string[], without: boo
   return without ? m.without(...grouping, METRIC_NAME) : m.keep(...grouping);
 }
 
+/** Maps a series' labels to its group's labels (the caller caches it per series). */
+export type GroupFn = (m: Labels) => Labels;
+
 interface Group {
   labels: Labels;
   dropName: boolean;
@@ -29,12 +32,12 @@ interface Group {
 }
 
 /** Runs a simple aggregation (not topk/bottomk/limitk/limit_ratio/count_values). */
-export function aggregate(op: AggregationOp, vec: Sample[], grouping: readonly string[], without: boolean, param: number): Sample[] {
+export function aggregate(op: AggregationOp, vec: Sample[], group: GroupFn, param: number): Sample[] {
   const groups = new Map<string, Group>();
   const order: Group[] = [];
   for (const s of vec) {
     const f = s.v;
-    const labels = groupLabels(s.metric, grouping, without);
+    const labels = group(s.metric);
     const key = labels.key();
     let g = groups.get(key);
     if (!g) {
@@ -120,7 +123,7 @@ export function aggregate(op: AggregationOp, vec: Sample[], grouping: readonly s
 }
 
 /** `topk`/`bottomk`: the k largest/smallest per group, keeping the input labels. */
-export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], grouping: readonly string[], without: boolean, kParam: number): Sample[] {
+export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], group: GroupFn, kParam: number): Sample[] {
   if (kParam !== kParam) throw new EvalError('Parameter value is NaN');
   if (kParam >= 2 ** 63) throw new EvalError(`Scalar value ${kParam} overflows int64`);
   const k = Math.trunc(kParam);
@@ -128,7 +131,7 @@ export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], grouping: read
   const groups = new Map<string, Sample[]>();
   const order: Sample[][] = [];
   for (const s of vec) {
-    const key = groupLabels(s.metric, grouping, without).key();
+    const key = group(s.metric).key();
     let g = groups.get(key);
     if (!g) {
       g = [];
@@ -151,7 +154,7 @@ export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], grouping: read
 }
 
 /** `limitk(k, v)`: the first k series per group; `limit_ratio(r, v)`: a stable hash-based sample. */
-export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], grouping: readonly string[], without: boolean, p: number): Sample[] {
+export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], group: GroupFn, p: number): Sample[] {
   if (p !== p) throw new EvalError(op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
   const groups = new Map<string, number>();
   const out: Sample[] = [];
@@ -159,7 +162,7 @@ export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], grou
     const k = Math.trunc(p);
     if (k < 1) return [];
     for (const s of vec) {
-      const key = groupLabels(s.metric, grouping, without).key();
+      const key = group(s.metric).key();
       const n = groups.get(key) ?? 0;
       if (n < k) {
         out.push(s);
@@ -177,13 +180,13 @@ export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], grou
 }
 
 /** `count_values("label", v)`: counts samples per distinct value. */
-export function countValues(label: string, vec: Sample[], grouping: readonly string[], without: boolean): Sample[] {
+export function countValues(label: string, vec: Sample[], group: GroupFn): Sample[] {
   // Prometheus 3 accepts any non-empty UTF-8 label name.
   if (label === '' || !isValidUtf8(label)) throw new EvalError(`invalid label name ${goQuote(label)}`);
   const counts = new Map<string, Sample>();
   const lb = new LabelsBuilder();
   for (const s of vec) {
-    lb.reset(groupLabels(s.metric, grouping, without));
+    lb.reset(group(s.metric));
     lb.set(label, formatFloatF(s.v));
     const labels = lb.labels();
     const key = labels.key();

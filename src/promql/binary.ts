@@ -75,8 +75,23 @@ export function vectorScalarBinop(op: BinaryOp, vec: Sample[], s: number, swap: 
   return out;
 }
 
+/** Signatures per matching clause and label set, so a range query computes each once. */
+const SIGNATURES = new WeakMap<readonly string[], { on: Map<Labels, string>; ignoring: Map<Labels, string> }>();
+
 /** The matching signature of a label set under `on(...)`/`ignoring(...)`. */
 export function signature(m: Labels, on: boolean, names: readonly string[]): string {
+  let c = SIGNATURES.get(names);
+  if (!c) SIGNATURES.set(names, (c = { on: new Map(), ignoring: new Map() }));
+  const cache = on ? c.on : c.ignoring;
+  let k = cache.get(m);
+  if (k === undefined) {
+    k = computeSignature(m, on, names);
+    cache.set(m, k);
+  }
+  return k;
+}
+
+function computeSignature(m: Labels, on: boolean, names: readonly string[]): string {
   let k = '';
   m.forEach((n, v) => {
     const listed = names.includes(n);

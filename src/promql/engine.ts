@@ -16,7 +16,7 @@ import { QueryError, PromError } from '../model/errors.js';
 import { Labels, LabelsBuilder, METRIC_NAME, compareLabels } from '../model/labels.js';
 import { isStaleNaN } from '../model/stale.js';
 import type { Queryable, Querier, SelectHints } from '../storage/interface.js';
-import { aggregate, aggregateK, aggregateLimit, countValues } from './aggregations.js';
+import { aggregate, aggregateK, aggregateLimit, countValues, groupLabels } from './aggregations.js';
 import { EvalError, scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
 import {
   KEEPS_NAME,
@@ -193,6 +193,8 @@ class Evaluator {
   private readonly data = new Map<VectorSelector, LoadedSeries[]>();
   private readonly subqueryCache = new Map<Subquery, Map<number, Sample[]>>();
   private readonly regexCache = new Map<string, RegExp>();
+  /** Group labels per aggregation and input series: computed once per query, not per step. */
+  private readonly groupCache = new Map<Expr, Map<Labels, Labels>>();
   private readonly lb = new LabelsBuilder();
   private samplesInStep = 0;
 
@@ -258,7 +260,11 @@ class Evaluator {
             vsBuf = nv;
           }
           const v = it.atV();
-          if (v !== v && isStaleNaN(v)) hasStale = true;
+          if (v !== v && isStaleNaN(v)) {
+            // Range selectors never see stale markers: drop them once here.
+            if (r.range > 0) continue;
+            hasStale = true;
+          }
           tsBuf[n] = t;
           vsBuf[n] = v;
           n++;
@@ -754,7 +760,7 @@ class Evaluator {
     if (arg.type === 'matrixSelector') {
       const ref = (this.fixedAt(arg.selector) ?? t) - arg.selector.offset;
       w = { start: ref - arg.range, end: ref, rangeMs: arg.range, evalT: t };
-      series = this.selectMatrix(arg.selector, arg.range, t);
+      series = f === 'absent_over_time' ? this.selectMatrix(arg.selector, arg.range, t) : [];
     } else if (arg.type === 'subquery') {
       const ref = (this.fixedAt(arg) ?? t) - arg.offset;
       w = { start: ref - arg.range, end: ref, rangeMs: arg.range, evalT: t };
@@ -767,28 +773,45 @@ class Evaluator {
       const metric = arg.type === 'matrixSelector' ? absentLabels(arg.selector.matchers) : Labels.EMPTY;
       return [{ metric, v: 1, t, dropName: false }];
     }
-    if (f === 'quantile_over_time' && !(params[0] >= 0 && params[0] <= 1) && series.length > 0) {
-      this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(params[0])}`, e.args[0].pos);
-    }
     if (f === 'double_exponential_smoothing') {
       if (!(params[0] > 0 && params[0] < 1)) throw new EvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${params[0].toFixed(6)}`);
       if (!(params[1] > 0 && params[1] < 1)) throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${params[1].toFixed(6)}`);
     }
     const fn = RANGE_FUNCTIONS[f];
     const keep = KEEPS_NAME.has(f);
+    const checkCounter = (f === 'rate' || f === 'increase') && arg.type === 'matrixSelector';
     const out: Sample[] = [];
-    for (const s of series) {
-      if ((f === 'rate' || f === 'increase') && arg.type === 'matrixSelector') {
-        const name = s.metric.get(METRIC_NAME);
-        if (name !== '' && !/_(total|sum|count|bucket)$/.test(name)) {
-          this.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, e.args[mi].pos);
-        }
+    if (arg.type === 'matrixSelector') {
+      // Hot path: run the function over each loaded series' window in place.
+      let total = 0;
+      for (const s of this.data.get(arg.selector) ?? []) {
+        const lo = upperBound(s.ts, w.start);
+        const hi = upperBound(s.ts, w.end);
+        if (hi <= lo) continue;
+        total += hi - lo;
+        if (checkCounter) this.checkCounterName(s.metric, e.args[mi].pos);
+        const v = fn(s.ts, s.vs, lo, hi, w, params);
+        if (v !== null) out.push({ metric: s.metric, v, t, dropName: !keep });
       }
-      const v = fn(s.ts, s.vs, w, params);
-      if (v === null) continue;
-      out.push({ metric: s.metric, v, t, dropName: keep ? s.dropName : true });
+      this.countSamples(total);
+    } else {
+      for (const s of series) {
+        const v = fn(s.ts, s.vs, 0, s.ts.length, w, params);
+        if (v === null) continue;
+        out.push({ metric: s.metric, v, t, dropName: keep ? s.dropName : true });
+      }
+    }
+    if (f === 'quantile_over_time' && !(params[0] >= 0 && params[0] <= 1) && out.length > 0) {
+      this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(params[0])}`, e.args[0].pos);
     }
     return out;
+  }
+
+  private checkCounterName(m: Labels, pos: PosRange): void {
+    const name = m.get(METRIC_NAME);
+    if (name !== '' && !/_(total|sum|count|bucket)$/.test(name)) {
+      this.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, pos);
+    }
   }
 
   private evalAggregation(e: Extract<Expr, { type: 'aggregation' }>, t: number): Sample[] {
@@ -799,22 +822,30 @@ class Evaluator {
       else param = this.scalarArg(e.param, t);
     }
     const vec = this.vectorArg(e.expr, t);
+    let cache = this.groupCache.get(e);
+    if (!cache) this.groupCache.set(e, (cache = new Map()));
+    const groups = cache;
+    const group = (m: Labels): Labels => {
+      let g = groups.get(m);
+      if (!g) groups.set(m, (g = groupLabels(m, e.grouping, e.without)));
+      return g;
+    };
     switch (e.op) {
       case 'topk':
       case 'bottomk':
-        return aggregateK(e.op, vec, e.grouping, e.without, param);
+        return aggregateK(e.op, vec, group, param);
       case 'limitk':
       case 'limit_ratio':
-        return aggregateLimit(e.op, vec, e.grouping, e.without, param);
+        return aggregateLimit(e.op, vec, group, param);
       case 'count_values':
-        return countValues(label, vec, e.grouping, e.without);
+        return countValues(label, vec, group);
       case 'quantile':
         if (!(param >= 0 && param <= 1) && vec.length > 0) {
           this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(param)}`, e.param!.pos);
         }
-        return aggregate(e.op, vec, e.grouping, e.without, param);
+        return aggregate(e.op, vec, group, param);
       default:
-        return aggregate(e.op, vec, e.grouping, e.without, param);
+        return aggregate(e.op, vec, group, param);
     }
   }
 }

@@ -19,18 +19,35 @@ export interface RangeWindow {
   evalT: number;
 }
 
-/** A range function: one value per series window, or null for no output. */
-export type RangeFn = (ts: Float64Array, vs: Float64Array, w: RangeWindow, params: number[]) => number | null;
+/**
+ * A range function: one value for the window `[lo, hi)` of a series (never empty), or
+ * null for no output. `params` are the scalar arguments in order.
+ */
+export type RangeFn = (ts: Float64Array, vs: Float64Array, lo: number, hi: number, w: RangeWindow, params: number[]) => number | null;
 
-function extrapolatedRate(ts: Float64Array, vs: Float64Array, w: RangeWindow, isCounter: boolean, isRate: boolean): number | null {
-  const n = ts.length;
+/** Adapts a function of whole-window views; for the rarer functions, where a view per call is fine. */
+function windowed(fn: (ts: Float64Array, vs: Float64Array, w: RangeWindow, params: number[]) => number | null): RangeFn {
+  return (ts, vs, lo, hi, w, p) => fn(ts.subarray(lo, hi), vs.subarray(lo, hi), w, p);
+}
+
+function extrapolatedRate(
+  ts: Float64Array,
+  vs: Float64Array,
+  lo: number,
+  hi: number,
+  w: RangeWindow,
+  isCounter: boolean,
+  isRate: boolean,
+): number | null {
+  const n = hi - lo;
   if (n < 2) return null;
-  const firstT = ts[0];
-  const lastT = ts[n - 1];
-  let result = vs[n - 1] - vs[0];
+  const firstT = ts[lo];
+  const lastT = ts[hi - 1];
+  const firstV = vs[lo];
+  let result = vs[hi - 1] - firstV;
   if (isCounter) {
     let last = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = lo; i < hi; i++) {
       const v = vs[i];
       if (v < last) result += last;
       last = v;
@@ -45,7 +62,7 @@ function extrapolatedRate(ts: Float64Array, vs: Float64Array, w: RangeWindow, is
   if (isCounter) {
     // A counter cannot go below zero: do not extrapolate past its zero point.
     let durationToZero = durationToStart;
-    if (result > 0 && vs[0] >= 0) durationToZero = sampledInterval * (vs[0] / result);
+    if (result > 0 && firstV >= 0) durationToZero = sampledInterval * (firstV / result);
     if (durationToZero < durationToStart) durationToStart = durationToZero;
   }
   if (durationToEnd >= threshold) durationToEnd = avg / 2;
@@ -54,13 +71,12 @@ function extrapolatedRate(ts: Float64Array, vs: Float64Array, w: RangeWindow, is
   return result * factor;
 }
 
-function instantValue(ts: Float64Array, vs: Float64Array, isRate: boolean): number | null {
-  const n = ts.length;
-  if (n < 2) return null;
-  const last = vs[n - 1];
-  const prev = vs[n - 2];
+function instantValue(ts: Float64Array, vs: Float64Array, lo: number, hi: number, isRate: boolean): number | null {
+  if (hi - lo < 2) return null;
+  const last = vs[hi - 1];
+  const prev = vs[hi - 2];
   let result = isRate && last < prev ? last : last - prev;
-  const interval = ts[n - 1] - ts[n - 2];
+  const interval = ts[hi - 1] - ts[hi - 2];
   if (interval === 0) return null;
   if (isRate) result /= interval / 1000;
   return result;
@@ -153,75 +169,75 @@ function doubleExponentialSmoothing(vs: Float64Array, sf: number, tf: number): n
 
 /** Every range function, by name. `params` are the scalar arguments (in order). */
 export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
-  rate: (ts, vs, w) => extrapolatedRate(ts, vs, w, true, true),
-  increase: (ts, vs, w) => extrapolatedRate(ts, vs, w, true, false),
-  delta: (ts, vs, w) => extrapolatedRate(ts, vs, w, false, false),
-  irate: (ts, vs) => instantValue(ts, vs, true),
-  idelta: (ts, vs) => instantValue(ts, vs, false),
-  deriv: (ts, vs) => (ts.length < 2 ? null : linearRegression(ts, vs, ts[0])[0]),
-  predict_linear: (ts, vs, w, p) => {
+  rate: (ts, vs, lo, hi, w) => extrapolatedRate(ts, vs, lo, hi, w, true, true),
+  increase: (ts, vs, lo, hi, w) => extrapolatedRate(ts, vs, lo, hi, w, true, false),
+  delta: (ts, vs, lo, hi, w) => extrapolatedRate(ts, vs, lo, hi, w, false, false),
+  irate: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, true),
+  idelta: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, false),
+  deriv: windowed((ts, vs) => (ts.length < 2 ? null : linearRegression(ts, vs, ts[0])[0])),
+  predict_linear: windowed((ts, vs, w, p) => {
     if (ts.length < 2) return null;
     const [slope, intercept] = linearRegression(ts, vs, w.evalT);
     return slope * p[0] + intercept;
-  },
-  avg_over_time: (_ts, vs) => avgOverTime(vs),
-  sum_over_time: (_ts, vs) => {
+  }),
+  avg_over_time: windowed((_ts, vs) => avgOverTime(vs)),
+  sum_over_time: (_ts, vs, lo, hi) => {
     let sum = 0, c = 0;
-    for (let i = 0; i < vs.length; i++) {
+    for (let i = lo; i < hi; i++) {
       kahanSumInc(vs[i], sum, c);
       sum = KAHAN.sum;
       c = KAHAN.c;
     }
     return sum + c;
   },
-  count_over_time: (ts) => ts.length,
-  last_over_time: (_ts, vs) => vs[vs.length - 1],
-  first_over_time: (_ts, vs) => vs[0],
-  ts_of_last_over_time: (ts) => ts[ts.length - 1] / 1000,
-  ts_of_first_over_time: (ts) => ts[0] / 1000,
+  count_over_time: (_ts, _vs, lo, hi) => hi - lo,
+  last_over_time: (_ts, vs, _lo, hi) => vs[hi - 1],
+  first_over_time: (_ts, vs, lo) => vs[lo],
+  ts_of_last_over_time: (ts, _vs, _lo, hi) => ts[hi - 1] / 1000,
+  ts_of_first_over_time: (ts, _vs, lo) => ts[lo] / 1000,
   present_over_time: () => 1,
-  max_over_time: (_ts, vs) => {
-    let m = vs[0];
-    for (let i = 1; i < vs.length; i++) if (vs[i] > m || m !== m) m = vs[i];
+  max_over_time: (_ts, vs, lo, hi) => {
+    let m = vs[lo];
+    for (let i = lo + 1; i < hi; i++) if (vs[i] > m || m !== m) m = vs[i];
     return m;
   },
-  min_over_time: (_ts, vs) => {
-    let m = vs[0];
-    for (let i = 1; i < vs.length; i++) if (vs[i] < m || m !== m) m = vs[i];
+  min_over_time: (_ts, vs, lo, hi) => {
+    let m = vs[lo];
+    for (let i = lo + 1; i < hi; i++) if (vs[i] < m || m !== m) m = vs[i];
     return m;
   },
-  ts_of_max_over_time: (ts, vs) => {
-    let m = vs[0], at = ts[0];
-    for (let i = 1; i < vs.length; i++) if (vs[i] >= m || m !== m) (m = vs[i]), (at = ts[i]);
+  ts_of_max_over_time: (ts, vs, lo, hi) => {
+    let m = vs[lo], at = ts[lo];
+    for (let i = lo + 1; i < hi; i++) if (vs[i] >= m || m !== m) (m = vs[i]), (at = ts[i]);
     return at / 1000;
   },
-  ts_of_min_over_time: (ts, vs) => {
-    let m = vs[0], at = ts[0];
-    for (let i = 1; i < vs.length; i++) if (vs[i] <= m || m !== m) (m = vs[i]), (at = ts[i]);
+  ts_of_min_over_time: (ts, vs, lo, hi) => {
+    let m = vs[lo], at = ts[lo];
+    for (let i = lo + 1; i < hi; i++) if (vs[i] <= m || m !== m) (m = vs[i]), (at = ts[i]);
     return at / 1000;
   },
-  stddev_over_time: (_ts, vs) => Math.sqrt(varianceOverTime(vs)),
-  stdvar_over_time: (_ts, vs) => varianceOverTime(vs),
-  quantile_over_time: (_ts, vs, _w, p) => quantile(p[0], Array.from(vs)),
-  mad_over_time: (_ts, vs) => {
+  stddev_over_time: windowed((_ts, vs) => Math.sqrt(varianceOverTime(vs))),
+  stdvar_over_time: windowed((_ts, vs) => varianceOverTime(vs)),
+  quantile_over_time: windowed((_ts, vs, _w, p) => quantile(p[0], Array.from(vs))),
+  mad_over_time: windowed((_ts, vs) => {
     const med = quantile(0.5, Array.from(vs));
     const dev = Array.from(vs, (v) => Math.abs(v - med));
     return quantile(0.5, dev);
-  },
-  changes: (_ts, vs) => {
+  }),
+  changes: (_ts, vs, lo, hi) => {
     let changes = 0;
-    for (let i = 1; i < vs.length; i++) {
+    for (let i = lo + 1; i < hi; i++) {
       const cur = vs[i], prev = vs[i - 1];
       if (cur !== prev && !(cur !== cur && prev !== prev)) changes++;
     }
     return changes;
   },
-  resets: (_ts, vs) => {
+  resets: (_ts, vs, lo, hi) => {
     let resets = 0;
-    for (let i = 1; i < vs.length; i++) if (vs[i] < vs[i - 1]) resets++;
+    for (let i = lo + 1; i < hi; i++) if (vs[i] < vs[i - 1]) resets++;
     return resets;
   },
-  double_exponential_smoothing: (_ts, vs, _w, p) => doubleExponentialSmoothing(vs, p[0], p[1]),
+  double_exponential_smoothing: windowed((_ts, vs, _w, p) => doubleExponentialSmoothing(vs, p[0], p[1])),
 };
 
 /** Functions over range vectors whose output keeps the metric name. */

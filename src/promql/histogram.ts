@@ -22,6 +22,9 @@ interface BucketGroup {
   buckets: Bucket[];
 }
 
+/** Bucket series' labels without `le` and the name, computed once per label set. */
+const WITHOUT_LE = new WeakMap<Labels, Labels>();
+
 function groupBuckets(vec: Sample[], annotate: Annotate): BucketGroup[] {
   const groups = new Map<string, BucketGroup>();
   for (const s of vec) {
@@ -31,7 +34,8 @@ function groupBuckets(vec: Sample[], annotate: Annotate): BucketGroup[] {
       annotate('warn', `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)} for metric name ${JSON.stringify(s.metric.get(METRIC_NAME))}`);
       continue;
     }
-    const metric = s.metric.without('le', METRIC_NAME);
+    let metric = WITHOUT_LE.get(s.metric);
+    if (!metric) WITHOUT_LE.set(s.metric, (metric = s.metric.without('le', METRIC_NAME)));
     const key = metric.key();
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { metric, name: s.metric.get(METRIC_NAME), buckets: [] }));

@@ -1,0 +1,97 @@
+// PromQL engine benchmark over a Linkerd-shaped data set: 20 proxies x 1,000 series,
+// 1h of samples at 10s, in the in-memory test store. Runs the `viz stat` queries as
+// instant queries and as 1h range queries at 15s step, and prints ms per query.
+// Run: node --expose-gc --import tsx bench/promql/engine.bench.ts
+import { Labels } from '../../src/model/labels.js';
+import { Engine } from '../../src/promql/engine.js';
+import { MemStorage } from '../../src/promql/promqltest/memstore.js';
+
+const PROXIES = 20;
+const DEPLOYMENTS = 5;
+const AUTHORITIES = 10;
+const STATUS = ['200', '201', '404', '500', '503'];
+const LE = ['1', '2', '3', '4', '5', '10', '20', '30', '40', '50', '100', '200', '300', '400', '500', '1000', '2000', '3000',
+  '4000', '5000', '10000', '20000', '30000', '40000', '50000', '+Inf'];
+const STEP_MS = 10_000;
+const END_MS = 3_600_000;
+
+function build(): { store: MemStorage; series: number; samples: number } {
+  const store = new MemStorage();
+  let series = 0;
+  let samples = 0;
+  const add = (labels: Labels, rate: number): void => {
+    series++;
+    let v = 0;
+    for (let t = 0; t <= END_MS; t += STEP_MS) {
+      v += rate * (0.5 + ((t / STEP_MS) % 7) / 7);
+      store.append(labels, t, Math.round(v));
+      samples++;
+    }
+  };
+  for (let p = 0; p < PROXIES; p++) {
+    const deployment = `web-${p % DEPLOYMENTS}`;
+    const pod = `${deployment}-${p}`;
+    let n = 0;
+    const base = { namespace: 'emojivoto', deployment, pod, instance: `10.0.0.${p}:4191`, job: 'linkerd-proxy' };
+    for (const direction of ['inbound', 'outbound']) {
+      for (let a = 0; a < AUTHORITIES; a++) {
+        const authority = `svc-${a}.emojivoto.svc.cluster.local:8080`;
+        add(Labels.from({ __name__: 'request_total', ...base, direction, authority, tls: 'true' }), 10);
+        n++;
+        for (const status_code of STATUS) {
+          for (const classification of ['success', 'failure']) {
+            add(Labels.from({ __name__: 'response_total', ...base, direction, authority, status_code, classification, tls: 'true' }), classification === 'success' ? 9 : 1);
+            n++;
+          }
+        }
+        let cum = 0;
+        for (const le of LE) {
+          cum += 0.4;
+          add(Labels.from({ __name__: 'response_latency_ms_bucket', ...base, direction, authority, le, tls: 'true' }), Math.min(10, cum));
+          n++;
+        }
+        add(Labels.from({ __name__: 'response_latency_ms_count', ...base, direction, authority, tls: 'true' }), 10);
+        add(Labels.from({ __name__: 'response_latency_ms_sum', ...base, direction, authority, tls: 'true' }), 400);
+        n += 2;
+      }
+    }
+    for (let i = 0; n < 1000; i++, n++) {
+      add(Labels.from({ __name__: 'tcp_open_total', ...base, direction: i % 2 ? 'inbound' : 'outbound', peer: `p${i}` }), 1);
+    }
+  }
+  return { store, series, samples };
+}
+
+const QUERIES: Record<string, string> = {
+  'success rate':
+    'sum(irate(response_total{classification="success", direction="inbound"}[30s])) by (deployment) / sum(irate(response_total{direction="inbound"}[30s])) by (deployment)',
+  rps: 'sum(irate(response_total{direction="inbound"}[30s])) by (deployment)',
+  p50: 'histogram_quantile(0.5, sum(irate(response_latency_ms_bucket{direction="inbound"}[30s])) by (le, deployment))',
+  p95: 'histogram_quantile(0.95, sum(irate(response_latency_ms_bucket{direction="inbound"}[30s])) by (le, deployment))',
+  p99: 'histogram_quantile(0.99, sum(irate(response_latency_ms_bucket{direction="inbound"}[30s])) by (le, deployment))',
+};
+
+async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
+  await fn(); // warm-up
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1];
+}
+
+const t0 = performance.now();
+const { store, series, samples } = build();
+console.log(`loaded ${series} series, ${samples} samples in ${(performance.now() - t0).toFixed(0)} ms`);
+const engine = new Engine();
+console.log('query                 instant ms   1h range @15s ms');
+for (const [name, q] of Object.entries(QUERIES)) {
+  const inst = await time(() => engine.instantQuery(store, q, END_MS), 10);
+  const range = await time(() => engine.rangeQuery(store, q, 0, END_MS, 15_000), 3);
+  console.log(`${name.padEnd(20)} ${inst.toFixed(2).padStart(10)} ${range.toFixed(1).padStart(18)}`);
+}
+console.log('(median of runs; preliminary: the machine is shared with other work)');
