@@ -65,10 +65,15 @@ export class RelabelBuilder {
    * `set` and `del`.
    */
   range(fn: (name: string, value: string) => void): void {
+    const base = this.base;
+    if (this.unchanged()) {
+      // Nothing to snapshot: the base is immutable and additions made by fn are not visited.
+      for (let i = 0; i < base.size; i++) fn(base.name(i), base.value(i));
+      return;
+    }
     const addNames = this.addNames.slice();
     const addValues = this.addValues.slice();
     const delNames = this.delNames.slice();
-    const base = this.base;
     for (let i = 0; i < base.size; i++) {
       const n = base.name(i);
       if (delNames.includes(n) || addNames.includes(n)) continue;

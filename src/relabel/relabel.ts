@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Labels } from '../model/labels.js';
 import { isValidLabelName } from '../model/labels.js';
 import { RelabelBuilder } from './builder.js';
@@ -115,7 +115,7 @@ function applyRule(cfg: CompiledRelabelConfig, lb: RelabelBuilder): boolean {
  * target, so it must equal Prometheus bit for bit.
  */
 export function hashMod(val: string, modulus: bigint): string {
-  const sum = createHash('md5').update(val, 'utf8').digest();
+  const sum = md5(val);
   const hi = sum.readUInt32BE(8);
   const lo = sum.readUInt32BE(12);
   if (modulus <= 0x200000n) {
@@ -124,6 +124,15 @@ export function hashMod(val: string, modulus: bigint): string {
     return String(((((hi % m) * 0x100000000) % m) + (lo % m)) % m);
   }
   return (((BigInt(hi) << 32n) | BigInt(lo)) % modulus).toString();
+}
+
+// crypto.hash (Node 20.12+) skips the Hash object and is about twice as fast for short input.
+const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer })
+  .hash;
+
+function md5(val: string): Buffer {
+  if (oneShotHash) return oneShotHash('md5', val, 'buffer');
+  return crypto.createHash('md5').update(val, 'utf8').digest();
 }
 
 /** Go's `strings.ToLower`: simple per-rune mapping (no final-sigma or other context rules). */
