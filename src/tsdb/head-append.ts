@@ -17,7 +17,7 @@ import {
 import type { Appender, SeriesRef } from '../storage/interface.js';
 import type { Head } from './head.js';
 import type { HeadLogSeries } from './head-log.js';
-import { sameBits, type MemSeries } from './head-series.js';
+import { hashLabels, sameBits, type MemSeries } from './head-series.js';
 
 /** Typed-array buffers of one batch, pooled across appenders (a scrape reuses the last one's). */
 class AppendBatch {
@@ -93,9 +93,12 @@ export class HeadAppender implements Appender {
     if (s === undefined) {
       if (labels.size === 0) throw ref > 0 ? ERR_NOT_FOUND : ERR_INVALID_SAMPLE;
       if (!validLabels(labels)) throw ERR_INVALID_SAMPLE;
-      const r = head.getOrCreate(labels);
-      s = r.series;
-      if (r.created) this.newSeries.push({ ref: s.ref, labels: s.labels });
+      const hash = hashLabels(labels);
+      s = head.seriesByLabels(labels, hash);
+      if (s === undefined) {
+        s = head.createSeries(labels, hash);
+        this.newSeries.push({ ref: s.ref, labels: s.labels });
+      }
     }
     const last = s.maxTime;
     if (t <= last) {

@@ -11,7 +11,16 @@ import { compareLabels, type Labels } from '../model/labels.js';
 import type { Appendable, Appender, Querier, Queryable } from '../storage/interface.js';
 import { HeadAppender } from './head-append.js';
 import type { HeadLog } from './head-log.js';
-import { CLOSED_STRIDE, ChunkArena, MemSeries, APPEND_NEW_CHUNK, APPEND_REJECTED } from './head-series.js';
+import {
+  CLOSED_STRIDE,
+  ChunkArena,
+  MemSeries,
+  APPEND_NEW_CHUNK,
+  APPEND_REJECTED,
+  hashLabels,
+} from './head-series.js';
+
+export { hashLabels } from './head-series.js';
 import { MemPostings, memPostingsIndex, type PostingsIndex } from './index/postings.js';
 import { Interner } from './intern.js';
 import { HeadQuerier } from './querier.js';
@@ -65,24 +74,6 @@ class HeadStats {
   truncations = 0;
 }
 
-/**
- * FNV-1a over a label set's names and values with separators. Computed here rather than
- * through `Labels.hash()`, which caches the label set's full key string on the object:
- * for the head's long-lived label sets that string would cost as much as the labels.
- */
-export function hashLabels(ls: Labels): number {
-  let h = 0x811c9dc5;
-  const n = ls.size;
-  for (let i = 0; i < n; i++) {
-    const name = ls.name(i);
-    for (let j = 0; j < name.length; j++) h = Math.imul(h ^ name.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xfffe, 0x01000193);
-    const value = ls.value(i);
-    for (let j = 0; j < value.length; j++) h = Math.imul(h ^ value.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xffff, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /**
  * The head block. Single-threaded: appends publish at commit, queriers snapshot the
@@ -172,6 +163,14 @@ export class Head implements Appendable, Queryable {
     const hash = hashLabels(ls);
     const have = this.seriesByLabels(ls, hash);
     if (have !== undefined) return { series: have, created: false };
+    return { series: this.createSeries(ls, hash, refHint), created: true };
+  }
+
+  /**
+   * Creates a series that is not present yet (check with {@link seriesByLabels} first),
+   * under `refHint` when given (WAL replay) or the next free ref.
+   */
+  createSeries(ls: Labels, hash = hashLabels(ls), refHint = 0): MemSeries {
     const ref = refHint > 0 ? refHint : this.nextRef;
     if (ref >= this.nextRef) this.nextRef = ref + 1;
     const s = new MemSeries(ref, this.interner.internLabels(ls));
@@ -183,7 +182,7 @@ export class Head implements Appendable, Queryable {
     this.postings.add(ref, s.labels);
     this.numSeries++;
     this.stats.seriesCreated++;
-    return { series: s, created: true };
+    return s;
   }
 
   /**
