@@ -245,3 +245,99 @@ test('the prometheus-textparse inputs survive a rewrite in both formats', async 
     });
   }
 });
+
+// ---------------------------------------------------------------------------------------
+// Through a real Prometheus: our text output is scraped (Go parses it), then /federate
+// writes the same samples back with Go's expfmt. Our writer must produce those bytes.
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+test('Prometheus 2.42 /federate writes exactly what our text writer writes', async (t) => {
+  const { requirePeer } = await import('./support/peers.js');
+  const prometheus = requirePeer(t, 'prometheus', 'prometheus');
+  if (!prometheus) return;
+  const { createServer } = await import('node:http');
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { compareLabels } = await import('../src/model/labels.js');
+
+  // Series with awkward label values and values across the whole float range.
+  const r = rng(42);
+  const nowMs = Date.now() - 5_000;
+  const target = new ExpositionWriter('text');
+  const series: { labels: Labels; value: number; ts: number }[] = [];
+  const values = [...SPECIAL_VALUES.filter((v) => v === v), NaN, 1e-5, 1e-4, 999999, 1234567, 0.000087005, 15515488];
+  for (let i = 0; i < 120; i++) values.push((r() - 0.5) * 10 ** Math.floor(r() * 60 - 30));
+  const texts = ['plain', 'quote"d', 'back\\slash', 'new\nline', 'ünï€😀', 'tab\there', '{a="b"}, x'];
+  values.forEach((v, i) => {
+    const name = `rt_family_${i % 7}`;
+    const labels = Labels.from({ __name__: name, idx: String(i), text: texts[i % texts.length] });
+    series.push({ labels, value: v, ts: nowMs - (i % 50) });
+  });
+  for (const s of series) target.series(s.labels, s.value, s.ts);
+  const body = target.take();
+
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.end(body);
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const targetPort = (server.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'federate-'));
+  const promPort = await freePort();
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: {scrape_interval: 1s, scrape_timeout: 1s}\nscrape_configs:\n- job_name: rt\n  static_configs: [{targets: ['127.0.0.1:${targetPort}']}]\n`,
+  );
+  const proc = spawn(prometheus, [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+  ], { stdio: 'ignore' });
+  t.after(async () => {
+    proc.kill('SIGTERM');
+    server.close();
+    await new Promise((res) => setTimeout(res, 300));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Expected: families sorted by name, each `# TYPE name untyped`, series in label order,
+  // with the target labels the scrape added.
+  const instance = `127.0.0.1:${targetPort}`;
+  const scraped = series
+    .map((s) => ({ ...s, labels: Labels.from({ ...s.labels.toObject(), instance, job: 'rt' }) }))
+    .sort((a, b) => compareLabels(a.labels, b.labels));
+  const want = new ExpositionWriter('text');
+  let family = '';
+  for (const s of scraped) {
+    const name = s.labels.metricName();
+    if (name !== family) want.family(name, 'untyped');
+    family = name;
+    want.series(s.labels, s.value, s.ts);
+  }
+  const wantText = want.take().toString('utf8');
+
+  const url = `http://127.0.0.1:${promPort}/federate?match[]=${encodeURIComponent('{__name__=~"rt_.*"}')}`;
+  let got = '';
+  const deadline = Date.now() + 40_000;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) got = await res.text();
+    } catch {
+      // not listening yet
+    }
+    if (got.split('\n').length > series.length) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  assert.equal(got, wantText);
+});
