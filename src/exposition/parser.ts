@@ -203,6 +203,8 @@ export class ExpositionParser {
   private readonly validator: OpenMetricsValidator | null;
   private scratchNames: string[];
   private scratchValues: string[];
+  /** Interned names and short values, kept across reset() so repeat scrapes allocate less. */
+  private readonly strings: StringTable;
 
   constructor(buf: Buffer, opts: ParserOptions) {
     this.buf = buf as Latin1Buffer;
@@ -242,6 +244,7 @@ export class ExpositionParser {
     this.validator = this.om && opts.strict !== false ? new OpenMetricsValidator() : null;
     this.scratchNames = [];
     this.scratchValues = [];
+    this.strings = new StringTable();
   }
 
   /** Starts over on a new body with the same options, keeping the scratch arrays. */
@@ -608,17 +611,27 @@ export class ExpositionParser {
   private collectLabels(names: string[], values: string[], from: number, to: number, withName: boolean): number {
     const buf = this.buf;
     const a = this.lbl;
+    const strings = this.strings;
     let n = 0;
     if (withName) {
       names[0] = METRIC_NAME;
-      values[0] = buf.latin1Slice(this.nameStart, this.nameEnd);
+      const ns = this.nameStart;
+      const ne = this.nameEnd;
+      values[0] = ne - ns <= MAX_INTERNED_VALUE ? strings.get(buf, ns, ne) : buf.latin1Slice(ns, ne);
       n = 1;
     }
     for (let k = from; k < to; k++) {
       const o = k << 2;
-      names[n] = buf.latin1Slice(a[o], a[o + 1]);
-      const raw = buf.utf8Slice(a[o + 2], a[o + 3]);
-      values[n] = raw.indexOf('\\') < 0 ? raw : decodeLabelValue(raw);
+      names[n] = strings.get(buf, a[o], a[o + 1]);
+      const vs = a[o + 2];
+      const ve = a[o + 3];
+      // Short values repeat across series (le, status codes, directions): intern those.
+      let v = ve - vs <= MAX_INTERNED_VALUE ? strings.getValue(buf, vs, ve) : null;
+      if (v === null) {
+        const raw = buf.utf8Slice(vs, ve);
+        v = this.escapes && raw.indexOf('\\') >= 0 ? decodeLabelValue(raw) : raw;
+      }
+      values[n] = v;
       n++;
     }
     return n;
@@ -853,6 +866,57 @@ export class ExpositionParser {
   failLine(what: string): never {
     throw new ParseError(what, this.curLine, 1);
   }
+}
+
+/** Longest label value (bytes) looked up in the string table instead of decoded afresh. */
+const MAX_INTERNED_VALUE = 24;
+
+/**
+ * A small direct-mapped cache from ASCII byte ranges to strings: label names and short
+ * values recur on every line, and a hit costs one hash and one compare over a few bytes
+ * instead of a native slice call and a new string. Fixed size, so memory stays bounded.
+ */
+class StringTable {
+  private readonly keys: string[] = new Array<string>(STRING_TABLE_SIZE).fill('');
+  private readonly hashes = new Int32Array(STRING_TABLE_SIZE);
+
+  /** The string for ASCII bytes buf[s, e) (names are always ASCII). */
+  get(buf: Latin1Buffer, s: number, e: number): string {
+    let h = 0x811c9dc5 ^ (e - s);
+    for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const slot = (h ^ (h >>> 15)) & (STRING_TABLE_SIZE - 1);
+    const k = this.keys[slot];
+    if (this.hashes[slot] === h && k.length === e - s && equalsAscii(k, buf, s)) return k;
+    const str = buf.latin1Slice(s, e);
+    this.keys[slot] = str;
+    this.hashes[slot] = h;
+    return str;
+  }
+
+  /** Like get() for a raw label value; null when it holds a backslash or a non-ASCII byte. */
+  getValue(buf: Latin1Buffer, s: number, e: number): string | null {
+    let h = 0x811c9dc5 ^ (e - s);
+    for (let i = s; i < e; i++) {
+      const c = buf[i];
+      if (c === BACKSLASH || c >= 0x80) return null;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const slot = (h ^ (h >>> 15)) & (STRING_TABLE_SIZE - 1);
+    const k = this.keys[slot];
+    if (this.hashes[slot] === h && k.length === e - s && equalsAscii(k, buf, s)) return k;
+    const str = buf.latin1Slice(s, e);
+    this.keys[slot] = str;
+    this.hashes[slot] = h;
+    return str;
+  }
+}
+
+const STRING_TABLE_SIZE = 4096;
+
+/** Reports whether `k` equals the bytes at buf[s, s + k.length) (k is ASCII). */
+function equalsAscii(k: string, buf: Uint8Array, s: number): boolean {
+  for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) !== buf[s + i]) return false;
+  return true;
 }
 
 const KW_HELP = 1;
