@@ -183,11 +183,14 @@ export class MemSeries {
   /** Closes the open chunk into the arena and opens a new one starting at `t`. */
   private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): XORChunk {
     const old = this.head;
+    let capacity = 0;
     if (old !== null && old.numSamples() > 0) {
       const bytes = old.bytes();
       this.closed.push(arena.put(bytes), bytes.length, this.headMint, this.maxTime);
+      // The next chunk will likely be about as big: allocate that once instead of doubling.
+      capacity = bytes.length + (bytes.length >>> 3) + 32;
     }
-    const c = new XORChunk();
+    const c = XORChunk.withCapacity(capacity);
     this.head = c;
     this.app = c.appender();
     this.headMint = t;

@@ -55,6 +55,16 @@ export class XORChunk implements Chunk {
     }
   }
 
+  /**
+   * A new empty chunk with room for `bytes` bytes before it must grow (the head sizes a
+   * series' next chunk after its last one, which saves the growth copies).
+   */
+  static withCapacity(bytes: number): XORChunk {
+    const c = new XORChunk();
+    if (bytes > INITIAL_BYTES) c.w = new BitWriter(new Uint8Array(bytes), HEADER_BYTES);
+    return c;
+  }
+
   /** The encoded bytes; a view valid until the next append. */
   bytes(): Uint8Array {
     const w = this.w;
