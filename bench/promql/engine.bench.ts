@@ -10,8 +10,34 @@ const PROXIES = 20;
 const DEPLOYMENTS = 5;
 const AUTHORITIES = 10;
 const STATUS = ['200', '201', '404', '500', '503'];
-const LE = ['1', '2', '3', '4', '5', '10', '20', '30', '40', '50', '100', '200', '300', '400', '500', '1000', '2000', '3000',
-  '4000', '5000', '10000', '20000', '30000', '40000', '50000', '+Inf'];
+const LE = [
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '10',
+  '20',
+  '30',
+  '40',
+  '50',
+  '100',
+  '200',
+  '300',
+  '400',
+  '500',
+  '1000',
+  '2000',
+  '3000',
+  '4000',
+  '5000',
+  '10000',
+  '20000',
+  '30000',
+  '40000',
+  '50000',
+  '+Inf',
+];
 const STEP_MS = 10_000;
 const END_MS = 3_600_000;
 
@@ -32,31 +58,87 @@ function build(): { store: MemStorage; series: number; samples: number } {
     const deployment = `web-${p % DEPLOYMENTS}`;
     const pod = `${deployment}-${p}`;
     let n = 0;
-    const base = { namespace: 'emojivoto', deployment, pod, instance: `10.0.0.${p}:4191`, job: 'linkerd-proxy' };
+    const base = {
+      namespace: 'emojivoto',
+      deployment,
+      pod,
+      instance: `10.0.0.${p}:4191`,
+      job: 'linkerd-proxy',
+    };
     for (const direction of ['inbound', 'outbound']) {
       for (let a = 0; a < AUTHORITIES; a++) {
         const authority = `svc-${a}.emojivoto.svc.cluster.local:8080`;
-        add(Labels.from({ __name__: 'request_total', ...base, direction, authority, tls: 'true' }), 10);
+        add(
+          Labels.from({ __name__: 'request_total', ...base, direction, authority, tls: 'true' }),
+          10,
+        );
         n++;
         for (const status_code of STATUS) {
           for (const classification of ['success', 'failure']) {
-            add(Labels.from({ __name__: 'response_total', ...base, direction, authority, status_code, classification, tls: 'true' }), classification === 'success' ? 9 : 1);
+            add(
+              Labels.from({
+                __name__: 'response_total',
+                ...base,
+                direction,
+                authority,
+                status_code,
+                classification,
+                tls: 'true',
+              }),
+              classification === 'success' ? 9 : 1,
+            );
             n++;
           }
         }
         let cum = 0;
         for (const le of LE) {
           cum += 0.4;
-          add(Labels.from({ __name__: 'response_latency_ms_bucket', ...base, direction, authority, le, tls: 'true' }), Math.min(10, cum));
+          add(
+            Labels.from({
+              __name__: 'response_latency_ms_bucket',
+              ...base,
+              direction,
+              authority,
+              le,
+              tls: 'true',
+            }),
+            Math.min(10, cum),
+          );
           n++;
         }
-        add(Labels.from({ __name__: 'response_latency_ms_count', ...base, direction, authority, tls: 'true' }), 10);
-        add(Labels.from({ __name__: 'response_latency_ms_sum', ...base, direction, authority, tls: 'true' }), 400);
+        add(
+          Labels.from({
+            __name__: 'response_latency_ms_count',
+            ...base,
+            direction,
+            authority,
+            tls: 'true',
+          }),
+          10,
+        );
+        add(
+          Labels.from({
+            __name__: 'response_latency_ms_sum',
+            ...base,
+            direction,
+            authority,
+            tls: 'true',
+          }),
+          400,
+        );
         n += 2;
       }
     }
     for (let i = 0; n < 1000; i++, n++) {
-      add(Labels.from({ __name__: 'tcp_open_total', ...base, direction: i % 2 ? 'inbound' : 'outbound', peer: `p${i}` }), 1);
+      add(
+        Labels.from({
+          __name__: 'tcp_open_total',
+          ...base,
+          direction: i % 2 ? 'inbound' : 'outbound',
+          peer: `p${i}`,
+        }),
+        1,
+      );
     }
   }
   return { store, series, samples };
@@ -86,12 +168,16 @@ async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
 
 const t0 = performance.now();
 const { store, series, samples } = build();
-console.log(`loaded ${series} series, ${samples} samples in ${(performance.now() - t0).toFixed(0)} ms`);
+console.log(
+  `loaded ${series} series, ${samples} samples in ${(performance.now() - t0).toFixed(0)} ms`,
+);
 const engine = new Engine();
 console.log('query                 instant ms   1h range @15s ms');
 for (const [name, q] of Object.entries(QUERIES)) {
   const inst = await time(() => engine.instantQuery(store, q, END_MS), 10);
   const range = await time(() => engine.rangeQuery(store, q, 0, END_MS, 15_000), 3);
-  console.log(`${name.padEnd(20)} ${inst.toFixed(2).padStart(10)} ${range.toFixed(1).padStart(18)}`);
+  console.log(
+    `${name.padEnd(20)} ${inst.toFixed(2).padStart(10)} ${range.toFixed(1).padStart(18)}`,
+  );
 }
 console.log('(median of runs; preliminary: the machine is shared with other work)');

@@ -32,7 +32,12 @@ interface Group {
 }
 
 /** Runs a simple aggregation (not topk/bottomk/limitk/limit_ratio/count_values). */
-export function aggregate(op: AggregationOp, vec: Sample[], group: GroupFn, param: number): Sample[] {
+export function aggregate(
+  op: AggregationOp,
+  vec: Sample[],
+  group: GroupFn,
+  param: number,
+): Sample[] {
   const groups = new Map<string, Group>();
   const order: Group[] = [];
   for (const s of vec) {
@@ -41,7 +46,17 @@ export function aggregate(op: AggregationOp, vec: Sample[], group: GroupFn, para
     const key = labels.key();
     let g = groups.get(key);
     if (!g) {
-      g = { labels, dropName: s.dropName, value: f, mean: f, c: 0, count: 1, incremental: false, values: [], samples: [] };
+      g = {
+        labels,
+        dropName: s.dropName,
+        value: f,
+        mean: f,
+        c: 0,
+        count: 1,
+        incremental: false,
+        values: [],
+        samples: [],
+      };
       // An infinite or NaN input makes the variance NaN, whatever follows.
       if (op === 'stddev' || op === 'stdvar') g.value = Number.isFinite(f) ? 0 : NaN;
       if (op === 'group') g.value = 1;
@@ -109,13 +124,26 @@ export function aggregate(op: AggregationOp, vec: Sample[], group: GroupFn, para
   for (const g of order) {
     let v: number;
     switch (op) {
-      case 'sum': v = g.value + g.c; break;
-      case 'avg': v = g.incremental ? g.mean + g.c : g.value / g.count + g.c / g.count; break;
-      case 'count': v = g.count; break;
-      case 'stdvar': v = g.value / g.count; break;
-      case 'stddev': v = Math.sqrt(g.value / g.count); break;
-      case 'quantile': v = quantile(param, g.values); break;
-      default: v = g.value;
+      case 'sum':
+        v = g.value + g.c;
+        break;
+      case 'avg':
+        v = g.incremental ? g.mean + g.c : g.value / g.count + g.c / g.count;
+        break;
+      case 'count':
+        v = g.count;
+        break;
+      case 'stdvar':
+        v = g.value / g.count;
+        break;
+      case 'stddev':
+        v = Math.sqrt(g.value / g.count);
+        break;
+      case 'quantile':
+        v = quantile(param, g.values);
+        break;
+      default:
+        v = g.value;
     }
     out.push({ metric: g.labels, v, t: 0, dropName: g.dropName && g.labels.has(METRIC_NAME) });
   }
@@ -123,7 +151,12 @@ export function aggregate(op: AggregationOp, vec: Sample[], group: GroupFn, para
 }
 
 /** `topk`/`bottomk`: the k largest/smallest per group, keeping the input labels. */
-export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], group: GroupFn, kParam: number): Sample[] {
+export function aggregateK(
+  op: 'topk' | 'bottomk',
+  vec: Sample[],
+  group: GroupFn,
+  kParam: number,
+): Sample[] {
   if (kParam !== kParam) throw new EvalError('Parameter value is NaN');
   if (kParam >= 2 ** 63) throw new EvalError(`Scalar value ${kParam} overflows int64`);
   const k = Math.trunc(kParam);
@@ -143,8 +176,10 @@ export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], group: GroupFn
   // NaN sorts last for both: it is never "larger" nor "smaller" than a number.
   const cmp =
     op === 'topk'
-      ? (a: Sample, b: Sample): number => (a.v !== a.v ? (b.v !== b.v ? 0 : 1) : b.v !== b.v ? -1 : b.v - a.v)
-      : (a: Sample, b: Sample): number => (a.v !== a.v ? (b.v !== b.v ? 0 : 1) : b.v !== b.v ? -1 : a.v - b.v);
+      ? (a: Sample, b: Sample): number =>
+          a.v !== a.v ? (b.v !== b.v ? 0 : 1) : b.v !== b.v ? -1 : b.v - a.v
+      : (a: Sample, b: Sample): number =>
+          a.v !== a.v ? (b.v !== b.v ? 0 : 1) : b.v !== b.v ? -1 : a.v - b.v;
   const out: Sample[] = [];
   for (const g of order) {
     const sorted = g.slice().sort(cmp);
@@ -154,8 +189,14 @@ export function aggregateK(op: 'topk' | 'bottomk', vec: Sample[], group: GroupFn
 }
 
 /** `limitk(k, v)`: the first k series per group; `limit_ratio(r, v)`: a stable hash-based sample. */
-export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], group: GroupFn, p: number): Sample[] {
-  if (p !== p) throw new EvalError(op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
+export function aggregateLimit(
+  op: 'limitk' | 'limit_ratio',
+  vec: Sample[],
+  group: GroupFn,
+  p: number,
+): Sample[] {
+  if (p !== p)
+    throw new EvalError(op === 'limitk' ? 'Parameter value is NaN' : 'Ratio value is NaN');
   const groups = new Map<string, number>();
   const out: Sample[] = [];
   if (op === 'limitk') {
@@ -182,7 +223,8 @@ export function aggregateLimit(op: 'limitk' | 'limit_ratio', vec: Sample[], grou
 /** `count_values("label", v)`: counts samples per distinct value. */
 export function countValues(label: string, vec: Sample[], group: GroupFn): Sample[] {
   // Prometheus 3 accepts any non-empty UTF-8 label name.
-  if (label === '' || !isValidUtf8(label)) throw new EvalError(`invalid label name ${goQuote(label)}`);
+  if (label === '' || !isValidUtf8(label))
+    throw new EvalError(`invalid label name ${goQuote(label)}`);
   const counts = new Map<string, Sample>();
   const lb = new LabelsBuilder();
   for (const s of vec) {
@@ -194,7 +236,13 @@ export function countValues(label: string, vec: Sample[], group: GroupFn): Sampl
     if (g) {
       g.v++;
       if (s.dropName) g.dropName = labels.has(METRIC_NAME);
-    } else counts.set(key, { metric: labels, v: 1, t: 0, dropName: s.dropName && labels.has(METRIC_NAME) });
+    } else
+      counts.set(key, {
+        metric: labels,
+        v: 1,
+        t: 0,
+        dropName: s.dropName && labels.has(METRIC_NAME),
+      });
   }
   return [...counts.values()];
 }

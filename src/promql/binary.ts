@@ -21,26 +21,67 @@ export const ELEM = { v: 0, keep: true };
 export function elemBinop(op: BinaryOp, l: number, r: number): void {
   ELEM.keep = true;
   switch (op) {
-    case '+': ELEM.v = l + r; return;
-    case '-': ELEM.v = l - r; return;
-    case '*': ELEM.v = l * r; return;
-    case '/': ELEM.v = l / r; return;
-    case '%': ELEM.v = l % r; return;
-    case '^': ELEM.v = goPow(l, r); return;
-    case 'atan2': ELEM.v = Math.atan2(l, r); return;
-    case '==': ELEM.v = l; ELEM.keep = l === r; return;
-    case '!=': ELEM.v = l; ELEM.keep = l !== r; return;
-    case '>': ELEM.v = l; ELEM.keep = l > r; return;
-    case '<': ELEM.v = l; ELEM.keep = l < r; return;
-    case '>=': ELEM.v = l; ELEM.keep = l >= r; return;
-    case '<=': ELEM.v = l; ELEM.keep = l <= r; return;
-    default: throw new EvalError(`operator ${JSON.stringify(op)} not allowed for scalar operations`);
+    case '+':
+      ELEM.v = l + r;
+      return;
+    case '-':
+      ELEM.v = l - r;
+      return;
+    case '*':
+      ELEM.v = l * r;
+      return;
+    case '/':
+      ELEM.v = l / r;
+      return;
+    case '%':
+      ELEM.v = l % r;
+      return;
+    case '^':
+      ELEM.v = goPow(l, r);
+      return;
+    case 'atan2':
+      ELEM.v = Math.atan2(l, r);
+      return;
+    case '==':
+      ELEM.v = l;
+      ELEM.keep = l === r;
+      return;
+    case '!=':
+      ELEM.v = l;
+      ELEM.keep = l !== r;
+      return;
+    case '>':
+      ELEM.v = l;
+      ELEM.keep = l > r;
+      return;
+    case '<':
+      ELEM.v = l;
+      ELEM.keep = l < r;
+      return;
+    case '>=':
+      ELEM.v = l;
+      ELEM.keep = l >= r;
+      return;
+    case '<=':
+      ELEM.v = l;
+      ELEM.keep = l <= r;
+      return;
+    default:
+      throw new EvalError(`operator ${JSON.stringify(op)} not allowed for scalar operations`);
   }
 }
 
 /** Operators whose result no longer measures the input metric, so the name goes. */
 export function dropsName(op: BinaryOp): boolean {
-  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^' || op === 'atan2';
+  return (
+    op === '+' ||
+    op === '-' ||
+    op === '*' ||
+    op === '/' ||
+    op === '%' ||
+    op === '^' ||
+    op === 'atan2'
+  );
 }
 
 /** scalar op scalar. */
@@ -52,7 +93,13 @@ export function scalarBinop(op: BinaryOp, l: number, r: number, bool: boolean): 
 }
 
 /** vector op scalar, or scalar op vector when `swap`. */
-export function vectorScalarBinop(op: BinaryOp, vec: Sample[], s: number, swap: boolean, bool: boolean): Sample[] {
+export function vectorScalarBinop(
+  op: BinaryOp,
+  vec: Sample[],
+  s: number,
+  swap: boolean,
+  bool: boolean,
+): Sample[] {
   const out: Sample[] = [];
   const cmp = isComparison(op);
   for (const x of vec) {
@@ -70,13 +117,17 @@ export function vectorScalarBinop(op: BinaryOp, vec: Sample[], s: number, swap: 
       v = keep ? 1 : 0;
       keep = true;
     }
-    if (keep) out.push({ metric: x.metric, v, t: x.t, dropName: x.dropName || dropsName(op) || bool });
+    if (keep)
+      out.push({ metric: x.metric, v, t: x.t, dropName: x.dropName || dropsName(op) || bool });
   }
   return out;
 }
 
 /** Signatures per matching clause and label set, so a range query computes each once. */
-const SIGNATURES = new WeakMap<readonly string[], { on: Map<Labels, string>; ignoring: Map<Labels, string> }>();
+const SIGNATURES = new WeakMap<
+  readonly string[],
+  { on: Map<Labels, string>; ignoring: Map<Labels, string> }
+>();
 
 /** The matching signature of a label set under `on(...)`/`ignoring(...)`. */
 export function signature(m: Labels, on: boolean, names: readonly string[]): string {
@@ -123,7 +174,13 @@ export function setBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: VectorMa
 }
 
 /** Arithmetic and comparison between two instant vectors. */
-export function vectorBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: VectorMatching, bool: boolean): Sample[] {
+export function vectorBinop(
+  op: BinaryOp,
+  lhs: Sample[],
+  rhs: Sample[],
+  m: VectorMatching,
+  bool: boolean,
+): Sample[] {
   if (lhs.length === 0 || rhs.length === 0) return [];
   const oneToMany = m.card === 'one-to-many';
   if (oneToMany) [lhs, rhs] = [rhs, lhs];
@@ -133,7 +190,9 @@ export function vectorBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: Vecto
     const dup = rightSigs.get(sig);
     if (dup) {
       const side = oneToMany ? 'left' : 'right';
-      const matched = m.on ? rs.metric.keep(...m.labels) : rs.metric.without(...m.labels, METRIC_NAME);
+      const matched = m.on
+        ? rs.metric.keep(...m.labels)
+        : rs.metric.without(...m.labels, METRIC_NAME);
       throw new EvalError(
         `found duplicate series for the match group ${matched.toString()} on the ${side} hand-side of the operation: ` +
           `[${dup.metric.toString()}, ${rs.metric.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
@@ -159,13 +218,18 @@ export function vectorBinop(op: BinaryOp, lhs: Sample[], rhs: Sample[], m: Vecto
     const inserted = matchedSigs.get(sig);
     if (m.card === 'one-to-one') {
       if (inserted !== undefined) {
-        throw new EvalError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+        throw new EvalError(
+          'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+        );
       }
       matchedSigs.set(sig, null);
     } else {
       const key = metric.key();
       if (inserted === undefined || inserted === null) matchedSigs.set(sig, new Set([key]));
-      else if (inserted.has(key)) throw new EvalError('multiple matches for labels: grouping labels must ensure unique results');
+      else if (inserted.has(key))
+        throw new EvalError(
+          'multiple matches for labels: grouping labels must ensure unique results',
+        );
       else inserted.add(key);
     }
     let v = ELEM.v;

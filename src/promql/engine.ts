@@ -31,9 +31,24 @@ import {
 import { histogramFraction, histogramQuantile } from './histogram.js';
 import { formatFloatG } from './mathutil.js';
 import { isValidUtf8 } from './parser/lex.js';
-import { kindOf, walk, type Call, type Expr, type PosRange, type Subquery, type VectorSelector } from './parser/ast.js';
+import {
+  kindOf,
+  walk,
+  type Call,
+  type Expr,
+  type PosRange,
+  type Subquery,
+  type VectorSelector,
+} from './parser/ast.js';
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
-import type { QueryResult, QueryValue, RangeSeries, ResultSeries, Sample, StepValue } from './value.js';
+import type {
+  QueryResult,
+  QueryValue,
+  RangeSeries,
+  ResultSeries,
+  Sample,
+  StepValue,
+} from './value.js';
 
 /** Engine settings; the defaults are Prometheus's. */
 export interface EngineOptions {
@@ -82,7 +97,12 @@ export class Engine {
   }
 
   /** Evaluates `query` at time `t` (ms). Throws a {@link QueryError}. */
-  async instantQuery(queryable: Queryable, query: string, t: number, signal?: AbortSignal): Promise<QueryResult> {
+  async instantQuery(
+    queryable: Queryable,
+    query: string,
+    t: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
     return this.exec(queryable, query, t, t, 0, signal);
   }
 
@@ -95,8 +115,13 @@ export class Engine {
     step: number,
     signal?: AbortSignal,
   ): Promise<QueryResult> {
-    if (!(step > 0)) throw new QueryError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
-    if (end < start) throw new QueryError('bad_data', 'end timestamp must not be before start time');
+    if (!(step > 0))
+      throw new QueryError(
+        'bad_data',
+        'zero or negative query resolution step widths are not accepted. Try a positive integer',
+      );
+    if (end < start)
+      throw new QueryError('bad_data', 'end timestamp must not be before start time');
     if ((end - start) / step > MAX_POINTS_PER_SERIES) {
       throw new QueryError(
         'bad_data',
@@ -140,7 +165,8 @@ export class Engine {
     } catch (e) {
       if (e instanceof QueryError) throw e;
       if (e instanceof AbortQuery) throw new QueryError(e.type, e.message, { cause: e });
-      if (e instanceof EvalError || e instanceof PromError) throw new QueryError('execution', e.message, { cause: e });
+      if (e instanceof EvalError || e instanceof PromError)
+        throw new QueryError('execution', e.message, { cause: e });
       throw new QueryError('execution', `unexpected error: ${(e as Error).message}`, { cause: e });
     } finally {
       querier?.close();
@@ -167,7 +193,9 @@ function materialiseNames(vec: Sample[]): Sample[] {
   let any = false;
   for (const s of vec) if (s.dropName) any = true;
   if (!any) return vec;
-  return vec.map((s) => (s.dropName ? { metric: dropMetricName(s.metric), v: s.v, t: s.t, dropName: false } : s));
+  return vec.map((s) =>
+    s.dropName ? { metric: dropMetricName(s.metric), v: s.v, t: s.t, dropName: false } : s,
+  );
 }
 
 /** The labels without the metric name and the type/unit labels that belong to it. */
@@ -198,7 +226,14 @@ class Evaluator {
   private readonly lb = new LabelsBuilder();
   private samplesInStep = 0;
 
-  constructor(eng: Engine, query: string, start: number, end: number, step: number, signal: AbortSignal | undefined) {
+  constructor(
+    eng: Engine,
+    query: string,
+    start: number,
+    end: number,
+    step: number,
+    signal: AbortSignal | undefined,
+  ) {
     this.eng = eng;
     this.query = query;
     this.start = start;
@@ -212,7 +247,13 @@ class Evaluator {
 
   /** Selects every selector of `expr` once, over the whole range it will need. */
   async load(queryable: Queryable, expr: Expr): Promise<Querier | null> {
-    const ranges: { sel: VectorSelector; mint: number; maxt: number; range: number; func: string }[] = [];
+    const ranges: {
+      sel: VectorSelector;
+      mint: number;
+      maxt: number;
+      range: number;
+      func: string;
+    }[] = [];
     walk(expr, (e, path) => {
       if (e.type !== 'vectorSelector') return;
       const parent = path[path.length - 1];
@@ -237,7 +278,13 @@ class Evaluator {
     }
     const querier = await queryable.querier(mint, maxt);
     for (const r of ranges) {
-      const hints: SelectHints = { start: r.mint, end: r.maxt, step: this.step, func: r.func, range: r.range };
+      const hints: SelectHints = {
+        start: r.mint,
+        end: r.maxt,
+        step: this.step,
+        func: r.func,
+        range: r.range,
+      };
       const set = querier.select(true, hints, r.sel.matchers);
       const loaded: LoadedSeries[] = [];
       let it = undefined;
@@ -346,7 +393,8 @@ class Evaluator {
         for (const s of v.series) {
           const metric = s.dropName ? dropMetricName(s.metric) : s.metric;
           const key = metric.key();
-          if (seen.has(key)) throw new EvalError('vector cannot contain metrics with the same labelset');
+          if (seen.has(key))
+            throw new EvalError('vector cannot contain metrics with the same labelset');
           seen.add(key);
           out.push({ metric, ts: s.ts, vs: s.vs });
         }
@@ -399,7 +447,8 @@ class Evaluator {
       const seen = new Set<string>();
       for (const s of out) {
         const k = s.metric.key();
-        if (seen.has(k)) throw new EvalError('vector cannot contain metrics with the same labelset');
+        if (seen.has(k))
+          throw new EvalError('vector cannot contain metrics with the same labelset');
         seen.add(k);
       }
     }
@@ -413,13 +462,17 @@ class Evaluator {
 
   private checkAbort(): void {
     if (this.signal?.aborted) throw new AbortQuery('canceled', 'query was canceled');
-    if (Date.now() > this.deadline) throw new AbortQuery('timeout', 'query timed out in expression evaluation');
+    if (Date.now() > this.deadline)
+      throw new AbortQuery('timeout', 'query timed out in expression evaluation');
   }
 
   private countSamples(n: number): void {
     this.samplesInStep += n;
     if (this.samplesInStep > this.eng.maxSamples) {
-      throw new AbortQuery('execution', 'query processing would load too many samples into memory in query execution');
+      throw new AbortQuery(
+        'execution',
+        'query processing would load too many samples into memory in query execution',
+      );
     }
   }
 
@@ -444,7 +497,10 @@ class Evaluator {
         if (e.op === '+') return v;
         if (v.kind === 'scalar') return { kind: 'scalar', v: -v.v };
         if (v.kind === 'vector') {
-          return { kind: 'vector', vec: v.vec.map((s) => ({ metric: s.metric, v: -s.v, t: s.t, dropName: true })) };
+          return {
+            kind: 'vector',
+            vec: v.vec.map((s) => ({ metric: s.metric, v: -s.v, t: s.t, dropName: true })),
+          };
         }
         throw new EvalError('unary expression only allowed on scalar or instant vector');
       }
@@ -461,7 +517,8 @@ class Evaluator {
       case 'binaryExpr': {
         const l = this.eval(e.lhs, t);
         const r = this.eval(e.rhs, t);
-        if (l.kind === 'scalar' && r.kind === 'scalar') return { kind: 'scalar', v: scalarBinop(e.op, l.v, r.v, e.bool) };
+        if (l.kind === 'scalar' && r.kind === 'scalar')
+          return { kind: 'scalar', v: scalarBinop(e.op, l.v, r.v, e.bool) };
         if (l.kind === 'vector' && r.kind === 'scalar') {
           return { kind: 'vector', vec: vectorScalarBinop(e.op, l.vec, r.v, false, e.bool) };
         }
@@ -535,7 +592,10 @@ class Evaluator {
     if (first <= from) first += step;
     let cache = this.subqueryCache.get(sq);
     if (!cache) this.subqueryCache.set(sq, (cache = new Map()));
-    const acc = new Map<string, { metric: Labels; dropName: boolean; ts: number[]; vs: number[] }>();
+    const acc = new Map<
+      string,
+      { metric: Labels; dropName: boolean; ts: number[]; vs: number[] }
+    >();
     let total = 0;
     for (let st = first; st <= ref; st += step) {
       let vec = cache.get(st);
@@ -561,7 +621,12 @@ class Evaluator {
     this.countSamples(total);
     const out: RangeSeries[] = [];
     for (const s of acc.values()) {
-      out.push({ metric: s.metric, ts: Float64Array.from(s.ts), vs: Float64Array.from(s.vs), dropName: s.dropName });
+      out.push({
+        metric: s.metric,
+        ts: Float64Array.from(s.ts),
+        vs: Float64Array.from(s.vs),
+        dropName: s.dropName,
+      });
     }
     return out;
   }
@@ -596,13 +661,22 @@ class Evaluator {
   private evalCall(e: Call, t: number): StepValue {
     const f = e.func;
     const args = e.args;
-    if (f in RANGE_FUNCTIONS || f === 'absent_over_time') return { kind: 'vector', vec: this.evalRangeCall(e, t) };
+    if (f in RANGE_FUNCTIONS || f === 'absent_over_time')
+      return { kind: 'vector', vec: this.evalRangeCall(e, t) };
     const math = MATH_FUNCTIONS[f] as ((v: number) => number) | undefined;
     if (math) return { kind: 'vector', vec: this.mapVector(this.vectorArg(args[0], t), math) };
     const timeFn = TIME_FUNCTIONS[f] as ((d: Date) => number) | undefined;
     if (timeFn) {
-      const vec = args.length === 0 ? [{ metric: Labels.EMPTY, v: t / 1000, t, dropName: false }] : this.vectorArg(args[0], t);
-      return { kind: 'vector', vec: this.mapVector(vec, (v) => (Number.isFinite(v) ? timeFn(new Date(Math.trunc(v) * 1000)) : NaN)) };
+      const vec =
+        args.length === 0
+          ? [{ metric: Labels.EMPTY, v: t / 1000, t, dropName: false }]
+          : this.vectorArg(args[0], t);
+      return {
+        kind: 'vector',
+        vec: this.mapVector(vec, (v) =>
+          Number.isFinite(v) ? timeFn(new Date(Math.trunc(v) * 1000)) : NaN,
+        ),
+      };
     }
     switch (f) {
       case 'time':
@@ -610,7 +684,10 @@ class Evaluator {
       case 'pi':
         return { kind: 'scalar', v: Math.PI };
       case 'vector':
-        return { kind: 'vector', vec: [{ metric: Labels.EMPTY, v: this.scalarArg(args[0], t), t, dropName: false }] };
+        return {
+          kind: 'vector',
+          vec: [{ metric: Labels.EMPTY, v: this.scalarArg(args[0], t), t, dropName: false }],
+        };
       case 'scalar': {
         const vec = this.vectorArg(args[0], t);
         return { kind: 'scalar', v: vec.length === 1 ? vec[0].v : NaN };
@@ -618,7 +695,10 @@ class Evaluator {
       case 'round': {
         const to = args.length > 1 ? this.scalarArg(args[1], t) : 1;
         const inv = 1 / to;
-        return { kind: 'vector', vec: this.mapVector(this.vectorArg(args[0], t), (v) => Math.floor(v * inv + 0.5) / inv) };
+        return {
+          kind: 'vector',
+          vec: this.mapVector(this.vectorArg(args[0], t), (v) => Math.floor(v * inv + 0.5) / inv),
+        };
       }
       case 'clamp': {
         const vec = this.vectorArg(args[0], t);
@@ -643,14 +723,20 @@ class Evaluator {
         const useSampleT = inner.type === 'vectorSelector';
         return {
           kind: 'vector',
-          vec: vec.map((s) => ({ metric: s.metric, v: (useSampleT ? s.t : t) / 1000, t: s.t, dropName: true })),
+          vec: vec.map((s) => ({
+            metric: s.metric,
+            v: (useSampleT ? s.t : t) / 1000,
+            t: s.t,
+            dropName: true,
+          })),
         };
       }
       case 'absent': {
         const vec = this.vectorArg(args[0], t);
         if (vec.length > 0) return { kind: 'vector', vec: [] };
         const inner = unwrapParens(args[0]);
-        const metric = inner.type === 'vectorSelector' ? absentLabels(inner.matchers) : Labels.EMPTY;
+        const metric =
+          inner.type === 'vectorSelector' ? absentLabels(inner.matchers) : Labels.EMPTY;
         return { kind: 'vector', vec: [{ metric, v: 1, t, dropName: false }] };
       }
       case 'sort':
@@ -692,10 +778,16 @@ class Evaluator {
         } catch {
           throw new EvalError(`invalid regular expression in label_replace(): ${reText}`);
         }
-        if (!validLabelName(dst)) throw new EvalError(`invalid destination label name in label_replace(): ${dst}`);
+        if (!validLabelName(dst))
+          throw new EvalError(`invalid destination label name in label_replace(): ${dst}`);
         const out = vec.map((s) => {
           const metric = labelReplace(s, dst, repl, src, re, this.lb);
-          return { metric, v: s.v, t: s.t, dropName: dst === METRIC_NAME && metric !== s.metric ? false : s.dropName };
+          return {
+            metric,
+            v: s.v,
+            t: s.t,
+            dropName: dst === METRIC_NAME && metric !== s.metric ? false : s.dropName,
+          };
         });
         return { kind: 'vector', vec: out };
       }
@@ -704,26 +796,43 @@ class Evaluator {
         const dst = this.stringArg(args[1], t);
         const sep = this.stringArg(args[2], t);
         const srcs = args.slice(3).map((a) => this.stringArg(a, t));
-        if (!validLabelName(dst)) throw new EvalError(`invalid destination label name in label_join(): ${dst}`);
+        if (!validLabelName(dst))
+          throw new EvalError(`invalid destination label name in label_join(): ${dst}`);
         const out = vec.map((s) => {
           const val = srcs.map((n) => s.metric.get(n)).join(sep);
           this.lb.reset(s.metric);
           this.lb.set(dst, val);
-          return { metric: this.lb.labels(), v: s.v, t: s.t, dropName: dst === METRIC_NAME ? false : s.dropName };
+          return {
+            metric: this.lb.labels(),
+            v: s.v,
+            t: s.t,
+            dropName: dst === METRIC_NAME ? false : s.dropName,
+          };
         });
         return { kind: 'vector', vec: out };
       }
       case 'histogram_quantile': {
         const q = this.scalarArg(args[0], t);
         const vec = materialiseNames(this.vectorArg(args[1], t));
-        if (!(q >= 0 && q <= 1)) this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(q)}`, args[0].pos);
-        return { kind: 'vector', vec: histogramQuantile(q, vec, (kind, msg) => this.annotate(kind, msg, args[1].pos)) };
+        if (!(q >= 0 && q <= 1))
+          this.annotate(
+            'warn',
+            `quantile value should be between 0 and 1, got ${formatFloatG(q)}`,
+            args[0].pos,
+          );
+        return {
+          kind: 'vector',
+          vec: histogramQuantile(q, vec, (kind, msg) => this.annotate(kind, msg, args[1].pos)),
+        };
       }
       case 'histogram_fraction': {
         const lo = this.scalarArg(args[0], t);
         const hi = this.scalarArg(args[1], t);
         const vec = materialiseNames(this.vectorArg(args[2], t));
-        return { kind: 'vector', vec: histogramFraction(lo, hi, vec, (kind, msg) => this.annotate(kind, msg, args[2].pos)) };
+        return {
+          kind: 'vector',
+          vec: histogramFraction(lo, hi, vec, (kind, msg) => this.annotate(kind, msg, args[2].pos)),
+        };
       }
       case 'histogram_count':
       case 'histogram_sum':
@@ -741,7 +850,12 @@ class Evaluator {
   }
 
   private sortIneffective(e: Call): void {
-    if (this.step > 0) this.annotate('warn', 'sort is ineffective for range queries since results are always ordered by labels', e.pos);
+    if (this.step > 0)
+      this.annotate(
+        'warn',
+        'sort is ineffective for range queries since results are always ordered by labels',
+        e.pos,
+      );
   }
 
   private mapVector(vec: Sample[], fn: (v: number) => number): Sample[] {
@@ -770,12 +884,19 @@ class Evaluator {
     }
     if (f === 'absent_over_time') {
       if (series.length > 0) return [];
-      const metric = arg.type === 'matrixSelector' ? absentLabels(arg.selector.matchers) : Labels.EMPTY;
+      const metric =
+        arg.type === 'matrixSelector' ? absentLabels(arg.selector.matchers) : Labels.EMPTY;
       return [{ metric, v: 1, t, dropName: false }];
     }
     if (f === 'double_exponential_smoothing') {
-      if (!(params[0] > 0 && params[0] < 1)) throw new EvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${params[0].toFixed(6)}`);
-      if (!(params[1] > 0 && params[1] < 1)) throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${params[1].toFixed(6)}`);
+      if (!(params[0] > 0 && params[0] < 1))
+        throw new EvalError(
+          `invalid smoothing factor. Expected: 0 < sf < 1, got: ${params[0].toFixed(6)}`,
+        );
+      if (!(params[1] > 0 && params[1] < 1))
+        throw new EvalError(
+          `invalid trend factor. Expected: 0 < tf < 1, got: ${params[1].toFixed(6)}`,
+        );
     }
     const fn = RANGE_FUNCTIONS[f];
     const keep = KEEPS_NAME.has(f);
@@ -802,7 +923,11 @@ class Evaluator {
       }
     }
     if (f === 'quantile_over_time' && !(params[0] >= 0 && params[0] <= 1) && out.length > 0) {
-      this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(params[0])}`, e.args[0].pos);
+      this.annotate(
+        'warn',
+        `quantile value should be between 0 and 1, got ${formatFloatG(params[0])}`,
+        e.args[0].pos,
+      );
     }
     return out;
   }
@@ -810,7 +935,11 @@ class Evaluator {
   private checkCounterName(m: Labels, pos: PosRange): void {
     const name = m.get(METRIC_NAME);
     if (name !== '' && !/_(total|sum|count|bucket)$/.test(name)) {
-      this.annotate('info', `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, pos);
+      this.annotate(
+        'info',
+        `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`,
+        pos,
+      );
     }
   }
 
@@ -841,7 +970,11 @@ class Evaluator {
         return countValues(label, vec, group);
       case 'quantile':
         if (!(param >= 0 && param <= 1) && vec.length > 0) {
-          this.annotate('warn', `quantile value should be between 0 and 1, got ${formatFloatG(param)}`, e.param!.pos);
+          this.annotate(
+            'warn',
+            `quantile value should be between 0 and 1, got ${formatFloatG(param)}`,
+            e.param!.pos,
+          );
         }
         return aggregate(e.op, vec, group, param);
       default:

@@ -23,10 +23,19 @@ export interface RangeWindow {
  * A range function: one value for the window `[lo, hi)` of a series (never empty), or
  * null for no output. `params` are the scalar arguments in order.
  */
-export type RangeFn = (ts: Float64Array, vs: Float64Array, lo: number, hi: number, w: RangeWindow, params: number[]) => number | null;
+export type RangeFn = (
+  ts: Float64Array,
+  vs: Float64Array,
+  lo: number,
+  hi: number,
+  w: RangeWindow,
+  params: number[],
+) => number | null;
 
 /** Adapts a function of whole-window views; for the rarer functions, where a view per call is fine. */
-function windowed(fn: (ts: Float64Array, vs: Float64Array, w: RangeWindow, params: number[]) => number | null): RangeFn {
+function windowed(
+  fn: (ts: Float64Array, vs: Float64Array, w: RangeWindow, params: number[]) => number | null,
+): RangeFn {
   return (ts, vs, lo, hi, w, p) => fn(ts.subarray(lo, hi), vs.subarray(lo, hi), w, p);
 }
 
@@ -71,7 +80,13 @@ function extrapolatedRate(
   return result * factor;
 }
 
-function instantValue(ts: Float64Array, vs: Float64Array, lo: number, hi: number, isRate: boolean): number | null {
+function instantValue(
+  ts: Float64Array,
+  vs: Float64Array,
+  lo: number,
+  hi: number,
+  isRate: boolean,
+): number | null {
   if (hi - lo < 2) return null;
   const last = vs[hi - 1];
   const prev = vs[hi - 2];
@@ -83,9 +98,20 @@ function instantValue(ts: Float64Array, vs: Float64Array, lo: number, hi: number
 }
 
 /** Least-squares fit of the window; slope per second and intercept at `interceptT`. */
-export function linearRegression(ts: Float64Array, vs: Float64Array, interceptT: number): [number, number] {
+export function linearRegression(
+  ts: Float64Array,
+  vs: Float64Array,
+  interceptT: number,
+): [number, number] {
   let n = 0;
-  let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  let sumX = 0,
+    cX = 0,
+    sumY = 0,
+    cY = 0,
+    sumXY = 0,
+    cXY = 0,
+    sumX2 = 0,
+    cX2 = 0;
   const initY = vs[0];
   let constY = true;
   for (let i = 0; i < ts.length; i++) {
@@ -93,16 +119,27 @@ export function linearRegression(ts: Float64Array, vs: Float64Array, interceptT:
     if (constY && i > 0 && y !== initY) constY = false;
     n++;
     const x = (ts[i] - interceptT) / 1000;
-    kahanSumInc(x, sumX, cX); sumX = KAHAN.sum; cX = KAHAN.c;
-    kahanSumInc(y, sumY, cY); sumY = KAHAN.sum; cY = KAHAN.c;
-    kahanSumInc(x * y, sumXY, cXY); sumXY = KAHAN.sum; cXY = KAHAN.c;
-    kahanSumInc(x * x, sumX2, cX2); sumX2 = KAHAN.sum; cX2 = KAHAN.c;
+    kahanSumInc(x, sumX, cX);
+    sumX = KAHAN.sum;
+    cX = KAHAN.c;
+    kahanSumInc(y, sumY, cY);
+    sumY = KAHAN.sum;
+    cY = KAHAN.c;
+    kahanSumInc(x * y, sumXY, cXY);
+    sumXY = KAHAN.sum;
+    cXY = KAHAN.c;
+    kahanSumInc(x * x, sumX2, cX2);
+    sumX2 = KAHAN.sum;
+    cX2 = KAHAN.c;
   }
   if (constY) {
     if (initY === Infinity || initY === -Infinity) return [NaN, NaN];
     return [0, initY];
   }
-  sumX += cX; sumY += cY; sumXY += cXY; sumX2 += cX2;
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
   const covXY = sumXY - (sumX * sumY) / n;
   const varX = sumX2 - (sumX * sumX) / n;
   const slope = covXY / varX;
@@ -139,13 +176,21 @@ function avgOverTime(vs: Float64Array): number {
 }
 
 function varianceOverTime(vs: Float64Array): number {
-  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+  let count = 0,
+    mean = 0,
+    cMean = 0,
+    aux = 0,
+    cAux = 0;
   for (let i = 0; i < vs.length; i++) {
     const f = vs[i];
     count++;
     const delta = f - (mean + cMean);
-    kahanSumInc(delta / count, mean, cMean); mean = KAHAN.sum; cMean = KAHAN.c;
-    kahanSumInc(delta * (f - (mean + cMean)), aux, cAux); aux = KAHAN.sum; cAux = KAHAN.c;
+    kahanSumInc(delta / count, mean, cMean);
+    mean = KAHAN.sum;
+    cMean = KAHAN.c;
+    kahanSumInc(delta * (f - (mean + cMean)), aux, cAux);
+    aux = KAHAN.sum;
+    cAux = KAHAN.c;
   }
   return (aux + cAux) / count;
 }
@@ -182,7 +227,8 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   }),
   avg_over_time: windowed((_ts, vs) => avgOverTime(vs)),
   sum_over_time: (_ts, vs, lo, hi) => {
-    let sum = 0, c = 0;
+    let sum = 0,
+      c = 0;
     for (let i = lo; i < hi; i++) {
       kahanSumInc(vs[i], sum, c);
       sum = KAHAN.sum;
@@ -207,13 +253,25 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
     return m;
   },
   ts_of_max_over_time: (ts, vs, lo, hi) => {
-    let m = vs[lo], at = ts[lo];
-    for (let i = lo + 1; i < hi; i++) if (vs[i] >= m || m !== m) (m = vs[i]), (at = ts[i]);
+    let m = vs[lo],
+      at = ts[lo];
+    for (let i = lo + 1; i < hi; i++) {
+      if (vs[i] >= m || m !== m) {
+        m = vs[i];
+        at = ts[i];
+      }
+    }
     return at / 1000;
   },
   ts_of_min_over_time: (ts, vs, lo, hi) => {
-    let m = vs[lo], at = ts[lo];
-    for (let i = lo + 1; i < hi; i++) if (vs[i] <= m || m !== m) (m = vs[i]), (at = ts[i]);
+    let m = vs[lo],
+      at = ts[lo];
+    for (let i = lo + 1; i < hi; i++) {
+      if (vs[i] <= m || m !== m) {
+        m = vs[i];
+        at = ts[i];
+      }
+    }
     return at / 1000;
   },
   stddev_over_time: windowed((_ts, vs) => Math.sqrt(varianceOverTime(vs))),
@@ -227,7 +285,8 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   changes: (_ts, vs, lo, hi) => {
     let changes = 0;
     for (let i = lo + 1; i < hi; i++) {
-      const cur = vs[i], prev = vs[i - 1];
+      const cur = vs[i],
+        prev = vs[i - 1];
       if (cur !== prev && !(cur !== cur && prev !== prev)) changes++;
     }
     return changes;
@@ -237,12 +296,22 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
     for (let i = lo + 1; i < hi; i++) if (vs[i] < vs[i - 1]) resets++;
     return resets;
   },
-  double_exponential_smoothing: windowed((_ts, vs, _w, p) => doubleExponentialSmoothing(vs, p[0], p[1])),
+  double_exponential_smoothing: windowed((_ts, vs, _w, p) =>
+    doubleExponentialSmoothing(vs, p[0], p[1]),
+  ),
 };
 
 /** Functions over range vectors whose output keeps the metric name. */
-export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time', 'sort', 'sort_desc', 'sort_by_label',
-  'sort_by_label_desc', 'label_replace', 'label_join']);
+export const KEEPS_NAME = new Set([
+  'last_over_time',
+  'first_over_time',
+  'sort',
+  'sort_desc',
+  'sort_by_label',
+  'sort_by_label_desc',
+  'label_replace',
+  'label_join',
+]);
 
 const RAD = Math.PI / 180;
 
@@ -340,7 +409,14 @@ export function compileReplaceRegex(re: string): RegExp {
 }
 
 /** Applies label_replace to one sample; returns the new labels. */
-export function labelReplace(s: Sample, dst: string, repl: string, src: string, re: RegExp, lb: LabelsBuilder): Labels {
+export function labelReplace(
+  s: Sample,
+  dst: string,
+  repl: string,
+  src: string,
+  re: RegExp,
+  lb: LabelsBuilder,
+): Labels {
   const m = re.exec(s.metric.get(src));
   if (!m) return s.metric;
   const res = expandTemplate(repl, m);
@@ -350,7 +426,9 @@ export function labelReplace(s: Sample, dst: string, repl: string, src: string, 
 }
 
 /** Builds the labels of `absent()`'s output from a selector's equality matchers. */
-export function absentLabels(matchers: readonly { type: string; name: string; value: string }[]): Labels {
+export function absentLabels(
+  matchers: readonly { type: string; name: string; value: string }[],
+): Labels {
   // A label matched more than once has no single value to report, so it is left out.
   const seen = new Map<string, string | null>();
   const count = new Map<string, number>();

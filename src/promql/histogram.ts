@@ -31,7 +31,10 @@ function groupBuckets(vec: Sample[], annotate: Annotate): BucketGroup[] {
     const le = s.metric.get('le');
     const ub = le === '' ? null : parseNumber(le);
     if (ub === null || ub !== ub) {
-      annotate('warn', `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)} for metric name ${JSON.stringify(s.metric.get(METRIC_NAME))}`);
+      annotate(
+        'warn',
+        `bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)} for metric name ${JSON.stringify(s.metric.get(METRIC_NAME))}`,
+      );
       continue;
     }
     let metric = WITHOUT_LE.get(s.metric);
@@ -117,10 +120,20 @@ export function histogramQuantile(q: number, vec: Sample[], annotate: Annotate):
 }
 
 /** histogram_fraction(lower, upper, v) over classic buckets. */
-export function histogramFraction(lower: number, upper: number, vec: Sample[], annotate: Annotate): Sample[] {
+export function histogramFraction(
+  lower: number,
+  upper: number,
+  vec: Sample[],
+  annotate: Annotate,
+): Sample[] {
   const out: Sample[] = [];
   for (const g of groupBuckets(vec, annotate)) {
-    out.push({ metric: g.metric, v: bucketFraction(lower, upper, g.buckets), t: 0, dropName: false });
+    out.push({
+      metric: g.metric,
+      v: bucketFraction(lower, upper, g.buckets),
+      t: 0,
+      dropName: false,
+    });
   }
   return out;
 }

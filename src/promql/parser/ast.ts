@@ -26,14 +26,39 @@ export interface PosRange {
 
 /** Aggregation operators. */
 export type AggregationOp =
-  | 'sum' | 'min' | 'max' | 'avg' | 'group' | 'stddev' | 'stdvar' | 'count' | 'count_values'
-  | 'bottomk' | 'topk' | 'quantile' | 'limitk' | 'limit_ratio';
+  | 'sum'
+  | 'min'
+  | 'max'
+  | 'avg'
+  | 'group'
+  | 'stddev'
+  | 'stdvar'
+  | 'count'
+  | 'count_values'
+  | 'bottomk'
+  | 'topk'
+  | 'quantile'
+  | 'limitk'
+  | 'limit_ratio';
 
 /** Binary operators. */
 export type BinaryOp =
-  | '+' | '-' | '*' | '/' | '%' | '^' | 'atan2'
-  | '==' | '!=' | '>' | '<' | '>=' | '<='
-  | 'and' | 'or' | 'unless';
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '%'
+  | '^'
+  | 'atan2'
+  | '=='
+  | '!='
+  | '>'
+  | '<'
+  | '>='
+  | '<='
+  | 'and'
+  | 'or'
+  | 'unless';
 
 /** `@ start()` / `@ end()` or none. */
 export type StartOrEnd = 'start' | 'end' | null;

@@ -64,7 +64,8 @@ export function formatDuration(ms: number): string {
  */
 export function parseNumber(s: string): number | null {
   const t = s.replace(/_/g, '');
-  if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t)) return signOf(t) * parseInt(t.replace(/^[+-]?0[xX]/, ''), 16);
+  if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t))
+    return signOf(t) * parseInt(t.replace(/^[+-]?0[xX]/, ''), 16);
   if (/^[+-]?0[oO][0-7]+$/.test(t)) return signOf(t) * parseInt(t.replace(/^[+-]?0[oO]/, ''), 8);
   if (/^[+-]?0[bB][01]+$/.test(t)) return signOf(t) * parseInt(t.replace(/^[+-]?0[bB]/, ''), 2);
   if (/^[+-]?0[0-7]+$/.test(t)) return signOf(t) * parseInt(t.replace(/^[+-]?0/, ''), 8);
@@ -108,7 +109,8 @@ export function unquoteString(lit: string): string {
   };
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
-    const isByteEscape = c === '\\' && (body[i + 1] === 'x' || (body[i + 1] >= '0' && body[i + 1] <= '7'));
+    const isByteEscape =
+      c === '\\' && (body[i + 1] === 'x' || (body[i + 1] >= '0' && body[i + 1] <= '7'));
     if (!isByteEscape) flush();
     if (c !== '\\') {
       out += c;
@@ -116,18 +118,34 @@ export function unquoteString(lit: string): string {
     }
     const e = body[++i];
     switch (e) {
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
+      case 'a':
+        out += '\x07';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
       case '"':
       case "'":
         if (e !== q) throw new Error('unknown escape sequence');
-          out += e;
+        out += e;
         break;
       case 'x': {
         const h = body.slice(i + 1, i + 3);
@@ -140,8 +158,9 @@ export function unquoteString(lit: string): string {
       case 'U': {
         const n = e === 'u' ? 4 : 8;
         const h = body.slice(i + 1, i + 1 + n);
-        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(h)) throw new Error('illegal character in escape sequence');
-          out += String.fromCodePoint(parseInt(h, 16));
+        if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(h))
+          throw new Error('illegal character in escape sequence');
+        out += String.fromCodePoint(parseInt(h, 16));
         i += n;
         break;
       }
@@ -171,7 +190,9 @@ function decodeBytes(bytes: number[]): string {
   try {
     return UTF8.decode(Uint8Array.from(bytes));
   } catch {
-    return bytes.map((b) => (b < 0x80 ? String.fromCharCode(b) : String.fromCharCode(0xdc00 + b))).join('');
+    return bytes
+      .map((b) => (b < 0x80 ? String.fromCharCode(b) : String.fromCharCode(0xdc00 + b)))
+      .join('');
   }
 }
 

@@ -53,16 +53,47 @@ export function lineCol(query: string, offset: number): { line: number; col: num
 }
 
 const AGG_OPS: Record<number, AggregationOp> = {
-  [T.Sum]: 'sum', [T.Min]: 'min', [T.Max]: 'max', [T.Avg]: 'avg', [T.Group]: 'group', [T.Stddev]: 'stddev',
-  [T.Stdvar]: 'stdvar', [T.Count]: 'count', [T.CountValues]: 'count_values', [T.Bottomk]: 'bottomk',
-  [T.Topk]: 'topk', [T.Quantile]: 'quantile', [T.LimitK]: 'limitk', [T.LimitRatio]: 'limit_ratio',
+  [T.Sum]: 'sum',
+  [T.Min]: 'min',
+  [T.Max]: 'max',
+  [T.Avg]: 'avg',
+  [T.Group]: 'group',
+  [T.Stddev]: 'stddev',
+  [T.Stdvar]: 'stdvar',
+  [T.Count]: 'count',
+  [T.CountValues]: 'count_values',
+  [T.Bottomk]: 'bottomk',
+  [T.Topk]: 'topk',
+  [T.Quantile]: 'quantile',
+  [T.LimitK]: 'limitk',
+  [T.LimitRatio]: 'limit_ratio',
 };
-const PARAM_AGGS = new Set<AggregationOp>(['count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio']);
+const PARAM_AGGS = new Set<AggregationOp>([
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+]);
 
 const BIN_OPS: Record<number, BinaryOp> = {
-  [T.Add]: '+', [T.Sub]: '-', [T.Mul]: '*', [T.Div]: '/', [T.Mod]: '%', [T.Pow]: '^', [T.Atan2]: 'atan2',
-  [T.Eql]: '==', [T.Neq]: '!=', [T.Gtr]: '>', [T.Lss]: '<', [T.Gte]: '>=', [T.Lte]: '<=',
-  [T.And]: 'and', [T.Or]: 'or', [T.Unless]: 'unless',
+  [T.Add]: '+',
+  [T.Sub]: '-',
+  [T.Mul]: '*',
+  [T.Div]: '/',
+  [T.Mod]: '%',
+  [T.Pow]: '^',
+  [T.Atan2]: 'atan2',
+  [T.Eql]: '==',
+  [T.Neq]: '!=',
+  [T.Gtr]: '>',
+  [T.Lss]: '<',
+  [T.Gte]: '>=',
+  [T.Lte]: '<=',
+  [T.And]: 'and',
+  [T.Or]: 'or',
+  [T.Unless]: 'unless',
 };
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 const SET_OPS = new Set<BinaryOp>(['and', 'or', 'unless']);
@@ -76,7 +107,12 @@ export function isSetOp(op: BinaryOp): boolean {
   return SET_OPS.has(op);
 }
 
-const MATCH_OPS: Record<number, MatchType> = { [T.EqlSingle]: '=', [T.Neq]: '!=', [T.EqlRegex]: '=~', [T.NeqRegex]: '!~' };
+const MATCH_OPS: Record<number, MatchType> = {
+  [T.EqlSingle]: '=',
+  [T.Neq]: '!=',
+  [T.EqlRegex]: '=~',
+  [T.NeqRegex]: '!~',
+};
 
 function kids(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
@@ -140,7 +176,9 @@ class Walker {
 
   parse(): Expr {
     // Duration keywords are case-insensitive in Go's lexer, lower-case only in lezer's.
-    const text = blankTrailingDots(this.q).replace(/\b(step|range)(?=\s*\()/gi, (m) => m.toLowerCase());
+    const text = blankTrailingDots(this.q).replace(/\b(step|range)(?=\s*\()/gi, (m) =>
+      m.toLowerCase(),
+    );
     const tree = T.parser.parse(text);
     const top = tree.topNode;
     // Report the first error node, as Prometheus's parser stops at the first unexpected token.
@@ -162,7 +200,8 @@ class Walker {
       this.fail(e, `unexpected ${text === '' ? 'character' : JSON.stringify(text.split(/\s/)[0])}`);
     }
     const body = kids(top);
-    if (body.length === 0) throw new PromQLParseError(this.q, { start: 0, end: 0 }, 'no expression found in input');
+    if (body.length === 0)
+      throw new PromQLParseError(this.q, { start: 0, end: 0 }, 'no expression found in input');
     const e = this.expr(body[0]);
     return e;
   }
@@ -182,7 +221,8 @@ class Walker {
 
   private expectType(e: Expr, want: ValueKind, context: string): void {
     const got = kindOf(e);
-    if (got !== want) this.fail(e.pos, `expected type ${KIND_NAMES[want]} in ${context}, got ${KIND_NAMES[got]}`);
+    if (got !== want)
+      this.fail(e.pos, `expected type ${KIND_NAMES[want]} in ${context}, got ${KIND_NAMES[got]}`);
   }
 
   expr(n: SyntaxNode): Expr {
@@ -215,7 +255,10 @@ class Walker {
         return this.at(n);
       case T.AnchoredExpr:
       case T.SmoothedExpr:
-        this.fail(n, `${n.type.id === T.AnchoredExpr ? 'anchored' : 'smoothed'} modifier is not supported`);
+        this.fail(
+          n,
+          `${n.type.id === T.AnchoredExpr ? 'anchored' : 'smoothed'} modifier is not supported`,
+        );
       // falls through (fail never returns)
       default:
         this.fail(n, `unexpected ${JSON.stringify(this.text(n))}`);
@@ -259,12 +302,18 @@ class Walker {
         const a = this.duration(k[0]);
         const b = this.duration(k[2]);
         switch (k[1].type.id) {
-          case T.Add: return a + b;
-          case T.Sub: return a - b;
-          case T.Mul: return (a * b) / 1000;
-          case T.Div: return (a / b) * 1000;
-          case T.Mod: return a % b;
-          case T.Pow: return Math.pow(a / 1000, b / 1000) * 1000;
+          case T.Add:
+            return a + b;
+          case T.Sub:
+            return a - b;
+          case T.Mul:
+            return (a * b) / 1000;
+          case T.Div:
+            return (a / b) * 1000;
+          case T.Mod:
+            return a % b;
+          case T.Pow:
+            return Math.pow(a / 1000, b / 1000) * 1000;
         }
       }
       if (k.length === 3 && k[0].type.id === T.ParenExpr) return this.duration(k[1]);
@@ -303,17 +352,23 @@ class Walker {
     if (op === null) this.fail(n, 'aggregation operator expected');
     const want = PARAM_AGGS.has(op) ? 2 : 1;
     if (args.length !== want) {
-      this.fail(n, `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`);
+      this.fail(
+        n,
+        `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`,
+      );
     }
     const expr = args[args.length - 1];
     const param = want === 2 ? args[0] : null;
     this.expectType(expr, 'vector', 'aggregation expression');
-    if (param) this.expectType(param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter');
+    if (param)
+      this.expectType(param, op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter');
     return { type: 'aggregation', op, expr, param, grouping, without, pos: this.pos(n) };
   }
 
   private grouping(n: SyntaxNode): string[] {
-    return kids(n).map((l) => (l.type.id === T.QuotedLabelName ? this.string(kids(l)[0]) : this.text(l)));
+    return kids(n).map((l) =>
+      l.type.id === T.QuotedLabelName ? this.string(kids(l)[0]) : this.text(l),
+    );
   }
 
   private binary(n: SyntaxNode): Expr {
@@ -333,18 +388,25 @@ class Walker {
     const opPos = this.pos(opNode);
     const lt = kindOf(lhs);
     const rt = kindOf(rhs);
-    if (bool && !isComparison(op)) this.fail(opPos, 'bool modifier can only be used on comparison operators');
+    if (bool && !isComparison(op))
+      this.fail(opPos, 'bool modifier can only be used on comparison operators');
     if (isComparison(op) && !bool && lt === 'scalar' && rt === 'scalar') {
       this.fail(opPos, 'comparisons between scalars must use BOOL modifier');
     }
     if (matching && matching.on) {
       for (const l of matching.labels) {
-        if (matching.include.includes(l)) this.fail(opPos, `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`);
+        if (matching.include.includes(l))
+          this.fail(
+            opPos,
+            `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`,
+          );
       }
     }
     const pos = this.pos(n);
-    if (lt !== 'scalar' && lt !== 'vector') this.fail(lhs.pos, 'binary expression must contain only scalar and instant vector types');
-    if (rt !== 'scalar' && rt !== 'vector') this.fail(rhs.pos, 'binary expression must contain only scalar and instant vector types');
+    if (lt !== 'scalar' && lt !== 'vector')
+      this.fail(lhs.pos, 'binary expression must contain only scalar and instant vector types');
+    if (rt !== 'scalar' && rt !== 'vector')
+      this.fail(rhs.pos, 'binary expression must contain only scalar and instant vector types');
     if (lt !== 'vector' || rt !== 'vector') {
       if (matching && (matching.labels.length > 0 || matching.on)) {
         this.fail(pos, 'vector matching only allowed between instant vectors');
@@ -394,14 +456,24 @@ class Walker {
     const nargs = args.length;
     if (fn.variadic === 0) {
       if (nargs !== fn.argTypes.length) {
-        this.fail(pos, `expected ${fn.argTypes.length} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+        this.fail(
+          pos,
+          `expected ${fn.argTypes.length} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`,
+        );
       }
     } else {
       const na = fn.argTypes.length - 1;
-      if (na > nargs) this.fail(pos, `expected at least ${na} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+      if (na > nargs)
+        this.fail(
+          pos,
+          `expected at least ${na} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`,
+        );
       const max = na + fn.variadic;
       if (fn.variadic > 0 && max < nargs) {
-        this.fail(pos, `expected at most ${max} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`);
+        this.fail(
+          pos,
+          `expected at most ${max} argument(s) in call to ${JSON.stringify(name)}, got ${nargs}`,
+        );
       }
     }
     args.forEach((a, i) => {
@@ -428,14 +500,26 @@ class Walker {
     const named = matchers.filter((m) => m.name === METRIC_NAME);
     if (name !== '') {
       if (named.length > 0) {
-        this.fail(pos, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named[0].value)}`);
+        this.fail(
+          pos,
+          `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(named[0].value)}`,
+        );
       }
       matchers.unshift(new Matcher('=', METRIC_NAME, name));
     } else if (named.length > 0 && named[0].type === '=') {
       name = named[0].value;
     }
-    if (!matchers.some((m) => !m.matchesEmpty())) this.fail(pos, 'vector selector must contain at least one non-empty matcher');
-    return { type: 'vectorSelector', name, matchers, offset: 0, timestamp: null, startOrEnd: null, pos };
+    if (!matchers.some((m) => !m.matchesEmpty()))
+      this.fail(pos, 'vector selector must contain at least one non-empty matcher');
+    return {
+      type: 'vectorSelector',
+      name,
+      matchers,
+      offset: 0,
+      timestamp: null,
+      startOrEnd: null,
+      pos,
+    };
   }
 
   private matcher(n: SyntaxNode, setName: (n: string) => void): Matcher {
@@ -447,7 +531,10 @@ class Walker {
       return new Matcher('=', METRIC_NAME, nm);
     }
     const labelNode = k[0];
-    const label = labelNode.type.id === T.QuotedLabelName ? this.string(kids(labelNode)[0]) : this.text(labelNode);
+    const label =
+      labelNode.type.id === T.QuotedLabelName
+        ? this.string(kids(labelNode)[0])
+        : this.text(labelNode);
     const opNode = kids(k[1])[0];
     const type = MATCH_OPS[opNode.type.id];
     const value = this.string(k[2]);
@@ -461,11 +548,14 @@ class Walker {
   private matrix(n: SyntaxNode): Expr {
     const k = kids(n);
     const inner = this.expr(k[0]);
-    if (inner.type !== 'vectorSelector') this.fail(inner.pos, 'ranges only allowed for vector selectors');
+    if (inner.type !== 'vectorSelector')
+      this.fail(inner.pos, 'ranges only allowed for vector selectors');
     if (inner.offset !== 0) this.fail(inner.pos, 'no offset modifiers allowed before range');
-    if (inner.timestamp !== null || inner.startOrEnd) this.fail(inner.pos, 'no @ modifiers allowed before range');
+    if (inner.timestamp !== null || inner.startOrEnd)
+      this.fail(inner.pos, 'no @ modifiers allowed before range');
     const range = this.duration(k[1]);
-    if (range <= 0) this.fail(k[1], `invalid range ${JSON.stringify(this.text(k[1]))}: must be positive`);
+    if (range <= 0)
+      this.fail(k[1], `invalid range ${JSON.stringify(this.text(k[1]))}: must be positive`);
     return { type: 'matrixSelector', selector: inner, range, pos: this.pos(n) };
   }
 
@@ -476,13 +566,29 @@ class Walker {
     const range = this.duration(durations[0]);
     const step = durations[1] ? this.duration(durations[1]) : 0;
     if (kindOf(expr) !== 'vector') {
-      this.fail(n, `subquery is only allowed on instant vector, got ${KIND_NAMES[kindOf(expr)]} instead`);
+      this.fail(
+        n,
+        `subquery is only allowed on instant vector, got ${KIND_NAMES[kindOf(expr)]} instead`,
+      );
     }
     if (step < 0) this.fail(durations[1], 'step must be positive');
-    return { type: 'subquery', expr, range, step, offset: 0, timestamp: null, startOrEnd: null, pos: this.pos(n) };
+    return {
+      type: 'subquery',
+      expr,
+      range,
+      step,
+      offset: 0,
+      timestamp: null,
+      startOrEnd: null,
+      pos: this.pos(n),
+    };
   }
 
-  private modifiable(e: Expr, what: string, n: SyntaxNode): VectorSelector | Extract<Expr, { type: 'subquery' }> {
+  private modifiable(
+    e: Expr,
+    what: string,
+    n: SyntaxNode,
+  ): VectorSelector | Extract<Expr, { type: 'subquery' }> {
     let target: Expr = e;
     // Lezer attaches a trailing modifier to the whole `a + b` or `-a`; Go's grammar binds it
     // to the rightmost operand, so descend there.
@@ -493,7 +599,10 @@ class Walker {
     }
     if (target.type === 'matrixSelector') target = target.selector;
     if (target.type !== 'vectorSelector' && target.type !== 'subquery') {
-      this.fail(n, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
+      this.fail(
+        n,
+        `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
+      );
     }
     return target;
   }
@@ -512,7 +621,8 @@ class Walker {
     const k = kids(n);
     const e = this.expr(k[0]);
     const t = this.modifiable(e, '@', n);
-    if (t.timestamp !== null || t.startOrEnd !== null) this.fail(n, '@ modifier may not be set multiple times');
+    if (t.timestamp !== null || t.startOrEnd !== null)
+      this.fail(n, '@ modifier may not be set multiple times');
     const atIdx = k.findIndex((c) => c.type.id === T.At);
     const rest = k.slice(atIdx + 1);
     let soe: StartOrEnd = null;
@@ -521,7 +631,10 @@ class Walker {
       t.startOrEnd = soe;
     } else {
       const text = this.q.slice(rest[0].from, rest[rest.length - 1].to).replace(/\s+/g, '');
-      const v = parseNumber(text) ?? (parseDurationMs(text.replace(/^[+-]/, '')) ?? NaN) / 1000 * (text.startsWith('-') ? -1 : 1);
+      const v =
+        parseNumber(text) ??
+        ((parseDurationMs(text.replace(/^[+-]/, '')) ?? NaN) / 1000) *
+          (text.startsWith('-') ? -1 : 1);
       if (!Number.isFinite(v)) this.fail(n, `timestamp out of bounds for @ modifier: ${v}`);
       t.timestamp = Math.round(v * 1000);
     }
@@ -535,7 +648,10 @@ class Walker {
     const expr = this.expr(k[1]);
     const t = kindOf(expr);
     if (t !== 'scalar' && t !== 'vector') {
-      this.fail(n, `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(KIND_NAMES[t])}`);
+      this.fail(
+        n,
+        `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(KIND_NAMES[t])}`,
+      );
     }
     if (expr.type === 'numberLiteral') {
       if (op === '-') expr.val = -expr.val;

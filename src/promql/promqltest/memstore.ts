@@ -166,10 +166,15 @@ export class MemStorage implements Queryable {
   }
 
   async querier(_mint: number, _maxt: number): Promise<Querier> {
-    if (!this.sorted) this.sorted = [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+    if (!this.sorted)
+      this.sorted = [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
     const all = this.sorted;
     const q: Querier = {
-      select(_sorted: boolean, _hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
+      select(
+        _sorted: boolean,
+        _hints: SelectHints | null,
+        matchers: readonly Matcher[],
+      ): SeriesSet {
         const out: Series[] = [];
         for (const s of all) {
           let ok = true;

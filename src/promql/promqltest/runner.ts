@@ -48,7 +48,11 @@ export interface FileResult {
 const DURATION_FUNCS = ['max_of', 'min_of', 'range', 'step', 'start', 'end'];
 const EXPERIMENTAL_RE = new RegExp(
   '\\b(' +
-    [...FUNCTIONS.values()].filter((f) => f.experimental).map((f) => f.name).concat(DURATION_FUNCS).join('|') +
+    [...FUNCTIONS.values()]
+      .filter((f) => f.experimental)
+      .map((f) => f.name)
+      .concat(DURATION_FUNCS)
+      .join('|') +
     ')\\s*\\(|\\b(limitk|limit_ratio|anchored|smoothed)\\b|\\bfill(_left|_right)?\\s*\\(|__type__|__unit__',
 );
 const NAMELESS_SELECT_RE = /__name__\s*(=~|!=|!~)|(^|[^\w}\]])\{/;
@@ -59,7 +63,11 @@ export function classifyEval(cmd: EvalCmd, histogramNames: ReadonlySet<string>):
   let nh = cmd.expectsHistogram;
   if (!nh && histogramNames.size > 0) {
     for (const n of histogramNames) {
-      if (n !== '' && new RegExp(`(?<![\\w:])${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w:])`).test(expr)) nh = true;
+      if (
+        n !== '' &&
+        new RegExp(`(?<![\\w:])${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w:])`).test(expr)
+      )
+        nh = true;
     }
     if (NAMELESS_SELECT_RE.test(expr)) nh = true;
   }
@@ -147,19 +155,25 @@ function dedupeLoad(cmd: LoadCmd): LoadCmd {
 }
 
 async function query(cmd: EvalCmd, engine: Engine, store: MemStorage): Promise<QueryResult> {
-  if (cmd.range) return engine.rangeQuery(store, cmd.expr, cmd.range.start, cmd.range.end, cmd.range.step);
+  if (cmd.range)
+    return engine.rangeQuery(store, cmd.expr, cmd.range.start, cmd.range.end, cmd.range.step);
   return engine.instantQuery(store, cmd.expr, cmd.at);
 }
 
 /** Runs one eval; returns null on success or a one-line reason. */
-export async function runEval(cmd: EvalCmd, engine: Engine, store: MemStorage): Promise<string | null> {
+export async function runEval(
+  cmd: EvalCmd,
+  engine: Engine,
+  store: MemStorage,
+): Promise<string | null> {
   let res: QueryResult;
   try {
     res = await query(cmd, engine, store);
   } catch (e) {
     if (!(e instanceof QueryError)) return `unexpected error: ${(e as Error).stack}`;
     if (!cmd.fail) return `error: ${e.message}`;
-    if (cmd.failMsg !== undefined && e.message !== cmd.failMsg) return `expected error ${JSON.stringify(cmd.failMsg)}, got ${JSON.stringify(e.message)}`;
+    if (cmd.failMsg !== undefined && e.message !== cmd.failMsg)
+      return `expected error ${JSON.stringify(cmd.failMsg)}, got ${JSON.stringify(e.message)}`;
     if (cmd.failRegex !== undefined && !new RegExp(cmd.failRegex).test(e.message)) {
       return `expected error matching ${JSON.stringify(cmd.failRegex)}, got ${JSON.stringify(e.message)}`;
     }
@@ -170,7 +184,13 @@ export async function runEval(cmd: EvalCmd, engine: Engine, store: MemStorage): 
   if (annErr) return annErr;
   const err = checkValue(cmd, res.value, cmd.range !== null);
   if (err) return err;
-  if (!cmd.range && !cmd.ordered && cmd.expectString === null && cmd.expectRange === null && !/\b(start|end|range|step)\s*\(/.test(cmd.expr)) {
+  if (
+    !cmd.range &&
+    !cmd.ordered &&
+    cmd.expectString === null &&
+    cmd.expectRange === null &&
+    !/\b(start|end|range|step)\s*\(/.test(cmd.expr)
+  ) {
     // Range-mode consistency: the middle step of [t-1m, t+1m] must give the same answer.
     let rr: QueryResult;
     try {
@@ -181,17 +201,21 @@ export async function runEval(cmd: EvalCmd, engine: Engine, store: MemStorage): 
     if (rr.value.type !== 'matrix') return 'range-mode check: not a matrix';
     const series = rr.value.series;
     for (let i = 1; i < series.length; i++) {
-      if (compareLabels(series[i - 1].metric, series[i].metric) >= 0) return 'range-mode check: matrix not sorted';
+      if (compareLabels(series[i - 1].metric, series[i].metric) >= 0)
+        return 'range-mode check: matrix not sorted';
     }
     let mid: QueryValue;
     if (cmd.scalar !== null) {
       const pts: number[] = [];
-      for (const s of series) for (let i = 0; i < s.ts.length; i++) if (s.ts[i] === cmd.at) pts.push(s.vs[i]);
+      for (const s of series)
+        for (let i = 0; i < s.ts.length; i++) if (s.ts[i] === cmd.at) pts.push(s.vs[i]);
       if (pts.length !== 1) return `range-mode check: expected one scalar point, got ${pts.length}`;
       mid = { type: 'scalar', t: cmd.at, v: pts[0] };
     } else {
       const samples = [];
-      for (const s of series) for (let i = 0; i < s.ts.length; i++) if (s.ts[i] === cmd.at) samples.push({ metric: s.metric, t: cmd.at, v: s.vs[i] });
+      for (const s of series)
+        for (let i = 0; i < s.ts.length; i++)
+          if (s.ts[i] === cmd.at) samples.push({ metric: s.metric, t: cmd.at, v: s.vs[i] });
       mid = { type: 'vector', samples };
     }
     const e2 = checkValue(cmd, mid, false);
@@ -203,15 +227,23 @@ export async function runEval(cmd: EvalCmd, engine: Engine, store: MemStorage): 
 function checkAnnotations(cmd: EvalCmd, res: QueryResult): string | null {
   if (cmd.legacyWarn && res.warnings.length === 0) return 'expected a warning, got none';
   if (cmd.legacyInfo && res.infos.length === 0) return 'expected an info annotation, got none';
-  if (cmd.noWarn && res.warnings.length > 0) return `expected no warnings, got ${JSON.stringify(res.warnings)}`;
-  if (cmd.noInfo && res.infos.length > 0) return `expected no info, got ${JSON.stringify(res.infos)}`;
+  if (cmd.noWarn && res.warnings.length > 0)
+    return `expected no warnings, got ${JSON.stringify(res.warnings)}`;
+  if (cmd.noInfo && res.infos.length > 0)
+    return `expected no info, got ${JSON.stringify(res.infos)}`;
   for (const kind of ['warn', 'info'] as const) {
     const exp = cmd.annotations.filter((a) => a.kind === kind);
     if (exp.length === 0) continue;
     const got = kind === 'warn' ? res.warnings : res.infos;
     if (got.length === 0) return `expected ${kind} annotation, got none`;
     for (const g of got) {
-      const ok = exp.some((a) => (a.msg !== undefined ? a.msg === g : a.regex !== undefined ? new RegExp(a.regex).test(g) : true));
+      const ok = exp.some((a) =>
+        a.msg !== undefined
+          ? a.msg === g
+          : a.regex !== undefined
+            ? new RegExp(a.regex).test(g)
+            : true,
+      );
       if (!ok) return `unexpected ${kind} annotation ${JSON.stringify(g)}`;
     }
   }
@@ -221,12 +253,17 @@ function checkAnnotations(cmd: EvalCmd, res: QueryResult): string | null {
 function checkValue(cmd: EvalCmd, v: QueryValue, rangeEval: boolean): string | null {
   if (cmd.expectString !== null) {
     if (v.type !== 'string') return `expected string, got ${v.type}`;
-    return v.v === cmd.expectString ? null : `expected string ${JSON.stringify(cmd.expectString)}, got ${JSON.stringify(v.v)}`;
+    return v.v === cmd.expectString
+      ? null
+      : `expected string ${JSON.stringify(cmd.expectString)}, got ${JSON.stringify(v.v)}`;
   }
   if (cmd.scalar !== null) {
-    if (v.type === 'scalar') return almostEqual(cmd.scalar, v.v) ? null : `expected scalar ${cmd.scalar}, got ${v.v}`;
+    if (v.type === 'scalar')
+      return almostEqual(cmd.scalar, v.v) ? null : `expected scalar ${cmd.scalar}, got ${v.v}`;
     if (rangeEval && v.type === 'matrix' && v.series.length === 1 && v.series[0].vs.length === 1) {
-      return almostEqual(cmd.scalar, v.series[0].vs[0]) ? null : `expected scalar ${cmd.scalar}, got ${v.series[0].vs[0]}`;
+      return almostEqual(cmd.scalar, v.series[0].vs[0])
+        ? null
+        : `expected scalar ${cmd.scalar}, got ${v.series[0].vs[0]}`;
     }
     return `expected scalar, got ${v.type}`;
   }
@@ -237,22 +274,29 @@ function checkValue(cmd: EvalCmd, v: QueryValue, rangeEval: boolean): string | n
   }
   if (v.type !== 'vector') return `expected instant vector, got ${v.type}`;
   const expected = new Map<string, { labels: Labels; v: SeqValue; idx: number }>();
-  cmd.series.forEach((s, idx) => expected.set(s.labels.key(), { labels: s.labels, v: s.values[0] ?? null, idx }));
+  cmd.series.forEach((s, idx) =>
+    expected.set(s.labels.key(), { labels: s.labels, v: s.values[0] ?? null, idx }),
+  );
   if (v.samples.length !== cmd.series.length) {
-    const got = v.samples.slice(0, 4).map((s) => `${s.metric.toString()} ${fmt(s.v)}`).join(', ');
+    const got = v.samples
+      .slice(0, 4)
+      .map((s) => `${s.metric.toString()} ${fmt(s.v)}`)
+      .join(', ');
     return `expected ${cmd.series.length} samples, got ${v.samples.length}: ${got}${v.samples.length > 4 ? ', …' : ''}`;
   }
   for (let i = 0; i < v.samples.length; i++) {
     const s = v.samples[i];
     const e = expected.get(s.metric.key());
     if (!e) return `unexpected series ${s.metric.toString()} ${fmt(s.v)}`;
-    if (cmd.ordered && e.idx !== i) return `expected ${e.labels.toString()} at position ${e.idx}, got it at ${i}`;
+    if (cmd.ordered && e.idx !== i)
+      return `expected ${e.labels.toString()} at position ${e.idx}, got it at ${i}`;
     if (e.v === 'stale') {
       if (!isStaleNaN(s.v)) return `${s.metric.toString()}: expected stale, got ${fmt(s.v)}`;
       continue;
     }
     if (typeof e.v !== 'number') return `expected histogram for ${s.metric.toString()}`;
-    if (!almostEqual(e.v, s.v)) return `${s.metric.toString()}: expected ${fmt(e.v)}, got ${fmt(s.v)}`;
+    if (!almostEqual(e.v, s.v))
+      return `${s.metric.toString()}: expected ${fmt(e.v)}, got ${fmt(s.v)}`;
   }
   return null;
 }
@@ -268,7 +312,10 @@ function checkMatrix(
   const byKey = new Map(exp.map((s) => [s.labels.key(), s]));
   const expNonEmpty = exp.filter((s) => s.values.some((x) => x !== null));
   if (got.length !== expNonEmpty.length) {
-    const names = got.slice(0, 4).map((s) => s.metric.toString()).join(', ');
+    const names = got
+      .slice(0, 4)
+      .map((s) => s.metric.toString())
+      .join(', ');
     return `expected ${expNonEmpty.length} series, got ${got.length}: ${names}`;
   }
   for (const s of got) {
@@ -276,14 +323,17 @@ function checkMatrix(
     if (!e) return `unexpected series ${s.metric.toString()}`;
     const pts: [number, number][] = [];
     e.values.forEach((x, i) => {
-      if (typeof x === 'number' || x === 'stale') pts.push([r.start + i * r.step, x === 'stale' ? STALE_NAN : x]);
+      if (typeof x === 'number' || x === 'stale')
+        pts.push([r.start + i * r.step, x === 'stale' ? STALE_NAN : x]);
     });
     if (pts.length !== s.ts.length) {
       return `${s.metric.toString()}: expected ${pts.length} points, got ${s.ts.length} (${Array.from(s.vs.slice(0, 6), fmt).join(' ')}) at ${Array.from(s.ts.slice(0, 6), (t) => formatDuration(t)).join(' ')}`;
     }
     for (let i = 0; i < pts.length; i++) {
-      if (pts[i][0] !== s.ts[i]) return `${s.metric.toString()}: expected point at ${formatDuration(pts[i][0])}, got ${formatDuration(s.ts[i])}`;
-      if (!almostEqual(pts[i][1], s.vs[i])) return `${s.metric.toString()} at ${formatDuration(pts[i][0])}: expected ${fmt(pts[i][1])}, got ${fmt(s.vs[i])}`;
+      if (pts[i][0] !== s.ts[i])
+        return `${s.metric.toString()}: expected point at ${formatDuration(pts[i][0])}, got ${formatDuration(s.ts[i])}`;
+      if (!almostEqual(pts[i][1], s.vs[i]))
+        return `${s.metric.toString()} at ${formatDuration(pts[i][0])}: expected ${fmt(pts[i][1])}, got ${fmt(s.vs[i])}`;
     }
   }
   return null;

@@ -185,7 +185,7 @@ export function parseSequence(text: string): SeqValue[] {
         if ((head[k] === '+' || head[k] === '-') && !/[eE]/.test(head[k - 1])) split = k;
       }
       const start = num(split < 0 ? head : head.slice(0, split));
-      const step = split < 0 ? 0 : num(head.slice(split)) ;
+      const step = split < 0 ? 0 : num(head.slice(split));
       for (let k = 0; k <= times; k++) out.push(start + k * step);
       continue;
     }
@@ -256,7 +256,14 @@ export function parseScript(text: string): Command[] {
     }
     const lm = /^(load|load_with_nhcb)\s+(\S+)$/.exec(l);
     if (lm) {
-      const cmd: LoadCmd = { kind: 'load', line: lineNo, intervalMs: scriptDuration(lm[2]), withNhcb: lm[1] === 'load_with_nhcb', series: [], histogramNames: [] };
+      const cmd: LoadCmd = {
+        kind: 'load',
+        line: lineNo,
+        intervalMs: scriptDuration(lm[2]),
+        withNhcb: lm[1] === 'load_with_nhcb',
+        series: [],
+        histogramNames: [],
+      };
       for (const b of body) {
         const [desc, vals] = splitSeriesLine(b);
         if (desc.includes('@st')) continue; // start timestamps are not supported
@@ -289,9 +296,24 @@ function parseEval(line: number, text: string, em: RegExpExecArray, body: string
   const mod = em[1];
   let rest = em[3];
   const cmd: EvalCmd = {
-    kind: 'eval', line, text, expr: '', range: null, at: 0, fail: mod === 'fail', ordered: mod === 'ordered',
-    legacyWarn: mod === 'warn', legacyInfo: mod === 'info', annotations: [], noWarn: false, noInfo: false,
-    expectString: null, expectRange: null, scalar: null, series: [], expectsHistogram: false,
+    kind: 'eval',
+    line,
+    text,
+    expr: '',
+    range: null,
+    at: 0,
+    fail: mod === 'fail',
+    ordered: mod === 'ordered',
+    legacyWarn: mod === 'warn',
+    legacyInfo: mod === 'info',
+    annotations: [],
+    noWarn: false,
+    noInfo: false,
+    expectString: null,
+    expectRange: null,
+    scalar: null,
+    series: [],
+    expectsHistogram: false,
   };
   if (em[2] === 'instant') {
     const m = /^at\s+(\S+)\s+(.*)$/.exec(rest);
@@ -302,7 +324,11 @@ function parseEval(line: number, text: string, em: RegExpExecArray, body: string
   } else {
     const m = /^from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.*)$/.exec(rest);
     if (!m) throw new ScriptError(`line ${line}: bad range eval`);
-    cmd.range = { start: scriptDuration(m[1]), end: scriptDuration(m[2]), step: scriptDuration(m[3]) };
+    cmd.range = {
+      start: scriptDuration(m[1]),
+      end: scriptDuration(m[2]),
+      step: scriptDuration(m[3]),
+    };
     rest = m[4];
   }
   cmd.expr = rest;
@@ -332,7 +358,11 @@ function parseEval(line: number, text: string, em: RegExpExecArray, body: string
         cmd.annotations.push(a);
       } else if ((m = /^string\s+(.*)$/.exec(e))) cmd.expectString = unquoteString(m[1].trim());
       else if ((m = /^range vector from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$/.exec(e))) {
-        cmd.expectRange = { start: scriptDuration(m[1]), end: scriptDuration(m[2]), step: scriptDuration(m[3]) };
+        cmd.expectRange = {
+          start: scriptDuration(m[1]),
+          end: scriptDuration(m[2]),
+          step: scriptDuration(m[3]),
+        };
       } else throw new ScriptError(`line ${line}: unknown expectation ${JSON.stringify(b)}`);
       continue;
     }
