@@ -202,7 +202,7 @@ test('we read blocks promtool backfills, and backfill the same blocks ourselves'
   assert.equal(readdirSync(ours).filter((n) => isULID(n)).length, blocks.length);
 });
 
-test('promtool reads blocks we merge, and honours our tombstones', (t) => {
+test('promtool reads blocks we merge into big chunks, and honours our tombstones', (t) => {
   const promtool = requirePeer(t, 'promtool', 'prometheus');
   if (promtool === null) return;
   const dir = tempDir(t);
@@ -224,7 +224,9 @@ test('promtool reads blocks we merge, and honours our tombstones', (t) => {
     writeBlock(dir, sourceFromSeries(bs), { mint: lo, maxt: hi });
   }
   const inputs = openBlocks(dir);
-  const merged = compactBlocks(dir, inputs)!;
+  // One chunk per series (600 samples): bigger than the head's 120, still Prometheus's format.
+  const merged = compactBlocks(dir, inputs, { samplesPerChunk: 600 })!;
+  assert.equal(merged.stats.numChunks, merged.stats.numSeries);
   for (const b of inputs) {
     b.close();
     deleteBlockDir(b.dir);

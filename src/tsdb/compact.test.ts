@@ -162,3 +162,25 @@ test('compactDataDir merges until the plan is empty and deletes the inputs', asy
   const want = [...samples.get('x')!, [3 * H + 1, 42] as [number, number]].sort((a, b) => a[0] - b[0]);
   assert.deepEqual(got, want);
 });
+
+test('re-encodes into bigger chunks on request', async (t) => {
+  const dir = tempDir(t);
+  for (let b = 0; b < 3; b++) {
+    const ts = Array.from({ length: 720 }, (_, i) => b * 2 * H + i * 10_000);
+    writeBlock(dir, sourceFromSeries([{ labels: Labels.from({ __name__: 'x' }), chunks: encodeXORChunks(ts, ts.map((x) => x / 10_000)) }]), { mint: b * 2 * H, maxt: (b + 1) * 2 * H });
+  }
+  const before = await readAll(dir);
+  const blocks = openBlocks(dir);
+  const m = compactBlocks(dir, blocks, { samplesPerChunk: 1000 })!;
+  for (const b of blocks) b.close();
+  assert.equal(m.stats.numSamples, 3 * 720);
+  assert.equal(m.stats.numChunks, 3); // 1000 + 1000 + 160
+  const nb = Block.open(join(dir, m.ulid));
+  const ss = (await nb.querier(-Infinity, Infinity)).select(true, null, [new Matcher('=', '__name__', 'x')]);
+  assert.ok(ss.next());
+  const got: [number, number][] = [];
+  const it = ss.at().iterator();
+  while (it.next() !== ValueType.None) got.push([it.atT(), it.atV()]);
+  assert.deepEqual(got, before.get('{__name__="x"}'));
+  nb.close();
+});

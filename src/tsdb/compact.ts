@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { compareLabels, type Labels } from '../model/labels.js';
 import { ValueType, type SampleIterator } from '../storage/interface.js';
 import { ChainSampleIterator } from '../storage/merge.js';
-import { ENCODING_XOR, XORChunk } from './chunkenc/index.js';
+import { ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XORChunk } from './chunkenc/index.js';
 import { deleteBlockDir, openBlocks, type Block } from './block.js';
 import { BlockSeriesIterator } from './block-querier.js';
 import { SAMPLES_PER_CHUNK, sortedSymbols, writeBlock, type BlockSeries, type BlockSource, type ChunkData } from './block-writer.js';
@@ -44,8 +44,8 @@ export interface HeadSource {
   compactionSeries(mint: number, maxt: number): { labels: Labels; chunks: HeadChunk[] }[];
 }
 
-/** Encodes the samples of `it` into XOR chunks of up to 120 samples. */
-function encodeIterator(it: SampleIterator): ChunkData[] {
+/** Encodes the samples of `it` into XOR chunks of up to `perChunk` samples. */
+function encodeIterator(it: SampleIterator, perChunk = SAMPLES_PER_CHUNK): ChunkData[] {
   const out: ChunkData[] = [];
   let c: XORChunk | null = null;
   let app: ReturnType<XORChunk['appender']> | null = null;
@@ -54,7 +54,7 @@ function encodeIterator(it: SampleIterator): ChunkData[] {
   let maxt = 0;
   while (it.next() !== ValueType.None) {
     const t = it.atT();
-    if (c === null || n === SAMPLES_PER_CHUNK) {
+    if (c === null || n === perChunk) {
       if (c !== null) out.push({ mint, maxt, encoding: ENCODING_XOR, data: c.compact() });
       c = new XORChunk();
       app = c.appender();
@@ -156,8 +156,20 @@ interface Part {
   chunks: SeriesChunks;
 }
 
+/** Options of {@link compactBlocks}. */
+export interface CompactOptions {
+  /**
+   * Re-encode every series into chunks of up to this many samples (at most 65535).
+   * Bigger chunks than the head's 120 save the per-chunk header, framing and index
+   * entry (about 30 bytes a chunk), and Prometheus reads them as any other; the cost
+   * is CPU at compaction and longer decodes before a seek. Default: copy chunks as
+   * they are.
+   */
+  samplesPerChunk?: number;
+}
+
 /** A source merging several blocks series by series; chunk bytes are read one series at a time. */
-function mergeSource(blocks: Block[]): BlockSource {
+function mergeSource(blocks: Block[], opts: CompactOptions): BlockSource {
   return {
     symbols() {
       const set = new Set<string>();
@@ -188,16 +200,19 @@ function mergeSource(blocks: Block[]): BlockSource {
             load(i);
           }
         }
-        yield { labels: min, chunks: mergeChunks(parts) };
+        yield { labels: min, chunks: mergeChunks(parts, opts.samplesPerChunk) };
       }
     },
   };
 }
 
-/** The chunks of one series across blocks: copied when nothing overlaps or is deleted, else re-encoded. */
-function mergeChunks(parts: Part[]): ChunkData[] {
+/**
+ * The chunks of one series across blocks: copied when nothing overlaps or is deleted
+ * and no chunk size is asked for, else re-encoded.
+ */
+function mergeChunks(parts: Part[], perChunk: number | undefined): ChunkData[] {
   parts.sort((a, b) => a.chunks.mint[0] - b.chunks.mint[0]);
-  let copy = true;
+  let copy = perChunk === undefined;
   let lastMaxt = -Infinity;
   for (const p of parts) {
     if (p.block.tombstones.get(p.ref) !== undefined) copy = false;
@@ -221,7 +236,7 @@ function mergeChunks(parts: Part[]): ChunkData[] {
     it.reset(p.block.chunks, p.chunks.maxt.slice(0, p.chunks.n), p.chunks.ref.slice(0, p.chunks.n), -Infinity, Infinity, p.block.tombstones.get(p.ref));
     return it;
   });
-  return encodeIterator(its.length === 1 ? its[0] : new ChainSampleIterator(its));
+  return encodeIterator(its.length === 1 ? its[0] : new ChainSampleIterator(its), Math.min(perChunk ?? SAMPLES_PER_CHUNK, MAX_SAMPLES_PER_CHUNK));
 }
 
 /**
@@ -229,7 +244,7 @@ function mergeChunks(parts: Part[]): ChunkData[] {
  * sources united, the inputs as parents) and returns its meta, or null when every
  * sample was deleted. The inputs are left in place.
  */
-export function compactBlocks(dataDir: string, blocks: Block[]): BlockMeta | null {
+export function compactBlocks(dataDir: string, blocks: Block[], opts: CompactOptions = {}): BlockMeta | null {
   const sorted = [...blocks].sort((a, b) => a.minTime - b.minTime);
   const sources = new Set<string>();
   let level = 0;
@@ -237,7 +252,7 @@ export function compactBlocks(dataDir: string, blocks: Block[]): BlockMeta | nul
     for (const s of b.meta.compaction.sources ?? [b.ulid]) sources.add(s);
     level = Math.max(level, b.meta.compaction.level);
   }
-  const meta = writeBlock(dataDir, mergeSource(sorted), {
+  const meta = writeBlock(dataDir, mergeSource(sorted, opts), {
     mint: Math.min(...sorted.map((b) => b.minTime)),
     maxt: Math.max(...sorted.map((b) => b.maxTime)),
     level: level + 1,
@@ -331,7 +346,7 @@ export function splitByRange<T extends { meta: BlockMeta }>(ds: readonly T[], tr
  * Runs planned merges on the blocks of `dataDir` until the plan is empty, deleting the
  * merged inputs. Returns the metas of the blocks written.
  */
-export function compactDataDir(dataDir: string, ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS): BlockMeta[] {
+export function compactDataDir(dataDir: string, ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS, opts: CompactOptions = {}): BlockMeta[] {
   const written: BlockMeta[] = [];
   for (;;) {
     const blocks = openBlocks(dataDir);
@@ -340,7 +355,7 @@ export function compactDataDir(dataDir: string, ranges: readonly number[] = DEFA
       plan = planCompaction(blocks.map((b) => ({ dir: b.dir, meta: b.meta })), ranges);
       if (plan.length === 0) return written;
       const chosen = blocks.filter((b) => plan.includes(b.dir));
-      const meta = compactBlocks(dataDir, chosen);
+      const meta = compactBlocks(dataDir, chosen, opts);
       if (meta !== null) written.push(meta);
     } finally {
       for (const b of blocks) b.close();
