@@ -173,6 +173,30 @@ const regexCases: [string, string[]][] = [
   ['foo|bar|', ['foo', 'foobar']],
   ['(?P<x>a+)b', ['aab', 'b']],
   ['[^\\d\\s]', ['\n', '1', 'a']],
+  ['(?i)[^k]', ['K', '\u212a', 'x']],
+  ['(?i)\\W', ['\u017f', '\u212a', '!']],
+  ['x(?i)\\W', ['x\u017f', 'x!']],
+  ['(?i)straße', ['STRASSE', 'STRAẞE']],
+  ['\\08', ['\u00008']],
+  ['\\101', ['A']],
+  ['a{0}b', ['b', 'ab']],
+  ['[[:^space:]]+', ['ab', 'a b']],
+  ['\\p{Latin}+\\p{Han}', ['abc中', 'abc']],
+  ['a^b', ['ab']],
+  ['(?m)\\n^a', ['\na']],
+  ['(?i)\\Qa.B\\E', ['A.b', 'AxB']],
+  ['[^\\x00-\\x{10FFFF}]', ['a']],
+  ['[\\PC]', ['a', '\u0001', '\u0378']],
+  ['\\PC', ['\u0378', '\u0001']],
+  ['[^\\PC]', ['\u0001', 'a']],
+  ['x(?i)\\p{Lu}', ['xa', 'x1']],
+  ['x(?i)[^\\p{Lu}]', ['xa', 'x1']],
+  ['(?i)\\p{Lu}', ['a', '1']],
+  ['(?i)[^\\p{Lu}]', ['a', '1']],
+  ['(?i)\\bK', ['\u212a', 'k']],
+  ['(?-s:a.)(?s:.)', ['a\n\n', 'aa\n']],
+  ['(?U)a??b', ['ab', 'b']],
+  ['x*?y+?', ['xxyy']],
 ];
 
 // Captures through `replace`: [pattern, replacement, inputs].
@@ -185,6 +209,16 @@ const captureCases: [string, string, string[]][] = [
   ['(?i)(K+)(.*)', '$2$1', ['kK\u212ax']],
   ['(.)(.)', '$2$1', ['😀é']],
   ['(?P<a>x)(?P<a>y)', '$a${a}', ['xy']],
+  ['(a*?)(a*)', '$1|$2', ['aa']],
+  ['(?U)(a??)(a*)', '$1|$2', ['aa']],
+  ['(?U)(a*?)(a*)', '$1|$2', ['aa']],
+  ['(x)?(y)', '[$1][$2]', ['y']],
+  // Not ((a)|b)+: Go keeps $2 = "a" from an earlier repetition, JavaScript clears it (see regex.ts).
+  ['((a)|b)+', '$1', ['ab']],
+  ['(a*)*', '[$1]', ['aa', 'b']],
+  ['(a|)+', '[$1]', ['aa']],
+  ['(a*)+', '[$1]', ['aa']],
+  ['(a?)*?b', '[$1]', ['aab']],
 ];
 
 // Patterns Go rejects, checked with promtool.

@@ -124,6 +124,14 @@ const matchCases: [string, string, boolean][] = [
   ['a\\b', 'a', true],
   ['.*\\bfoo\\b.*', 'x foo y', true],
   ['\\B', '', true],
+  ['(?i)\\bK', '\u212a', false], // Go's \b is ASCII even when case is ignored
+  ['(?i)\\bK', 'k', true],
+  ['x(?i)\\p{Lu}', 'xa', true], // Unicode classes fold too
+  ['x(?i)[^\\p{Lu}]', 'xa', false],
+  ['[\\PC]', '\u0001', false], // Go's C is Cc|Cf|Co|Cs, without unassigned code points
+  ['[\\PC]', '\u0378', true],
+  ['\\PC', '\u0378', true],
+  ['[^\\x00-\\x{10FFFF}]', 'a', false],
 ];
 
 test('RE2 patterns match whole strings as Go does', async (t) => {

@@ -14,6 +14,11 @@
  * exchange the printer must never emit an escape that `u` mode rejects, so every literal is
  * printed from its code point, not from the source text.
  *
+ * One difference remains: a capture group inside a repeated group keeps its last match in Go
+ * (`((a)|b)+` on "ab" leaves `$2` = "a"), while JavaScript clears it on each repetition (`$2`
+ * empty). Whether a pattern matches is unaffected; only `replace`/`labelmap` output with such
+ * nested captures differs.
+ *
  * {@link FastRegexMatcher} adds the fast paths of Prometheus's `FastRegexMatcher`: literals,
  * sets of literals (exposed through `setMatches()` for postings lookups), prefix/suffix/contains
  * and `.*`/`.+`.
@@ -202,6 +207,15 @@ function foldRanges(r: number[]): number[] {
   return normalizeRanges(out);
 }
 
+/** Cased code points that belong to any of the `\p{…}` items, as ranges. */
+function casedMembers(props: string[]): number[] {
+  if (foldOrbits === null) buildFoldTables();
+  const re = new RegExp(`[${props.join('')}]`, 'u');
+  const out: number[] = [];
+  for (const cp of foldCased!) if (re.test(String.fromCodePoint(cp))) out.push(cp, cp);
+  return out;
+}
+
 const CASE_MAPPED = /\p{Changes_When_Casemapped}/u;
 
 /** Reports whether a code point may match other characters when case is ignored. */
@@ -221,6 +235,7 @@ class Parser {
   names: string[] = [''];
   foldedNodes = 0;
   plainNodes = 0;
+  wordBoundaries = 0;
 
   constructor(src: string) {
     this.src = src;
@@ -468,9 +483,11 @@ class Parser {
         return { k: 'eot' };
       case 0x62: // \b
         this.pos++;
+        this.wordBoundaries++;
         return { k: 'wordb', neg: false };
       case 0x42: // \B
         this.pos++;
+        this.wordBoundaries++;
         return { k: 'wordb', neg: true };
       case 0x51: {
         // \Q...\E: literal text
@@ -642,7 +659,10 @@ class Parser {
         if (ce !== null) {
           // A '-' after a class escape is a literal in Go (`[\d-z]` is digits, '-' and 'z').
           if (ce.props.length > 0) {
-            for (const p of ce.props) props.push(ce.negated ? p.replace('\\p', '\\P') : p);
+            if (ce.negated && ce.props.length > 1) {
+              // Go's \PC inside brackets: everything but Cc|Cf|Co|Cs, i.e. \P{C} plus Cn.
+              props.push('\\P{C}', '\\p{Cn}');
+            } else for (const p of ce.props) props.push(ce.negated ? p.replace('\\p', '\\P') : p);
           } else ranges.push(...(ce.negated ? negateRanges(ce.ranges) : ce.ranges));
           continue;
         }
@@ -763,7 +783,11 @@ class Printer {
         return printLiteral(n.cp);
       case 'class': {
         let ranges = n.ranges;
-        if (n.fold && !this.nativeFold) ranges = foldRanges(ranges);
+        if (n.fold && !this.nativeFold) {
+          // Unicode classes are folded by adding the case partners of their cased members
+          // (only cased characters have partners), as Go's appendFoldedClass does.
+          ranges = foldRanges(n.props.length > 0 ? ranges.concat(casedMembers(n.props)) : ranges);
+        }
         if (n.props.length === 0) {
           // Negate here, so the output never depends on how JavaScript negates a folded class.
           if (n.negated && !this.nativeFold) return '[' + printRanges(negateRanges(ranges)) + ']';
@@ -908,7 +932,9 @@ export function translateRegex(pattern: string): CompiledRegex {
   const p = new Parser(pattern);
   const tree = p.parseAlt(0);
   if (p.pos < pattern.length) p.fail(p.pos, 'unexpected )');
-  const nativeFold = p.foldedNodes > 0 && p.plainNodes === 0;
+  // JavaScript's `i` flag is used when the whole pattern ignores case, except with \b: under
+  // `iu` JavaScript counts U+017F and U+212A as word characters, Go's ASCII \b does not.
+  const nativeFold = p.foldedNodes > 0 && p.plainNodes === 0 && p.wordBoundaries === 0;
   const body = new Printer(nativeFold).print(tree);
   let regexp: RegExp;
   try {
