@@ -330,3 +330,41 @@ test('write-ahead log sink and replay', async (t) => {
     assert.equal(h3.seriesCount(), 1);
   });
 });
+
+test('series lifecycle across truncation', async (t) => {
+  await t.test('a series with uncommitted samples survives truncation', async () => {
+    const head = new Head();
+    const app = head.appender();
+    const ref = app.append(0, L({ __name__: 'pending' }), 1000, 1);
+    head.truncate(500);
+    assert.notEqual(head.seriesByRef(ref), undefined);
+    await app.commit();
+    assert.deepEqual(await samplesOf(head, '__name__="pending"'), [[1000, 1]]);
+  });
+  await t.test('an empty series left by a rollback is collected', () => {
+    const head = new Head();
+    const app = head.appender();
+    const ref = app.append(0, L({ __name__: 'rolled' }), 1000, 1);
+    app.rollback();
+    head.truncate(0);
+    assert.equal(head.seriesByRef(ref), undefined);
+    assert.equal(head.seriesCount(), 0);
+  });
+  await t.test('a collected ref falls back to the labels and gets a new ref', async () => {
+    const head = new Head();
+    const ls = L({ __name__: 'm', pod: 'p' });
+    let app = head.appender();
+    const ref = app.append(0, ls, 1000, 1);
+    await app.commit();
+    head.truncate(2000);
+    assert.equal(head.seriesCount(), 0);
+    app = head.appender();
+    assert.throws(() => app.append(ref, Labels.EMPTY, 3000, 1), (e) => e === ERR_NOT_FOUND);
+    const ref2 = app.append(ref, ls, 3000, 2);
+    assert.ok(ref2 > ref);
+    await app.commit();
+    assert.deepEqual(await samplesOf(head, 'pod="p"'), [[3000, 2]]);
+    // The string pool holds only what live series use.
+    assert.equal(head.interner.size, 4);
+  });
+});
