@@ -15,16 +15,27 @@ Check that configuration files are valid, as 'promtool check config' does.
 Rule files are counted but not checked: the collector does not evaluate rules.
 `;
 
+/** Where the command writes; tests pass their own. */
+export interface CommandOutput {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const PROCESS_OUTPUT: CommandOutput = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
 /** Runs the subcommand; returns the exit code. */
-export async function run(args: string[]): Promise<number> {
+export async function run(args: string[], out: CommandOutput = PROCESS_OUTPUT): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(HELP);
+    out.stdout(HELP);
     return 0;
   }
   const files = args.filter((a) => !a.startsWith('-'));
   const unknown = args.filter((a) => a.startsWith('-'));
   if (unknown.length > 0 || files.length === 0) {
-    process.stderr.write(
+    out.stderr(
       unknown.length > 0 ? `meshmetrics: error: unknown flag ${unknown[0]}\n\n${HELP}` : HELP,
     );
     return 2;
@@ -33,24 +44,24 @@ export async function run(args: string[]): Promise<number> {
     try {
       await access(f);
     } catch {
-      process.stderr.write(`meshmetrics: error: path '${f}' does not exist, try --help\n`);
+      out.stderr(`meshmetrics: error: path '${f}' does not exist, try --help\n`);
       return 1;
     }
   }
   let failed = false;
   for (const f of files) {
-    process.stdout.write(`Checking ${f}\n`);
+    out.stdout(`Checking ${f}\n`);
     try {
       const cfg = await loadConfigFile(f);
-      for (const w of await findingsOf(cfg)) process.stdout.write(`  WARNING: ${w}\n`);
+      for (const w of await findingsOf(cfg)) out.stdout(`  WARNING: ${w}\n`);
       const ruleFiles = await countRuleFiles(cfg);
-      if (ruleFiles > 0) process.stdout.write(`  SUCCESS: ${ruleFiles} rule files found\n`);
-      process.stdout.write(` SUCCESS: ${f} is valid prometheus config file syntax\n`);
+      if (ruleFiles > 0) out.stdout(`  SUCCESS: ${ruleFiles} rule files found\n`);
+      out.stdout(` SUCCESS: ${f} is valid prometheus config file syntax\n`);
     } catch (err) {
       failed = true;
-      process.stderr.write(`  FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+      out.stderr(`  FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
     }
-    process.stdout.write('\n');
+    out.stdout('\n');
   }
   return failed ? 1 : 0;
 }
