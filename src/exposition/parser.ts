@@ -522,6 +522,7 @@ export class ExpositionParser {
   private textLabels(i: number): number {
     const buf = this.buf;
     const len = this.len;
+    const stop = this.stopTable;
     let n = 0;
     for (;;) {
       let c = buf[i];
@@ -539,8 +540,18 @@ export class ExpositionParser {
       while (c === SP || c === TAB) c = buf[++i];
       if (c !== QUOTE) throw this.expected('label value in quotes', i);
       const vs = i + 1;
-      i = this.scanQuoted(vs);
-      this.pushLabel(n++, ns, ne, vs, i);
+      // Fast path: no escape, newline or suspect byte before the closing quote.
+      i = vs;
+      while (i < len && stop[buf[i]] === 0) i++;
+      if (i >= len || buf[i] !== QUOTE || i - vs > this.maxValueBytes) i = this.scanQuoted(vs);
+      if (n >= this.maxLabels || (n << 2) + 4 > this.lbl.length) this.growLabels(n, ns);
+      const a = this.lbl;
+      const o = n << 2;
+      a[o] = ns;
+      a[o + 1] = ne;
+      a[o + 2] = vs;
+      a[o + 3] = i;
+      n++;
       i++; // closing quote
       c = buf[i];
       while (c === SP || c === TAB) c = buf[++i];
@@ -586,18 +597,24 @@ export class ExpositionParser {
     return i;
   }
 
-  /** Records label `n`'s offsets, growing the offset array and enforcing the label limit. */
-  private pushLabel(n: number, ns: number, ne: number, vs: number, ve: number): void {
+  /** Makes room for label `n` (label name at `ns`), enforcing the label limit. */
+  private growLabels(n: number, ns: number): void {
     if (n >= this.maxLabels) {
       throw this.fail(`series has more than ${this.maxLabels} labels, the limit`, ns);
     }
-    let a = this.lbl;
-    const o = n << 2;
-    if (o + 4 > a.length) {
+    const a = this.lbl;
+    if ((n << 2) + 4 > a.length) {
       const grown = new Int32Array(a.length * 2);
       grown.set(a);
-      this.lbl = a = grown;
+      this.lbl = grown;
     }
+  }
+
+  /** Records label `n`'s offsets, growing the offset array and enforcing the label limit. */
+  private pushLabel(n: number, ns: number, ne: number, vs: number, ve: number): void {
+    if (n >= this.maxLabels || (n << 2) + 4 > this.lbl.length) this.growLabels(n, ns);
+    const a = this.lbl;
+    const o = n << 2;
     a[o] = ns;
     a[o + 1] = ne;
     a[o + 2] = vs;
