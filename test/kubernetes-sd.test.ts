@@ -12,7 +12,12 @@ import { loadConfig } from '../src/config/index.js';
 import { Labels } from '../src/model/index.js';
 import { finishTargetLabels } from '../src/relabel/index.js';
 import type { KubernetesSdConfig } from '../src/config/index.js';
-import { DiscoveryMetrics, KubernetesDiscoverer, silentLogger } from '../src/discovery/index.js';
+import {
+  DiscoveryMetrics,
+  KubernetesDiscoverer,
+  kubeConnection,
+  silentLogger,
+} from '../src/discovery/index.js';
 import type { TargetGroup } from '../src/discovery/index.js';
 import { FakeKubeApi, linkerdPod } from './support/fake-kube-api.js';
 import { requirePeer } from './support/peers.js';
@@ -314,6 +319,98 @@ test('a failing API is retried with backoff and counted', async (t) => {
   await run.stop();
   assert.equal(run.groups.size, 0);
   t.diagnostic(`failed requests: ${run.metrics.kubernetesRequestErrorsTotal}`);
+});
+
+test('credentials files are read per request, so a rotated token is used', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-auth-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'token'), 'first\n');
+  await writeFile(join(dir, 'password'), 's3cret');
+  const run = startDiscovery(
+    sdConfig(
+      api.url,
+      `        authorization:\n          credentials_file: ${join(dir, 'token')}\n`,
+    ),
+  );
+  t.after(() => run.stop());
+  await waitFor('the watch', () => api.openWatches === 1);
+  assert.equal(api.requestHeaders[0].authorization, 'Bearer first');
+  await writeFile(join(dir, 'token'), 'second\n');
+  api.breakWatches();
+  await waitFor('the second watch', () => api.requestsMatching(/watch=1/).length === 2);
+  assert.equal(api.requestHeaders.at(-1)!.authorization, 'Bearer second');
+
+  const basic = startDiscovery(
+    sdConfig(
+      api.url,
+      `        basic_auth:\n          username: prom\n          password_file: ${join(dir, 'password')}\n`,
+    ),
+  );
+  t.after(() => basic.stop());
+  await waitFor('the basic-auth list', () =>
+    api.requestHeaders.some((h) => h.authorization?.startsWith('Basic ')),
+  );
+  const h = api.requestHeaders.find((x) => x.authorization?.startsWith('Basic '))!;
+  assert.equal(Buffer.from(h.authorization!.slice(6), 'base64').toString(), 'prom:s3cret');
+});
+
+test('own_namespace reads the service account namespace', async (t) => {
+  const api = new FakeKubeApi();
+  await api.start();
+  t.after(() => api.close());
+  const sa = await mkdtemp(join(tmpdir(), 'mm-k8s-sa-'));
+  t.after(() => rm(sa, { recursive: true, force: true }));
+  await writeFile(join(sa, 'namespace'), 'linkerd-viz');
+  const cfg = sdConfig(api.url, '        namespaces: {own_namespace: true}\n');
+  const controller = new AbortController();
+  const d = new KubernetesDiscoverer(cfg, {
+    logger: silentLogger,
+    serviceAccountDir: sa,
+    retryDelayMs: 10,
+  });
+  const done = d.run(controller.signal, () => {});
+  t.after(async () => {
+    controller.abort();
+    await done;
+  });
+  await waitFor('the list', () => api.requests.length > 0);
+  assert.equal(api.requests[0], '/api/v1/namespaces/linkerd-viz/pods');
+});
+
+test('in-cluster configuration comes from the environment and the service account', async (t) => {
+  const sa = await mkdtemp(join(tmpdir(), 'mm-k8s-sa-'));
+  t.after(() => rm(sa, { recursive: true, force: true }));
+  await writeFile(join(sa, 'token'), 'sa-token\n');
+  await writeFile(
+    join(sa, 'ca.crt'),
+    '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  );
+  const cfg = loadConfig(
+    'scrape_configs:\n  - job_name: k\n    kubernetes_sd_configs: [{role: pod}]\n',
+    'k.yml',
+  ).scrapeConfigs[0].kubernetesSdConfigs[0];
+  const conn = await kubeConnection(
+    cfg,
+    { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+    sa,
+  );
+  assert.equal(conn.baseUrl.href, 'https://10.96.0.1/');
+  assert.deepEqual(await conn.headers(), { authorization: 'Bearer sa-token' });
+  assert.equal(conn.tls.rejectUnauthorized, true);
+  assert.match(conn.tls.ca ?? '', /BEGIN CERTIFICATE/);
+  const v6 = await kubeConnection(
+    cfg,
+    { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' },
+    sa,
+  );
+  assert.equal(v6.baseUrl.href, 'https://[fd00::1]:6443/');
+  await assert.rejects(
+    kubeConnection(cfg, {}, sa),
+    /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/,
+  );
 });
 
 // ---------------------------------------------------------------------------------------

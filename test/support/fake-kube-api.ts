@@ -189,6 +189,8 @@ function status(code: number, reason: string, message: string): Status {
 export class FakeKubeApi {
   /** Every request, as `<path>?<query>`, in arrival order. */
   readonly requests: string[] = [];
+  /** The headers of every request, same order as `requests`. */
+  readonly requestHeaders: IncomingMessage['headers'][] = [];
   private readonly pods = new Map<string, Pod>();
   private readonly history: HistoryEntry[] = [];
   private readonly watches = new Set<Watch>();
@@ -323,6 +325,7 @@ export class FakeKubeApi {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     this.requests.push(`${url.pathname}${url.search}`);
+    this.requestHeaders.push(req.headers);
     const m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?pods$/.exec(url.pathname);
     res.setHeader('content-type', 'application/json');
     if (req.method !== 'GET' || !m) {
