@@ -129,3 +129,26 @@ for (const tc of broken) {
     assert.throws(() => tc.decode(Uint8Array.from(tc.bytes)), CorruptionError);
   });
 }
+
+test('series decoding returns the right strings when many values look alike', () => {
+  // Thousands of short, similar values exercise the decoder's string cache and its
+  // collisions; every label must still come back exactly.
+  const series: RefSeries[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    series.push({
+      ref: i + 1,
+      labels: Labels.from({
+        __name__: `m${i % 7}`,
+        pod: `p${i}`,
+        zone: i % 3 ? 'a' : 'é',
+        long: 'y'.repeat(i % 60),
+      }),
+    });
+  }
+  const e = new Encbuf();
+  encodeSeries(e, series);
+  const got = decodeSeries(e.get(), []);
+  assert.equal(got.length, series.length);
+  for (let i = 0; i < series.length; i++)
+    assert.ok(got[i].labels.equals(series[i].labels), `series ${i}`);
+});

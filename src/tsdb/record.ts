@@ -7,7 +7,7 @@
 
 import { CorruptionError } from '../model/errors.js';
 import { Labels } from '../model/labels.js';
-import { Decbuf, type Encbuf } from './encoding.js';
+import { Decbuf, decodeUtf8, type Encbuf } from './encoding.js';
 
 /** Record types: the first byte of every record (an erasable enum). */
 export const RecordType = {
@@ -191,15 +191,71 @@ export function decodeSeries(rec: Uint8Array, out: RefSeries[]): RefSeries[] {
     const pairs = new Array<string>(n * 2);
     let sorted = true;
     for (let j = 0; j < n; j++) {
-      const name = d.uvarintStr();
+      const name = readLabelString(d);
       pairs[2 * j] = name;
-      pairs[2 * j + 1] = d.uvarintStr();
+      pairs[2 * j + 1] = readLabelString(d);
       if (j > 0 && !(pairs[2 * j - 2] < name)) sorted = false;
     }
     check('series', d);
     out.push({ ref, labels: sorted ? Labels.fromSortedPairs(pairs) : Labels.from(pairs) });
   }
   return out;
+}
+
+/**
+ * A direct-mapped cache of short ASCII strings met while decoding series: label names and
+ * most values repeat across series, so a replay of a million series allocates each
+ * distinct string about once instead of once per series.
+ */
+const STR_CACHE_BITS = 14;
+const STR_CACHE_MAX_LEN = 48;
+const strCache = new Array<string>(1 << STR_CACHE_BITS).fill('');
+
+/** Reads a uvarint-prefixed string, through the cache when it is short ASCII. */
+function readLabelString(d: Decbuf): string {
+  const n = d.uvarint();
+  const b = d.b;
+  const start = d.off;
+  if (n > STR_CACHE_MAX_LEN || start + n > d.end || d.errKindOrNull() !== null) {
+    d.off = start;
+    // Let the Decbuf read it (and report a short read) the ordinary way.
+    d.off -= uvarintSize(n);
+    return d.uvarintStr();
+  }
+  let h = 0x811c9dc5;
+  let ascii = true;
+  for (let i = start, e = start + n; i < e; i++) {
+    const c = b[i];
+    if (c > 0x7f) ascii = false;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  d.off = start + n;
+  if (!ascii) return decodeUtf8(b, start, start + n);
+  const slot = (h ^ (h >>> STR_CACHE_BITS)) & ((1 << STR_CACHE_BITS) - 1);
+  const hit = strCache[slot];
+  if (hit.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (hit.charCodeAt(i) !== b[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const str = decodeUtf8(b, start, start + n);
+  strCache[slot] = str;
+  return str;
+}
+
+/** Bytes of the uvarint encoding of `n`. */
+function uvarintSize(n: number): number {
+  let k = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    k++;
+  }
+  return k;
 }
 
 /** Decodes a samples record, appending its samples to `into`. */
