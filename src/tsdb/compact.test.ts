@@ -12,6 +12,7 @@ import {
   compactBlocks,
   compactDataDir,
   compactHead,
+  compactHeadOnce,
   DEFAULT_BLOCK_RANGES_MS,
   exponentialBlockRanges,
   planCompaction,
@@ -183,4 +184,29 @@ test('re-encodes into bigger chunks on request', async (t) => {
   while (it.next() !== ValueType.None) got.push([it.atT(), it.atV()]);
   assert.deepEqual(got, before.get('{__name__="x"}'));
   nb.close();
+});
+
+test('persists the head range by range and merges the blocks (real head)', async (t) => {
+  const { Head } = await import('./head.js');
+  const dir = tempDir(t);
+  const head = new Head({ chunkRangeMs: 2 * H });
+  const ls = [Labels.from({ __name__: 'up', job: 'a' }), Labels.from({ __name__: 'up', job: 'b' })];
+  const refs = [0, 0];
+  const want: [number, number][] = [];
+  // 11h of samples every 30 s, appended in order.
+  for (let ts = 0; ts < 11 * H; ts += 30_000) {
+    const app = head.appender();
+    for (let i = 0; i < ls.length; i++) refs[i] = app.append(refs[i], ls[i], ts, ts / 1000 + i);
+    await app.commit();
+    want.push([ts, ts / 1000]);
+  }
+  const written = await compactHeadOnce({ dir, head, truncateHead: async (m) => head.truncate(m) }, 2 * H);
+  // Four 2h blocks cut (the head keeps 8h-11h), then 0-6 merged; 6-8 is the newest, left alone.
+  assert.deepEqual(
+    written.map((m) => [m.minTime / H, m.maxTime / H, m.compaction.level]),
+    [[0, 2, 1], [2, 4, 1], [4, 6, 1], [6, 8, 1], [0, 6, 2]],
+  );
+  assert.ok(head.minTime() >= 8 * H);
+  const got = (await readAll(dir)).get('{__name__="up", job="a"}')!;
+  assert.deepEqual(got, want.filter(([ts]) => ts < 8 * H));
 });

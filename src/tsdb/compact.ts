@@ -363,3 +363,34 @@ export function compactDataDir(dataDir: string, ranges: readonly number[] = DEFA
     for (const d of plan) deleteBlockDir(d);
   }
 }
+
+/** What {@link compactHeadOnce} needs of the database. */
+export interface CompactableDB {
+  readonly dir: string;
+  readonly head: HeadSource & { minTime(): number; maxTime(): number };
+  /** Drops head data older than `mint`, now persisted in blocks. */
+  truncateHead(mint: number): Promise<unknown>;
+}
+
+/**
+ * Persists the head as Prometheus does: while the head spans more than 1.5 block
+ * ranges, its oldest aligned range `[mint, mint + rangeMs)` becomes a block and the
+ * head is truncated to `mint + rangeMs`; then blocks are merged by the planner.
+ * Returns the metas of the blocks written. The caller must make blocks queryable
+ * before truncating matters (the database's querier has to merge them in).
+ */
+export async function compactHeadOnce(db: CompactableDB, rangeMs: number, ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS, opts: CompactOptions = {}): Promise<BlockMeta[]> {
+  const written: BlockMeta[] = [];
+  for (;;) {
+    const hmin = db.head.minTime();
+    const hmax = db.head.maxTime();
+    if (!Number.isFinite(hmin) || !Number.isFinite(hmax) || hmax - hmin <= rangeMs * 1.5) break;
+    const mint = Math.floor(hmin / rangeMs) * rangeMs;
+    const maxt = mint + rangeMs;
+    const meta = compactHead(db.dir, db.head, mint, maxt);
+    if (meta !== null) written.push(meta);
+    await db.truncateHead(maxt);
+  }
+  written.push(...compactDataDir(db.dir, ranges, opts));
+  return written;
+}
