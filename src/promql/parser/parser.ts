@@ -197,6 +197,13 @@ class Walker {
       const e = err as SyntaxNode;
       const text = this.q.slice(e.from, e.to).trim();
       if (e.from >= this.q.trimEnd().length) this.fail(e, 'unexpected end of input');
+      const fn = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(this.q.slice(0, e.from));
+      if (fn && this.q.slice(e.from).trimStart().startsWith('(') && !FUNCTIONS.has(fn[1])) {
+        this.fail(
+          { start: fn.index, end: e.from },
+          `unknown function with name ${JSON.stringify(fn[1])}`,
+        );
+      }
       this.fail(e, `unexpected ${text === '' ? 'character' : JSON.stringify(text.split(/\s/)[0])}`);
     }
     const body = kids(top);
@@ -373,7 +380,29 @@ class Walker {
 
   private binary(n: SyntaxNode): Expr {
     const k = kids(n);
-    const lhs = this.expr(k[0]);
+    const first = k[0];
+    const firstText = this.text(first);
+    if (
+      k[1] &&
+      k[1].type.id === T.Pow &&
+      first.type.id === T.NumberDurationLiteral &&
+      /^[-+]/.test(firstText)
+    ) {
+      // Lezer lexes `-2 ^ 2` as (-2)^2; in Go's grammar `^` binds tighter than unary minus.
+      const magnitude = Math.abs(this.number(first));
+      const inner = this.binary0(n, k, {
+        type: 'numberLiteral',
+        val: magnitude,
+        pos: this.pos(first),
+      });
+      if (firstText[0] === '+') return inner;
+      if (inner.type === 'numberLiteral') return { ...inner, val: -inner.val };
+      return { type: 'unaryExpr', op: '-', expr: inner, pos: this.pos(n) };
+    }
+    return this.binary0(n, k, this.expr(first));
+  }
+
+  private binary0(n: SyntaxNode, k: SyntaxNode[], lhs: Expr): Expr {
     const rhs = this.expr(k[k.length - 1]);
     const opNode = k[1];
     const op = BIN_OPS[opNode.type.id];

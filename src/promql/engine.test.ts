@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Labels } from '../model/labels.js';
+import { QueryError } from '../model/errors.js';
+import { STALE_NAN } from '../model/stale.js';
+import { Engine } from './engine.js';
+import { MemStorage } from './promqltest/memstore.js';
+
+function store(): MemStorage {
+  const s = new MemStorage();
+  // A counter growing 60 per minute, sampled every 15s for 20 minutes.
+  for (let t = 0; t <= 20 * 60_000; t += 15_000) {
+    s.append(Labels.from({ __name__: 'req_total', job: 'a', instance: '1' }), t, t / 1000);
+    s.append(Labels.from({ __name__: 'req_total', job: 'a', instance: '2' }), t, (2 * t) / 1000);
+    s.append(Labels.from({ __name__: 'req_total', job: 'b', instance: '1' }), t, (3 * t) / 1000);
+  }
+  s.append(Labels.from({ __name__: 'gauge', job: 'a' }), 0, 1);
+  s.append(Labels.from({ __name__: 'gauge', job: 'a' }), 60_000, STALE_NAN);
+  return s;
+}
+
+const engine = new Engine();
+
+test('instant queries return typed values', async () => {
+  const s = store();
+  const cases: { q: string; t: number; want: unknown }[] = [
+    { q: '1 + 2 * 3', t: 0, want: { type: 'scalar', t: 0, v: 7 } },
+    { q: '"x"', t: 0, want: { type: 'string', t: 0, v: 'x' } },
+    {
+      q: 'sum by (job) (rate(req_total[5m]))',
+      t: 600_000,
+      want: [
+        ['{job="a"}', 3],
+        ['{job="b"}', 3],
+      ],
+    },
+    {
+      q: 'req_total{instance="2"} / ignoring(instance) group_left sum by (job) (req_total)',
+      t: 600_000,
+      want: [['{instance="2", job="a"}', Number((2 / 3).toPrecision(12))]],
+    },
+    { q: 'count(req_total) > bool 2', t: 60_000, want: [['{}', 1]] },
+    {
+      q: 'topk(1, req_total)',
+      t: 60_000,
+      want: [['{__name__="req_total", instance="1", job="b"}', 180]],
+    },
+    { q: 'gauge', t: 30_000, want: [['{__name__="gauge", job="a"}', 1]] },
+    { q: 'gauge', t: 90_000, want: [] }, // the stale marker at 60s ends the series
+    {
+      // instance 1 becomes the le="1" bucket (60), instance 2 the +Inf bucket (120).
+      q: 'histogram_quantile(0.5, label_replace(label_replace(label_replace(req_total{job="a"}, "le", "1", "instance", "1"), "le", "+Inf", "instance", "2"), "instance", "", "", ""))',
+      t: 60_000,
+      want: [['{job="a"}', 1]],
+    },
+  ];
+  for (const c of cases) {
+    const r = await engine.instantQuery(s, c.q, c.t);
+    if (Array.isArray(c.want)) {
+      assert.equal(r.value.type, 'vector', c.q);
+      if (r.value.type !== 'vector') continue;
+      const got = r.value.samples
+        .map((x) => [x.metric.toString(), Number(x.v.toPrecision(12))])
+        .sort();
+      assert.deepEqual(got, c.want, c.q);
+    } else {
+      assert.deepEqual(r.value, c.want, c.q);
+    }
+  }
+});
+
+test('range queries evaluate every step with left-open windows', async () => {
+  const s = store();
+  const r = await engine.rangeQuery(s, 'sum(req_total)', 0, 60_000, 30_000);
+  assert.equal(r.value.type, 'matrix');
+  if (r.value.type !== 'matrix') return;
+  assert.equal(r.value.series.length, 1);
+  assert.deepEqual(Array.from(r.value.series[0].ts), [0, 30_000, 60_000]);
+  assert.deepEqual(Array.from(r.value.series[0].vs), [0, 180, 360]);
+  // A sample exactly 5m old is outside the lookback window (Prometheus 3).
+  const old = await engine.instantQuery(s, 'gauge offset -4m', 0);
+  assert.equal(old.value.type === 'vector' && old.value.samples.length, 0);
+});
+
+test('annotations are listed, not thrown', async () => {
+  const s = store();
+  const r = await engine.instantQuery(s, 'rate(gauge[5m])', 60_000);
+  assert.deepEqual(r.warnings, []);
+  const i = await engine.instantQuery(s, 'quantile(2, req_total)', 60_000);
+  assert.deepEqual(i.warnings, [
+    'PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)',
+  ]);
+});
+
+test('failures are QueryErrors with the API error type', async () => {
+  const s = store();
+  const cases: { run: () => Promise<unknown>; type: string; msg: RegExp }[] = [
+    { run: () => engine.instantQuery(s, 'sum(', 0), type: 'bad_data', msg: /^1:5: parse error/ },
+    {
+      run: () => engine.rangeQuery(s, 'req_total', 0, 11_001 * 1000, 1000),
+      type: 'bad_data',
+      msg: /exceeded maximum resolution of 11,000 points per timeseries/,
+    },
+    {
+      run: () => engine.rangeQuery(s, 'req_total[5m]', 0, 60_000, 1000),
+      type: 'bad_data',
+      msg: /invalid expression type "range vector"/,
+    },
+    {
+      run: () => new Engine({ maxSamples: 10 }).instantQuery(s, 'req_total[5m]', 600_000),
+      type: 'execution',
+      msg: /^query processing would load too many samples into memory in query execution$/,
+    },
+    {
+      run: () => engine.instantQuery(s, 'req_total + on() req_total', 60_000),
+      type: 'execution',
+      msg: /many-to-many matching not allowed/,
+    },
+    {
+      run: () => new Engine({ timeoutMs: -1 }).rangeQuery(s, 'req_total', 0, 600_000, 1000),
+      type: 'timeout',
+      msg: /timed out/,
+    },
+  ];
+  for (const c of cases) {
+    await assert.rejects(
+      c.run,
+      (e: unknown) => e instanceof QueryError && e.type === c.type && c.msg.test(e.message),
+      String(c.msg),
+    );
+  }
+});
