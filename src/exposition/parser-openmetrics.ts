@@ -193,7 +193,7 @@ export class OpenMetricsValidator {
 
     const key = groupKey(ls, skip);
     const seriesId = ls.key();
-    const ts = p.timestamp();
+    const ts = p.timestampSeconds();
     if (key !== this.group) {
       if (this.groupsSeen.has(key)) p.failLine(`label set of "${name}" interleaved with other label sets of family "${this.fam}"`);
       this.finishPoint(p);

@@ -198,6 +198,7 @@ test('openmetrics: syntax and semantic errors', () => {
   f('a 1\nb 1\na 2\n# EOF\n', 'already ended');
   f('# UNIT a seconds\n# EOF\n', 'not a suffix of family name');
   f('# TYPE a gauge\n# TYPE a gauge\n# EOF\n', 'TYPE for family "a" given twice');
+  f('a 1 1.0002\na 2 1.0001\n# EOF\n', 'timestamps of series "a" go backwards'); // same ms, still ordered
 });
 
 test('openmetrics strict: false checks the syntax only', () => {

@@ -181,6 +181,9 @@ export class ExpositionParser {
   private val: number;
   private ts: number;
   private hasTs: boolean;
+  /** OpenMetrics: the current sample's timestamp as written, in seconds (exact order checks). */
+  private tsSeconds: number;
+  private lastSeconds: number;
 
   // Current exemplar (OpenMetrics).
   private exStart: number;
@@ -230,6 +233,8 @@ export class ExpositionParser {
     this.val = 0;
     this.ts = 0;
     this.hasTs = false;
+    this.tsSeconds = 0;
+    this.lastSeconds = 0;
     this.exStart = 0;
     this.nExLabels = 0;
     this.exVal = 0;
@@ -777,6 +782,7 @@ export class ExpositionParser {
       e = i;
       while (e < len && buf[e] !== SP && buf[e] !== NL) e++;
       this.ts = this.omTimestamp(i, e);
+      this.tsSeconds = this.lastSeconds;
       this.hasTs = true;
       i = e;
     }
@@ -790,6 +796,7 @@ export class ExpositionParser {
   private omTimestamp(s: number, e: number): number {
     const t = parseFloatBytes(this.buf, s, e);
     if (t === undefined || t !== t || t === Infinity || t === -Infinity) throw this.expected('a finite float timestamp in seconds', s);
+    this.lastSeconds = t;
     return Math.round(t * 1000);
   }
 
@@ -872,6 +879,11 @@ export class ExpositionParser {
   /** @internal Label count of the current series. */
   labelCount(): number {
     return this.nLabels;
+  }
+
+  /** @internal OpenMetrics: the sample timestamp in seconds as written, or null. */
+  timestampSeconds(): number | null {
+    return this.hasTs ? this.tsSeconds : null;
   }
 
   /** @internal Whether the current sample carries an exemplar. */
