@@ -4,7 +4,7 @@
  * @module
  */
 
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from '../../model/errors.js';
 import { Encbuf } from '../encoding.js';
@@ -93,7 +93,11 @@ export async function checkpoint(
   sources.push({ dir: wal.dir, first: from, last: to });
 
   const tmp = stats.dir + '.tmp';
-  rmSync(tmp, { recursive: true, force: true });
+  // Leftovers of checkpoints that a crash interrupted.
+  for (const name of readdirSync(wal.dir)) {
+    if (/^checkpoint\.\d+\.tmp$/.test(name))
+      rmSync(join(wal.dir, name), { recursive: true, force: true });
+  }
   const out = WAL.open(tmp, { segmentSizeBytes: wal.segmentSizeBytes, fsync: 'segment' });
 
   const series: RefSeries[] = [];
