@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -411,6 +411,63 @@ test('in-cluster configuration comes from the environment and the service accoun
     kubeConnection(cfg, {}, sa),
     /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/,
   );
+});
+
+test('an HTTPS API server is verified against tls_config', async (t) => {
+  const openssl = requirePeer(t, 'openssl', 'openssl');
+  if (!openssl) return;
+  const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-tls-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const gen = spawnSync(
+    openssl,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+    ].concat([
+      '-subj',
+      '/CN=fake-kube',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]),
+    { encoding: 'utf8' },
+  );
+  assert.equal(gen.status, 0, gen.stderr);
+  const api = new FakeKubeApi();
+  await api.start({
+    tls: { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') },
+  });
+  t.after(() => api.close());
+  api.apply(linkerdPod(WEB));
+
+  const trusted = startDiscovery(
+    sdConfig(api.url, `        tls_config:\n          ca_file: ${cert}\n`),
+  );
+  t.after(() => trusted.stop());
+  await waitFor('discovery over TLS', () => trusted.groups.size === 1);
+
+  const insecure = startDiscovery(
+    sdConfig(api.url, '        tls_config: {insecure_skip_verify: true}\n'),
+  );
+  t.after(() => insecure.stop());
+  await waitFor('discovery without verification', () => insecure.groups.size === 1);
+
+  const untrusted = startDiscovery(sdConfig(api.url));
+  await waitFor('refused certificate', () => untrusted.metrics.kubernetesRequestErrorsTotal >= 2);
+  await untrusted.stop();
+  assert.equal(untrusted.groups.size, 0);
 });
 
 // ---------------------------------------------------------------------------------------

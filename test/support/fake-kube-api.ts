@@ -13,6 +13,7 @@
 
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Pod, Status, WatchEvent } from '../../src/discovery/index.js';
 
@@ -200,12 +201,19 @@ export class FakeKubeApi {
   private server: Server | null = null;
   private baseUrl = '';
 
-  /** Starts listening on 127.0.0.1 (a free port); returns the base URL. */
-  async start(): Promise<string> {
-    const server = createServer((req, res) => this.handle(req, res));
+  /**
+   * Starts listening on 127.0.0.1 (a free port); returns the base URL. With `tls` it
+   * serves HTTPS with that certificate, as a real API server does.
+   */
+  async start(options: { tls?: { cert: string; key: string } } = {}): Promise<string> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const server: Server = options.tls
+      ? createHttpsServer(options.tls, handler)
+      : createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
-    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const scheme = options.tls ? 'https' : 'http';
+    this.baseUrl = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this.baseUrl;
   }
 
