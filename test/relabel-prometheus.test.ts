@@ -245,6 +245,8 @@ const invalidPatterns = [
   '[abc',
   'abc\\',
   '[a-\\d]',
+  '(a{100}){20}',
+  '('.repeat(1001) + ')'.repeat(1001),
 ];
 
 interface ApiTarget {

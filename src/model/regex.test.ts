@@ -118,6 +118,8 @@ const matchCases: [string, string, boolean][] = [
   ['a]', 'a]', true],
   ['a{2}', 'aa', true],
   ['a{2,}', 'aaa', true],
+  ['(a{10}){100}', 'a'.repeat(1000), true],
+  ['(a{2}){0}b', 'b', true],
   ['a{1,2}', 'aaa', false],
   ['^*a', 'a', true],
   // \b is ASCII.
@@ -164,6 +166,9 @@ const errorCases: [string, string][] = [
   ['(?i)*', 'missing argument to repetition operator `*`'],
   ['a{1001}', 'invalid repeat count `{1001}`'],
   ['a{3,2}', 'invalid repeat count `{3,2}`'],
+  ['(a{100}){20}', 'invalid repeat count `{20}`'],
+  ['((a{10}){10}){11}', 'invalid repeat count `{11}`'],
+  ['('.repeat(1001) + ')'.repeat(1001), 'expression nests too deeply'],
   ['\\C', '\\C (any byte) is not supported'],
   ['\\Z', 'invalid escape sequence `\\Z`'],
   ['\\e', 'invalid escape sequence `\\e`'],

@@ -56,7 +56,7 @@ type Node =
   | { k: 'group'; index: number; child: Node } // index 0: non-capturing
   | { k: 'concat'; items: Node[] }
   | { k: 'alt'; items: Node[] }
-  | { k: 'repeat'; child: Node; min: number; max: number; greedy: boolean };
+  | { k: 'repeat'; child: Node; min: number; max: number; greedy: boolean; counted: boolean };
 
 interface Flags {
   i: boolean;
@@ -66,6 +66,7 @@ interface Flags {
 }
 
 const MAX_REPEAT = 1000; // Go's regexp/syntax limit
+const MAX_NESTING = 1000; // Go's maxHeight
 const MAX_RUNE = 0x10ffff;
 
 // Go's Perl classes are ASCII-only (JavaScript's \s would also take \v and Unicode spaces).
@@ -224,6 +225,27 @@ function hasCaseVariants(cp: number): boolean {
   return CASE_MAPPED.test(String.fromCodePoint(cp));
 }
 
+/** Go's repeatIsValid: nested counted repeats may not multiply past `n`. */
+function repeatIsValid(node: Node, n: number): boolean {
+  if (node.k === 'repeat' && node.counted) {
+    let m = node.max;
+    if (m === 0) return true;
+    if (m < 0) m = node.min;
+    if (m > n) return false;
+    if (m > 0) n = Math.floor(n / m);
+  }
+  switch (node.k) {
+    case 'repeat':
+    case 'group':
+      return repeatIsValid(node.child, n);
+    case 'concat':
+    case 'alt':
+      return node.items.every((x) => repeatIsValid(x, n));
+    default:
+      return true;
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Parser (Go's regexp/syntax with the Perl flags Prometheus compiles with)
 
@@ -326,7 +348,19 @@ class Parser {
           greedy = false;
         }
         if (this.flags.U) greedy = !greedy;
-        items[items.length - 1] = { k: 'repeat', child: prev, min: rep[0], max: rep[1], greedy };
+        const node: Node = {
+          k: 'repeat',
+          child: prev,
+          min: rep[0],
+          max: rep[1],
+          greedy,
+          counted: c === 0x7b,
+        };
+        // Go bounds nested counted repeats, e.g. (a{100}){20}, by the product of the counts.
+        if (node.counted && (node.min >= 2 || node.max >= 2) && !repeatIsValid(node, MAX_REPEAT)) {
+          this.fail(start, `invalid repeat count \`${opText}\``);
+        }
+        items[items.length - 1] = node;
         lastRepeatAt = start;
         continue;
       }
@@ -462,6 +496,7 @@ class Parser {
   }
 
   finishGroup(start: number, index: number, depth: number): Node {
+    if (depth >= MAX_NESTING) this.fail(start, 'expression nests too deeply');
     const saved = this.flags;
     const child = this.parseAlt(depth + 1);
     this.flags = saved;
