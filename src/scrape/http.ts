@@ -1,0 +1,216 @@
+/**
+ * The HTTP side of a scrape: one GET with Prometheus 2.42's headers, a deadline that aborts
+ * the request, and a body read into a reusable buffer with the body size limit enforced
+ * while streaming (after gzip decoding, as Prometheus counts it).
+ * @module
+ */
+
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { HttpClientConfig } from '../config/index.js';
+import { PROMETHEUS_SCRAPE_ACCEPT } from '../exposition/index.js';
+import { PromError } from '../model/errors.js';
+
+/** A scrape failed before parsing: HTTP status, timeout, connection, body limit. */
+export class ScrapeError extends PromError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ScrapeError';
+  }
+}
+
+/** What a successful fetch returns. `body` is a view into the fetcher's buffer. */
+export interface FetchResult {
+  body: Buffer;
+  contentType: string;
+}
+
+/** Options shared by the fetchers of one pool. */
+export interface HttpScrapeOptions {
+  userAgent: string;
+  httpClient: HttpClientConfig | null;
+  /** 0 = no limit. */
+  bodySizeLimitBytes: number;
+}
+
+/** The keep-alive agents of one pool (one per scheme), built from its `tls_config`. */
+export class PoolAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+  constructor(cfg: HttpClientConfig | null) {
+    this.http = new http.Agent({ keepAlive: true, maxSockets: 1 << 16 });
+    const tls = cfg?.tlsConfig;
+    const read = (inline: string, file: string): string | undefined =>
+      inline !== '' ? inline : file !== '' ? readFileSync(file, 'utf8') : undefined;
+    this.https = new https.Agent({
+      keepAlive: true,
+      ca: tls ? read(tls.ca, tls.caFile) : undefined,
+      cert: tls ? read(tls.cert, tls.certFile) : undefined,
+      key: tls ? read(tls.key, tls.keyFile) : undefined,
+      servername: tls && tls.serverName !== '' ? tls.serverName : undefined,
+      rejectUnauthorized: tls ? !tls.insecureSkipVerify : true,
+      minVersion: tls && tls.minVersion !== '' ? (TLS_VERSIONS[tls.minVersion] ?? undefined) : undefined,
+    });
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
+const TLS_VERSIONS: Record<string, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
+  TLS10: 'TLSv1',
+  TLS11: 'TLSv1.1',
+  TLS12: 'TLSv1.2',
+  TLS13: 'TLSv1.3',
+};
+
+/** The `Authorization` header of a job, read fresh each scrape so rotated files apply. */
+function authorizationHeader(cfg: HttpClientConfig | null): string | undefined {
+  if (cfg === null) return undefined;
+  if (cfg.basicAuth !== null) {
+    const b = cfg.basicAuth;
+    const pw = b.passwordFile !== '' ? readFileSync(b.passwordFile, 'utf8').trim() : b.password;
+    return 'Basic ' + Buffer.from(`${b.username}:${pw}`).toString('base64');
+  }
+  if (cfg.authorization !== null) {
+    const a = cfg.authorization;
+    const cred = a.credentialsFile !== '' ? readFileSync(a.credentialsFile, 'utf8').trim() : a.credentials;
+    return `${a.type || 'Bearer'} ${cred}`;
+  }
+  return undefined;
+}
+
+/**
+ * Fetches one target's metrics, again and again, reusing one growable body buffer
+ * (the returned view is valid until the next fetch).
+ */
+export class TargetFetcher {
+  private readonly url: URL;
+  private readonly agents: PoolAgents;
+  private readonly opts: HttpScrapeOptions;
+  private readonly timeoutHeader: string;
+  private readonly timeoutMs: number;
+  private buf: Buffer;
+
+  constructor(url: string, timeoutMs: number, agents: PoolAgents, opts: HttpScrapeOptions) {
+    this.url = new URL(url);
+    this.agents = agents;
+    this.opts = opts;
+    this.timeoutMs = timeoutMs;
+    this.timeoutHeader = String(timeoutMs / 1000);
+    this.buf = Buffer.allocUnsafe(64 * 1024);
+  }
+
+  /**
+   * GETs the target. Rejects with a ScrapeError on a non-200 status, a timeout (the
+   * request is aborted), a connection error, or a body over the limit. `signal` aborts early.
+   */
+  fetch(signal: AbortSignal): Promise<FetchResult> {
+    const url = this.url;
+    const isHttps = url.protocol === 'https:';
+    const headers: Record<string, string> = {
+      Accept: PROMETHEUS_SCRAPE_ACCEPT,
+      'Accept-Encoding': 'gzip',
+      'User-Agent': this.opts.userAgent,
+      'X-Prometheus-Scrape-Timeout-Seconds': this.timeoutHeader,
+    };
+    return new Promise<FetchResult>((resolve, reject) => {
+      let auth: string | undefined;
+      try {
+        auth = authorizationHeader(this.opts.httpClient);
+      } catch (err) {
+        reject(new ScrapeError('ERR_SCRAPE_AUTH', `cannot read credentials: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      if (auth !== undefined) headers.Authorization = auth;
+      let settled = false;
+      const fail = (err: ScrapeError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        req.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => fail(new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`)),
+        this.timeoutMs,
+      );
+      const onAbort = (): void => fail(new ScrapeError('ERR_SCRAPE_CANCELED', 'scrape canceled'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const mod = isHttps ? https : http;
+      const req = mod.request(
+        url,
+        { method: 'GET', headers, agent: isHttps ? this.agents.https : this.agents.http },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            fail(
+              new ScrapeError(
+                'ERR_SCRAPE_HTTP_STATUS',
+                `server returned HTTP status ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd(),
+              ),
+            );
+            return;
+          }
+          const enc = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
+          let stream: Readable = res;
+          if (enc === 'gzip' || enc === 'x-gzip') stream = res.pipe(createGunzip());
+          else if (enc === 'deflate') stream = res.pipe(createInflate());
+          else if (enc !== '' && enc !== 'identity') {
+            res.resume();
+            fail(new ScrapeError('ERR_SCRAPE_ENCODING', `unsupported content encoding ${JSON.stringify(enc)}`));
+            return;
+          }
+          const limit = this.opts.bodySizeLimitBytes;
+          let n = 0;
+          stream.on('data', (chunk: Buffer) => {
+            if (settled) return;
+            const need = n + chunk.length;
+            if (limit > 0 && need > limit) {
+              fail(
+                new ScrapeError(
+                  'ERR_SCRAPE_BODY_SIZE_LIMIT',
+                  `body size limit exceeded: read ${need} bytes, limit ${limit}`,
+                ),
+              );
+              return;
+            }
+            if (need > this.buf.length) {
+              const grown = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+              this.buf.copy(grown, 0, 0, n);
+              this.buf = grown;
+            }
+            chunk.copy(this.buf, n);
+            n = need;
+          });
+          stream.on('end', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            signal.removeEventListener('abort', onAbort);
+            resolve({ body: this.buf.subarray(0, n), contentType: String(res.headers['content-type'] ?? '') });
+          });
+          stream.on('error', (err: Error) =>
+            fail(new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, { cause: err })),
+          );
+          res.on('aborted', () => fail(new ScrapeError('ERR_SCRAPE_BODY', 'connection closed while reading body')));
+        },
+      );
+      req.on('error', (err: Error) =>
+        fail(new ScrapeError('ERR_SCRAPE_CONNECT', `Get "${url.href}": ${err.message}`, { cause: err })),
+      );
+      req.end();
+    });
+  }
+
+  /** Drops the body buffer when it grew past `maxBytes`, so one huge scrape is not kept forever. */
+  trim(maxBytes: number): void {
+    if (this.buf.length > maxBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
+  }
+}
