@@ -418,3 +418,24 @@ test('the linkerd-viz Prometheus configuration loads unchanged', async () => {
     'linkerd-viz',
   ]);
 });
+
+test('a missing file is a ConfigFileError naming the file', async () => {
+  await assert.rejects(loadConfigFile('/nonexistent/prometheus.yml'), (err: unknown) => {
+    assert.ok(err instanceof ConfigFileError);
+    assert.match(err.message, /^\/nonexistent\/prometheus\.yml: cannot read config file: ENOENT/);
+    return true;
+  });
+});
+
+test('relative file paths resolve against the config file directory', () => {
+  const c = loadConfig(
+    'rule_files: [rules/*.yml]\nscrape_configs:\n  - job_name: a\n    bearer_token_file: token\n' +
+      '    tls_config: {ca_file: /abs/ca.crt}\n    file_sd_configs:\n      - files: [sd/*.json]\n',
+    '/etc/meshmetrics/config.yml',
+  );
+  assert.deepEqual(c.ruleFiles, ['/etc/meshmetrics/rules/*.yml']);
+  const sc = c.scrapeConfigs[0];
+  assert.equal(sc.httpClient.authorization?.credentialsFile, '/etc/meshmetrics/token');
+  assert.equal(sc.httpClient.tlsConfig.caFile, '/abs/ca.crt');
+  assert.deepEqual(sc.fileSdConfigs[0].files, ['/etc/meshmetrics/sd/*.json']);
+});

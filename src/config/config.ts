@@ -19,7 +19,7 @@ import {
   REMOTE_WRITE_DEFAULTS,
   SCRAPE_DEFAULTS,
 } from './defaults.js';
-import { readYaml } from './yaml-reader.js';
+import { ConfigFileError, readYaml } from './yaml-reader.js';
 import type { YamlObject, YamlValue } from './yaml-reader.js';
 
 // ---------------------------------------------------------------------------------------
@@ -187,7 +187,12 @@ function inDir(v: YamlObject, p: string): string {
 
 /** Reads and validates a configuration file. Throws ConfigFileError. */
 export async function loadConfigFile(path: string): Promise<Config> {
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigFileError(path, 0, 0, '', `cannot read config file: ${(err as Error).message}`);
+  }
   return loadConfig(text, path);
 }
 
