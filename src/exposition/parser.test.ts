@@ -68,6 +68,7 @@ test('text: samples, labels, values and timestamps', () => {
     '{__name__="m"} 1000', '{__name__="m"} 7.5',
   ]);
   f('m 1 0\n', ['{__name__="m"} 1 @0']);
+  f('m-1\nm+Inf 2\n', ['{__name__="m"} -1', '{__name__="m"} Infinity @2']); // promparse: no blank needed before a value
   f('m{a="x y, z"} 1\n', ['{__name__="m", a="x y, z"} 1']);
   f('m{a="ünï☃"} 1\n', ['{__name__="m", a="ünï☃"} 1']);
 });
@@ -94,6 +95,7 @@ test('text: HELP, TYPE and comments as promparse', () => {
   f('# HELP m some help\n', ['help m "some help"']);
   f('#  HELP  m_hs  spaced help\n', ['help m_hs " spaced help"']); // one separator dropped
   f('# HELP m\n', ['help m ""']);
+  f('# HELP m.x help\n', ['help m "x help"']); // the byte after the name is dropped, whatever it is
   f('# HELP m a\\\\b\\nc\\td\n', ['help m "a\\\\b\\nc\\\\td"']);
   f('# HELP\n# TYPE\n#HELP m x\n# HELPER m x\n', ['comment', 'comment', 'comment', 'comment']);
   f('# TYPE m counter\n# TYPE m gauge\n# TYPE m histogram\n# TYPE m summary\n# TYPE m untyped\n', [
@@ -143,6 +145,8 @@ test('text: whole-scrape errors carry line, column and what was expected', () =>
   f('m{,} 1\n', 'expected label name or "}"', 1, 3);
   f('{"m"} 1\n', 'expected a metric name, a comment or a blank line', 1, 1);
   f('@m 1\n', 'expected a metric name', 1, 1);
+  f('m.x 1\n', 'invalid value ".x"', 1, 2);
+  f('# TYPE m.x counter\n', 'invalid metric type "x counter"', 1, 10);
   f('# TYPE m Counter\n', 'invalid metric type "Counter"', 1, 10);
   f('# TYPE m bla\n', 'invalid metric type "bla"', 1, 10);
   f('# TYPE m gaugehistogram\n', 'invalid metric type', 1, 10);

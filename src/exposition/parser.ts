@@ -448,12 +448,11 @@ export class ExpositionParser {
           i++;
           while (i < nl && CLASS[buf[i]] & M_CHAR) i++;
         }
-        if (i === ns || (i < nl && buf[i] !== SP && buf[i] !== TAB)) {
-          throw this.expected(`metric name after ${kw === KW_HELP ? 'HELP' : 'TYPE'}`, ns);
-        }
+        if (i === ns) throw this.expected(`metric name after ${kw === KW_HELP ? 'HELP' : 'TYPE'}`, ns);
         this.nameStart = ns;
         this.nameEnd = i;
-        // promparse keeps the rest of the line as the text, minus exactly one separator.
+        // promparse keeps the rest of the line after the name as the text minus its first
+        // byte, whatever that byte is (normally the one separating blank).
         this.textStart = i < nl ? i + 1 : nl;
         this.textEnd = nl;
         if (kw === KW_TYPE) {
@@ -490,9 +489,8 @@ export class ExpositionParser {
       this.keyEnd = i;
       c = buf[i];
       while (c === SP || c === TAB) c = buf[++i];
-    } else if (i === this.nameEnd && i < len && c !== NL) {
-      throw this.expected('a blank or "{" after the metric name', i);
     }
+    // As in promparse, the value may follow the name with no blank: `m-1` is m = -1.
     // Value: everything up to a blank or the end of line.
     const vs = i;
     while (i < len && (c = buf[i]) !== SP && c !== TAB && c !== NL) {
