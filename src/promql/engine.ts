@@ -147,6 +147,22 @@ export class Engine {
       if (e instanceof PromQLParseError) throw new QueryError('bad_data', e.message, { cause: e });
       throw e;
     }
+    return this.execExpr(queryable, query, expr, start, end, step, signal);
+  }
+
+  /**
+   * Runs an already parsed expression (`query` is its text, for annotation positions).
+   * The tree must not be shared with a concurrent query.
+   */
+  async execExpr(
+    queryable: Queryable,
+    query: string,
+    expr: Expr,
+    start: number,
+    end: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
     if (step > 0) {
       const k = kindOf(expr);
       if (k !== 'scalar' && k !== 'vector') {
@@ -165,8 +181,9 @@ export class Engine {
     } catch (e) {
       if (e instanceof QueryError) throw e;
       if (e instanceof AbortQuery) throw new QueryError(e.type, e.message, { cause: e });
-      if (e instanceof EvalError || e instanceof PromError)
+      if (e instanceof EvalError || e instanceof PromError) {
         throw new QueryError('execution', e.message, { cause: e });
+      }
       throw new QueryError('execution', `unexpected error: ${(e as Error).message}`, { cause: e });
     } finally {
       querier?.close();

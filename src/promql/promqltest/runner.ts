@@ -22,6 +22,8 @@ import { STALE_NAN, isStaleNaN } from '../../model/stale.js';
 import { QueryError } from '../../model/errors.js';
 import type { Engine } from '../engine.js';
 import { FUNCTIONS } from '../parser/functions.js';
+import { walk, type Expr } from '../parser/ast.js';
+import { parseExpr } from '../parser/parser.js';
 import { formatDuration } from '../parser/lex.js';
 import type { QueryResult, QueryValue } from '../value.js';
 import { MemStorage } from './memstore.js';
@@ -221,7 +223,39 @@ export async function runEval(
     const e2 = checkValue(cmd, mid, false);
     if (e2) return `range-mode check: ${e2}`;
   }
+  if (!cmd.range && !TIME_DEPENDENT_RE.test(cmd.expr)) {
+    // Step invariance: with every selector pinned by `@ <t>`, the answer must not depend
+    // on the evaluation time.
+    const t = cmd.at;
+    const times = t === 0 ? [-1000, 1000] : [-10 * t, 0, t / 5, t, 10 * t];
+    for (const at of times) {
+      const expr = parseExpr(cmd.expr);
+      pinSelectors(expr, t);
+      let r: QueryResult;
+      try {
+        r = await engine.execExpr(store, cmd.expr, expr, at, at, 0);
+      } catch (e) {
+        return `@ check at ${at / 1000}s: error: ${(e as Error).message}`;
+      }
+      const e3 = checkValue(cmd, r.value, false);
+      if (e3) return `@ check at ${at / 1000}s: ${e3}`;
+    }
+  }
   return null;
+}
+
+const TIME_DEPENDENT_RE =
+  /\b(time|timestamp|predict_linear|day_of_month|day_of_week|day_of_year|days_in_month|hour|minute|month|year|start|end|range|step)\s*\(/;
+
+/** Adds `@ t` to every selector and subquery without one, except inside an `@` subquery. */
+function pinSelectors(e: Expr, t: number): void {
+  walk(e, (n, path) => {
+    if (n.type !== 'vectorSelector' && n.type !== 'subquery') return;
+    if (n.timestamp !== null || n.startOrEnd !== null) return;
+    for (const p of path)
+      if (p.type === 'subquery' && (p.timestamp !== null || p.startOrEnd !== null)) return;
+    n.timestamp = t;
+  });
 }
 
 function checkAnnotations(cmd: EvalCmd, res: QueryResult): string | null {
