@@ -152,7 +152,7 @@ test('text: whole-scrape errors carry line, column and what was expected', () =>
   f('# TYPE m gaugehistogram\n', 'invalid metric type', 1, 10);
   f('# TYPE m counter \n', 'invalid metric type "counter "', 1, 10);
   f('# HELP #x y\n', 'expected metric name after HELP', 1, 8);
-  f('# TYPE met-ric counter\n', 'expected metric name after TYPE', 1, 8);
+  f('# TYPE met-ric counter\n', 'invalid metric type "ric counter"', 1, 12);
   f('# HELP \n', 'expected metric name after HELP, got end of line', 1, 8); // the blank after HELP commits to metadata
   f('m{a="1",a="2"} 1\n', 'label name "a" is not unique', 1, 1);
   f('m{__name__="other"} 1\n', 'label name "__name__" is not unique', 1, 1);
