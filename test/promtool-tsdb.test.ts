@@ -111,6 +111,14 @@ test('promtool lists, dumps and analyzes a block we write', (t) => {
   assert.equal(dump.split('\n').length - 1, samples);
   assert.equal(dump, expectedDump(series));
   assert.equal(meshmetrics(['tsdb', 'dump', dir]), dump);
+  for (const args of [
+    ['--match=response_latency_ms_bucket{le=~"1.*",pod!="web-0"}'],
+    [`--min-time=${T0 + 123_456}`, `--max-time=${T0 + 2_000_000}`],
+  ]) {
+    const theirs = run(promtool, ['tsdb', 'dump', ...args, dir]);
+    assert.ok(theirs.length > 0);
+    assert.equal(meshmetrics(['tsdb', 'dump', ...args, dir]), theirs, args.join(' '));
+  }
 
   const analyze = run(promtool, ['tsdb', 'analyze', dir]);
   const ours = meshmetrics(['tsdb', 'analyze', dir]);

@@ -203,19 +203,38 @@ export function analyzeBlock(b: Block, limit: number): string {
   return lines.join('\n') + '\n';
 }
 
-/** `tsdb dump [--min-time=T] [--max-time=T] [DIR]`: every sample as `{labels} value timestamp`. */
-export const dump: Command = command('dump', (args) => {
+/**
+ * `tsdb dump [--min-time=T] [--max-time=T] [--match=SELECTOR] [DIR]`: every sample as
+ * `{labels} value timestamp`.
+ */
+export const dump: Command = command('dump', async (args) => {
   const { flags, rest } = parseArgs(args, ['min-time', 'max-time', 'match']);
   const mint = parseTime(flags.get('min-time'), -Number.MAX_SAFE_INTEGER);
   const maxt = parseTime(flags.get('max-time'), Number.MAX_SAFE_INTEGER);
-  if (flags.has('match')) throw new UsageError('--match is not supported yet');
+  const match = flags.get('match');
+  const matchers = match === undefined ? ALL_SERIES : await selectorMatchers(match);
   const dir = rest[0] ?? DEFAULT_DIR;
   withBlocks(dir, (blocks) => {
     const q: Querier = new MergeQuerier(blocks.filter((b) => b.minTime <= maxt && b.maxTime > mint).map((b) => b.querierSync(mint, maxt)));
-    dumpQuerier(q, (s) => process.stdout.write(s));
+    dumpQuerier(q, (s) => process.stdout.write(s), matchers);
   });
   return 0;
 });
+
+const ALL_SERIES = [new Matcher('=~', '__name__', '(?s:.*)')];
+
+/** The matchers of a series selector such as `up{job="a"}`. */
+async function selectorMatchers(sel: string): Promise<Matcher[]> {
+  const { parseExpr } = await import('../promql/parser/parser.js');
+  let e;
+  try {
+    e = parseExpr(sel);
+  } catch (err) {
+    throw new UsageError(`invalid --match ${JSON.stringify(sel)}: ${(err as Error).message}`);
+  }
+  if (e.type !== 'vectorSelector') throw new UsageError(`--match ${JSON.stringify(sel)} is not a series selector`);
+  return e.matchers;
+}
 
 function parseTime(s: string | undefined, dflt: number): number {
   if (s === undefined) return dflt;
@@ -224,9 +243,9 @@ function parseTime(s: string | undefined, dflt: number): number {
   return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n));
 }
 
-/** Writes every sample of `q` as promtool's dump does, in chunks of about 64 KiB. */
-export function dumpQuerier(q: Querier, write: (s: string) => void): void {
-  const ss = q.select(true, null, [new Matcher('=~', '__name__', '(?s:.*)')]);
+/** Writes every sample of `q` (of the series matching `matchers`) as promtool's dump does, in pieces of about 64 KiB. */
+export function dumpQuerier(q: Querier, write: (s: string) => void, matchers: readonly Matcher[] = ALL_SERIES): void {
+  const ss = q.select(true, null, matchers);
   let buf = '';
   while (ss.next()) {
     const s = ss.at();
