@@ -29,7 +29,7 @@ import {
   type RangeWindow,
 } from './functions.js';
 import { histogramFraction, histogramQuantile } from './histogram.js';
-import { formatFloatG } from './mathutil.js';
+import { formatFloatF, formatFloatG } from './mathutil.js';
 import { isValidUtf8 } from './parser/lex.js';
 import {
   kindOf,
@@ -700,6 +700,14 @@ class Evaluator {
         return { kind: 'scalar', v: t / 1000 };
       case 'pi':
         return { kind: 'scalar', v: Math.PI };
+      case 'step':
+        return { kind: 'scalar', v: this.step / 1000 };
+      case 'range':
+        return { kind: 'scalar', v: (this.end - this.start) / 1000 };
+      case 'start':
+        return { kind: 'scalar', v: this.start / 1000 };
+      case 'end':
+        return { kind: 'scalar', v: this.end / 1000 };
       case 'vector':
         return {
           kind: 'vector',
@@ -841,6 +849,30 @@ class Evaluator {
           kind: 'vector',
           vec: histogramQuantile(q, vec, (kind, msg) => this.annotate(kind, msg, args[1].pos)),
         };
+      }
+      case 'histogram_quantiles': {
+        const vec = materialiseNames(this.vectorArg(args[0], t));
+        const label = this.stringArg(args[1], t);
+        const out: Sample[] = [];
+        for (const a of args.slice(2)) {
+          const q = this.scalarArg(a, t);
+          if (!(q >= 0 && q <= 1))
+            this.annotate(
+              'warn',
+              `quantile value should be between 0 and 1, got ${formatFloatG(q)}`,
+              a.pos,
+            );
+          let qs = formatFloatF(q);
+          if (/^-?\d+$/.test(qs)) qs += '.0';
+          for (const s of histogramQuantile(q, vec, (kind, msg) =>
+            this.annotate(kind, msg, args[0].pos),
+          )) {
+            this.lb.reset(s.metric);
+            this.lb.set(label, qs);
+            out.push({ metric: this.lb.labels(), v: s.v, t, dropName: false });
+          }
+        }
+        return { kind: 'vector', vec: out };
       }
       case 'histogram_fraction': {
         const lo = this.scalarArg(args[0], t);

@@ -278,6 +278,7 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   stdvar_over_time: windowed((_ts, vs) => varianceOverTime(vs)),
   quantile_over_time: windowed((_ts, vs, _w, p) => quantile(p[0], Array.from(vs))),
   mad_over_time: windowed((_ts, vs) => {
+    if (vs.some((v) => v !== v)) return NaN;
     const med = quantile(0.5, Array.from(vs));
     const dev = Array.from(vs, (v) => Math.abs(v - med));
     return quantile(0.5, dev);

@@ -126,6 +126,8 @@ const LIST: FunctionSig[] = [
   sig('time', [], S),
   sig('vector', [S], V),
   sig('start_timestamp', [V], V, 0, true),
+  // Query-parameter functions (experimental duration-expression feature).
+  ...['step', 'range', 'start', 'end'].map((n) => sig(n, [], S, 0, true)),
 ];
 
 /** Every function, by name. */
