@@ -16,6 +16,11 @@ interface CommandEntry {
 
 const COMMANDS: CommandEntry[] = [
   {
+    words: ['collector'],
+    summary: 'discover, scrape and store metrics, as prometheus',
+    load: async () => (await import('./collector.js')).run,
+  },
+  {
     words: ['check', 'metrics'],
     summary: 'lint an exposition read from stdin, as promtool check metrics',
     load: async () => (await import('./check-metrics.js')).run,

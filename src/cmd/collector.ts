@@ -1,0 +1,292 @@
+/**
+ * `meshmetrics collector`: reads the configuration, runs discovery, scrapes the targets and
+ * stores what they expose. Flags follow Prometheus's names. SIGHUP reloads the configuration
+ * (a broken file is refused and the running configuration stays); SIGINT and SIGTERM shut
+ * down cleanly (loops stop, stale markers are written, the database is closed).
+ *
+ * The wiring lives in {@link startCollector}, so tests and the HTTP API can run a collector
+ * in-process.
+ * @module
+ */
+
+import { loadConfigFile, type Config } from '../config/index.js';
+import { DiscoveryManager } from '../discovery/index.js';
+import { ConfigError } from '../model/errors.js';
+import { logfmtLogger, ScrapeManager, type Logger } from '../scrape/index.js';
+import { openDB, type DB } from '../tsdb/db.js';
+import { parseRetentionDuration, parseRetentionSize } from '../tsdb/retention.js';
+import { VERSION } from './version.js';
+
+/** The collector's settings, from flags. */
+export interface CollectorOptions {
+  configFile: string;
+  dataDir: string;
+  /** 0 = Prometheus's default (15d) applies once retention runs. */
+  retentionTimeMs: number;
+  /** 0 = no size limit. */
+  retentionSizeBytes: number;
+  listenAddress: string;
+  enableLifecycle: boolean;
+  enableAdminApi: boolean;
+  enableRemoteWriteReceiver: boolean;
+  webConfigFile: string;
+  queryLookbackDeltaMs: number;
+  queryTimeoutMs: number;
+  queryMaxSamples: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Where log lines go; default stderr. */
+  logWrite?: (line: string) => void;
+  /** Minimum time between two discovery updates; default 5 s as Prometheus. Tests lower it. */
+  discoveryUpdateIntervalMs?: number;
+  /** Seed of target offsets; default random. */
+  jitterSeed?: number;
+}
+
+/** Defaults of every flag. */
+export const DEFAULT_COLLECTOR_OPTIONS: Readonly<CollectorOptions> = Object.freeze({
+  configFile: 'meshmetrics.yml',
+  dataDir: 'data/',
+  retentionTimeMs: 0,
+  retentionSizeBytes: 0,
+  listenAddress: '127.0.0.1:9090',
+  enableLifecycle: false,
+  enableAdminApi: false,
+  enableRemoteWriteReceiver: false,
+  webConfigFile: '',
+  queryLookbackDeltaMs: 5 * 60_000,
+  queryTimeoutMs: 2 * 60_000,
+  queryMaxSamples: 50_000_000,
+  logLevel: 'info',
+});
+
+/** A running collector. */
+export interface CollectorHandle {
+  readonly options: CollectorOptions;
+  readonly db: DB;
+  readonly scrapeManager: ScrapeManager;
+  readonly discovery: DiscoveryManager;
+  /** The configuration in effect. */
+  config(): Config;
+  /**
+   * Re-reads the configuration file and applies it. Resolves to false (after logging the
+   * error with file:line) when the file is invalid; the running configuration then stays.
+   */
+  reload(): Promise<boolean>;
+  /** Stops discovery and scraping (stale markers written), then closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a collector: loads the configuration (throws a ConfigError when it is invalid),
+ * opens the database, and wires discovery to scraping to storage.
+ */
+export async function startCollector(options: Partial<CollectorOptions> = {}): Promise<CollectorHandle> {
+  const opts: CollectorOptions = { ...DEFAULT_COLLECTOR_OPTIONS, ...options };
+  const write = opts.logWrite ?? ((l: string) => void process.stderr.write(l));
+  const log = (component: string): Logger => logfmtLogger(component, write, opts.logLevel);
+  const mainLog = log('collector');
+
+  let config = await loadConfigFile(opts.configFile);
+  mainLog('info', 'Loading configuration file', { filename: opts.configFile });
+  for (const w of config.warnings) mainLog('warn', 'Configuration warning', { filename: opts.configFile, msg: w });
+
+  const db = await openDB(opts.dataDir, { logger: (line) => log('tsdb')('info', line) });
+  mainLog('info', 'TSDB started', {
+    dir: opts.dataDir,
+    series: db.openStats.series,
+    samples: db.openStats.samples,
+    duration: `${Math.round(db.openStats.durationMs)}ms`,
+  });
+  const scrapeManager = new ScrapeManager(db, {
+    logger: log('scrape'),
+    userAgent: `meshmetrics/${VERSION}`,
+    jitterSeed: opts.jitterSeed,
+  });
+  const discoveryLog = log('discovery');
+  const discovery = new DiscoveryManager({
+    updateIntervalMs: opts.discoveryUpdateIntervalMs,
+    logger: (level, msg, fields) => discoveryLog(level, msg, fields),
+  });
+  const unsubscribe = discovery.subscribe((sets) => scrapeManager.sync(sets));
+  scrapeManager.applyConfig(config);
+  discovery.applyConfig(config.scrapeConfigs);
+  mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    options: opts,
+    db,
+    scrapeManager,
+    discovery,
+    config: () => config,
+    async reload(): Promise<boolean> {
+      if (stopping !== null) return false;
+      let next: Config;
+      try {
+        next = await loadConfigFile(opts.configFile);
+      } catch (err) {
+        mainLog('error', 'Error reloading config', { filename: opts.configFile, err });
+        return false;
+      }
+      config = next;
+      scrapeManager.applyConfig(next);
+      discovery.applyConfig(next.scrapeConfigs);
+      mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
+      return true;
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        unsubscribe();
+        await discovery.stop();
+        await scrapeManager.stop({ staleness: true });
+        await db.close();
+        mainLog('info', 'See you next time!');
+      })();
+      return stopping;
+    },
+  };
+}
+
+const HELP = `usage: meshmetrics collector [flags]
+
+Discovers, scrapes and stores metrics. Flags (Prometheus's names):
+  --config.file=FILE                 configuration file (default meshmetrics.yml)
+  --storage.tsdb.path=DIR            data directory (default data/)
+  --storage.tsdb.retention.time=D    how long to keep samples (default 15d)
+  --storage.tsdb.retention.size=S    most bytes of blocks to keep (default 0: no limit)
+  --web.listen-address=ADDR          address of the HTTP API (default 127.0.0.1:9090)
+  --web.enable-lifecycle             allow /-/reload and /-/quit
+  --web.enable-admin-api             allow the admin API
+  --web.enable-remote-write-receiver accept remote_write at /api/v1/write
+  --web.config.file=FILE             TLS and basic auth of the HTTP API
+  --query.lookback-delta=D           (default 5m)
+  --query.timeout=D                  (default 2m)
+  --query.max-samples=N              (default 50000000)
+  --log.level=LEVEL                  debug, info, warn or error (default info)
+`;
+
+const BOOL_FLAGS: Record<string, keyof CollectorOptions> = {
+  'web.enable-lifecycle': 'enableLifecycle',
+  'web.enable-admin-api': 'enableAdminApi',
+  'web.enable-remote-write-receiver': 'enableRemoteWriteReceiver',
+};
+
+/**
+ * Parses the collector's flags (`--name=value`, `--name value`, booleans also as
+ * `--name=false` or `--no-name`). Throws a ConfigError naming the flag on a bad value.
+ */
+export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
+  const o: CollectorOptions = { ...DEFAULT_COLLECTOR_OPTIONS };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(a)}`);
+    const eq = a.indexOf('=');
+    let name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    const negated = name.startsWith('no-') && BOOL_FLAGS[name.slice(3)] !== undefined;
+    if (negated) name = name.slice(3);
+    const boolKey = BOOL_FLAGS[name];
+    if (boolKey !== undefined) {
+      const v = eq < 0 ? 'true' : a.slice(eq + 1);
+      if (v !== 'true' && v !== 'false') throw new ConfigError(`--${name}: want true or false, got ${JSON.stringify(v)}`);
+      (o as unknown as Record<string, boolean>)[boolKey] = negated ? v === 'false' : v === 'true';
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else if (i + 1 < args.length) value = args[++i];
+    else throw new ConfigError(`--${name}: missing value`);
+    const num = (what: string): number => {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`--${name}: want ${what}, got ${JSON.stringify(value)}`);
+      return n;
+    };
+    const dur = (): number => {
+      try {
+        return parseRetentionDuration(value);
+      } catch (err) {
+        throw new ConfigError(`--${name}: ${(err as Error).message}`, { cause: err });
+      }
+    };
+    switch (name) {
+      case 'config.file':
+        o.configFile = value;
+        break;
+      case 'storage.tsdb.path':
+        o.dataDir = value;
+        break;
+      case 'storage.tsdb.retention.time':
+        o.retentionTimeMs = dur();
+        break;
+      case 'storage.tsdb.retention.size':
+        try {
+          o.retentionSizeBytes = parseRetentionSize(value);
+        } catch (err) {
+          throw new ConfigError(`--${name}: ${(err as Error).message}`, { cause: err });
+        }
+        break;
+      case 'web.listen-address':
+        o.listenAddress = value;
+        break;
+      case 'web.config.file':
+        o.webConfigFile = value;
+        break;
+      case 'query.lookback-delta':
+        o.queryLookbackDeltaMs = dur();
+        break;
+      case 'query.timeout':
+        o.queryTimeoutMs = dur();
+        break;
+      case 'query.max-samples':
+        o.queryMaxSamples = num('a whole number');
+        break;
+      case 'log.level':
+        if (value !== 'debug' && value !== 'info' && value !== 'warn' && value !== 'error')
+          throw new ConfigError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(value)}`);
+        o.logLevel = value;
+        break;
+      default:
+        throw new ConfigError(`unknown flag --${name}`);
+    }
+  }
+  return o;
+}
+
+/** Runs the command until SIGINT or SIGTERM; returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  let opts: CollectorOptions;
+  try {
+    opts = parseCollectorFlags(args);
+  } catch (err) {
+    process.stderr.write(`meshmetrics collector: error: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  let handle: CollectorHandle;
+  try {
+    handle = await startCollector(opts);
+  } catch (err) {
+    process.stderr.write(`meshmetrics collector: error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const onHup = (): void => void handle.reload();
+    const onStop = (): void => {
+      process.off('SIGHUP', onHup);
+      process.off('SIGINT', onStop);
+      process.off('SIGTERM', onStop);
+      handle.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`meshmetrics collector: error while stopping: ${String(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGHUP', onHup);
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
+  });
+}
