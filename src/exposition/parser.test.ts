@@ -217,6 +217,17 @@ test('openmetrics strict: false checks the syntax only', () => {
   assert.throws(() => bad.next(), /# EOF/);
 });
 
+test('openmetrics: reset() forgets the families of the previous body', () => {
+  const body = Buffer.from('# TYPE a counter\na_total 1\n# EOF\n');
+  const p = new ExpositionParser(body, { format: 'openmetrics' });
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    while (p.next() !== EntryType.EOF) n++;
+    assert.equal(n, 2, `round ${round}`);
+    p.reset(body);
+  }
+});
+
 test('seriesKey is the raw name{labels} text, without value or timestamp', () => {
   const p = new ExpositionParser(Buffer.from('m{b="2", a="1"} 3 4\nm 5\nm{} 6\nm {x="\\n"}7\n'), { format: 'text' });
   const keys: string[] = [];

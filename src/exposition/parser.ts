@@ -736,7 +736,7 @@ export class ExpositionParser {
     let t: EntryType;
     if (kw === KW_HELP) {
       t = EntryType.Help;
-      if (!isUtf8(buf.subarray(this.textStart, nl))) throw this.fail('invalid UTF-8 in HELP', this.textStart);
+      if (!this.bodyIsUtf8 && !isUtf8(buf.subarray(this.textStart, nl))) throw this.fail('invalid UTF-8 in HELP', this.textStart);
     } else if (kw === KW_TYPE) {
       const mt = matchType(buf, this.textStart, nl, true);
       if (mt === null) throw this.fail(`invalid metric type ${showToken(buf, this.textStart, nl)}`, this.textStart);
