@@ -22,6 +22,7 @@ export interface BlockReaders {
 }
 
 const EMPTY = new Uint32Array(0);
+const EMPTY_CHUNK = new Uint8Array(2);
 
 /** Refs present in both sorted arrays. */
 export function intersectPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
@@ -304,6 +305,11 @@ export class BlockSeriesIterator implements SampleIterator {
   private readonly xor: XORIterator = new XORIterator(new Uint8Array(2));
   private inChunk = false;
   private done = false;
+  /** Chunk bytes read ahead for chunks [loadedFrom, loadedTo). */
+  private readonly data: Uint8Array[] = [];
+  private readonly encodings: number[] = [];
+  private loadedFrom = 0;
+  private loadedTo = 0;
   private t = 0;
   private v = 0;
   private error: Error | null = null;
@@ -319,17 +325,27 @@ export class BlockSeriesIterator implements SampleIterator {
     this.inChunk = false;
     this.done = false;
     this.error = null;
+    this.data.length = 0;
+    this.encodings.length = 0;
+    this.loadedFrom = 0;
+    this.loadedTo = 0;
   }
 
   private loadNext(): boolean {
     if (this.ci >= this.refs.length) return false;
-    const ref = this.refs[this.ci++];
+    const i = this.ci++;
     try {
-      const data = this.chunks!.read(ref);
-      if (this.chunks!.encoding !== ENCODING_XOR) {
-        throw new CorruptionError('chunks', ref, `unsupported chunk encoding ${this.chunks!.encoding}`);
+      if (i >= this.loadedTo || i < this.loadedFrom) {
+        // Read this chunk and all later ones of the series at once.
+        this.chunks!.readRun(this.refs, i, this.refs.length, this.data, this.encodings);
+        this.loadedFrom = i;
+        this.loadedTo = this.refs.length;
       }
-      this.xor.reset(data);
+      if (this.encodings[i] !== ENCODING_XOR) {
+        throw new CorruptionError('chunks', this.refs[i], `unsupported chunk encoding ${this.encodings[i]}`);
+      }
+      this.xor.reset(this.data[i]);
+      this.data[i] = EMPTY_CHUNK; // the iterator holds it now
     } catch (err) {
       this.error = err as Error;
       return false;

@@ -96,3 +96,26 @@ test('rejects damaged segments and bad refs', async (t) => {
     });
   }
 });
+
+test('reads the chunks of a series in one run, checking each', (t) => {
+  const dir = tempDir(t);
+  const w = new ChunkWriter(dir);
+  const chunks = [10, 300, 5, 1000].map((n, i) => new Uint8Array(n).fill(i + 1));
+  const refs = chunks.map((c) => w.write(1, c));
+  w.close();
+  const r = new ChunkReader(dir);
+  const out: Uint8Array[] = [];
+  const enc: number[] = [];
+  r.readRun(refs, 1, refs.length, out, enc); // the last one is longer than the read-ahead
+  for (let i = 1; i < refs.length; i++) assert.deepEqual(out[i], chunks[i], `chunk ${i}`);
+  assert.deepEqual(enc.slice(1), [1, 1, 1]);
+  r.close();
+
+  const p = join(dir, '000001');
+  const b = readFileSync(p);
+  b[refs[2] + 3] ^= 0xff; // inside the third chunk's data
+  writeFileSync(p, b);
+  const r2 = new ChunkReader(dir);
+  assert.throws(() => r2.readRun(refs, 0, refs.length, [], []), /checksum mismatch/);
+  r2.close();
+});

@@ -265,6 +265,64 @@ export class ChunkReader {
     return new Uint8Array(out.buffer, out.byteOffset + 1, len);
   }
 
+  /**
+   * Reads chunks `refs[from, to)` (of one series: increasing refs) with as few reads as
+   * possible: chunks of a series lie back to back, so one read from the first chunk to
+   * past the start of the last usually covers them all. Each chunk's CRC is checked.
+   * Fills `out` with data views (owned by the caller) and `encodings` with their
+   * encoding bytes, at the same indexes as `refs`.
+   */
+  readRun(refs: readonly number[], from: number, to: number, out: Uint8Array[], encodings: number[]): void {
+    let i = from;
+    while (i < to) {
+      const seg = chunkRefSegment(refs[i]);
+      const start = chunkRefOffset(refs[i]);
+      let j = i + 1;
+      while (j < to && chunkRefSegment(refs[j]) === seg && chunkRefOffset(refs[j]) > chunkRefOffset(refs[j - 1])) j++;
+      if (seg >= this.fds.length || start < SEGMENT_HEADER_SIZE || j === i + 1) {
+        out[i] = this.read(refs[i]); // bounds errors come from read()
+        encodings[i] = this.encoding;
+        i++;
+        continue;
+      }
+      const file = this.sizes[seg];
+      const end = Math.min(file, chunkRefOffset(refs[j - 1]) + FIRST_READ);
+      const buf = Buffer.allocUnsafe(end - start);
+      if (readSync(this.fds[seg], buf, 0, buf.length, start) !== buf.length) {
+        throw new CorruptionError(this.segmentPath(seg), start, 'short read of chunks');
+      }
+      for (; i < j; i++) {
+        const p0 = chunkRefOffset(refs[i]) - start;
+        let len = 0;
+        let mul = 1;
+        let p = p0;
+        let ok = false;
+        while (p < buf.length && p - p0 < 10) {
+          const b = buf[p++];
+          len += (b & 0x7f) * mul;
+          mul *= 128;
+          if (b < 0x80) {
+            ok = true;
+            break;
+          }
+        }
+        if (!ok || p + 1 + len + 4 > buf.length) {
+          // The last chunk runs past what was read (or the length is damaged): read it alone.
+          out[i] = this.read(refs[i]);
+          encodings[i] = this.encoding;
+          continue;
+        }
+        const sum = crc32c(buf, p, p + 1 + len);
+        const want = buf.readUInt32BE(p + 1 + len);
+        if (sum !== want) {
+          throw new CorruptionError(this.segmentPath(seg), start + p0, `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`);
+        }
+        encodings[i] = buf[p];
+        out[i] = new Uint8Array(buf.buffer, buf.byteOffset + p + 1, len);
+      }
+    }
+  }
+
   private segmentPath(seg: number): string {
     return join(this.dir, segmentFileName(seg));
   }
