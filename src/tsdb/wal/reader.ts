@@ -65,6 +65,7 @@ export class WalReader {
 
   /** Segments still to open (non-live), ascending. */
   private queue: number[];
+  /** Live: the lowest segment to start from. */
   private nextLive: number;
 
   private fd: number;
@@ -97,7 +98,7 @@ export class WalReader {
     const segs = listSegments(dir);
     const first = opts.first ?? (segs.length > 0 ? segs[0] : 0);
     this.queue = segs.filter((i) => i >= first && i <= this.lastSeg);
-    this.nextLive = this.live ? (this.queue.length > 0 ? this.queue[0] : first) : NO_SEGMENT;
+    this.nextLive = this.live ? (opts.first ?? 0) : NO_SEGMENT;
     this.fd = -1;
     this.seg = NO_SEGMENT;
     this.data = Buffer.allocUnsafe(Math.max(this.chunk, 2 * PAGE_SIZE));
@@ -264,8 +265,22 @@ export class WalReader {
   private openNext(): boolean {
     let idx: number;
     if (this.live) {
-      idx = this.seg === NO_SEGMENT ? this.nextLive : this.seg + 1;
-      if (!existsSync(segmentPath(this.dir, idx))) return false;
+      if (this.seg === NO_SEGMENT) {
+        // Nothing read yet: start at the first segment there is now, from `first` on.
+        const segs = listSegments(this.dir);
+        let found = -1;
+        for (const i of segs) {
+          if (i >= this.nextLive) {
+            found = i;
+            break;
+          }
+        }
+        if (found < 0) return false;
+        idx = found;
+      } else {
+        idx = this.seg + 1;
+        if (!existsSync(segmentPath(this.dir, idx))) return false;
+      }
     } else {
       if (this.queue.length === 0) return false;
       idx = this.queue.shift() as number;

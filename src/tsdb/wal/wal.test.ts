@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Labels } from '../../model/labels.js';
@@ -204,6 +214,23 @@ test('live reader: an incomplete tail is "no more for now", not corruption', asy
   assert.deepEqual(Buffer.from(r.record()), Buffer.from(rec(20, 2)));
   assert.equal(r.next(), false);
   assert.equal(r.err(), null);
+  r.close();
+  await w.close();
+});
+
+test('live reader started before any segment exists picks up the first one created', async (t) => {
+  const dir = tempDir(t);
+  // Segments 0..2 were checkpointed away: the writer goes on at 3.
+  mkdirSync(join(dir, 'checkpoint.00000002'), { recursive: true });
+  writeFileSync(segmentPath(dir, 2), '');
+  const w = WAL.open(dir);
+  unlinkSync(segmentPath(dir, 2));
+  const r = new WalReader(dir, { live: true });
+  assert.equal(r.next(), false);
+  w.log(rec(5, 1));
+  await w.commit();
+  assert.equal(r.next(), true);
+  assert.equal(r.segment(), 3);
   r.close();
   await w.close();
 });
