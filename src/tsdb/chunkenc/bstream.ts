@@ -113,115 +113,87 @@ export class BitWriter {
 }
 
 /**
- * Reads bits from `bytes[start, end)`. A 32-bit window holds the next bits, aligned to
- * its top; reads that fit are a shift and a mask (the fast path), the rest refill it.
- * Running past `end` sets a sticky error and reads zeros.
+ * Reads bits from `bytes[start, end)` by absolute bit position: a read of up to 32 bits
+ * loads the 4 (or 5) bytes it spans and shifts, with no window to refill; a slow path
+ * assembles the last bytes one at a time. Reading past `end` yields zeros and is reported
+ * by {@link overrun}, which decoders check once per sample rather than once per read.
  */
 export class BitReader {
   private bytes: Uint8Array;
-  /** Next byte to load into the window. */
+  /** Next bit to read, counted from the start of `bytes`. */
   private pos: number;
-  private end: number;
-  /** Unread bits, aligned to the top of the 32-bit word. */
-  private win: number;
-  /** Number of valid bits in `win`. */
-  private valid: number;
-  /** Set when a read ran past the end. */
-  eof: boolean;
+  /** Bits available: `end * 8`. */
+  private endBit: number;
+  /** Byte length up to which 5-byte loads stay inside the stream. */
+  private fastEnd: number;
 
   constructor(bytes: Uint8Array = EMPTY, start = 0, end = bytes.length) {
     this.bytes = bytes;
-    this.pos = start;
-    this.end = end;
-    this.win = 0;
-    this.valid = 0;
-    this.eof = false;
+    this.pos = start * 8;
+    this.endBit = end * 8;
+    this.fastEnd = end - 4;
   }
 
   /** Points the reader at new bytes. */
   reset(bytes: Uint8Array, start: number, end: number): void {
     this.bytes = bytes;
-    this.pos = start;
-    this.end = end;
-    this.win = 0;
-    this.valid = 0;
-    this.eof = false;
+    this.pos = start * 8;
+    this.endBit = end * 8;
+    this.fastEnd = end - 4;
   }
 
-  /** Bits consumed since `start`, given the start offset. */
+  /** True once a read went past the end of the stream. */
+  overrun(): boolean {
+    return this.pos > this.endBit;
+  }
+
+  /** Bits consumed since byte `start`. */
   bitsRead(start: number): number {
-    return (this.pos - start) * 8 - this.valid;
+    return this.pos - start * 8;
   }
 
   /** Reads one bit (0 or 1). */
   readBit(): number {
-    if (this.valid === 0 && !this.refill()) {
-      this.eof = true;
-      return 0;
-    }
-    const b = this.win >>> 31;
-    this.win <<= 1;
-    this.valid--;
-    return b;
+    const p = this.pos;
+    this.pos = p + 1;
+    const i = p >>> 3;
+    if (i >= this.endBit >>> 3) return 0;
+    return (this.bytes[i] >>> (7 - (p & 7))) & 1;
   }
 
   /** Reads `n` bits (1 ≤ n ≤ 32) as an unsigned number. */
   readBits(n: number): number {
-    const valid = this.valid;
-    if (n < valid) {
-      const v = this.win >>> (32 - n);
-      this.win <<= n;
-      this.valid = valid - n;
-      return v;
+    const p = this.pos;
+    this.pos = p + n;
+    const i = p >>> 3;
+    if (i < this.fastEnd) {
+      const b = this.bytes;
+      const sh = p & 7;
+      const w = ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) << sh;
+      if (n + sh <= 32) return w >>> (32 - n);
+      // The read spans a fifth byte.
+      const r = n + sh - 32;
+      return ((w >>> (32 - n)) | (b[i + 4] >>> (8 - r))) >>> 0;
     }
-    return this.readBitsSlow(n);
+    return this.readBitsSlow(p, n);
   }
 
-  private readBitsSlow(n: number): number {
-    // Take what the window holds, refill, take the rest.
-    const have = this.valid;
-    const hi = have === 0 ? 0 : this.win >>> (32 - have);
-    const need = n - have;
-    if (need === 0) {
-      this.win = 0;
-      this.valid = 0;
-      return hi >>> 0;
+  private readBitsSlow(p: number, n: number): number {
+    const b = this.bytes;
+    const endByte = this.endBit >>> 3;
+    let v = 0;
+    for (let k = 0; k < n; k++) {
+      const q = p + k;
+      const i = q >>> 3;
+      const bit = i < endByte ? (b[i] >>> (7 - (q & 7))) & 1 : 0;
+      v = v * 2 + bit;
     }
-    if (!this.refill() || this.valid < need) {
-      this.eof = true;
-      this.win = 0;
-      this.valid = 0;
-      return 0;
-    }
-    const lo = this.win >>> (32 - need);
-    this.win = need === 32 ? 0 : this.win << need;
-    this.valid -= need;
-    return need === 32 ? lo : ((hi << need) | lo) >>> 0;
+    return v;
   }
 
   /** Reads one whole byte (used for varints). */
   readByte(): number {
     return this.readBits(8);
-  }
-
-  /** Loads up to 4 bytes into an empty window. Returns false at the end. */
-  private refill(): boolean {
-    const b = this.bytes;
-    let p = this.pos;
-    const avail = this.end - p;
-    if (avail <= 0) return false;
-    if (avail >= 4) {
-      this.win = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
-      this.valid = 32;
-      this.pos = p + 4;
-      return true;
-    }
-    let w = 0;
-    for (let k = 0; k < 4; k++) w = (w << 8) | (k < avail ? b[p++] : 0);
-    this.win = w;
-    this.valid = avail * 8;
-    this.pos = p;
-    return true;
   }
 
   /** Reads an unsigned varint into a number (exact up to 2^53). */
@@ -230,12 +202,12 @@ export class BitReader {
     let mul = 1;
     for (let i = 0; i < 10; i++) {
       const b = this.readBits(8);
-      if (this.eof) return 0;
+      if (this.overrun()) return 0;
       result += (b & 0x7f) * mul;
       if (b < 0x80) return result;
       mul *= 0x80;
     }
-    this.eof = true;
+    this.pos = this.endBit + 1; // too long: corrupt
     return 0;
   }
 
@@ -248,7 +220,7 @@ export class BitReader {
     let hi = 0;
     for (let i = 0, shift = 0; i < 10; i++, shift += 7) {
       const b = this.readBits(8);
-      if (this.eof) return 0;
+      if (this.overrun()) return 0;
       const g = b & 0x7f;
       if (shift < 32) {
         lo = (lo | (g << shift)) >>> 0;
@@ -258,9 +230,7 @@ export class BitReader {
       }
       if (b < 0x80) return (hi | 0) * 4294967296 + lo;
     }
-    this.eof = true;
+    this.pos = this.endBit + 1;
     return 0;
   }
 }
-
-

@@ -361,7 +361,7 @@ export class XORIterator implements SampleIterator {
       this.t += this.tDelta;
       this.readValue();
     }
-    if (br.eof || this.error !== null) return this.fail();
+    if (br.overrun() || this.error !== null) return this.fail();
     this.numRead++;
     return ValueType.Float;
   }
