@@ -358,11 +358,9 @@ export function memPostingsIndex(p: MemPostings): PostingsIndex {
   };
 }
 
-/** The literal values a `=~` matcher can match, when the model's matcher exposes them. */
+/** The literal values a regex matcher can match (`a|b|c`), or null when unknown. */
 function setMatchesOf(m: Matcher): readonly string[] | null {
-  const fn = (m as unknown as { setMatches?: () => string[] | null }).setMatches;
-  if (typeof fn !== 'function') return null;
-  const s = fn.call(m);
+  const s = m.setMatches();
   return s !== null && s.length > 0 ? s : null;
 }
 
