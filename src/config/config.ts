@@ -586,7 +586,7 @@ function readKubernetesSdConfig(v: YamlValue): KubernetesSdConfig {
   const role = k.str('role', '');
   if (role === '') k.failHere(`role missing (one of: ${K8S_ROLES.join(', ')})`);
   if (!K8S_ROLES.includes(role)) k.fail('role', `unknown Kubernetes SD role "${role}"`);
-  if (k.has('kubeconfig_file'))
+  if (k.str('kubeconfig_file', '') !== '')
     k.fail('kubeconfig_file', 'kubeconfig_file is not supported by meshmetrics; use api_server');
   if (k.has('attach_metadata')) k.get('attach_metadata').warn('accepted but ignored (role pod)');
   const apiServer = k.str('api_server', '');

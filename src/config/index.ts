@@ -8,3 +8,4 @@ export * from './defaults.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { parseBase2Bytes } from './units.js';
 export { ConfigFileError } from './yaml-reader.js';
+export { formatBase2Bytes, marshalConfig, yamlString } from './marshal.js';
