@@ -213,8 +213,10 @@ const captureCases: [string, string, string[]][] = [
   ['(?U)(a??)(a*)', '$1|$2', ['aa']],
   ['(?U)(a*?)(a*)', '$1|$2', ['aa']],
   ['(x)?(y)', '[$1][$2]', ['y']],
-  // Not ((a)|b)+: Go keeps $2 = "a" from an earlier repetition, JavaScript clears it (see regex.ts).
-  ['((a)|b)+', '$1', ['ab']],
+  // Go keeps $2 = "a" from an earlier repetition; JavaScript's engine would clear it.
+  ['((a)|b)+', '$1$2', ['ab']],
+  ['(?:(a)|(b))+', '$1$2', ['ab', 'ba']],
+  ['(a+)+b', '[$1]', ['aab']],
   ['(a*)*', '[$1]', ['aa', 'b']],
   ['(a|)+', '[$1]', ['aa']],
   ['(a*)+', '[$1]', ['aa']],

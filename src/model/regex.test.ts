@@ -141,6 +141,9 @@ test('RE2 patterns match whole strings as Go does', async (t) => {
     await t.test(`${JSON.stringify(pattern)} ~ ${JSON.stringify(input)}`, () => {
       assert.equal(compileRegex(pattern).test(input), want, compileRegex(pattern).source);
       assert.equal(new FastRegexMatcher(pattern).matches(input), want);
+      const vm = new FastRegexMatcher(pattern, { linearTime: true });
+      assert.equal(vm.matches(input), want, 'linear-time VM');
+      assert.equal(vm.exec(input) !== null, want, 'linear-time VM exec');
     });
   }
 });
@@ -275,6 +278,54 @@ test('fast paths answer like the regex and expose literal sets', async (t) => {
         assert.equal(m.matches(s), false, `${pattern} !~ ${JSON.stringify(s)}`);
         assert.equal(m.regexp.test(s), false);
       }
+    });
+  }
+});
+
+test('the linear-time VM takes over patterns that backtrack exponentially in JavaScript', () => {
+  const f = (pattern: string, vm: boolean): void =>
+    assert.equal(new FastRegexMatcher(pattern).linearTime, vm, pattern);
+  f('(a+)+b', true);
+  f('(a|aa)*c', true);
+  f('(.*a){12}', true);
+  f('(?:x+x+)+y', true);
+  f('a+b+', false);
+  f('(ab)?c', false);
+  f('foo|bar', false);
+  // 10,000 a's: a backtracking engine would need ~2^10000 steps.
+  const input = 'a'.repeat(10_000) + '!';
+  const t0 = performance.now();
+  assert.equal(new FastRegexMatcher('(a+)+b').matches(input), false);
+  assert.equal(new FastRegexMatcher('(a|aa)*c').matches(input), false);
+  assert.equal(new FastRegexMatcher('(.*a){12}').matches(input), false);
+  assert.ok(performance.now() - t0 < 5000, 'linear time');
+});
+
+// [pattern, input, groups Go reports] — Go's captures, also where JavaScript differs.
+const captureCases: [string, string, (string | undefined)[] | null][] = [
+  ['(a+)(b)?', 'aa', ['aa', 'aa', undefined]],
+  ['((a)|b)+', 'ab', ['ab', 'b', 'a']], // JavaScript alone would clear group 2
+  ['(?:(a)|(b))+', 'ab', ['ab', 'a', 'b']],
+  ['(a*)*', 'aa', ['aa', 'aa']],
+  ['(a*)+', 'b', null],
+  ['(a|ab)(c|bcd)(d*)', 'abcd', ['abcd', 'a', 'bcd', '']],
+  ['(?U)(a+)(a*)', 'aaa', ['aaa', 'a', 'aa']],
+  ['(a*?)(a*)', 'aa', ['aa', '', 'aa']],
+  ['(x)?(y)', 'y', ['y', undefined, 'y']],
+  ['(.)(.)', '😀é', ['😀é', '😀', 'é']],
+  ['(?i)(k+)', 'kK\u212a', ['kK\u212a', 'kK\u212a']],
+  ['(?m)(a$)\\n(^b)', 'a\nb', ['a\nb', 'a', 'b']],
+  ['(\\bx\\b)', 'x', ['x', 'x']],
+  ['(a{2}){2,3}', 'aaaaaa', ['aaaaaa', 'aa']],
+];
+
+test('captures follow Go on both engines', async (t) => {
+  for (const [pattern, input, want] of captureCases) {
+    await t.test(`${pattern} on ${JSON.stringify(input)}`, () => {
+      const vm = new FastRegexMatcher(pattern, { linearTime: true }).exec(input);
+      assert.deepEqual(vm === null ? null : [...vm], want, 'linear-time VM');
+      const auto = new FastRegexMatcher(pattern).exec(input);
+      assert.deepEqual(auto === null ? null : [...auto], want, 'default engine choice');
     });
   }
 });

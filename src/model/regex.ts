@@ -14,10 +14,12 @@
  * exchange the printer must never emit an escape that `u` mode rejects, so every literal is
  * printed from its code point, not from the source text.
  *
- * One difference remains: a capture group inside a repeated group keeps its last match in Go
- * (`((a)|b)+` on "ab" leaves `$2` = "a"), while JavaScript clears it on each repetition (`$2`
- * empty). Whether a pattern matches is unaffected; only `replace`/`labelmap` output with such
- * nested captures differs.
+ * Two things a backtracking engine cannot do as Go does, {@link FastRegexMatcher} does with a
+ * small Pike VM (Go's regexp/exec.go): run in time linear in the input (JavaScript takes
+ * seconds on `(a+)+b` against 30 a's), and keep a capture from an earlier repetition
+ * (`((a)|b)+` on "ab" gives `$2` = "a" in Go; JavaScript clears it). Patterns of those shapes
+ * run on the VM; the rest run on the JavaScript engine, which is faster. The bare RegExp from
+ * {@link compileRegex} has neither guarantee.
  *
  * {@link FastRegexMatcher} adds the fast paths of Prometheus's `FastRegexMatcher`: literals,
  * sets of literals (exposed through `setMatches()` for postings lookups), prefix/suffix/contains
@@ -943,6 +945,392 @@ function crossProduct(ps: Piece[]): string[] | null {
 }
 
 // ---------------------------------------------------------------------------------------
+// Linear-time matcher (a Pike VM, as Go's regexp/exec.go)
+//
+// JavaScript's engine backtracks: `(a+)+b` against 30 a's takes seconds, while Go guarantees
+// time linear in the input. Patterns whose shape can backtrack exponentially (a repeat around
+// another repeat or an alternation) run here instead, as does `exec` for patterns with a
+// capture inside a repeat, where only the VM keeps Go's captures. The VM simulates all threads
+// in lockstep over the code points of the input, in priority order (leftmost-first, as Go).
+
+const OP_CHAR = 0;
+const OP_ANY = 1;
+const OP_ANY_NOT_NL = 2;
+const OP_SPLIT = 3; // try x first, then y
+const OP_JMP = 4;
+const OP_SAVE = 5;
+const OP_ASSERT = 6;
+const OP_MATCH = 7;
+
+const AS_BOT = 0;
+const AS_EOT = 1;
+const AS_BOL = 2;
+const AS_EOL = 3;
+const AS_WORDB = 4;
+const AS_NOT_WORDB = 5;
+
+/** Most instructions a VM program may have; larger patterns stay on the JavaScript engine. */
+const MAX_PROGRAM = 50_000;
+
+interface CharClass {
+  ranges: number[];
+  props: RegExp | null;
+  negated: boolean;
+}
+
+function classHas(c: CharClass, cp: number): boolean {
+  const r = c.ranges;
+  let lo = 0;
+  let hi = (r.length >> 1) - 1;
+  let found = false;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (cp < r[2 * mid]) hi = mid - 1;
+    else if (cp > r[2 * mid + 1]) lo = mid + 1;
+    else {
+      found = true;
+      break;
+    }
+  }
+  if (!found && c.props !== null) found = c.props.test(String.fromCodePoint(cp));
+  return found !== c.negated;
+}
+
+class ProgramTooLarge extends Error {}
+
+class VmCompiler {
+  op: number[] = [];
+  x: number[] = [];
+  y: number[] = [];
+  cls: (CharClass | null)[] = [];
+
+  emit(op: number, x = 0, y = 0, c: CharClass | null = null): number {
+    if (this.op.length >= MAX_PROGRAM) throw new ProgramTooLarge();
+    this.op.push(op);
+    this.x.push(x);
+    this.y.push(y);
+    this.cls.push(c);
+    return this.op.length - 1;
+  }
+
+  compile(n: Node): void {
+    switch (n.k) {
+      case 'lit': {
+        const r = n.fold && hasCaseVariants(n.cp) ? foldRanges([n.cp, n.cp]) : [n.cp, n.cp];
+        this.emit(OP_CHAR, 0, 0, { ranges: r, props: null, negated: false });
+        return;
+      }
+      case 'class': {
+        let ranges = n.ranges;
+        if (n.fold)
+          ranges = foldRanges(n.props.length > 0 ? ranges.concat(casedMembers(n.props)) : ranges);
+        const props = n.props.length > 0 ? new RegExp(`^[${n.props.join('')}]$`, 'u') : null;
+        this.emit(OP_CHAR, 0, 0, { ranges, props, negated: n.negated });
+        return;
+      }
+      case 'any':
+        this.emit(n.nl ? OP_ANY : OP_ANY_NOT_NL);
+        return;
+      case 'bot':
+        this.emit(OP_ASSERT, AS_BOT);
+        return;
+      case 'eot':
+        this.emit(OP_ASSERT, AS_EOT);
+        return;
+      case 'bol':
+        this.emit(OP_ASSERT, AS_BOL);
+        return;
+      case 'eol':
+        this.emit(OP_ASSERT, AS_EOL);
+        return;
+      case 'wordb':
+        this.emit(OP_ASSERT, n.neg ? AS_NOT_WORDB : AS_WORDB);
+        return;
+      case 'group':
+        if (n.index > 0) this.emit(OP_SAVE, 2 * n.index);
+        this.compile(n.child);
+        if (n.index > 0) this.emit(OP_SAVE, 2 * n.index + 1);
+        return;
+      case 'concat':
+        for (const x of n.items) this.compile(x);
+        return;
+      case 'alt': {
+        const jumps: number[] = [];
+        for (let i = 0; i < n.items.length; i++) {
+          if (i < n.items.length - 1) {
+            const split = this.emit(OP_SPLIT);
+            this.x[split] = split + 1;
+            this.compile(n.items[i]);
+            jumps.push(this.emit(OP_JMP));
+            this.y[split] = this.op.length;
+          } else this.compile(n.items[i]);
+        }
+        for (const j of jumps) this.x[j] = this.op.length;
+        return;
+      }
+      case 'repeat': {
+        // As Go compiles them: x{n,} is n-1 copies then a loop, x{n,m} is n copies then
+        // m-n nested optional copies, (x(x)?)?.
+        if (n.max === -1) {
+          if (n.min === 0) this.star(n.child, n.greedy);
+          else {
+            for (let i = 1; i < n.min; i++) this.compile(n.child);
+            this.plus(n.child, n.greedy);
+          }
+          return;
+        }
+        for (let i = 0; i < n.min; i++) this.compile(n.child);
+        const splits: number[] = [];
+        for (let i = n.min; i < n.max; i++) {
+          splits.push(this.emit(OP_SPLIT));
+          this.compile(n.child);
+        }
+        const end = this.op.length;
+        for (const sp of splits) this.split(sp, sp + 1, end, n.greedy);
+        return;
+      }
+    }
+  }
+
+  private split(at: number, body: number, after: number, greedy: boolean): void {
+    this.x[at] = greedy ? body : after;
+    this.y[at] = greedy ? after : body;
+  }
+
+  star(child: Node, greedy: boolean): void {
+    const split = this.emit(OP_SPLIT);
+    this.compile(child);
+    this.emit(OP_JMP, split);
+    this.split(split, split + 1, this.op.length, greedy);
+  }
+
+  plus(child: Node, greedy: boolean): void {
+    const body = this.op.length;
+    this.compile(child);
+    const split = this.emit(OP_SPLIT);
+    this.split(split, body, split + 1, greedy);
+  }
+}
+
+/** A compiled Pike VM program for one anchored pattern. */
+class PikeVm {
+  private readonly op: Uint8Array;
+  private readonly x: Int32Array;
+  private readonly y: Int32Array;
+  private readonly cls: (CharClass | null)[];
+  private readonly ncap: number;
+  // Thread lists, reused across runs: program counters and their capture arrays.
+  private clist: Int32Array;
+  private nlist: Int32Array;
+  private ccaps: (Int32Array | null)[];
+  private ncaps: (Int32Array | null)[];
+  private readonly mark: Uint32Array;
+  private gen = 0;
+  private readonly stackPc: Int32Array;
+  private stackCaps: (Int32Array | null)[];
+
+  constructor(c: VmCompiler, ncap: number) {
+    this.op = Uint8Array.from(c.op);
+    this.x = Int32Array.from(c.x);
+    this.y = Int32Array.from(c.y);
+    this.cls = c.cls;
+    this.ncap = ncap;
+    const n = c.op.length;
+    this.clist = new Int32Array(n);
+    this.nlist = new Int32Array(n);
+    this.ccaps = new Array<Int32Array | null>(n).fill(null);
+    this.ncaps = new Array<Int32Array | null>(n).fill(null);
+    this.mark = new Uint32Array(n);
+    this.stackPc = new Int32Array(n * 2 + 2);
+    this.stackCaps = new Array<Int32Array | null>(n * 2 + 2).fill(null);
+  }
+
+  /** Reports whether the whole string matches. */
+  matches(s: string): boolean {
+    return this.run(s, false) !== null;
+  }
+
+  /** Capture positions of a whole-string match (UTF-16 offsets, -1 unset), or null. */
+  execIndexes(s: string): Int32Array | null {
+    return this.run(s, true);
+  }
+
+  private run(s: string, wantCaps: boolean): Int32Array | null {
+    const len = s.length;
+    let clen = 0;
+    let nlen = 0;
+    let matched: Int32Array | null = null;
+    const init = wantCaps ? new Int32Array(2 * (this.ncap + 1)).fill(-1) : null;
+    clen = this.add(this.clist, this.ccaps, 0, 0, 0, init, s);
+    for (let i = 0; ;) {
+      if (clen === 0) break;
+      const cp = i < len ? s.codePointAt(i)! : -1;
+      const width = cp > 0xffff ? 2 : 1;
+      this.gen++;
+      nlen = 0;
+      for (let t = 0; t < clen; t++) {
+        const pc = this.clist[t];
+        const caps = this.ccaps[t];
+        const op = this.op[pc];
+        if (op === OP_MATCH) {
+          if (i === len) {
+            matched = caps ?? EMPTY_CAPS;
+            break; // lower-priority threads lose (leftmost-first)
+          }
+          continue;
+        }
+        if (cp < 0) continue;
+        let ok = false;
+        if (op === OP_CHAR) ok = classHas(this.cls[pc]!, cp);
+        else if (op === OP_ANY) ok = true;
+        else if (op === OP_ANY_NOT_NL) ok = cp !== 0x0a;
+        if (ok) nlen = this.add(this.nlist, this.ncaps, nlen, pc + 1, i + width, caps, s);
+      }
+      if (i >= len) break;
+      i += width;
+      // Swap lists.
+      const tl = this.clist;
+      this.clist = this.nlist;
+      this.nlist = tl;
+      const tc = this.ccaps;
+      this.ccaps = this.ncaps;
+      this.ncaps = tc;
+      clen = nlen;
+    }
+    this.ccaps.fill(null);
+    this.ncaps.fill(null);
+    return matched;
+  }
+
+  /** Adds the thread at `pc0` and everything reachable by empty steps, in priority order. */
+  private add(
+    list: Int32Array,
+    capsList: (Int32Array | null)[],
+    n: number,
+    pc0: number,
+    pos: number,
+    caps0: Int32Array | null,
+    s: string,
+  ): number {
+    const gen = ++this.gen;
+    const stackPc = this.stackPc;
+    const stackCaps = this.stackCaps;
+    let sp = 0;
+    stackPc[sp] = pc0;
+    stackCaps[sp++] = caps0;
+    while (sp > 0) {
+      const pc = stackPc[--sp];
+      let caps = stackCaps[sp];
+      stackCaps[sp] = null;
+      if (this.mark[pc] === gen) continue;
+      this.mark[pc] = gen;
+      switch (this.op[pc]) {
+        case OP_JMP:
+          stackPc[sp] = this.x[pc];
+          stackCaps[sp++] = caps;
+          break;
+        case OP_SPLIT:
+          // Push the lower-priority branch first so the preferred one is explored first.
+          stackPc[sp] = this.y[pc];
+          stackCaps[sp++] = caps;
+          stackPc[sp] = this.x[pc];
+          stackCaps[sp++] = caps;
+          break;
+        case OP_SAVE:
+          if (caps !== null) {
+            caps = caps.slice();
+            caps[this.x[pc]] = pos;
+          }
+          stackPc[sp] = pc + 1;
+          stackCaps[sp++] = caps;
+          break;
+        case OP_ASSERT:
+          if (assertAt(this.x[pc], s, pos)) {
+            stackPc[sp] = pc + 1;
+            stackCaps[sp++] = caps;
+          }
+          break;
+        default:
+          list[n] = pc;
+          capsList[n++] = caps;
+      }
+    }
+    return n;
+  }
+}
+
+const EMPTY_CAPS = new Int32Array(0);
+
+function assertAt(kind: number, s: string, pos: number): boolean {
+  switch (kind) {
+    case AS_BOT:
+      return pos === 0;
+    case AS_EOT:
+      return pos === s.length;
+    case AS_BOL:
+      return pos === 0 || s.charCodeAt(pos - 1) === 0x0a;
+    case AS_EOL:
+      return pos === s.length || s.charCodeAt(pos) === 0x0a;
+    default: {
+      const before = pos > 0 && isWordChar(s.charCodeAt(pos - 1));
+      const after = pos < s.length && isWordChar(s.charCodeAt(pos));
+      return (before !== after) === (kind === AS_WORDB);
+    }
+  }
+}
+
+/** Builds a VM for the tree, or null when the program would be too large. */
+function buildVm(tree: Node, ncap: number): PikeVm | null {
+  const c = new VmCompiler();
+  try {
+    c.emit(OP_SAVE, 0);
+    c.compile(tree);
+    c.emit(OP_SAVE, 1);
+    c.emit(OP_MATCH);
+  } catch (err) {
+    if (err instanceof ProgramTooLarge) return null;
+    throw err;
+  }
+  return new PikeVm(c, ncap);
+}
+
+/** True for a repeat (other than `?`) around another repeat or an alternation: the shapes
+ * on which a backtracking engine can take exponential time. */
+function canBacktrackBadly(n: Node, insideRepeat: boolean): boolean {
+  switch (n.k) {
+    case 'repeat': {
+      const loops = n.max === -1 || n.max > 1;
+      if (loops && insideRepeat) return true;
+      return canBacktrackBadly(n.child, insideRepeat || loops);
+    }
+    case 'alt':
+      if (insideRepeat) return true;
+      return n.items.some((x) => canBacktrackBadly(x, insideRepeat));
+    case 'concat':
+      return n.items.some((x) => canBacktrackBadly(x, insideRepeat));
+    case 'group':
+      return canBacktrackBadly(n.child, insideRepeat);
+    default:
+      return false;
+  }
+}
+
+/** True when a capture group sits inside a repeat (Go and JavaScript report it differently). */
+function hasCaptureInRepeat(n: Node, insideRepeat: boolean): boolean {
+  switch (n.k) {
+    case 'repeat':
+      return hasCaptureInRepeat(n.child, insideRepeat || n.max === -1 || n.max > 1);
+    case 'group':
+      return (insideRepeat && n.index > 0) || hasCaptureInRepeat(n.child, insideRepeat);
+    case 'alt':
+    case 'concat':
+      return n.items.some((x) => hasCaptureInRepeat(x, insideRepeat));
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Public API
 
 /** An RE2 pattern compiled to an anchored JavaScript RegExp, with Go's capture-group names. */
@@ -991,6 +1379,9 @@ export function compileRegex(pattern: string): RegExp {
   return translateRegex(pattern).regexp;
 }
 
+/** The groups of a match: index 0 is the whole match, undefined marks an unset group. */
+export type RegexMatch = readonly (string | undefined)[];
+
 /**
  * A compiled Prometheus regex with the fast paths of Prometheus's `FastRegexMatcher`: most
  * label regexes in practice are a literal, a set of literals, or a literal with `.*` on one
@@ -1007,8 +1398,16 @@ export class FastRegexMatcher {
   private readonly literal: string;
   private readonly set: ReadonlySet<string> | null;
   private readonly setList: string[] | null;
+  /** The linear-time VM, for patterns a backtracking engine could take exponential time on. */
+  private readonly vm: PikeVm | null;
+  private readonly vmMatches: boolean;
+  private readonly vmCaptures: boolean;
 
-  constructor(pattern: string) {
+  /**
+   * `opts.linearTime` runs every non-trivial match on the linear-time VM, whatever the shape
+   * of the pattern (by default only patterns that could backtrack badly do).
+   */
+  constructor(pattern: string, opts?: { linearTime?: boolean }) {
     const c = translateRegex(pattern);
     this.source = pattern;
     this.regexp = c.regexp;
@@ -1062,6 +1461,13 @@ export class FastRegexMatcher {
     this.literal = literal;
     this.setList = setList;
     this.set = setList ? new Set(setList) : null;
+    const tree = c.tree as Node;
+    const risky = kind === 'regex' && (opts?.linearTime === true || canBacktrackBadly(tree, false));
+    const capsInRepeat = hasCaptureInRepeat(tree, false);
+    const useVm = risky || capsInRepeat || opts?.linearTime === true;
+    this.vm = useVm ? buildVm(tree, c.groupNames.length - 1) : null;
+    this.vmMatches = risky && this.vm !== null;
+    this.vmCaptures = this.vm !== null;
   }
 
   /** Reports whether the whole of `s` matches. */
@@ -1082,7 +1488,7 @@ export class FastRegexMatcher {
       case 'nonEmpty':
         return s.length > 0;
       default:
-        return this.regexp.test(s);
+        return this.vmMatches ? this.vm!.matches(s) : this.regexp.test(s);
     }
   }
 
@@ -1096,9 +1502,24 @@ export class FastRegexMatcher {
     return null;
   }
 
-  /** Capture positions of a whole-string match, or null (Go's `FindStringSubmatchIndex`). */
-  exec(s: string): RegExpExecArray | null {
-    return this.regexp.exec(s);
+  /**
+   * The groups of a whole-string match (index 0 the whole string, undefined for a group that
+   * did not take part), or null: Go's `FindStringSubmatch`. Captures follow Go, also inside
+   * repeats, and take linear time for patterns that could backtrack badly.
+   */
+  exec(s: string): RegexMatch | null {
+    if (!this.vmCaptures) return this.regexp.exec(s);
+    const idx = this.vm!.execIndexes(s);
+    if (idx === null) return null;
+    const out: (string | undefined)[] = [];
+    for (let i = 0; i < idx.length; i += 2)
+      out.push(idx[i] >= 0 ? s.slice(idx[i], idx[i + 1]) : undefined);
+    return out;
+  }
+
+  /** True when `matches` runs on the linear-time VM rather than the JavaScript engine. */
+  get linearTime(): boolean {
+    return this.vmMatches;
   }
 
   /** Which fast path `matches` takes (for tests and benchmarks). */

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { RegexMatch } from '../model/regex.js';
+
 /** A compiled template: literal strings and capture-group indexes (-1: no such group). */
 export type Template = readonly (string | number)[];
 
@@ -74,7 +76,7 @@ function groupIndex(name: string, groupNames: readonly string[]): number {
 }
 
 /** Expands a compiled template with the captures of a match. */
-export function expandTemplate(t: Template, match: RegExpExecArray): string {
+export function expandTemplate(t: Template, match: RegexMatch): string {
   if (t.length === 1 && typeof t[0] === 'string') return t[0];
   let out = '';
   for (let i = 0; i < t.length; i++) {
