@@ -260,3 +260,77 @@ test('promtool reads blocks we merge into big chunks, and honours our tombstones
   assert.equal(run(promtool, ['tsdb', 'dump', dir]), expectedDump(kept));
   assert.equal(meshmetrics(['tsdb', 'dump', dir]), expectedDump(kept));
 });
+
+/** A free loopback port. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('a Prometheus server queries the blocks we write', async (t) => {
+  const prom = requirePeer(t, 'prometheus', 'prometheus');
+  if (prom === null) return;
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  const series = makeSeries();
+  // Two adjacent 2h blocks, so the server also sees more than one.
+  for (const [lo, hi] of [[T0, T0 + 3_000_000], [T0 + 3_000_000, T0 + 7_200_000]]) {
+    const bs: BlockSeries[] = [];
+    for (const e of series) {
+      const idx = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts >= lo && ts < hi).map(([, i]) => i);
+      const vs = new Float64Array(idx.length);
+      idx.forEach((i, j) => (vs[j] = e.vs[i]));
+      if (idx.length > 0) bs.push({ labels: e.labels, chunks: encodeXORChunks(idx.map((i) => e.ts[i]), vs) });
+    }
+    writeBlock(data, sourceFromSeries(bs), { mint: lo, maxt: hi });
+  }
+  const cfg = join(dir, 'prometheus.yml');
+  writeFileSync(cfg, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
+  const port = await freePort();
+  const { spawn } = await import('node:child_process');
+  const child = spawn(prom, [`--config.file=${cfg}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const stderr: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  t.after(() => child.kill('SIGKILL'));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr.join('')}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) assert.fail(`prometheus not ready: ${stderr.join('')}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const query = async (q: string, time: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`);
+    const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    assert.equal(body.status, 'success', JSON.stringify(body));
+    return body.data.result;
+  };
+  // Samples counted across both blocks, per series, equal what we wrote.
+  const end = T0 + 7_199_999;
+  const counts = await query('count_over_time({__name__=~".+"}[2h])', end);
+  assert.equal(counts.length, series.length);
+  for (const r of counts) {
+    // count_over_time drops the metric name; the other labels still tell the series apart.
+    const e = series.find((s) => s.labels.without('__name__').equals(Labels.from(r.metric)))!;
+    const n = e.ts.filter((ts) => ts > end - 7_200_000 && ts <= end).length;
+    assert.equal(Number(r.value[1]), n, JSON.stringify(r.metric));
+  }
+  // And one exact value from the second block.
+  const at = T0 + 500 * 10_000;
+  const [v] = await query('request_total{pod="web-2"}', at);
+  assert.equal(v.value[1], formatGoFloat(500 * 3 + 0.25));
+});
