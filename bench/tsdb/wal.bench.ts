@@ -30,6 +30,19 @@ const BATCH = 1000;
 const SERIES = 10_000;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
+/** Wall and CPU seconds since `start` (CPU counts this process only: under load, it is the steadier figure). */
+function since(start: { wall: bigint; cpu: NodeJS.CpuUsage }): { s: number; cpuS: number } {
+  const cpu = process.cpuUsage(start.cpu);
+  return {
+    s: Number(process.hrtime.bigint() - start.wall) / 1e9,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+function mark(): { wall: bigint; cpu: NodeJS.CpuUsage } {
+  return { wall: process.hrtime.bigint(), cpu: process.cpuUsage() };
+}
+
 function fmt(n: number): string {
   return n >= 1e6
     ? `${(n / 1e6).toFixed(2)}M`
@@ -56,7 +69,7 @@ async function writeBench(
   const enc = new Encbuf(32 * 1024);
   let bytes = 0;
   gc();
-  const t0 = process.hrtime.bigint();
+  const t0 = mark();
   for (let i = 0; i < batches; i++) {
     fillBatch(b, i);
     enc.reset();
@@ -66,12 +79,12 @@ async function writeBench(
     await w.commit();
   }
   await w.close();
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const { s, cpuS } = since(t0);
   const samples = batches * BATCH;
   console.log(
     `write  fsync=${fsync.padEnd(7)} ${fmt(batches)} commits of ${BATCH}: ${fmt(samples / s)} samples/s, ` +
       `${(bytes / s / 1e6).toFixed(1)} MB/s of records, ${fmt(batches / s)} commits/s, ` +
-      `${(bytes / samples).toFixed(2)} bytes/sample`,
+      `${(bytes / samples).toFixed(2)} bytes/sample; ${fmt(samples / cpuS)} samples per CPU-s`,
   );
   return bytes;
 }
@@ -81,17 +94,17 @@ function replayBench(dir: string, bytes: number): void {
   const w = WAL.open(dir);
   const b = new SampleBatch(BATCH);
   let samples = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = mark();
   replay(w, (rec) => {
     if (recordType(rec) !== RecordType.Samples) return;
     b.reset();
     decodeSamples(rec, b);
     samples += b.length;
   });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const { s, cpuS } = since(t0);
   console.log(
     `replay (read, check CRC, decode samples): ${fmt(samples)} samples in ${(s * 1000).toFixed(0)} ms: ` +
-      `${fmt(samples / s)} samples/s, ${(bytes / s / 1e6).toFixed(1)} MB/s`,
+      `${fmt(samples / s)} samples/s, ${(bytes / s / 1e6).toFixed(1)} MB/s; ${fmt(samples / cpuS)} samples per CPU-s`,
   );
 }
 
@@ -101,24 +114,27 @@ function codecBench(): void {
   const enc = new Encbuf(32 * 1024);
   const rounds = 5000;
   gc();
-  let t0 = process.hrtime.bigint();
+  let t0 = mark();
   for (let i = 0; i < rounds; i++) {
     fillBatch(b, i);
     enc.reset();
     encodeSampleBatch(enc, b);
   }
-  let s = Number(process.hrtime.bigint() - t0) / 1e9;
+  let r = since(t0);
   console.log(
-    `encode samples records: ${fmt((rounds * BATCH) / s)} samples/s (batch fill included)`,
+    `encode samples records: ${fmt((rounds * BATCH) / r.s)} samples/s, ` +
+      `${fmt((rounds * BATCH) / r.cpuS)} per CPU-s (batch fill included)`,
   );
   const rec = Buffer.from(enc.get());
-  t0 = process.hrtime.bigint();
+  t0 = mark();
   for (let i = 0; i < rounds; i++) {
     out.reset();
     decodeSamples(rec, out);
   }
-  s = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`decode samples records: ${fmt((rounds * BATCH) / s)} samples/s`);
+  r = since(t0);
+  console.log(
+    `decode samples records: ${fmt((rounds * BATCH) / r.s)} samples/s, ${fmt((rounds * BATCH) / r.cpuS)} per CPU-s`,
+  );
 }
 
 /** Writes a WAL of `n` series (labels shaped like proxy metrics) with 3 samples each. */

@@ -152,3 +152,21 @@ test('series decoding returns the right strings when many values look alike', ()
   for (let i = 0; i < series.length; i++)
     assert.ok(got[i].labels.equals(series[i].labels), `series ${i}`);
 });
+
+test('typed-array and plain-array sample encodings are byte-identical', () => {
+  const n = 500;
+  const refs = Array.from({ length: n }, (_, i) => (i * 7919) % 100_003);
+  const ts = Array.from(
+    { length: n },
+    (_, i) => 1_700_000_000_000 + (i % 2 ? -1 : 1) * i * 2 ** (i % 40),
+  );
+  const vs = Array.from({ length: n }, (_, i) => (i % 3 ? i / 7 : -i));
+  const a = new Encbuf(16);
+  encodeSamples(a, refs, ts, vs);
+  const b = new Encbuf(16);
+  encodeSamples(b, Float64Array.from(refs), Float64Array.from(ts), Float64Array.from(vs));
+  assert.deepEqual(b.get(), a.get());
+  const got = decodeSamples(b.get(), new SampleBatch());
+  assert.deepEqual([...got.ts.subarray(0, n)], ts);
+  assert.deepEqual([...got.refs.subarray(0, n)], refs);
+});

@@ -9,6 +9,9 @@ import { CorruptionError } from '../model/errors.js';
 import { Labels } from '../model/labels.js';
 import { Decbuf, decodeUtf8, type Encbuf } from './encoding.js';
 
+/** True on little-endian hosts: float bytes are reversed to and from the wire. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Record types: the first byte of every record (an erasable enum). */
 export const RecordType = {
   /** Not a record we know, or an empty record. */
@@ -130,11 +133,50 @@ export function encodeSamples(
   dst.putBE64(t0);
   // Worst case per sample: two 10-byte varints and 8 bytes of float.
   dst.grow((end - start) * 28);
-  for (let i = start; i < end; i++) {
-    dst.putVarint(refs[i] - ref0);
-    dst.putVarint(ts[i] - t0);
-    dst.putBEFloat64(vs[i]);
+  if (!(vs instanceof Float64Array)) {
+    for (let i = start; i < end; i++) {
+      dst.putVarint(refs[i] - ref0);
+      dst.putVarint(ts[i] - t0);
+      dst.putBEFloat64(vs[i]);
+    }
+    return;
   }
+  // Fast path: small deltas written inline, float bytes copied from the column (so NaN
+  // payloads are exact by construction). The buffer was sized above and does not move.
+  const b = dst.buf;
+  const vb = new Uint8Array(vs.buffer, vs.byteOffset, vs.byteLength);
+  let o = dst.len;
+  for (let i = start; i < end; i++) {
+    const dref = refs[i] - ref0;
+    const dt = ts[i] - t0;
+    if (dref >= -0x0800_0000 && dref < 0x0800_0000 && dt >= -0x0800_0000 && dt < 0x0800_0000) {
+      let u = ((dref << 1) ^ (dref >> 31)) >>> 0;
+      while (u >= 0x80) {
+        b[o++] = (u & 0x7f) | 0x80;
+        u >>>= 7;
+      }
+      b[o++] = u;
+      u = ((dt << 1) ^ (dt >> 31)) >>> 0;
+      while (u >= 0x80) {
+        b[o++] = (u & 0x7f) | 0x80;
+        u >>>= 7;
+      }
+      b[o++] = u;
+    } else {
+      dst.len = o;
+      dst.putVarint(dref);
+      dst.putVarint(dt);
+      o = dst.len;
+    }
+    const q = i * 8;
+    if (LITTLE_ENDIAN) {
+      for (let k = 0; k < 8; k++) b[o + k] = vb[q + 7 - k];
+    } else {
+      for (let k = 0; k < 8; k++) b[o + k] = vb[q + k];
+    }
+    o += 8;
+  }
+  dst.len = o;
 }
 
 /** Appends a samples record holding every sample of `batch` to `dst`. */
@@ -327,8 +369,6 @@ export function decodeSamples(rec: Uint8Array, into: SampleBatch): SampleBatch {
   into.length = n;
   return into;
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Decodes the samples from `off` on with the Decbuf: long deltas, or an error to report. */
 function decodeSamplesSlow(
