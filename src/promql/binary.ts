@@ -180,8 +180,10 @@ export function vectorBinop(
   rhs: Sample[],
   m: VectorMatching,
   bool: boolean,
+  fillLeft: number | null = null,
+  fillRight: number | null = null,
 ): Sample[] {
-  if (lhs.length === 0 || rhs.length === 0) return [];
+  if (fillLeft === null && fillRight === null && (lhs.length === 0 || rhs.length === 0)) return [];
   const oneToMany = m.card === 'one-to-many';
   if (oneToMany) [lhs, rhs] = [rhs, lhs];
   const rightSigs = new Map<string, Sample>();
@@ -207,7 +209,24 @@ export function vectorBinop(
   for (const ls of lhs) {
     const sig = signature(ls.metric, m.on, m.labels);
     const rs = rightSigs.get(sig);
-    if (!rs) continue;
+    if (!rs) {
+      // fill_right (in the matching's own orientation): the missing side takes the fill value.
+      if (fillRight !== null) {
+        const metric = resultMetric(ls.metric, Labels.EMPTY, m, lb);
+        pushFilled(
+          out,
+          op,
+          ls.v,
+          fillRight,
+          oneToMany,
+          bool,
+          metric,
+          ls,
+          bool || dropOp || ls.dropName,
+        );
+      }
+      continue;
+    }
     let fl = ls.v;
     let fr = rs.v;
     if (oneToMany) [fl, fr] = [fr, fl];
@@ -237,7 +256,43 @@ export function vectorBinop(
     else if (!ELEM.keep) continue;
     out.push({ metric, v, t: ls.t, dropName: bool || dropOp || ls.dropName });
   }
+  if (fillLeft !== null) {
+    const leftSigs = lhsSigs(lhs, m);
+    for (const [sig, rs] of rightSigs) {
+      if (leftSigs.has(sig)) continue;
+      const base = m.on ? rs.metric.keep(...m.labels) : rs.metric.without(METRIC_NAME, ...m.labels);
+      lb.reset(base);
+      for (const ln of m.include) lb.set(ln, rs.metric.get(ln));
+      pushFilled(out, op, fillLeft, rs.v, oneToMany, bool, lb.labels(), rs, true);
+    }
+  }
   return out;
+}
+
+function lhsSigs(lhs: Sample[], m: VectorMatching): Set<string> {
+  const set = new Set<string>();
+  for (const s of lhs) set.add(signature(s.metric, m.on, m.labels));
+  return set;
+}
+
+/** One result of a fill modifier: `l op r` in the matching's orientation (swapped back for group_right). */
+function pushFilled(
+  out: Sample[],
+  op: BinaryOp,
+  l: number,
+  r: number,
+  swapped: boolean,
+  bool: boolean,
+  metric: Labels,
+  src: Sample,
+  dropName: boolean,
+): void {
+  if (swapped) [l, r] = [r, l];
+  elemBinop(op, l, r);
+  let v = ELEM.v;
+  if (bool) v = ELEM.keep ? 1 : 0;
+  else if (!ELEM.keep) return;
+  out.push({ metric, v, t: src.t, dropName });
 }
 
 function resultMetric(lhs: Labels, rhs: Labels, m: VectorMatching, lb: LabelsBuilder): Labels {

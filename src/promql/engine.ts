@@ -559,7 +559,10 @@ class Evaluator {
         if (l.kind === 'vector' && r.kind === 'vector') {
           const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
           if (isSetOp(e.op)) return { kind: 'vector', vec: setBinop(e.op, l.vec, r.vec, m) };
-          return { kind: 'vector', vec: vectorBinop(e.op, l.vec, r.vec, m, e.bool) };
+          return {
+            kind: 'vector',
+            vec: vectorBinop(e.op, l.vec, r.vec, m, e.bool, e.fillLeft, e.fillRight),
+          };
         }
         throw new EvalError('binary expression must contain only scalar and instant vector types');
       }

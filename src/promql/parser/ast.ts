@@ -92,6 +92,9 @@ export interface BinaryExpr {
   rhs: Expr;
   matching: VectorMatching | null;
   bool: boolean;
+  /** `fill(v)`, `fill_left(v)`, `fill_right(v)`: values for a missing operand; null when absent. */
+  fillLeft: number | null;
+  fillRight: number | null;
   pos: PosRange;
 }
 

@@ -408,11 +408,20 @@ class Walker {
     const op = BIN_OPS[opNode.type.id];
     let bool = false;
     let matching: VectorMatching | null = null;
+    let fillLeft: number | null = null;
+    let fillRight: number | null = null;
     for (let i = 2; i < k.length - 1; i++) {
       const c = k[i];
       if (c.type.id === T.BoolModifier) bool = true;
       else if (c.type.id === T.MatchingModifierClause) matching = this.matching(c);
-      else if (c.type.id === T.FillModifier) this.fail(c, 'fill modifiers are not supported');
+      else if (c.type.id === T.FillModifier) {
+        for (const clause of kids(c)) {
+          const [kw, val] = kids(clause);
+          const v = this.number(val);
+          if (kw.type.id === T.Fill || kw.type.id === T.FillLeft) fillLeft = v;
+          if (kw.type.id === T.Fill || kw.type.id === T.FillRight) fillRight = v;
+        }
+      }
     }
     const opPos = this.pos(opNode);
     const lt = kindOf(lhs);
@@ -453,7 +462,16 @@ class Walker {
     if ((lt === 'scalar' || rt === 'scalar') && isSetOp(op)) {
       this.fail(pos, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
     }
-    return { type: 'binaryExpr', op, lhs, rhs, matching, bool, pos };
+    if (
+      (fillLeft !== null || fillRight !== null) &&
+      (lt !== 'vector' || rt !== 'vector' || isSetOp(op))
+    ) {
+      this.fail(
+        pos,
+        'fill modifiers are only allowed between instant vectors with arithmetic or comparison operators',
+      );
+    }
+    return { type: 'binaryExpr', op, lhs, rhs, matching, bool, fillLeft, fillRight, pos };
   }
 
   private matching(n: SyntaxNode): VectorMatching {
