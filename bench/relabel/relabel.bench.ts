@@ -2,6 +2,7 @@
  * Regex matching and relabeling throughput, single core, in ns per operation:
  * - label-value matching by fast path (literal, set, prefix, suffix, contains, `.*`) against
  *   the same pattern run through the translated RegExp;
+ * - the linear-time VM against the JavaScript engine, and on a pattern that backtracks badly;
  * - RE2 → JavaScript translation (the per-pattern cost at config load and per PromQL regex);
  * - `relabel()` with metric_relabel-style rules on a Linkerd-like series, when no rule changes
  *   the labels (the steady state: same object back) and when one drops a label;
@@ -75,6 +76,32 @@ for (const p of patterns) {
     if (re.test(values[i & 1023])) sink++;
   });
   console.log(`${''.padEnd(58)} x${(slow / fast).toFixed(1)} faster`);
+}
+
+console.log('-- linear-time VM (patterns that backtrack badly) against the JavaScript engine');
+for (const p of ['web-[0-9]+', '(web|api)-[0-9]+']) {
+  const vm = new FastRegexMatcher(p, { linearTime: true });
+  const js = new FastRegexMatcher(p).regexp;
+  const a = bench(`${JSON.stringify(p)} [VM]`, 100_000, (i) => {
+    if (vm.matches(values[i & 1023])) sink++;
+  });
+  const b = bench(`${JSON.stringify(p)} [RegExp]`, 100_000, (i) => {
+    if (js.test(values[i & 1023])) sink++;
+  });
+  console.log(`${''.padEnd(58)} VM x${(a / b).toFixed(1)} slower`);
+}
+const evil = 'a'.repeat(24) + '!';
+const evilVm = new FastRegexMatcher('(a+)+b');
+bench(`"(a+)+b" on 24 a's + '!' [VM, chosen automatically]`, 2_000, () => {
+  if (evilVm.matches(evil)) sink++;
+});
+{
+  const re = evilVm.regexp;
+  const t0 = cpuNs();
+  if (re.test(evil)) sink++;
+  console.log(
+    `${"\"(a+)+b\" on 24 a's + '!' [RegExp, once]".padEnd(58)} ${((cpuNs() - t0) / 1).toFixed(1).padStart(9)} ns/op`,
+  );
 }
 
 console.log('-- RE2 translation (distinct patterns, cache bypassed by a suffix)');
