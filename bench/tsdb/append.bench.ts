@@ -16,7 +16,28 @@ const SCRAPES = Number(process.argv[3] ?? 60);
 const INTERVAL = 10_000;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
-const LE = ['1', '2', '3', '4', '5', '10', '20', '30', '40', '50', '100', '200', '300', '400', '500', '1000', '2000', '5000', '10000', '+Inf'];
+const LE = [
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '10',
+  '20',
+  '30',
+  '40',
+  '50',
+  '100',
+  '200',
+  '300',
+  '400',
+  '500',
+  '1000',
+  '2000',
+  '5000',
+  '10000',
+  '+Inf',
+];
 
 /** Label sets shaped like a linkerd-proxy's outbound metrics, built as a scrape would. */
 function linkerdSeries(n: number): Labels[] {
@@ -47,10 +68,27 @@ function linkerdSeries(n: number): Labels[] {
         serviceaccount: deploy,
         tls: 'true',
       };
-      for (const le of LE) out.push(Labels.from({ ...base, __name__: 'response_latency_ms_bucket', le, status_code: '200' }));
+      for (const le of LE)
+        out.push(
+          Labels.from({ ...base, __name__: 'response_latency_ms_bucket', le, status_code: '200' }),
+        );
       out.push(Labels.from({ ...base, __name__: 'request_total' }));
-      out.push(Labels.from({ ...base, __name__: 'response_total', classification: 'success', status_code: '200' }));
-      out.push(Labels.from({ ...base, __name__: 'response_total', classification: 'failure', status_code: '500' }));
+      out.push(
+        Labels.from({
+          ...base,
+          __name__: 'response_total',
+          classification: 'success',
+          status_code: '200',
+        }),
+      );
+      out.push(
+        Labels.from({
+          ...base,
+          __name__: 'response_total',
+          classification: 'failure',
+          status_code: '500',
+        }),
+      );
       out.push(Labels.from({ ...base, __name__: 'response_latency_ms_count', status_code: '200' }));
       out.push(Labels.from({ ...base, __name__: 'response_latency_ms_sum', status_code: '200' }));
     }
@@ -103,8 +141,12 @@ async function main(): Promise<void> {
   const m1 = process.memoryUsage();
 
   const steadySamples = SERIES * (SCRAPES - 1);
-  console.log(`head append: ${SERIES} series (${labelsPerSeries.toFixed(1)} labels each), ${SCRAPES} scrapes at 10 s`);
-  console.log(`  first scrape (create by labels): ${(SERIES / (createMs / 1000) / 1e3).toFixed(0)}k series/s`);
+  console.log(
+    `head append: ${SERIES} series (${labelsPerSeries.toFixed(1)} labels each), ${SCRAPES} scrapes at 10 s`,
+  );
+  console.log(
+    `  first scrape (create by labels): ${(SERIES / (createMs / 1000) / 1e3).toFixed(0)}k series/s`,
+  );
   console.log(
     `  steady scrapes (append by ref):  ${(steadySamples / (steadyMs / 1000) / 1e6).toFixed(2)}M samples/s ` +
       `(by CPU time: ${(steadySamples / (steadyCpuMs / 1000) / 1e6).toFixed(2)}M samples/s)`,
@@ -114,7 +156,9 @@ async function main(): Promise<void> {
       `heap +${mb(m1.heapUsed - m0.heapUsed)} = ${((m1.heapUsed - m0.heapUsed) / SERIES).toFixed(0)} B/series; ` +
       `array buffers +${mb(m1.arrayBuffers - m0.arrayBuffers)}`,
   );
-  console.log(`  head: ${head.seriesCount()} series, ${head.chunkCount()} chunks, ${head.interner.size} interned strings`);
+  console.log(
+    `  head: ${head.seriesCount()} series, ${head.chunkCount()} chunks, ${head.interner.size} interned strings`,
+  );
 }
 
 await main();

@@ -31,7 +31,10 @@ interface Shape {
   vs: Float64Array;
 }
 
-function shape(name: string, gen: (r: () => number, series: number, i: number, prev: number) => number): Shape {
+function shape(
+  name: string,
+  gen: (r: () => number, series: number, i: number, prev: number) => number,
+): Shape {
   const r = rng(name.length * 7919);
   const ts = new Float64Array(CHUNKS * SAMPLES);
   const vs = new Float64Array(CHUNKS * SAMPLES);
@@ -50,10 +53,16 @@ function shape(name: string, gen: (r: () => number, series: number, i: number, p
 }
 
 const shapes: Shape[] = [
-  shape('request_total counter (+0..20 per 10 s)', (r, _s, i, prev) => (i === 0 ? Math.floor(r() * 1e6) : prev + Math.floor(r() * 20))),
-  shape('latency histogram bucket (rarely moves)', (r, _s, i, prev) => (i === 0 ? Math.floor(r() * 1e4) : prev + (r() < 0.3 ? 1 : 0))),
+  shape('request_total counter (+0..20 per 10 s)', (r, _s, i, prev) =>
+    i === 0 ? Math.floor(r() * 1e6) : prev + Math.floor(r() * 20),
+  ),
+  shape('latency histogram bucket (rarely moves)', (r, _s, i, prev) =>
+    i === 0 ? Math.floor(r() * 1e4) : prev + (r() < 0.3 ? 1 : 0),
+  ),
   shape('tcp_open_connections gauge', (r) => Math.floor(r() * 8)),
-  shape('process_cpu_seconds_total (float counter)', (r, _s, i, prev) => (i === 0 ? r() * 1000 : prev + r() * 0.05)),
+  shape('process_cpu_seconds_total (float counter)', (r, _s, i, prev) =>
+    i === 0 ? r() * 1000 : prev + r() * 0.05,
+  ),
 ];
 
 /** CPU time (user + system) in ms since `start`: steadier than wall time on a shared machine. */
@@ -63,10 +72,16 @@ function cpuMs(start: NodeJS.CpuUsage): number {
 }
 
 function fmt(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(2);
+  return n >= 1e6
+    ? `${(n / 1e6).toFixed(1)}M`
+    : n >= 1e3
+      ? `${(n / 1e3).toFixed(1)}k`
+      : n.toFixed(2);
 }
 
-console.log(`XOR chunks of ${SAMPLES} samples, ${fmt(CHUNKS * SAMPLES)} samples per shape; samples/s by wall clock and by CPU time`);
+console.log(
+  `XOR chunks of ${SAMPLES} samples, ${fmt(CHUNKS * SAMPLES)} samples per shape; samples/s by wall clock and by CPU time`,
+);
 for (const s of shapes) {
   const chunks: XORChunk[] = new Array(CHUNKS);
   let best = Infinity;

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     await app.commit();
   }
   const total = SERIES * steps;
-  console.log(`head query: ${SERIES} series × ${steps} samples = ${(total / 1e6).toFixed(1)}M samples, ${head.chunkCount()} chunks`);
+  console.log(
+    `head query: ${SERIES} series × ${steps} samples = ${(total / 1e6).toFixed(1)}M samples, ${head.chunkCount()} chunks`,
+  );
 
   const all = [new Matcher('=', 'namespace', 'emojivoto')];
   for (let rep = 0; rep < 3; rep++) {

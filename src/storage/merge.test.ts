@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Labels } from '../model/labels.js';
 import { Matcher } from '../model/matcher.js';
-import { ValueType, type Querier, type SampleIterator, type Series, type SeriesSet } from './interface.js';
+import {
+  ValueType,
+  type Querier,
+  type SampleIterator,
+  type Series,
+  type SeriesSet,
+} from './interface.js';
 import { ChainSampleIterator, MergeQuerier } from './merge.js';
 
 /** An iterator over fixed samples (a test double for any source). */
@@ -45,33 +51,81 @@ function drain(it: SampleIterator): [number, number][] {
 test('ChainSampleIterator', async (t) => {
   const cases: { name: string; srcs: [number[], number[]][]; want: [number, number][] }[] = [
     { name: 'no sources', srcs: [], want: [] },
-    { name: 'one source', srcs: [[[1, 2], [10, 20]]], want: [[1, 10], [2, 20]] },
+    {
+      name: 'one source',
+      srcs: [
+        [
+          [1, 2],
+          [10, 20],
+        ],
+      ],
+      want: [
+        [1, 10],
+        [2, 20],
+      ],
+    },
     {
       name: 'interleaved',
       srcs: [
-        [[1, 3, 5], [1, 3, 5]],
-        [[2, 4], [2, 4]],
+        [
+          [1, 3, 5],
+          [1, 3, 5],
+        ],
+        [
+          [2, 4],
+          [2, 4],
+        ],
       ],
-      want: [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]],
+      want: [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
     },
     {
       name: 'equal timestamps appear once, first source wins',
       srcs: [
-        [[1, 2, 3], [10, 20, 30]],
-        [[2, 3, 4], [-2, -3, -4]],
+        [
+          [1, 2, 3],
+          [10, 20, 30],
+        ],
+        [
+          [2, 3, 4],
+          [-2, -3, -4],
+        ],
         [[3], [-33]],
       ],
-      want: [[1, 10], [2, 20], [3, 30], [4, -4]],
+      want: [
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, -4],
+      ],
     },
-    { name: 'an empty source', srcs: [[[], []], [[7], [70]]], want: [[7, 70]] },
+    {
+      name: 'an empty source',
+      srcs: [
+        [[], []],
+        [[7], [70]],
+      ],
+      want: [[7, 70]],
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, () => {
-      assert.deepEqual(drain(new ChainSampleIterator(tc.srcs.map(([ts, vs]) => new ListIterator(ts, vs)))), tc.want);
+      assert.deepEqual(
+        drain(new ChainSampleIterator(tc.srcs.map(([ts, vs]) => new ListIterator(ts, vs)))),
+        tc.want,
+      );
     });
   }
   await t.test('seek across sources, never backwards', () => {
-    const it = new ChainSampleIterator([new ListIterator([1, 5, 9], [1, 5, 9]), new ListIterator([2, 6, 10], [2, 6, 10])]);
+    const it = new ChainSampleIterator([
+      new ListIterator([1, 5, 9], [1, 5, 9]),
+      new ListIterator([2, 6, 10], [2, 6, 10]),
+    ]);
     assert.equal(it.seek(4), ValueType.Float);
     assert.equal(it.atT(), 5);
     assert.equal(it.seek(1), ValueType.Float);
@@ -84,7 +138,10 @@ test('ChainSampleIterator', async (t) => {
     assert.equal(it.seek(0), ValueType.None);
   });
   await t.test('an error of one source surfaces', () => {
-    const it = new ChainSampleIterator([new ListIterator([1, 2, 3], [1, 2, 3], 1), new ListIterator([5], [5])]);
+    const it = new ChainSampleIterator([
+      new ListIterator([1, 2, 3], [1, 2, 3], 1),
+      new ListIterator([5], [5]),
+    ]);
     drain(it);
     assert.match(String(it.err()), /source broke/);
   });
@@ -115,15 +172,34 @@ function fixedQuerier(series: [Record<string, string>, number[]][], names: strin
 
 test('MergeQuerier', async (t) => {
   const q = new MergeQuerier([
-    fixedQuerier([[{ a: '1' }, [1, 2]], [{ a: '3' }, [1]]], ['x', 'z']),
-    fixedQuerier([[{ a: '2' }, [5]], [{ a: '1' }, [2, 3]]], ['y', 'x']),
+    fixedQuerier(
+      [
+        [{ a: '1' }, [1, 2]],
+        [{ a: '3' }, [1]],
+      ],
+      ['x', 'z'],
+    ),
+    fixedQuerier(
+      [
+        [{ a: '2' }, [5]],
+        [{ a: '1' }, [2, 3]],
+      ],
+      ['y', 'x'],
+    ),
   ]);
   await t.test('series with equal labels merge; output sorted', () => {
     const ss = q.select(false, null, [new Matcher('=~', 'a', '.+')]);
     const got: [string, [number, number][]][] = [];
     while (ss.next()) got.push([ss.at().labels.toString(), drain(ss.at().iterator())]);
     assert.deepEqual(got, [
-      ['{a="1"}', [[1, 1], [2, 2], [3, 3]]],
+      [
+        '{a="1"}',
+        [
+          [1, 1],
+          [2, 2],
+          [3, 3],
+        ],
+      ],
       ['{a="2"}', [[5, 5]]],
       ['{a="3"}', [[1, 1]]],
     ]);

@@ -25,7 +25,11 @@ export interface SuiteSeries {
   vs: Float64Array;
 }
 
-function series(labels: Record<string, string>, samples: [number, number][], staleAt = -1): SuiteSeries {
+function series(
+  labels: Record<string, string>,
+  samples: [number, number][],
+  staleAt = -1,
+): SuiteSeries {
   const vs = new Float64Array(samples.length);
   samples.forEach(([, v], i) => (vs[i] = v));
   if (staleAt >= 0) vs[staleAt] = STALE_NAN;
@@ -46,25 +50,58 @@ function counter(start: number, inc: number): [number, number][] {
 /** The fixed data set: Linkerd-shaped series plus edge cases. */
 export const SUITE_DATA: readonly SuiteSeries[] = [
   series(
-    { __name__: 'request_total', direction: 'inbound', namespace: 'emojivoto', pod: 'web-1', status_code: '200' },
+    {
+      __name__: 'request_total',
+      direction: 'inbound',
+      namespace: 'emojivoto',
+      pod: 'web-1',
+      status_code: '200',
+    },
     counter(0, 10),
   ),
   series(
-    { __name__: 'request_total', direction: 'outbound', namespace: 'emojivoto', pod: 'web-1', status_code: '500' },
+    {
+      __name__: 'request_total',
+      direction: 'outbound',
+      namespace: 'emojivoto',
+      pod: 'web-1',
+      status_code: '500',
+    },
     counter(5, 1),
   ),
-  series({ __name__: 'request_total', direction: 'inbound', namespace: 'emojivoto', pod: 'voting-1' }, counter(100, 2.5)),
+  series(
+    { __name__: 'request_total', direction: 'inbound', namespace: 'emojivoto', pod: 'voting-1' },
+    counter(100, 2.5),
+  ),
   // Only in the first third of the range.
   series(
-    { __name__: 'request_total', direction: 'inbound', namespace: 'linkerd', pod: 'destination-0', status_code: '200' },
+    {
+      __name__: 'request_total',
+      direction: 'inbound',
+      namespace: 'linkerd',
+      pod: 'destination-0',
+      status_code: '200',
+    },
     counter(0, 1).slice(0, 13),
   ),
   series(
-    { __name__: 'response_latency_ms_bucket', direction: 'inbound', le: '10', namespace: 'emojivoto', pod: 'web-1' },
+    {
+      __name__: 'response_latency_ms_bucket',
+      direction: 'inbound',
+      le: '10',
+      namespace: 'emojivoto',
+      pod: 'web-1',
+    },
     counter(0, 3),
   ),
   series(
-    { __name__: 'response_latency_ms_bucket', direction: 'inbound', le: '+Inf', namespace: 'emojivoto', pod: 'web-1' },
+    {
+      __name__: 'response_latency_ms_bucket',
+      direction: 'inbound',
+      le: '+Inf',
+      namespace: 'emojivoto',
+      pod: 'web-1',
+    },
     counter(0, 4),
   ),
   // A gauge with -0, NaN, ±Inf, then a stale marker, at irregular timestamps.
@@ -82,7 +119,10 @@ export const SUITE_DATA: readonly SuiteSeries[] = [
     6,
   ),
   // Only in the last third of the range.
-  series({ __name__: 'process_start_time_seconds', instance: '10.0.0.1:4191', job: 'linkerd-proxy' }, counter(1.7e9, 0).slice(27)),
+  series(
+    { __name__: 'process_start_time_seconds', instance: '10.0.0.1:4191', job: 'linkerd-proxy' },
+    counter(1.7e9, 0).slice(27),
+  ),
 ];
 
 const F64 = new Float64Array(1);
@@ -125,7 +165,8 @@ function expected(ms: readonly Matcher[], mint: number, maxt: number): Got[] {
     .filter(({ ls }) => ms.every((m) => m.matches(ls.get(m.name))))
     .map(({ ls, d }) => {
       const samples: [number, string][] = [];
-      for (let i = 0; i < d.ts.length; i++) if (d.ts[i] >= mint && d.ts[i] <= maxt) samples.push([d.ts[i], bits(d.vs[i])]);
+      for (let i = 0; i < d.ts.length; i++)
+        if (d.ts[i] >= mint && d.ts[i] <= maxt) samples.push([d.ts[i], bits(d.vs[i])]);
       return { ls, samples };
     })
     .filter((r) => r.samples.length > 0);
@@ -147,9 +188,15 @@ export function runQuerierSuite(
     await t.test('selects by metric name, sorted, every sample bit-exact', async () => {
       const qr = await q.querier(-Infinity, Infinity);
       const got = drain(qr.select(true, null, [parseMatcher('__name__="request_total"')]));
-      assert.deepEqual(got, expected([parseMatcher('__name__="request_total"')], -Infinity, Infinity));
+      assert.deepEqual(
+        got,
+        expected([parseMatcher('__name__="request_total"')], -Infinity, Infinity),
+      );
       assert.equal(got.length, 4);
-      assert.equal(got[0].labels, '{__name__="request_total", direction="inbound", namespace="emojivoto", pod="voting-1"}');
+      assert.equal(
+        got[0].labels,
+        '{__name__="request_total", direction="inbound", namespace="emojivoto", pod="voting-1"}',
+      );
       assert.equal(got[0].samples.length, N);
       qr.close();
     });
@@ -224,7 +271,11 @@ export function runQuerierSuite(
 
     await t.test('seek', async () => {
       const qr = await q.querier(5 * STEP, 30 * STEP);
-      const ss = qr.select(true, null, [parseMatcher('__name__="request_total"'), parseMatcher('pod="web-1"'), parseMatcher('direction="inbound"')]);
+      const ss = qr.select(true, null, [
+        parseMatcher('__name__="request_total"'),
+        parseMatcher('pod="web-1"'),
+        parseMatcher('direction="inbound"'),
+      ]);
       assert.ok(ss.next());
       const it = ss.at().iterator();
       const steps: [op: 'next' | number, want: ValueType, t?: number][] = [
@@ -269,10 +320,19 @@ export function runQuerierSuite(
         'tcp_open_connections',
       ]);
       assert.deepEqual(qr.labelValues('missing'), []);
-      assert.deepEqual(qr.labelValues('status_code', [parseMatcher('pod="web-1"')]), ['200', '500']);
-      assert.deepEqual(qr.labelValues('pod', [parseMatcher('namespace="linkerd"')]), ['destination-0']);
+      assert.deepEqual(qr.labelValues('status_code', [parseMatcher('pod="web-1"')]), [
+        '200',
+        '500',
+      ]);
+      assert.deepEqual(qr.labelValues('pod', [parseMatcher('namespace="linkerd"')]), [
+        'destination-0',
+      ]);
       assert.deepEqual(qr.labelValues('le', [parseMatcher('__name__="request_total"')]), []);
-      assert.deepEqual(qr.labelNames([parseMatcher('job="linkerd-proxy"')]), ['__name__', 'instance', 'job']);
+      assert.deepEqual(qr.labelNames([parseMatcher('job="linkerd-proxy"')]), [
+        '__name__',
+        'instance',
+        'job',
+      ]);
       assert.deepEqual(qr.labelNames([parseMatcher('job="nope"')]), []);
       qr.close();
     });

@@ -138,9 +138,13 @@ export class HeadAppender implements Appender {
         await log.commit();
       } catch (err) {
         this.release();
-        throw new StorageError('ERR_WAL', `cannot commit ${b.n} samples to the write-ahead log: ${String(err)}`, {
-          cause: err,
-        });
+        throw new StorageError(
+          'ERR_WAL',
+          `cannot commit ${b.n} samples to the write-ahead log: ${String(err)}`,
+          {
+            cause: err,
+          },
+        );
       }
     }
     const n = b.n;

@@ -211,7 +211,12 @@ export class MemSeries {
     }
     let dropped = k / CLOSED_STRIDE;
     if (k > 0) this.closed = cl.slice(k);
-    if (this.head !== null && this.closed.length === 0 && this.maxTime < mint && this.pending === 0) {
+    if (
+      this.head !== null &&
+      this.closed.length === 0 &&
+      this.maxTime < mint &&
+      this.pending === 0
+    ) {
       this.head = null;
       this.app = null;
       this.headMint = Infinity;

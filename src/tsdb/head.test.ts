@@ -33,26 +33,29 @@ runQuerierSuite('head', async (data) => {
   return head;
 });
 
-runQuerierSuite('merge of two heads (series split, overlapping and duplicated samples)', async (data) => {
-  const a = new Head();
-  const b = new Head();
-  // Even series in a, odd in b; the first series is split in time with an overlap, and
-  // the last one is fully duplicated in both.
-  const da: SuiteSeries[] = [];
-  const db: SuiteSeries[] = [];
-  data.forEach((d, i) => {
-    if (i === 0) {
-      da.push({ labels: d.labels, ts: d.ts.slice(0, 25), vs: d.vs.slice(0, 25) });
-      db.push({ labels: d.labels, ts: d.ts.slice(20), vs: d.vs.slice(20) });
-    } else if (i === data.length - 1) {
-      da.push(d);
-      db.push(d);
-    } else (i % 2 === 0 ? da : db).push(d);
-  });
-  await load(a, da);
-  await load(b, db);
-  return new MergeQueryable([a, b]) as Queryable;
-});
+runQuerierSuite(
+  'merge of two heads (series split, overlapping and duplicated samples)',
+  async (data) => {
+    const a = new Head();
+    const b = new Head();
+    // Even series in a, odd in b; the first series is split in time with an overlap, and
+    // the last one is fully duplicated in both.
+    const da: SuiteSeries[] = [];
+    const db: SuiteSeries[] = [];
+    data.forEach((d, i) => {
+      if (i === 0) {
+        da.push({ labels: d.labels, ts: d.ts.slice(0, 25), vs: d.vs.slice(0, 25) });
+        db.push({ labels: d.labels, ts: d.ts.slice(20), vs: d.vs.slice(20) });
+      } else if (i === data.length - 1) {
+        da.push(d);
+        db.push(d);
+      } else (i % 2 === 0 ? da : db).push(d);
+    });
+    await load(a, da);
+    await load(b, db);
+    return new MergeQueryable([a, b]) as Queryable;
+  },
+);
 
 const L = (o: Record<string, string>) => Labels.from(o);
 
@@ -64,14 +67,45 @@ test('appender rejections', async (t) => {
   await app.commit();
 
   const cases: { name: string; run: () => void; err?: unknown }[] = [
-    { name: 'out of order', run: () => head.appender().append(ref, Labels.EMPTY, 9_999, 1), err: ERR_OUT_OF_ORDER_SAMPLE },
-    { name: 'duplicate timestamp, other value', run: () => head.appender().append(ref, Labels.EMPTY, 10_000, 2), err: ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP },
-    { name: 'duplicate timestamp, NaN against a number', run: () => head.appender().append(ref, Labels.EMPTY, 10_000, NaN), err: ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP },
-    { name: 'same timestamp and value is accepted', run: () => head.appender().append(ref, Labels.EMPTY, 10_000, 1) },
-    { name: 'out of bounds', run: () => head.appender().append(0, L({ __name__: 'other' }), 10_000 - head.chunkRange, 1), err: ERR_OUT_OF_BOUNDS },
-    { name: 'empty label set', run: () => head.appender().append(0, Labels.EMPTY, 20_000, 1), err: ERR_INVALID_SAMPLE },
-    { name: 'unknown ref without labels', run: () => head.appender().append(12345, Labels.EMPTY, 20_000, 1), err: ERR_NOT_FOUND },
-    { name: 'duplicate label names', run: () => head.appender().append(0, Labels.fromSortedPairs(['a', '1', 'a', '2']), 20_000, 1), err: ERR_INVALID_SAMPLE },
+    {
+      name: 'out of order',
+      run: () => head.appender().append(ref, Labels.EMPTY, 9_999, 1),
+      err: ERR_OUT_OF_ORDER_SAMPLE,
+    },
+    {
+      name: 'duplicate timestamp, other value',
+      run: () => head.appender().append(ref, Labels.EMPTY, 10_000, 2),
+      err: ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP,
+    },
+    {
+      name: 'duplicate timestamp, NaN against a number',
+      run: () => head.appender().append(ref, Labels.EMPTY, 10_000, NaN),
+      err: ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP,
+    },
+    {
+      name: 'same timestamp and value is accepted',
+      run: () => head.appender().append(ref, Labels.EMPTY, 10_000, 1),
+    },
+    {
+      name: 'out of bounds',
+      run: () => head.appender().append(0, L({ __name__: 'other' }), 10_000 - head.chunkRange, 1),
+      err: ERR_OUT_OF_BOUNDS,
+    },
+    {
+      name: 'empty label set',
+      run: () => head.appender().append(0, Labels.EMPTY, 20_000, 1),
+      err: ERR_INVALID_SAMPLE,
+    },
+    {
+      name: 'unknown ref without labels',
+      run: () => head.appender().append(12345, Labels.EMPTY, 20_000, 1),
+      err: ERR_NOT_FOUND,
+    },
+    {
+      name: 'duplicate label names',
+      run: () => head.appender().append(0, Labels.fromSortedPairs(['a', '1', 'a', '2']), 20_000, 1),
+      err: ERR_INVALID_SAMPLE,
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, () => {
@@ -88,7 +122,12 @@ test('appender rejections', async (t) => {
   });
 });
 
-async function samplesOf(head: Queryable, matcher: string, mint = -Infinity, maxt = Infinity): Promise<[number, number][]> {
+async function samplesOf(
+  head: Queryable,
+  matcher: string,
+  mint = -Infinity,
+  maxt = Infinity,
+): Promise<[number, number][]> {
   const q = await head.querier(mint, maxt);
   const ss = q.select(true, null, [parseMatcher(matcher)]);
   const out: [number, number][] = [];
@@ -179,22 +218,25 @@ test('chunk cutting', async (t) => {
     assert.equal(computeChunkEndTime(0, 290_000, 7_200_000), 1_200_000);
     assert.equal(computeChunkEndTime(0, 7_000_000, 7_200_000), 7_200_000);
   });
-  await t.test('a 10 s series over 2 h makes chunks of 120 samples aligned to the range', async () => {
-    const head = new Head();
-    const app = head.appender();
-    const ls = L({ __name__: 'm' });
-    let ref = 0;
-    for (let t = 0; t < 2 * 7_200_000; t += 10_000) ref = app.append(ref, ls, t, t / 1000);
-    await app.commit();
-    const s = head.seriesByRef(ref)!;
-    assert.equal(s.numChunks(), 12);
-    const cs = head.compactionSeries(0, 7_199_999);
-    assert.equal(cs.length, 1);
-    const counts = cs[0].chunks.map((c) => new XORChunk(c.bytes).numSamples());
-    assert.deepEqual(counts, [120, 120, 120, 120, 120, 120]);
-    assert.equal(cs[0].chunks[5].maxt, 7_190_000);
-    assert.equal(head.chunkCount(), 12);
-  });
+  await t.test(
+    'a 10 s series over 2 h makes chunks of 120 samples aligned to the range',
+    async () => {
+      const head = new Head();
+      const app = head.appender();
+      const ls = L({ __name__: 'm' });
+      let ref = 0;
+      for (let t = 0; t < 2 * 7_200_000; t += 10_000) ref = app.append(ref, ls, t, t / 1000);
+      await app.commit();
+      const s = head.seriesByRef(ref)!;
+      assert.equal(s.numChunks(), 12);
+      const cs = head.compactionSeries(0, 7_199_999);
+      assert.equal(cs.length, 1);
+      const counts = cs[0].chunks.map((c) => new XORChunk(c.bytes).numSamples());
+      assert.deepEqual(counts, [120, 120, 120, 120, 120, 120]);
+      assert.equal(cs[0].chunks[5].maxt, 7_190_000);
+      assert.equal(head.chunkCount(), 12);
+    },
+  );
   await t.test('a fast series is cut at 240 samples at most', async () => {
     const head = new Head();
     const app = head.appender();
@@ -205,7 +247,10 @@ test('chunk cutting', async (t) => {
     await app.commit();
     const cs = head.compactionSeries(-Infinity, Infinity);
     for (const c of cs[0].chunks) assert.ok(new XORChunk(c.bytes).numSamples() <= 240);
-    assert.equal(cs[0].chunks.reduce((n, c) => n + new XORChunk(c.bytes).numSamples(), 0), 600);
+    assert.equal(
+      cs[0].chunks.reduce((n, c) => n + new XORChunk(c.bytes).numSamples(), 0),
+      600,
+    );
   });
 });
 
@@ -236,7 +281,10 @@ test('truncation', async (t) => {
     assert.equal(head.minTime(), got[0][0]);
   });
   await t.test('appends before the truncation point are out of bounds', () => {
-    assert.throws(() => head.appender().append(0, L({ __name__: 'new' }), 3_599_999, 1), (e) => e === ERR_OUT_OF_BOUNDS);
+    assert.throws(
+      () => head.appender().append(0, L({ __name__: 'new' }), 3_599_999, 1),
+      (e) => e === ERR_OUT_OF_BOUNDS,
+    );
   });
   await t.test('metrics count removals', () => {
     const m = Object.fromEntries(head.metrics().map((r) => [r.name, r.value]));
@@ -280,10 +328,13 @@ test('write-ahead log sink and replay', async (t) => {
   await app.commit();
 
   await t.test('series are logged once, before their samples', () => {
-    assert.deepEqual(log.series.map((s) => [s.ref, s.labels.toString()]), [
-      [ra, '{__name__="a"}'],
-      [rb, '{__name__="b"}'],
-    ]);
+    assert.deepEqual(
+      log.series.map((s) => [s.ref, s.labels.toString()]),
+      [
+        [ra, '{__name__="a"}'],
+        [rb, '{__name__="b"}'],
+      ],
+    );
     assert.deepEqual(log.samples, [
       [ra, 1000, 1],
       [rb, 1000, 2],
@@ -359,7 +410,10 @@ test('series lifecycle across truncation', async (t) => {
     head.truncate(2000);
     assert.equal(head.seriesCount(), 0);
     app = head.appender();
-    assert.throws(() => app.append(ref, Labels.EMPTY, 3000, 1), (e) => e === ERR_NOT_FOUND);
+    assert.throws(
+      () => app.append(ref, Labels.EMPTY, 3000, 1),
+      (e) => e === ERR_NOT_FOUND,
+    );
     const ref2 = app.append(ref, ls, 3000, 2);
     assert.ok(ref2 > ref);
     await app.commit();

@@ -19,11 +19,11 @@ import {
   APPEND_REJECTED,
   hashLabels,
 } from './head-series.js';
-
-export { hashLabels } from './head-series.js';
 import { MemPostings, memPostingsIndex, type PostingsIndex } from './index/postings.js';
 import { Interner } from './intern.js';
 import { HeadQuerier } from './querier.js';
+
+export { hashLabels } from './head-series.js';
 
 /** Default chunk range: the head's block size, 2 h in ms. */
 export const DEFAULT_CHUNK_RANGE_MS = 2 * 60 * 60 * 1000;
@@ -74,10 +74,10 @@ class HeadStats {
   truncations = 0;
 }
 
-
 /**
- * The head block. Single-threaded: appends publish at commit, queriers snapshot the
- * chunks they read at select time, so an await between reads never tears a series.
+ * The head block. Single-threaded: appends publish at commit, and a select snapshots each
+ * series' chunks (views plus sample counts) when its series set reaches it, so appends,
+ * chunk cuts and truncations between two reads never tear a series being iterated.
  */
 export class Head implements Appendable, Queryable {
   readonly chunkRange: number;
@@ -220,7 +220,12 @@ export class Head implements Appendable, Queryable {
    * WAL replay: publishes logged samples without logging them again. Samples for unknown
    * series or older than the head accepts are skipped and counted, as Prometheus does.
    */
-  replaySamples(refs: ArrayLike<number>, ts: ArrayLike<number>, vs: ArrayLike<number>, n: number): void {
+  replaySamples(
+    refs: ArrayLike<number>,
+    ts: ArrayLike<number>,
+    vs: ArrayLike<number>,
+    n: number,
+  ): void {
     let mint = Infinity;
     let maxt = -Infinity;
     let appended = 0;
@@ -352,21 +357,88 @@ export class Head implements Appendable, Queryable {
     const st = this.stats;
     const float = { type: 'float' };
     return [
-      { name: 'prometheus_tsdb_head_series', type: 'gauge', help: 'Total number of series in the head block.', value: this.numSeries },
-      { name: 'prometheus_tsdb_head_chunks', type: 'gauge', help: 'Total number of chunks in the head block.', value: this.numChunks },
-      { name: 'prometheus_tsdb_head_samples_appended_total', type: 'counter', help: 'Total number of appended samples.', labels: float, value: st.samplesAppended },
-      { name: 'prometheus_tsdb_out_of_order_samples_total', type: 'counter', help: 'Total number of out of order samples ingestion failed attempts due to out of order being disabled.', labels: float, value: st.outOfOrder },
-      { name: 'prometheus_tsdb_out_of_bound_samples_total', type: 'counter', help: 'Total number of out of bound samples ingestion failed attempts with out of order support disabled.', labels: float, value: st.outOfBounds },
-      { name: 'prometheus_tsdb_head_series_created_total', type: 'counter', help: 'Total number of series created in the head', value: st.seriesCreated },
-      { name: 'prometheus_tsdb_head_series_removed_total', type: 'counter', help: 'Total number of series removed in the head', value: st.seriesRemoved },
-      { name: 'prometheus_tsdb_head_chunks_created_total', type: 'counter', help: 'Total number of chunks created in the head', value: st.chunksCreated },
-      { name: 'prometheus_tsdb_head_chunks_removed_total', type: 'counter', help: 'Total number of chunks removed in the head', value: st.chunksRemoved },
-      { name: 'prometheus_tsdb_head_truncations_total', type: 'counter', help: 'Total number of head truncations attempted.', value: st.truncations },
+      {
+        name: 'prometheus_tsdb_head_series',
+        type: 'gauge',
+        help: 'Total number of series in the head block.',
+        value: this.numSeries,
+      },
+      {
+        name: 'prometheus_tsdb_head_chunks',
+        type: 'gauge',
+        help: 'Total number of chunks in the head block.',
+        value: this.numChunks,
+      },
+      {
+        name: 'prometheus_tsdb_head_samples_appended_total',
+        type: 'counter',
+        help: 'Total number of appended samples.',
+        labels: float,
+        value: st.samplesAppended,
+      },
+      {
+        name: 'prometheus_tsdb_out_of_order_samples_total',
+        type: 'counter',
+        help: 'Total number of out of order samples ingestion failed attempts due to out of order being disabled.',
+        labels: float,
+        value: st.outOfOrder,
+      },
+      {
+        name: 'prometheus_tsdb_out_of_bound_samples_total',
+        type: 'counter',
+        help: 'Total number of out of bound samples ingestion failed attempts with out of order support disabled.',
+        labels: float,
+        value: st.outOfBounds,
+      },
+      {
+        name: 'prometheus_tsdb_head_series_created_total',
+        type: 'counter',
+        help: 'Total number of series created in the head',
+        value: st.seriesCreated,
+      },
+      {
+        name: 'prometheus_tsdb_head_series_removed_total',
+        type: 'counter',
+        help: 'Total number of series removed in the head',
+        value: st.seriesRemoved,
+      },
+      {
+        name: 'prometheus_tsdb_head_chunks_created_total',
+        type: 'counter',
+        help: 'Total number of chunks created in the head',
+        value: st.chunksCreated,
+      },
+      {
+        name: 'prometheus_tsdb_head_chunks_removed_total',
+        type: 'counter',
+        help: 'Total number of chunks removed in the head',
+        value: st.chunksRemoved,
+      },
+      {
+        name: 'prometheus_tsdb_head_truncations_total',
+        type: 'counter',
+        help: 'Total number of head truncations attempted.',
+        value: st.truncations,
+      },
       // Prometheus reports MaxInt64/MinInt64 for an empty head.
-      { name: 'prometheus_tsdb_head_min_time', type: 'gauge', help: 'Minimum time bound of the head block. The unit is decided by the library consumer.', value: this.mint === Infinity ? 2 ** 63 : this.mint },
-      { name: 'prometheus_tsdb_head_max_time', type: 'gauge', help: 'Maximum timestamp of the head block. The unit is decided by the library consumer.', value: this.maxt === -Infinity ? -(2 ** 63) : this.maxt },
-      { name: 'meshmetrics_tsdb_head_duplicate_samples_total', type: 'counter', help: 'Total number of samples rejected for a different value at an existing timestamp.', value: st.duplicates },
+      {
+        name: 'prometheus_tsdb_head_min_time',
+        type: 'gauge',
+        help: 'Minimum time bound of the head block. The unit is decided by the library consumer.',
+        value: this.mint === Infinity ? 2 ** 63 : this.mint,
+      },
+      {
+        name: 'prometheus_tsdb_head_max_time',
+        type: 'gauge',
+        help: 'Maximum timestamp of the head block. The unit is decided by the library consumer.',
+        value: this.maxt === -Infinity ? -(2 ** 63) : this.maxt,
+      },
+      {
+        name: 'meshmetrics_tsdb_head_duplicate_samples_total',
+        type: 'counter',
+        help: 'Total number of samples rejected for a different value at an existing timestamp.',
+        value: st.duplicates,
+      },
     ];
   }
 }
-

@@ -41,7 +41,13 @@ export class ChunkSeriesIterator implements SampleIterator {
   private v: number;
   private error: Error | null;
 
-  constructor(chunks: readonly Uint8Array[], counts: readonly number[], maxts: readonly number[], mint: number, maxt: number) {
+  constructor(
+    chunks: readonly Uint8Array[],
+    counts: readonly number[],
+    maxts: readonly number[],
+    mint: number,
+    maxt: number,
+  ) {
     this.chunks = chunks;
     this.counts = counts;
     this.maxts = maxts;
@@ -57,7 +63,13 @@ export class ChunkSeriesIterator implements SampleIterator {
   }
 
   /** Restarts on another chunk list. */
-  reset(chunks: readonly Uint8Array[], counts: readonly number[], maxts: readonly number[], mint: number, maxt: number): void {
+  reset(
+    chunks: readonly Uint8Array[],
+    counts: readonly number[],
+    maxts: readonly number[],
+    mint: number,
+    maxt: number,
+  ): void {
     this.chunks = chunks;
     this.counts = counts;
     this.maxts = maxts;
@@ -152,7 +164,14 @@ class HeadSeries implements Series {
   private readonly mint: number;
   private readonly maxt: number;
 
-  constructor(labels: Labels, chunks: Uint8Array[], counts: number[], maxts: number[], mint: number, maxt: number) {
+  constructor(
+    labels: Labels,
+    chunks: Uint8Array[],
+    counts: number[],
+    maxts: number[],
+    mint: number,
+    maxt: number,
+  ) {
     this.labels = labels;
     this.chunks = chunks;
     this.counts = counts;
@@ -217,7 +236,8 @@ class HeadSeriesSet implements SeriesSet {
       if (chunks.length === 0) continue;
       // One chunk reaching past both ends may still hold no sample inside the range (a
       // gap); with any other overlap, some chunk edge lies inside it. Probe only that case.
-      if (chunks.length === 1 && maxts[0] > maxt && !this.hasSampleIn(chunks[0], counts[0])) continue;
+      if (chunks.length === 1 && maxts[0] > maxt && !this.hasSampleIn(chunks[0], counts[0]))
+        continue;
       this.cur = new HeadSeries(s.labels, chunks, counts, maxts, mint, maxt);
       return true;
     }
@@ -289,7 +309,8 @@ export class HeadQuerier implements Querier {
 
   labelValues(name: string, matchers?: readonly Matcher[]): string[] {
     if (!this.overlapsHead()) return [];
-    if (matchers === undefined || matchers.length === 0) return this.head.postings.labelValues(name).slice();
+    if (matchers === undefined || matchers.length === 0)
+      return this.head.postings.labelValues(name).slice();
     const refs = postingsForMatchers(this.head.postingsIndex, matchers);
     const values = new Set<string>();
     for (let i = 0; i < refs.length; i++) {
@@ -303,7 +324,8 @@ export class HeadQuerier implements Querier {
 
   labelNames(matchers?: readonly Matcher[]): string[] {
     if (!this.overlapsHead()) return [];
-    if (matchers === undefined || matchers.length === 0) return this.head.postings.labelNames().slice();
+    if (matchers === undefined || matchers.length === 0)
+      return this.head.postings.labelNames().slice();
     const refs = postingsForMatchers(this.head.postingsIndex, matchers);
     const names = new Set<string>();
     for (let i = 0; i < refs.length; i++) {

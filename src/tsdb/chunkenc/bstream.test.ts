@@ -19,7 +19,8 @@ test('bit streams', async (t) => {
       }
       const bytes = w.buf.subarray(0, w.byteLength());
       const r = new BitReader(bytes, 2, bytes.length);
-      for (const [v, n] of fields) assert.equal(n === 1 ? r.readBit() : r.readBits(n), v, `${n} bits`);
+      for (const [v, n] of fields)
+        assert.equal(n === 1 ? r.readBit() : r.readBits(n), v, `${n} bits`);
       assert.equal(r.overrun(), false);
       r.readBits(16);
       assert.equal(r.overrun(), true);
@@ -29,14 +30,34 @@ test('bit streams', async (t) => {
     const cases: { name: string; ops: [number, number][]; want: string; spare: boolean }[] = [
       { name: 'three bits', ops: [[0b101, 3]], want: 'a0', spare: false },
       { name: 'a whole byte keeps a spare byte', ops: [[0xab, 8]], want: 'ab00', spare: true },
-      { name: 'unaligned byte write leaves none', ops: [[1, 1], [0xff, 8]], want: 'ff80', spare: false },
-      { name: 'ending aligned through bits leaves none', ops: [[0xf, 4], [0xa, 4]], want: 'fa', spare: false },
+      {
+        name: 'unaligned byte write leaves none',
+        ops: [
+          [1, 1],
+          [0xff, 8],
+        ],
+        want: 'ff80',
+        spare: false,
+      },
+      {
+        name: 'ending aligned through bits leaves none',
+        ops: [
+          [0xf, 4],
+          [0xa, 4],
+        ],
+        want: 'fa',
+        spare: false,
+      },
       { name: '32 bits', ops: [[0xdeadbeef, 32]], want: 'deadbeef00', spare: true },
     ];
     for (const tc of cases) {
       const w = new BitWriter(new Uint8Array(16), 0);
       for (const [v, n] of tc.ops) w.writeBits(v, n);
-      assert.equal(Buffer.from(w.buf.subarray(0, w.byteLength())).toString('hex'), tc.want, tc.name);
+      assert.equal(
+        Buffer.from(w.buf.subarray(0, w.byteLength())).toString('hex'),
+        tc.want,
+        tc.name,
+      );
       assert.equal(w.spareByte, tc.spare, tc.name);
     }
   });

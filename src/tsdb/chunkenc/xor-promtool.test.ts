@@ -31,9 +31,17 @@ function exposition(): { text: string; samples: number } {
   let samples = 0;
   const shapes: [string, (i: number, prev: number) => number, (i: number) => number][] = [
     ['counter_steady', (i, p) => (i === 0 ? 100 : p + 10), (i) => i * 10_000],
-    ['counter_jitter', (i, p) => (i === 0 ? 0 : p + Math.floor(r() * 50)), (i) => i * 15_000 + Math.floor(r() * 40)],
+    [
+      'counter_jitter',
+      (i, p) => (i === 0 ? 0 : p + Math.floor(r() * 50)),
+      (i) => i * 15_000 + Math.floor(r() * 40),
+    ],
     ['gauge_float', () => (r() - 0.5) * 1e6, (i) => i * 10_000],
-    ['gauge_special', (i) => [NaN, Infinity, -Infinity, 0, -1.5, 1e300, 5e-324][i % 7], (i) => i * 10_000],
+    [
+      'gauge_special',
+      (i) => [NaN, Infinity, -Infinity, 0, -1.5, 1e300, 5e-324][i % 7],
+      (i) => i * 10_000,
+    ],
     ['irregular', (i) => i * 0.1, (i) => Math.floor(i * i * 37.5) + i * 1000],
     ['sparse', (i) => i, (i) => i * 600_000 + (i % 3) * 7],
   ];
@@ -43,7 +51,13 @@ function exposition(): { text: string; samples: number } {
     const n = 900;
     for (let i = 0; i < n; i++) {
       prev = val(i, prev);
-      const v = Number.isNaN(prev) ? 'NaN' : prev === Infinity ? '+Inf' : prev === -Infinity ? '-Inf' : String(prev);
+      const v = Number.isNaN(prev)
+        ? 'NaN'
+        : prev === Infinity
+          ? '+Inf'
+          : prev === -Infinity
+            ? '-Inf'
+            : String(prev);
       lines.push(`${name}{shape="${name}"} ${v} ${((t0 + ts(i)) / 1000).toFixed(3)}`);
       samples++;
     }
@@ -71,9 +85,13 @@ test('chunks written by promtool re-encode byte for byte', (t) => {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { text, samples } = exposition();
   writeFileSync(join(dir, 'in.om'), text);
-  execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'in.om'), join(dir, 'out')], {
-    stdio: 'pipe',
-  });
+  execFileSync(
+    promtool,
+    ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'in.om'), join(dir, 'out')],
+    {
+      stdio: 'pipe',
+    },
+  );
 
   let chunks = 0;
   let decoded = 0;

@@ -107,14 +107,45 @@ test('round trips edge values and timestamps bit for bit', async (t) => {
     {
       name: 'special floats',
       ts: [0, 15, 30, 45, 60, 75, 90, 105, 120, 135],
-      vs: [NaN, Infinity, -Infinity, STALE_NAN, minusZero, 0, NORMAL_NAN, STALE_NAN, Number.MAX_VALUE, Number.MIN_VALUE],
+      vs: [
+        NaN,
+        Infinity,
+        -Infinity,
+        STALE_NAN,
+        minusZero,
+        0,
+        NORMAL_NAN,
+        STALE_NAN,
+        Number.MAX_VALUE,
+        Number.MIN_VALUE,
+      ],
     },
     { name: 'stale marker after a counter', ts: [1000, 2000, 3000], vs: [42, 43, STALE_NAN] },
-    { name: 'NaN payloads', ts: [1, 2, 3], vs: [fromBits(0x7ff80000, 1), fromBits(0xfff00000, 0xdeadbeef), fromBits(0x7ff00000, 2)] },
+    {
+      name: 'NaN payloads',
+      ts: [1, 2, 3],
+      vs: [fromBits(0x7ff80000, 1), fromBits(0xfff00000, 0xdeadbeef), fromBits(0x7ff00000, 2)],
+    },
     {
       name: 'every dod bucket boundary',
       ts: (() => {
-        const dods = [0, 8192, -8191, 8193, -8192, 65536, -65535, 65537, -65536, 524288, -524287, 524289, -524288, 2 ** 40, -(2 ** 40)];
+        const dods = [
+          0,
+          8192,
+          -8191,
+          8193,
+          -8192,
+          65536,
+          -65535,
+          65537,
+          -65536,
+          524288,
+          -524287,
+          524289,
+          -524288,
+          2 ** 40,
+          -(2 ** 40),
+        ];
         const out = [1e12, 1e12 + 2e6];
         let d = 2e6;
         for (const dd of dods) {
@@ -127,10 +158,18 @@ test('round trips edge values and timestamps bit for bit', async (t) => {
     },
     { name: 'negative first delta', ts: [1_000_000, 999_000, 998_000], vs: [1, 2, 3] },
     { name: 'negative timestamps', ts: [-5000, -4000, -100, 0, 7], vs: [1, 2, 3, 4, 5] },
-    { name: 'timestamps near 2^53', ts: [2 ** 53 - 30_000, 2 ** 53 - 15_000, 2 ** 53 - 2], vs: [1, 2, 3] },
+    {
+      name: 'timestamps near 2^53',
+      ts: [2 ** 53 - 30_000, 2 ** 53 - 15_000, 2 ** 53 - 2],
+      vs: [1, 2, 3],
+    },
     { name: 'huge jump of delta', ts: [0, 1, 2 ** 52], vs: [1, 1, 1] },
     { name: 'same timestamps', ts: [10, 10, 10], vs: [1, 2, 3] },
-    { name: 'sigbits of 64', ts: [1, 2, 3], vs: [fromBits(0, 0), fromBits(0x80000000, 1), fromBits(0, 0)] },
+    {
+      name: 'sigbits of 64',
+      ts: [1, 2, 3],
+      vs: [fromBits(0, 0), fromBits(0x80000000, 1), fromBits(0, 0)],
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, () => assertRoundTrip(encode(tc.ts, tc.vs), tc.ts, tc.vs));
@@ -141,8 +180,16 @@ test('round trips generated series', async (t) => {
   const r = rng(42);
   const shapes: { name: string; n: number; gen: (i: number) => [number, number] }[] = [
     { name: 'counter every 10s, 120 samples', n: 120, gen: (i) => [1.7e12 + i * 10_000, i * 37] },
-    { name: 'jittered scrape interval', n: 120, gen: (i) => [1.7e12 + i * 10_000 + Math.floor(r() * 50), i * 3.5] },
-    { name: 'irregular intervals', n: 500, gen: (i) => [i * 1000 + Math.floor(r() * 999), r() * 1e6] },
+    {
+      name: 'jittered scrape interval',
+      n: 120,
+      gen: (i) => [1.7e12 + i * 10_000 + Math.floor(r() * 50), i * 3.5],
+    },
+    {
+      name: 'irregular intervals',
+      n: 500,
+      gen: (i) => [i * 1000 + Math.floor(r() * 999), r() * 1e6],
+    },
     { name: 'gauge of random doubles', n: 1000, gen: (i) => [i * 15_000, (r() - 0.5) * 1e300] },
     { name: 'histogram bucket rising slowly', n: 120, gen: (i) => [i * 10_000, Math.floor(i / 7)] },
     { name: 'full 65535 samples', n: 65535, gen: (i) => [i * 1000, i % 17] },

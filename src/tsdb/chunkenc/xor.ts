@@ -45,7 +45,11 @@ export class XORChunk implements Chunk {
   constructor(bytes?: Uint8Array) {
     if (bytes !== undefined) {
       if (bytes.length < HEADER_BYTES) {
-        throw new CorruptionError('xor chunk', 0, `chunk of ${bytes.length} bytes is shorter than its header`);
+        throw new CorruptionError(
+          'xor chunk',
+          0,
+          `chunk of ${bytes.length} bytes is shorter than its header`,
+        );
       }
       this.wrapped = bytes;
       this.w = null;
@@ -163,7 +167,11 @@ export class XORAppender implements ChunkAppender {
     const buf = w.buf;
     const num = (buf[0] << 8) | buf[1];
     if (num >= MAX_SAMPLES_PER_CHUNK) {
-      throw new CorruptionError('xor chunk', 0, `chunk is full: ${num} samples, limit ${MAX_SAMPLES_PER_CHUNK}`);
+      throw new CorruptionError(
+        'xor chunk',
+        0,
+        `chunk is full: ${num} samples, limit ${MAX_SAMPLES_PER_CHUNK}`,
+      );
     }
     let tDelta = 0;
     if (num === 0) {
@@ -381,7 +389,9 @@ export class XORIterator implements SampleIterator {
       if (mbits === 0) mbits = 64;
       trailing = 64 - leading - mbits;
       if (trailing < 0) {
-        this.error = this.corrupt(`xor window of ${leading} leading and ${mbits} significant bits exceeds 64`);
+        this.error = this.corrupt(
+          `xor window of ${leading} leading and ${mbits} significant bits exceeds 64`,
+        );
         return;
       }
       this.leading = leading;
@@ -417,14 +427,20 @@ export class XORIterator implements SampleIterator {
 
   private fail(): ValueType {
     if (this.error === null) {
-      this.error = this.corrupt(`stream ends before sample ${this.numRead + 1} of ${this.numTotal}`);
+      this.error = this.corrupt(
+        `stream ends before sample ${this.numRead + 1} of ${this.numTotal}`,
+      );
     }
     this.done = true;
     return ValueType.None;
   }
 
   private corrupt(msg: string): CorruptionError {
-    return new CorruptionError('xor chunk', HEADER_BYTES + (this.br.bitsRead(HEADER_BYTES) >>> 3), msg);
+    return new CorruptionError(
+      'xor chunk',
+      HEADER_BYTES + (this.br.bitsRead(HEADER_BYTES) >>> 3),
+      msg,
+    );
   }
 
   seek(t: number): ValueType {

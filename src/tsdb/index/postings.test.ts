@@ -21,32 +21,75 @@ const range = (from: number, to: number, step = 1) => {
 };
 
 test('set operations', async (t) => {
-  const cases: { name: string; op: 'intersect' | 'merge' | 'without'; in: Uint32Array[]; want: number[] }[] = [
+  const cases: {
+    name: string;
+    op: 'intersect' | 'merge' | 'without';
+    in: Uint32Array[];
+    want: number[];
+  }[] = [
     { name: 'intersect of nothing is empty', op: 'intersect', in: [], want: [] },
     { name: 'intersect of one list is itself', op: 'intersect', in: [u(1, 2, 3)], want: [1, 2, 3] },
     { name: 'intersect two', op: 'intersect', in: [u(1, 2, 3, 4, 5), u(2, 4, 6)], want: [2, 4] },
-    { name: 'intersect three', op: 'intersect', in: [u(1, 2, 3, 4), u(2, 3, 4), u(0, 3, 4, 9)], want: [3, 4] },
+    {
+      name: 'intersect three',
+      op: 'intersect',
+      in: [u(1, 2, 3, 4), u(2, 3, 4), u(0, 3, 4, 9)],
+      want: [3, 4],
+    },
     { name: 'intersect disjoint', op: 'intersect', in: [u(1, 3), u(2, 4)], want: [] },
     { name: 'intersect with empty', op: 'intersect', in: [u(1, 3), u()], want: [] },
-    { name: 'intersect galloping', op: 'intersect', in: [u(5, 500, 9999, 20000), range(0, 10000, 5)], want: [5, 500] },
+    {
+      name: 'intersect galloping',
+      op: 'intersect',
+      in: [u(5, 500, 9999, 20000), range(0, 10000, 5)],
+      want: [5, 500],
+    },
     { name: 'merge of nothing is empty', op: 'merge', in: [], want: [] },
-    { name: 'merge two overlapping', op: 'merge', in: [u(1, 3, 5), u(2, 3, 6)], want: [1, 2, 3, 5, 6] },
-    { name: 'merge many', op: 'merge', in: [u(9), u(1, 9), u(4), u(2, 4, 8)], want: [1, 2, 4, 8, 9] },
+    {
+      name: 'merge two overlapping',
+      op: 'merge',
+      in: [u(1, 3, 5), u(2, 3, 6)],
+      want: [1, 2, 3, 5, 6],
+    },
+    {
+      name: 'merge many',
+      op: 'merge',
+      in: [u(9), u(1, 9), u(4), u(2, 4, 8)],
+      want: [1, 2, 4, 8, 9],
+    },
     { name: 'merge with empty', op: 'merge', in: [u(), u(7)], want: [7] },
     { name: 'without', op: 'without', in: [u(1, 2, 3, 4, 5), u(2, 4)], want: [1, 3, 5] },
     { name: 'without nothing', op: 'without', in: [u(1, 2), u()], want: [1, 2] },
     { name: 'without everything', op: 'without', in: [u(1, 2), u(0, 1, 2, 3)], want: [] },
-    { name: 'without galloping', op: 'without', in: [u(3, 10, 11, 9990), range(0, 10000, 10)], want: [3, 11] },
+    {
+      name: 'without galloping',
+      op: 'without',
+      in: [u(3, 10, 11, 9990), range(0, 10000, 10)],
+      want: [3, 11],
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, () => {
-      const got = tc.op === 'intersect' ? intersect(tc.in) : tc.op === 'merge' ? merge(tc.in) : without(tc.in[0], tc.in[1]);
+      const got =
+        tc.op === 'intersect'
+          ? intersect(tc.in)
+          : tc.op === 'merge'
+            ? merge(tc.in)
+            : without(tc.in[0], tc.in[1]);
       assert.deepEqual(arr(got), tc.want);
     });
   }
   await t.test('seekIndex finds the first element not below x', () => {
     const a = u(1, 3, 5, 7, 9, 11);
-    for (const [lo, x, want] of [[0, 0, 0], [0, 1, 0], [0, 4, 2], [2, 4, 2], [0, 11, 5], [0, 12, 6], [3, 1, 3]]) {
+    for (const [lo, x, want] of [
+      [0, 0, 0],
+      [0, 1, 0],
+      [0, 4, 2],
+      [2, 4, 2],
+      [0, 11, 5],
+      [0, 12, 6],
+      [3, 1, 3],
+    ]) {
       assert.equal(seekIndex(a, lo, x), want, `seek(${lo}, ${x})`);
     }
   });
@@ -63,9 +106,18 @@ test('set operations', async (t) => {
       const a = mk();
       const b = mk();
       const sb = new Set(b);
-      assert.deepEqual(arr(intersect([a, b])), arr(a).filter((x) => sb.has(x)));
-      assert.deepEqual(arr(without(a, b)), arr(a).filter((x) => !sb.has(x)));
-      assert.deepEqual(arr(merge([a, b])), [...new Set([...a, ...b])].sort((x, y) => x - y));
+      assert.deepEqual(
+        arr(intersect([a, b])),
+        arr(a).filter((x) => sb.has(x)),
+      );
+      assert.deepEqual(
+        arr(without(a, b)),
+        arr(a).filter((x) => !sb.has(x)),
+      );
+      assert.deepEqual(
+        arr(merge([a, b])),
+        [...new Set([...a, ...b])].sort((x, y) => x - y),
+      );
     }
   });
 });
@@ -118,7 +170,13 @@ test('MemPostings', async (t) => {
 });
 
 // The series of Prometheus's TestPostingsForMatchers.
-const SERIES_OBJECTS: Record<string, string>[] = [{ n: '1' }, { n: '1', i: 'a' }, { n: '1', i: 'b' }, { n: '2' }, { n: '2.5' }];
+const SERIES_OBJECTS: Record<string, string>[] = [
+  { n: '1' },
+  { n: '1', i: 'a' },
+  { n: '1', i: 'b' },
+  { n: '2' },
+  { n: '2.5' },
+];
 const SERIES = SERIES_OBJECTS.map((o) => Labels.from(o));
 function fixture(): { p: MemPostings; byRef: Map<number, Labels> } {
   const p = new MemPostings();
@@ -145,29 +203,65 @@ test('postingsForMatchers', async (t) => {
     { ms: ['missing=""'], want: SERIES.map((l) => l.toObject()) },
     { ms: ['i=""'], want: [{ n: '1' }, { n: '2' }, { n: '2.5' }] },
     { ms: ['n!="1"'], want: [{ n: '2' }, { n: '2.5' }] },
-    { ms: ['i!=""'], want: [{ n: '1', i: 'a' }, { n: '1', i: 'b' }] },
+    {
+      ms: ['i!=""'],
+      want: [
+        { n: '1', i: 'a' },
+        { n: '1', i: 'b' },
+      ],
+    },
     { ms: ['missing!=""'], want: [] },
     { ms: ['n="1"', 'i!="a"'], want: [{ n: '1' }, { n: '1', i: 'b' }] },
-    { ms: ['n="1"', 'i!=""'], want: [{ n: '1', i: 'a' }, { n: '1', i: 'b' }] },
+    {
+      ms: ['n="1"', 'i!=""'],
+      want: [
+        { n: '1', i: 'a' },
+        { n: '1', i: 'b' },
+      ],
+    },
     { ms: ['n=~"1"'], want: [{ n: '1' }, { n: '1', i: 'a' }, { n: '1', i: 'b' }] },
     { ms: ['n=~"1|2"'], want: [{ n: '1' }, { n: '1', i: 'a' }, { n: '1', i: 'b' }, { n: '2' }] },
     { ms: ['n=~"2.*"'], want: [{ n: '2' }, { n: '2.5' }] },
     { ms: ['n="1"', 'i=~"a"'], want: [{ n: '1', i: 'a' }] },
-    { ms: ['n="1"', 'i=~"a|b"'], want: [{ n: '1', i: 'a' }, { n: '1', i: 'b' }] },
+    {
+      ms: ['n="1"', 'i=~"a|b"'],
+      want: [
+        { n: '1', i: 'a' },
+        { n: '1', i: 'b' },
+      ],
+    },
     { ms: ['n="1"', 'i=~"a?"'], want: [{ n: '1' }, { n: '1', i: 'a' }] },
     { ms: ['n="1"', 'i=~""'], want: [{ n: '1' }] },
     { ms: ['n="1"', 'i=~".*"'], want: [{ n: '1' }, { n: '1', i: 'a' }, { n: '1', i: 'b' }] },
-    { ms: ['n="1"', 'i=~".+"'], want: [{ n: '1', i: 'a' }, { n: '1', i: 'b' }] },
+    {
+      ms: ['n="1"', 'i=~".+"'],
+      want: [
+        { n: '1', i: 'a' },
+        { n: '1', i: 'b' },
+      ],
+    },
     { ms: ['n!~"1"'], want: [{ n: '2' }, { n: '2.5' }] },
     { ms: ['n="1"', 'i!~"a"'], want: [{ n: '1' }, { n: '1', i: 'b' }] },
     { ms: ['n="1"', 'i!~"a?"'], want: [{ n: '1', i: 'b' }] },
-    { ms: ['n="1"', 'i!~""'], want: [{ n: '1', i: 'a' }, { n: '1', i: 'b' }] },
+    {
+      ms: ['n="1"', 'i!~""'],
+      want: [
+        { n: '1', i: 'a' },
+        { n: '1', i: 'b' },
+      ],
+    },
     { ms: ['n="1"', 'i!~".*"'], want: [] },
     { ms: ['n="1"', 'i!~".+"'], want: [{ n: '1' }] },
     { ms: ['n="1"', 'i!=""', 'i="a"'], want: [{ n: '1', i: 'a' }] },
     { ms: ['n="1"', 'i!="b"', 'i=~"(b|a).*"'], want: [{ n: '1', i: 'a' }] },
     { ms: ['n="1"', 'i=~"(b|a).*"', 'i!~"b"'], want: [{ n: '1', i: 'a' }] },
-    { ms: ['n="1"', 'i=~"a|b|c"'], want: [{ n: '1', i: 'a' }, { n: '1', i: 'b' }] },
+    {
+      ms: ['n="1"', 'i=~"a|b|c"'],
+      want: [
+        { n: '1', i: 'a' },
+        { n: '1', i: 'b' },
+      ],
+    },
     { ms: ['i=~".+"', 'i!="a"'], want: [{ n: '1', i: 'b' }] },
     { ms: ['n!="1"', 'n!="2"'], want: [{ n: '2.5' }] },
     { ms: ['i!~"a"', 'n=~"2.*"'], want: [{ n: '2' }, { n: '2.5' }] },
@@ -205,7 +299,9 @@ test('postingsForMatchers agrees with a brute-force scan', () => {
     for (let i = 0; i < k; i++) {
       const type = pick(types);
       const name = pick([...names, 'missing']);
-      ms.push(new Matcher(type, name, type === '=' || type === '!=' ? pick(values) : pick(regexes)));
+      ms.push(
+        new Matcher(type, name, type === '=' || type === '!=' ? pick(values) : pick(regexes)),
+      );
     }
     const want = all.filter(([, ls]) => ms.every((m) => m.matches(ls.get(m.name)))).map(([r]) => r);
     assert.deepEqual(arr(postingsForMatchers(ix, ms)), want, `{${ms.join(', ')}}`);

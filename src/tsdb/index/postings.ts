@@ -424,7 +424,12 @@ export function postingsForMatchers(ix: PostingsIndex, matchers: readonly Matche
  * Postings of the series that have label `m.name` set to a value that a matcher of type
  * `type` with m's name and value accepts (or rejects, when `rejecting`).
  */
-function valuesMatching(ix: PostingsIndex, m: Matcher, rejecting: boolean, type: Matcher['type']): Uint32Array {
+function valuesMatching(
+  ix: PostingsIndex,
+  m: Matcher,
+  rejecting: boolean,
+  type: Matcher['type'],
+): Uint32Array {
   // Direct lookups where the value set is known without scanning.
   if (!rejecting) {
     if (type === '=') return ix.postings(m.name, [m.value]);
