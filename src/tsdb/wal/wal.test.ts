@@ -339,3 +339,38 @@ test('checkpoint refuses to cover the active segment', async (t) => {
   );
   await w.close();
 });
+
+test('a missing segment in the middle is reported, not skipped', (t) => {
+  const dir = tempDir(t);
+  for (const i of [0, 1, 3]) writeFileSync(segmentPath(dir, i), '');
+  assert.throws(
+    () => WAL.open(dir),
+    /00000002: offset 0: segment missing: found 00000001 then 00000003/,
+  );
+});
+
+test('segment sizes that are not whole pages are refused', (t) => {
+  const dir = tempDir(t);
+  for (const size of [0, 1000, PAGE_SIZE + 1]) {
+    assert.throws(() => WAL.open(dir, { segmentSizeBytes: size }), /multiple of the page size/);
+  }
+});
+
+test('compressed fragments are reported as unsupported at their offset', async (t) => {
+  const dir = tempDir(t);
+  const w = WAL.open(dir);
+  w.log(rec(10, 0), rec(10, 1));
+  await w.close();
+  const p = segmentPath(dir, 0);
+  const b = readFileSync(p);
+  b[17] |= 0x08; // the second fragment's type byte: set the Snappy bit
+  writeFileSync(p, b);
+  const r = new WalReader(dir);
+  assert.equal(r.next(), true);
+  assert.equal(r.next(), false);
+  assert.match(
+    String(r.err()),
+    /00000000: offset 17: compressed record \(type byte 0x9\) is not supported/,
+  );
+  assert.equal(r.err()?.lastGoodEnd, 17);
+});
