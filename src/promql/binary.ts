@@ -84,11 +84,10 @@ export function dropsName(op: BinaryOp): boolean {
   );
 }
 
-/** scalar op scalar. */
-export function scalarBinop(op: BinaryOp, l: number, r: number, bool: boolean): number {
+/** scalar op scalar; a comparison (which must carry `bool`) gives 1 or 0. */
+export function scalarBinop(op: BinaryOp, l: number, r: number): number {
   elemBinop(op, l, r);
   if (isComparison(op)) return ELEM.keep ? 1 : 0;
-  void bool;
   return ELEM.v;
 }
 

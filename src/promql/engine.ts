@@ -201,8 +201,6 @@ export class Engine {
   }
 }
 
-const EMPTY_F64 = new Float64Array(0);
-
 /** Index of the first element of sorted `a` greater than `x`. */
 function upperBound(a: Float64Array, x: number): number {
   let lo = 0;
@@ -549,7 +547,7 @@ class Evaluator {
         const l = this.eval(e.lhs, t);
         const r = this.eval(e.rhs, t);
         if (l.kind === 'scalar' && r.kind === 'scalar')
-          return { kind: 'scalar', v: scalarBinop(e.op, l.v, r.v, e.bool) };
+          return { kind: 'scalar', v: scalarBinop(e.op, l.v, r.v) };
         if (l.kind === 'vector' && r.kind === 'scalar') {
           return { kind: 'vector', vec: vectorScalarBinop(e.op, l.vec, r.v, false, e.bool) };
         }
@@ -1159,4 +1157,3 @@ function naturalCompare(a: string, b: string): number {
   return pa.length - pb.length;
 }
 
-void EMPTY_F64;
