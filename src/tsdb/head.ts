@@ -434,6 +434,18 @@ export class Head implements Appendable, Queryable {
         value: this.maxt === -Infinity ? -(2 ** 63) : this.maxt,
       },
       {
+        name: 'prometheus_tsdb_head_min_time_seconds',
+        type: 'gauge',
+        help: 'Minimum time bound of the head block.',
+        value: (this.mint === Infinity ? 2 ** 63 : this.mint) / 1000,
+      },
+      {
+        name: 'prometheus_tsdb_head_max_time_seconds',
+        type: 'gauge',
+        help: 'Maximum timestamp of the head block.',
+        value: (this.maxt === -Infinity ? -(2 ** 63) : this.maxt) / 1000,
+      },
+      {
         name: 'meshmetrics_tsdb_head_duplicate_samples_total',
         type: 'counter',
         help: 'Total number of samples rejected for a different value at an existing timestamp.',
