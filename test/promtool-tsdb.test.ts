@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
 import { Labels } from '../src/model/labels.js';
-import { STALE_NAN } from '../src/model/stale.js';
+import { isStaleNaN, STALE_NAN } from '../src/model/stale.js';
 import { Matcher } from '../src/model/matcher.js';
 import { ValueType } from '../src/storage/interface.js';
 import { formatGoFloat } from '../src/exposition/format-float.js';
@@ -43,7 +43,15 @@ function tempDir(t: { after(fn: () => void): void }): string {
 interface Expected {
   labels: Labels;
   ts: number[];
-  vs: number[];
+  /** A typed array, so the stale marker keeps its NaN payload (plain double arrays may not). */
+  vs: Float64Array;
+}
+
+/** Freezes samples gathered in plain arrays, putting stale markers at `staleAt`. */
+function expected(labels: Labels, ts: number[], vs: number[], staleAt: readonly number[] = []): Expected {
+  const out = Float64Array.from(vs);
+  for (const i of staleAt) out[i] = STALE_NAN;
+  return { labels, ts, vs: out };
 }
 
 /** Linkerd-shaped data: counters, a histogram with le buckets, a gauge with a gap and a stale marker. */
@@ -53,29 +61,34 @@ function makeSeries(): Expected[] {
   const n = 600; // 100 minutes
   for (let pod = 0; pod < 3; pod++) {
     const base = { job: 'linkerd-proxy', pod: `web-${pod}` };
-    const counter: Expected = { labels: Labels.from({ __name__: 'request_total', direction: 'inbound', ...base }), ts: [], vs: [] };
+    const cts: number[] = [];
+    const cvs: number[] = [];
     for (let i = 0; i < n; i++) {
-      counter.ts.push(T0 + i * step);
-      counter.vs.push(i * (pod + 1) + (i > 300 ? 0.25 : 0));
+      cts.push(T0 + i * step);
+      cvs.push(i * (pod + 1) + (i > 300 ? 0.25 : 0));
     }
-    out.push(counter);
+    out.push(expected(Labels.from({ __name__: 'request_total', direction: 'inbound', ...base }), cts, cvs));
     let cum = 0;
     for (const le of ['1', '10', '100', '1000', '+Inf']) {
       cum += pod + 1;
-      const h: Expected = { labels: Labels.from({ __name__: 'response_latency_ms_bucket', le, ...base }), ts: [], vs: [] };
+      const hts: number[] = [];
+      const hvs: number[] = [];
       for (let i = 0; i < n; i++) {
-        h.ts.push(T0 + i * step);
-        h.vs.push(cum * i);
+        hts.push(T0 + i * step);
+        hvs.push(cum * i);
       }
-      out.push(h);
+      out.push(expected(Labels.from({ __name__: 'response_latency_ms_bucket', le, ...base }), hts, hvs));
     }
-    const g: Expected = { labels: Labels.from({ __name__: 'tcp_open_connections', ...base }), ts: [], vs: [] };
+    const gts: number[] = [];
+    const gvs: number[] = [];
+    let stale = -1;
     for (let i = 0; i < n; i++) {
       if (i >= 200 && i < 260) continue; // gap
-      g.ts.push(T0 + i * step + pod);
-      g.vs.push(i === 199 ? STALE_NAN : Math.sin(i) * 1e6);
+      if (i === 199) stale = gts.length; // the series goes stale before the gap
+      gts.push(T0 + i * step + pod);
+      gvs.push(Math.sin(i) * 1e6);
     }
-    out.push(g);
+    out.push(expected(Labels.from({ __name__: 'tcp_open_connections', ...base }), gts, gvs, [stale]));
   }
   return out;
 }
@@ -97,6 +110,16 @@ test('promtool lists, dumps and analyzes a block we write', (t) => {
   const meta = writeBlock(dir, sourceFromSeries(bs), { mint: T0, maxt: T0 + 7_200_000 });
   const samples = series.reduce((n, e) => n + e.ts.length, 0);
   assert.equal(meta.stats.numSamples, samples);
+  // The stale markers survive with their payload (promtool prints them as NaN).
+  const [ours] = openBlocks(dir);
+  const ss = ours.querierSync(-Infinity, Infinity).select(true, null, [new Matcher('=', '__name__', 'tcp_open_connections')]);
+  let stale = 0;
+  while (ss.next()) {
+    const it = ss.at().iterator();
+    while (it.next() !== ValueType.None) if (isStaleNaN(it.atV())) stale++;
+  }
+  ours.close();
+  assert.equal(stale, 3);
 
   const list = run(promtool, ['tsdb', 'list', dir]).trim().split('\n');
   assert.equal(list.length, 2);
@@ -255,7 +278,7 @@ test('promtool reads blocks we merge into big chunks, and honours our tombstones
     const keep = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts < lo || ts > hi).map(([, i]) => i);
     const vs = new Float64Array(keep.length);
     keep.forEach((i, j) => (vs[j] = e.vs[i]));
-    return { labels: e.labels, ts: keep.map((i) => e.ts[i]), vs: Array.from(vs) };
+    return { labels: e.labels, ts: keep.map((i) => e.ts[i]), vs };
   });
   assert.equal(run(promtool, ['tsdb', 'dump', dir]), expectedDump(kept));
   assert.equal(meshmetrics(['tsdb', 'dump', dir]), expectedDump(kept));
@@ -326,7 +349,8 @@ test('a Prometheus server queries the blocks we write', async (t) => {
   for (const r of counts) {
     // count_over_time drops the metric name; the other labels still tell the series apart.
     const e = series.find((s) => s.labels.without('__name__').equals(Labels.from(r.metric)))!;
-    const n = e.ts.filter((ts) => ts > end - 7_200_000 && ts <= end).length;
+    // Range selections leave out stale markers.
+    const n = e.ts.filter((ts, i) => ts > end - 7_200_000 && ts <= end && !isStaleNaN(e.vs[i])).length;
     assert.equal(Number(r.value[1]), n, JSON.stringify(r.metric));
   }
   // And one exact value from the second block.
