@@ -57,8 +57,10 @@ export async function checkpoint(
   keep: (ref: number) => boolean,
   mint: number,
 ): Promise<CheckpointStats> {
-  const active = wal.activeSegment();
-  if (active >= 0 && to >= active) {
+  // Never the segment being written, nor one a later write would create: replay skips
+  // every segment the checkpoint covers.
+  const active = wal.writeSegment();
+  if (to >= active) {
     throw new StorageError(
       'ERR_WAL_CHECKPOINT',
       `cannot checkpoint segments ${from}…${to}: segment ${active} is still being written`,

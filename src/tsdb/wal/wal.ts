@@ -140,6 +140,11 @@ export class WAL {
     return this.fd < 0 ? -1 : this.segIndex;
   }
 
+  /** Index of the segment being written, or of the one the next write will create. */
+  writeSegment(): number {
+    return this.segIndex;
+  }
+
   /** Appends records; they reach the file at the next {@link commit}. */
   log(...recs: Uint8Array[]): void {
     if (this.closed) throw new StorageError('ERR_WAL_CLOSED', `wal ${this.dir}: log after close`);
