@@ -228,6 +228,20 @@ test('openmetrics: reset() forgets the families of the previous body', () => {
   }
 });
 
+test('text: lexer corner cases, as a live Prometheus 2.42 scrape showed them', () => {
+  // Each body was served to Debian prometheus 2.42.0 as text/plain; version=0.0.4 and the
+  // target's health, stored series and metadata were read back from its API.
+  assert.deepEqual(entries('m_glued-1\n'), ['{__name__="m_glued"} -1']); // stored -1
+  assert.deepEqual(entries('m_gluedinf+Inf 2\n'), ['{__name__="m_gluedinf"} Infinity @2']); // up (sample out of bounds)
+  assert.deepEqual(entries('# HELP m_hdot.x help\nm_hdot 1\n'), ['help m_hdot "x help"', '{__name__="m_hdot"} 1']);
+  assert.deepEqual(entries('m_nocomma{a="1" b="2"} 1\n'), ['{__name__="m_nocomma", a="1", b="2"} 1']);
+  assert.deepEqual(entries(Buffer.from('m_nul_a 1\n\0m_nul_b 2\n')), ['{__name__="m_nul_a"} 1']); // m_nul_b never stored
+  assert.deepEqual(entries('m_eof_a 1\n# EOF\nm_eof_b 2\n'), ['{__name__="m_eof_a"} 1', 'comment', '{__name__="m_eof_b"} 2']);
+  assert.deepEqual(entries('# UNIT m_unit_seconds seconds\nm_unit_seconds 1\n'), ['comment', '{__name__="m_unit_seconds"} 1']);
+  rejects('# HELP \nm_help_blank 1\n', 'expected metric name after HELP'); // down: same message
+  rejects('# TYPE m_tdot.x counter\nm_tdot 1\n', 'invalid metric type "x counter"'); // down: same message
+});
+
 test('seriesKey is the raw name{labels} text, without value or timestamp', () => {
   const p = new ExpositionParser(Buffer.from('m{b="2", a="1"} 3 4\nm 5\nm{} 6\nm {x="\\n"}7\n'), { format: 'text' });
   const keys: string[] = [];
