@@ -4,15 +4,17 @@
  * @module
  */
 
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { loadConfigFile } from '../config/index.js';
-import type { Config } from '../config/index.js';
+import type { Config, TlsConfig } from '../config/index.js';
 import { globFiles } from '../discovery/index.js';
 
-const HELP = `usage: meshmetrics check config FILE...
+const HELP = `usage: meshmetrics check config [--syntax-only] FILE...
 
 Check that configuration files are valid, as 'promtool check config' does.
 Rule files are counted but not checked: the collector does not evaluate rules.
+
+  --syntax-only  only check the syntax: do not look for the credential and TLS files
 `;
 
 /** Where the command writes; tests pass their own. */
@@ -32,8 +34,9 @@ export async function run(args: string[], out: CommandOutput = PROCESS_OUTPUT): 
     out.stdout(HELP);
     return 0;
   }
+  const syntaxOnly = args.includes('--syntax-only');
   const files = args.filter((a) => !a.startsWith('-'));
-  const unknown = args.filter((a) => a.startsWith('-'));
+  const unknown = args.filter((a) => a.startsWith('-') && a !== '--syntax-only');
   if (unknown.length > 0 || files.length === 0) {
     out.stderr(
       unknown.length > 0 ? `meshmetrics: error: unknown flag ${unknown[0]}\n\n${HELP}` : HELP,
@@ -53,6 +56,7 @@ export async function run(args: string[], out: CommandOutput = PROCESS_OUTPUT): 
     out.stdout(`Checking ${f}\n`);
     try {
       const cfg = await loadConfigFile(f);
+      if (!syntaxOnly) await checkReferencedFiles(cfg);
       for (const w of await findingsOf(cfg)) out.stdout(`  WARNING: ${w}\n`);
       const ruleFiles = await countRuleFiles(cfg);
       if (ruleFiles > 0) out.stdout(`  SUCCESS: ${ruleFiles} rule files found\n`);
@@ -64,6 +68,45 @@ export async function run(args: string[], out: CommandOutput = PROCESS_OUTPUT): 
     out.stdout('\n');
   }
   return failed ? 1 : 0;
+}
+
+/** Go's wording for a failed stat, as promtool prints it. */
+async function checkFileExists(file: string): Promise<string | null> {
+  if (file === '') return null;
+  try {
+    await stat(file);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file or directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (err as Error).message;
+    return `stat ${file}: ${why}`;
+  }
+}
+
+async function checkTlsFiles(tls: TlsConfig): Promise<void> {
+  let why = await checkFileExists(tls.certFile);
+  if (why) throw new Error(`error checking client cert file "${tls.certFile}": ${why}`);
+  why = await checkFileExists(tls.keyFile);
+  if (why) throw new Error(`error checking client key file "${tls.keyFile}": ${why}`);
+}
+
+/** promtool's checks that credential and client-certificate files exist. */
+async function checkReferencedFiles(cfg: Config): Promise<void> {
+  for (const sc of cfg.scrapeConfigs) {
+    const file = sc.httpClient.authorization?.credentialsFile ?? '';
+    const why = await checkFileExists(file);
+    if (why)
+      throw new Error(
+        `error checking authorization credentials or bearer token file "${file}": ${why}`,
+      );
+    await checkTlsFiles(sc.httpClient.tlsConfig);
+    for (const k of sc.kubernetesSdConfigs) await checkTlsFiles(k.httpClient.tlsConfig);
+  }
 }
 
 /** Warnings of the loader plus promtool's check that file_sd patterns match a file. */
