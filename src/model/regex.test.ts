@@ -238,6 +238,15 @@ test('captures keep Go numbering and names', () => {
   // repeated name (Prometheus 2.42's promtool accepts it).
   assert.deepEqual(translateRegex('(?P<1x>a)').groupNames, ['', '1x']);
   assert.deepEqual(translateRegex('(?P<a>x)(?P<a>y)').groupNames, ['', 'a', 'a']);
+  // Named groups JavaScript can express keep their name for RegExpExecArray.groups.
+  assert.deepEqual(
+    { ...compileRegex('(?P<ns>[a-z]+)/(?<pod>.+)').exec('a/b')!.groups },
+    { ns: 'a', pod: 'b' },
+  );
+  assert.deepEqual(
+    { ...compileRegex('(?P<a>x)(?P<a>y)(?P<1x>z)').exec('xyz')!.groups },
+    { a: 'x' },
+  );
 });
 
 // [pattern, fast path, setMatches, inputs that match, inputs that do not]

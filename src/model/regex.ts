@@ -808,8 +808,19 @@ function printRanges(r: number[]): string {
 class Printer {
   /** True when the JavaScript `i` flag does the folding (the whole pattern is case-insensitive). */
   readonly nativeFold: boolean;
-  constructor(nativeFold: boolean) {
+  /** JavaScript name per capture index, or '' to print the group unnamed. */
+  private readonly jsNames: string[];
+
+  constructor(nativeFold: boolean, goNames: readonly string[]) {
     this.nativeFold = nativeFold;
+    // Go names may start with a digit or repeat; JavaScript's may not. Those groups are printed
+    // unnamed (numbering is the same either way); the others keep their name for `.groups`.
+    const seen = new Set<string>();
+    this.jsNames = goNames.map((n) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) || seen.has(n)) return '';
+      seen.add(n);
+      return n;
+    });
   }
 
   print(n: Node): string {
@@ -845,7 +856,10 @@ class Printer {
       case 'wordb':
         return n.neg ? '\\B' : '\\b';
       case 'group':
-        return (n.index > 0 ? '(' : '(?:') + this.print(n.child) + ')';
+        if (n.index === 0) return '(?:' + this.print(n.child) + ')';
+        return (
+          (this.jsNames[n.index] ? `(?<${this.jsNames[n.index]}>` : '(') + this.print(n.child) + ')'
+        );
       case 'concat':
         return n.items.map((x) => this.print(x)).join('');
       case 'alt':
@@ -1337,7 +1351,10 @@ function hasCaptureInRepeat(n: Node, insideRepeat: boolean): boolean {
 export interface CompiledRegex {
   /** The RE2 source, as written. */
   readonly source: string;
-  /** Fully anchored JavaScript equivalent. Captures keep Go's numbering; names are in `groupNames`. */
+  /**
+   * Fully anchored JavaScript equivalent. Captures keep Go's numbering; Go names that are
+   * valid, unique JavaScript names are kept (`exec(s).groups`); all are in `groupNames`.
+   */
   readonly regexp: RegExp;
   /** Go's `SubexpNames()`: index 0 is '', unnamed groups are ''. */
   readonly groupNames: readonly string[];
@@ -1358,7 +1375,7 @@ export function translateRegex(pattern: string): CompiledRegex {
   // JavaScript's `i` flag is used when the whole pattern ignores case, except with \b: under
   // `iu` JavaScript counts U+017F and U+212A as word characters, Go's ASCII \b does not.
   const nativeFold = p.foldedNodes > 0 && p.plainNodes === 0 && p.wordBoundaries === 0;
-  const body = new Printer(nativeFold).print(tree);
+  const body = new Printer(nativeFold, p.names).print(tree);
   let regexp: RegExp;
   try {
     regexp = new RegExp(`^(?:${body})$`, nativeFold ? 'iu' : 'u');
