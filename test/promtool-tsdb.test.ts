@@ -111,14 +111,14 @@ test('promtool lists, dumps and analyzes a block we write', (t) => {
   const samples = series.reduce((n, e) => n + e.ts.length, 0);
   assert.equal(meta.stats.numSamples, samples);
   // The stale markers survive with their payload (promtool prints them as NaN).
-  const [ours] = openBlocks(dir);
-  const ss = ours.querierSync(-Infinity, Infinity).select(true, null, [new Matcher('=', '__name__', 'tcp_open_connections')]);
+  const [written] = openBlocks(dir);
+  const ss = written.querierSync(-Infinity, Infinity).select(true, null, [new Matcher('=', '__name__', 'tcp_open_connections')]);
   let stale = 0;
   while (ss.next()) {
     const it = ss.at().iterator();
     while (it.next() !== ValueType.None) if (isStaleNaN(it.atV())) stale++;
   }
-  ours.close();
+  written.close();
   assert.equal(stale, 3);
 
   const list = run(promtool, ['tsdb', 'list', dir]).trim().split('\n');
