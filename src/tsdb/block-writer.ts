@@ -12,7 +12,7 @@ import { StorageError } from '../model/errors.js';
 import { compareLabels, type Labels } from '../model/labels.js';
 import { ENCODING_XOR, XORChunk } from './chunkenc/index.js';
 import { ChunkWriter, DEFAULT_MAX_SEGMENT_SIZE } from './chunks/segments.js';
-import { IndexWriter, type ChunkMeta } from './index/index-writer.js';
+import { compareUtf8, IndexWriter, type ChunkMeta } from './index/index-writer.js';
 import { META_VERSION_1, newULID, writeMeta, type BlockDesc, type BlockMeta } from './meta.js';
 import { Tombstones, writeTombstones } from './tombstones.js';
 
@@ -75,10 +75,10 @@ export function sourceFromSeries(series: readonly BlockSeries[], presorted = fal
   };
 }
 
-/** Sorts a set of symbols for the symbol table, adding '' as Prometheus does. */
+/** Sorts a set of symbols for the symbol table (Go's byte order), adding '' as Prometheus does. */
 export function sortedSymbols(set: Set<string>): string[] {
   set.add('');
-  return [...set].sort();
+  return [...set].sort(compareUtf8);
 }
 
 /** Samples per chunk when encoding samples, as Prometheus's head. */

@@ -11,7 +11,7 @@ import { CorruptionError } from '../../model/errors.js';
 import { Labels } from '../../model/labels.js';
 import { Decbuf } from '../encoding.js';
 import { crc32c } from '../crc32c.js';
-import { INDEX_FORMAT_V2, MAGIC_INDEX, SERIES_ALIGN, TOC_SIZE } from './index-writer.js';
+import { compareUtf8, INDEX_FORMAT_V2, MAGIC_INDEX, SERIES_ALIGN, TOC_SIZE } from './index-writer.js';
 
 /** The chunk metas of one series, as parallel arrays; reused across {@link IndexReader.series} calls. */
 export class SeriesChunks {
@@ -128,7 +128,7 @@ export class IndexReader {
   labelNames(): string[] {
     const names: string[] = [];
     for (const k of this.postingsTable.keys()) if (k !== '') names.push(k);
-    return names.sort();
+    return names.sort(compareUtf8);
   }
 
   /** Sorted values of label `name` over all series (a view: do not change it). */
@@ -232,9 +232,9 @@ function bsearch(a: readonly string[], v: string): number {
   let hi = a.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const m = a[mid];
-    if (m === v) return mid;
-    if (m < v) lo = mid + 1;
+    const c = compareUtf8(a[mid], v);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
     else hi = mid - 1;
   }
   return -1;

@@ -23,6 +23,25 @@ export const SERIES_ALIGN = 16;
 /** Size of the table of contents at the end of the file. */
 export const TOC_SIZE = 6 * 8 + 4;
 
+/**
+ * Orders strings as Go does, by their UTF-8 bytes, which is code point order. JavaScript's
+ * `<` compares UTF-16 code units, which differs only when one string has a character above
+ * U+FFFF (a surrogate pair) where the other has one in U+E000–U+FFFF.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Lift surrogates above U+E000–U+FFFF, as their code points (≥ U+10000) are.
+    if (x >= 0xd800) x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+    if (y >= 0xd800) y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
 /** Where a chunk of a series is and which samples it covers (ms, inclusive). */
 export interface ChunkMeta {
   mint: number;
@@ -78,8 +97,7 @@ export class IndexWriter {
 
   /**
    * Writes the symbol table. `sorted` holds every label name and value the series will
-   * use, sorted and unique (bytewise order of their UTF-8 equals UTF-16 order except
-   * for characters beyond U+FFFF, which label values rarely hold).
+   * use, unique and sorted by {@link compareUtf8} (Go's order).
    */
   addSymbols(sorted: readonly string[]): void {
     if (this.symbols.length > 0 || this.toc[1] !== 0) throw new StorageError('ERR_INDEX', `${this.path}: symbols already written`);
@@ -90,7 +108,7 @@ export class IndexWriter {
     e.putBE32(sorted.length);
     for (let i = 0; i < sorted.length; i++) {
       const s = sorted[i];
-      if (i > 0 && !(sorted[i - 1] < s)) {
+      if (i > 0 && compareUtf8(sorted[i - 1], s) >= 0) {
         throw new StorageError('ERR_INDEX', `${this.path}: symbols not sorted and unique at ${JSON.stringify(s)}`);
       }
       this.symbolIndex.set(s, i);

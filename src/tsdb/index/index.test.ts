@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CorruptionError, StorageError } from '../../model/errors.js';
 import { compareLabels, Labels } from '../../model/labels.js';
 import { IndexReader, SeriesChunks } from './index-reader.js';
-import { IndexWriter, type ChunkMeta } from './index-writer.js';
+import { compareUtf8, IndexWriter, type ChunkMeta } from './index-writer.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -132,4 +132,22 @@ test('detects corruption in every checksummed section', (t) => {
   const b = Buffer.from(good);
   b[r.toc.series + 16 + 3] ^= 0x40; // inside the first series entry
   assert.throws(() => new IndexReader(b).series(r.allPostings()[0], new SeriesChunks()), /checksum mismatch/);
+});
+
+test('orders symbols by UTF-8 bytes, as Go, also beyond U+FFFF', (t) => {
+  const strs = ['a', 'b', '\uFFFD', '\u{1F600}', 'é', '\uE000', '\u{10000}', 'z', ''];
+  const byBytes = [...strs].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  assert.deepEqual([...strs].sort(compareUtf8), byBytes);
+  assert.notDeepEqual([...strs].sort(), byBytes); // JavaScript's default order differs here
+
+  const p = join(tempDir(t), 'index');
+  const w = new IndexWriter(p);
+  const values = strs.filter((s) => s !== '');
+  w.addSymbols(['', 'v', ...values].sort(compareUtf8));
+  const series = values.map((v) => Labels.from({ v })).sort(compareLabels);
+  for (const s of series) w.addSeries(s, []);
+  w.close();
+  const r = IndexReader.open(p);
+  assert.deepEqual(r.labelValues('v'), byBytes.filter((s) => s !== ''));
+  for (const v of values) assert.equal(r.postings('v', v).length, 1, JSON.stringify(v));
 });
