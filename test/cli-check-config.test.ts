@@ -203,6 +203,34 @@ const verdicts: VerdictCase[] = [
     yaml: 'scrape_configs:\n  - job_name: a\n    tls_config: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}\n',
     fileCheck: true,
   },
+  { name: 'any scheme', yaml: 'scrape_configs:\n  - job_name: a\n    scheme: ftp\n' },
+  {
+    name: 'duplicate remote_write name',
+    yaml: 'remote_write:\n  - {url: http://a/, name: x}\n  - {url: http://b/, name: x}\n',
+    reason: 'found multiple remote write configs with job name "x"',
+  },
+  {
+    name: 'remote_write authorization header',
+    yaml: 'remote_write:\n  - url: http://a/\n    headers: {Authorization: x}\n',
+    reason:
+      'authorization header must be changed via the basic_auth, authorization, oauth2, or sigv4 parameter',
+  },
+  {
+    name: 'basic auth with bearer token',
+    yaml: 'scrape_configs:\n  - job_name: a\n    basic_auth: {username: u}\n    bearer_token: t\n',
+    reason:
+      'at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured',
+  },
+  {
+    name: 'authorization type basic',
+    yaml: 'scrape_configs:\n  - job_name: a\n    authorization: {type: basic}\n',
+    reason: 'authorization type cannot be set to "basic", use "basic_auth" instead',
+  },
+  {
+    name: 'client certificate without key',
+    yaml: 'scrape_configs:\n  - job_name: a\n    tls_config: {cert_file: /c.pem}\n',
+    fileCheck: true,
+  },
   {
     name: 'missing bearer token file',
     yaml: 'scrape_configs:\n  - job_name: a\n    bearer_token_file: /nonexistent/token\n',

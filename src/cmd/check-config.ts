@@ -56,7 +56,7 @@ export async function run(args: string[], out: CommandOutput = PROCESS_OUTPUT): 
     out.stdout(`Checking ${f}\n`);
     try {
       const cfg = await loadConfigFile(f);
-      if (!syntaxOnly) await checkReferencedFiles(cfg);
+      await checkReferencedFiles(cfg, syntaxOnly);
       for (const w of await findingsOf(cfg)) out.stdout(`  WARNING: ${w}\n`);
       const ruleFiles = await countRuleFiles(cfg);
       if (ruleFiles > 0) out.stdout(`  SUCCESS: ${ruleFiles} rule files found\n`);
@@ -88,7 +88,15 @@ async function checkFileExists(file: string): Promise<string | null> {
   }
 }
 
-async function checkTlsFiles(tls: TlsConfig): Promise<void> {
+/** promtool's `checkTLSConfig`: the pairing is checked even with --syntax-only. */
+async function checkTlsFiles(tls: TlsConfig, syntaxOnly: boolean): Promise<void> {
+  if (tls.certFile !== '' && tls.keyFile === '') {
+    throw new Error(`client cert file "${tls.certFile}" specified without client key file`);
+  }
+  if (tls.keyFile !== '' && tls.certFile === '') {
+    throw new Error(`client key file "${tls.keyFile}" specified without client cert file`);
+  }
+  if (syntaxOnly) return;
   let why = await checkFileExists(tls.certFile);
   if (why) throw new Error(`error checking client cert file "${tls.certFile}": ${why}`);
   why = await checkFileExists(tls.keyFile);
@@ -96,16 +104,16 @@ async function checkTlsFiles(tls: TlsConfig): Promise<void> {
 }
 
 /** promtool's checks that credential and client-certificate files exist. */
-async function checkReferencedFiles(cfg: Config): Promise<void> {
+async function checkReferencedFiles(cfg: Config, syntaxOnly: boolean): Promise<void> {
   for (const sc of cfg.scrapeConfigs) {
     const file = sc.httpClient.authorization?.credentialsFile ?? '';
-    const why = await checkFileExists(file);
+    const why = syntaxOnly ? null : await checkFileExists(file);
     if (why)
       throw new Error(
         `error checking authorization credentials or bearer token file "${file}": ${why}`,
       );
-    await checkTlsFiles(sc.httpClient.tlsConfig);
-    for (const k of sc.kubernetesSdConfigs) await checkTlsFiles(k.httpClient.tlsConfig);
+    await checkTlsFiles(sc.httpClient.tlsConfig, syntaxOnly);
+    for (const k of sc.kubernetesSdConfigs) await checkTlsFiles(k.httpClient.tlsConfig, syntaxOnly);
   }
 }
 
