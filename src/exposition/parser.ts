@@ -15,10 +15,11 @@
  *   tracks the current family and metric point (parser-openmetrics.ts) and rejects what the
  *   OpenMetrics test suite rejects. This is a mode of the same parser rather than a separate
  *   validator so that a strict scrape or `check metrics` needs only one pass over the bytes.
+ *   With `strict: false` it checks the line syntax only, about as Prometheus's scraper does.
  *
  * The input Buffer is not copied and must not change while the parser uses it. Apart from
- * reusable offset arrays (bounded by the label limit), the parser allocates nothing per line
- * beyond the strings its accessors return.
+ * reusable offset arrays (bounded by the label limit) and a fixed-size string table, the
+ * parser allocates nothing per line beyond the strings its accessors return.
  * @module
  */
 
@@ -33,7 +34,7 @@ export const EntryType = { EOF: 0, Series: 1, Type: 2, Help: 3, Unit: 4, Comment
 /** What `next()` found. */
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];
 
-/** The exposition format: Prometheus text 0.0.4 or OpenMetrics 1.0 (strict). */
+/** The exposition format: Prometheus text 0.0.4 or OpenMetrics 1.0. */
 export type ExpositionFormat = 'text' | 'openmetrics';
 
 /** Metric types of both formats (`untyped` is 0.0.4's word, `unknown` OpenMetrics's). */
@@ -873,11 +874,6 @@ export class ExpositionParser {
 
   // ---------------------------------------------------------------------------------------
   // Views for the OpenMetrics validator (same module family; not part of the public API).
-
-  /** @internal Label count of the current series. */
-  labelCount(): number {
-    return this.nLabels;
-  }
 
   /** @internal OpenMetrics: the sample timestamp in seconds as written, or null. */
   timestampSeconds(): number | null {
