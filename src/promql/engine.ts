@@ -15,6 +15,7 @@
 import { QueryError, PromError } from '../model/errors.js';
 import { Labels, LabelsBuilder, METRIC_NAME, compareLabels } from '../model/labels.js';
 import { isStaleNaN } from '../model/stale.js';
+import { Matcher } from '../model/matcher.js';
 import type { Queryable, Querier, SelectHints } from '../storage/interface.js';
 import { aggregate, aggregateK, aggregateLimit, countValues, groupLabels } from './aggregations.js';
 import { EvalError, scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
@@ -298,6 +299,29 @@ class Evaluator {
       const [mint, maxt] = this.selectorRange(e, path, range);
       ranges.push({ sel: e, mint, maxt, range, func });
     });
+    // info()'s info-series selector is read at the reference times of its first argument,
+    // so it needs the union of that argument's ranges, and only its name matchers.
+    const infoMatchers = new Map<VectorSelector, Matcher[]>();
+    walk(expr, (e) => {
+      if (e.type !== 'call' || e.func !== 'info' || e.args.length < 2) return;
+      const sel = unwrapParens(e.args[1]);
+      if (sel.type !== 'vectorSelector') return;
+      const inner = new Set<VectorSelector>();
+      walk(e.args[0], (x) => {
+        if (x.type === 'vectorSelector') inner.add(x);
+      });
+      const r = ranges.find((x) => x.sel === sel);
+      if (!r) return;
+      r.mint = Infinity;
+      r.maxt = -Infinity;
+      for (const x of ranges) {
+        if (!inner.has(x.sel)) continue;
+        r.mint = Math.min(r.mint, x.mint - this.eng.lookbackDeltaMs);
+        r.maxt = Math.max(r.maxt, x.maxt);
+      }
+      if (r.mint > r.maxt) r.mint = r.maxt = 0;
+      infoMatchers.set(sel, infoNameMatchers(sel));
+    });
     if (ranges.length === 0) return null;
     let mint = Infinity;
     let maxt = -Infinity;
@@ -314,7 +338,7 @@ class Evaluator {
         func: r.func,
         range: r.range,
       };
-      const set = querier.select(true, hints, r.sel.matchers);
+      const set = querier.select(true, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
       const loaded: LoadedSeries[] = [];
       let it = undefined;
       let tsBuf = new Float64Array(256);
@@ -913,10 +937,90 @@ class Evaluator {
         this.vectorArg(args[0], t);
         return { kind: 'vector', vec: [] };
       case 'info':
-        return { kind: 'vector', vec: this.vectorArg(args[0], t) };
+        return { kind: 'vector', vec: this.evalInfo(e, t) };
       default:
         throw new EvalError(`function ${JSON.stringify(f)} is not supported`);
     }
+  }
+
+  /**
+   * `info(v, selector)`: adds the data labels of the info series (default `target_info`)
+   * that share v's identifying labels (`instance`, `job`), read at v's own reference time.
+   */
+  private evalInfo(e: Call, t: number): Sample[] {
+    const base = this.vectorArg(e.args[0], t);
+    const sel = e.args[1] ? unwrapParens(e.args[1]) : null;
+    const selector = sel && sel.type === 'vectorSelector' ? sel : null;
+    const nameMatchers = selector ? infoNameMatchers(selector) : [DEFAULT_INFO_MATCHER];
+    const dataMatchers = selector ? selector.matchers.filter((m) => m.name !== METRIC_NAME) : [];
+    const ref = this.referenceTime(e.args[0], t);
+    // Per identifying key, the latest info series of each info metric name.
+    const infos = new Map<string, Map<string, { metric: Labels; t: number }>>();
+    if (selector) {
+      const minT = ref - this.eng.lookbackDeltaMs;
+      for (const s of this.data.get(selector) ?? []) {
+        const i = upperBound(s.ts, ref) - 1;
+        if (i < 0 || s.ts[i] <= minT || isStaleNaN(s.vs[i])) continue;
+        if (!dataMatchers.every((m) => m.matches(s.metric.get(m.name)))) continue;
+        const key = s.metric.get('instance') + '\xff' + s.metric.get('job');
+        let byName = infos.get(key);
+        if (!byName) infos.set(key, (byName = new Map()));
+        const name = s.metric.get(METRIC_NAME);
+        const prev = byName.get(name);
+        // Conflicting series of one info metric: the one with the latest sample wins.
+        if (!prev || s.ts[i] > prev.t) byName.set(name, { metric: s.metric, t: s.ts[i] });
+      }
+    }
+    const out: Sample[] = [];
+    const acceptsEmpty = dataMatchers.every((m) => m.matchesEmpty());
+    // A base series that is itself an info series (it meets every name matcher, at least
+    // one of them positive) passes unchanged.
+    const positive = nameMatchers.some((m) => m.type === '=' || m.type === '=~');
+    const names = dataMatchers.length > 0 ? dataMatchers.map((m) => m.name) : null;
+    for (const s of base) {
+      if (positive && nameMatchers.every((m) => m.matches(s.metric.get(METRIC_NAME)))) {
+        out.push(s);
+        continue;
+      }
+      const byName = infos.get(s.metric.get('instance') + '\xff' + s.metric.get('job'));
+      if (!byName) {
+        if (acceptsEmpty) out.push(s);
+        continue;
+      }
+      this.lb.reset(s.metric);
+      const added = new Map<string, string>();
+      for (const info of byName.values()) {
+        info.metric.forEach((n, v) => {
+          if (n === METRIC_NAME || n === 'instance' || n === 'job') return;
+          if (names && !names.includes(n)) return;
+          if (s.metric.has(n)) return;
+          const had = added.get(n);
+          if (had !== undefined && had !== v) {
+            throw new EvalError(
+              `conflicting label: ${JSON.stringify(n)} has values ${JSON.stringify(had)} and ${JSON.stringify(v)} in info series`,
+            );
+          }
+          added.set(n, v);
+          this.lb.set(n, v);
+        });
+      }
+      out.push({ metric: this.lb.labels(), v: s.v, t: s.t, dropName: s.dropName });
+    }
+    return out;
+  }
+
+  /** The time at which an expression's first selector reads, after `@` and offsets. */
+  private referenceTime(e: Expr, t: number): number {
+    let ref = t;
+    let done = false;
+    walk(e, (x, path) => {
+      if (done || x.type !== 'vectorSelector') return;
+      done = true;
+      let r = t;
+      for (const p of path) if (p.type === 'subquery') r = (this.fixedAt(p) ?? r) - p.offset;
+      ref = (this.fixedAt(x) ?? r) - x.offset;
+    });
+    return ref;
   }
 
   private sortIneffective(e: Call): void {
@@ -1123,6 +1227,18 @@ class Evaluator {
   }
 }
 
+const DEFAULT_INFO_MATCHER = new Matcher('=', METRIC_NAME, 'target_info');
+const ANY_INFO_MATCHER = new Matcher('=~', METRIC_NAME, '.+_info');
+
+/** The name matchers of info()'s selector, `__name__="target_info"` when it has none. */
+function infoNameMatchers(sel: VectorSelector): Matcher[] {
+  const ms = sel.matchers.filter((m) => m.name === METRIC_NAME);
+  if (ms.length === 0) return [DEFAULT_INFO_MATCHER];
+  // Only negative name matchers: they narrow the info metrics (`*_info`), not all series.
+  if (!ms.some((m) => m.type === '=' || m.type === '=~')) ms.push(ANY_INFO_MATCHER);
+  return ms;
+}
+
 /** Go's math.Max: NaN wins. */
 function goMax(a: number, b: number): number {
   return a !== a || b !== b ? NaN : Math.max(a, b);
@@ -1156,4 +1272,3 @@ function naturalCompare(a: string, b: string): number {
   }
   return pa.length - pb.length;
 }
-

@@ -169,6 +169,7 @@ function blankTrailingDots(q: string): string {
 class Walker {
   private readonly q: string;
   private readonly opts: ParseOptions;
+  private allowEmptySelector = false;
   constructor(q: string, opts: ParseOptions) {
     this.q = q;
     this.opts = opts;
@@ -498,8 +499,32 @@ class Walker {
     const name = this.text(k[0]);
     const fn = FUNCTIONS.get(name);
     if (!fn) this.fail(k[0], `unknown function with name ${JSON.stringify(name)}`);
-    const args = k[1] ? kids(k[1]).map((a) => this.expr(a)) : [];
+    // info()'s second argument selects info series by data-label matchers, which may all
+    // match the empty string; it is exempt from the non-empty-matcher rule.
+    const args = k[1]
+      ? kids(k[1]).map((a, i) => {
+          this.allowEmptySelector = name === 'info' && i === 1;
+          try {
+            return this.expr(a);
+          } finally {
+            this.allowEmptySelector = false;
+          }
+        })
+      : [];
     const pos = this.pos(n);
+    if (name === 'info' && args.length === 1) {
+      // The default info-series selector, made explicit so that it is selected like any other.
+      const def = new Matcher('=', METRIC_NAME, 'target_info');
+      args.push({
+        type: 'vectorSelector',
+        name: 'target_info',
+        matchers: [def],
+        offset: 0,
+        timestamp: null,
+        startOrEnd: null,
+        pos,
+      });
+    }
     const nargs = args.length;
     if (fn.variadic === 0) {
       if (nargs !== fn.argTypes.length) {
@@ -556,8 +581,9 @@ class Walker {
     } else if (named.length > 0 && named[0].type === '=') {
       name = named[0].value;
     }
-    if (!matchers.some((m) => !m.matchesEmpty()))
+    if (!this.allowEmptySelector && !matchers.some((m) => !m.matchesEmpty())) {
       this.fail(pos, 'vector selector must contain at least one non-empty matcher');
+    }
     return {
       type: 'vectorSelector',
       name,
