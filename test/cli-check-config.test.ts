@@ -203,6 +203,24 @@ const verdicts: VerdictCase[] = [
     yaml: 'scrape_configs:\n  - job_name: a\n    tls_config: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}\n',
     fileCheck: true,
   },
+  {
+    name: 'float limit is truncated',
+    yaml: 'scrape_configs:\n  - job_name: a\n    sample_limit: 1.5\n',
+  },
+  {
+    name: 'numbers as strings',
+    yaml: 'scrape_configs:\n  - job_name: 5\n    static_configs: [{targets: [1], labels: {a: 1}}]\n',
+  },
+  { name: 'lenient remote_write URL', yaml: 'remote_write:\n  - url: not a url\n' },
+  {
+    name: 'null static config',
+    yaml: "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['a:1']}, null]\n",
+    reason: 'empty or null section in static_configs',
+  },
+  {
+    name: 'source_labels not a list',
+    yaml: 'scrape_configs:\n  - job_name: a\n    relabel_configs: [{source_labels: a, target_label: x}]\n',
+  },
   { name: 'any scheme', yaml: 'scrape_configs:\n  - job_name: a\n    scheme: ftp\n' },
   {
     name: 'duplicate remote_write name',

@@ -395,12 +395,19 @@ function readScrapeConfig(v: YamlValue, global: GlobalConfig): ScrapeConfig {
       SCRAPE_DEFAULTS.labelValueLengthLimit,
     ),
     bodySizeLimitBytes: m.bytes('body_size_limit', SCRAPE_DEFAULTS.bodySizeLimitBytes),
-    staticConfigs: m.get('static_configs').seq().map(readStaticConfig),
-    fileSdConfigs: m.get('file_sd_configs').seq().map(readFileSdConfig),
-    kubernetesSdConfigs: m.get('kubernetes_sd_configs').seq().map(readKubernetesSdConfig),
+    staticConfigs: sdSection(m, 'static_configs').map(readStaticConfig),
+    fileSdConfigs: sdSection(m, 'file_sd_configs').map(readFileSdConfig),
+    kubernetesSdConfigs: sdSection(m, 'kubernetes_sd_configs').map(readKubernetesSdConfig),
     relabelConfigs: readRelabelList(m.get('relabel_configs')),
     metricRelabelConfigs: readRelabelList(m.get('metric_relabel_configs')),
   };
+}
+
+/** The entries of a service-discovery list; a null entry is Prometheus's "empty or null section". */
+function sdSection(m: YamlObject, key: string): YamlValue[] {
+  const items = m.get(key).seq();
+  for (const it of items) if (it.isNull()) it.fail(`empty or null section in ${key}`);
+  return items;
 }
 
 /** Reads the inline HTTP client keys of `m` and applies prometheus/common's checks. */
@@ -690,7 +697,7 @@ function readRemoteWrite(v: YamlValue): RemoteWriteConfig {
     if (r.has(k)) r.fail(k, `${k} is not supported by meshmetrics`);
   const url = r.str('url', '');
   if (url === '') r.failHere('url for remote_write is empty');
-  if (!URL.canParse(url)) r.fail('url', `invalid URL "${url}"`);
+  // Anything Go's url.Parse takes is accepted, as 2.42 does; the sender reports bad URLs.
   const headers = r.stringMap('headers');
   for (const h of Object.keys(headers)) {
     if (h.toLowerCase() === 'authorization') {

@@ -161,13 +161,18 @@ export class YamlValue {
     return s.value;
   }
 
-  /** A non-negative YAML integer (Go `uint`). */
+  /** A non-negative YAML number (Go `uint`); like yaml.v2, a float is truncated. */
   uint(): number {
     const s = this.scalar();
-    if (typeof s.value !== 'number' || !Number.isSafeInteger(s.value) || s.value < 0) {
+    if (
+      typeof s.value !== 'number' ||
+      !Number.isFinite(s.value) ||
+      s.value < 0 ||
+      s.value > Number.MAX_SAFE_INTEGER
+    ) {
       this.fail(`cannot unmarshal ${describe(s)} into uint`);
     }
-    return s.value;
+    return Math.trunc(s.value);
   }
 
   /** A Prometheus duration, in milliseconds. */
