@@ -191,6 +191,8 @@ class BlockSeriesSet implements SeriesSet {
   private cur: BlockSeriesEntry | null;
   private error: Error | null;
   private readonly scratch: SeriesChunks;
+  /** Iterator reused to check that a series has a sample in the range. */
+  private peek: BlockSeriesIterator | null = null;
 
   constructor(b: BlockReaders, refs: Uint32Array, mint: number, maxt: number) {
     this.b = b;
@@ -228,7 +230,25 @@ class BlockSeriesSet implements SeriesSet {
         crefs.push(c.ref[k]);
       }
       if (crefs.length === 0) continue;
-      this.cur = new BlockSeriesEntry(labels, this.b.chunks, mint, maxt, crefs, this.mint, this.maxt, deleted);
+      const entry = new BlockSeriesEntry(labels, this.b.chunks, mint, maxt, crefs, this.mint, this.maxt, deleted);
+      // When no chunk lies wholly inside the range (or tombstones may hide samples), the
+      // range can fall between two samples: peek, so a series without samples is left out.
+      let inside = false;
+      if (deleted === undefined) {
+        for (let k = 0; k < crefs.length && !inside; k++) inside = mint[k] >= this.mint && maxt[k] <= this.maxt;
+      }
+      if (!inside) {
+        this.peek = entry.iterator(this.peek ?? undefined) as BlockSeriesIterator;
+        if (this.peek.next() === ValueType.None) {
+          const e = this.peek.err();
+          if (e !== null) {
+            this.error = e;
+            return false;
+          }
+          continue;
+        }
+      }
+      this.cur = entry;
       return true;
     }
     return false;

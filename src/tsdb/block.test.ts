@@ -7,7 +7,7 @@ import { Labels } from '../model/labels.js';
 import { Matcher } from '../model/matcher.js';
 import { ValueType, type SampleIterator } from '../storage/interface.js';
 import { runQuerierSuite, type SuiteSeries } from '../storage/querier-suite.js';
-import { Block, listBlockDirs, openBlocks } from './block.js';
+import { Block, BlockSet, deleteBlockDir, listBlockDirs, openBlocks } from './block.js';
 import { encodeXORChunks, sourceFromSeries, writeBlock, type BlockSeries } from './block-writer.js';
 import { readTombstones } from './tombstones.js';
 
@@ -44,6 +44,29 @@ function blockFrom(data: readonly SuiteSeries[], perChunk = 7): Block {
 
 // Several chunks per series (7 samples each), so clipping and seeks cross chunk borders.
 runQuerierSuite('block', async (data) => blockFrom(data));
+
+// The same data cut in time into three blocks of one directory, read back merged.
+runQuerierSuite('block set of three blocks', async (data) => {
+  const dir = tempDir();
+  const cuts = [-Infinity, 200_000, 400_000, Infinity];
+  for (let k = 0; k < 3; k++) {
+    const part: SuiteSeries[] = [];
+    for (const d of data) {
+      const idx: number[] = [];
+      d.ts.forEach((t, i) => t >= cuts[k] && t < cuts[k + 1] && idx.push(i));
+      if (idx.length === 0) continue;
+      const vs = new Float64Array(idx.length);
+      idx.forEach((i, j) => (vs[j] = d.vs[i]));
+      part.push({ labels: d.labels, ts: idx.map((i) => d.ts[i]), vs });
+    }
+    const mint = Math.max(cuts[k], -1_000_000);
+    const maxt = Math.min(cuts[k + 1], 10_000_000);
+    writeBlock(dir, sourceFromSeries(toBlockSeries(part, 5)), { mint, maxt });
+  }
+  const set = new BlockSet(dir);
+  assert.equal(set.list().length, 3);
+  return set;
+});
 
 function collect(it: SampleIterator): number[] {
   const out: number[] = [];
@@ -114,4 +137,26 @@ test('lists only finished blocks, sorted by time', () => {
   );
   assert.equal(listBlockDirs(parent).length, 2);
   assert.equal(readdirSync(parent).some((n) => n.endsWith('.tmp-for-creation')), false);
+});
+
+test('a block set picks up new and deleted blocks on reload', async () => {
+  const dir = tempDir();
+  const set = new BlockSet(dir);
+  assert.equal(set.minTime(), Infinity);
+  const write = (mint: number): string =>
+    writeBlock(dir, sourceFromSeries(toBlockSeries([suiteSeries({ __name__: 'x' }, 10, mint, 1)], 120)), { mint, maxt: mint + 100 }).ulid;
+  const first = write(1000);
+  set.reload();
+  const second = write(0);
+  set.reload();
+  assert.deepEqual(set.list().map((b) => b.ulid), [second, first]);
+  assert.equal(set.minTime(), 0);
+  const q = await set.querier(-Infinity, Infinity);
+  const ss = q.select(true, null, [new Matcher('=', '__name__', 'x')]);
+  assert.ok(ss.next());
+  assert.equal(collect(ss.at().iterator()).length, 20);
+  deleteBlockDir(join(dir, second));
+  set.reload();
+  assert.deepEqual(set.list().map((b) => b.ulid), [first]);
+  set.close();
 });

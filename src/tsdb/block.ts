@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { StorageError } from '../model/errors.js';
 import type { Matcher } from '../model/matcher.js';
 import type { Queryable, Querier } from '../storage/interface.js';
+import { MergeQuerier } from '../storage/merge.js';
 import { BlockQuerier, postingsForMatchers } from './block-querier.js';
 import { TMP_FOR_DELETION } from './block-writer.js';
 import { ChunkReader } from './chunks/segments.js';
@@ -167,4 +168,57 @@ export function deleteBlockDir(dir: string): void {
   const tmp = dir + TMP_FOR_DELETION;
   renameSync(dir, tmp);
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * The blocks of a data directory as one Queryable: a querier merges the blocks that
+ * overlap its range (series by labels, samples by time). {@link reload} picks up blocks
+ * written or deleted since, closing those that are gone; queriers opened before keep
+ * working until the blocks they use are closed.
+ */
+export class BlockSet implements Queryable {
+  readonly dir: string;
+  private blocks: Block[];
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.blocks = openBlocks(dir);
+  }
+
+  /** The open blocks, sorted by minTime. */
+  list(): readonly Block[] {
+    return this.blocks;
+  }
+
+  /** Re-reads the directory: opens new blocks, closes deleted ones. */
+  reload(): void {
+    const byDir = new Map(this.blocks.map((b) => [b.dir, b]));
+    const next: Block[] = [];
+    for (const d of listBlockDirs(this.dir)) {
+      const have = byDir.get(d);
+      if (have !== undefined) {
+        byDir.delete(d);
+        next.push(have);
+      } else next.push(Block.open(d));
+    }
+    for (const gone of byDir.values()) gone.close();
+    this.blocks = next.sort((a, b) => a.minTime - b.minTime || (a.ulid < b.ulid ? -1 : 1));
+  }
+
+  /** Lowest timestamp held, or Infinity when there is no block. */
+  minTime(): number {
+    return this.blocks.length === 0 ? Infinity : this.blocks[0].minTime;
+  }
+
+  async querier(mint: number, maxt: number): Promise<Querier> {
+    // A block covers [minTime, maxTime): it overlaps [mint, maxt] when minTime <= maxt and maxTime > mint.
+    const qs = this.blocks.filter((b) => b.minTime <= maxt && b.maxTime > mint).map((b) => b.querierSync(mint, maxt));
+    return new MergeQuerier(qs);
+  }
+
+  /** Closes every block. */
+  close(): void {
+    for (const b of this.blocks) b.close();
+    this.blocks = [];
+  }
 }
