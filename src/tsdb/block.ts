@@ -101,10 +101,11 @@ export class Block implements Queryable {
     let n = 0;
     for (let i = 0; i < refs.length; i++) {
       this.index.series(refs[i], chunks);
-      // Only series with data in the range get a tombstone, as Prometheus does.
+      // Only series with data in the range get a tombstone, clamped to the series' data
+      // (so open-ended deletions stay finite on disk), as Prometheus does.
       for (let c = 0; c < chunks.n; c++) {
         if (chunks.mint[c] <= maxt && chunks.maxt[c] >= mint) {
-          this.tombstones.add(refs[i], mint, maxt);
+          this.tombstones.add(refs[i], Math.max(mint, chunks.mint[0]), Math.min(maxt, chunks.maxt[chunks.n - 1]));
           n++;
           break;
         }

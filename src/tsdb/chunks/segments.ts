@@ -107,10 +107,11 @@ export class ChunkWriter {
     const ref = packChunkRef(this.segment, this.segmentSize);
     if (this.bufLen + size > this.buf.length) this.flush();
     if (size > this.buf.length) {
-      // A chunk larger than the buffer: write it in pieces.
+      // A chunk larger than the write buffer goes straight to the file.
       const tmp = Buffer.allocUnsafe(size);
       this.encodeInto(tmp, 0, encoding, data);
-      writeSync(this.fd, tmp);
+      let off = 0;
+      while (off < size) off += writeSync(this.fd, tmp, off, size - off);
     } else {
       this.bufLen = this.encodeInto(this.buf, this.bufLen, encoding, data);
     }
