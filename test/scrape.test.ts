@@ -4,7 +4,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -366,6 +366,27 @@ describe('scrape loop', () => {
     ]);
     assert.ok((await samplesOf(h.db, 'scrape_samples_scraped')).every((s) => s.v === 3));
     assert.ok((await samplesOf(h.db, 'scrape_samples_post_metric_relabeling')).every((s) => s.v === 2));
+  });
+
+  test('sends basic_auth and authorization credentials, from the config or a file', async (t) => {
+    srv.set('/auth', { body: 'x 1\n' });
+    srv.set('/auth2', { body: 'x 1\n' });
+    srv.set('/auth3', { body: 'x 1\n' });
+    const dir = mkdtempSync(join(tmpdir(), 'scrape-auth-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const credFile = join(dir, 'token');
+    writeFileSync(credFile, 'from-file\n');
+    const h = await harness(
+      `- job_name: basic\n  metrics_path: /auth\n  basic_auth:\n    username: mesh\n    password: s3cret\n` +
+        `- job_name: bearer\n  metrics_path: /auth2\n  authorization:\n    credentials: tok\n` +
+        `- job_name: file\n  metrics_path: /auth3\n  authorization:\n    type: Token\n    credentials_file: ${credFile}\n`,
+    );
+    t.after(h.done);
+    h.manager.sync(new Map([...groups('basic', srv.address), ...groups('bearer', srv.address), ...groups('file', srv.address)]));
+    await waitFor('scrapes', () => ['/auth', '/auth2', '/auth3'].every((p) => srv.requestsFor(p).length >= 1));
+    assert.equal(srv.requestsFor('/auth')[0].headers.authorization, 'Basic ' + Buffer.from('mesh:s3cret').toString('base64'));
+    assert.equal(srv.requestsFor('/auth2')[0].headers.authorization, 'Bearer tok');
+    assert.equal(srv.requestsFor('/auth3')[0].headers.authorization, 'Token from-file');
   });
 
   test('relabel_configs drop targets (listed as dropped) and target_limit fails the pool', async (t) => {

@@ -13,6 +13,20 @@
 import type { Labels } from '../model/labels.js';
 import type { SeriesRef } from '../storage/interface.js';
 
+/** FNV-1a over label names and values, with separators; computed on a cache miss only. */
+function hashLabels(ls: Labels): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ls.size; i++) {
+    const n = ls.name(i);
+    for (let j = 0; j < n.length; j++) h = Math.imul(h ^ n.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0xfffe, 0x01000193);
+    const v = ls.value(i);
+    for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+  }
+  return h >>> 0;
+}
+
 /** One series a target exposes, as stored. */
 export class CachedSeries {
   /** Labels after target labels and metric relabeling. */
@@ -23,9 +37,12 @@ export class CachedSeries {
   lastIter: number;
   /** Timestamp of its sample in that iteration, to spot a line repeated in one scrape. */
   lastT: number;
+  /** Hash of `labels` (FNV-1a over names and values). */
+  readonly hash: number;
 
-  constructor(labels: Labels) {
+  constructor(labels: Labels, hash: number) {
     this.labels = labels;
+    this.hash = hash;
     this.ref = 0;
     this.lastIter = 0;
     this.lastT = 0;
@@ -47,8 +64,12 @@ export class CacheEntry {
 export class ScrapeCache {
   /** Raw series text (latin1 string of the bytes) to entry. */
   readonly entries = new Map<string, CacheEntry>();
-  /** Label set key to series, so aliases share one series. */
-  private readonly byLabels = new Map<string, CachedSeries>();
+  /**
+   * Series by label hash (a bucket array on collisions), so aliases share one series.
+   * Hashing the labels directly avoids keeping a canonical key string per series.
+   */
+  private readonly byHash = new Map<number, CachedSeries | CachedSeries[]>();
+  private nSeries = 0;
   /** Current iteration; bumped by {@link beginIteration}. */
   iter = 0;
   /** Keys and series seen in the current iteration. */
@@ -68,13 +89,40 @@ export class ScrapeCache {
 
   /** The series for `labels`, shared with other raw texts of the same set. */
   seriesFor(labels: Labels): CachedSeries {
-    const k = labels.key();
-    let s = this.byLabels.get(k);
-    if (s === undefined) {
-      s = new CachedSeries(labels);
-      this.byLabels.set(k, s);
+    const h = hashLabels(labels);
+    const e = this.byHash.get(h);
+    if (e === undefined) {
+      const s = new CachedSeries(labels, h);
+      this.byHash.set(h, s);
+      this.nSeries++;
+      return s;
     }
+    if (!Array.isArray(e)) {
+      if (e.labels.equals(labels)) return e;
+      const s = new CachedSeries(labels, h);
+      this.byHash.set(h, [e, s]);
+      this.nSeries++;
+      return s;
+    }
+    for (const x of e) if (x.labels.equals(labels)) return x;
+    const s = new CachedSeries(labels, h);
+    e.push(s);
+    this.nSeries++;
     return s;
+  }
+
+  private dropSeries(s: CachedSeries): void {
+    const e = this.byHash.get(s.hash);
+    if (e === undefined) return;
+    if (!Array.isArray(e)) {
+      if (e === s) this.byHash.delete(s.hash);
+    } else {
+      const i = e.indexOf(s);
+      if (i < 0) return;
+      e.splice(i, 1);
+      if (e.length === 1) this.byHash.set(s.hash, e[0]);
+    }
+    this.nSeries--;
   }
 
   /** Records that `s` (without an explicit timestamp) was in this scrape: staleness tracks it. */
@@ -111,8 +159,14 @@ export class ScrapeCache {
     if (this.entries.size > this.seenEntries) {
       for (const [k, e] of this.entries) if (e.lastIter !== iter) this.entries.delete(k);
     }
-    if (this.byLabels.size > this.seenSeries) {
-      for (const [k, s] of this.byLabels) if (s.lastIter !== iter) this.byLabels.delete(k);
+    if (this.nSeries > this.seenSeries) {
+      const gone: CachedSeries[] = [];
+      for (const e of this.byHash.values()) {
+        if (!Array.isArray(e)) {
+          if (e.lastIter !== iter) gone.push(e);
+        } else for (const x of e) if (x.lastIter !== iter) gone.push(x);
+      }
+      for (const x of gone) this.dropSeries(x);
     }
   }
 
@@ -123,6 +177,6 @@ export class ScrapeCache {
 
   /** Number of distinct series cached. */
   get seriesCount(): number {
-    return this.byLabels.size;
+    return this.nSeries;
   }
 }

@@ -137,8 +137,13 @@ export class TargetFetcher {
         req.destroy();
         reject(err);
       };
+      // When the timer fires, I/O that arrived while other loops held the event loop has
+      // not been handled yet: give it one turn of the poll phase before calling it a timeout.
       const timer = setTimeout(
-        () => fail(new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`)),
+        () =>
+          setImmediate(() =>
+            fail(new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`)),
+          ),
         this.timeoutMs,
       );
       const onAbort = (): void => fail(new ScrapeError('ERR_SCRAPE_CANCELED', 'scrape canceled'));
