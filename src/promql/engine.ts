@@ -747,6 +747,10 @@ class Evaluator {
         return { kind: 'scalar', v: Math.PI };
       case 'step':
         return { kind: 'scalar', v: this.step / 1000 };
+      case 'min_of':
+        return { kind: 'scalar', v: goMin(this.scalarArg(args[0], t), this.scalarArg(args[1], t)) };
+      case 'max_of':
+        return { kind: 'scalar', v: goMax(this.scalarArg(args[0], t), this.scalarArg(args[1], t)) };
       case 'range':
         return { kind: 'scalar', v: (this.end - this.start) / 1000 };
       case 'start':

@@ -128,6 +128,8 @@ const LIST: FunctionSig[] = [
   sig('start_timestamp', [V], V, 0, true),
   // Query-parameter functions (experimental duration-expression feature).
   ...['step', 'range', 'start', 'end'].map((n) => sig(n, [], S, 0, true)),
+  sig('min_of', [S, S], S, 0, true),
+  sig('max_of', [S, S], S, 0, true),
 ];
 
 /** Every function, by name. */

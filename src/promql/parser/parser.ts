@@ -114,6 +114,17 @@ const MATCH_OPS: Record<number, MatchType> = {
   [T.NeqRegex]: '!~',
 };
 
+function hasError(n: SyntaxNode): boolean {
+  let found = false;
+  n.toTree().iterate({
+    enter: (x) => {
+      if (x.type.id === 0) found = true;
+      return !found;
+    },
+  });
+  return found;
+}
+
 function kids(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
@@ -170,6 +181,8 @@ class Walker {
   private readonly q: string;
   private readonly opts: ParseOptions;
   private allowEmptySelector = false;
+  /** Offsets of scalar `min_of`/`max_of` calls parsed through a stand-in name. */
+  private readonly scalarMinMax = new Map<number, 'min_of' | 'max_of'>();
   constructor(q: string, opts: ParseOptions) {
     this.q = q;
     this.opts = opts;
@@ -177,10 +190,26 @@ class Walker {
 
   parse(): Expr {
     // Duration keywords are case-insensitive in Go's lexer, lower-case only in lezer's.
-    const text = blankTrailingDots(this.q).replace(/\b(step|range)(?=\s*\()/gi, (m) =>
+    let text = blankTrailingDots(this.q).replace(/\b(step|range)(?=\s*\()/gi, (m) =>
       m.toLowerCase(),
     );
-    const tree = T.parser.parse(text);
+    let tree = T.parser.parse(text);
+    if (hasError(tree.topNode) && /\b(min_of|max_of)\s*\(/.test(text)) {
+      // Lezer knows min_of/max_of only inside durations. As scalar functions, parse them as
+      // a same-length stand-in call and remember where they were.
+      const retry = text.replace(
+        /\b(min_of|max_of)(?=\s*\()/g,
+        (m: string, _g: string, off: number) => {
+          this.scalarMinMax.set(off, m as 'min_of' | 'max_of');
+          return 'minute';
+        },
+      );
+      const t2 = T.parser.parse(retry);
+      if (!hasError(t2.topNode)) {
+        text = retry;
+        tree = t2;
+      } else this.scalarMinMax.clear();
+    }
     const top = tree.topNode;
     // Report the first error node, as Prometheus's parser stops at the first unexpected token.
     let err: SyntaxNode | null = null;
@@ -496,7 +525,7 @@ class Walker {
 
   private call(n: SyntaxNode): Expr {
     const k = kids(n);
-    const name = this.text(k[0]);
+    const name = this.scalarMinMax.get(n.from) ?? this.text(k[0]);
     const fn = FUNCTIONS.get(name);
     if (!fn) this.fail(k[0], `unknown function with name ${JSON.stringify(name)}`);
     // info()'s second argument selects info series by data-label matchers, which may all
