@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileRelabelConfigs } from '../relabel/index.js';
+import { Labels } from '../model/labels.js';
+import { isStaleNaN } from '../model/stale.js';
+import { ERR_OUT_OF_ORDER_SAMPLE } from '../storage/errors.js';
+import type { Appendable, Appender, SeriesRef } from '../storage/interface.js';
+import { formatLogLine } from './log.js';
+import { ScrapeLoop, type Fetcher } from './loop.js';
+import { ScrapeMetrics } from './metrics.js';
+import { Target, targetURL } from './target.js';
+
+/** An in-memory store recording committed samples per label string; refs by label string. */
+class MemStore implements Appendable {
+  readonly samples = new Map<string, { t: number; v: number }[]>();
+  private readonly refs = new Map<string, number>();
+  private readonly byRef: string[] = [''];
+  appends = 0;
+  /** Appends that came without a ref (the store had to look the labels up). */
+  appendsByLabels = 0;
+  appender(): Appender {
+    const batch: [string, number, number][] = [];
+    return {
+      append: (ref: SeriesRef, ls: Labels, t: number, v: number): SeriesRef => {
+        this.appends++;
+        if (ref === 0) this.appendsByLabels++;
+        const k = ref > 0 ? this.byRef[ref] : ls.toString();
+        const last = this.samples.get(k)?.at(-1);
+        if (last !== undefined && t < last.t) throw ERR_OUT_OF_ORDER_SAMPLE;
+        batch.push([k, t, v]);
+        let r = this.refs.get(k);
+        if (r === undefined) {
+          r = this.byRef.length;
+          this.byRef.push(k);
+          this.refs.set(k, r);
+        }
+        return r;
+      },
+      commit: async () => {
+        for (const [k, t, v] of batch) {
+          let s = this.samples.get(k);
+          if (s === undefined) this.samples.set(k, (s = []));
+          s.push({ t, v });
+        }
+      },
+      rollback: () => {
+        batch.length = 0;
+      },
+    };
+  }
+}
+
+/** A fetcher answering from a list of bodies (a string, or an Error to fail). */
+function fetcher(bodies: (string | Error)[]): Fetcher {
+  let i = 0;
+  return {
+    fetch: async () => {
+      const b = bodies[Math.min(i++, bodies.length - 1)];
+      if (b instanceof Error) throw b;
+      return { body: Buffer.from(b), contentType: 'text/plain; version=0.0.4' };
+    },
+  };
+}
+
+function newLoop(bodies: (string | Error)[], opts: { honorLabels?: boolean; metricRelabel?: string } = {}) {
+  const store = new MemStore();
+  const labels = Labels.from({ job: 'j', instance: 'i:1' });
+  const internal = Labels.from({ job: 'j', instance: 'i:1', __address__: 'i:1', __scheme__: 'http', __metrics_path__: '/m' });
+  let now = 1_000_000;
+  const loop = new ScrapeLoop({
+    target: new Target(labels, internal, internal, 1000, 500),
+    appendable: store,
+    fetcher: fetcher(bodies),
+    honorLabels: opts.honorLabels ?? false,
+    honorTimestamps: true,
+    metricRelabel: opts.metricRelabel ? compileRelabelConfigs(JSON.parse(opts.metricRelabel)) : [],
+    limits: { sampleLimit: 0, labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0 },
+    metrics: new ScrapeMetrics(),
+    logger: () => {},
+    jitterSeed: 0,
+    now: () => (now += 1000),
+  });
+  return { loop, store };
+}
+
+const key = (name: string, extra = ''): string => `{__name__="${name}", ${extra}instance="i:1", job="j"}`;
+
+describe('ScrapeLoop', () => {
+  test('a warm scrape appends by ref only, and a failure rolls back and marks the last good series stale', async () => {
+    const { loop, store } = newLoop(['a 1\nb 2\n', 'a 3\nb 4\n', 'a 5\nb 0x1\n', 'a 7\n']);
+    for (let i = 0; i < 4; i++) await loop.scrapeAndReport();
+    assert.deepEqual(store.samples.get(key('a'))!.map((s) => s.v).slice(0, 2), [1, 3]);
+    const a = store.samples.get(key('a'))!;
+    assert.ok(isStaleNaN(a[2].v), 'a stale at the failed scrape');
+    assert.equal(a[3].v, 7);
+    const b = store.samples.get(key('b'))!;
+    assert.deepEqual(b.length, 3);
+    assert.ok(isStaleNaN(b[2].v));
+    assert.equal(b[2].t, a[2].t);
+    assert.deepEqual(store.samples.get(key('up'))!.map((s) => s.v), [1, 1, 0, 1]);
+    assert.deepEqual(store.samples.get(key('scrape_samples_scraped'))!.map((s) => s.v), [2, 2, 1, 1]);
+    assert.equal(loop.target.health, 'up');
+    assert.equal(loop.cache.seriesCount, 1, 'b evicted from the cache after the scrape without it');
+  });
+
+  test('an HTTP error writes up=0 and stale markers once', async () => {
+    const { loop, store } = newLoop(['a 1\n', new Error('connection refused'), new Error('connection refused')]);
+    for (let i = 0; i < 3; i++) await loop.scrapeAndReport();
+    const a = store.samples.get(key('a'))!;
+    assert.equal(a.length, 2, 'one marker, not one per failed scrape');
+    assert.ok(isStaleNaN(a[1].v));
+    assert.equal(loop.target.lastError, 'connection refused');
+  });
+
+  test('stop writes markers for series and report series', async () => {
+    const { loop, store } = newLoop(['a 1\n']);
+    await loop.scrapeAndReport();
+    await loop.stop('now');
+    for (const k of [key('a'), key('up'), key('scrape_series_added')]) {
+      const s = store.samples.get(k)!;
+      assert.ok(isStaleNaN(s[s.length - 1].v), k);
+    }
+  });
+
+  const conflicts: { name: string; body: string; honor: boolean; want: string }[] = [
+    { name: 'no clash', body: 'm{x="1"} 1\n', honor: false, want: '{__name__="m", instance="i:1", job="j", x="1"}' },
+    { name: 'job clash', body: 'm{job="x"} 1\n', honor: false, want: '{__name__="m", exported_job="x", instance="i:1", job="j"}' },
+    {
+      name: 'repeated prefix',
+      body: 'm{job="x",instance="y",exported_job="z"} 1\n',
+      honor: false,
+      want: '{__name__="m", exported_exported_job="x", exported_instance="y", exported_job="z", instance="i:1", job="j"}',
+    },
+    { name: 'honor_labels keeps exposed', body: 'm{job="x"} 1\n', honor: true, want: '{__name__="m", instance="i:1", job="x"}' },
+    { name: 'honor_labels adds missing', body: 'm 1\n', honor: true, want: '{__name__="m", instance="i:1", job="j"}' },
+  ];
+  for (const tc of conflicts) {
+    test(`target labels: ${tc.name}`, async () => {
+      const { loop, store } = newLoop([tc.body], { honorLabels: tc.honor });
+      await loop.scrapeAndReport();
+      assert.ok(store.samples.has(tc.want), [...store.samples.keys()].join('\n'));
+    });
+  }
+
+  test('metric relabeling runs once per raw series text', async () => {
+    const { loop, store } = newLoop(['m{a="1"} 1\n', 'm{a="1"} 2\n'], {
+      metricRelabel: '[{"source_labels":["a"],"target_label":"b"}]',
+    });
+    await loop.scrapeAndReport();
+    const byLabelsFirst = store.appendsByLabels;
+    await loop.scrapeAndReport();
+    assert.equal(store.appendsByLabels, byLabelsFirst, 'the warm scrape appends by ref only');
+    assert.deepEqual(store.samples.get('{__name__="m", a="1", b="1", instance="i:1", job="j"}')!.map((s) => s.v), [1, 2]);
+  });
+});
+
+describe('target and log helpers', () => {
+  test('target URL carries scheme, address, path and params', () => {
+    const l = Labels.from({ __address__: 'h:9', __scheme__: 'https', __metrics_path__: '/federate', '__param_match[]': '{job="x"}' });
+    assert.equal(targetURL(l), 'https://h:9/federate?match%5B%5D=%7Bjob%3D%22x%22%7D');
+  });
+
+  test('log lines are logfmt', () => {
+    const line = formatLogLine(new Date(0), 'info', 'scrape', 'Scrape failed', { target: 'http://a:1/m', err: new Error('boom it') });
+    assert.equal(line, 'ts=1970-01-01T00:00:00.000Z level=info component=scrape msg="Scrape failed" target=http://a:1/m err="boom it"');
+  });
+});
