@@ -143,7 +143,7 @@ export class Params {
     try {
       return parseTime(v);
     } catch (e) {
-      throw new ParamError(name, (e as Error).message);
+      throw new ParamError(name, `Invalid time value for '${name}': ${(e as Error).message}`);
     }
   }
 }
