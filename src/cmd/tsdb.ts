@@ -4,7 +4,7 @@
  * @module
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ExpositionParser, EntryType } from '../exposition/index.js';
 import { formatGoFloat } from '../exposition/format-float.js';
 import { ValueType, type Querier } from '../storage/interface.js';
@@ -112,6 +112,11 @@ function blockRow(b: Block, human: boolean): string[] {
 const LIST_HEADER = ['BLOCK ULID', 'MIN TIME', 'MAX TIME', 'DURATION', 'NUM SAMPLES', 'NUM CHUNKS', 'NUM SERIES', 'SIZE'];
 
 function withBlocks<T>(dir: string, fn: (blocks: Block[]) => T): T {
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  } catch (err) {
+    throw new Error(`opening the db dir: ${(err as Error).message}`, { cause: err });
+  }
   const blocks = openBlocks(dir);
   try {
     return fn(blocks);
@@ -120,9 +125,24 @@ function withBlocks<T>(dir: string, fn: (blocks: Block[]) => T): T {
   }
 }
 
-/** Wraps a command body: usage errors exit 2, other errors 1, both with a message. */
+const HELP: Record<string, string> = {
+  list: 'usage: meshmetrics tsdb list [-r|--human-readable] [DIR]\n\nList the blocks of a data directory (default data/).\n',
+  analyze: 'usage: meshmetrics tsdb analyze [--limit=20] [DIR] [ULID]\n\nReport label churn and cardinality of a block (default: the last one).\n',
+  dump:
+    'usage: meshmetrics tsdb dump [--min-time=MS] [--max-time=MS] [--match=SELECTOR] [DIR]\n\n' +
+    'Print every sample as `{labels} value timestamp`.\n',
+  'create-blocks-from openmetrics':
+    'usage: meshmetrics tsdb create-blocks-from openmetrics [-r] [-q] FILE [DIR]\n\n' +
+    'Backfill 2h blocks (default DIR data) from an OpenMetrics file whose samples carry timestamps.\n',
+};
+
+/** Wraps a command body: --help prints usage; usage errors exit 2, other errors 1, both with a message. */
 function command(name: string, body: (args: string[]) => Promise<number> | number): Command {
   return async (args) => {
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(HELP[name]);
+      return 0;
+    }
     try {
       return await body(args);
     } catch (err) {
