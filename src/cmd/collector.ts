@@ -15,6 +15,9 @@ import { ConfigError } from '../model/errors.js';
 import { logfmtLogger, ScrapeManager, type Logger } from '../scrape/index.js';
 import { openDB, type DB } from '../tsdb/db.js';
 import { parseRetentionDuration, parseRetentionSize } from '../tsdb/retention.js';
+import { Engine } from '../promql/index.js';
+import { marshalConfig } from '../config/index.js';
+import { WebServer } from '../web/index.js';
 import { VERSION } from './version.js';
 
 /** The collector's settings, from flags. */
@@ -40,6 +43,8 @@ export interface CollectorOptions {
   discoveryUpdateIntervalMs?: number;
   /** Seed of target offsets; default random. */
   jitterSeed?: number;
+  /** Called after `/-/quit` has stopped the collector. */
+  onQuit?: () => void;
 }
 
 /** Defaults of every flag. */
@@ -65,6 +70,8 @@ export interface CollectorHandle {
   readonly db: DB;
   readonly scrapeManager: ScrapeManager;
   readonly discovery: DiscoveryManager;
+  /** Where the HTTP API listens (port resolved when the flag gave 0). */
+  readonly webAddress: { host: string; port: number };
   /** The configuration in effect. */
   config(): Config;
   /**
@@ -112,12 +119,52 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
   discovery.applyConfig(config.scrapeConfigs);
   mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
 
+  let lastReload = { ok: true, atMs: Date.now() };
+  const web = new WebServer({
+    queryable: db,
+    engine: new Engine({
+      lookbackDeltaMs: opts.queryLookbackDeltaMs,
+      timeoutMs: opts.queryTimeoutMs,
+      maxSamples: opts.queryMaxSamples,
+    }),
+    lookbackDeltaMs: opts.queryLookbackDeltaMs,
+    externalLabels: () => config.global.externalLabels,
+    targets: scrapeManager,
+    head: db.head,
+    enableAdminApi: opts.enableAdminApi,
+    enableLifecycle: opts.enableLifecycle,
+    lifecycle: {
+      reload: () => handle.reload(),
+      quit: () => void handle.stop().then(() => opts.onQuit?.()),
+    },
+    selfMetrics: [() => db.head.metrics(), () => scrapeManager.metrics.rows()],
+    configYaml: () => marshalConfig(config),
+    flags: () => collectorFlags(opts),
+    buildInfo: { version: VERSION, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: process.version },
+    runtimeInfo: () => ({
+      reloadConfigSuccess: lastReload.ok,
+      lastConfigTimeMs: lastReload.atMs,
+      storageRetention: opts.retentionTimeMs === 0 ? '15d' : `${opts.retentionTimeMs / 1000}s`,
+    }),
+  });
+  let webAddress: { host: string; port: number };
+  try {
+    webAddress = await web.listen(opts.listenAddress);
+  } catch (err) {
+    await scrapeManager.stop({ staleness: false });
+    await discovery.stop();
+    await db.close();
+    throw err;
+  }
+  mainLog('info', 'Start listening for connections', { address: `${webAddress.host}:${webAddress.port}` });
+
   let stopping: Promise<void> | null = null;
-  return {
+  const handle: CollectorHandle = {
     options: opts,
     db,
     scrapeManager,
     discovery,
+    webAddress,
     config: () => config,
     async reload(): Promise<boolean> {
       if (stopping !== null) return false;
@@ -126,9 +173,11 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
         next = await loadConfigFile(opts.configFile);
       } catch (err) {
         mainLog('error', 'Error reloading config', { filename: opts.configFile, err });
+        lastReload = { ok: false, atMs: lastReload.atMs };
         return false;
       }
       config = next;
+      lastReload = { ok: true, atMs: Date.now() };
       scrapeManager.applyConfig(next);
       discovery.applyConfig(next.scrapeConfigs);
       mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
@@ -137,6 +186,7 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
     stop(): Promise<void> {
       stopping ??= (async () => {
         unsubscribe();
+        await web.close();
         await discovery.stop();
         await scrapeManager.stop({ staleness: true });
         await db.close();
@@ -144,6 +194,26 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
       })();
       return stopping;
     },
+  };
+  return handle;
+}
+
+/** The flags as `/api/v1/status/flags` shows them: Prometheus's names, string values. */
+function collectorFlags(o: CollectorOptions): Record<string, string> {
+  return {
+    'config.file': o.configFile,
+    'storage.tsdb.path': o.dataDir,
+    'storage.tsdb.retention.time': `${o.retentionTimeMs / 1000}s`,
+    'storage.tsdb.retention.size': String(o.retentionSizeBytes),
+    'web.listen-address': o.listenAddress,
+    'web.enable-lifecycle': String(o.enableLifecycle),
+    'web.enable-admin-api': String(o.enableAdminApi),
+    'web.enable-remote-write-receiver': String(o.enableRemoteWriteReceiver),
+    'web.config.file': o.webConfigFile,
+    'query.lookback-delta': `${o.queryLookbackDeltaMs / 1000}s`,
+    'query.timeout': `${o.queryTimeoutMs / 1000}s`,
+    'query.max-samples': String(o.queryMaxSamples),
+    'log.level': o.logLevel,
   };
 }
 
@@ -265,8 +335,9 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   let handle: CollectorHandle;
+  let onQuit: () => void = () => {};
   try {
-    handle = await startCollector(opts);
+    handle = await startCollector({ ...opts, onQuit: () => onQuit() });
   } catch (err) {
     process.stderr.write(`meshmetrics collector: error: ${(err as Error).message}\n`);
     return 1;
@@ -285,6 +356,8 @@ export async function run(args: string[]): Promise<number> {
         },
       );
     };
+    // /-/quit has already stopped the collector; onStop's second stop() is a no-op.
+    onQuit = onStop;
     process.on('SIGHUP', onHup);
     process.on('SIGINT', onStop);
     process.on('SIGTERM', onStop);
