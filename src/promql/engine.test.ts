@@ -130,3 +130,37 @@ test('failures are QueryErrors with the API error type', async () => {
     );
   }
 });
+
+test('range-query fast paths agree with the general evaluation', async () => {
+  const s = store();
+  // Gaps, a counter reset and a stale marker exercise the window edges.
+  for (let t = 0; t <= 20 * 60_000; t += 45_000) {
+    if (t === 270_000) continue;
+    const v = t < 600_000 ? t / 1000 : t / 1000 - 500;
+    s.append(Labels.from({ __name__: 'req_total', job: 'c', instance: '1' }), t + 7_000, v);
+  }
+  s.append(Labels.from({ __name__: 'req_total', job: 'c', instance: '1' }), 1_300_000, STALE_NAN);
+  const pairs: [string, string][] = [
+    ['sum by (job) (rate(req_total[2m]))', 'sum by (job) (rate(req_total[2m]) * 1)'],
+    [
+      'max without (instance) (increase(req_total[5m]))',
+      'max without (instance) (increase(req_total[5m]) * 1)',
+    ],
+    ['count(irate(req_total[1m]))', 'count(irate(req_total[1m]) * 1)'],
+    ['min(changes(req_total[3m]))', 'min(changes(req_total[3m]) * 1)'],
+    ['rate(req_total[90s])', 'rate(req_total[90s]) * 1'],
+  ];
+  for (const [fast, slow] of pairs) {
+    const a = await engine.rangeQuery(s, fast, 0, 1_320_000, 20_000);
+    const b = await engine.rangeQuery(s, slow, 0, 1_320_000, 20_000);
+    assert.ok(a.value.type === 'matrix' && b.value.type === 'matrix');
+    if (a.value.type !== 'matrix' || b.value.type !== 'matrix') continue;
+    const norm = (m: typeof a.value & { type: 'matrix' }) =>
+      m.series.map((x) => [
+        x.metric.without('__name__').toString(),
+        Array.from(x.ts),
+        Array.from(x.vs),
+      ]);
+    assert.deepEqual(norm(a.value), norm(b.value), fast);
+  }
+});

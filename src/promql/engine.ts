@@ -31,7 +31,7 @@ import {
   type RangeWindow,
 } from './functions.js';
 import { histogramFraction, histogramQuantile } from './histogram.js';
-import { formatFloatF, formatFloatG } from './mathutil.js';
+import { KAHAN, formatFloatF, formatFloatG, kahanSumInc } from './mathutil.js';
 import { isValidUtf8 } from './parser/lex.js';
 import {
   kindOf,
@@ -249,6 +249,11 @@ class Evaluator {
   private readonly regexCache = new Map<string, RegExp>();
   /** Range-function results for every step, per call (see precomputed()); null: not applicable. */
   private readonly stepTables = new Map<Call, StepTable | null>();
+  /** Per aggregation on the fast path: group of each input series and step accumulators. */
+  private readonly groupIndex = new Map<
+    Expr,
+    { labels: Labels[]; idx: Int32Array; val: Float64Array; c: Float64Array; cnt: Float64Array }
+  >();
   /** Nesting depth of subquery evaluation; step tables only serve the outer steps. */
   private subqueryDepth = 0;
   /** Group labels per aggregation and input series: computed once per query, not per step. */
@@ -339,14 +344,19 @@ class Evaluator {
         range: r.range,
       };
       const set = querier.select(true, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
-      const loaded: LoadedSeries[] = [];
+      // All series of a selector go into one growable pair of buffers (one copy per
+      // sample); each series then gets views onto its part.
+      const metrics: Labels[] = [];
+      const bounds: number[] = [];
+      const stale: boolean[] = [];
       let it = undefined;
-      let tsBuf = new Float64Array(256);
-      let vsBuf = new Float64Array(256);
+      let tsBuf = new Float64Array(1024);
+      let vsBuf = new Float64Array(1024);
+      let n = 0;
       while (set.next()) {
         const s = set.at();
         it = s.iterator(it);
-        let n = 0;
+        const lo = n;
         let hasStale = false;
         for (let vt = it.seek(r.mint); vt !== 0; vt = it.next()) {
           const t = it.atT();
@@ -371,8 +381,21 @@ class Evaluator {
         }
         const err = it.err();
         if (err) throw err;
-        if (n === 0) continue;
-        loaded.push({ metric: s.labels, ts: tsBuf.slice(0, n), vs: vsBuf.slice(0, n), hasStale });
+        if (n === lo) continue;
+        metrics.push(s.labels);
+        bounds.push(lo, n);
+        stale.push(hasStale);
+      }
+      const loaded: LoadedSeries[] = new Array(metrics.length);
+      for (let i = 0; i < metrics.length; i++) {
+        const lo = bounds[2 * i];
+        const hi = bounds[2 * i + 1];
+        loaded[i] = {
+          metric: metrics[i],
+          ts: tsBuf.subarray(lo, hi),
+          vs: vsBuf.subarray(lo, hi),
+          hasStale: stale[i],
+        };
       }
       const err = set.err();
       if (err) throw err;
@@ -1013,6 +1036,97 @@ class Evaluator {
     return out;
   }
 
+  /**
+   * Range query fast path for `sum|count|min|max|group (range_fn(selector[r]))`: the
+   * aggregation reads the function's step table and accumulates per group in typed
+   * arrays, so no per-series sample is made for the steps. Null when it does not apply.
+   */
+  private aggregateStepTable(
+    e: Extract<Expr, { type: 'aggregation' }>,
+    t: number,
+  ): Sample[] | null {
+    const op = e.op;
+    if (op !== 'sum' && op !== 'count' && op !== 'min' && op !== 'max' && op !== 'group')
+      return null;
+    if (this.step === 0 || this.subqueryDepth > 0) return null;
+    if (!e.without && e.grouping.includes(METRIC_NAME)) return null;
+    const call = unwrapParens(e.expr);
+    if (call.type !== 'call' || !(call.func in RANGE_FUNCTIONS)) return null;
+    if (call.func === 'quantile_over_time' || call.func === 'double_exponential_smoothing')
+      return null;
+    let mi = call.args.findIndex((a) => kindOf(a) === 'matrix');
+    if (mi < 0) mi = 0;
+    const arg = unwrapParens(call.args[mi]);
+    if (arg.type !== 'matrixSelector') return null;
+    const params = call.args.flatMap((a, i) => {
+      if (i === mi) return [];
+      const x = unwrapParens(a);
+      return [x.type === 'numberLiteral' ? x.val : NaN];
+    });
+    const checkCounter = call.func === 'rate' || call.func === 'increase';
+    const table = this.precomputed(call, arg, RANGE_FUNCTIONS[call.func], params, mi, checkCounter);
+    if (!table) return null;
+    const loaded = this.data.get(arg.selector) ?? [];
+    let g = this.groupIndex.get(e);
+    if (!g) {
+      const byKey = new Map<string, number>();
+      const labels: Labels[] = [];
+      const idx = new Int32Array(loaded.length);
+      for (let i = 0; i < loaded.length; i++) {
+        const gl = groupLabels(loaded[i].metric, e.grouping, e.without);
+        const key = gl.key();
+        let j = byKey.get(key);
+        if (j === undefined) {
+          j = labels.length;
+          byKey.set(key, j);
+          labels.push(gl);
+        }
+        idx[i] = j;
+      }
+      const n = labels.length;
+      g = {
+        labels,
+        idx,
+        val: new Float64Array(n),
+        c: new Float64Array(n),
+        cnt: new Float64Array(n),
+      };
+      this.groupIndex.set(e, g);
+    }
+    const { val, c, cnt, idx } = g;
+    cnt.fill(0);
+    const steps = table.steps;
+    const k = (t - this.start) / this.step;
+    for (let i = 0; i < loaded.length; i++) {
+      const at = i * steps + k;
+      if (table.has[at] === 0) continue;
+      const f = table.vals[at];
+      const j = idx[i];
+      if (cnt[j] === 0) {
+        val[j] = f;
+        c[j] = 0;
+      } else if (op === 'sum') {
+        kahanSumInc(f, val[j], c[j]);
+        val[j] = KAHAN.sum;
+        c[j] = KAHAN.c;
+      } else if (op === 'max') {
+        if (val[j] < f || val[j] !== val[j]) val[j] = f;
+      } else if (op === 'min') {
+        if (val[j] > f || val[j] !== val[j]) val[j] = f;
+      }
+      cnt[j]++;
+    }
+    this.countSamples(table.samples[k]);
+    const out: Sample[] = [];
+    for (let j = 0; j < g.labels.length; j++) {
+      if (cnt[j] === 0) continue;
+      const v =
+        op === 'sum' ? val[j] + c[j] : op === 'count' ? cnt[j] : op === 'group' ? 1 : val[j];
+      out.push({ metric: g.labels[j], v, t, dropName: false });
+    }
+    return out;
+  }
+
   /** The time at which an expression's first selector reads, after `@` and offsets. */
   private referenceTime(e: Expr, t: number): number {
     let ref = t;
@@ -1198,6 +1312,8 @@ class Evaluator {
       if (e.op === 'count_values') label = this.stringArg(e.param, t);
       else param = this.scalarArg(e.param, t);
     }
+    const fused = this.aggregateStepTable(e, t);
+    if (fused) return fused;
     const vec = this.vectorArg(e.expr, t);
     let cache = this.groupCache.get(e);
     if (!cache) this.groupCache.set(e, (cache = new Map()));
