@@ -1,0 +1,224 @@
+/**
+ * HTTP/1.1 forwarding: a node:http server that is handed detected connections, and a
+ * keep-alive agent per direction towards the targets. Bodies stream through (chunked or
+ * sized, as node:http frames them), trailers are passed on, upgrades become tunnels.
+ * @module
+ */
+
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { errnoOf, errorKind } from './recorder.js';
+import type { Route, Side } from './side.js';
+
+/** Headers that belong to one hop (RFC 9110 §7.6.1) and are not forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+/** Request options our agent understands: the route, to label the connection it opens. */
+interface RoutedRequestOptions extends http.RequestOptions {
+  meshRoute?: Route;
+}
+
+/** A keep-alive agent whose sockets are counted under their route's `peer="dst"` labels. */
+function routedAgent(side: Side): http.Agent {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+  const baseName = agent.getName.bind(agent);
+  // Pool per authority as well as per address, so a socket's labels match its requests.
+  agent.getName = (o?: RoutedRequestOptions) => baseName(o) + '|' + (o?.meshRoute?.authority ?? '');
+  (agent as unknown as { createConnection: (o: RoutedRequestOptions) => net.Socket }).createConnection = (o) => {
+    const route = o.meshRoute;
+    if (route === undefined) throw new Error('BUG: request without a route');
+    return side.dial(route);
+  };
+  return agent;
+}
+
+/** Copies the end-to-end headers of `h`. */
+function endToEnd(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const k in h) {
+    if (!HOP_BY_HOP.has(k)) out[k] = h[k];
+  }
+  return out;
+}
+
+/** Where a request goes: the route of its authority and the origin-form path. */
+function target(side: Side, req: http.IncomingMessage): { route: Route; path: string } | null {
+  const url = req.url ?? '/';
+  if (side.direction === 'outbound' && url.startsWith('http://')) {
+    // Absolute-form request-target (a forward-proxy request).
+    const slash = url.indexOf('/', 7);
+    const authority = slash < 0 ? url.slice(7) : url.slice(7, slash);
+    return { route: side.route(authority), path: slash < 0 ? '/' : url.slice(slash) };
+  }
+  const host = req.headers.host;
+  if (host === undefined && side.direction === 'outbound') return null;
+  return { route: side.route(host ?? ''), path: url };
+}
+
+/** The node:http server of one direction; connections arrive by `emit('connection')`. */
+export function createHttp1Server(side: Side): http.Server {
+  const agent = routedAgent(side);
+  const m = side.metrics;
+  const server = http.createServer({ keepAlive: true, noDelay: true } as http.ServerOptions);
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0;
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const t0 = performance.now();
+    const dest = target(side, req);
+    if (dest === null) {
+      m.error(side.direction, 'http', 'unexpected');
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('missing Host header\n');
+      return;
+    }
+    const ep = dest.route.endpoint;
+    m.request(ep);
+    let done = false;
+    let status = 0;
+    const finish = (grpcStatus: string, error: string): void => {
+      if (done) return;
+      done = true;
+      m.responseEnd(ep, status, grpcStatus, error);
+    };
+    const opts: RoutedRequestOptions = {
+      host: dest.route.host,
+      port: dest.route.port,
+      method: req.method,
+      path: dest.path,
+      headers: endToEnd(req.headers),
+      agent,
+      meshRoute: dest.route,
+    };
+    const up = http.request(opts);
+    up.on('response', (upRes) => {
+      status = upRes.statusCode ?? 0;
+      m.responseStart(ep, status, performance.now() - t0);
+      res.writeHead(status, upRes.statusMessage, endToEnd(upRes.headers));
+      upRes.on('data', (chunk: Buffer) => {
+        if (!res.write(chunk)) {
+          upRes.pause();
+          res.once('drain', () => upRes.resume());
+        }
+      });
+      upRes.once('end', () => {
+        const trailers = upRes.trailers;
+        let grpc = '';
+        if (trailers && Object.keys(trailers).length > 0) {
+          res.addTrailers(trailers);
+          grpc = String(trailers['grpc-status'] ?? '');
+        }
+        if (grpc === '' && upRes.headers['grpc-status'] !== undefined) grpc = String(upRes.headers['grpc-status']);
+        res.end();
+        finish(grpc, '');
+      });
+      upRes.once('aborted', () => {
+        finish('', 'i/o');
+        res.destroy();
+      });
+      upRes.once('error', () => {
+        finish('', 'i/o');
+        res.destroy();
+      });
+    });
+    up.on('error', (err) => {
+      m.error(side.direction, 'http', errorKind(err));
+      if (status === 0) {
+        // Nothing reached the client yet: answer as Linkerd does when the target fails.
+        status = 502;
+        m.responseStart(ep, status, performance.now() - t0);
+        if (!res.headersSent && !res.destroyed) res.writeHead(502, { 'content-type': 'text/plain', 'l5d-proxy-error': errnoOf(err) || 'unexpected' }).end();
+        finish('', '');
+      } else {
+        finish('', 'i/o');
+        res.destroy();
+      }
+    });
+    res.once('close', () => {
+      // The client went away before the response ended.
+      if (!done && !res.writableFinished) {
+        up.destroy();
+        if (status !== 0) finish('', 'i/o');
+      }
+    });
+    req.pipe(up);
+  });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => upgrade(side, agentless(req), req, socket, head));
+  server.on('clientError', (_err, socket: net.Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('close', () => agent.destroy());
+  return server;
+}
+
+/** Which headers an upgrade request keeps: all but the proxy-only ones. */
+function agentless(req: http.IncomingMessage): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const k in req.headers) if (k !== 'proxy-connection' && k !== 'proxy-authorization') out[k] = req.headers[k];
+  return out;
+}
+
+/** Passes an upgrade (WebSocket, h2c…) through as a byte tunnel once the target agrees. */
+function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+  const t0 = performance.now();
+  const m = side.metrics;
+  const dest = target(side, req);
+  if (dest === null) {
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    return;
+  }
+  const ep = dest.route.endpoint;
+  m.request(ep);
+  const upSocket = side.dial(dest.route);
+  const up = http.request({
+    method: req.method,
+    path: dest.path,
+    headers,
+    createConnection: () => upSocket,
+  });
+  socket.on('error', () => upSocket.destroy());
+  up.on('upgrade', (upRes: http.IncomingMessage, tunnel: net.Socket, upHead: Buffer) => {
+    const status = upRes.statusCode ?? 101;
+    m.responseStart(ep, status, performance.now() - t0);
+    m.responseEnd(ep, status, '', '');
+    let text = `HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}\r\n`;
+    for (let i = 0; i < upRes.rawHeaders.length; i += 2) text += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
+    socket.write(text + '\r\n');
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) tunnel.write(head);
+    tunnel.pipe(socket);
+    socket.pipe(tunnel);
+    tunnel.on('error', () => socket.destroy());
+    tunnel.on('close', () => socket.destroy());
+    socket.on('close', () => tunnel.destroy());
+  });
+  up.on('response', (upRes) => {
+    // The target declined the upgrade: relay its answer and close.
+    const status = upRes.statusCode ?? 0;
+    m.responseStart(ep, status, performance.now() - t0);
+    let text = `HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}\r\n`;
+    for (let i = 0; i < upRes.rawHeaders.length; i += 2) text += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
+    socket.write(text + 'connection: close\r\n\r\n');
+    upRes.pipe(socket);
+    upRes.once('end', () => m.responseEnd(ep, status, '', ''));
+  });
+  up.on('error', (err) => {
+    m.error(side.direction, 'http', errorKind(err));
+    m.responseStart(ep, 502, performance.now() - t0);
+    m.responseEnd(ep, 502, '', '');
+    if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  up.end();
+}

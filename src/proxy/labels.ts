@@ -1,0 +1,157 @@
+/**
+ * The label sets of the proxy's families, in Linkerd's emit order
+ * (reference/linkerd-metrics.md §1.2, §1.5): endpoint labels (`direction`, `authority`,
+ * `target_addr`, `target_ip`, `target_port`, TLS labels, then `srv_*`/`route_*`/`authz_*`
+ * inbound or `dst_*` outbound), and the transport label sets with `peer`.
+ *
+ * Each label set is built once per distinct endpoint and cached with its key (the values
+ * joined by NUL), so recording a request only concatenates a few strings onto the key.
+ * @module
+ */
+
+import type { LabelPairs } from './metrics.js';
+
+/** Traffic direction, the `direction` label. */
+export type Direction = 'inbound' | 'outbound';
+
+/**
+ * TLS labels of a plain-text mesh (no identity here). Accept side (inbound server):
+ * `tls="no_identity",no_tls_reason="no_tls_from_remote"`; connect side (outbound client):
+ * `no_tls_reason="not_provided_by_service_discovery"`; the proxy's own loopback hops
+ * (app → outbound listener, inbound proxy → app): `no_tls_reason="loopback"`.
+ */
+export const TLS_INBOUND_ACCEPT: LabelPairs = ['tls', 'no_identity', 'no_tls_reason', 'no_tls_from_remote'];
+export const TLS_OUTBOUND_CONNECT: LabelPairs = ['tls', 'no_identity', 'no_tls_reason', 'not_provided_by_service_discovery'];
+export const TLS_LOOPBACK: LabelPairs = ['tls', 'no_identity', 'no_tls_reason', 'loopback'];
+
+/** The server labels of Linkerd's default inbound server policy (`all-unauthenticated`). */
+export const DEFAULT_SERVER: LabelPairs = ['srv_group', '', 'srv_kind', 'default', 'srv_name', 'all-unauthenticated'];
+/** The route and authorization labels that follow `srv_*` on inbound HTTP families. */
+export const DEFAULT_ROUTE_AUTHZ: LabelPairs = [
+  'route_group',
+  '',
+  'route_kind',
+  'default',
+  'route_name',
+  'default',
+  'authz_group',
+  '',
+  'authz_kind',
+  'default',
+  'authz_name',
+  'all-unauthenticated',
+];
+
+/** A label set plus its cache key; keys of longer sets are this key plus suffixes. */
+export interface LabelSet {
+  readonly key: string;
+  readonly pairs: LabelPairs;
+}
+
+/** Splits `host:port` / `[v6]:port` into ip and port strings (port '' when absent). */
+export function splitHostPort(addr: string): { host: string; port: string } {
+  if (addr.startsWith('[')) {
+    const end = addr.indexOf(']');
+    if (end > 0) return { host: addr.slice(1, end), port: addr.charCodeAt(end + 1) === 0x3a ? addr.slice(end + 2) : '' };
+  }
+  const colon = addr.lastIndexOf(':');
+  if (colon < 0 || addr.indexOf(':') !== colon) return { host: addr, port: '' };
+  return { host: addr.slice(0, colon), port: addr.slice(colon + 1) };
+}
+
+/** Joins host and port, bracketing IPv6 literals. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Builds and caches label sets, leaving out the labels named in `dropLabels`
+ * (`--metrics.drop-labels`), so that sets differing only in a dropped label share a series.
+ */
+export class LabelSets {
+  private readonly drop: ReadonlySet<string>;
+  private readonly cache = new Map<string, LabelSet>();
+  /** Bound on cached label sets; the cache is cleared (not the series) when it is passed. */
+  private readonly maxCached: number;
+
+  constructor(dropLabels: Iterable<string> = [], maxCached = 50_000) {
+    this.drop = new Set(dropLabels);
+    this.maxCached = maxCached;
+  }
+
+  /** Makes a label set from pairs, dropping the configured labels. Not cached. */
+  make(pairs: LabelPairs): LabelSet {
+    const out: string[] = [];
+    let key = '';
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      if (this.drop.has(pairs[i])) continue;
+      out.push(pairs[i], pairs[i + 1]);
+      key += pairs[i + 1] + '\u0000';
+    }
+    return { key, pairs: out };
+  }
+
+  /** The cached label set for `cacheKey`, built by `build` on a miss. */
+  cached(cacheKey: string, build: () => LabelPairs): LabelSet {
+    let s = this.cache.get(cacheKey);
+    if (s === undefined) {
+      if (this.cache.size >= this.maxCached) this.cache.clear();
+      s = this.make(build());
+      this.cache.set(cacheKey, s);
+    }
+    return s;
+  }
+
+  /** Extends a label set with more pairs (dropping configured labels). */
+  extend(base: LabelSet, more: LabelPairs): LabelSet {
+    const tail = this.make(more);
+    return { key: base.key + '\u0001' + tail.key, pairs: base.pairs.concat(tail.pairs) };
+  }
+}
+
+/** The target labels of an address: `target_addr`, `target_ip`, `target_port`. */
+export function targetLabels(targetAddr: string): string[] {
+  const { host, port } = splitHostPort(targetAddr);
+  return ['target_addr', targetAddr, 'target_ip', host, 'target_port', port];
+}
+
+/** Inbound HTTP endpoint labels: the server's view of a request to the local app. */
+export function inboundEndpointPairs(authority: string, targetAddr: string): LabelPairs {
+  return [
+    'direction',
+    'inbound',
+    'authority',
+    authority,
+    ...targetLabels(targetAddr),
+    ...TLS_INBOUND_ACCEPT,
+    ...DEFAULT_SERVER,
+    ...DEFAULT_ROUTE_AUTHZ,
+  ];
+}
+
+/** Outbound HTTP endpoint labels: the client's view of a call to another service. */
+export function outboundEndpointPairs(authority: string, targetAddr: string, dstLabels: LabelPairs): LabelPairs {
+  return ['direction', 'outbound', 'authority', authority, ...targetLabels(targetAddr), ...TLS_OUTBOUND_CONNECT, ...dstLabels];
+}
+
+/** Transport labels of an accepted connection (`peer="src"`). */
+export function acceptPairs(direction: Direction, localAddr: string): LabelPairs {
+  const base = ['direction', direction, 'peer', 'src', ...targetLabels(localAddr)];
+  return direction === 'inbound' ? [...base, ...TLS_INBOUND_ACCEPT, ...DEFAULT_SERVER] : [...base, ...TLS_LOOPBACK];
+}
+
+/** Transport labels of a connection the proxy opened (`peer="dst"`). */
+export function connectPairs(direction: Direction, authority: string, targetAddr: string, dstLabels: LabelPairs): LabelPairs {
+  if (direction === 'inbound') return ['direction', 'inbound', 'peer', 'dst', ...targetLabels(targetAddr), ...TLS_LOOPBACK];
+  return [
+    'direction',
+    'outbound',
+    'peer',
+    'dst',
+    'authority',
+    authority,
+    ...targetLabels(targetAddr),
+    ...TLS_OUTBOUND_CONNECT,
+    ...dstLabels,
+  ];
+}

@@ -1,0 +1,147 @@
+/**
+ * The proxy's metric families and the calls the forwarding code makes to record into them.
+ * Every family, label name, label order and value follows Linkerd's legacy families
+ * (reference/linkerd-metrics.md §1.2, §1.5, §1.7, §1.9).
+ * @module
+ */
+
+import { CallbackFamily, HistogramFamily, LATENCY_BOUNDS_MS, Registry, ScalarFamily, type Clock } from './metrics.js';
+import type { Direction, LabelSet } from './labels.js';
+import { writeBuildInfo, writeProcessMetrics, type BuildInfo } from './process-metrics.js';
+
+/** Values of the `error` label of `*_errors_total` (reference §1.7). */
+export type ProxyErrorKind = 'i/o' | 'unexpected' | 'response timeout' | 'failfast' | 'loadshed';
+
+/** Whether a response is a success: not a 5xx and, for gRPC, grpc-status 0. */
+export function classify(status: number, grpcStatus: string): 'success' | 'failure' {
+  return status >= 500 || (grpcStatus !== '' && grpcStatus !== '0') ? 'failure' : 'success';
+}
+
+/** Maps a socket or stream error to the `error` label of the `*_errors_total` families. */
+export function errorKind(err: unknown): ProxyErrorKind {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ETIMEDOUT' || code === 'ERR_HTTP2_STREAM_CANCEL') return 'i/o';
+  return typeof code === 'string' && code.startsWith('E') ? 'i/o' : 'unexpected';
+}
+
+/** The `errno` label of `tcp_close_total`: the error code, or "" for a clean close. */
+export function errnoOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : '';
+}
+
+/** Per-connection accounting kept by {@link ProxyMetrics.tcpOpen} until close. */
+export interface TcpHandle {
+  readonly labels: LabelSet;
+  closed: boolean;
+}
+
+/** All of one proxy's families, registered in the order /metrics writes them. */
+export class ProxyMetrics {
+  readonly registry: Registry;
+  readonly requestTotal: ScalarFamily;
+  readonly responseLatencyMs: HistogramFamily;
+  readonly responseTotal: ScalarFamily;
+  readonly tcpOpenTotal: ScalarFamily;
+  readonly tcpOpenConnections: ScalarFamily;
+  readonly tcpReadBytesTotal: ScalarFamily;
+  readonly tcpWriteBytesTotal: ScalarFamily;
+  readonly tcpCloseTotal: ScalarFamily;
+  readonly errors: Record<`${Direction}_${'http' | 'tcp'}`, ScalarFamily>;
+  private readonly clock: Clock;
+
+  constructor(opts: { clock?: Clock; retainIdleMs?: number; buildInfo: BuildInfo; processMetrics?: boolean }) {
+    this.clock = opts.clock ?? Date.now;
+    const r = (this.registry = new Registry(this.clock, opts.retainIdleMs));
+    this.requestTotal = r.register(new ScalarFamily('request_total', 'counter', 'Total count of HTTP requests.'));
+    this.responseLatencyMs = r.register(
+      new HistogramFamily('response_latency_ms', 'Elapsed times between a request\'s headers being received and its response stream completing', LATENCY_BOUNDS_MS),
+    );
+    this.responseTotal = r.register(new ScalarFamily('response_total', 'counter', 'Total count of HTTP responses.'));
+    this.tcpOpenTotal = r.register(new ScalarFamily('tcp_open_total', 'counter', 'Total count of opened connections'));
+    this.tcpOpenConnections = r.register(
+      new ScalarFamily('tcp_open_connections', 'gauge', 'Number of currently-open connections', true),
+    );
+    this.tcpReadBytesTotal = r.register(
+      new ScalarFamily('tcp_read_bytes_total', 'counter', 'Total count of bytes read from peers'),
+    );
+    this.tcpWriteBytesTotal = r.register(
+      new ScalarFamily('tcp_write_bytes_total', 'counter', 'Total count of bytes written to peers'),
+    );
+    this.tcpCloseTotal = r.register(new ScalarFamily('tcp_close_total', 'counter', 'Total count of closed connections'));
+    this.errors = {
+      inbound_http: r.register(new ScalarFamily('inbound_http_errors_total', 'counter', 'The total number of inbound HTTP requests that could not be processed due to a proxy error.')),
+      inbound_tcp: r.register(new ScalarFamily('inbound_tcp_errors_total', 'counter', 'The total number of inbound TCP connections that could not be processed due to a proxy error.')),
+      outbound_http: r.register(new ScalarFamily('outbound_http_errors_total', 'counter', 'The total number of outbound HTTP requests that could not be processed due to a proxy error.')),
+      outbound_tcp: r.register(new ScalarFamily('outbound_tcp_errors_total', 'counter', 'The total number of outbound TCP connections that could not be processed due to a proxy error.')),
+    };
+    if (opts.processMetrics !== false) r.register(new CallbackFamily('process', writeProcessMetrics));
+    const info = opts.buildInfo;
+    r.register(new CallbackFamily('proxy_build_info', (w) => writeBuildInfo(w, info)));
+  }
+
+  /** Counts a request on endpoint `ep`. */
+  request(ep: LabelSet): void {
+    const now = this.clock();
+    const s = this.requestTotal.get(ep.key) ?? this.requestTotal.create(ep.key, ep.pairs, now);
+    s.value++;
+    s.touchedMs = now;
+  }
+
+  /** Records time to first response byte (headers) for `status` on `ep`. */
+  responseStart(ep: LabelSet, status: number, latencyMs: number): void {
+    const code = String(status);
+    const key = ep.key + code;
+    const h = this.responseLatencyMs;
+    const now = this.clock();
+    if (h.get(key) === undefined) h.create(key, [...ep.pairs, 'status_code', code], now);
+    h.observe(key, ep.pairs, latencyMs, now);
+  }
+
+  /** Counts a finished response; `error` is "" unless the stream failed. */
+  responseEnd(ep: LabelSet, status: number, grpcStatus: string, error: string): void {
+    const code = String(status);
+    const cls = error !== '' ? 'failure' : classify(status, grpcStatus);
+    const key = ep.key + code + '\u0000' + cls + '\u0000' + grpcStatus + '\u0000' + error;
+    const now = this.clock();
+    const f = this.responseTotal;
+    const s =
+      f.get(key) ??
+      f.create(key, [...ep.pairs, 'status_code', code, 'classification', cls, 'grpc_status', grpcStatus, 'error', error], now);
+    s.value++;
+    s.touchedMs = now;
+  }
+
+  /** Counts a proxy error on the `<direction>_<protocol>_errors_total` family. */
+  error(direction: Direction, protocol: 'http' | 'tcp', kind: ProxyErrorKind): void {
+    this.errors[`${direction}_${protocol}`].add(kind, ['error', kind], 1, this.clock());
+  }
+
+  /** Records a connection opening; pass the handle to {@link tcpClose} exactly once. */
+  tcpOpen(labels: LabelSet): TcpHandle {
+    const now = this.clock();
+    this.tcpOpenTotal.add(labels.key, labels.pairs, 1, now);
+    this.tcpOpenConnections.add(labels.key, labels.pairs, 1, now);
+    return { labels, closed: false };
+  }
+
+  /** Records a connection closing with its byte counts and errno ("" when clean). */
+  tcpClose(h: TcpHandle, errno: string, readBytes: number, writeBytes: number): void {
+    if (h.closed) return;
+    h.closed = true;
+    const now = this.clock();
+    const { key, pairs } = h.labels;
+    this.tcpOpenConnections.add(key, pairs, -1, now);
+    this.tcpReadBytesTotal.add(key, pairs, readBytes, now);
+    this.tcpWriteBytesTotal.add(key, pairs, writeBytes, now);
+    const ck = key + '\u0002' + errno;
+    const s = this.tcpCloseTotal.get(ck) ?? this.tcpCloseTotal.create(ck, [...pairs, 'errno', errno], now);
+    s.value++;
+    s.touchedMs = now;
+  }
+
+  /** The /metrics body (text 0.0.4). */
+  render(): Buffer {
+    return this.registry.render();
+  }
+}
