@@ -205,6 +205,12 @@ export class TargetFetcher {
             fail(new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, { cause: err })),
           );
           res.on('aborted', () => fail(new ScrapeError('ERR_SCRAPE_BODY', 'connection closed while reading body')));
+          // With a decompressing pipe, errors of the response itself do not reach `stream`.
+          if (stream !== res) {
+            res.on('error', (err: Error) =>
+              fail(new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, { cause: err })),
+            );
+          }
         },
       );
       req.on('error', (err: Error) =>
