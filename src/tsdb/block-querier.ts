@@ -12,6 +12,7 @@ import { ValueType, type Querier, type SampleIterator, type Series, type SelectH
 import { ENCODING_XOR, XORIterator } from './chunkenc/index.js';
 import type { ChunkReader } from './chunks/segments.js';
 import { SeriesChunks, type IndexReader } from './index/index-reader.js';
+import { merge, postingsForMatchers, type PostingsIndex } from './index/postings.js';
 import { isDeleted, type Tombstones } from './tombstones.js';
 
 /** What a block querier needs of a block. */
@@ -21,96 +22,31 @@ export interface BlockReaders {
   readonly tombstones: Tombstones;
 }
 
-const EMPTY = new Uint32Array(0);
 const EMPTY_CHUNK = new Uint8Array(2);
 
-/** Refs present in both sorted arrays. */
-export function intersectPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(Math.min(a.length, b.length));
-  let i = 0;
-  let j = 0;
-  let n = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (x === y) {
-      out[n++] = x;
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
-  }
-  return out.subarray(0, n);
-}
-
-/** Refs of `a` not in `b` (both sorted). */
-export function subtractPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
-  if (b.length === 0) return a;
-  const out = new Uint32Array(a.length);
-  let j = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    while (j < b.length && b[j] < x) j++;
-    if (j < b.length && b[j] === x) continue;
-    out[n++] = x;
-  }
-  return out.subarray(0, n);
-}
-
-/** Sorted unique union of sorted arrays. */
-export function unionPostings(lists: Uint32Array[]): Uint32Array {
-  if (lists.length === 0) return EMPTY;
-  if (lists.length === 1) return lists[0];
-  let total = 0;
-  for (const l of lists) total += l.length;
-  const all = new Uint32Array(total);
-  let o = 0;
-  for (const l of lists) {
-    all.set(l, o);
-    o += l.length;
-  }
-  all.sort();
-  let n = 0;
-  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[n++] = all[i];
-  return all.subarray(0, n);
-}
-
-/** Postings of the values of `m.name` that satisfy `want === m.matches(value)`. */
-function postingsForValues(ix: IndexReader, m: Matcher, want: boolean): Uint32Array {
-  if (m.type === '=' && want) return ix.postings(m.name, m.value);
-  if (m.type === '!=' && !want) return ix.postings(m.name, m.value);
-  const values = ix.labelValues(m.name);
-  const lists: Uint32Array[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (m.matches(values[i]) === want) lists.push(ix.postingsAt(m.name, i));
-  }
-  return unionPostings(lists);
+/** Adapts a block's index to the postings contract the matcher logic works on. */
+export function blockPostingsIndex(ix: IndexReader): PostingsIndex {
+  return {
+    postings(name, values) {
+      if (values.length === 1) return ix.postings(name, values[0]);
+      const lists: Uint32Array[] = [];
+      for (const v of values) {
+        const l = ix.postings(name, v);
+        if (l.length > 0) lists.push(l);
+      }
+      return merge(lists);
+    },
+    labelValues: (name) => ix.labelValues(name),
+    allPostings: () => ix.allPostings(),
+  };
 }
 
 /**
- * Refs of the series that satisfy every matcher, increasing (which is label order),
- * with Prometheus's semantics: a missing label matches as ''.
+ * Refs of the block's series that satisfy every matcher, increasing (which is label
+ * order), with Prometheus's semantics (index/postings.ts): a missing label matches as ''.
  */
-export function postingsForMatchers(ix: IndexReader, matchers: readonly Matcher[]): Uint32Array {
-  const its: Uint32Array[] = [];
-  const notIts: Uint32Array[] = [];
-  for (const m of matchers) {
-    if (m.type === '=~' && (m.value === '.*' || m.value === '(?s:.*)')) continue; // matches every series
-    if (m.matchesEmpty()) {
-      // Series without the label match; of the others, drop those whose value does not.
-      const not = postingsForValues(ix, m, false);
-      if (not.length > 0) notIts.push(not);
-    } else {
-      const p = postingsForValues(ix, m, true);
-      if (p.length === 0) return EMPTY;
-      its.push(p);
-    }
-  }
-  let res = its.length === 0 ? ix.allPostings() : its[0];
-  for (let i = 1; i < its.length && res.length > 0; i++) res = intersectPostings(res, its[i]);
-  if (notIts.length > 0 && res.length > 0) res = subtractPostings(res, unionPostings(notIts));
-  return res;
+export function blockPostingsForMatchers(ix: IndexReader, matchers: readonly Matcher[]): Uint32Array {
+  return postingsForMatchers(blockPostingsIndex(ix), matchers);
 }
 
 /** A querier over `[mint, maxt]` (ms, inclusive) of one block. */
@@ -128,7 +64,7 @@ export class BlockQuerier implements Querier {
   /** Series are always in label order, so `sorted` costs nothing. */
   select(_sorted: boolean, _hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
     try {
-      return new BlockSeriesSet(this.b, postingsForMatchers(this.b.index, matchers), this.mint, this.maxt);
+      return new BlockSeriesSet(this.b, blockPostingsForMatchers(this.b.index, matchers), this.mint, this.maxt);
     } catch (err) {
       return new ErrSeriesSet(err as Error);
     }
@@ -152,7 +88,7 @@ export class BlockQuerier implements Querier {
   }
 
   private forEachSeries(matchers: readonly Matcher[], fn: (ls: Labels) => void): void {
-    const refs = postingsForMatchers(this.b.index, matchers);
+    const refs = blockPostingsForMatchers(this.b.index, matchers);
     const c = new SeriesChunks();
     for (let i = 0; i < refs.length; i++) fn(this.b.index.series(refs[i], c));
   }

@@ -11,7 +11,7 @@ import { StorageError } from '../model/errors.js';
 import type { Matcher } from '../model/matcher.js';
 import type { Queryable, Querier } from '../storage/interface.js';
 import { MergeQuerier } from '../storage/merge.js';
-import { BlockQuerier, postingsForMatchers } from './block-querier.js';
+import { BlockQuerier, blockPostingsForMatchers } from './block-querier.js';
 import { TMP_FOR_DELETION } from './block-writer.js';
 import { ChunkReader } from './chunks/segments.js';
 import { IndexReader, SeriesChunks } from './index/index-reader.js';
@@ -96,7 +96,7 @@ export class Block implements Queryable {
    * tombstones and rewrites the tombstones file and meta.json's numTombstones.
    */
   delete(mint: number, maxt: number, matchers: readonly Matcher[]): number {
-    const refs = postingsForMatchers(this.index, matchers);
+    const refs = blockPostingsForMatchers(this.index, matchers);
     const chunks = new SeriesChunks();
     let n = 0;
     for (let i = 0; i < refs.length; i++) {
