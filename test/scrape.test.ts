@@ -249,6 +249,7 @@ describe('scrape loop', () => {
     srv.set('/fast', { body: 'f 1\n' });
     srv.set('/reset', { reset: true });
     srv.set('/status', { status: 503, body: 'no\n' });
+    srv.set('/truncated', { body: linkerdProxyBody({ seed: 5 }), gzip: true, truncateAfterBytes: 2000 });
     const dead = await deadAddress();
     const h = await harness(`- job_name: mixed\n`);
     t.after(h.done);
@@ -258,6 +259,7 @@ describe('scrape loop', () => {
         { __address__: srv.address, __metrics_path__: '/fast', instance: 'fast' },
         { __address__: srv.address, __metrics_path__: '/reset', instance: 'reset' },
         { __address__: srv.address, __metrics_path__: '/status', instance: 'status' },
+        { __address__: srv.address, __metrics_path__: '/truncated', instance: 'truncated' },
         { __address__: dead, instance: 'dead' },
       ]),
     );
@@ -273,6 +275,7 @@ describe('scrape loop', () => {
       [`http://${srv.address}/hang`, /timed out after 150ms/],
       [`http://${srv.address}/reset`, /socket hang up|ECONNRESET/],
       [`http://${srv.address}/status`, /server returned HTTP status 503/],
+      [`http://${srv.address}/truncated`, /cannot read body|connection closed while reading body/],
       [`http://${dead}/metrics`, /ECONNREFUSED/],
     ];
     for (const [url, re] of expectErr) {
@@ -282,7 +285,7 @@ describe('scrape loop', () => {
     }
     assert.equal(byUrl.get(`http://${srv.address}/fast`)!.health, 'up');
     const ups = await read(h.db, new Matcher('=', '__name__', 'up'));
-    assert.equal(ups.size, 5);
+    assert.equal(ups.size, 6);
     for (const [k, s] of ups) {
       const want = k.includes('instance="fast"') ? 1 : 0;
       assert.ok(s.length >= 2 && s.every((x) => x.v === want), `${k}: ${JSON.stringify(s)}`);
