@@ -52,17 +52,17 @@ function endToEnd(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
 }
 
 /** Where a request goes: the route of its authority and the origin-form path. */
-function target(side: Side, req: http.IncomingMessage): { route: Route; path: string } | null {
+function target(side: Side, req: http.IncomingMessage): { route: Route; path: string; absolute: boolean; rawAuthority: string } | null {
   const url = req.url ?? '/';
   if (side.direction === 'outbound' && url.startsWith('http://')) {
     // Absolute-form request-target (a forward-proxy request).
     const slash = url.indexOf('/', 7);
     const authority = slash < 0 ? url.slice(7) : url.slice(7, slash);
-    return { route: side.route(authority), path: slash < 0 ? '/' : url.slice(slash) };
+    return { route: side.route(authority), path: slash < 0 ? '/' : url.slice(slash), absolute: true, rawAuthority: authority };
   }
   const host = req.headers.host;
   if (host === undefined && side.direction === 'outbound') return null;
-  return { route: side.route(host ?? ''), path: url };
+  return { route: side.route(host ?? ''), path: url, absolute: false, rawAuthority: host ?? '' };
 }
 
 /** The node:http server of one direction; connections arrive by `emit('connection')`. */
@@ -91,12 +91,15 @@ export function createHttp1Server(side: Side): http.Server {
       done = true;
       m.responseEnd(ep, status, grpcStatus, error);
     };
+    const headers = endToEnd(req.headers);
+    // An absolute-form target names the authority; Host must agree with it (RFC 9112 §3.2.2).
+    if (dest.absolute) headers.host = dest.rawAuthority;
     const opts: RoutedRequestOptions = {
       host: dest.route.host,
       port: dest.route.port,
       method: req.method,
       path: dest.path,
-      headers: endToEnd(req.headers),
+      headers,
       agent,
       meshRoute: dest.route,
     };

@@ -106,10 +106,17 @@ export class Listener {
       socket.off('end', onEnd);
       socket.pause();
       if (buf !== null) socket.unshift(buf);
-      if (p === 'http1') this.http1.emit('connection', socket);
-      else if (p === 'h2') this.h2.server.emit('connection', socket);
-      else this.toTcp(socket);
-      socket.resume();
+      if (p === 'http1') {
+        this.http1.emit('connection', socket);
+        socket.resume();
+      } else if (p === 'h2') {
+        // The session reads the unshifted preface itself (socket.read() on the next tick),
+        // then consumes the handle directly; resuming here would emit the bytes to no one.
+        this.h2.server.emit('connection', socket);
+      } else {
+        this.toTcp(socket);
+        socket.resume();
+      }
     };
     socket.on('data', onData);
     socket.once('end', onEnd);
