@@ -44,6 +44,11 @@ export interface DBOptions {
   compactHead?: (db: DB) => Promise<void>;
   /** Period of the compactHead timer. Default 1 min, as Prometheus. */
   compactIntervalMs?: number;
+  /**
+   * Consulted before a checkpoint deletes segments: returns the lowest segment a WAL
+   * reader (remote write) still needs; segments at or above it are kept. Infinity: none.
+   */
+  walRetentionGuard?: () => number;
 }
 
 /** What opening the database found in the WAL. */
@@ -68,6 +73,7 @@ export class DB implements Storage {
   private timer: NodeJS.Timeout | null;
   private compacting: Promise<void> | null;
   private closed: boolean;
+  private readonly walRetentionGuard: (() => number) | undefined;
 
   constructor(
     dir: string,
@@ -86,6 +92,7 @@ export class DB implements Storage {
     this.timer = null;
     this.compacting = null;
     this.closed = false;
+    this.walRetentionGuard = opts.walRetentionGuard;
     const compactHead = opts.compactHead;
     if (compactHead !== undefined) {
       this.timer = setInterval(
@@ -126,7 +133,9 @@ export class DB implements Storage {
     this.wal.nextSegment();
     // Never the segment written last; and only the older two thirds, which should hold
     // mostly data older than mint (about 3 h of WAL with 2 h blocks).
-    const last = first + Math.floor(((lastOnDisk - 1 - first) * 2) / 3);
+    let last = first + Math.floor(((lastOnDisk - 1 - first) * 2) / 3);
+    // Keep what a WAL reader (remote write) has not read yet.
+    if (this.walRetentionGuard !== undefined) last = Math.min(last, this.walRetentionGuard() - 1);
     if (lastOnDisk - 1 < 0 || last <= first) return null;
     const head = this.head;
     return checkpoint(this.wal, first, last, (ref) => head.seriesByRef(ref) !== undefined, mint);

@@ -1,0 +1,21 @@
+/**
+ * Remote write: the sender (WAL watcher, queues, shards; {@link RemoteWriteManager}) and
+ * the receiver ({@link handleRemoteWrite} for `POST /api/v1/write`). Protobuf and snappy
+ * are handled here by hand.
+ * @module
+ */
+
+export { RemoteWriteManager, type RemoteWriteManagerOptions } from './manager.js';
+export { QueueManager, backoffDelay, endpointKey, loadPosition, savePosition, type QueueOptions } from './queue.js';
+export { WalWatcher, type WalPosition, type WatcherSink } from './watcher.js';
+export { RemoteWriteClient, PROTOCOL_HEADERS, USER_AGENT, parseRetryAfter, type SendResult } from './client.js';
+export {
+  RemoteWriteReceiver,
+  RemoteWriteRejection,
+  handleRemoteWrite,
+  checkSeriesLabels,
+  snappyDecodedLength,
+  type ReceiverOptions,
+} from './receiver.js';
+export { WriteRequestEncoder, DecodedWriteRequest, decodeWriteRequest, encodeLabels } from './protobuf.js';
+export type { MetricRow } from './metrics.js';

@@ -1,0 +1,383 @@
+/**
+ * The queue of one remote_write endpoint (Prometheus `storage/remote.QueueManager`,
+ * simplified): a {@link WalWatcher} feeds samples into a round; the round is split over
+ * shards by series ref (so each series keeps its order), every shard sends its samples in
+ * requests of `max_samples_per_send`, shards in parallel; when every request of the round
+ * is acknowledged (2xx, or a 4xx that is dropped), the WAL position is saved.
+ *
+ * ```
+ *  WAL ──watcher──▶ round columns ──ref % shards──▶ shard 0: batch, batch… ─┐
+ *                                                   shard 1: batch…        ─┼─▶ all acked ─▶ save position
+ *                                                   shard n-1              ─┘
+ * ```
+ *
+ * A round is sent when it holds `max_samples_per_send × shards` samples or when its oldest
+ * sample has waited `batch_send_deadline`. While the receiver is down, the round is
+ * retried and nothing more is read: the backlog stays in the WAL, not in memory.
+ *
+ * Shard scaling (every 10 s, applied between rounds): with `inRate` samples/s read from
+ * the WAL, `sendSecondsPerSample` the mean shard-time spent per sent sample and `backlog`
+ * the samples waiting in the WAL behind us (estimated from the lag in timestamps), the
+ * desired shards are `ceil(sendSecondsPerSample × (inRate + backlog / 20 s))`, clamped to
+ * `[min_shards, max_shards]`, and changed only when 30 % away from the current number.
+ * @module
+ */
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import snappy from 'snappy';
+import type { RemoteWriteConfig } from '../config/index.js';
+import { Labels } from '../model/labels.js';
+import { relabel } from '../relabel/index.js';
+import type { RefSeries, SampleBatch } from '../tsdb/record.js';
+import { RemoteWriteClient, type SendResult } from './client.js';
+import type { MetricRow } from './metrics.js';
+import { WriteRequestEncoder, encodeLabels } from './protobuf.js';
+import { WalWatcher, type WalPosition } from './watcher.js';
+
+/** Options of a {@link QueueManager}. */
+export interface QueueOptions {
+  /** The database's WAL folder. */
+  walDir: string;
+  /** Folder for per-endpoint state (`<dir>/<name-or-hash>/position`). */
+  stateDir: string;
+  /** `global.external_labels`. */
+  externalLabels: Record<string, string>;
+  logger?: (line: string) => void;
+  /** How often the WAL is polled for new records (ms). Default 50. */
+  pollIntervalMs?: number;
+}
+
+/** The backoff before retry `attempt` (0-based): min·2^attempt, capped at max. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number): number {
+  return Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+}
+
+/** The folder name of an endpoint's state: its name, or a hash of its URL. */
+export function endpointKey(cfg: RemoteWriteConfig): string {
+  if (cfg.name !== '') return cfg.name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return createHash('sha256').update(cfg.url).digest('hex').slice(0, 12);
+}
+
+/** Reads a saved position; null when none (or unreadable: then everything is resent). */
+export function loadPosition(file: string): WalPosition | null {
+  try {
+    const p = JSON.parse(readFileSync(file, 'utf8')) as WalPosition;
+    if (Number.isInteger(p.segment) && Number.isInteger(p.offset)) return p;
+  } catch {
+    // missing or damaged: start from the beginning of the WAL (duplicates, no gaps)
+  }
+  return null;
+}
+
+/** Saves a position atomically (write, then rename). */
+export function savePosition(file: string, p: WalPosition): void {
+  const tmp = file + '.tmp';
+  writeFileSync(tmp, JSON.stringify({ segment: p.segment, offset: p.offset }) + '\n');
+  renameSync(tmp, file);
+}
+
+/** Growable sample columns of one shard or round. */
+class Columns {
+  refs: Float64Array = new Float64Array(1024);
+  ts: Float64Array = new Float64Array(1024);
+  vs: Float64Array = new Float64Array(1024);
+  length = 0;
+  push(ref: number, t: number, v: number): void {
+    const i = this.length;
+    if (i === this.refs.length) {
+      const grow = (a: Float64Array): Float64Array => {
+        const b = new Float64Array(i * 2);
+        b.set(a);
+        return b;
+      };
+      this.refs = grow(this.refs);
+      this.ts = grow(this.ts);
+      this.vs = grow(this.vs);
+    }
+    this.refs[i] = ref;
+    this.ts[i] = t;
+    this.vs[i] = v;
+    this.length = i + 1;
+  }
+}
+
+/** Sends one endpoint's share of the WAL. Start with {@link start}, end with {@link stop}. */
+export class QueueManager {
+  readonly cfg: RemoteWriteConfig;
+  readonly key: string;
+  private readonly positionFile: string;
+  private readonly client: RemoteWriteClient;
+  private readonly watcher: WalWatcher;
+  private readonly logger: (line: string) => void;
+  private readonly pollMs: number;
+  private readonly externalLabels: Record<string, string>;
+  /** Encoded labels per series ref; null when write_relabel_configs dropped it. */
+  private readonly seriesLabels = new Map<number, Uint8Array | null>();
+  private readonly round = new Columns();
+  private shardCols: Columns[] = [];
+  private readonly encoders: WriteRequestEncoder[] = [];
+  private numShards: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  /** Saved position (what has been acknowledged). */
+  private acked: WalPosition | null;
+
+  // Self-metrics.
+  samplesTotal = 0;
+  samplesFailed = 0;
+  samplesRetried = 0;
+  samplesDropped = 0;
+  bytesTotal = 0;
+  highestReadTs = 0;
+  highestSentTs = 0;
+  private inRead = 0;
+  private sentSamplesWindow = 0;
+  private sendSecondsWindow = 0;
+  private lastScaleAt = 0;
+
+  constructor(cfg: RemoteWriteConfig, opts: QueueOptions) {
+    this.cfg = cfg;
+    this.key = endpointKey(cfg);
+    const dir = join(opts.stateDir, this.key);
+    mkdirSync(dir, { recursive: true });
+    this.positionFile = join(dir, 'position');
+    this.acked = loadPosition(this.positionFile);
+    this.client = new RemoteWriteClient(cfg);
+    this.logger = opts.logger ?? ((l) => console.warn(l));
+    this.pollMs = opts.pollIntervalMs ?? 50;
+    this.externalLabels = opts.externalLabels;
+    this.numShards = Math.max(1, cfg.queueConfig.minShards);
+    this.watcher = new WalWatcher(opts.walDir, this.acked, {
+      series: (s) => this.storeSeries(s),
+      samples: (b) => this.takeSamples(b),
+    });
+  }
+
+  /** The position saved after the last acknowledged round, or null. */
+  position(): WalPosition | null {
+    return this.acked;
+  }
+
+  /** Starts reading and sending. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.lastScaleAt = performance.now();
+    this.loop = this.run().catch((err: Error) => {
+      this.logger(`remote_write ${this.label()}: queue stopped: ${err.message}`);
+    });
+  }
+
+  /**
+   * Stops: a request in flight is abandoned (its round is sent again after a restart:
+   * duplicates, never gaps).
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.watcher.close();
+    this.client.close();
+  }
+
+  /** Self-metric rows with Prometheus's names. */
+  metrics(): MetricRow[] {
+    const labels = { remote_name: this.cfg.name || this.key, url: this.cfg.url };
+    const row = (name: string, type: 'counter' | 'gauge', help: string, value: number): MetricRow => ({
+      name: `prometheus_remote_storage_${name}`,
+      type,
+      help,
+      labels,
+      value,
+    });
+    return [
+      row('samples_total', 'counter', 'Total number of samples sent to remote storage.', this.samplesTotal),
+      row('samples_failed_total', 'counter', 'Total number of samples which failed on send to remote storage, non-recoverable errors.', this.samplesFailed),
+      row('samples_retried_total', 'counter', 'Total number of samples which failed on send to remote storage but were retried because the send error was recoverable.', this.samplesRetried),
+      row('samples_dropped_total', 'counter', 'Total number of samples which were dropped after being read from the WAL before being sent via remote write, either via relabelling or unintentionally because of an unknown reference ID.', this.samplesDropped),
+      row('samples_pending', 'gauge', 'The number of samples pending in the queues shards to be sent to the remote storage.', this.round.length),
+      row('shards', 'gauge', 'The number of shards used for parallel sending to the remote endpoint.', this.numShards),
+      row('highest_timestamp_in_seconds', 'gauge', 'Highest timestamp that has come into the remote storage via the WAL, in seconds since epoch.', this.highestReadTs / 1000),
+      row('queue_highest_sent_timestamp_seconds', 'gauge', 'Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, in seconds since epoch.', this.highestSentTs / 1000),
+      row('bytes_total', 'counter', 'The total number of bytes of data (not metadata) sent by the queue after compression.', this.bytesTotal),
+    ];
+  }
+
+  private label(): string {
+    return this.cfg.name || this.cfg.url;
+  }
+
+  private storeSeries(s: RefSeries): void {
+    // External labels first; the series' own label wins; then write_relabel_configs.
+    let ls = s.labels;
+    const ext = this.externalLabels;
+    const extNames = Object.keys(ext);
+    if (extNames.length > 0) {
+      const obj: Record<string, string> = { ...ext, ...ls.toObject() };
+      ls = Labels.from(obj);
+    }
+    const out = relabel(ls, this.cfg.writeRelabelConfigs.compiled);
+    this.seriesLabels.set(s.ref, out === null || out.size === 0 ? null : encodeLabels(out));
+  }
+
+  private takeSamples(b: SampleBatch): void {
+    const seriesLabels = this.seriesLabels;
+    for (let i = 0; i < b.length; i++) {
+      const ref = b.refs[i];
+      const t = b.ts[i];
+      if (t > this.highestReadTs) this.highestReadTs = t;
+      this.inRead++;
+      const ls = seriesLabels.get(ref);
+      if (ls === undefined || ls === null) {
+        this.samplesDropped++;
+        continue;
+      }
+      this.round.push(ref, t, b.vs[i]);
+    }
+  }
+
+  private async run(): Promise<void> {
+    const q = this.cfg.queueConfig;
+    let firstPendingAt = 0;
+    while (this.running) {
+      const full = q.maxSamplesPerSend * this.numShards;
+      const before = this.round.length;
+      this.watcher.read(Math.max(1, full - before));
+      if (this.watcher.err() !== null) {
+        this.logger(`remote_write ${this.label()}: WAL read stopped: ${this.watcher.err()?.message}`);
+        return;
+      }
+      if (before === 0 && this.round.length > 0) firstPendingAt = performance.now();
+      const due =
+        this.round.length >= full ||
+        (this.round.length > 0 && performance.now() - firstPendingAt >= q.batchSendDeadlineMs);
+      if (!due) {
+        // Samples-free records still move the position: save it when nothing is pending.
+        if (this.round.length === 0) this.ack(this.watcher.position());
+        await this.pause(this.pollMs);
+        continue;
+      }
+      const pos = this.watcher.position();
+      if (!(await this.sendRound())) return; // stopped mid-round: not acknowledged
+      this.ack(pos);
+      this.maybeRescale();
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private ack(pos: WalPosition): void {
+    const a = this.acked;
+    if (a !== null && a.segment === pos.segment && a.offset === pos.offset) return;
+    savePosition(this.positionFile, pos);
+    this.acked = pos;
+  }
+
+  /** Sends the round over the shards; false when stopped before every batch was acknowledged. */
+  private async sendRound(): Promise<boolean> {
+    const n = this.numShards;
+    while (this.shardCols.length < n) this.shardCols.push(new Columns());
+    while (this.encoders.length < n) this.encoders.push(new WriteRequestEncoder());
+    for (let s = 0; s < n; s++) this.shardCols[s].length = 0;
+    const r = this.round;
+    for (let i = 0; i < r.length; i++) {
+      this.shardCols[r.refs[i] % n].push(r.refs[i], r.ts[i], r.vs[i]);
+    }
+    const started = performance.now();
+    const results = await Promise.all(
+      this.shardCols.slice(0, n).map((cols, s) => this.sendShard(cols, this.encoders[s])),
+    );
+    this.sendSecondsWindow += (performance.now() - started) / 1000;
+    this.sentSamplesWindow += r.length;
+    if (results.every(Boolean)) {
+      r.length = 0;
+      return true;
+    }
+    return false;
+  }
+
+  private async sendShard(cols: Columns, enc: WriteRequestEncoder): Promise<boolean> {
+    const per = this.cfg.queueConfig.maxSamplesPerSend;
+    for (let start = 0; start < cols.length; start += per) {
+      const end = Math.min(cols.length, start + per);
+      const ok = await this.sendBatch(cols, start, end, enc);
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  /** Sends samples [start, end) of `cols` until acknowledged or dropped; false when stopped. */
+  private async sendBatch(cols: Columns, start: number, end: number, enc: WriteRequestEncoder): Promise<boolean> {
+    const n = end - start;
+    const labels = this.seriesLabels;
+    const raw = enc.encode(
+      cols.refs.subarray(start, end),
+      cols.ts.subarray(start, end),
+      cols.vs.subarray(start, end),
+      n,
+      (ref) => labels.get(ref) as Uint8Array,
+    );
+    const body = snappy.compressSync(raw);
+    let maxTs = 0;
+    for (let i = start; i < end; i++) if (cols.ts[i] > maxTs) maxTs = cols.ts[i];
+    const q = this.cfg.queueConfig;
+    for (let attempt = 0; this.running; attempt++) {
+      const res: SendResult = await this.client.send(body);
+      if (res.status >= 200 && res.status < 300) {
+        this.samplesTotal += n;
+        this.bytesTotal += body.length;
+        if (maxTs > this.highestSentTs) this.highestSentTs = maxTs;
+        return true;
+      }
+      const recoverable = res.status === 0 || res.status >= 500 || (res.status === 429 && q.retryOnHttp429);
+      if (!recoverable) {
+        this.samplesFailed += n;
+        this.logger(
+          `remote_write ${this.label()}: dropped ${n} samples: HTTP ${res.status}: ${res.message.slice(0, 256)}`,
+        );
+        return true; // do not stall the queue
+      }
+      this.samplesRetried += n;
+      let delay = backoffDelay(attempt, q.minBackoffMs, q.maxBackoffMs);
+      if (res.status === 429 && res.retryAfterMs >= 0) delay = res.retryAfterMs;
+      await this.pause(delay);
+    }
+    return false;
+  }
+
+  private maybeRescale(): void {
+    const now = performance.now();
+    const elapsed = (now - this.lastScaleAt) / 1000;
+    if (elapsed < 10) return;
+    const q = this.cfg.queueConfig;
+    const inRate = this.inRead / elapsed;
+    const perSample = this.sentSamplesWindow > 0 ? this.sendSecondsWindow / this.sentSamplesWindow : 0;
+    const lagSeconds = Math.max(0, (this.highestReadTs - this.highestSentTs) / 1000);
+    const backlog = lagSeconds * inRate;
+    let desired = Math.ceil(perSample * (inRate + backlog / 20));
+    desired = Math.min(q.maxShards, Math.max(q.minShards, desired, 1));
+    if (Math.abs(desired - this.numShards) > 0.3 * this.numShards) {
+      this.logger(`remote_write ${this.label()}: shards ${this.numShards} → ${desired}`);
+      this.numShards = desired;
+    }
+    this.inRead = 0;
+    this.sentSamplesWindow = 0;
+    this.sendSecondsWindow = 0;
+    this.lastScaleAt = now;
+  }
+}

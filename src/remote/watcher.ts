@@ -1,0 +1,155 @@
+/**
+ * The WAL watcher (Prometheus `wlog.Watcher`): tails the database's WAL for one remote
+ * endpoint. It reads the newest checkpoint, then the segments after it, live; series
+ * records go to {@link WatcherSink.series}, samples records not yet sent (past the saved
+ * {@link WalPosition}) to {@link WatcherSink.samples} as columns.
+ *
+ * Position semantics: `{segment, offset}` says every record of segments below `segment`,
+ * and every record of `segment` that ends at or before `offset`, has been sent.
+ * @module
+ */
+
+import { existsSync } from 'node:fs';
+import {
+  RecordType,
+  SampleBatch,
+  decodeSamples,
+  decodeSeries,
+  recordType,
+  type RefSeries,
+} from '../tsdb/record.js';
+import { WalReader, lastCheckpoint, listSegments, segmentPath } from '../tsdb/wal/index.js';
+
+/** A read position in the WAL (see the module comment). */
+export interface WalPosition {
+  segment: number;
+  offset: number;
+}
+
+/** Receives what the watcher reads. */
+export interface WatcherSink {
+  /** A series record entry: the head's ref and its labels. */
+  series(s: RefSeries): void;
+  /** Samples of one record, to be sent; the batch is reused after the call. */
+  samples(batch: SampleBatch): void;
+}
+
+/** Tails one WAL folder; pull-driven through {@link read}. */
+export class WalWatcher {
+  readonly walDir: string;
+  private readonly sink: WatcherSink;
+  /** Already sent: samples at or before it are skipped. Null: send everything on disk. */
+  private sentUpTo: WalPosition | null;
+  private reader: WalReader | null;
+  private readonly batch: SampleBatch;
+  private readonly series: RefSeries[];
+  /** Position after the last record read. */
+  private pos: WalPosition;
+  /** Corruption met while reading; the watcher stops there until restarted. */
+  private error: Error | null;
+
+  constructor(walDir: string, sentUpTo: WalPosition | null, sink: WatcherSink) {
+    this.walDir = walDir;
+    this.sink = sink;
+    this.sentUpTo = sentUpTo;
+    this.reader = null;
+    this.batch = new SampleBatch(4096);
+    this.series = [];
+    this.pos = sentUpTo ?? { segment: 0, offset: 0 };
+    this.error = null;
+  }
+
+  /** Position just after the last record read (copy). */
+  position(): WalPosition {
+    return { segment: this.pos.segment, offset: this.pos.offset };
+  }
+
+  /** The error that stopped reading, if any. */
+  err(): Error | null {
+    return this.error;
+  }
+
+  /**
+   * Reads records until at least `maxSamples` samples were handed to the sink or nothing
+   * more is there for now. Returns the number of samples handed over.
+   */
+  read(maxSamples: number): number {
+    if (this.error !== null) return 0;
+    if (this.reader === null) this.open();
+    const r = this.reader as WalReader;
+    let handed = 0;
+    while (handed < maxSamples) {
+      if (!r.next()) {
+        const e = r.err();
+        if (e !== null) {
+          this.error = e;
+          return handed;
+        }
+        // A gap (segments deleted past us, e.g. beyond the max age): start over from the
+        // newest checkpoint; samples already sent are skipped by position.
+        if (this.skippedAhead(r.segment())) {
+          r.close();
+          this.sentUpTo = this.position();
+          this.open();
+          return handed + this.read(maxSamples - handed);
+        }
+        return handed;
+      }
+      handed += this.handle(r.record(), r.segment(), r.offset(), true);
+    }
+    return handed;
+  }
+
+  /** Stops reading and releases the open segment. */
+  close(): void {
+    this.reader?.close();
+    this.reader = null;
+  }
+
+  private open(): void {
+    const cp = lastCheckpoint(this.walDir);
+    let first = 0;
+    if (cp !== null) {
+      first = cp.index + 1;
+      // Samples of the checkpoint are sent only when not sent before (a fresh endpoint or
+      // one whose position fell behind the checkpoint).
+      const sendSamples = this.sentUpTo === null || this.sentUpTo.segment <= cp.index;
+      const cr = new WalReader(cp.dir);
+      try {
+        while (cr.next()) this.handle(cr.record(), -1, 0, sendSamples);
+        if (cr.err() !== null) this.error = cr.err();
+      } finally {
+        cr.close();
+      }
+      if (this.pos.segment < first) this.pos = { segment: first, offset: 0 };
+    }
+    this.reader = new WalReader(this.walDir, { live: true, first });
+  }
+
+  /** True when the segment after `seg` is gone but later ones exist. */
+  private skippedAhead(seg: number): boolean {
+    if (seg >= 0 && existsSync(segmentPath(this.walDir, seg + 1))) return false;
+    const segs = listSegments(this.walDir);
+    return segs.length > 0 && segs[segs.length - 1] > seg + 1 && seg >= 0;
+  }
+
+  private handle(rec: Uint8Array, seg: number, end: number, mayShip: boolean): number {
+    const type = recordType(rec);
+    if (seg >= 0) this.pos = { segment: seg, offset: end };
+    if (type === RecordType.Series) {
+      this.series.length = 0;
+      decodeSeries(rec, this.series);
+      for (let i = 0; i < this.series.length; i++) this.sink.series(this.series[i]);
+      return 0;
+    }
+    if (type !== RecordType.Samples || !mayShip) return 0;
+    const s = this.sentUpTo;
+    if (seg >= 0 && s !== null && (seg < s.segment || (seg === s.segment && end <= s.offset))) {
+      return 0;
+    }
+    this.batch.reset();
+    decodeSamples(rec, this.batch);
+    this.sink.samples(this.batch);
+    return this.batch.length;
+  }
+}
