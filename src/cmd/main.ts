@@ -16,6 +16,31 @@ interface CommandEntry {
 
 const COMMANDS: CommandEntry[] = [
   {
+    words: ['stat'],
+    summary: 'success rate, RPS, latency and TCP figures per workload, as linkerd viz stat',
+    load: async () => (await import('./stat.js')).run,
+  },
+  {
+    words: ['diagnostics', 'proxy-metrics'],
+    summary: 'print the raw /metrics of the proxies of a workload',
+    load: async () => (await import('./diagnostics.js')).proxyMetrics,
+  },
+  {
+    words: ['query'],
+    summary: 'run an instant or range PromQL query against the API',
+    load: async () => (await import('./query.js')).run,
+  },
+  {
+    words: ['federate'],
+    summary: 'print the /federate exposition of the series matching selectors',
+    load: async () => (await import('./federate.js')).run,
+  },
+  {
+    words: ['demo'],
+    summary: 'start a local demo mesh: services, proxies, traffic and a collector',
+    load: async () => (await import('./demo.js')).run,
+  },
+  {
     words: ['collector'],
     summary: 'discover, scrape and store metrics, as prometheus',
     load: async () => (await import('./collector.js')).run,
