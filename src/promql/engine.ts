@@ -436,6 +436,9 @@ class Evaluator {
       end -= subqOffset;
     }
     start -= range === 0 ? this.eng.lookbackDeltaMs : range;
+    // Extended ranges also read the samples around the window edges.
+    if (sel.extended !== null && range > 0) start -= this.eng.lookbackDeltaMs;
+    if (sel.extended === 'smoothed') end += this.eng.lookbackDeltaMs;
     start -= sel.offset;
     end -= sel.offset;
     return [start, end];
@@ -621,8 +624,16 @@ class Evaluator {
     for (const s of this.data.get(sel) ?? []) {
       const i = upperBound(s.ts, ref) - 1;
       if (i < 0 || s.ts[i] <= minT) continue;
-      const v = s.vs[i];
+      let v = s.vs[i];
       if (v !== v && isStaleNaN(v)) continue;
+      if (sel.extended === 'smoothed' && s.ts[i] < ref && i + 1 < s.ts.length) {
+        // Interpolate between the samples around the reference time.
+        const t2 = s.ts[i + 1];
+        const v2 = s.vs[i + 1];
+        if (t2 <= ref + this.eng.lookbackDeltaMs && !isStaleNaN(v2)) {
+          v = v + ((v2 - v) * (ref - s.ts[i])) / (t2 - s.ts[i]);
+        }
+      }
       out.push({ metric: s.metric, v, t: s.ts[i], dropName: false });
     }
     this.countSamples(out.length);
@@ -1194,6 +1205,9 @@ class Evaluator {
     const keep = KEEPS_NAME.has(f);
     const checkCounter = (f === 'rate' || f === 'increase') && arg.type === 'matrixSelector';
     const out: Sample[] = [];
+    if (arg.type === 'matrixSelector' && arg.selector.extended !== null) {
+      return this.evalExtendedRange(e, arg, w, t);
+    }
     if (arg.type === 'matrixSelector') {
       const pre = this.precomputed(e, arg, fn, params, mi, checkCounter);
       if (pre) {
@@ -1252,8 +1266,10 @@ class Evaluator {
     mi: number,
     checkCounter: boolean,
   ): StepTable | null {
-    if (this.step === 0 || this.subqueryDepth > 0 || this.fixedAt(arg.selector) !== null)
+    if (this.step === 0 || this.subqueryDepth > 0 || this.fixedAt(arg.selector) !== null) {
       return null;
+    }
+    if (arg.selector.extended !== null) return null;
     let table = this.stepTables.get(e);
     if (table !== undefined) return table;
     table = null;
@@ -1292,6 +1308,87 @@ class Evaluator {
     }
     this.stepTables.set(e, table);
     return table;
+  }
+
+  /**
+   * A range function over an `anchored` or `smoothed` selector: the window is extended to
+   * its edges (the last sample at or before the start; for `smoothed` values interpolated
+   * at both edges) and rate/increase/delta are not extrapolated.
+   */
+  private evalExtendedRange(
+    e: Call,
+    arg: Extract<Expr, { type: 'matrixSelector' }>,
+    w: RangeWindow,
+    t: number,
+  ): Sample[] {
+    const f = e.func;
+    const smoothed = arg.selector.extended === 'smoothed';
+    const allowed = smoothed
+      ? ['delta', 'increase', 'rate']
+      : ['changes', 'delta', 'increase', 'rate', 'resets'];
+    if (!allowed.includes(f)) {
+      throw new EvalError(
+        `${arg.selector.extended} modifier can only be used with: ${allowed.join(', ')} - not with ${f}`,
+      );
+    }
+    const lookback = this.eng.lookbackDeltaMs;
+    const isCounter = f !== 'delta';
+    const out: Sample[] = [];
+    for (const s of this.data.get(arg.selector) ?? []) {
+      const ts = s.ts;
+      const vs = s.vs;
+      const lo = upperBound(ts, w.start - lookback);
+      const hi = smoothed ? upperBound(ts, w.end + lookback) : upperBound(ts, w.end);
+      if (hi <= lo) continue;
+      // first: the sample at or before the start (else the first one); last: for smoothed,
+      // the first sample at or after the end (else the last one).
+      let first = lo;
+      while (first + 1 < hi - 1 && ts[first + 1] <= w.start) first++;
+      if (ts[first] > w.start) first = lo;
+      let last = hi - 1;
+      if (smoothed) {
+        last = lo;
+        while (last < hi - 1 && ts[last] < w.end) last++;
+      }
+      if (ts[last] <= w.start) continue;
+      if (smoothed && ts[first] >= w.end) continue;
+      if (f === 'changes' || f === 'resets') {
+        const v = RANGE_FUNCTIONS[f](ts, vs, first, last + 1, w, []);
+        if (v !== null) out.push({ metric: s.metric, v, t, dropName: true });
+        continue;
+      }
+      const left =
+        smoothed && ts[first] < w.start && first + 1 < hi
+          ? interpolate(
+              ts[first],
+              vs[first],
+              ts[first + 1],
+              vs[first + 1],
+              w.start,
+              isCounter,
+              true,
+            )
+          : vs[first];
+      const right =
+        smoothed && last > lo && ts[last] > w.end
+          ? interpolate(ts[last - 1], vs[last - 1], ts[last], vs[last], w.end, isCounter, false)
+          : vs[last];
+      let result = right - left;
+      if (isCounter) {
+        // Resets strictly inside the edges; the edges handled theirs when interpolating.
+        if (ts[first] <= w.start) first++;
+        if (ts[last] >= w.end) last--;
+        let prev = left;
+        for (let i = first; i <= last; i++) {
+          if (vs[i] < prev) result += prev;
+          prev = vs[i];
+        }
+        if (right < prev) result += prev;
+      }
+      if (f === 'rate') result /= w.rangeMs / 1000;
+      out.push({ metric: s.metric, v: result, t, dropName: true });
+    }
+    return out;
   }
 
   private checkCounterName(m: Labels, pos: PosRange): void {
@@ -1357,6 +1454,26 @@ function infoNameMatchers(sel: VectorSelector): Matcher[] {
   // Only negative name matchers: they narrow the info metrics (`*_info`), not all series.
   if (!ms.some((m) => m.type === '=' || m.type === '=~')) ms.push(ANY_INFO_MATCHER);
   return ms;
+}
+
+/**
+ * Linear interpolation at `t` between two samples. For a counter that reset between
+ * them, the left edge starts from zero and the right edge adds the value before the reset.
+ */
+function interpolate(
+  t1: number,
+  y1: number,
+  t2: number,
+  y2: number,
+  t: number,
+  isCounter: boolean,
+  leftEdge: boolean,
+): number {
+  if (isCounter && y2 < y1) {
+    if (leftEdge) y1 = 0;
+    else y2 += y1;
+  }
+  return y1 + ((y2 - y1) * (t - t1)) / (t2 - t1);
 }
 
 /** Go's math.Max: NaN wins. */

@@ -114,6 +114,11 @@ export interface VectorSelector {
   offset: number;
   timestamp: number | null;
   startOrEnd: StartOrEnd;
+  /**
+   * Experimental extended range selection: `anchored` takes the last sample at or before
+   * each window edge, `smoothed` interpolates between the samples around it.
+   */
+  extended: 'anchored' | 'smoothed' | null;
   pos: PosRange;
 }
 

@@ -292,11 +292,7 @@ class Walker {
         return this.at(n);
       case T.AnchoredExpr:
       case T.SmoothedExpr:
-        this.fail(
-          n,
-          `${n.type.id === T.AnchoredExpr ? 'anchored' : 'smoothed'} modifier is not supported`,
-        );
-      // falls through (fail never returns)
+        return this.extendedRange(n, n.type.id === T.AnchoredExpr ? 'anchored' : 'smoothed');
       default:
         this.fail(n, `unexpected ${JSON.stringify(this.text(n))}`);
     }
@@ -551,6 +547,7 @@ class Walker {
         offset: 0,
         timestamp: null,
         startOrEnd: null,
+        extended: null,
         pos,
       });
     }
@@ -620,6 +617,7 @@ class Walker {
       offset: 0,
       timestamp: null,
       startOrEnd: null,
+      extended: null,
       pos,
     };
   }
@@ -740,6 +738,22 @@ class Walker {
       if (!Number.isFinite(v)) this.fail(n, `timestamp out of bounds for @ modifier: ${v}`);
       t.timestamp = Math.round(v * 1000);
     }
+    e.pos = this.pos(n);
+    return e;
+  }
+
+  /** `sel[r] anchored`, `sel[r] smoothed`, `sel smoothed`: flags on the inner selector. */
+  private extendedRange(n: SyntaxNode, kind: 'anchored' | 'smoothed'): Expr {
+    const e = this.expr(kids(n)[0]);
+    let target: Expr = e;
+    if (target.type === 'matrixSelector') target = target.selector;
+    if (target.type !== 'vectorSelector') {
+      this.fail(
+        n,
+        `${kind} modifier must be preceded by an instant vector selector or range vector selector`,
+      );
+    }
+    target.extended = kind;
     e.pos = this.pos(n);
     return e;
   }
