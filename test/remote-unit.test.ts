@@ -1,0 +1,155 @@
+// Unit tests of remote write: protobuf encode/decode, snappy block format, backoff,
+// position save/restore, label validation, Retry-After.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import snappy from 'snappy';
+import { Labels } from '../src/model/labels.js';
+import { STALE_NAN } from '../src/model/stale.js';
+import {
+  DecodedWriteRequest,
+  WriteRequestEncoder,
+  backoffDelay,
+  checkSeriesLabels,
+  decodeWriteRequest,
+  encodeLabels,
+  loadPosition,
+  parseRetryAfter,
+  savePosition,
+  snappyDecodedLength,
+} from '../src/remote/index.js';
+
+function bitsOf(v: number): string {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return b.toString('hex');
+}
+
+test('protobuf: round trip of series and samples, with edge values', () => {
+  const series = [
+    Labels.from({ __name__: 'up', job: 'a' }),
+    Labels.from({ __name__: 'ünï_côdé', path: '/ℵ/日本', le: '+Inf' }),
+    Labels.from({ __name__: 'x' }),
+  ];
+  const enc = series.map(encodeLabels);
+  const cases: { ref: number; t: number; v: number }[] = [
+    { ref: 0, t: 0, v: 0 },
+    { ref: 1, t: -1, v: -0 },
+    { ref: 0, t: 1, v: 1.5 },
+    { ref: 2, t: -(2 ** 31) - 7, v: NaN },
+    { ref: 1, t: 2 ** 31 + 3, v: STALE_NAN },
+    { ref: 2, t: 1_700_000_000_123, v: Infinity },
+    { ref: 0, t: -1_700_000_000_123, v: -Infinity },
+    { ref: 1, t: 2 ** 53 - 1, v: Number.MAX_VALUE },
+    { ref: 2, t: -(2 ** 53 - 1), v: Number.MIN_VALUE },
+    { ref: 0, t: 127, v: 1e-300 },
+    { ref: 0, t: 128, v: 42 },
+  ];
+  const refs = cases.map((c) => c.ref);
+  const ts = cases.map((c) => c.t);
+  // Assigned one by one: a JS array of doubles may quieten a signalling NaN (the stale marker).
+  const vs = new Float64Array(cases.length);
+  cases.forEach((c, i) => (vs[i] = c.v));
+  const body = new WriteRequestEncoder(16).encode(refs, ts, vs, cases.length, (r) => enc[r]);
+  const out = decodeWriteRequest(body, new DecodedWriteRequest());
+  // Grouped by series, in order of first appearance; per-series order kept.
+  assert.equal(out.series, 3);
+  assert.equal(out.samples, cases.length);
+  const order = [0, 1, 2];
+  let k = 0;
+  for (let s = 0; s < out.series; s++) {
+    const ref = order[s];
+    assert.deepEqual(out.pairsOf(s), series[ref].toPairs());
+    const want = cases.filter((c) => c.ref === ref);
+    assert.equal(out.sampleStart[s + 1] - out.sampleStart[s], want.length);
+    for (const w of want) {
+      assert.equal(out.ts[k], w.t, `timestamp ${w.t}`);
+      assert.equal(bitsOf(out.vs[k]), bitsOf(w.v), `value bits of ${w.v}`);
+      k++;
+    }
+  }
+});
+
+test('protobuf: bytes of a known request match the protobuf wire format', () => {
+  // TimeSeries{labels:[{name:"a",value:"b"}], samples:[{value:1, timestamp:-1}]}
+  const lb = encodeLabels(Labels.from({ a: 'b' }));
+  assert.equal(lb.toString('hex'), '0a060a0161120162');
+  const body = new WriteRequestEncoder().encode([7], [-1], [1], 1, () => lb);
+  const sample = '09' + '000000000000f03f' + '10' + 'ffffffffffffffffff01';
+  const tsInner = '0a060a0161120162' + '12' + (sample.length / 2).toString(16).padStart(2, '0') + sample;
+  assert.equal(body.toString('hex'), '0a' + (tsInner.length / 2).toString(16) + tsInner);
+});
+
+test('protobuf: malformed input is a ParseError, not a crash', () => {
+  const cases: [string, string][] = [
+    ['truncated length', '0a05'],
+    ['truncated varint', '0a'],
+    ['bad wire type', '0f'],
+    ['sample runs past series', '0a0412020910'],
+  ];
+  for (const [name, hex] of cases) {
+    assert.throws(() => decodeWriteRequest(Buffer.from(hex, 'hex'), new DecodedWriteRequest()), /remote write request/, name);
+  }
+});
+
+test('snappy: block format with a length preamble, not the framed stream', () => {
+  const raw = Buffer.alloc(100_000, 'abcdefgh');
+  const c = snappy.compressSync(raw) as Buffer;
+  assert.notEqual(c.subarray(0, 4).toString('hex'), 'ff060000');
+  assert.equal(snappyDecodedLength(c), raw.length);
+  assert.ok(c.length < raw.length / 10);
+  assert.deepEqual(snappy.uncompressSync(c), raw);
+  assert.equal(snappyDecodedLength(Buffer.from('ffffffffff', 'hex')), -1);
+});
+
+test('backoff: doubles from min to max', () => {
+  const got = Array.from({ length: 10 }, (_, i) => backoffDelay(i, 30, 5000));
+  assert.deepEqual(got, [30, 60, 120, 240, 480, 960, 1920, 3840, 5000, 5000]);
+  assert.equal(backoffDelay(1000, 30, 5000), 5000);
+});
+
+test('Retry-After: seconds or an HTTP date', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  const cases: [string | undefined, number][] = [
+    [undefined, -1],
+    ['', -1],
+    ['3', 3000],
+    ['Thu, 01 Jan 2026 00:00:10 GMT', 10_000],
+    ['garbage', -1],
+  ];
+  for (const [v, want] of cases) assert.equal(parseRetryAfter(v, now), want, String(v));
+});
+
+test('position: save and restore; missing or damaged means start over', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-rw-pos-'));
+  try {
+    const f = join(dir, 'position');
+    assert.equal(loadPosition(f), null);
+    savePosition(f, { segment: 12, offset: 34567 });
+    assert.deepEqual(loadPosition(f), { segment: 12, offset: 34567 });
+    savePosition(f, { segment: 13, offset: 0 });
+    assert.deepEqual(loadPosition(f), { segment: 13, offset: 0 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('receiver validation: sorted unique valid non-empty labels', () => {
+  const cases: [string[], RegExp | null][] = [
+    [['__name__', 'up', 'job', 'x'], null],
+    [[], /without labels/],
+    [['__name__', '1up'], /invalid metric name/],
+    [['__name__', 'up', 'a-b', 'x'], /invalid label name/],
+    [['job', 'x', '__name__', 'up'], /not sorted/],
+    [['__name__', 'up', 'a', '1', 'a', '2'], /duplicate/],
+    [['__name__', 'up', 'a', ''], /empty value/],
+    [['', 'v'], /empty label name/],
+  ];
+  for (const [pairs, want] of cases) {
+    const got = checkSeriesLabels(pairs);
+    if (want === null) assert.equal(got, null);
+    else assert.match(got ?? '', want, pairs.join(','));
+  }
+});
