@@ -14,7 +14,8 @@
 import { Labels } from '../../src/model/labels.js';
 import { Engine } from '../../src/promql/index.js';
 import { Head } from '../../src/tsdb/head.js';
-import { WebServer } from '../../src/web/index.js';
+import { Matcher } from '../../src/model/matcher.js';
+import { WebServer, writeFederation } from '../../src/web/index.js';
 
 const podsArg = process.argv.indexOf('--pods');
 const PODS = podsArg > 0 ? Number(process.argv[podsArg + 1]) : 1600;
@@ -70,7 +71,23 @@ async function main(): Promise<void> {
   const { port } = await server.listen('127.0.0.1:0');
   const base = `http://127.0.0.1:${port}`;
 
-  console.log('\n/federate?match[]={job="linkerd-proxy"} (all series), text 0.0.4');
+  console.log('\nwriteFederation alone (no HTTP), into a sink that counts bytes');
+  for (let run = 0; run < 3; run++) {
+    gc();
+    let bytes = 0;
+    const sink = { write: (b: Buffer): boolean => ((bytes += b.length), true), once: () => undefined };
+    t0 = performance.now();
+    const st = await writeFederation(sink, [[new Matcher('=', 'job', 'linkerd-proxy')]], {
+      queryable: head,
+      now: NOW,
+      lookbackDeltaMs: 5 * 60_000,
+      externalLabels: { cluster: 'bench' },
+    });
+    const ms = performance.now() - t0;
+    console.log(`  run ${run + 1}: ${ms.toFixed(0)} ms, ${st.series} series, ${mib(bytes)} MiB, ${Math.round(st.series / (ms / 1000))} series/s`);
+  }
+
+  console.log('\n/federate?match[]={job="linkerd-proxy"} (all series), text 0.0.4, over HTTP (client in-process)');
   for (const gzip of [false, true]) {
     for (let run = 0; run < 3; run++) {
       gc();
