@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HistogramFamily, LATENCY_BOUNDS_MS, Registry, ScalarFamily } from './metrics.js';
+import { LabelSets } from './labels.js';
+import { ProxyMetrics, classify, errnoOf } from './recorder.js';
+
+const BUILD = { date: '', git_sha: '', profile: 'test', vendor: 'meshmetrics', version: '0.0.0' };
+
+test('histogram buckets are cumulative with exactly the 25 Linkerd bounds and +Inf', () => {
+  const r = new Registry(() => 0, 0);
+  const h = r.register(new HistogramFamily('response_latency_ms', 'help', LATENCY_BOUNDS_MS));
+  for (const v of [0.3, 1, 1.01, 45, 50, 50000, 60000]) h.observe('k', ['a', 'b'], v, 0);
+  const lines = r.render().toString().split('\n').filter((l) => l.startsWith('response_latency_ms_bucket'));
+  assert.equal(lines.length, 26);
+  const got = Object.fromEntries(lines.map((l) => [/le="([^"]+)"/.exec(l)![1], Number(l.slice(l.lastIndexOf(' ') + 1))]));
+  assert.deepEqual(Object.keys(got), [...LATENCY_BOUNDS_MS.map(String), '+Inf']);
+  const cases: [string, number][] = [['1', 2], ['2', 3], ['40', 3], ['50', 5], ['40000', 5], ['50000', 6], ['+Inf', 7]];
+  for (const [le, want] of cases) assert.equal(got[le], want, `le=${le}`);
+  assert.match(r.render().toString(), /response_latency_ms_sum\{a="b"\} 110097.31\nresponse_latency_ms_count\{a="b"\} 7\n/);
+});
+
+test('idle series are evicted after retain-idle; open connections are kept', () => {
+  let now = 0;
+  const r = new Registry(() => now, 10 * 60_000);
+  const c = r.register(new ScalarFamily('request_total', 'counter', 'h'));
+  const g = r.register(new ScalarFamily('tcp_open_connections', 'gauge', 'h', true));
+  c.add('old', ['x', 'old'], 1, now);
+  g.add('open', ['x', 'open'], 1, now);
+  g.add('closed', ['x', 'closed'], 0, now);
+  now = 9 * 60_000;
+  c.add('new', ['x', 'new'], 1, now);
+  assert.equal(r.evictIdle(), 0);
+  now = 10 * 60_000 + 1;
+  assert.equal(r.evictIdle(), 2); // 'old' and the zero gauge
+  assert.equal(c.valueOf('old'), undefined);
+  assert.equal(c.valueOf('new'), 1);
+  assert.equal(g.valueOf('open'), 1);
+  // An evicted counter comes back from zero, as in Linkerd (#6222).
+  c.add('old', ['x', 'old'], 1, now);
+  assert.equal(c.valueOf('old'), 1);
+});
+
+test('drop-labels merges series that differ only in a dropped label', () => {
+  const sets = new LabelSets(['authority', 'target_addr']);
+  const a = sets.make(['direction', 'outbound', 'authority', 'a.test:80', 'target_addr', '10.0.0.1:80', 'target_port', '80']);
+  const b = sets.make(['direction', 'outbound', 'authority', 'b.test:80', 'target_addr', '10.0.0.2:80', 'target_port', '80']);
+  assert.equal(a.key, b.key);
+  assert.deepEqual(a.pairs, ['direction', 'outbound', 'target_port', '80']);
+  const m = new ProxyMetrics({ clock: () => 0, buildInfo: BUILD, processMetrics: false });
+  m.request(a);
+  m.request(b);
+  assert.match(m.render().toString(), /^request_total\{direction="outbound",target_port="80"\} 2$/m);
+});
+
+test('classification and errno', () => {
+  const cases: [number, string, string][] = [
+    [200, '', 'success'],
+    [404, '', 'success'],
+    [499, '', 'success'],
+    [500, '', 'failure'],
+    [503, '', 'failure'],
+    [200, '0', 'success'],
+    [200, '5', 'failure'],
+    [200, '13', 'failure'],
+  ];
+  for (const [status, grpc, want] of cases) assert.equal(classify(status, grpc), want, `${status} grpc=${grpc}`);
+  assert.equal(errnoOf(Object.assign(new Error('x'), { code: 'ECONNRESET' })), 'ECONNRESET');
+  assert.equal(errnoOf(Object.assign(new Error('x'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })), '');
+  assert.equal(errnoOf(null), '');
+});
+
+test('exposition: families in order, response_total with all classification labels, tcp_close with errno', () => {
+  const m = new ProxyMetrics({ clock: () => 0, buildInfo: BUILD, processMetrics: false });
+  const sets = new LabelSets();
+  const ep = sets.make(['direction', 'inbound', 'authority', 'a']);
+  m.request(ep);
+  m.responseStart(ep, 200, 3.5);
+  m.responseEnd(ep, 200, '', '');
+  m.responseEnd(ep, 200, '', 'i/o');
+  const h = m.tcpOpen(sets.make(['direction', 'inbound', 'peer', 'src']));
+  m.tcpClose(h, 'ECONNRESET', 10, 20);
+  m.tcpClose(h, '', 1, 1); // a second close of the same handle is ignored
+  m.error('outbound', 'http', 'i/o');
+  const text = m.render().toString();
+  const want = [
+    'request_total{direction="inbound",authority="a"} 1',
+    'response_latency_ms_bucket{direction="inbound",authority="a",status_code="200",le="4"} 1',
+    'response_latency_ms_sum{direction="inbound",authority="a",status_code="200"} 3.5',
+    'response_total{direction="inbound",authority="a",status_code="200",classification="success",grpc_status="",error=""} 1',
+    'response_total{direction="inbound",authority="a",status_code="200",classification="failure",grpc_status="",error="i/o"} 1',
+    'tcp_open_total{direction="inbound",peer="src"} 1',
+    'tcp_open_connections{direction="inbound",peer="src"} 0',
+    'tcp_read_bytes_total{direction="inbound",peer="src"} 10',
+    'tcp_write_bytes_total{direction="inbound",peer="src"} 20',
+    'tcp_close_total{direction="inbound",peer="src",errno="ECONNRESET"} 1',
+    'outbound_http_errors_total{error="i/o"} 1',
+    'proxy_build_info{date="",git_sha="",profile="test",vendor="meshmetrics",version="0.0.0"} 1',
+  ];
+  let at = -1;
+  for (const line of want) {
+    const i = text.indexOf(line + '\n');
+    assert.ok(i > at, `${line} missing or out of order in\n${text}`);
+    at = i;
+  }
+  for (const f of ['request_total counter', 'response_latency_ms histogram', 'tcp_open_connections gauge', 'inbound_tcp_errors_total counter']) {
+    assert.match(text, new RegExp(`^# TYPE ${f}$`, 'm'));
+  }
+});
