@@ -1,0 +1,94 @@
+// End to end: `meshmetrics demo` as a child process. Once the collector has scraped a few
+// times, `stat deploy` reports traffic for every demo deployment; SIGINT then stops
+// proxies, collector and apps, and the process exits 0 within a few seconds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cmd/main.js';
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ow = process.stdout.write.bind(process.stdout);
+  const ew = process.stderr.write.bind(process.stderr);
+  // The commands write strings; the test runner's own protocol (Buffers) passes through.
+  const capture = (into: string[], orig: typeof ow) =>
+    ((c: string | Uint8Array, ...rest: unknown[]) => {
+      if (typeof c === 'string') return (into.push(c), true);
+      return (orig as (...a: unknown[]) => boolean)(c, ...rest);
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture(out, ow);
+  process.stderr.write = capture(err, ew);
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+}
+
+test('demo: traffic shows up in stat for every deployment, and SIGINT stops it cleanly', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-demo-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const code = "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', code, '--', 'demo', '--web.listen-address=127.0.0.1:0', '--scrape-interval=1s', '--status-interval=2s', '--rps=20', `--data-dir=${join(dir, 'data')}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (c, s) => res({ code: c, signal: s })));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  const deadline = Date.now() + 45_000;
+  let api = '';
+  while (!api) {
+    api = /API and dashboard: (http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
+    assert.ok(Date.now() < deadline && child.exitCode === null, `demo did not start:\n${stdout}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  // Wait until every deployment has request data (irate needs two scrapes after the first request).
+  let rows: { name: string; meshed: string; success: number | null; rps: number | null; latency_ms_p95: number | null }[] = [];
+  for (;;) {
+    const r = await cli(['stat', 'deploy', '-n', 'demo', '-t', '15s', '-o', 'json', `--prometheus-url=${api}`]);
+    if (r.code === 0 && r.stdout.trim().startsWith('[')) rows = JSON.parse(r.stdout) as typeof rows;
+    if (rows.length === 3 && rows.every((x) => (x.rps ?? 0) > 0)) break;
+    assert.ok(Date.now() < deadline, `no traffic for every deployment: ${JSON.stringify(rows)}\n${r.stderr}\n${stderr}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  assert.deepEqual(rows.map((x) => x.name), ['authors', 'books', 'web']);
+  for (const x of rows) {
+    assert.equal(x.meshed, '1/1', x.name);
+    assert.ok(x.success !== null && x.success > 0.5 && x.success <= 1, `${x.name} success ${x.success}`);
+  }
+  // The table form too.
+  const table = await cli(['stat', 'deploy', '-n', 'demo', '-t', '15s', `--prometheus-url=${api}`]);
+  assert.match(table.stdout, /^NAME\s+MESHED\s+SUCCESS\s+RPS/);
+  assert.match(table.stdout, /^web\s+1\/1\s+\d+\.\d\d%\s+\d+\.\drps\s+\d+ms/m);
+  // proxy-metrics finds web's proxy through the collector's targets.
+  const pm = await cli(['diagnostics', 'proxy-metrics', '-n', 'demo', 'deploy/web', '--metric', 'request_total', `--prometheus-url=${api}`]);
+  assert.equal(pm.code, 0, pm.stderr);
+  assert.match(pm.stdout, /^#\n# POD web-[0-9a-f]+-[0-9a-f]+ \(1 of 1\)\n#\n/);
+  assert.match(pm.stdout, /^request_total\{/m);
+
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const { code: exitCode, signal } = await exited;
+  const tookMs = Date.now() - t0;
+  assert.equal(signal, null);
+  assert.equal(exitCode, 0, stderr);
+  assert.ok(tookMs < 8000, `stopping took ${tookMs} ms`);
+  assert.match(stdout, /demo: stopped\./);
+  assert.match(stdout, /^\[\d\d:\d\d:\d\d\] .*web \d+\.\d% \d+\.\drps/m);
+  assert.ok(existsSync(join(dir, 'data', 'wal')), 'the collector wrote its WAL');
+});
