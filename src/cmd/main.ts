@@ -46,6 +46,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./collector.js')).run,
   },
   {
+    words: ['proxy'],
+    summary: 'a sidecar proxy that forwards traffic and publishes Linkerd-style metrics',
+    load: async () => (await import('./proxy.js')).run,
+  },
+  {
     words: ['check', 'metrics'],
     summary: 'lint an exposition read from stdin, as promtool check metrics',
     load: async () => (await import('./check-metrics.js')).run,
