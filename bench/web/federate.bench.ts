@@ -26,7 +26,6 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mib = (b: number): string => (b / 1048576).toFixed(1);
 
 async function fill(head: Head): Promise<number> {
-  let n = 0;
   const refs: number[] = [];
   const series: Labels[] = [];
   for (let p = 0; p < PODS; p++) {
@@ -49,7 +48,6 @@ async function fill(head: Head): Promise<number> {
     const t = NOW - k * STEP;
     for (let i = 0; i < series.length; i++) {
       refs[i] = app.append(refs[i] ?? 0, refs[i] ? Labels.EMPTY : series[i], t, (5 - k) * (1 + (i % 97)) * 1.5);
-      n++;
     }
     await app.commit();
   }
