@@ -1359,19 +1359,11 @@ class Evaluator {
       }
       const left =
         smoothed && ts[first] < w.start && first + 1 < hi
-          ? interpolate(
-              ts[first],
-              vs[first],
-              ts[first + 1],
-              vs[first + 1],
-              w.start,
-              isCounter,
-              true,
-            )
+          ? interpolate(ts[first], vs[first], ts[first + 1], vs[first + 1], w.start, isCounter)
           : vs[first];
       const right =
         smoothed && last > lo && ts[last] > w.end
-          ? interpolate(ts[last - 1], vs[last - 1], ts[last], vs[last], w.end, isCounter, false)
+          ? interpolate(ts[last - 1], vs[last - 1], ts[last], vs[last], w.end, isCounter)
           : vs[last];
       let result = right - left;
       if (isCounter) {
@@ -1458,7 +1450,7 @@ function infoNameMatchers(sel: VectorSelector): Matcher[] {
 
 /**
  * Linear interpolation at `t` between two samples. For a counter that reset between
- * them, the left edge starts from zero and the right edge adds the value before the reset.
+ * them, the line starts from zero, so the value sits on the post-reset ramp.
  */
 function interpolate(
   t1: number,
@@ -1467,12 +1459,8 @@ function interpolate(
   y2: number,
   t: number,
   isCounter: boolean,
-  leftEdge: boolean,
 ): number {
-  if (isCounter && y2 < y1) {
-    if (leftEdge) y1 = 0;
-    else y2 += y1;
-  }
+  if (isCounter && y2 < y1) y1 = 0;
   return y1 + ((y2 - y1) * (t - t1)) / (t2 - t1);
 }
 
