@@ -7,7 +7,7 @@
 
 export { RemoteWriteManager, type RemoteWriteManagerOptions } from './manager.js';
 export { QueueManager, backoffDelay, endpointKey, loadPosition, savePosition, type QueueOptions } from './queue.js';
-export { WalWatcher, type WalPosition, type WatcherSink } from './watcher.js';
+export { WalWatcher, type SavedPosition, type WalPosition, type WatcherSink } from './watcher.js';
 export { RemoteWriteClient, PROTOCOL_HEADERS, USER_AGENT, parseRetryAfter, type SendResult } from './client.js';
 export {
   RemoteWriteReceiver,

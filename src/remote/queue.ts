@@ -34,7 +34,7 @@ import type { RefSeries, SampleBatch } from '../tsdb/record.js';
 import { RemoteWriteClient, type SendResult } from './client.js';
 import type { MetricRow } from './metrics.js';
 import { WriteRequestEncoder, encodeLabels } from './protobuf.js';
-import { WalWatcher, type WalPosition } from './watcher.js';
+import { WalWatcher, type SavedPosition, type WalPosition } from './watcher.js';
 
 /** Options of a {@link QueueManager}. */
 export interface QueueOptions {
@@ -61,10 +61,14 @@ export function endpointKey(cfg: RemoteWriteConfig): string {
 }
 
 /** Reads a saved position; null when none (or unreadable: then everything is resent). */
-export function loadPosition(file: string): WalPosition | null {
+export function loadPosition(file: string): SavedPosition | null {
   try {
-    const p = JSON.parse(readFileSync(file, 'utf8')) as WalPosition;
-    if (Number.isInteger(p.segment) && Number.isInteger(p.offset)) return p;
+    const p = JSON.parse(readFileSync(file, 'utf8')) as SavedPosition;
+    if (!Number.isInteger(p.segment) || !Number.isInteger(p.offset)) return null;
+    if (p.shards === undefined || !Array.isArray(p.done) || p.done.length !== p.shards) {
+      return { segment: p.segment, offset: p.offset };
+    }
+    return p;
   } catch {
     // missing or damaged: start from the beginning of the WAL (duplicates, no gaps)
   }
@@ -72,9 +76,14 @@ export function loadPosition(file: string): WalPosition | null {
 }
 
 /** Saves a position atomically (write, then rename). */
-export function savePosition(file: string, p: WalPosition): void {
+export function savePosition(file: string, p: SavedPosition): void {
   const tmp = file + '.tmp';
-  writeFileSync(tmp, JSON.stringify({ segment: p.segment, offset: p.offset }) + '\n');
+  const o: SavedPosition = { segment: p.segment, offset: p.offset };
+  if (p.shards !== undefined && p.done !== undefined) {
+    o.shards = p.shards;
+    o.done = p.done;
+  }
+  writeFileSync(tmp, JSON.stringify(o) + '\n');
   renameSync(tmp, file);
 }
 
@@ -124,6 +133,8 @@ export class QueueManager {
   private wake: (() => void) | null = null;
   /** Saved position (what has been acknowledged). */
   private acked: WalPosition | null;
+  /** Samples of each shard acknowledged in the current round (see SavedPosition). */
+  private done: number[] = [];
 
   // Self-metrics.
   samplesTotal = 0;
@@ -144,12 +155,18 @@ export class QueueManager {
     const dir = join(opts.stateDir, this.key);
     mkdirSync(dir, { recursive: true });
     this.positionFile = join(dir, 'position');
-    this.acked = loadPosition(this.positionFile);
+    const saved = loadPosition(this.positionFile);
+    this.acked = saved === null ? null : { segment: saved.segment, offset: saved.offset };
     this.client = new RemoteWriteClient(cfg);
     this.logger = opts.logger ?? ((l) => console.warn(l));
     this.pollMs = opts.pollIntervalMs ?? 50;
     this.externalLabels = opts.externalLabels;
     this.numShards = Math.max(1, cfg.queueConfig.minShards);
+    if (saved?.shards !== undefined && saved.done !== undefined) {
+      // Resume the interrupted round with the split it had.
+      this.numShards = saved.shards;
+      this.done = saved.done.slice();
+    }
     this.watcher = new WalWatcher(opts.walDir, this.acked, {
       series: (s) => this.storeSeries(s),
       samples: (b) => this.takeSamples(b),
@@ -288,6 +305,13 @@ export class QueueManager {
     this.acked = pos;
   }
 
+  /** Records that shard `s` of the round in flight has its first `n` samples acknowledged. */
+  private ackShard(s: number, n: number): void {
+    this.done[s] = n;
+    if (this.acked === null) this.acked = { segment: 0, offset: 0 };
+    savePosition(this.positionFile, { ...this.acked, shards: this.numShards, done: this.done });
+  }
+
   /** Sends the round over the shards; false when stopped before every batch was acknowledged. */
   private async sendRound(): Promise<boolean> {
     const n = this.numShards;
@@ -299,24 +323,28 @@ export class QueueManager {
       this.shardCols[r.refs[i] % n].push(r.refs[i], r.ts[i], r.vs[i]);
     }
     const started = performance.now();
+    if (this.done.length !== n) this.done = new Array<number>(n).fill(0);
     const results = await Promise.all(
-      this.shardCols.slice(0, n).map((cols, s) => this.sendShard(cols, this.encoders[s])),
+      this.shardCols.slice(0, n).map((cols, s) => this.sendShard(s, cols, this.encoders[s])),
     );
     this.sendSecondsWindow += (performance.now() - started) / 1000;
     this.sentSamplesWindow += r.length;
     if (results.every(Boolean)) {
       r.length = 0;
+      this.done = [];
       return true;
     }
     return false;
   }
 
-  private async sendShard(cols: Columns, enc: WriteRequestEncoder): Promise<boolean> {
+  private async sendShard(s: number, cols: Columns, enc: WriteRequestEncoder): Promise<boolean> {
     const per = this.cfg.queueConfig.maxSamplesPerSend;
-    for (let start = 0; start < cols.length; start += per) {
+    // Samples acknowledged before a restart are skipped (the round is rebuilt the same).
+    for (let start = Math.min(this.done[s], cols.length); start < cols.length; start += per) {
       const end = Math.min(cols.length, start + per);
       const ok = await this.sendBatch(cols, start, end, enc);
       if (!ok) return false;
+      if (end < cols.length) this.ackShard(s, end);
     }
     return true;
   }

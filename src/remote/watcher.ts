@@ -26,6 +26,17 @@ export interface WalPosition {
   offset: number;
 }
 
+/**
+ * A saved position, plus the progress inside the round that starts there: the round
+ * was split over `shards` shards and shard `s` had its first `done[s]` samples
+ * acknowledged. A restart rebuilds the same round (same records, same split) and skips
+ * those, so a receiver never sees an old sample mixed into a request with new ones.
+ */
+export interface SavedPosition extends WalPosition {
+  shards?: number;
+  done?: number[];
+}
+
 /** Receives what the watcher reads. */
 export interface WatcherSink {
   /** A series record entry: the head's ref and its labels. */
