@@ -387,3 +387,93 @@ test('a query that throws inside the engine is answered and the server keeps ser
     await s.close();
   }
 });
+
+test('targets, metadata and admin endpoints read the interfaces passed in', async () => {
+  const L = (o: Record<string, string>): Labels => Labels.from(o);
+  const deleted: string[] = [];
+  const s = new WebServer({
+    queryable: head,
+    engine: new Engine(),
+    lookbackDeltaMs: 300_000,
+    enableAdminApi: true,
+    admin: {
+      deleteSeries: async (sets, mint, maxt) => void deleted.push(`${sets.map((ms) => ms.map(String).join(',')).join(';')} ${mint} ${maxt}`),
+      snapshot: async (skipHead) => `20231114T221320Z-${skipHead}`,
+    },
+    targets: {
+      targets: () => [
+        {
+          scrapePool: 'linkerd-proxy',
+          active: [
+            {
+              scrapePool: 'linkerd-proxy',
+              scrapeUrl: 'http://10.0.0.1:4191/metrics',
+              discoveredLabels: L({ __address__: '10.0.0.1:4191', job: 'linkerd-proxy' }),
+              labels: L({ instance: '10.0.0.1:4191', job: 'linkerd-proxy' }),
+              health: 'up',
+              lastError: '',
+              lastScrapeMs: 1_700_000_000_120,
+              lastScrapeDurationMs: 12.5,
+              scrapeIntervalMs: 10_000,
+              scrapeTimeoutMs: 10_000,
+            },
+          ],
+          dropped: [{ discoveredLabels: L({ __address__: '10.0.0.2:80', job: 'linkerd-proxy' }) }],
+        },
+        { scrapePool: 'node', active: [], dropped: [] },
+      ],
+    },
+    metadata: {
+      metadata: () => [
+        { target: L({ instance: 'a', job: 'linkerd-proxy' }), metric: 'request_total', type: 'counter', help: 'Total requests.', unit: '' },
+        { target: L({ instance: 'b', job: 'linkerd-proxy' }), metric: 'request_total', type: 'counter', help: 'Total requests.', unit: '' },
+        { target: L({ instance: 'b', job: 'linkerd-proxy' }), metric: 'tcp_open_connections', type: 'gauge', help: 'Open.', unit: '' },
+      ],
+    },
+  });
+  const { port: p2 } = await s.listen('127.0.0.1:0');
+  try {
+    const get = async (path: string, method = 'GET'): Promise<[number, unknown]> => {
+      const r = await fetch(`http://127.0.0.1:${p2}${path}`, { method });
+      const text = await r.text();
+      return [r.status, text === '' ? null : (JSON.parse(text) as { data: unknown }).data];
+    };
+    const active = {
+      discoveredLabels: { __address__: '10.0.0.1:4191', job: 'linkerd-proxy' },
+      labels: { instance: '10.0.0.1:4191', job: 'linkerd-proxy' },
+      scrapePool: 'linkerd-proxy',
+      scrapeUrl: 'http://10.0.0.1:4191/metrics',
+      globalUrl: 'http://10.0.0.1:4191/metrics',
+      lastError: '',
+      lastScrape: '2023-11-14T22:13:20.12Z',
+      lastScrapeDuration: 0.0125,
+      health: 'up',
+      scrapeInterval: '10s',
+      scrapeTimeout: '10s',
+    };
+    const dropped = { discoveredLabels: { __address__: '10.0.0.2:80', job: 'linkerd-proxy' } };
+    const cases: { path: string; method?: string; want: [number, unknown] }[] = [
+      { path: '/api/v1/targets', want: [200, { activeTargets: [active], droppedTargets: [dropped] }] },
+      { path: '/api/v1/targets?state=active', want: [200, { activeTargets: [active], droppedTargets: [] }] },
+      { path: '/api/v1/targets?state=dropped', want: [200, { activeTargets: [], droppedTargets: [dropped] }] },
+      { path: '/api/v1/targets?scrapePool=node', want: [200, { activeTargets: [], droppedTargets: [] }] },
+      { path: '/api/v1/scrape_pools', want: [200, { scrapePools: ['linkerd-proxy', 'node'] }] },
+      {
+        path: '/api/v1/metadata',
+        want: [200, { request_total: [{ type: 'counter', help: 'Total requests.', unit: '' }], tcp_open_connections: [{ type: 'gauge', help: 'Open.', unit: '' }] }],
+      },
+      { path: '/api/v1/metadata?limit=1', want: [200, { request_total: [{ type: 'counter', help: 'Total requests.', unit: '' }] }] },
+      {
+        path: `/api/v1/targets/metadata?match_target=${q('{instance="b"}')}&metric=tcp_open_connections`,
+        want: [200, [{ target: { instance: 'b', job: 'linkerd-proxy' }, type: 'gauge', help: 'Open.', unit: '' }]],
+      },
+      { path: `/api/v1/admin/tsdb/delete_series?match[]=up&start=1&end=2`, method: 'POST', want: [204, null] },
+      { path: `/api/v1/admin/tsdb/snapshot?skip_head=true`, method: 'POST', want: [200, { name: '20231114T221320Z-true' }] },
+      { path: `/api/v1/admin/tsdb/clean_tombstones`, method: 'PUT', want: [500, undefined] },
+    ];
+    for (const tc of cases) assert.deepEqual(await get(tc.path, tc.method), tc.want, tc.path);
+    assert.deepEqual(deleted, ['__name__="up" 1000 2000']);
+  } finally {
+    await s.close();
+  }
+});
