@@ -18,7 +18,7 @@
  */
 import { UsageError } from './flags.js';
 import { sampleValue, type Metric, type PromApiClient, type VectorSample } from './prom-api.js';
-import { formatTable } from './table.js';
+import { formatFixed, formatTable } from './table.js';
 
 /** A kind of resource `stat` can report on. */
 export interface ResourceKind {
@@ -440,16 +440,16 @@ export function formatStat(rows: readonly StatRow[], format: StatFormat, allName
     if (showMeshed) cells.push(r.meshed ?? '-');
     const has = r.rps !== null;
     cells.push(
-      has && r.success !== null ? `${(r.success * 100).toFixed(2)}%` : '-',
-      has ? `${r.rps!.toFixed(1)}rps` : '-',
+      has && r.success !== null ? `${formatFixed(r.success * 100, 2)}%` : '-',
+      has ? `${formatFixed(r.rps!, 1)}rps` : '-',
       has ? `${r.latencyP50}ms` : '-',
       has ? `${r.latencyP95}ms` : '-',
       has ? `${r.latencyP99}ms` : '-',
     );
     if (showTcp) cells.push(has && r.tcpOpenConnections !== null ? String(r.tcpOpenConnections) : '-');
     if (format === 'wide' && showTcp) {
-      cells.push(has && r.tcpReadBytesRate !== null ? `${r.tcpReadBytesRate.toFixed(1)}B/s` : '-');
-      cells.push(has && r.tcpWriteBytesRate !== null ? `${r.tcpWriteBytesRate.toFixed(1)}B/s` : '-');
+      cells.push(has && r.tcpReadBytesRate !== null ? `${formatFixed(r.tcpReadBytesRate, 1)}B/s` : '-');
+      cells.push(has && r.tcpWriteBytesRate !== null ? `${formatFixed(r.tcpWriteBytesRate, 1)}B/s` : '-');
     }
     return cells;
   });
