@@ -237,6 +237,13 @@ test('range query: matrix shape with points at start + k·step', async () => {
   );
 });
 
+test('a query over its timeout parameter is a 503 timeout', async () => {
+  const r = await call(`/api/v1/query_range?query=${q('sum(rate(request_total[5m])) + sum(up)')}&start=0&end=${T0 / 1000}&step=${Math.ceil(T0 / 1000 / 11000)}&timeout=0.001`);
+  assert.equal(r.status, 503, r.body);
+  const j = JSON.parse(r.body) as { errorType: string; error: string };
+  assert.deepEqual([j.errorType, j.error], ['timeout', 'query timed out in expression evaluation']);
+});
+
 test('stats=all adds a stats object', async () => {
   const r = await call(`/api/v1/query?query=up&time=${T0 / 1000}&stats=all`);
   const j = JSON.parse(r.body) as { data: { stats: { timings: { evalTotalTime: number } } } };

@@ -7,7 +7,7 @@
 
 import { QueryError } from '../../../model/errors.js';
 import { isValidLabelName, Labels, Matcher } from '../../../model/index.js';
-import { parseExpr, PromQLParseError, type Engine, type Expr, type QueryResult } from '../../../promql/index.js';
+import { Engine, parseExpr, PromQLParseError, type Expr, type QueryResult } from '../../../promql/index.js';
 import { MergeSeriesSet } from '../../../storage/merge.js';
 import type { Querier, Queryable, SelectHints, SeriesSet } from '../../../storage/interface.js';
 import { formatJsonTimestamp, formatJsonValue, formatRFC3339Nano } from '../../format.js';
@@ -241,8 +241,20 @@ export class Api {
             ac.abort();
           }, timeoutMs)
         : null;
+    // A shorter per-request timeout gets an engine of its own: its deadline is checked deep
+    // inside evaluation, where no timer callback can run.
+    const base = this.o.engine;
+    const engine =
+      timeoutMs > 0 && timeoutMs < base.timeoutMs
+        ? new Engine({
+            lookbackDeltaMs: base.lookbackDeltaMs,
+            maxSamples: base.maxSamples,
+            timeoutMs,
+            defaultEvalIntervalMs: base.defaultEvalIntervalMs,
+          })
+        : base;
     try {
-      return await this.o.engine.execExpr(this.o.queryable, q, expr, start, end, step, ac.signal);
+      return await engine.execExpr(this.o.queryable, q, expr, start, end, step, ac.signal);
     } catch (e) {
       if (timedOut && e instanceof QueryError && e.type === 'canceled') {
         throw new QueryError('timeout', 'query timed out in expression evaluation', { cause: e });
