@@ -97,7 +97,12 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
   mainLog('info', 'Loading configuration file', { filename: opts.configFile });
   for (const w of config.warnings) mainLog('warn', 'Configuration warning', { filename: opts.configFile, msg: w });
 
-  const db = await openDB(opts.dataDir, { logger: (line) => log('tsdb')('info', line) });
+  const db = await openDB(opts.dataDir, {
+    logger: (line) => log('tsdb')('info', line),
+    // 0 leaves the DB's default (15d), as Prometheus treats an unset retention.
+    retentionMs: opts.retentionTimeMs > 0 ? opts.retentionTimeMs : undefined,
+    retentionBytes: opts.retentionSizeBytes,
+  });
   mainLog('info', 'TSDB started', {
     dir: opts.dataDir,
     series: db.openStats.series,
