@@ -20,7 +20,7 @@
  * @module
  */
 
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from '../model/errors.js';
 import type { Matcher } from '../model/matcher.js';
@@ -330,7 +330,13 @@ export class DB implements Storage {
       const have = byDir.get(d);
       next.push(have ?? Block.open(d));
     }
-    this.swapBlocks(next);
+    const parents = new Set<string>();
+    for (const b of next) for (const p of b.meta.compaction.parents ?? []) parents.add(p.ulid);
+    // Inputs of a merge whose deletion was interrupted are superseded by its output.
+    const live = next.filter((b) => !parents.has(b.ulid));
+    for (const b of next) if (parents.has(b.ulid) && existsSync(b.dir)) deleteBlockDir(b.dir);
+    this.swapBlocks(live);
+    for (const b of next) if (parents.has(b.ulid) && !byDir.has(b.dir)) b.close();
   }
 
   /**
@@ -589,6 +595,27 @@ function releaseLock(path: string): void {
   }
 }
 
+/**
+ * Deletes the blocks that are parents of another block: a merge finished writing its
+ * output but crashed before deleting the inputs (Prometheus's `deletableBlocks`).
+ */
+function withoutMergedParents(blocks: Block[], logger: (line: string) => void): Block[] {
+  const parents = new Set<string>();
+  for (const b of blocks) for (const p of b.meta.compaction.parents ?? []) parents.add(p.ulid);
+  if (parents.size === 0) return blocks;
+  const kept: Block[] = [];
+  for (const b of blocks) {
+    if (!parents.has(b.ulid)) {
+      kept.push(b);
+      continue;
+    }
+    b.close();
+    deleteBlockDir(b.dir);
+    logger(`db: deleting block ${b.ulid}, already merged into a newer block`);
+  }
+  return kept;
+}
+
 /** Removes blocks left half-written or half-deleted by a crash. */
 function removeLeftovers(dir: string): void {
   for (const name of readdirSync(dir)) {
@@ -617,9 +644,10 @@ export async function openDB(dir: string, opts: DBOptions = {}): Promise<DB> {
 function openLocked(dir: string, opts: DBOptions, started: number): DB {
   const logger = opts.logger ?? ((line: string) => console.warn(line));
   removeLeftovers(dir);
-  const blocks: Block[] = [];
+  let blocks: Block[] = [];
   try {
     for (const d of listBlockDirs(dir)) blocks.push(Block.open(d));
+    blocks = withoutMergedParents(blocks, logger);
   } catch (err) {
     for (const b of blocks) b.close();
     throw err;
