@@ -110,6 +110,17 @@ test('diagnostics proxy-metrics', async (t) => {
     assert.equal(bad.code, 2);
   });
 
+  await t.test('a proxy that hangs is cut off by the overall --timeout', async () => {
+    const hang = await listen(() => {});
+    t.after(() => hang.server.closeAllConnections());
+    t.after(() => hang.server.close());
+    const t0 = Date.now();
+    const r = await cli(['diagnostics', 'proxy-metrics', '--timeout', '300ms', hang.addr]);
+    assert.ok(Date.now() - t0 < 3000);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /# ERROR: GET http:\/\/.*\/metrics: timed out after 300 ms\n$/);
+  });
+
   await t.test('--obfuscate hashes the sensitive labels and keeps everything else', async () => {
     const r = await cli(['diagnostics', 'proxy-metrics', '--obfuscate', a.addr]);
     assert.equal(r.code, 0, r.stderr);

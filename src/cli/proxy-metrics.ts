@@ -78,9 +78,11 @@ export async function resolveProxies(target: string, client: PromApiClient | nul
   return endpointsOfWorkload(await client.targets(), target, namespace, job);
 }
 
-/** GETs every endpoint concurrently; all of them share one deadline. Never throws. */
-export async function fetchProxyMetrics(endpoints: readonly ProxyEndpoint[], timeoutMs: number): Promise<ProxyResult[]> {
-  const deadline = AbortSignal.timeout(timeoutMs);
+/**
+ * GETs every endpoint concurrently; all of them share one deadline, `timeoutMs` from now or
+ * `deadline` when given (so finding the proxies and reading them fit in one cap). Never throws.
+ */
+export async function fetchProxyMetrics(endpoints: readonly ProxyEndpoint[], timeoutMs: number, deadline = AbortSignal.timeout(timeoutMs)): Promise<ProxyResult[]> {
   return Promise.all(
     endpoints.map(async (e): Promise<ProxyResult> => {
       try {

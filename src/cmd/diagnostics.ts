@@ -45,14 +45,16 @@ export async function proxyMetrics(args: string[]): Promise<number> {
     const { parseDuration } = await import('../config/index.js');
     const timeoutMs = parseDuration(f.strings.get('timeout')!);
     if (timeoutMs === null || timeoutMs <= 0) throw new UsageError(`invalid --timeout "${f.strings.get('timeout')}"`);
-    const client = new PromApiClient(prometheusUrl(f.strings.get('prometheus-url')), { timeoutMs });
+    // One overall cap (linkerd: 30 s) for finding the proxies and reading them all.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const client = new PromApiClient(prometheusUrl(f.strings.get('prometheus-url')), { timeoutMs, signal: deadline });
     const namespace = f.bools.has('all-namespaces') ? '' : f.strings.get('namespace')!;
     const endpoints = await resolveProxies(f.positionals[0], client, namespace, f.strings.get('job')!);
     if (endpoints.length === 0) {
       process.stderr.write(`Error: no proxies found for ${f.positionals[0]}${namespace ? ` in namespace ${namespace}` : ''}\n`);
       return 1;
     }
-    const results = await fetchProxyMetrics(endpoints, timeoutMs);
+    const results = await fetchProxyMetrics(endpoints, timeoutMs, deadline);
     const families = f.lists.has('metric') ? new Set(f.lists.get('metric')) : null;
     const obfuscate = f.bools.has('obfuscate');
     for (const r of results) {
