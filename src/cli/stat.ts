@@ -272,6 +272,7 @@ export function buildStatQueries(ref: ResourceRef, o: StatOptions): StatQueries 
   // Pods are counted on the resource's own labels, without direction (process and up have none).
   const podSel = selector([...own('namespace', k.kind === 'namespace' ? '' : k.label), ...sel]);
   const podGroup = k.kind === 'namespace' ? 'namespace' : `namespace, ${k.label}`;
+  const podInner = k.kind === 'pod' ? podGroup : `pod, ${podGroup}`;
   const meshedOk = k.kind !== 'authority' && k.kind !== 'service';
   return {
     ref,
@@ -280,8 +281,8 @@ export function buildStatQueries(ref: ResourceRef, o: StatOptions): StatQueries 
     tcpConnections: tcp ? `sum(tcp_open_connections${l}) by (${by})` : null,
     tcpRead: tcp ? `sum(increase(tcp_read_bytes_total${withPeer}[${w}])) by (${by})` : null,
     tcpWrite: tcp ? `sum(increase(tcp_write_bytes_total${withPeer}[${w}])) by (${by})` : null,
-    meshed: meshedOk ? `count(count(process_start_time_seconds${podSel}) by (pod, ${podGroup})) by (${podGroup})` : null,
-    total: meshedOk ? `count(count(up${podSel}) by (pod, ${podGroup})) by (${podGroup})` : null,
+    meshed: meshedOk ? `count(count(process_start_time_seconds${podSel}) by (${podInner})) by (${podGroup})` : null,
+    total: meshedOk ? `count(count(up${podSel}) by (${podInner})) by (${podGroup})` : null,
     nsLabel,
     nameLabel,
   };
