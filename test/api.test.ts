@@ -38,6 +38,7 @@ async function fill(head: Head): Promise<void> {
   add({ __name__: 'gone', job: 'linkerd-proxy' }, T0 - 10 * 60_000, 3);
   add({ __name__: 'future', job: 'linkerd-proxy' }, T0 + 60_000, 9);
   add({ __name__: 'with_upper', Zone: 'eu', job: 'linkerd-proxy' }, T0 - 1000, 7);
+  add({ __name__: 'bad.name', job: 'linkerd-proxy' }, T0 - 1000, 8);
   await app.commit();
 }
 

@@ -14,7 +14,7 @@
  */
 
 import { ExpositionWriter, type ByteSink } from '../exposition/index.js';
-import { isStaleNaN, METRIC_NAME, type Labels, type Matcher } from '../model/index.js';
+import { isStaleNaN, isValidMetricName, METRIC_NAME, type Labels, type Matcher } from '../model/index.js';
 import { ValueType, type Queryable, type SampleIterator } from '../storage/interface.js';
 import { selectUnion } from './api/v1/api.js';
 
@@ -69,6 +69,7 @@ export async function writeFederation(
     const heldByName = new Map<string, Held[]>();
     let family = '';
     let it: SampleIterator | undefined = undefined;
+    let badName = '';
 
     const writeSeries = (ls: Labels, t: number, v: number): void => {
       pairs.length = 0;
@@ -100,7 +101,13 @@ export async function writeFederation(
       const s = ss.at();
       const ls = s.labels;
       const name = ls.metricName();
-      if (name === '') continue;
+      // Nameless series are skipped, as are names the text format cannot carry (one bad
+      // series must not cut off the whole answer).
+      if (name === '' || name === badName) continue;
+      if (name !== family && !isValidMetricName(name)) {
+        badName = name;
+        continue;
+      }
       // Newest sample at or before now within the window.
       it = s.iterator(it);
       let vt = it.seek(mint);
