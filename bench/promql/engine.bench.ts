@@ -153,17 +153,25 @@ const QUERIES: Record<string, string> = {
   p99: 'histogram_quantile(0.99, sum(irate(response_latency_ms_bucket{direction="inbound"}[30s])) by (le, deployment))',
 };
 
-async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
+/** Median wall and CPU (user + system) milliseconds of `runs` runs after a warm-up. */
+async function time(
+  fn: () => Promise<unknown>,
+  runs: number,
+): Promise<{ wall: number; cpu: number }> {
   await fn(); // warm-up
-  const ms: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     (globalThis as { gc?: () => void }).gc?.();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
-    ms.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  ms.sort((a, b) => a - b);
-  return ms[ms.length >> 1];
+  const median = (a: number[]): number => a.sort((x, y) => x - y)[a.length >> 1];
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 const t0 = performance.now();
@@ -172,12 +180,12 @@ console.log(
   `loaded ${series} series, ${samples} samples in ${(performance.now() - t0).toFixed(0)} ms`,
 );
 const engine = new Engine();
-console.log('query                 instant ms   1h range @15s ms');
+console.log('query                instant wall/cpu ms    1h range @15s wall/cpu ms');
 for (const [name, q] of Object.entries(QUERIES)) {
   const inst = await time(() => engine.instantQuery(store, q, END_MS), 10);
   const range = await time(() => engine.rangeQuery(store, q, 0, END_MS, 15_000), 3);
-  console.log(
-    `${name.padEnd(20)} ${inst.toFixed(2).padStart(10)} ${range.toFixed(1).padStart(18)}`,
-  );
+  const pair = (x: { wall: number; cpu: number }): string =>
+    `${x.wall.toFixed(1)} / ${x.cpu.toFixed(1)}`;
+  console.log(`${name.padEnd(20)} ${pair(inst).padStart(20)} ${pair(range).padStart(28)}`);
 }
-console.log('(median of runs; preliminary: the machine is shared with other work)');
+console.log('(medians; preliminary: the machine is shared, so CPU time is the steadier figure)');
