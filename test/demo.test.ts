@@ -81,6 +81,16 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
   assert.match(pm.stdout, /^#\n# POD web-[0-9a-f]+-[0-9a-f]+ \(1 of 1\)\n#\n/);
   assert.match(pm.stdout, /^request_total\{/m);
 
+  // query and federate against our own collector.
+  const q = await cli(['query', 'sum(increase(request_total{namespace="demo",direction="outbound"}[15s])) by (dst_deployment)', '-o', 'json', `--prometheus-url=${api}`]);
+  assert.equal(q.code, 0, q.stderr);
+  const vec = JSON.parse(q.stdout) as { resultType: string; result: { metric: Record<string, string> }[] };
+  assert.equal(vec.resultType, 'vector');
+  assert.deepEqual(vec.result.map((x) => x.metric.dst_deployment).sort(), ['authors', 'books']);
+  const fed = await cli(['federate', '--match', '{__name__="process_start_time_seconds",namespace="demo"}', `--prometheus-url=${api}`]);
+  assert.equal(fed.code, 0, fed.stderr);
+  assert.equal(fed.stdout.split('\n').filter((l) => l.startsWith('process_start_time_seconds{')).length, 3);
+
   const t0 = Date.now();
   child.kill('SIGINT');
   const { code: exitCode, signal } = await exited;
