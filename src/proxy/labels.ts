@@ -71,6 +71,11 @@ export function joinHostPort(host: string, port: number | string): string {
 export class LabelSets {
   private readonly drop: ReadonlySet<string>;
   private readonly cache = new Map<string, LabelSet>();
+  /**
+   * Label-set text to id. Never cleared, so an id is never reused for other labels; it
+   * grows with the distinct label sets seen (one entry each, not one per series).
+   */
+  private readonly ids = new Map<string, number>();
   /** Bound on cached label sets; the cache is cleared (not the series) when it is passed. */
   private readonly maxCached: number;
 
@@ -79,16 +84,25 @@ export class LabelSets {
     this.maxCached = maxCached;
   }
 
-  /** Makes a label set from pairs, dropping the configured labels. Not cached. */
+  /**
+   * Makes a label set from pairs, dropping the configured labels. Its key is a short id
+   * interned from the values, so keys of derived series (`key + status`) stay short and
+   * cheap to hash; equal label sets always get the same id.
+   */
   make(pairs: LabelPairs): LabelSet {
     const out: string[] = [];
-    let key = '';
+    let full = '';
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       if (this.drop.has(pairs[i])) continue;
       out.push(pairs[i], pairs[i + 1]);
-      key += pairs[i + 1] + '\u0000';
+      full += pairs[i] + '\u0000' + pairs[i + 1] + '\u0000';
     }
-    return { key, pairs: out };
+    let id = this.ids.get(full);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(full, id);
+    }
+    return { key: id.toString(36) + '\u0000', pairs: out };
   }
 
   /** The cached label set for `cacheKey`, built by `build` on a miss. */
@@ -100,12 +114,6 @@ export class LabelSets {
       this.cache.set(cacheKey, s);
     }
     return s;
-  }
-
-  /** Extends a label set with more pairs (dropping configured labels). */
-  extend(base: LabelSet, more: LabelPairs): LabelSet {
-    const tail = this.make(more);
-    return { key: base.key + '\u0001' + tail.key, pairs: base.pairs.concat(tail.pairs) };
   }
 }
 

@@ -29,10 +29,13 @@ export class ScalarSeries {
   readonly encoded: Buffer;
   value: number;
   touchedMs: number;
+  /** Set when the family dropped this series; holders of a reference must look it up again. */
+  evicted: boolean;
   constructor(encoded: Buffer, nowMs: number) {
     this.encoded = encoded;
     this.value = 0;
     this.touchedMs = nowMs;
+    this.evicted = false;
   }
 }
 
@@ -47,6 +50,8 @@ export class HistogramSeries {
   sum: number;
   count: number;
   touchedMs: number;
+  /** Set when the family dropped this series; holders of a reference must look it up again. */
+  evicted: boolean;
   constructor(encodedBuckets: Buffer[], encodedSum: Buffer, encodedCount: Buffer, nowMs: number) {
     this.encodedBuckets = encodedBuckets;
     this.encodedSum = encodedSum;
@@ -55,6 +60,7 @@ export class HistogramSeries {
     this.sum = 0;
     this.count = 0;
     this.touchedMs = nowMs;
+    this.evicted = false;
   }
 }
 
@@ -126,6 +132,7 @@ export class ScalarFamily implements Family {
     let n = 0;
     for (const [k, s] of this.series) {
       if (s.touchedMs >= cutoffMs || (this.keepNonZero && s.value !== 0)) continue;
+      s.evicted = true;
       this.series.delete(k);
       n++;
     }
@@ -172,6 +179,11 @@ export class HistogramFamily implements Family {
   observe(key: string, labels: LabelPairs | (() => LabelPairs), v: number, nowMs: number): void {
     let s = this.series.get(key);
     if (s === undefined) s = this.create(key, typeof labels === 'function' ? labels() : labels, nowMs);
+    this.observeInto(s, v, nowMs);
+  }
+
+  /** Records one observation `v` into a series got from {@link get} or {@link create}. */
+  observeInto(s: HistogramSeries, v: number, nowMs: number): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && v > bounds[i]) i++;
@@ -198,6 +210,7 @@ export class HistogramFamily implements Family {
     let n = 0;
     for (const [k, s] of this.series) {
       if (s.touchedMs >= cutoffMs) continue;
+      s.evicted = true;
       this.series.delete(k);
       n++;
     }
@@ -228,6 +241,8 @@ export class Registry {
   private readonly writer = new ExpositionWriter('text');
   readonly clock: Clock;
   readonly retainIdleMs: number;
+  /** Called after a pass that evicted something, so callers can drop their references. */
+  onEvicted: (() => void) | null = null;
 
   constructor(clock: Clock = Date.now, retainIdleMs = 10 * 60_000) {
     this.clock = clock;
@@ -245,6 +260,7 @@ export class Registry {
     const cutoff = this.clock() - this.retainIdleMs;
     let n = 0;
     for (const f of this.families) n += f.evict(cutoff);
+    if (n > 0 && this.onEvicted !== null) this.onEvicted();
     return n;
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CallbackFamily, HistogramFamily, LATENCY_BOUNDS_MS, Registry, ScalarFamily, type Clock } from './metrics.js';
+import { CallbackFamily, HistogramFamily, HistogramSeries, ScalarSeries, LATENCY_BOUNDS_MS, Registry, ScalarFamily, type Clock } from './metrics.js';
 import type { Direction, LabelSet } from './labels.js';
 import { writeBuildInfo, writeProcessMetrics, type BuildInfo } from './process-metrics.js';
 
@@ -30,6 +30,24 @@ export function errnoOf(err: unknown): string {
   return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : '';
 }
 
+const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+/** The decimal text of an HTTP status, without allocating for the usual ones. */
+function statusText(status: number): string {
+  return status >= 0 && status < 600 ? STATUS_TEXT[status] : String(status);
+}
+
+/**
+ * The series one (endpoint, status) pair records into, held by reference so a response
+ * costs one short-key lookup: its latency series, its response_total series for plain HTTP
+ * (no grpc-status, no error), and the others by `grpc\0error`.
+ */
+class StatusSlot {
+  latency: HistogramSeries | null = null;
+  plain: ScalarSeries | null = null;
+  other: Map<string, ScalarSeries> | null = null;
+}
+
 /** Per-connection accounting kept by {@link ProxyMetrics.tcpOpen} until close. */
 export interface TcpHandle {
   readonly labels: LabelSet;
@@ -49,10 +67,13 @@ export class ProxyMetrics {
   readonly tcpCloseTotal: ScalarFamily;
   readonly errors: Record<`${Direction}_${'http' | 'tcp'}`, ScalarFamily>;
   private readonly clock: Clock;
+  /** (endpoint, status) → its series; dropped whenever eviction removed anything. */
+  private readonly slots = new Map<string, StatusSlot>();
 
   constructor(opts: { clock?: Clock; retainIdleMs?: number; buildInfo: BuildInfo; processMetrics?: boolean }) {
     this.clock = opts.clock ?? Date.now;
     const r = (this.registry = new Registry(this.clock, opts.retainIdleMs));
+    r.onEvicted = () => this.slots.clear();
     this.requestTotal = r.register(new ScalarFamily('request_total', 'counter', 'Total count of HTTP requests.'));
     this.responseLatencyMs = r.register(
       new HistogramFamily('response_latency_ms', 'Elapsed times between a request\'s headers being received and its response stream completing', LATENCY_BOUNDS_MS),
@@ -90,26 +111,54 @@ export class ProxyMetrics {
 
   /** Records time to first response byte (headers) for `status` on `ep`. */
   responseStart(ep: LabelSet, status: number, latencyMs: number): void {
-    const code = String(status);
-    const key = ep.key + code;
-    const h = this.responseLatencyMs;
     const now = this.clock();
-    if (h.get(key) === undefined) h.create(key, [...ep.pairs, 'status_code', code], now);
-    h.observe(key, ep.pairs, latencyMs, now);
+    const key = ep.key + statusText(status);
+    const slot = this.slot(key);
+    let s = slot.latency;
+    if (s === null || s.evicted) {
+      const h = this.responseLatencyMs;
+      s = slot.latency = h.get(key) ?? h.create(key, [...ep.pairs, 'status_code', statusText(status)], now);
+    }
+    this.responseLatencyMs.observeInto(s, latencyMs, now);
   }
 
   /** Counts a finished response; `error` is "" unless the stream failed. */
   responseEnd(ep: LabelSet, status: number, grpcStatus: string, error: string): void {
-    const code = String(status);
-    const cls = error !== '' ? 'failure' : classify(status, grpcStatus);
-    const key = ep.key + code + '\u0000' + cls + '\u0000' + grpcStatus + '\u0000' + error;
     const now = this.clock();
-    const f = this.responseTotal;
-    const s =
-      f.get(key) ??
-      f.create(key, [...ep.pairs, 'status_code', code, 'classification', cls, 'grpc_status', grpcStatus, 'error', error], now);
+    const key = ep.key + statusText(status);
+    const slot = this.slot(key);
+    let s: ScalarSeries | null | undefined;
+    if (grpcStatus === '' && error === '') {
+      s = slot.plain;
+      if (s === null || s.evicted) s = slot.plain = this.responseSeries(ep, key, status, '', '', now);
+    } else {
+      const sub = grpcStatus + '\u0000' + error;
+      slot.other ??= new Map();
+      s = slot.other.get(sub);
+      if (s === undefined || s.evicted) {
+        s = this.responseSeries(ep, key, status, grpcStatus, error, now);
+        slot.other.set(sub, s);
+      }
+    }
     s.value++;
     s.touchedMs = now;
+  }
+
+  private slot(key: string): StatusSlot {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = new StatusSlot();
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  private responseSeries(ep: LabelSet, key: string, status: number, grpc: string, error: string, now: number): ScalarSeries {
+    const cls = error !== '' ? 'failure' : classify(status, grpc);
+    const full = key + '\u0000' + grpc + '\u0000' + error;
+    const f = this.responseTotal;
+    const code = statusText(status);
+    return f.get(full) ?? f.create(full, [...ep.pairs, 'status_code', code, 'classification', cls, 'grpc_status', grpc, 'error', error], now);
   }
 
   /** Counts a proxy error on the `<direction>_<protocol>_errors_total` family. */

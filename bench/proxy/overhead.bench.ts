@@ -1,0 +1,219 @@
+/**
+ * What the proxy costs: added latency (p50, p99) and throughput of HTTP/1.1 through the
+ * inbound proxy, and through outbound then inbound proxy, against the app called directly.
+ * The app and each proxy run in their own processes; the load generator (ours, keep-alive
+ * agents) runs here, first open-loop at a fixed rate (1,000 req/s), then closed-loop at max
+ * with a fixed number of requests in flight. Then the recording cost per request and the
+ * /metrics render time, in-process.
+ *
+ * wrk and nginx are used too when installed (not installed here at the time of writing).
+ * Figures are preliminary on a shared machine.
+ *
+ * Run: node --expose-gc --import tsx bench/proxy/overhead.bench.ts
+ */
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { LabelSets, ProxyMetrics } from '../../src/proxy/index.js';
+import { inboundEndpointPairs } from '../../src/proxy/labels.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const FIXED_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 3);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
+
+const MAIN = pathToFileURL(resolve('src/cmd/main.ts')).href;
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** Starts a child running `code` (an ES module body) and waits for "ready" on stdout. */
+async function child(code: string, args: string[] = []): Promise<void> {
+  const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(c);
+  await new Promise<void>((res, rej) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (/ready|admin 127/.test(out)) res();
+    };
+    c.stdout!.on('data', onData);
+    c.stderr!.on('data', onData);
+    c.once('exit', (code) => rej(new Error(`child exited ${code}: ${out}`)));
+  });
+}
+
+const APP = `
+import * as http from 'node:http';
+const body = Buffer.from('hello from the app\\n');
+http.createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }); res.end(body); })
+  .listen(Number(process.argv[1]), '127.0.0.1', () => console.log('ready'));
+`;
+
+const PROXY = `import { main } from ${JSON.stringify(MAIN)}; process.exitCode = await main(process.argv.slice(1));`;
+
+interface Target {
+  name: string;
+  port: number;
+  path: string;
+  host: string;
+}
+
+function once(agent: http.Agent, t: Target): Promise<number> {
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const req = http.request({ host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host } }, (r) => {
+      r.resume();
+      r.on('end', () => res(performance.now() - t0));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
+}
+
+/** Open loop: RATE req/s for FIXED_SECONDS, sent in 1 ms ticks, latencies recorded. */
+async function fixedRate(t: Target): Promise<{ p50: number; p99: number; n: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // Warm up connections and JIT.
+  for (let i = 0; i < 200; i++) await once(agent, t);
+  const total = Math.round(RATE * FIXED_SECONDS);
+  const lat = new Float64Array(total);
+  let sent = 0;
+  let done = 0;
+  const start = performance.now();
+  await new Promise<void>((resolveAll, rej) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
+      while (sent < due) {
+        const i = sent++;
+        once(agent, t).then((ms) => {
+          lat[i] = ms;
+          if (++done === total) resolveAll();
+        }, rej);
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  lat.sort();
+  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), n: total };
+}
+
+/** Closed loop: IN_FLIGHT requests always outstanding for MAX_SECONDS. */
+async function maxRate(t: Target): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const end = performance.now() + MAX_SECONDS * 1000;
+  let n = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await once(agent, t);
+      n++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const secs = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return n / secs;
+}
+
+function wrk(t: Target): string | null {
+  const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  if (probe.error) return null;
+  const r = spawnSync('wrk', ['-t1', `-c${IN_FLIGHT}`, `-d${MAX_SECONDS}s`, '--latency', '-H', `Host: ${t.host}`, `http://127.0.0.1:${t.port}${t.path}`], { encoding: 'utf8' });
+  return r.stdout;
+}
+
+function recordingCost(): void {
+  const m = new ProxyMetrics({ buildInfo: { date: '', git_sha: '', profile: 'bench', vendor: 'meshmetrics', version: '0' }, processMetrics: false });
+  const sets = new LabelSets();
+  const eps = Array.from({ length: 20 }, (_, i) => sets.make(inboundEndpointPairs(`svc-${i}.ns.svc.cluster.local:8080`, `10.0.0.${i}:8080`)));
+  const N = 1_000_000;
+  const codes = [200, 200, 200, 200, 503, 404];
+  for (let i = 0; i < 10_000; i++) m.request(eps[i % 20]);
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const ep = eps[i % 20];
+    const code = codes[i % 6];
+    m.request(ep);
+    m.responseStart(ep, code, (i % 1000) / 7);
+    m.responseEnd(ep, code, '', '');
+  }
+  const perReq = ((performance.now() - t0) * 1e6) / N;
+  // A body of Linkerd's size: ~1,700 series.
+  for (let i = 0; i < 60; i++) {
+    const ep = sets.make(inboundEndpointPairs(`extra-${i}:80`, `10.1.0.${i}:80`));
+    m.request(ep);
+    m.responseStart(ep, 200, 1);
+    m.responseEnd(ep, 200, '', '');
+  }
+  let body = m.render();
+  const R = 200;
+  const t1 = performance.now();
+  for (let i = 0; i < R; i++) body = m.render();
+  const renderMs = (performance.now() - t1) / R;
+  const series = body.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  console.log(`recording: ${perReq.toFixed(0)} ns per request (request + latency + response), 20 endpoints x 3 statuses`);
+  console.log(`render: ${renderMs.toFixed(2)} ms for ${series} series (${(body.length / 1024).toFixed(0)} KiB)`);
+}
+
+async function main(): Promise<void> {
+  recordingCost();
+  const appPort = await freePort();
+  const [inPort, outPort, adminA, inB, adminB] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  await child(APP, [String(appPort)]);
+  // Server-side proxy in front of the app.
+  await child(PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inPort}`, '--inbound.app-address', `127.0.0.1:${appPort}`, '--outbound.listen-address', '127.0.0.1:0', '--admin.listen-address', `127.0.0.1:${adminA}`]);
+  // Client-side proxy whose outbound resolves app.bench:80 to the server-side proxy.
+  const dst = JSON.stringify({ 'app.bench:80': { address: `127.0.0.1:${inPort}`, labels: { namespace: 'bench', deployment: 'app' } } });
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = resolve(mkdtempSync(resolve(tmpdir(), 'proxy-bench-')), 'dst.json');
+  writeFileSync(file, dst);
+  await child(PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inB}`, '--inbound.app-address', '127.0.0.1:1', '--outbound.listen-address', `127.0.0.1:${outPort}`, '--admin.listen-address', `127.0.0.1:${adminB}`, '--destinations', file]);
+
+  const targets: Target[] = [
+    { name: 'direct', port: appPort, path: '/', host: 'app.bench:80' },
+    { name: 'inbound proxy', port: inPort, path: '/', host: 'app.bench:80' },
+    { name: 'outbound+inbound', port: outPort, path: '/', host: 'app.bench:80' },
+  ];
+  console.log(`\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s`);
+  console.log('path                 p50 ms   p99 ms   added p50   added p99   max req/s');
+  let base: { p50: number; p99: number } | null = null;
+  for (const t of targets) {
+    const f = await fixedRate(t);
+    const max = await maxRate(t);
+    base ??= f;
+    console.log(
+      `${t.name.padEnd(18)} ${f.p50.toFixed(3).padStart(8)} ${f.p99.toFixed(3).padStart(8)} ${(f.p50 - base.p50).toFixed(3).padStart(11)} ${(f.p99 - base.p99).toFixed(3).padStart(11)} ${max.toFixed(0).padStart(11)}`,
+    );
+    const w = wrk(t);
+    if (w !== null) console.log(`wrk ${t.name}:\n${w}`);
+  }
+  const load = (await import('node:os')).loadavg()[0];
+  console.log(`\n(load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs while measuring: figures are preliminary)`);
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) c.kill('SIGTERM');
+  });
