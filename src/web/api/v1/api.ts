@@ -352,21 +352,23 @@ export class Api {
 
   // --- series metadata -----------------------------------------------------------------
 
-  /** `match[]` values as matcher sets, with 2.42's checks and messages. */
-  private matcherSets(values: readonly string[]): Matcher[][] {
+  /**
+   * `match[]` values as matcher sets, with 2.42's checks and messages: /series (and the admin
+   * API) name the parameter in errors, /labels and /label/…/values do not.
+   */
+  private matcherSets(values: readonly string[], nameParam = true): Matcher[][] {
+    const fail = (msg: string): QueryError => (nameParam ? new ParamError('match[]', msg) : badData(msg));
     const sets: Matcher[][] = [];
     for (const s of values) {
       try {
         sets.push(parseMetricSelector(s));
       } catch (e) {
-        if (e instanceof PromQLParseError) throw new ParamError('match[]', e.message);
+        if (e instanceof PromQLParseError) throw fail(e.message);
         throw e;
       }
     }
     for (const ms of sets) {
-      if (!hasNonEmptyMatcher(ms)) {
-        throw new ParamError('match[]', 'match[] must contain at least one non-empty matcher');
-      }
+      if (!hasNonEmptyMatcher(ms)) throw fail('match[] must contain at least one non-empty matcher');
     }
     return sets;
   }
@@ -410,7 +412,7 @@ export class Api {
   private async labelNames(p: Params): Promise<ApiResult> {
     const start = p.time('start', MIN_TIME_MS);
     const end = p.time('end', MAX_TIME_MS);
-    const sets = this.matcherSets(p.all('match[]'));
+    const sets = this.matcherSets(p.all('match[]'), false);
     const q = await this.o.queryable.querier(start, end);
     try {
       if (sets.length === 0) return { kind: 'data', data: q.labelNames() };
@@ -426,7 +428,7 @@ export class Api {
     if (!isValidLabelName(name)) throw badData(`invalid label name: ${JSON.stringify(name)}`);
     const start = p.time('start', MIN_TIME_MS);
     const end = p.time('end', MAX_TIME_MS);
-    const sets = this.matcherSets(p.all('match[]'));
+    const sets = this.matcherSets(p.all('match[]'), false);
     const q = await this.o.queryable.querier(start, end);
     try {
       if (sets.length === 0) return { kind: 'data', data: q.labelValues(name) };
