@@ -128,14 +128,18 @@ class ClippedChunksIterator implements SampleIterator {
 /**
  * Writes the head's data for `[mint, maxt)` (ms) as a level-1 block in `dataDir`, or
  * returns null when the range holds no sample (Prometheus writes no empty block).
+ * With `opts.samplesPerChunk`, every series is re-encoded into chunks of that size.
  */
-export function compactHead(dataDir: string, head: HeadSource, mint: number, maxt: number): BlockMeta | null {
+export function compactHead(dataDir: string, head: HeadSource, mint: number, maxt: number, opts: CompactOptions = {}): BlockMeta | null {
   const src = head.compactionSeries(mint, maxt - 1);
   const series: BlockSeries[] = [];
   const symbols = new Set<string>();
+  const perChunk = opts.samplesPerChunk === undefined ? undefined : Math.min(opts.samplesPerChunk, MAX_SAMPLES_PER_CHUNK);
   for (const s of src) {
     let chunks: ChunkData[];
-    if (s.chunks.every((c) => c.mint >= mint && c.maxt < maxt)) {
+    if (perChunk !== undefined) {
+      chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1), perChunk);
+    } else if (s.chunks.every((c) => c.mint >= mint && c.maxt < maxt)) {
       chunks = s.chunks.map((c) => ({ mint: c.mint, maxt: c.maxt, encoding: ENCODING_XOR, data: c.bytes }));
     } else {
       chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1));
