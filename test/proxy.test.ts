@@ -116,6 +116,13 @@ before(async () => {
     if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
+  app.on('upgrade', (req, socket: net.Socket, head: Buffer) => {
+    // A toy upgrade: 101, then echo every byte upper-cased.
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n');
+    if (head.length > 0) socket.write(head.toString().toUpperCase());
+    socket.on('data', (d) => socket.write(d.toString().toUpperCase()));
+    socket.on('error', () => {});
+  });
   appAddr = await listen(app);
   // gRPC-like h2 app: grpc-status in trailers, or trailers-only.
   const gapp = http2.createServer();
@@ -445,4 +452,65 @@ test('promtool check metrics parses /metrics; only the lint findings Linkerd has
     'response_latency_ms metric names should not contain abbreviated units',
   ]));
   assert.equal(r.status, 3);
+});
+
+// ---- upgrades, CONNECT, refusals, drop-labels ------------------------------------------
+
+test('an HTTP/1.1 upgrade is passed through as a tunnel and counted as a 101', async () => {
+  const got = await new Promise<string>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: port(client.outbound), path: '/ws', headers: { host: 'web.test:80', connection: 'upgrade', upgrade: 'echo' } });
+    req.on('upgrade', (res, socket: net.Socket) => {
+      assert.equal(res.statusCode, 101);
+      socket.write('ping');
+      socket.once('data', (d) => {
+        resolve(d.toString());
+        socket.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(got, 'PING');
+  const { map } = await scrape(client.admin);
+  const ep = lbl({ direction: 'outbound', authority: 'web.test:80', target_addr: server.inbound, target_ip: '127.0.0.1', target_port: String(port(server.inbound)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' }) + ',' + DST_LABELS;
+  expectSample(map, `response_total{${ep},status_code="101",classification="success",grpc_status="",error=""}`, 1);
+});
+
+test('CONNECT through the outbound listener tunnels opaque bytes', async () => {
+  const echoed = await new Promise<string>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: port(client.outbound), method: 'CONNECT', path: 'echo.test:7000' });
+    req.on('connect', (res, socket: net.Socket) => {
+      assert.equal(res.statusCode, 200);
+      socket.write('through connect');
+      socket.once('data', (d) => {
+        resolve(d.toString());
+        socket.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(echoed, 'through connect');
+});
+
+test('non-HTTP bytes on the outbound listener are refused and counted', async () => {
+  const before = (await scrape(client.admin)).map.get('outbound_tcp_errors_total{error="unexpected"}') ?? 0;
+  const r = await tcpExchange(client.outbound, '\u0000opaque without a route');
+  assert.equal(r.echoed, '');
+  expectSample((await scrape(client.admin)).map, 'outbound_tcp_errors_total{error="unexpected"}', before + 1);
+});
+
+test('--metrics.drop-labels leaves the labels out and merges their series', async () => {
+  const destinations = Destinations.parse(JSON.stringify({ 'a.test:80': { address: server.inbound }, 'b.test:80': { address: server.inbound } }));
+  const p = new Proxy(options({ destinations, dropLabels: ['authority', 'target_addr'] }));
+  const a = await p.start();
+  try {
+    for (const host of ['a.test', 'b.test:80', 'a.test:80']) assert.equal((await get(a.outbound, '/status/200', { host })).status, 200);
+    const { map } = await scrape(a.admin);
+    const ep = lbl({ direction: 'outbound', target_ip: '127.0.0.1', target_port: String(port(server.inbound)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' });
+    expectSample(map, `request_total{${ep}}`, 3);
+    assert.ok(![...map.keys()].some((k) => k.includes('authority=') || k.includes('target_addr=')));
+  } finally {
+    await p.stop();
+  }
 });

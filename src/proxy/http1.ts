@@ -158,6 +158,7 @@ export function createHttp1Server(side: Side): http.Server {
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => upgrade(side, agentless(req), req, socket, head));
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => connectTunnel(side, req, socket, head));
   server.on('clientError', (_err, socket: net.Socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -224,4 +225,31 @@ function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.Incomi
     if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   up.end();
+}
+
+/**
+ * `CONNECT host:port` (outbound only): answers 200 once the target accepts, then forwards
+ * the bytes as opaque TCP, counted under the target's `peer="dst"` labels.
+ */
+function connectTunnel(side: Side, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+  const authority = req.url ?? '';
+  if (side.direction !== 'outbound' || !/:\d+$/.test(authority)) {
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    return;
+  }
+  const upstream = side.dial(side.route(authority));
+  upstream.once('connect', () => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  upstream.on('error', (err) => {
+    if (upstream.connecting || upstream.bytesRead === 0) side.metrics.error(side.direction, 'tcp', errorKind(err));
+    if (socket.writable && upstream.bytesRead === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  socket.on('error', () => upstream.destroy());
+  socket.once('close', () => upstream.destroy());
+  upstream.once('close', () => socket.destroy());
 }

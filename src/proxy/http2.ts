@@ -8,6 +8,7 @@
 
 import * as http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import { joinHostPort } from './labels.js';
 import { errorKind } from './recorder.js';
 import type { Route, Side } from './side.js';
 
@@ -51,7 +52,8 @@ export class Http2Forwarder {
     const key = route.authority + '|' + route.host + ':' + route.port;
     let s = this.sessions.get(key);
     if (s !== undefined && !s.closed && !s.destroyed) return s;
-    s = http2.connect(`http://${route.authority}`, { createConnection: () => this.side.dial(route) });
+    // The URL only names the session's origin; each request carries its own :authority.
+    s = http2.connect(`http://${joinHostPort(route.host, route.port)}`, { createConnection: () => this.side.dial(route) });
     const created = s;
     const drop = (): void => {
       if (this.sessions.get(key) === created) this.sessions.delete(key);

@@ -19,9 +19,8 @@ export function classify(status: number, grpcStatus: string): 'success' | 'failu
 
 /** Maps a socket or stream error to the `error` label of the `*_errors_total` families. */
 export function errorKind(err: unknown): ProxyErrorKind {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ETIMEDOUT' || code === 'ERR_HTTP2_STREAM_CANCEL') return 'i/o';
-  return typeof code === 'string' && code.startsWith('E') ? 'i/o' : 'unexpected';
+  // System errors (ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT…) are I/O; the rest is a bug.
+  return errnoOf(err) !== '' ? 'i/o' : 'unexpected';
 }
 
 /** The `errno` label of `tcp_close_total`: the error code, or "" for a clean close. */
