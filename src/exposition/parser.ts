@@ -154,7 +154,7 @@ function showToken(buf: Buffer, start: number, end: number): string {
  * }
  * ```
  */
-export class ExpositionParser {
+export class ExpositionParser<K = unknown> {
   private buf: Latin1Buffer;
   private len: number;
   private readonly om: boolean;
@@ -210,6 +210,11 @@ export class ExpositionParser {
   /** Interned names and short values, kept across reset() so repeat scrapes allocate less. */
   private readonly strings: StringTable;
 
+  /** Text mode: series keys already validated, for the warm path (see {@link setKnownKeys}). */
+  private knownKeys: ReadonlyMap<string, K> | null;
+  /** The value `knownKeys` gave for the current series, or undefined after a forward parse. */
+  private knownValue: K | undefined;
+
   constructor(buf: Buffer, opts: ParserOptions) {
     this.buf = buf as Latin1Buffer;
     this.len = buf.length;
@@ -251,6 +256,25 @@ export class ExpositionParser {
     this.scratchNames = [];
     this.scratchValues = [];
     this.strings = new StringTable();
+    this.knownKeys = null;
+    this.knownValue = undefined;
+  }
+
+  /**
+   * Text mode only: series keys (as {@link seriesKey} returns them) that an earlier parse
+   * with the same options accepted, typically a scrape cache. A series line whose key is in
+   * `keys` is then read from its end: the value and timestamp tokens are parsed and the key
+   * before them looked up, skipping the label scan; {@link known} returns what the map holds
+   * for it. Every accessor still works (`labels()` re-scans the line on demand). A line whose
+   * key is not found is parsed forward as usual. Null turns the warm path off.
+   */
+  setKnownKeys(keys: ReadonlyMap<string, K> | null): void {
+    this.knownKeys = keys;
+  }
+
+  /** The known-keys value of the current series when the warm path found it, else undefined. */
+  known(): K | undefined {
+    return this.knownValue;
   }
 
   /** Starts over on a new body with the same options, keeping the scratch arrays. */
@@ -279,6 +303,7 @@ export class ExpositionParser {
    * Throws a ParseError with line, column and what was expected when the input is invalid.
    */
   next(): EntryType {
+    this.knownValue = undefined;
     if (this.eof) return EntryType.EOF;
     const t = this.om ? this.nextOpenMetrics() : this.nextText();
     if (t === EntryType.EOF) this.eof = true;
@@ -309,6 +334,7 @@ export class ExpositionParser {
    * it is reset, filled, and its `labels()` returned, so the caller can keep editing.
    */
   labels(b?: LabelsBuilder): Labels {
+    if (this.knownValue !== undefined) this.rescanSeries();
     const names = this.scratchNames;
     const values = this.scratchValues;
     const n = this.collectLabels(names, values, 0, this.nLabels, true);
@@ -473,6 +499,79 @@ export class ExpositionParser {
 
   /** A sample line in text mode, starting with a metric name at `i`. */
   private textSeries(i: number): EntryType {
+    if (this.knownKeys !== null && this.textSeriesKnown(i)) return EntryType.Series;
+    return this.textSeriesForward(i);
+  }
+
+  /**
+   * The warm path: reads the line from its end. Valid series text never ends in a blank and
+   * a token outside braces, so `key value` and `key value timestamp` cannot be confused:
+   * the key before the last token is tried first, then the key before the last two. A hit
+   * means the key bytes were validated when first seen; the value and timestamp tokens are
+   * checked as the forward parse would. Returns false (having consumed nothing) otherwise.
+   */
+  private textSeriesKnown(i: number): boolean {
+    const buf = this.buf;
+    const known = this.knownKeys!;
+    const nl = indexOfNewline(buf, i, this.len);
+    let e = nl;
+    let c = buf[e - 1];
+    while (c === SP || c === TAB) c = buf[--e - 1];
+    let j = e;
+    while (j > i && (c = buf[j - 1]) !== SP && c !== TAB) j--;
+    if (j === i) return false;
+    let k = j - 1;
+    while ((c = buf[k - 1]) === SP || c === TAB) k--;
+    // No timestamp: key, blanks, value.
+    let hit = known.get(buf.latin1Slice(i, k));
+    if (hit !== undefined) {
+      const v = parseFloatBytes(buf, j, e);
+      if (v === undefined) return false;
+      this.val = v;
+      this.hasTs = false;
+    } else {
+      // Key, blanks, value, blanks, timestamp (digits only).
+      for (let d = j; d < e; d++) if ((c = buf[d]) < 48 || c > 57) return false;
+      const ve = k;
+      let vs = ve;
+      while (vs > i && (c = buf[vs - 1]) !== SP && c !== TAB) vs--;
+      if (vs === i) return false;
+      k = vs - 1;
+      while ((c = buf[k - 1]) === SP || c === TAB) k--;
+      hit = known.get(buf.latin1Slice(i, k));
+      if (hit === undefined) return false;
+      const v = parseFloatBytes(buf, vs, ve);
+      const t = parseIntTimestampBytes(buf, j, e);
+      if (v === undefined || t === undefined) return false;
+      this.val = v;
+      this.ts = t;
+      this.hasTs = true;
+    }
+    this.knownValue = hit;
+    this.nameStart = i;
+    this.keyEnd = k;
+    let n = i + 1;
+    while (n < k && CLASS[buf[n]] & M_CHAR) n++;
+    this.nameEnd = n;
+    this.nLabels = 0;
+    this.hasExemplar = false;
+    this.endLine(nl);
+    return true;
+  }
+
+  /** Parses the current warm-path line forward, for the label offsets; position is kept. */
+  private rescanSeries(): void {
+    const pos = this.pos;
+    const lineNo = this.lineNo;
+    this.lineNo = this.curLine;
+    this.textSeriesForward(this.nameStart);
+    this.pos = pos;
+    this.lineNo = lineNo;
+    this.knownValue = undefined;
+  }
+
+  /** The forward parse of a text sample line: validates everything, records label offsets. */
+  private textSeriesForward(i: number): EntryType {
     const buf = this.buf;
     const len = this.len;
     this.nameStart = i;

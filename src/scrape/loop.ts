@@ -105,8 +105,8 @@ export class ScrapeLoop {
   private readonly now: () => number;
 
   readonly cache = new ScrapeCache();
-  private textParser: ExpositionParser | null = null;
-  private omParser: ExpositionParser | null = null;
+  private textParser: ExpositionParser<CacheEntry> | null = null;
+  private omParser: ExpositionParser<CacheEntry> | null = null;
   private readonly relabelBuilder = new RelabelBuilder();
   private readonly labelsBuilder = new LabelsBuilder();
   private readonly reportLabels: Labels[];
@@ -296,13 +296,17 @@ export class ScrapeLoop {
         for (let et = p.next(); et !== EntryType.EOF; et = p.next()) {
           if (et !== EntryType.Series) continue;
           total++;
-          const key = p.seriesKey();
-          let e = entries.get(key);
+          // Text mode finds a cached line from its end, with no label scan (p.known()).
+          let e = p.known();
           let isNew = false;
           if (e === undefined) {
-            e = this.newEntry(p);
-            entries.set(key, e);
-            isNew = true;
+            const key = p.seriesKey();
+            e = entries.get(key);
+            if (e === undefined) {
+              e = this.newEntry(p);
+              entries.set(key, e);
+              isNew = true;
+            }
           }
           if (e.lastIter !== iter) {
             e.lastIter = iter;
@@ -382,14 +386,17 @@ export class ScrapeLoop {
     return true;
   }
 
-  private parserFor(contentType: string, body: Buffer): ExpositionParser {
+  private parserFor(contentType: string, body: Buffer): ExpositionParser<CacheEntry> {
     if (parserFormatFor(contentType) === 'openmetrics') {
-      if (this.omParser === null) this.omParser = new ExpositionParser(body, { format: 'openmetrics', strict: false });
-      else this.omParser.reset(body);
+      if (this.omParser === null) {
+        this.omParser = new ExpositionParser<CacheEntry>(body, { format: 'openmetrics', strict: false });
+      } else this.omParser.reset(body);
       return this.omParser;
     }
-    if (this.textParser === null) this.textParser = new ExpositionParser(body, { format: 'text' });
-    else this.textParser.reset(body);
+    if (this.textParser === null) {
+      this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
+      this.textParser.setKnownKeys(this.cache.entries);
+    } else this.textParser.reset(body);
     return this.textParser;
   }
 
@@ -398,7 +405,7 @@ export class ScrapeLoop {
    * relabeling, label limits. Throws a ScrapeError that fails the scrape when the series
    * has no metric name or breaks a label limit; such a line is not cached.
    */
-  private newEntry(p: ExpositionParser): CacheEntry {
+  private newEntry(p: ExpositionParser<CacheEntry>): CacheEntry {
     let lset: Labels | null = this.mutateSampleLabels(p.labels());
     if (this.metricRelabel.length > 0) lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
     if (lset === null || lset.size === 0) return new CacheEntry(null);
