@@ -31,7 +31,9 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; addr: string }> {
+async function listen(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; addr: string }> {
   const server = createServer(handler);
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   return { server, addr: `127.0.0.1:${(server.address() as { port: number }).port}` };
@@ -45,10 +47,15 @@ test('diagnostics proxy-metrics', async (t) => {
   const a = await listen((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     const gz = /gzip/.test(req.headers['accept-encoding'] ?? '');
-    res.writeHead(200, { 'content-type': 'text/plain', ...(gz ? { 'content-encoding': 'gzip' } : {}) });
+    res.writeHead(200, {
+      'content-type': 'text/plain',
+      ...(gz ? { 'content-encoding': 'gzip' } : {}),
+    });
     res.end(gz ? gzipSync(BODY_A) : BODY_A);
   });
-  const b = await listen((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(BODY_B));
+  const b = await listen((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(BODY_B),
+  );
   // A port nothing listens on: a proxy that is down.
   const gone = await listen(() => {});
   const downAddr = gone.addr;
@@ -69,7 +76,9 @@ test('diagnostics proxy-metrics', async (t) => {
       target('web-9', a.addr, 'web', 'other'),
       target('books-1', b.addr, 'books'),
     ];
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { activeTargets, droppedTargets: [] } }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ status: 'success', data: { activeTargets, droppedTargets: [] } }));
   });
   t.after(() => {
     a.server.close();
@@ -94,7 +103,10 @@ test('diagnostics proxy-metrics', async (t) => {
     assert.deepEqual([parts[5], parts[6], parts[7]], ['web-2', '2', '3']);
     assert.equal(parts[8], BODY_B);
     assert.deepEqual([parts[9], parts[10], parts[11]], ['web-3', '3', '3']);
-    assert.match(parts[12], new RegExp(`^# ERROR: GET http://${downAddr}/metrics: ECONNREFUSED\\n$`));
+    assert.match(
+      parts[12],
+      new RegExp(`^# ERROR: GET http://${downAddr}/metrics: ECONNREFUSED\\n$`),
+    );
     const pod = await cli(['diagnostics', 'proxy-metrics', '-n', 'demo', 'po/books-1', P]);
     assert.equal(pod.stdout, `#\n# POD books-1 (1 of 1)\n#\n${BODY_B}`);
   });
@@ -130,14 +142,22 @@ test('diagnostics proxy-metrics', async (t) => {
       const p = new ExpositionParser(Buffer.from(text), { format: 'text' });
       const out: { name: string; labels: Record<string, string>; value: number }[] = [];
       for (let e = p.next(); e !== EntryType.EOF; e = p.next()) {
-        if (e === EntryType.Series) out.push({ name: p.metricName(), labels: p.labels().toObject(), value: p.value() });
+        if (e === EntryType.Series)
+          out.push({ name: p.metricName(), labels: p.labels().toObject(), value: p.value() });
       }
       return out;
     };
     const before = read(BODY_A);
     const after = read(body);
     assert.equal(after.length, before.length);
-    const sensitive = ['authority', 'client_id', 'server_id', 'target_addr', 'dst_service', 'dst_namespace'];
+    const sensitive = [
+      'authority',
+      'client_id',
+      'server_id',
+      'target_addr',
+      'dst_service',
+      'dst_namespace',
+    ];
     let hashed = 0;
     for (let i = 0; i < before.length; i++) {
       const want = { ...before[i].labels };
@@ -154,15 +174,40 @@ test('diagnostics proxy-metrics', async (t) => {
   });
 
   await t.test('--metric keeps only the named families, raw or obfuscated', async () => {
-    const r = await cli(['diagnostics', 'proxy-metrics', '--metric', 'response_latency_ms', '--metric', 'tcp_open_connections', b.addr]);
+    const r = await cli([
+      'diagnostics',
+      'proxy-metrics',
+      '--metric',
+      'response_latency_ms',
+      '--metric',
+      'tcp_open_connections',
+      b.addr,
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.split('\n').slice(3).filter((l) => l !== '');
-    const names = new Set(lines.filter((l) => !l.startsWith('#')).map((l) => l.slice(0, l.search(/[{ ]/))));
-    assert.deepEqual([...names].sort(), ['response_latency_ms_bucket', 'response_latency_ms_count', 'response_latency_ms_sum', 'tcp_open_connections']);
+    const lines = r.stdout
+      .split('\n')
+      .slice(3)
+      .filter((l) => l !== '');
+    const names = new Set(
+      lines.filter((l) => !l.startsWith('#')).map((l) => l.slice(0, l.search(/[{ ]/))),
+    );
+    assert.deepEqual([...names].sort(), [
+      'response_latency_ms_bucket',
+      'response_latency_ms_count',
+      'response_latency_ms_sum',
+      'tcp_open_connections',
+    ]);
     assert.ok(lines.includes('# TYPE response_latency_ms histogram'));
     // Raw lines are the proxy's own bytes.
     for (const l of lines) assert.ok(BODY_B.includes(l + '\n'), l);
-    const o = await cli(['diagnostics', 'proxy-metrics', '--obfuscate', '--metric', 'request_total', b.addr]);
+    const o = await cli([
+      'diagnostics',
+      'proxy-metrics',
+      '--obfuscate',
+      '--metric',
+      'request_total',
+      b.addr,
+    ]);
     const sample = o.stdout.split('\n').filter((l) => l.startsWith('request_total'));
     assert.ok(sample.length > 0);
     for (const l of sample) assert.match(l, /target_addr="[0-9a-f]{8}"/);

@@ -56,33 +56,110 @@ function dataset(): Series[] {
   const s: Series[] = [];
   const counter = (rate: number) => (t: number) => 1000 + rate * (t - T_BASE);
   const gauge = (v: number) => () => v;
-  const pod = (deployment: string, pod: string) => ({ namespace: 'demo', deployment, pod, pod_template_hash: 'abc' });
+  const pod = (deployment: string, pod: string) => ({
+    namespace: 'demo',
+    deployment,
+    pod,
+    pod_template_hash: 'abc',
+  });
   const web = pod('web', 'web-abc-1');
   const inb = { direction: 'inbound', tls: 'true' };
-  s.push({ name: 'response_total', labels: { ...web, ...inb, classification: 'success', status_code: '200' }, at: counter(9) });
-  s.push({ name: 'response_total', labels: { ...web, ...inb, classification: 'failure', status_code: '500' }, at: counter(1) });
+  s.push({
+    name: 'response_total',
+    labels: { ...web, ...inb, classification: 'success', status_code: '200' },
+    at: counter(9),
+  });
+  s.push({
+    name: 'response_total',
+    labels: { ...web, ...inb, classification: 'failure', status_code: '500' },
+    at: counter(1),
+  });
   // Bucket rates 0, 0, 5, 9, 10, 10 per second: p50 = 10ms, p95 = 75ms, p99 = 95ms.
-  const webBuckets: [string, number][] = [['1', 0], ['5', 0], ['10', 5], ['50', 9], ['100', 10], ['+Inf', 10]];
-  for (const [le, r] of webBuckets) s.push({ name: 'response_latency_ms_bucket', labels: { ...web, ...inb, status_code: '200', le }, at: counter(r) });
-  s.push({ name: 'tcp_open_connections', labels: { ...web, direction: 'inbound', peer: 'src', tls: 'true' }, at: gauge(3) });
-  s.push({ name: 'tcp_open_connections', labels: { ...web, direction: 'inbound', peer: 'dst', tls: 'no_identity' }, at: gauge(2) });
-  s.push({ name: 'tcp_read_bytes_total', labels: { ...web, direction: 'inbound', peer: 'src', tls: 'true' }, at: counter(100) });
-  s.push({ name: 'tcp_write_bytes_total', labels: { ...web, direction: 'inbound', peer: 'src', tls: 'true' }, at: counter(200) });
+  const webBuckets: [string, number][] = [
+    ['1', 0],
+    ['5', 0],
+    ['10', 5],
+    ['50', 9],
+    ['100', 10],
+    ['+Inf', 10],
+  ];
+  for (const [le, r] of webBuckets)
+    s.push({
+      name: 'response_latency_ms_bucket',
+      labels: { ...web, ...inb, status_code: '200', le },
+      at: counter(r),
+    });
+  s.push({
+    name: 'tcp_open_connections',
+    labels: { ...web, direction: 'inbound', peer: 'src', tls: 'true' },
+    at: gauge(3),
+  });
+  s.push({
+    name: 'tcp_open_connections',
+    labels: { ...web, direction: 'inbound', peer: 'dst', tls: 'no_identity' },
+    at: gauge(2),
+  });
+  s.push({
+    name: 'tcp_read_bytes_total',
+    labels: { ...web, direction: 'inbound', peer: 'src', tls: 'true' },
+    at: counter(100),
+  });
+  s.push({
+    name: 'tcp_write_bytes_total',
+    labels: { ...web, direction: 'inbound', peer: 'src', tls: 'true' },
+    at: counter(200),
+  });
   // An outbound series of web must not count in its inbound figures.
-  s.push({ name: 'response_total', labels: { ...web, direction: 'outbound', tls: 'true', classification: 'failure', dst_deployment: 'books', dst_namespace: 'demo' }, at: counter(50) });
+  s.push({
+    name: 'response_total',
+    labels: {
+      ...web,
+      direction: 'outbound',
+      tls: 'true',
+      classification: 'failure',
+      dst_deployment: 'books',
+      dst_namespace: 'demo',
+    },
+    at: counter(50),
+  });
   for (const p of ['books-abc-1', 'books-abc-2']) {
     const b = pod('books', p);
-    s.push({ name: 'response_total', labels: { ...b, ...inb, classification: 'success', status_code: '200' }, at: counter(2) });
+    s.push({
+      name: 'response_total',
+      labels: { ...b, ...inb, classification: 'success', status_code: '200' },
+      at: counter(2),
+    });
     // All in the 1–5 ms bucket: p50 = 3ms, p95 = 5ms, p99 = 5ms.
-    for (const [le, r] of [['1', 0], ['5', 2], ['+Inf', 2]] as [string, number][]) {
-      s.push({ name: 'response_latency_ms_bucket', labels: { ...b, ...inb, status_code: '200', le }, at: counter(r) });
+    for (const [le, r] of [
+      ['1', 0],
+      ['5', 2],
+      ['+Inf', 2],
+    ] as [string, number][]) {
+      s.push({
+        name: 'response_latency_ms_bucket',
+        labels: { ...b, ...inb, status_code: '200', le },
+        at: counter(r),
+      });
     }
-    s.push({ name: 'tcp_open_connections', labels: { ...b, direction: 'inbound', peer: 'src', tls: 'true' }, at: gauge(1) });
+    s.push({
+      name: 'tcp_open_connections',
+      labels: { ...b, direction: 'inbound', peer: 'src', tls: 'true' },
+      at: gauge(1),
+    });
   }
   const idle = pod('idle', 'idle-abc-1');
-  s.push({ name: 'tcp_open_connections', labels: { ...idle, direction: 'inbound', peer: 'src', tls: 'true' }, at: gauge(4) });
+  s.push({
+    name: 'tcp_open_connections',
+    labels: { ...idle, direction: 'inbound', peer: 'src', tls: 'true' },
+    at: gauge(4),
+  });
   // MESHED: web 1/1, books 1/2 (books-abc-2 is scraped but exports no process metrics), idle 1/1.
-  for (const [d, p, meshed] of [['web', 'web-abc-1', true], ['books', 'books-abc-1', true], ['books', 'books-abc-2', false], ['idle', 'idle-abc-1', true]] as const) {
+  for (const [d, p, meshed] of [
+    ['web', 'web-abc-1', true],
+    ['books', 'books-abc-1', true],
+    ['books', 'books-abc-2', false],
+    ['idle', 'idle-abc-1', true],
+  ] as const) {
     const l = { ...pod(d, p), job: 'linkerd-proxy', instance: `${p}:4191` };
     s.push({ name: 'up', labels: l, at: gauge(1) });
     if (meshed) s.push({ name: 'process_start_time_seconds', labels: l, at: gauge(T_BASE) });
@@ -96,7 +173,9 @@ function openMetrics(series: Series[]): string {
   const lines: string[] = [];
   const end = T_BASE + 1800; // data well past the test's "now"
   for (const s of series) {
-    const l = Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(',');
+    const l = Object.entries(s.labels)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',');
     for (let t = T_BASE; t <= end; t += STEP_S) lines.push(`${s.name}{${l}} ${s.at(t)} ${t}`);
   }
   return lines.join('\n') + '\n# EOF\n';
@@ -110,11 +189,26 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
   const data = join(dir, 'data');
   mkdirSync(data);
   writeFileSync(join(dir, 'in.om'), openMetrics(dataset()));
-  const bf = spawnSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '-q', join(dir, 'in.om'), data], { encoding: 'utf8' });
+  const bf = spawnSync(
+    promtool,
+    ['tsdb', 'create-blocks-from', 'openmetrics', '-q', join(dir, 'in.om'), data],
+    { encoding: 'utf8' },
+  );
   assert.equal(bf.status, 0, bf.stderr);
-  writeFileSync(join(dir, 'prometheus.yml'), 'global: {scrape_interval: 15s, evaluation_interval: 15s}\n');
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    'global: {scrape_interval: 15s, evaluation_interval: 15s}\n',
+  );
   const port = await freePort();
-  const proc = spawn(prometheus, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  const proc = spawn(
+    prometheus,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${data}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
   t.after(async () => {
     proc.kill('SIGTERM');
     await new Promise((res) => setTimeout(res, 300));
@@ -123,7 +217,10 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     assert.ok(Date.now() < deadline, 'prometheus did not become ready');
     await new Promise((res) => setTimeout(res, 200));
@@ -134,7 +231,20 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
     const r = await cli(['stat', 'deploy', '-n', 'demo', '-o', 'json', P]);
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
-    const keys = ['namespace', 'kind', 'name', 'meshed', 'success', 'rps', 'latency_ms_p50', 'latency_ms_p95', 'latency_ms_p99', 'tcp_open_connections', 'tcp_read_bytes_rate', 'tcp_write_bytes_rate'];
+    const keys = [
+      'namespace',
+      'kind',
+      'name',
+      'meshed',
+      'success',
+      'rps',
+      'latency_ms_p50',
+      'latency_ms_p95',
+      'latency_ms_p99',
+      'tcp_open_connections',
+      'tcp_read_bytes_rate',
+      'tcp_write_bytes_rate',
+    ];
     for (const row of rows) assert.deepEqual(Object.keys(row), keys);
     const by = new Map(rows.map((row) => [row.name, row]));
     assert.deepEqual([...by.keys()], ['books', 'idle', 'web']);
@@ -160,8 +270,20 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
   await t.test('stat table formats as linkerd viz stat', async () => {
     const r = await cli(['stat', 'deploy', '-n', 'demo', P]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
-    assert.deepEqual(lines[0], ['NAME', 'MESHED', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN']);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/));
+    assert.deepEqual(lines[0], [
+      'NAME',
+      'MESHED',
+      'SUCCESS',
+      'RPS',
+      'LATENCY_P50',
+      'LATENCY_P95',
+      'LATENCY_P99',
+      'TCP_CONN',
+    ]);
     assert.deepEqual(lines[1], ['books', '1/2', '100.00%', '4.0rps', '3ms', '5ms', '5ms', '2']);
     assert.deepEqual(lines[2], ['idle', '1/1', '-', '-', '-', '-', '-', '-']);
     assert.deepEqual(lines[3], ['web', '1/1', '90.00%', '10.0rps', '10ms', '75ms', '95ms', '5']);
@@ -170,21 +292,71 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
   await t.test('stat one deployment, wide, all namespaces', async () => {
     const r = await cli(['stat', 'deploy/web', '-A', '-o', 'wide', P]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
-    assert.deepEqual(lines[0], ['NAMESPACE', 'NAME', 'MESHED', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99', 'TCP_CONN', 'READ_BYTES/SEC', 'WRITE_BYTES/SEC']);
-    assert.deepEqual(lines.slice(1), [['demo', 'web', '1/1', '90.00%', '10.0rps', '10ms', '75ms', '95ms', '5', '100.0B/s', '200.0B/s']]);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/));
+    assert.deepEqual(lines[0], [
+      'NAMESPACE',
+      'NAME',
+      'MESHED',
+      'SUCCESS',
+      'RPS',
+      'LATENCY_P50',
+      'LATENCY_P95',
+      'LATENCY_P99',
+      'TCP_CONN',
+      'READ_BYTES/SEC',
+      'WRITE_BYTES/SEC',
+    ]);
+    assert.deepEqual(lines.slice(1), [
+      [
+        'demo',
+        'web',
+        '1/1',
+        '90.00%',
+        '10.0rps',
+        '10ms',
+        '75ms',
+        '95ms',
+        '5',
+        '100.0B/s',
+        '200.0B/s',
+      ],
+    ]);
   });
 
   await t.test('stat pods, --accurate, and namespaces', async () => {
-    const pods = JSON.parse((await cli(['stat', 'po', '-n', 'demo', '--accurate', '-o', 'json', P])).stdout) as Record<string, unknown>[];
-    assert.deepEqual(pods.map((p) => [p.name, p.rps, p.latency_ms_p50]), [['books-abc-1', 2, 3], ['books-abc-2', 2, 3], ['idle-abc-1', null, null], ['web-abc-1', 10, 10]]);
-    const ns = JSON.parse((await cli(['stat', 'ns', '-o', 'json', P])).stdout) as Record<string, unknown>[];
-    assert.deepEqual(ns.map((n) => [n.namespace, n.kind, n.name, n.meshed, n.rps]), [['demo', 'namespace', 'demo', '3/4', 14]]);
+    const pods = JSON.parse(
+      (await cli(['stat', 'po', '-n', 'demo', '--accurate', '-o', 'json', P])).stdout,
+    ) as Record<string, unknown>[];
+    assert.deepEqual(
+      pods.map((p) => [p.name, p.rps, p.latency_ms_p50]),
+      [
+        ['books-abc-1', 2, 3],
+        ['books-abc-2', 2, 3],
+        ['idle-abc-1', null, null],
+        ['web-abc-1', 10, 10],
+      ],
+    );
+    const ns = JSON.parse((await cli(['stat', 'ns', '-o', 'json', P])).stdout) as Record<
+      string,
+      unknown
+    >[];
+    assert.deepEqual(
+      ns.map((n) => [n.namespace, n.kind, n.name, n.meshed, n.rps]),
+      [['demo', 'namespace', 'demo', '3/4', 14]],
+    );
   });
 
   await t.test('stat --from: books as the destination of web', async () => {
-    const r = JSON.parse((await cli(['stat', 'deploy', '-n', 'demo', '--from', 'deploy/web', '-o', 'json', P])).stdout) as Record<string, unknown>[];
-    assert.deepEqual(r.map((x) => [x.name, x.success, x.rps]), [['books', 0, 50]]);
+    const r = JSON.parse(
+      (await cli(['stat', 'deploy', '-n', 'demo', '--from', 'deploy/web', '-o', 'json', P])).stdout,
+    ) as Record<string, unknown>[];
+    assert.deepEqual(
+      r.map((x) => [x.name, x.success, x.rps]),
+      [['books', 0, 50]],
+    );
   });
 
   await t.test('stat with no traffic and bad flags', async () => {
@@ -204,24 +376,62 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
   });
 
   await t.test('query instant, range and errors', async () => {
-    const inst = await cli(['query', 'sum(tcp_open_connections{namespace="demo"})', '-o', 'json', P]);
+    const inst = await cli([
+      'query',
+      'sum(tcp_open_connections{namespace="demo"})',
+      '-o',
+      'json',
+      P,
+    ]);
     assert.equal(inst.code, 0, inst.stderr);
-    const data = JSON.parse(inst.stdout) as { resultType: string; result: { value: [number, string] }[] };
+    const data = JSON.parse(inst.stdout) as {
+      resultType: string;
+      result: { value: [number, string] }[];
+    };
     assert.equal(data.resultType, 'vector');
     assert.equal(data.result[0].value[1], '11');
     const at = T_BASE + 60;
     const table = await cli(['query', 'up{pod="web-abc-1"}', '--time', String(at), P]);
     assert.equal(table.code, 0, table.stderr);
-    const rows = table.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
+    const rows = table.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/));
     assert.deepEqual(rows, [
       ['METRIC', 'VALUE', 'TIMESTAMP'],
-      ['up{deployment="web", instance="web-abc-1:4191", job="linkerd-proxy", namespace="demo", pod="web-abc-1", pod_template_hash="abc"}', '1', new Date(at * 1000).toISOString()],
+      [
+        'up{deployment="web", instance="web-abc-1:4191", job="linkerd-proxy", namespace="demo", pod="web-abc-1", pod_template_hash="abc"}',
+        '1',
+        new Date(at * 1000).toISOString(),
+      ],
     ]);
-    const range = await cli(['query', 'sum(rate(response_total{deployment="web",direction="inbound"}[1m]))', '--start', String(T_BASE + 120), '--end', String(T_BASE + 180), '--step', '30', '-o', 'json', P]);
+    const range = await cli([
+      'query',
+      'sum(rate(response_total{deployment="web",direction="inbound"}[1m]))',
+      '--start',
+      String(T_BASE + 120),
+      '--end',
+      String(T_BASE + 180),
+      '--step',
+      '30',
+      '-o',
+      'json',
+      P,
+    ]);
     assert.equal(range.code, 0, range.stderr);
-    const m = JSON.parse(range.stdout) as { resultType: string; result: { values: [number, string][] }[] };
+    const m = JSON.parse(range.stdout) as {
+      resultType: string;
+      result: { values: [number, string][] }[];
+    };
     assert.equal(m.resultType, 'matrix');
-    assert.deepEqual(m.result[0].values.map((v) => [v[0] - T_BASE, Number(v[1])]), [[120, 10], [150, 10], [180, 10]]);
+    assert.deepEqual(
+      m.result[0].values.map((v) => [v[0] - T_BASE, Number(v[1])]),
+      [
+        [120, 10],
+        [150, 10],
+        [180, 10],
+      ],
+    );
     const bad = await cli(['query', 'sum(', P]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^Error: bad_data: /);
@@ -231,11 +441,21 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
   });
 
   await t.test('federate prints the exposition of the matching series', async () => {
-    const r = await cli(['federate', '--match', '{__name__="process_start_time_seconds",deployment="web"}', P]);
+    const r = await cli([
+      'federate',
+      '--match',
+      '{__name__="process_start_time_seconds",deployment="web"}',
+      P,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines[0], '# TYPE process_start_time_seconds untyped');
-    assert.match(lines[1], new RegExp(`^process_start_time_seconds\\{deployment="web",instance="web-abc-1:4191",job="linkerd-proxy",namespace="demo",pod="web-abc-1",pod_template_hash="abc"\\} ${formatGoFloat(T_BASE).replace('+', '\\+')} \\d+$`));
+    assert.match(
+      lines[1],
+      new RegExp(
+        `^process_start_time_seconds\\{deployment="web",instance="web-abc-1:4191",job="linkerd-proxy",namespace="demo",pod="web-abc-1",pod_template_hash="abc"\\} ${formatGoFloat(T_BASE).replace('+', '\\+')} \\d+$`,
+      ),
+    );
     assert.equal(lines.length, 2);
     const none = await cli(['federate', P]);
     assert.equal(none.code, 2);

@@ -5,12 +5,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:http2';
-import { startAuthors, startBooks, startWeb, grpcFrame, AUTHORS_GET, AUTHORS_LIST, prng } from '../src/demo/services.js';
+import {
+  startAuthors,
+  startBooks,
+  startWeb,
+  grpcFrame,
+  AUTHORS_GET,
+  AUTHORS_LIST,
+  prng,
+} from '../src/demo/services.js';
 import { startTraffic } from '../src/demo/traffic.js';
 import { DEFAULT_PROXY_OPTIONS, Destinations, Proxy } from '../src/proxy/index.js';
 
-function get(address: string, path: string, host?: string): Promise<{ status: number; body: string }> {
-  const [h, p] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+function get(
+  address: string,
+  path: string,
+  host?: string,
+): Promise<{ status: number; body: string }> {
+  const [h, p] = [
+    address.slice(0, address.lastIndexOf(':')),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
   return new Promise((resolve, reject) => {
     const req = request({ host: h, port: p, path, headers: host ? { host } : {} }, (res) => {
       let body = '';
@@ -23,12 +38,20 @@ function get(address: string, path: string, host?: string): Promise<{ status: nu
   });
 }
 
-function grpc(address: string, path: string): Promise<{ grpcStatus: string; message: string; ms: number }> {
+function grpc(
+  address: string,
+  path: string,
+): Promise<{ grpcStatus: string; message: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const s = connect(`http://${address}`);
     s.on('error', reject);
-    const r = s.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    const r = s.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     const chunks: Buffer[] = [];
     let grpcStatus = '';
     r.on('data', (c: Buffer) => chunks.push(c));
@@ -46,7 +69,10 @@ test('prng is deterministic and uniform enough', () => {
   const a = prng(7);
   const b = prng(7);
   const xs = Array.from({ length: 1000 }, () => a());
-  assert.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => b()));
+  assert.deepEqual(
+    xs.slice(0, 5),
+    Array.from({ length: 5 }, () => b()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.05, String(mean));
@@ -60,7 +86,11 @@ test('books fails about the configured share with 500', async (t) => {
   ];
   for (const tc of cases) {
     await t.test(`failureRate ${tc.failureRate}`, async () => {
-      const books = await startBooks({ listen: '127.0.0.1:0', failureRate: tc.failureRate, seed: 5 });
+      const books = await startBooks({
+        listen: '127.0.0.1:0',
+        failureRate: tc.failureRate,
+        seed: 5,
+      });
       try {
         let failed = 0;
         for (let i = 0; i < 200; i++) {
@@ -97,8 +127,14 @@ test('web fans out through a proxy; traffic flows and the proxy classifies it', 
   const authors = await startAuthors({ listen: '127.0.0.1:0', slowMs: [1, 2] });
   const destinations = Destinations.parse(
     JSON.stringify({
-      'books.demo.svc.cluster.local:8080': { address: books.address, labels: { namespace: 'demo', deployment: 'books', service: 'books' } },
-      'authors.demo.svc.cluster.local:8080': { address: authors.address, labels: { namespace: 'demo', deployment: 'authors', service: 'authors' } },
+      'books.demo.svc.cluster.local:8080': {
+        address: books.address,
+        labels: { namespace: 'demo', deployment: 'books', service: 'books' },
+      },
+      'authors.demo.svc.cluster.local:8080': {
+        address: authors.address,
+        labels: { namespace: 'demo', deployment: 'authors', service: 'authors' },
+      },
     }),
   );
   // web's proxy: only its outbound side matters here.
@@ -125,12 +161,20 @@ test('web fans out through a proxy; traffic flows and the proxy classifies it', 
       const r = await get(web.address, `/books/${i}`);
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     }
-    assert.ok((statuses.get(200) ?? 0) > 5 && (statuses.get(502) ?? 0) > 5, JSON.stringify([...statuses]));
+    assert.ok(
+      (statuses.get(200) ?? 0) > 5 && (statuses.get(502) ?? 0) > 5,
+      JSON.stringify([...statuses]),
+    );
     assert.equal([...statuses.keys()].filter((s) => s !== 200 && s !== 502).length, 0);
     const a = await get(web.address, '/authors');
     assert.equal(a.status, 200);
 
-    const traffic = startTraffic({ target: web.address, authority: 'web.demo.svc.cluster.local:8080', rps: 50, seed: 1 });
+    const traffic = startTraffic({
+      target: web.address,
+      authority: 'web.demo.svc.cluster.local:8080',
+      rps: 50,
+      seed: 1,
+    });
     await new Promise((r) => setTimeout(r, 600));
     await traffic.stop();
     const sent = [...traffic.counts.values()].reduce((s, n) => s + n, 0);
@@ -139,8 +183,14 @@ test('web fans out through a proxy; traffic flows and the proxy classifies it', 
 
     const metrics = (await get(addrs.admin, '/metrics')).body;
     // Label order is the proxy's business; require the labels in any order.
-    assert.match(metrics, /^response_total\{(?=[^}]*direction="outbound")(?=[^}]*dst_deployment="books")(?=[^}]*status_code="500")(?=[^}]*classification="failure")[^}]*\} [1-9]/m);
-    assert.match(metrics, /^response_total\{[^}]*authority="authors\.demo\.svc\.cluster\.local:8080"[^}]*grpc_status="0"/m);
+    assert.match(
+      metrics,
+      /^response_total\{(?=[^}]*direction="outbound")(?=[^}]*dst_deployment="books")(?=[^}]*status_code="500")(?=[^}]*classification="failure")[^}]*\} [1-9]/m,
+    );
+    assert.match(
+      metrics,
+      /^response_total\{[^}]*authority="authors\.demo\.svc\.cluster\.local:8080"[^}]*grpc_status="0"/m,
+    );
     assert.match(metrics, /^request_total\{[^}]*dst_deployment="books"/m);
   } finally {
     await web.close();

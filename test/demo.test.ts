@@ -34,17 +34,33 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 test('demo: traffic shows up in stat for every deployment, and SIGINT stops it cleanly', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mm-demo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const code = "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
+  const code =
+    "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', code, '--', 'demo', '--web.listen-address=127.0.0.1:0', '--scrape-interval=1s', '--status-interval=2s', '--rps=20', `--data-dir=${join(dir, 'data')}`],
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      code,
+      '--',
+      'demo',
+      '--web.listen-address=127.0.0.1:0',
+      '--scrape-interval=1s',
+      '--status-interval=2s',
+      '--rps=20',
+      `--data-dir=${join(dir, 'data')}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (c, s) => res({ code: c, signal: s })));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((res) =>
+    child.on('exit', (c, s) => res({ code: c, signal: s })),
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -53,43 +69,97 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
   let api = '';
   while (!api) {
     api = /API and dashboard: (http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
-    assert.ok(Date.now() < deadline && child.exitCode === null, `demo did not start:\n${stdout}\n${stderr}`);
+    assert.ok(
+      Date.now() < deadline && child.exitCode === null,
+      `demo did not start:\n${stdout}\n${stderr}`,
+    );
     await new Promise((r) => setTimeout(r, 100));
   }
 
   // Wait until every deployment has request data (irate needs two scrapes after the first request).
-  let rows: { name: string; meshed: string; success: number | null; rps: number | null; latency_ms_p95: number | null }[] = [];
+  let rows: {
+    name: string;
+    meshed: string;
+    success: number | null;
+    rps: number | null;
+    latency_ms_p95: number | null;
+  }[] = [];
   for (;;) {
-    const r = await cli(['stat', 'deploy', '-n', 'demo', '-t', '15s', '-o', 'json', `--prometheus-url=${api}`]);
+    const r = await cli([
+      'stat',
+      'deploy',
+      '-n',
+      'demo',
+      '-t',
+      '15s',
+      '-o',
+      'json',
+      `--prometheus-url=${api}`,
+    ]);
     if (r.code === 0 && r.stdout.trim().startsWith('[')) rows = JSON.parse(r.stdout) as typeof rows;
     if (rows.length === 3 && rows.every((x) => (x.rps ?? 0) > 0)) break;
-    assert.ok(Date.now() < deadline, `no traffic for every deployment: ${JSON.stringify(rows)}\n${r.stderr}\n${stderr}`);
+    assert.ok(
+      Date.now() < deadline,
+      `no traffic for every deployment: ${JSON.stringify(rows)}\n${r.stderr}\n${stderr}`,
+    );
     await new Promise((res) => setTimeout(res, 1000));
   }
-  assert.deepEqual(rows.map((x) => x.name), ['authors', 'books', 'web']);
+  assert.deepEqual(
+    rows.map((x) => x.name),
+    ['authors', 'books', 'web'],
+  );
   for (const x of rows) {
     assert.equal(x.meshed, '1/1', x.name);
-    assert.ok(x.success !== null && x.success > 0.5 && x.success <= 1, `${x.name} success ${x.success}`);
+    assert.ok(
+      x.success !== null && x.success > 0.5 && x.success <= 1,
+      `${x.name} success ${x.success}`,
+    );
   }
   // The table form too.
   const table = await cli(['stat', 'deploy', '-n', 'demo', '-t', '15s', `--prometheus-url=${api}`]);
   assert.match(table.stdout, /^NAME\s+MESHED\s+SUCCESS\s+RPS/);
   assert.match(table.stdout, /^web\s+1\/1\s+\d+\.\d\d%\s+\d+\.\drps\s+\d+ms/m);
   // proxy-metrics finds web's proxy through the collector's targets.
-  const pm = await cli(['diagnostics', 'proxy-metrics', '-n', 'demo', 'deploy/web', '--metric', 'request_total', `--prometheus-url=${api}`]);
+  const pm = await cli([
+    'diagnostics',
+    'proxy-metrics',
+    '-n',
+    'demo',
+    'deploy/web',
+    '--metric',
+    'request_total',
+    `--prometheus-url=${api}`,
+  ]);
   assert.equal(pm.code, 0, pm.stderr);
   assert.match(pm.stdout, /^#\n# POD web-[0-9a-f]+-[0-9a-f]+ \(1 of 1\)\n#\n/);
   assert.match(pm.stdout, /^request_total\{/m);
 
   // query and federate against our own collector.
-  const q = await cli(['query', 'sum(increase(request_total{namespace="demo",direction="outbound"}[15s])) by (dst_deployment)', '-o', 'json', `--prometheus-url=${api}`]);
+  const q = await cli([
+    'query',
+    'sum(increase(request_total{namespace="demo",direction="outbound"}[15s])) by (dst_deployment)',
+    '-o',
+    'json',
+    `--prometheus-url=${api}`,
+  ]);
   assert.equal(q.code, 0, q.stderr);
-  const vec = JSON.parse(q.stdout) as { resultType: string; result: { metric: Record<string, string> }[] };
+  const vec = JSON.parse(q.stdout) as {
+    resultType: string;
+    result: { metric: Record<string, string> }[];
+  };
   assert.equal(vec.resultType, 'vector');
   assert.deepEqual(vec.result.map((x) => x.metric.dst_deployment).sort(), ['authors', 'books']);
-  const fed = await cli(['federate', '--match', '{__name__="process_start_time_seconds",namespace="demo"}', `--prometheus-url=${api}`]);
+  const fed = await cli([
+    'federate',
+    '--match',
+    '{__name__="process_start_time_seconds",namespace="demo"}',
+    `--prometheus-url=${api}`,
+  ]);
   assert.equal(fed.code, 0, fed.stderr);
-  assert.equal(fed.stdout.split('\n').filter((l) => l.startsWith('process_start_time_seconds{')).length, 3);
+  assert.equal(
+    fed.stdout.split('\n').filter((l) => l.startsWith('process_start_time_seconds{')).length,
+    3,
+  );
 
   const t0 = Date.now();
   child.kill('SIGINT');

@@ -50,8 +50,15 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[]):
     byLong.set(s.name, s);
     if (s.short) byShort.set(s.short, s);
   }
-  const out: ParsedFlags = { strings: new Map(), bools: new Set(), lists: new Map(), positionals: [], help: false };
-  for (const s of specs) if (s.kind === 'string' && s.default !== undefined) out.strings.set(s.name, s.default);
+  const out: ParsedFlags = {
+    strings: new Map(),
+    bools: new Set(),
+    lists: new Map(),
+    positionals: [],
+    help: false,
+  };
+  for (const s of specs)
+    if (s.kind === 'string' && s.default !== undefined) out.strings.set(s.name, s.default);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') {
@@ -75,7 +82,8 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[]):
     if (spec.kind === 'bool') {
       if (eq >= 0) {
         const v = body.slice(eq + 1);
-        if (v !== 'true' && v !== 'false') throw new UsageError(`flag --${spec.name} takes true or false, got "${v}"`);
+        if (v !== 'true' && v !== 'false')
+          throw new UsageError(`flag --${spec.name} takes true or false, got "${v}"`);
         if (v === 'true') out.bools.add(spec.name);
         else out.bools.delete(spec.name);
       } else out.bools.add(spec.name);

@@ -30,7 +30,8 @@ export function formatQueryTable(data: QueryResult): string {
       );
     case 'matrix': {
       const rows: string[][] = [];
-      for (const s of data.result) for (const p of s.values) rows.push([formatMetric(s.metric), p[1], formatTime(p)]);
+      for (const s of data.result)
+        for (const p of s.values) rows.push([formatMetric(s.metric), p[1], formatTime(p)]);
       return formatTable(['METRIC', 'VALUE', 'TIMESTAMP'], rows);
     }
     case 'scalar':

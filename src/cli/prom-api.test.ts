@@ -9,14 +9,33 @@ test('PromApiClient against a scripted server', async (t) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization ?? '', body });
-      const json = (status: number, v: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        auth: req.headers.authorization ?? '',
+        body,
+      });
+      const json = (status: number, v: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
       if (req.url === '/api/v1/query') {
         const q = new URLSearchParams(body).get('query');
-        if (q === 'bad(') return json(400, { status: 'error', errorType: 'bad_data', error: 'unexpected end of input' });
-        return json(200, { status: 'success', data: { resultType: 'vector', result: [{ metric: { a: '1' }, value: [1, 'NaN'] }] }, warnings: ['w1'] });
+        if (q === 'bad(')
+          return json(400, {
+            status: 'error',
+            errorType: 'bad_data',
+            error: 'unexpected end of input',
+          });
+        return json(200, {
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: { a: '1' }, value: [1, 'NaN'] }] },
+          warnings: ['w1'],
+        });
       }
-      if (req.url === '/api/v1/status/config') return json(200, { status: 'success', data: { yaml: 'global:\n  scrape_interval: 10s\n  scrape_timeout: 10s\n' } });
+      if (req.url === '/api/v1/status/config')
+        return json(200, {
+          status: 'success',
+          data: { yaml: 'global:\n  scrape_interval: 10s\n  scrape_timeout: 10s\n' },
+        });
       if (req.url?.startsWith('/federate')) return res.writeHead(200).end('up 1\n');
       if (req.url === '/slow') return;
       res.writeHead(502).end('<html>bad gateway</html>');
@@ -36,26 +55,47 @@ test('PromApiClient against a scripted server', async (t) => {
     assert.equal(last.auth, 'Basic ' + Buffer.from('us@er:p:ss').toString('base64'));
     assert.deepEqual(a.warnings, ['w1']);
     assert.equal(a.data.resultType, 'vector');
-    if (a.data.resultType === 'vector') assert.ok(Number.isNaN(sampleValue(a.data.result[0].value)));
+    if (a.data.resultType === 'vector')
+      assert.ok(Number.isNaN(sampleValue(a.data.result[0].value)));
   });
   await t.test('error envelope becomes ApiError with errorType', async () => {
-    await assert.rejects(client.query('bad('), (e: unknown) => e instanceof ApiError && e.errorType === 'bad_data' && e.status === 400 && e.message === 'bad_data: unexpected end of input');
+    await assert.rejects(
+      client.query('bad('),
+      (e: unknown) =>
+        e instanceof ApiError &&
+        e.errorType === 'bad_data' &&
+        e.status === 400 &&
+        e.message === 'bad_data: unexpected end of input',
+    );
   });
   await t.test('scrape interval from status/config', async () => {
     assert.equal(await client.scrapeIntervalMs(), 10_000);
   });
   await t.test('federate with repeated match[]', async () => {
     assert.equal(await client.federate(['{a="1"}', 'up']), 'up 1\n');
-    assert.equal(seen[seen.length - 1].url, '/federate?match%5B%5D=%7Ba%3D%221%22%7D&match%5B%5D=up');
+    assert.equal(
+      seen[seen.length - 1].url,
+      '/federate?match%5B%5D=%7Ba%3D%221%22%7D&match%5B%5D=up',
+    );
   });
   await t.test('non-JSON answer and unreachable server', async () => {
-    await assert.rejects(client.targets(), (e: unknown) => e instanceof ApiError && e.errorType === 'bad_response' && /HTTP 502/.test(e.message));
-    await assert.rejects(new PromApiClient('http://127.0.0.1:1').query('up'), (e: unknown) => e instanceof ApiError && e.errorType === 'unavailable');
+    await assert.rejects(
+      client.targets(),
+      (e: unknown) =>
+        e instanceof ApiError && e.errorType === 'bad_response' && /HTTP 502/.test(e.message),
+    );
+    await assert.rejects(
+      new PromApiClient('http://127.0.0.1:1').query('up'),
+      (e: unknown) => e instanceof ApiError && e.errorType === 'unavailable',
+    );
     assert.throws(() => new PromApiClient('not a url'), /invalid Prometheus URL/);
   });
   await t.test('timeout', async () => {
     const slow = new PromApiClient(`http://127.0.0.1:${port}`, { timeoutMs: 200 });
-    await assert.rejects((slow as unknown as { call(p: string, f: null): Promise<unknown> }).call('/slow', null), (e: unknown) => e instanceof ApiError && e.errorType === 'timeout');
+    await assert.rejects(
+      (slow as unknown as { call(p: string, f: null): Promise<unknown> }).call('/slow', null),
+      (e: unknown) => e instanceof ApiError && e.errorType === 'timeout',
+    );
   });
 });
 

@@ -95,7 +95,10 @@ export class PromApiClient {
     }
     this.authorization =
       u.username || u.password
-        ? 'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')
+        ? 'Basic ' +
+          Buffer.from(
+            `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`,
+          ).toString('base64')
         : null;
     u.username = '';
     u.password = '';
@@ -113,7 +116,10 @@ export class PromApiClient {
 
   /** A range query; times are unix seconds or RFC 3339, `step` a duration or seconds. */
   async queryRange(expr: string, start: string, end: string, step: string): Promise<QueryAnswer> {
-    return this.queryCall('/api/v1/query_range', new URLSearchParams({ query: expr, start, end, step }));
+    return this.queryCall(
+      '/api/v1/query_range',
+      new URLSearchParams({ query: expr, start, end, step }),
+    );
   }
 
   /** The active targets of `/api/v1/targets?state=active`. */
@@ -139,13 +145,21 @@ export class PromApiClient {
     for (const m of matchers) qs.append('match[]', m);
     const res = await this.fetch(`/federate?${qs}`, null);
     const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status === 400 ? 'bad_data' : 'internal', text.trim() || res.statusText, res.status);
+    if (res.status !== 200)
+      throw new ApiError(
+        res.status === 400 ? 'bad_data' : 'internal',
+        text.trim() || res.statusText,
+        res.status,
+      );
     return text;
   }
 
   private async queryCall(path: string, form: URLSearchParams): Promise<QueryAnswer> {
     const body = await this.call(path, form);
-    return { data: body.data as QueryResult, warnings: (body.warnings as string[] | undefined) ?? [] };
+    return {
+      data: body.data as QueryResult,
+      warnings: (body.warnings as string[] | undefined) ?? [],
+    };
   }
 
   /** Calls an API endpoint (POST form when `form` is given) and unwraps the envelope. */
@@ -156,10 +170,18 @@ export class PromApiClient {
     try {
       body = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw new ApiError('bad_response', `${path}: HTTP ${res.status}: ${text.slice(0, 200).trim()}`, res.status);
+      throw new ApiError(
+        'bad_response',
+        `${path}: HTTP ${res.status}: ${text.slice(0, 200).trim()}`,
+        res.status,
+      );
     }
     if (body.status !== 'success') {
-      throw new ApiError(String(body.errorType ?? 'unknown'), String(body.error ?? `HTTP ${res.status}`), res.status);
+      throw new ApiError(
+        String(body.errorType ?? 'unknown'),
+        String(body.error ?? `HTTP ${res.status}`),
+        res.status,
+      );
     }
     return body;
   }
@@ -171,11 +193,23 @@ export class PromApiClient {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
     try {
-      return await fetch(this.baseUrl + path, { method: form ? 'POST' : 'GET', headers, body: form ? form.toString() : undefined, signal });
+      return await fetch(this.baseUrl + path, {
+        method: form ? 'POST' : 'GET',
+        headers,
+        body: form ? form.toString() : undefined,
+        signal,
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = timeout.aborted ? `timed out after ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
-      throw new ApiError(timeout.aborted ? 'timeout' : 'unavailable', `cannot reach ${this.baseUrl}${path}: ${why}`, 0, { cause: err });
+      const why = timeout.aborted
+        ? `timed out after ${this.timeoutMs} ms`
+        : (cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new ApiError(
+        timeout.aborted ? 'timeout' : 'unavailable',
+        `cannot reach ${this.baseUrl}${path}: ${why}`,
+        0,
+        { cause: err },
+      );
     }
   }
 }

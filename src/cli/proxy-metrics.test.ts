@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { endpointOfAddress, endpointsOfWorkload, filterFamilies, formatProxyResults, inFamilies, isAddress, obfuscateBody, obfuscateValue } from './proxy-metrics.js';
+import {
+  endpointOfAddress,
+  endpointsOfWorkload,
+  filterFamilies,
+  formatProxyResults,
+  inFamilies,
+  isAddress,
+  obfuscateBody,
+  obfuscateValue,
+} from './proxy-metrics.js';
 import type { ActiveTarget } from './prom-api.js';
 
 test('isAddress and endpointOfAddress', () => {
@@ -18,7 +27,13 @@ test('isAddress and endpointOfAddress', () => {
 });
 
 test('endpointsOfWorkload picks, dedupes and sorts the targets of a workload', () => {
-  const t = (pod: string, ns: string, labels: Record<string, string>, url: string, job = 'linkerd-proxy'): ActiveTarget => ({
+  const t = (
+    pod: string,
+    ns: string,
+    labels: Record<string, string>,
+    url: string,
+    job = 'linkerd-proxy',
+  ): ActiveTarget => ({
     discoveredLabels: {},
     labels: { job, namespace: ns, pod, instance: url, ...labels },
     scrapePool: job,
@@ -35,9 +50,17 @@ test('endpointsOfWorkload picks, dedupes and sorts the targets of a workload', (
     t('cron-1', 'demo', { k8s_job: 'cron' }, 'http://cron/metrics'),
   ];
   const f = (target: string, ns: string, job: string, want: string[]) =>
-    assert.deepEqual(endpointsOfWorkload(targets, target, ns, job).map((e) => `${e.pod} ${e.url}`), want, `${target} -n ${ns}`);
+    assert.deepEqual(
+      endpointsOfWorkload(targets, target, ns, job).map((e) => `${e.pod} ${e.url}`),
+      want,
+      `${target} -n ${ns}`,
+    );
   f('deploy/web', 'demo', '', ['web-a http://a/metrics', 'web-b http://b/metrics']);
-  f('deploy/web', '', '', ['web-a http://a/metrics', 'web-b http://b/metrics', 'web-z http://z/metrics']);
+  f('deploy/web', '', '', [
+    'web-a http://a/metrics',
+    'web-b http://b/metrics',
+    'web-z http://z/metrics',
+  ]);
   f('deploy/web', 'demo', 'other-job', ['web-a http://a/metrics']);
   f('sts/db', 'demo', '', ['db-0 http://db/metrics']);
   f('job/cron', 'demo', '', ['cron-1 http://cron/metrics']);
@@ -79,7 +102,13 @@ tcp_open_connections{direction="inbound",peer="src"} 2
 
 test('inFamilies and filterFamilies keep whole families', () => {
   const fam = new Set(['response_latency_ms', 'tcp_open_connections']);
-  for (const [n, want] of [['response_latency_ms_bucket', true], ['response_latency_ms', true], ['tcp_open_connections', true], ['request_total', false], ['response_latency', false]] as const) {
+  for (const [n, want] of [
+    ['response_latency_ms_bucket', true],
+    ['response_latency_ms', true],
+    ['tcp_open_connections', true],
+    ['request_total', false],
+    ['response_latency', false],
+  ] as const) {
     assert.equal(inFamilies(n, fam), want, n);
   }
   const out = filterFamilies(BODY, new Set(['request']));
@@ -99,5 +128,8 @@ test('obfuscateBody hashes the six labels, keeps the rest, and can filter', () =
       `response_latency_ms_sum{client_id="${h('x')}",direction="inbound"} 12\n` +
       `response_latency_ms_count{client_id="${h('x')}",direction="inbound"} 3\n`,
   );
-  assert.match(obfuscateBody(BODY, null), /^tcp_open_connections\{direction="inbound",peer="src"\} 2$/m);
+  assert.match(
+    obfuscateBody(BODY, null),
+    /^tcp_open_connections\{direction="inbound",peer="src"\} 2$/m,
+  );
 });

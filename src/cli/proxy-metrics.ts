@@ -10,7 +10,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { EntryType, ExpositionParser, ExpositionWriter, type FamilyType } from '../exposition/index.js';
+import {
+  EntryType,
+  ExpositionParser,
+  ExpositionWriter,
+  type FamilyType,
+} from '../exposition/index.js';
 import { UsageError } from './flags.js';
 import type { ActiveTarget, PromApiClient } from './prom-api.js';
 import { resourceKind } from './stat.js';
@@ -50,10 +55,17 @@ export function endpointOfAddress(target: string): ProxyEndpoint {
  * `namespace` is empty), the kind's label equal to `name`, and, when `job` is given, that
  * job. Deduplicated by scrape URL, sorted by pod name.
  */
-export function endpointsOfWorkload(targets: readonly ActiveTarget[], typeName: string, namespace: string, job: string): ProxyEndpoint[] {
+export function endpointsOfWorkload(
+  targets: readonly ActiveTarget[],
+  typeName: string,
+  namespace: string,
+  job: string,
+): ProxyEndpoint[] {
   const slash = typeName.indexOf('/');
   if (slash <= 0 || slash === typeName.length - 1) {
-    throw new UsageError(`TARGET must be TYPE/NAME (e.g. deploy/web, po/web-1) or HOST:PORT, got "${typeName}"`);
+    throw new UsageError(
+      `TARGET must be TYPE/NAME (e.g. deploy/web, po/web-1) or HOST:PORT, got "${typeName}"`,
+    );
   }
   const kind = resourceKind(typeName.slice(0, slash));
   if (kind.kind === 'authority' || kind.kind === 'service' || kind.kind === 'namespace') {
@@ -66,13 +78,21 @@ export function endpointsOfWorkload(targets: readonly ActiveTarget[], typeName: 
     if (job && l.job !== job) continue;
     if (namespace && l.namespace !== namespace) continue;
     if (l[kind.label] !== name) continue;
-    if (!seen.has(t.scrapeUrl)) seen.set(t.scrapeUrl, { pod: l.pod || l.instance || t.scrapeUrl, url: t.scrapeUrl });
+    if (!seen.has(t.scrapeUrl))
+      seen.set(t.scrapeUrl, { pod: l.pod || l.instance || t.scrapeUrl, url: t.scrapeUrl });
   }
-  return [...seen.values()].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : a.url < b.url ? -1 : 1));
+  return [...seen.values()].sort((a, b) =>
+    a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : a.url < b.url ? -1 : 1,
+  );
 }
 
 /** Finds the proxies of TARGET: an address directly, a workload through the API's targets. */
-export async function resolveProxies(target: string, client: PromApiClient | null, namespace: string, job: string): Promise<ProxyEndpoint[]> {
+export async function resolveProxies(
+  target: string,
+  client: PromApiClient | null,
+  namespace: string,
+  job: string,
+): Promise<ProxyEndpoint[]> {
   if (isAddress(target)) return [endpointOfAddress(target)];
   if (!client) throw new UsageError('finding a workload needs --prometheus-url');
   return endpointsOfWorkload(await client.targets(), target, namespace, job);
@@ -82,17 +102,31 @@ export async function resolveProxies(target: string, client: PromApiClient | nul
  * GETs every endpoint concurrently; all of them share one deadline, `timeoutMs` from now or
  * `deadline` when given (so finding the proxies and reading them fit in one cap). Never throws.
  */
-export async function fetchProxyMetrics(endpoints: readonly ProxyEndpoint[], timeoutMs: number, deadline = AbortSignal.timeout(timeoutMs)): Promise<ProxyResult[]> {
+export async function fetchProxyMetrics(
+  endpoints: readonly ProxyEndpoint[],
+  timeoutMs: number,
+  deadline = AbortSignal.timeout(timeoutMs),
+): Promise<ProxyResult[]> {
   return Promise.all(
     endpoints.map(async (e): Promise<ProxyResult> => {
       try {
-        const res = await fetch(e.url, { signal: deadline, headers: { 'accept-encoding': 'gzip' } });
+        const res = await fetch(e.url, {
+          signal: deadline,
+          headers: { 'accept-encoding': 'gzip' },
+        });
         const body = await res.text();
-        if (res.status !== 200) return { pod: e.pod, body: null, error: `GET ${e.url}: HTTP ${res.status}: ${body.trim().slice(0, 200)}` };
+        if (res.status !== 200)
+          return {
+            pod: e.pod,
+            body: null,
+            error: `GET ${e.url}: HTTP ${res.status}: ${body.trim().slice(0, 200)}`,
+          };
         return { pod: e.pod, body, error: null };
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        const why = deadline.aborted ? `timed out after ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
+        const why = deadline.aborted
+          ? `timed out after ${timeoutMs} ms`
+          : (cause?.code ?? cause?.message ?? (err as Error).message);
         return { pod: e.pod, body: null, error: `GET ${e.url}: ${why}` };
       }
     }),
@@ -167,7 +201,8 @@ export function obfuscateBody(body: string, families: ReadonlySet<string> | null
     if (t === EntryType.Help) helps.set(p.family(), p.help());
     else if (t === EntryType.Type) {
       const name = p.family();
-      if (!families || inFamilies(name, families)) w.family(name, p.type() as FamilyType, helps.get(name));
+      if (!families || inFamilies(name, families))
+        w.family(name, p.type() as FamilyType, helps.get(name));
     } else if (t === EntryType.Series) {
       const name = p.metricName();
       if (families && !inFamilies(name, families)) continue;

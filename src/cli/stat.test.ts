@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildStatQueries, formatStat, parseResources, promDuration, selectorMatchers, type StatOptions, type StatRow } from './stat.js';
+import {
+  buildStatQueries,
+  formatStat,
+  parseResources,
+  promDuration,
+  selectorMatchers,
+  type StatOptions,
+  type StatRow,
+} from './stat.js';
 
 const BASE: StatOptions = {
   resources: [],
@@ -18,11 +26,19 @@ const BASE: StatOptions = {
 
 test('parseResources', async (t) => {
   const f = (args: string[], want: string[]) =>
-    t.test(args.join(' '), () => assert.deepEqual(parseResources(args).map((r) => `${r.kind.kind}/${r.name}`), want));
+    t.test(args.join(' '), () =>
+      assert.deepEqual(
+        parseResources(args).map((r) => `${r.kind.kind}/${r.name}`),
+        want,
+      ),
+    );
   await f(['deploy'], ['deployment/']);
   await f(['deployments/web'], ['deployment/web']);
   await f(['po', 'a', 'b'], ['pod/a', 'pod/b']);
-  await f(['sts/db', 'ds/agent', 'job/x', 'rc/y', 'rs/z'], ['statefulset/db', 'daemonset/agent', 'job/x', 'replicationcontroller/y', 'replicaset/z']);
+  await f(
+    ['sts/db', 'ds/agent', 'job/x', 'rc/y', 'rs/z'],
+    ['statefulset/db', 'daemonset/agent', 'job/x', 'replicationcontroller/y', 'replicaset/z'],
+  );
   await f(['ns'], ['namespace/']);
   await f(['svc/web', 'authority/web.ns:80'], ['service/web', 'authority/web.ns:80']);
   await t.test('rejects', () => {
@@ -34,7 +50,13 @@ test('parseResources', async (t) => {
 });
 
 test('promDuration', () => {
-  for (const [ms, want] of [[60_000, '1m'], [3_600_000, '1h'], [90_000, '90s'], [1500, '1500ms'], [7_200_000, '2h']] as const) {
+  for (const [ms, want] of [
+    [60_000, '1m'],
+    [3_600_000, '1h'],
+    [90_000, '90s'],
+    [1500, '1500ms'],
+    [7_200_000, '2h'],
+  ] as const) {
     assert.equal(promDuration(ms), want);
   }
 });
@@ -53,17 +75,27 @@ test('selectorMatchers', () => {
 });
 
 test('buildStatQueries follows metrics-api', async (t) => {
-  const cases: { name: string; args: string[]; opts?: Partial<StatOptions>; want: Partial<Record<string, string | null>> }[] = [
+  const cases: {
+    name: string;
+    args: string[];
+    opts?: Partial<StatOptions>;
+    want: Partial<Record<string, string | null>>;
+  }[] = [
     {
       name: 'deployments of a namespace',
       args: ['deploy'],
       want: {
-        requests: 'sum(increase(response_total{direction="inbound", namespace="emojivoto", deployment!=""}[1m])) by (namespace, deployment, classification, tls)',
+        requests:
+          'sum(increase(response_total{direction="inbound", namespace="emojivoto", deployment!=""}[1m])) by (namespace, deployment, classification, tls)',
         p50: 'histogram_quantile(0.5, sum(irate(response_latency_ms_bucket{direction="inbound", namespace="emojivoto", deployment!=""}[1m])) by (le, namespace, deployment))',
-        tcpConnections: 'sum(tcp_open_connections{direction="inbound", namespace="emojivoto", deployment!=""}) by (namespace, deployment)',
-        tcpRead: 'sum(increase(tcp_read_bytes_total{direction="inbound", namespace="emojivoto", deployment!="", peer="src"}[1m])) by (namespace, deployment)',
-        meshed: 'count(count(process_start_time_seconds{namespace="emojivoto", deployment!=""}) by (pod, namespace, deployment)) by (namespace, deployment)',
-        total: 'count(count(up{namespace="emojivoto", deployment!=""}) by (pod, namespace, deployment)) by (namespace, deployment)',
+        tcpConnections:
+          'sum(tcp_open_connections{direction="inbound", namespace="emojivoto", deployment!=""}) by (namespace, deployment)',
+        tcpRead:
+          'sum(increase(tcp_read_bytes_total{direction="inbound", namespace="emojivoto", deployment!="", peer="src"}[1m])) by (namespace, deployment)',
+        meshed:
+          'count(count(process_start_time_seconds{namespace="emojivoto", deployment!=""}) by (pod, namespace, deployment)) by (namespace, deployment)',
+        total:
+          'count(count(up{namespace="emojivoto", deployment!=""}) by (pod, namespace, deployment)) by (namespace, deployment)',
       },
     },
     {
@@ -71,22 +103,28 @@ test('buildStatQueries follows metrics-api', async (t) => {
       args: ['job/backup'],
       opts: { allNamespaces: true, accurate: true, windowMs: 300_000 },
       want: {
-        requests: 'sum(increase(response_total{direction="inbound", k8s_job="backup"}[5m])) by (namespace, k8s_job, classification, tls)',
+        requests:
+          'sum(increase(response_total{direction="inbound", k8s_job="backup"}[5m])) by (namespace, k8s_job, classification, tls)',
         p99: 'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{direction="inbound", k8s_job="backup"}[5m])) by (le, namespace, k8s_job))',
       },
     },
     {
       name: 'namespaces',
       args: ['ns'],
-      want: { requests: 'sum(increase(response_total{direction="inbound"}[1m])) by (namespace, classification, tls)' },
+      want: {
+        requests:
+          'sum(increase(response_total{direction="inbound"}[1m])) by (namespace, classification, tls)',
+      },
     },
     {
       name: '--to',
       args: ['deploy/web'],
       opts: { to: parseResources(['deploy/voting'])[0], toNamespace: 'other' },
       want: {
-        requests: 'sum(increase(response_total{direction="outbound", namespace="emojivoto", deployment="web", dst_namespace="other", dst_deployment="voting"}[1m])) by (namespace, deployment, classification, tls)',
-        tcpWrite: 'sum(increase(tcp_write_bytes_total{direction="outbound", namespace="emojivoto", deployment="web", dst_namespace="other", dst_deployment="voting", peer="dst"}[1m])) by (namespace, deployment)',
+        requests:
+          'sum(increase(response_total{direction="outbound", namespace="emojivoto", deployment="web", dst_namespace="other", dst_deployment="voting"}[1m])) by (namespace, deployment, classification, tls)',
+        tcpWrite:
+          'sum(increase(tcp_write_bytes_total{direction="outbound", namespace="emojivoto", deployment="web", dst_namespace="other", dst_deployment="voting", peer="dst"}[1m])) by (namespace, deployment)',
       },
     },
     {
@@ -94,14 +132,16 @@ test('buildStatQueries follows metrics-api', async (t) => {
       args: ['po'],
       opts: { from: parseResources(['deploy/web'])[0] },
       want: {
-        requests: 'sum(increase(response_total{direction="outbound", namespace="emojivoto", deployment="web", dst_namespace="emojivoto", dst_pod!=""}[1m])) by (dst_namespace, dst_pod, classification, tls)',
+        requests:
+          'sum(increase(response_total{direction="outbound", namespace="emojivoto", deployment="web", dst_namespace="emojivoto", dst_pod!=""}[1m])) by (dst_namespace, dst_pod, classification, tls)',
       },
     },
     {
       name: 'a service matches its authority',
       args: ['svc/web'],
       want: {
-        requests: 'sum(increase(response_total{direction="outbound", authority=~"^web\\\\.emojivoto\\\\.svc\\\\.cluster\\\\.local.*"}[1m])) by (dst_namespace, dst_service, classification, tls)',
+        requests:
+          'sum(increase(response_total{direction="outbound", authority=~"^web\\\\.emojivoto\\\\.svc\\\\.cluster\\\\.local.*"}[1m])) by (dst_namespace, dst_service, classification, tls)',
         meshed: null,
       },
     },
@@ -110,7 +150,8 @@ test('buildStatQueries follows metrics-api', async (t) => {
       args: ['authority'],
       opts: { selector: 'app=web' },
       want: {
-        requests: 'sum(increase(response_total{direction="inbound", namespace="emojivoto", authority!="", app="web"}[1m])) by (namespace, authority, classification, tls)',
+        requests:
+          'sum(increase(response_total{direction="inbound", namespace="emojivoto", authority!="", app="web"}[1m])) by (namespace, authority, classification, tls)',
         tcpConnections: null,
         meshed: null,
       },
@@ -119,7 +160,12 @@ test('buildStatQueries follows metrics-api', async (t) => {
   for (const tc of cases) {
     await t.test(tc.name, () => {
       const q = buildStatQueries(parseResources(tc.args)[0], { ...BASE, ...tc.opts });
-      const got: Record<string, string | null> = { ...q, p50: q.latency[0], p95: q.latency[1], p99: q.latency[2] } as never;
+      const got: Record<string, string | null> = {
+        ...q,
+        p50: q.latency[0],
+        p95: q.latency[1],
+        p99: q.latency[2],
+      } as never;
       for (const [k, v] of Object.entries(tc.want)) assert.equal(got[k], v, k);
     });
   }
@@ -142,7 +188,17 @@ test('formatStat', () => {
     ...o,
   });
   const rows = [
-    row({ name: 'books', success: 0.98765, rps: 3.25, latencyP50: 1, latencyP95: 19, latencyP99: 100, tcpOpenConnections: 2, tcpReadBytesRate: 10.25, tcpWriteBytesRate: 0 }),
+    row({
+      name: 'books',
+      success: 0.98765,
+      rps: 3.25,
+      latencyP50: 1,
+      latencyP95: 19,
+      latencyP99: 100,
+      tcpOpenConnections: 2,
+      tcpReadBytesRate: 10.25,
+      tcpWriteBytesRate: 0,
+    }),
     row({ name: 'idle', meshed: '0/2' }),
   ];
   assert.equal(
@@ -158,6 +214,19 @@ test('formatStat', () => {
   );
   const json = JSON.parse(formatStat(rows.slice(1), 'json', false, false));
   assert.deepEqual(json, [
-    { namespace: 'demo', kind: 'deployment', name: 'idle', meshed: '0/2', success: null, rps: null, latency_ms_p50: null, latency_ms_p95: null, latency_ms_p99: null, tcp_open_connections: null, tcp_read_bytes_rate: null, tcp_write_bytes_rate: null },
+    {
+      namespace: 'demo',
+      kind: 'deployment',
+      name: 'idle',
+      meshed: '0/2',
+      success: null,
+      rps: null,
+      latency_ms_p50: null,
+      latency_ms_p95: null,
+      latency_ms_p99: null,
+      tcp_open_connections: null,
+      tcp_read_bytes_rate: null,
+      tcp_write_bytes_rate: null,
+    },
   ]);
 });

@@ -38,7 +38,11 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   { kind: 'statefulset', label: 'statefulset', aliases: ['sts', 'statefulset', 'statefulsets'] },
   { kind: 'daemonset', label: 'daemonset', aliases: ['ds', 'daemonset', 'daemonsets'] },
   { kind: 'job', label: 'k8s_job', aliases: ['job', 'jobs'] },
-  { kind: 'replicationcontroller', label: 'replicationcontroller', aliases: ['rc', 'replicationcontroller', 'replicationcontrollers'] },
+  {
+    kind: 'replicationcontroller',
+    label: 'replicationcontroller',
+    aliases: ['rc', 'replicationcontroller', 'replicationcontrollers'],
+  },
   { kind: 'replicaset', label: 'replicaset', aliases: ['rs', 'replicaset', 'replicasets'] },
   { kind: 'authority', label: 'authority', aliases: ['au', 'authority', 'authorities'] },
   { kind: 'service', label: 'service', aliases: ['svc', 'service', 'services'] },
@@ -48,7 +52,9 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
 export function resourceKind(word: string): ResourceKind {
   const k = RESOURCE_KINDS.find((r) => r.aliases.includes(word.toLowerCase()));
   if (!k) {
-    throw new UsageError(`unknown resource type "${word}"; valid types: ${RESOURCE_KINDS.map((r) => r.aliases[0]).join(', ')}`);
+    throw new UsageError(
+      `unknown resource type "${word}"; valid types: ${RESOURCE_KINDS.map((r) => r.aliases[0]).join(', ')}`,
+    );
   }
   return k;
 }
@@ -64,20 +70,25 @@ export interface ResourceRef {
  * several `type/name` arguments (kinds may not be mixed with bare names).
  */
 export function parseResources(args: readonly string[]): ResourceRef[] {
-  if (args.length === 0) throw new UsageError('please specify a resource type, e.g. "deploy" or "deploy/web"');
+  if (args.length === 0)
+    throw new UsageError('please specify a resource type, e.g. "deploy" or "deploy/web"');
   const out: ResourceRef[] = [];
   if (!args[0].includes('/')) {
     const kind = resourceKind(args[0]);
     if (args.length === 1) return [{ kind, name: '' }];
     for (const a of args.slice(1)) {
-      if (a.includes('/')) throw new UsageError(`cannot mix "${args[0]}" with "${a}": use TYPE NAME... or TYPE/NAME...`);
+      if (a.includes('/'))
+        throw new UsageError(
+          `cannot mix "${args[0]}" with "${a}": use TYPE NAME... or TYPE/NAME...`,
+        );
       out.push({ kind, name: a });
     }
     return out;
   }
   for (const a of args) {
     const slash = a.indexOf('/');
-    if (slash < 0) throw new UsageError(`"${a}" must be TYPE/NAME when other arguments are TYPE/NAME`);
+    if (slash < 0)
+      throw new UsageError(`"${a}" must be TYPE/NAME when other arguments are TYPE/NAME`);
     out.push({ kind: resourceKind(a.slice(0, slash)), name: a.slice(slash + 1) });
   }
   return out;
@@ -157,7 +168,10 @@ export function promDuration(ms: number): string {
 
 /** The label name a Kubernetes label key becomes on the series (`pod-template-hash` → `pod_template_hash`). */
 function sanitizeLabel(key: string): string {
-  const s = key.replace(/^linkerd\.io\/proxy-/, '').replace(/^linkerd\.io\//, '').replace(/[^a-zA-Z0-9_]/g, '_');
+  const s = key
+    .replace(/^linkerd\.io\/proxy-/, '')
+    .replace(/^linkerd\.io\//, '')
+    .replace(/[^a-zA-Z0-9_]/g, '_');
   return /^[0-9]/.test(s) ? `_${s}` : s;
 }
 
@@ -184,7 +198,9 @@ export function selectorMatchers(sel: string): string[] {
       out.push(`${sanitizeLabel(m[1])}${m[2] === '!=' ? '!=' : '='}${promString(m[3])}`);
     } else if ((m = /^([\w./-]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(p))) {
       const values = m[3].split(',').map((v) => v.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-      out.push(`${sanitizeLabel(m[1])}${m[2] === 'in' ? '=~' : '!~'}${promString(values.join('|'))}`);
+      out.push(
+        `${sanitizeLabel(m[1])}${m[2] === 'in' ? '=~' : '!~'}${promString(values.join('|'))}`,
+      );
     } else if ((m = /^!([\w./-]+)$/.exec(p))) out.push(`${sanitizeLabel(m[1])}=""`);
     else if ((m = /^([\w./-]+)$/.exec(p))) out.push(`${sanitizeLabel(m[1])}!=""`);
     else throw new UsageError(`cannot parse label selector "${sel}" at "${p}"`);
@@ -216,7 +232,9 @@ export function buildStatQueries(ref: ResourceRef, o: StatOptions): StatQueries 
   let nsLabel = 'namespace';
   let nameLabel = k.label;
   if (k.kind === 'service') {
-    const authority = ref.name ? `^${escapeRegex(`${ref.name}.${ns || '[^.]+'}.svc.${o.clusterDomain}`)}.*` : '.+';
+    const authority = ref.name
+      ? `^${escapeRegex(`${ref.name}.${ns || '[^.]+'}.svc.${o.clusterDomain}`)}.*`
+      : '.+';
     L = ['direction="outbound"', `authority=~${promString(authority)}`];
     if (ns && !ref.name) L.push(`dst_namespace=${promString(ns)}`);
     G = ['dst_namespace', 'dst_service'];
@@ -266,7 +284,8 @@ export function buildStatQueries(ref: ResourceRef, o: StatOptions): StatQueries 
   const by = G.join(', ');
   const l = selector(L);
   const fn = o.accurate ? 'rate' : 'irate';
-  const q = (x: number): string => `histogram_quantile(${x}, sum(${fn}(response_latency_ms_bucket${l}[${w}])) by (le, ${by}))`;
+  const q = (x: number): string =>
+    `histogram_quantile(${x}, sum(${fn}(response_latency_ms_bucket${l}[${w}])) by (le, ${by}))`;
   const withPeer = selector([...L, `peer="${peer}"`]);
   const tcp = k.kind !== 'authority';
   // Pods are counted on the resource's own labels, without direction (process and up have none).
@@ -281,7 +300,9 @@ export function buildStatQueries(ref: ResourceRef, o: StatOptions): StatQueries 
     tcpConnections: tcp ? `sum(tcp_open_connections${l}) by (${by})` : null,
     tcpRead: tcp ? `sum(increase(tcp_read_bytes_total${withPeer}[${w}])) by (${by})` : null,
     tcpWrite: tcp ? `sum(increase(tcp_write_bytes_total${withPeer}[${w}])) by (${by})` : null,
-    meshed: meshedOk ? `count(count(process_start_time_seconds${podSel}) by (${podInner})) by (${podGroup})` : null,
+    meshed: meshedOk
+      ? `count(count(process_start_time_seconds${podSel}) by (${podInner})) by (${podGroup})`
+      : null,
     total: meshedOk ? `count(count(up${podSel}) by (${podInner})) by (${podGroup})` : null,
     nsLabel,
     nameLabel,
@@ -318,7 +339,15 @@ export async function statSummary(client: PromApiClient, o: StatOptions): Promis
   };
   const answers = await Promise.all(
     plans.map((p) =>
-      Promise.all([vec(p.requests), ...p.latency.map(vec), vec(p.tcpConnections), vec(p.tcpRead), vec(p.tcpWrite), vec(p.meshed), vec(p.total)]),
+      Promise.all([
+        vec(p.requests),
+        ...p.latency.map(vec),
+        vec(p.tcpConnections),
+        vec(p.tcpRead),
+        vec(p.tcpWrite),
+        vec(p.meshed),
+        vec(p.total),
+      ]),
     ),
   );
   const windowSec = o.windowMs / 1000;
@@ -387,14 +416,34 @@ export async function statSummary(client: PromApiClient, o: StatOptions): Promis
     put(conn, (r, v) => (r.tcpOpenConnections = Math.round(v)));
     put(read, (r, v) => (r.tcpReadBytesRate = v / windowSec));
     put(write, (r, v) => (r.tcpWriteBytesRate = v / windowSec));
-    for (const a of accs.values()) if (a.row.name !== '' || p.ref.kind.kind === 'namespace') rows.push(a.row);
+    for (const a of accs.values())
+      if (a.row.name !== '' || p.ref.kind.kind === 'namespace') rows.push(a.row);
   });
-  rows.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  rows.sort((a, b) =>
+    a.namespace < b.namespace
+      ? -1
+      : a.namespace > b.namespace
+        ? 1
+        : a.kind < b.kind
+          ? -1
+          : a.kind > b.kind
+            ? 1
+            : a.name < b.name
+              ? -1
+              : a.name > b.name
+                ? 1
+                : 0,
+  );
   return rows;
 }
 
 /** `meshed/total` pods of a row's resource, or '' when the counts do not mention it. */
-function meshedOf(a: Acc, meshed: VectorSample[], total: VectorSample[], at: (m: Metric, create: boolean) => Acc | undefined): string {
+function meshedOf(
+  a: Acc,
+  meshed: VectorSample[],
+  total: VectorSample[],
+  at: (m: Metric, create: boolean) => Acc | undefined,
+): string {
   let m = 0;
   let t = 0;
   for (const s of meshed) if (at(s.metric, false) === a) m = num(s);
@@ -407,7 +456,12 @@ function meshedOf(a: Acc, meshed: VectorSample[], total: VectorSample[], at: (m:
 export type StatFormat = 'table' | 'wide' | 'json';
 
 /** Prints rows as `linkerd viz stat` does. `prefixKind` writes `deploy/web` style names. */
-export function formatStat(rows: readonly StatRow[], format: StatFormat, allNamespaces: boolean, prefixKind: boolean): string {
+export function formatStat(
+  rows: readonly StatRow[],
+  format: StatFormat,
+  allNamespaces: boolean,
+  prefixKind: boolean,
+): string {
   if (format === 'json') {
     const out = rows.map((r) => ({
       namespace: r.namespace,
@@ -447,10 +501,15 @@ export function formatStat(rows: readonly StatRow[], format: StatFormat, allName
       has ? `${r.latencyP95}ms` : '-',
       has ? `${r.latencyP99}ms` : '-',
     );
-    if (showTcp) cells.push(has && r.tcpOpenConnections !== null ? String(r.tcpOpenConnections) : '-');
+    if (showTcp)
+      cells.push(has && r.tcpOpenConnections !== null ? String(r.tcpOpenConnections) : '-');
     if (format === 'wide' && showTcp) {
-      cells.push(has && r.tcpReadBytesRate !== null ? `${formatFixed(r.tcpReadBytesRate, 1)}B/s` : '-');
-      cells.push(has && r.tcpWriteBytesRate !== null ? `${formatFixed(r.tcpWriteBytesRate, 1)}B/s` : '-');
+      cells.push(
+        has && r.tcpReadBytesRate !== null ? `${formatFixed(r.tcpReadBytesRate, 1)}B/s` : '-',
+      );
+      cells.push(
+        has && r.tcpWriteBytesRate !== null ? `${formatFixed(r.tcpWriteBytesRate, 1)}B/s` : '-',
+      );
     }
     return cells;
   });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { formatFixed, formatTable } from './table.js';
 
 test('formatFixed rounds as Go %.Nf', () => {
-  const f = (x: number, d: number, want: string) => assert.equal(formatFixed(x, d), want, `${x} %.${d}f`);
+  const f = (x: number, d: number, want: string) =>
+    assert.equal(formatFixed(x, d), want, `${x} %.${d}f`);
   f(3.25, 1, '3.2'); // exact tie: to even
   f(3.75, 1, '3.8');
   f(0.125, 2, '0.12');
@@ -18,6 +19,15 @@ test('formatFixed rounds as Go %.Nf', () => {
 });
 
 test('formatTable aligns columns with three spaces', () => {
-  assert.equal(formatTable(['A', 'LONGER'], [['xx', 'y'], ['', 'zzz']]), 'A    LONGER\nxx   y\n     zzz\n');
+  assert.equal(
+    formatTable(
+      ['A', 'LONGER'],
+      [
+        ['xx', 'y'],
+        ['', 'zzz'],
+      ],
+    ),
+    'A    LONGER\nxx   y\n     zzz\n',
+  );
   assert.equal(formatTable(['ONLY'], []), 'ONLY\n');
 });

@@ -20,7 +20,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { flagsHelp, parseFlags, PromApiClient, runCommand, UsageError, type FlagSpec } from '../cli/index.js';
+import {
+  flagsHelp,
+  parseFlags,
+  PromApiClient,
+  runCommand,
+  UsageError,
+  type FlagSpec,
+} from '../cli/index.js';
 import { parseResources, statSummary } from '../cli/stat.js';
 import { parseDuration } from '../config/index.js';
 import { PromError } from '../model/errors.js';
@@ -29,14 +36,54 @@ import { startTraffic, type Traffic } from '../demo/traffic.js';
 import { startCollector, type CollectorHandle } from './collector.js';
 
 const FLAGS: FlagSpec[] = [
-  { name: 'data-dir', kind: 'string', default: './data/demo', help: 'where the collector keeps its database' },
-  { name: 'web.listen-address', kind: 'string', default: '127.0.0.1:9090', help: 'collector API and dashboard address (port 0: any free port)' },
-  { name: 'base-port', kind: 'string', default: '0', help: 'first of 12 consecutive ports for apps and proxies (0: free ports)' },
-  { name: 'namespace', kind: 'string', default: 'demo', help: 'namespace label of the demo workloads' },
-  { name: 'rps', kind: 'string', default: '10', help: 'requests per second the traffic generator sends to web' },
-  { name: 'scrape-interval', kind: 'string', default: '5s', help: 'how often the collector scrapes the proxies' },
-  { name: 'status-interval', kind: 'string', default: '10s', help: 'how often to print the success rate and RPS (0: never)' },
-  { name: 'duration', kind: 'string', default: '0s', help: 'stop by itself after this long (0s: run until Ctrl-C)' },
+  {
+    name: 'data-dir',
+    kind: 'string',
+    default: './data/demo',
+    help: 'where the collector keeps its database',
+  },
+  {
+    name: 'web.listen-address',
+    kind: 'string',
+    default: '127.0.0.1:9090',
+    help: 'collector API and dashboard address (port 0: any free port)',
+  },
+  {
+    name: 'base-port',
+    kind: 'string',
+    default: '0',
+    help: 'first of 12 consecutive ports for apps and proxies (0: free ports)',
+  },
+  {
+    name: 'namespace',
+    kind: 'string',
+    default: 'demo',
+    help: 'namespace label of the demo workloads',
+  },
+  {
+    name: 'rps',
+    kind: 'string',
+    default: '10',
+    help: 'requests per second the traffic generator sends to web',
+  },
+  {
+    name: 'scrape-interval',
+    kind: 'string',
+    default: '5s',
+    help: 'how often the collector scrapes the proxies',
+  },
+  {
+    name: 'status-interval',
+    kind: 'string',
+    default: '10s',
+    help: 'how often to print the success rate and RPS (0: never)',
+  },
+  {
+    name: 'duration',
+    kind: 'string',
+    default: '0s',
+    help: 'stop by itself after this long (0s: run until Ctrl-C)',
+  },
 ];
 
 const USAGE = `Start a local demo mesh.
@@ -99,21 +146,30 @@ function spawnProxy(args: string[], log: (line: string) => void, name: string): 
     `const m = await import(${JSON.stringify(moduleUrl)});` +
     "process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM')); process.stdin.resume();" +
     'const code = await m.run(process.argv.slice(1)); process.exit(code);';
-  const child = spawn(process.execPath, [...loaderArgs(), '--input-type=module', '-e', code, '--', ...args], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...loaderArgs(), '--input-type=module', '-e', code, '--', ...args],
+    {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
-    for (const line of d.split('\n')) if (line.trim() && !/^meshmetrics proxy: inbound/.test(line)) log(`proxy ${name}: ${line}`);
+    for (const line of d.split('\n'))
+      if (line.trim() && !/^meshmetrics proxy: inbound/.test(line)) log(`proxy ${name}: ${line}`);
   });
   return child;
 }
 
 async function waitReady(admin: string, deadlineMs: number): Promise<void> {
   for (;;) {
-    const ok = await fetch(`http://${admin}/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${admin}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
-    if (Date.now() > deadlineMs) throw new PromError('ERR_DEMO', `proxy with admin ${admin} did not become ready`);
+    if (Date.now() > deadlineMs)
+      throw new PromError('ERR_DEMO', `proxy with admin ${admin} did not become ready`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -149,7 +205,8 @@ export async function run(args: string[]): Promise<number> {
     const rps = Number(f.strings.get('rps'));
     if (!(rps > 0)) throw new UsageError('--rps must be a positive number');
     const basePort = Number(f.strings.get('base-port'));
-    if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_523) throw new UsageError('--base-port must be a port number');
+    if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_523)
+      throw new UsageError('--base-port must be a port number');
     const scrapeMs = duration('scrape-interval', f.strings.get('scrape-interval')!);
     const statusMs = duration('status-interval', f.strings.get('status-interval')!);
     const runForMs = duration('duration', f.strings.get('duration')!);
@@ -201,7 +258,14 @@ export async function run(args: string[]): Promise<number> {
       for (const w of workloads) {
         destinations[authority(w.name)] = {
           address: w.inbound,
-          labels: { namespace: ns, service: w.name, deployment: w.name, pod: w.pod, pod_template_hash: w.podTemplateHash, serviceaccount: w.name },
+          labels: {
+            namespace: ns,
+            service: w.name,
+            deployment: w.name,
+            pod: w.pod,
+            pod_template_hash: w.podTemplateHash,
+            serviceaccount: w.name,
+          },
         };
       }
       const destFile = join(configDir, 'destinations.json');
@@ -245,7 +309,14 @@ export async function run(args: string[]): Promise<number> {
         JSON.stringify(
           workloads.map((w) => ({
             targets: [w.admin],
-            labels: { namespace: ns, pod: w.pod, deployment: w.name, pod_template_hash: w.podTemplateHash, control_plane_ns: 'linkerd', app: w.name },
+            labels: {
+              namespace: ns,
+              pod: w.pod,
+              deployment: w.name,
+              pod_template_hash: w.podTemplateHash,
+              control_plane_ns: 'linkerd',
+              app: w.name,
+            },
           })),
           null,
           2,
@@ -266,17 +337,28 @@ export async function run(args: string[]): Promise<number> {
         discoveryUpdateIntervalMs: 500,
       });
       const api = `http://${collector.webAddress.host}:${collector.webAddress.port}`;
-      traffic = startTraffic({ target: byName.get('web')!.inbound, authority: authority('web'), rps });
+      traffic = startTraffic({
+        target: byName.get('web')!.inbound,
+        authority: authority('web'),
+        rps,
+      });
 
       say(`meshmetrics demo is running (namespace ${ns}); Ctrl-C stops it.`);
       say(`  API and dashboard: ${api}`);
       say(`  data:              ${dataDir}`);
-      for (const w of workloads) say(`  ${w.name.padEnd(8)} app ${w.app}  proxy inbound ${w.inbound}  outbound ${w.outbound}  admin ${w.admin}`);
+      for (const w of workloads)
+        say(
+          `  ${w.name.padEnd(8)} app ${w.app}  proxy inbound ${w.inbound}  outbound ${w.outbound}  admin ${w.admin}`,
+        );
       say('Try:');
       say(`  meshmetrics stat deploy -n ${ns} --prometheus-url ${api}`);
       say(`  meshmetrics stat po -n ${ns} --from deploy/web -o wide --prometheus-url ${api}`);
-      say(`  meshmetrics diagnostics proxy-metrics -n ${ns} deploy/books --metric response_total --prometheus-url ${api}`);
-      say(`  meshmetrics query 'sum(rate(response_total{namespace="${ns}",direction="inbound"}[1m])) by (deployment)' --prometheus-url ${api}`);
+      say(
+        `  meshmetrics diagnostics proxy-metrics -n ${ns} deploy/books --metric response_total --prometheus-url ${api}`,
+      );
+      say(
+        `  meshmetrics query 'sum(rate(response_total{namespace="${ns}",direction="inbound"}[1m])) by (deployment)' --prometheus-url ${api}`,
+      );
       say(`  curl -s '${api}/api/v1/query?query=request_total'`);
       say(`  curl -s -G '${api}/federate' --data-urlencode 'match[]={job="linkerd-proxy"}'`);
 
@@ -300,8 +382,13 @@ export async function run(args: string[]): Promise<number> {
             (rows) => {
               const parts = rows
                 .filter((r) => r.rps !== null)
-                .map((r) => `${r.name} ${((r.success ?? 0) * 100).toFixed(1)}% ${r.rps!.toFixed(1)}rps p95 ${r.latencyP95}ms`);
-              say(`[${new Date().toISOString().slice(11, 19)}] ${parts.length ? parts.join(' | ') : 'waiting for the first scrapes…'}`);
+                .map(
+                  (r) =>
+                    `${r.name} ${((r.success ?? 0) * 100).toFixed(1)}% ${r.rps!.toFixed(1)}rps p95 ${r.latencyP95}ms`,
+                );
+              say(
+                `[${new Date().toISOString().slice(11, 19)}] ${parts.length ? parts.join(' | ') : 'waiting for the first scrapes…'}`,
+              );
             },
             (err: Error) => warn(`status: ${err.message}`),
           );

@@ -3,17 +3,55 @@
  * workload, as `linkerd diagnostics proxy-metrics`.
  * @module
  */
-import { flagsHelp, parseFlags, prometheusUrl, PromApiClient, runCommand, UsageError, type FlagSpec } from '../cli/index.js';
-import { fetchProxyMetrics, filterFamilies, formatProxyResults, obfuscateBody, resolveProxies } from '../cli/proxy-metrics.js';
+import {
+  flagsHelp,
+  parseFlags,
+  prometheusUrl,
+  PromApiClient,
+  runCommand,
+  UsageError,
+  type FlagSpec,
+} from '../cli/index.js';
+import {
+  fetchProxyMetrics,
+  filterFamilies,
+  formatProxyResults,
+  obfuscateBody,
+  resolveProxies,
+} from '../cli/proxy-metrics.js';
 
 const FLAGS: FlagSpec[] = [
-  { name: 'namespace', short: 'n', kind: 'string', default: 'default', help: 'namespace of the workload' },
-  { name: 'all-namespaces', short: 'A', kind: 'bool', help: 'match the workload name in every namespace' },
-  { name: 'obfuscate', kind: 'bool', help: 'replace authority, client_id, server_id, target_addr, dst_service, dst_namespace with a hash' },
+  {
+    name: 'namespace',
+    short: 'n',
+    kind: 'string',
+    default: 'default',
+    help: 'namespace of the workload',
+  },
+  {
+    name: 'all-namespaces',
+    short: 'A',
+    kind: 'bool',
+    help: 'match the workload name in every namespace',
+  },
+  {
+    name: 'obfuscate',
+    kind: 'bool',
+    help: 'replace authority, client_id, server_id, target_addr, dst_service, dst_namespace with a hash',
+  },
   { name: 'metric', kind: 'list', help: 'print only this metric family (repeatable)' },
-  { name: 'job', kind: 'string', default: '', help: 'only targets of this scrape job (default: any job)' },
+  {
+    name: 'job',
+    kind: 'string',
+    default: '',
+    help: 'only targets of this scrape job (default: any job)',
+  },
   { name: 'timeout', kind: 'string', default: '30s', help: 'overall deadline for all proxies' },
-  { name: 'prometheus-url', kind: 'string', help: 'collector whose /api/v1/targets finds the proxies (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)' },
+  {
+    name: 'prometheus-url',
+    kind: 'string',
+    help: 'collector whose /api/v1/targets finds the proxies (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
+  },
 ];
 
 const USAGE = `Fetch the metrics of the proxies of a workload.
@@ -44,14 +82,25 @@ export async function proxyMetrics(args: string[]): Promise<number> {
     if (f.positionals.length !== 1) throw new UsageError('expected exactly one TARGET');
     const { parseDuration } = await import('../config/index.js');
     const timeoutMs = parseDuration(f.strings.get('timeout')!);
-    if (timeoutMs === null || timeoutMs <= 0) throw new UsageError(`invalid --timeout "${f.strings.get('timeout')}"`);
+    if (timeoutMs === null || timeoutMs <= 0)
+      throw new UsageError(`invalid --timeout "${f.strings.get('timeout')}"`);
     // One overall cap (linkerd: 30 s) for finding the proxies and reading them all.
     const deadline = AbortSignal.timeout(timeoutMs);
-    const client = new PromApiClient(prometheusUrl(f.strings.get('prometheus-url')), { timeoutMs, signal: deadline });
+    const client = new PromApiClient(prometheusUrl(f.strings.get('prometheus-url')), {
+      timeoutMs,
+      signal: deadline,
+    });
     const namespace = f.bools.has('all-namespaces') ? '' : f.strings.get('namespace')!;
-    const endpoints = await resolveProxies(f.positionals[0], client, namespace, f.strings.get('job')!);
+    const endpoints = await resolveProxies(
+      f.positionals[0],
+      client,
+      namespace,
+      f.strings.get('job')!,
+    );
     if (endpoints.length === 0) {
-      process.stderr.write(`Error: no proxies found for ${f.positionals[0]}${namespace ? ` in namespace ${namespace}` : ''}\n`);
+      process.stderr.write(
+        `Error: no proxies found for ${f.positionals[0]}${namespace ? ` in namespace ${namespace}` : ''}\n`,
+      );
       return 1;
     }
     const results = await fetchProxyMetrics(endpoints, timeoutMs, deadline);

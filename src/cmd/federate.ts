@@ -3,11 +3,27 @@
  * series matching any of the selectors, as another Prometheus would scrape it.
  * @module
  */
-import { flagsHelp, parseFlags, prometheusUrl, PromApiClient, runCommand, UsageError, type FlagSpec } from '../cli/index.js';
+import {
+  flagsHelp,
+  parseFlags,
+  prometheusUrl,
+  PromApiClient,
+  runCommand,
+  UsageError,
+  type FlagSpec,
+} from '../cli/index.js';
 
 const FLAGS: FlagSpec[] = [
-  { name: 'match', kind: 'list', help: 'series selector, e.g. {job="linkerd-proxy"} (repeatable; at least one)' },
-  { name: 'prometheus-url', kind: 'string', help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)' },
+  {
+    name: 'match',
+    kind: 'list',
+    help: 'series selector, e.g. {job="linkerd-proxy"} (repeatable; at least one)',
+  },
+  {
+    name: 'prometheus-url',
+    kind: 'string',
+    help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
+  },
 ];
 
 const USAGE = `Print the federation exposition of the matching series.

@@ -3,23 +3,81 @@
  * workload, as `linkerd viz stat`, from any Prometheus-compatible server.
  * @module
  */
-import { flagsHelp, parseFlags, prometheusUrl, PromApiClient, runCommand, UsageError, type FlagSpec } from '../cli/index.js';
-import { formatStat, parseResources, statSummary, type StatFormat, type ResourceRef } from '../cli/stat.js';
+import {
+  flagsHelp,
+  parseFlags,
+  prometheusUrl,
+  PromApiClient,
+  runCommand,
+  UsageError,
+  type FlagSpec,
+} from '../cli/index.js';
+import {
+  formatStat,
+  parseResources,
+  statSummary,
+  type StatFormat,
+  type ResourceRef,
+} from '../cli/stat.js';
 import { parseDuration } from '../config/index.js';
 
 const FLAGS: FlagSpec[] = [
-  { name: 'namespace', short: 'n', kind: 'string', default: 'default', help: 'namespace of the specified resource' },
+  {
+    name: 'namespace',
+    short: 'n',
+    kind: 'string',
+    default: 'default',
+    help: 'namespace of the specified resource',
+  },
   { name: 'all-namespaces', short: 'A', kind: 'bool', help: 'stat resources in every namespace' },
-  { name: 'time-window', short: 't', kind: 'string', default: '1m', help: 'window of the figures; at least 15s and the server\'s scrape interval' },
+  {
+    name: 'time-window',
+    short: 't',
+    kind: 'string',
+    default: '1m',
+    help: "window of the figures; at least 15s and the server's scrape interval",
+  },
   { name: 'to', kind: 'string', help: 'only traffic sent to this resource (TYPE/NAME)' },
-  { name: 'to-namespace', kind: 'string', help: 'namespace of the --to resource (default: --namespace)' },
+  {
+    name: 'to-namespace',
+    kind: 'string',
+    help: 'namespace of the --to resource (default: --namespace)',
+  },
   { name: 'from', kind: 'string', help: 'only traffic received from this resource (TYPE/NAME)' },
-  { name: 'from-namespace', kind: 'string', help: 'namespace of the --from resource (default: --namespace)' },
-  { name: 'output', short: 'o', kind: 'string', default: 'table', help: 'output format: table, wide or json' },
-  { name: 'selector', short: 'l', kind: 'string', help: 'label selector over pod labels, e.g. app=web,tier!=db' },
-  { name: 'accurate', kind: 'bool', help: 'latency from rate() over the whole window instead of irate() (see below)' },
-  { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'cluster domain used to match service authorities' },
-  { name: 'prometheus-url', kind: 'string', help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)' },
+  {
+    name: 'from-namespace',
+    kind: 'string',
+    help: 'namespace of the --from resource (default: --namespace)',
+  },
+  {
+    name: 'output',
+    short: 'o',
+    kind: 'string',
+    default: 'table',
+    help: 'output format: table, wide or json',
+  },
+  {
+    name: 'selector',
+    short: 'l',
+    kind: 'string',
+    help: 'label selector over pod labels, e.g. app=web,tier!=db',
+  },
+  {
+    name: 'accurate',
+    kind: 'bool',
+    help: 'latency from rate() over the whole window instead of irate() (see below)',
+  },
+  {
+    name: 'cluster-domain',
+    kind: 'string',
+    default: 'cluster.local',
+    help: 'cluster domain used to match service authorities',
+  },
+  {
+    name: 'prometheus-url',
+    kind: 'string',
+    help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
+  },
 ];
 
 const USAGE = `Display traffic stats about one or many resources.
@@ -59,11 +117,14 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const format = f.strings.get('output') as StatFormat;
-    if (!['table', 'wide', 'json'].includes(format)) throw new UsageError(`--output must be table, wide or json, got "${format}"`);
+    if (!['table', 'wide', 'json'].includes(format))
+      throw new UsageError(`--output must be table, wide or json, got "${format}"`);
     const windowText = f.strings.get('time-window')!;
     const windowMs = parseDuration(windowText);
-    if (windowMs === null || windowMs <= 0) throw new UsageError(`invalid --time-window "${windowText}"`);
-    if (windowMs < 15_000) throw new UsageError(`--time-window must be at least 15s, got ${windowText}`);
+    if (windowMs === null || windowMs <= 0)
+      throw new UsageError(`invalid --time-window "${windowText}"`);
+    if (windowMs < 15_000)
+      throw new UsageError(`--time-window must be at least 15s, got ${windowText}`);
     const to = f.strings.get('to');
     const from = f.strings.get('from');
     if (to && from) throw new UsageError('--to and --from flags are mutually exclusive');
@@ -78,7 +139,9 @@ export async function run(args: string[]): Promise<number> {
     // increase would find fewer than two samples. Servers without the endpoint are trusted.
     const interval = await client.scrapeIntervalMs().catch(() => null);
     if (interval !== null && windowMs < interval) {
-      throw new UsageError(`--time-window ${windowText} is shorter than the server's scrape interval (${interval / 1000}s)`);
+      throw new UsageError(
+        `--time-window ${windowText} is shorter than the server's scrape interval (${interval / 1000}s)`,
+      );
     }
     const allNamespaces = f.bools.has('all-namespaces');
     const rows = await statSummary(client, {

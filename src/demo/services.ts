@@ -12,8 +12,20 @@
  * as a meshed pod's calls would. Randomness comes from a seeded PRNG so tests can count.
  * @module
  */
-import { createServer as createHttpServer, request as httpRequest, Agent, type IncomingMessage, type Server } from 'node:http';
-import { connect as h2connect, createServer as createH2Server, constants as h2c, type ClientHttp2Session, type Http2Server } from 'node:http2';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  Agent,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
+import {
+  connect as h2connect,
+  createServer as createH2Server,
+  constants as h2c,
+  type ClientHttp2Session,
+  type Http2Server,
+} from 'node:http2';
 
 /** A seeded PRNG (mulberry32) giving numbers in [0, 1). */
 export function prng(seed: number): () => number {
@@ -75,11 +87,15 @@ export async function startBooks(o: BooksOptions): Promise<App> {
     req.resume();
     req.on('end', () => {
       if (rnd() < failureRate) {
-        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"books: database unavailable"}\n');
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end('{"error":"books: database unavailable"}\n');
         return;
       }
       const id = (req.url ?? '/').split('/').pop() || '1';
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id, title: `Book ${id}` }) + '\n');
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id, title: `Book ${id}` }) + '\n');
     });
   });
   server.keepAliveTimeout = 30_000;
@@ -121,7 +137,10 @@ export async function startAuthors(o: AuthorsOptions): Promise<App> {
         payload = '[{"name":"Ursula K. Le Guin"},{"name":"Italo Calvino"}]';
       } else status = 12;
       if (stream.destroyed) return;
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc' },
+        { waitForTrailers: true },
+      );
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(status) }));
       stream.end(grpcFrame(payload));
     });
@@ -175,13 +194,16 @@ export async function startWeb(o: WebOptions): Promise<App> {
   };
   const callBooks = (path: string): Promise<CallResult> =>
     new Promise((resolve) => {
-      const req = httpRequest({ host: oHost, port: oPort, path, agent, headers: { host: o.booksAuthority } }, (res: IncomingMessage) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ ok: res.statusCode === 200, body }));
-        res.on('error', () => resolve({ ok: false, body: '' }));
-      });
+      const req = httpRequest(
+        { host: oHost, port: oPort, path, agent, headers: { host: o.booksAuthority } },
+        (res: IncomingMessage) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ ok: res.statusCode === 200, body }));
+          res.on('error', () => resolve({ ok: false, body: '' }));
+        },
+      );
       req.setTimeout(5000, () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve({ ok: false, body: '' }));
       req.end();
@@ -208,7 +230,10 @@ export async function startWeb(o: WebOptions): Promise<App> {
       s.on('trailers', (t) => (grpcStatus = String(t['grpc-status'] ?? '')));
       s.on('close', () => {
         const buf = Buffer.concat(chunks);
-        resolve({ ok: grpcStatus === '0', body: buf.length > 5 ? buf.subarray(5).toString('utf8') : '' });
+        resolve({
+          ok: grpcStatus === '0',
+          body: buf.length > 5 ? buf.subarray(5).toString('utf8') : '',
+        });
       });
       s.on('error', () => {});
       s.end(grpcFrame('{}'));
@@ -221,9 +246,13 @@ export async function startWeb(o: WebOptions): Promise<App> {
       res.writeHead(ok ? 200 : 502, { 'content-type': 'application/json' });
       res.end(`{"ok":${ok},"parts":[${parts.map((p) => p.body.trim() || 'null').join(',')}]}\n`);
     };
-    if (url.startsWith('/books/')) void Promise.all([callBooks(url), callAuthors(AUTHORS_GET)]).then(answer);
+    if (url.startsWith('/books/'))
+      void Promise.all([callBooks(url), callAuthors(AUTHORS_GET)]).then(answer);
     else if (url === '/authors') void callAuthors(AUTHORS_LIST).then((r) => answer([r]));
-    else if (url === '/') res.writeHead(200, { 'content-type': 'text/plain' }).end('meshmetrics demo: try /books/1 or /authors\n');
+    else if (url === '/')
+      res
+        .writeHead(200, { 'content-type': 'text/plain' })
+        .end('meshmetrics demo: try /books/1 or /authors\n');
     else res.writeHead(404).end();
   });
   server.keepAliveTimeout = 30_000;

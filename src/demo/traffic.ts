@@ -63,7 +63,10 @@ export function startTraffic(o: TrafficOptions): Traffic {
       stopped = true;
       clearInterval(timer);
       if (inFlight > 0) {
-        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, 3000))]);
+        await Promise.race([
+          new Promise<void>((r) => (drained = r)),
+          new Promise((r) => setTimeout(r, 3000)),
+        ]);
       }
       agent.destroy();
     },
