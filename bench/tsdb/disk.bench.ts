@@ -1,0 +1,189 @@
+/**
+ * Disk size study: bytes per sample of a compacted block, ours against promtool's, on the
+ * shared benchmark's history (/work/shared/bench/backfill.mjs: the same series, labels and
+ * value dynamics as ANCHORS.md §3, which measured Prometheus 2.42 at 1.69 B/sample).
+ *
+ * One generated history feeds both: its OpenMetrics text goes to a file for
+ * `promtool tsdb create-blocks-from openmetrics`, and the same lines are appended through
+ * our database's head and compacted into a block, first with the head's 120-sample
+ * chunks (as Prometheus), then re-encoded into longer chunks (`blockChunkSamples`).
+ * promtool must read every variant (`promtool tsdb analyze`).
+ *
+ *   node --expose-gc --import tsx bench/tsdb/disk.bench.ts [--targets 5] [--series 1000]
+ *
+ * Defaults: 5 targets × (1000 + 5) series, 62 min @10s (the anchors' 5-target copy).
+ * @module
+ */
+
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Labels } from '../../src/model/labels.js';
+import { compactHead } from '../../src/tsdb/compact.js';
+import { openDB } from '../../src/tsdb/index.js';
+import { readMeta } from '../../src/tsdb/meta.js';
+
+// The shared generator is plain JS outside the project.
+const BACKFILL = '/work/shared/bench/backfill.mjs';
+type GenerateHistory = (
+  opts: { targets: number; series: number; interval: number; start: number; end: number; format: string; seed: number },
+  write: (buf: Buffer) => Promise<void>,
+) => Promise<{ samples: number; bytes: number }>;
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const targets = arg('targets', 5);
+const seriesPerTarget = arg('series', 1000);
+const interval = 10;
+// 62 minutes inside one 2 h block range (1699999200 is a multiple of 7200).
+const start = 1_699_999_200 + 600;
+const end = start + 3720;
+
+/** Bytes of the files under `dir`. */
+function du(dir: string): number {
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    const st = statSync(join(dir, name));
+    n += st.isDirectory() ? du(join(dir, name)) : st.size;
+  }
+  return n;
+}
+
+interface Row {
+  name: string;
+  samples: number;
+  series: number;
+  chunks: number;
+  chunkBytes: number;
+  indexBytes: number;
+  totalBytes: number;
+}
+
+function measure(name: string, blockDir: string): Row {
+  const meta = readMeta(blockDir);
+  const chunkBytes = du(join(blockDir, 'chunks'));
+  const indexBytes = statSync(join(blockDir, 'index')).size;
+  return {
+    name,
+    samples: meta.stats.numSamples ?? 0,
+    series: meta.stats.numSeries ?? 0,
+    chunks: meta.stats.numChunks ?? 0,
+    chunkBytes,
+    indexBytes,
+    totalBytes: du(blockDir),
+  };
+}
+
+function onlyBlock(dataDir: string): string {
+  const names = readdirSync(dataDir).filter((n) => /^[0-9A-Z]{26}$/.test(n));
+  if (names.length !== 1) throw new Error(`want one block in ${dataDir}, found ${names.length}`);
+  return join(dataDir, names[0]);
+}
+
+/** Parses `name{a="b",…} value ts` (seconds) keys once; the rest is a cache hit. */
+function parseKey(key: string): Labels {
+  const brace = key.indexOf('{');
+  const o: Record<string, string> = { __name__: brace < 0 ? key : key.slice(0, brace) };
+  if (brace >= 0) {
+    const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(key.slice(brace))) !== null) o[m[1]] = JSON.parse(`"${m[2]}"`) as string;
+  }
+  return Labels.from(o);
+}
+
+async function main(): Promise<void> {
+  const { generateHistory } = (await import(BACKFILL)) as { generateHistory: GenerateHistory };
+  const work = mkdtempSync(join(tmpdir(), 'mm-disk-bench-'));
+  try {
+    const omPath = join(work, 'history.om');
+    const om = createWriteStream(omPath);
+    const db = await openDB(join(work, 'db'), { logger: () => undefined, disableAutoCompaction: true });
+    const refs = new Map<string, { ref: number; labels: Labels }>();
+    let appended = 0;
+    const t0 = performance.now();
+    const gen = await generateHistory(
+      { targets, series: seriesPerTarget, interval, start, end, format: 'om', seed: 1 },
+      async (buf) => {
+        if (!om.write(buf)) await once(om, 'drain');
+        const text = buf.toString('latin1');
+        const app = db.appender();
+        let pos = 0;
+        while (pos < text.length) {
+          let nl = text.indexOf('\n', pos);
+          if (nl < 0) nl = text.length;
+          if (text.charCodeAt(pos) !== 35 /* # */) {
+            const sp2 = text.lastIndexOf(' ', nl - 1);
+            const sp1 = text.lastIndexOf(' ', sp2 - 1);
+            const key = text.slice(pos, sp1);
+            let e = refs.get(key);
+            if (e === undefined) refs.set(key, (e = { ref: 0, labels: parseKey(key) }));
+            e.ref = app.append(e.ref, e.labels, Number(text.slice(sp2 + 1, nl)) * 1000, Number(text.slice(sp1 + 1, sp2)));
+            appended++;
+          }
+          pos = nl + 1;
+        }
+        await app.commit();
+      },
+    );
+    om.end();
+    await once(om, 'finish');
+    const appendS = (performance.now() - t0) / 1000;
+
+    const rows: Row[] = [];
+    const mint = start * 1000;
+    const maxt = 7200_000 * Math.ceil((end * 1000 + 1) / 7200_000);
+    const blockMint = maxt - 7200_000;
+    for (const perChunk of [undefined, 240, 480, 65535]) {
+      const out = join(work, `ours-${perChunk ?? 120}`);
+      const t1 = performance.now();
+      const meta = compactHead(out, db.head, blockMint, maxt, perChunk === undefined ? {} : { samplesPerChunk: perChunk });
+      if (meta === null) throw new Error('empty block');
+      const s = ((performance.now() - t1) / 1000).toFixed(1);
+      rows.push(measure(`ours, ${perChunk === undefined ? 'head chunks (120)' : `re-encoded ≤${perChunk}`} [${s}s]`, join(out, meta.ulid)));
+    }
+    await db.close();
+
+    let promtool: string | null = null;
+    try {
+      promtool = execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim() || null;
+    } catch {
+      promtool = null;
+    }
+    if (promtool !== null) {
+      const out = join(work, 'promtool');
+      const t2 = performance.now();
+      execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', omPath, out], { stdio: 'ignore' });
+      rows.unshift(measure(`promtool 2.42 create-blocks-from [${((performance.now() - t2) / 1000).toFixed(1)}s]`, onlyBlock(out)));
+      // Prometheus's reader must read our variants: analyze walks every chunk.
+      for (const perChunk of [120, 65535]) {
+        const dir = join(work, `ours-${perChunk}`);
+        execFileSync(promtool, ['tsdb', 'analyze', dir], { stdio: 'ignore' });
+      }
+    } else console.log('promtool not found: only our figures');
+
+    console.log(`history: ${targets} targets × ${seriesPerTarget}+5 series, ${(end - start) / 60} min @${interval}s: ${gen.samples} samples generated, ${appended} appended in ${appendS.toFixed(1)}s (${mint}..${end * 1000})`);
+    console.log('variant'.padEnd(52) + 'samples'.padStart(10) + 'chunks'.padStart(9) + '  B/sample: chunks   index  total   index B/series');
+    for (const r of rows) {
+      console.log(
+        r.name.padEnd(52) +
+          String(r.samples).padStart(10) +
+          String(r.chunks).padStart(9) +
+          (r.chunkBytes / r.samples).toFixed(3).padStart(18) +
+          (r.indexBytes / r.samples).toFixed(3).padStart(8) +
+          (r.totalBytes / r.samples).toFixed(3).padStart(7) +
+          (r.indexBytes / r.series).toFixed(0).padStart(17),
+      );
+    }
+    console.log('(preliminary: shared 2-core machine)');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
