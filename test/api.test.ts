@@ -14,6 +14,8 @@ import { Head } from '../src/tsdb/head.js';
 import {
   formatJsonTimestamp,
   formatJsonValue,
+  formatScalarTimestamp,
+  formatScalarValue,
   parseDuration,
   parseTime,
   WebServer,
@@ -96,8 +98,9 @@ function call(path: string, opts: { method?: string; form?: string; headers?: Re
 
 const q = encodeURIComponent;
 
-test('formats sample values as Prometheus JSON', () => {
-  const cases: [number, string][] = [
+// Both layouts were checked against a live 2.42 (test/federate-prometheus.test.ts).
+test('formats vector and matrix points as 2.42 (exponent for tiny and huge, padded ms)', () => {
+  const values: [number, string][] = [
     [1, '1'],
     [1.5, '1.5'],
     [123456789.5, '123456789.5'],
@@ -112,11 +115,8 @@ test('formats sample values as Prometheus JSON', () => {
     [Infinity, '+Inf'],
     [-Infinity, '-Inf'],
   ];
-  for (const [v, want] of cases) assert.equal(formatJsonValue(v), want, String(v));
-});
-
-test('formats timestamps as seconds with a kept three-digit fraction', () => {
-  const cases: [number, string][] = [
+  for (const [v, want] of values) assert.equal(formatJsonValue(v), want, String(v));
+  const times: [number, string][] = [
     [1_700_000_000_000, '1700000000'],
     [1_700_000_000_123, '1700000000.123'],
     [1_700_000_000_120, '1700000000.120'],
@@ -124,7 +124,29 @@ test('formats timestamps as seconds with a kept three-digit fraction', () => {
     [-1500, '-1.500'],
     [0, '0'],
   ];
-  for (const [ms, want] of cases) assert.equal(formatJsonTimestamp(ms), want);
+  for (const [ms, want] of times) assert.equal(formatJsonTimestamp(ms), want);
+});
+
+test('formats scalar results as 2.42 (always positional, shortest-float seconds)', () => {
+  const values: [number, string][] = [
+    [1.5, '1.5'],
+    [1e-7, '0.0000001'],
+    [-1.5e-7, '-0.00000015'],
+    [1.2345e-10, '0.00000000012345'],
+    [1e21, '1000000000000000000000'],
+    [1.5e22, '15000000000000000000000'],
+    [-0, '-0'],
+    [NaN, 'NaN'],
+    [Infinity, '+Inf'],
+  ];
+  for (const [v, want] of values) assert.equal(formatScalarValue(v), want, String(v));
+  const times: [number, string][] = [
+    [1_700_000_000_000, '1700000000'],
+    [1_700_000_000_120, '1700000000.12'],
+    [1_700_000_000_005, '1700000000.005'],
+    [-1500, '-1.5'],
+  ];
+  for (const [ms, want] of times) assert.equal(formatScalarTimestamp(ms), want);
 });
 
 test('parses timestamps and durations as the API does', () => {
@@ -217,7 +239,7 @@ test('instant query: vector shape, exact body, value strings', async () => {
 
 test('instant query: scalar and string results, time defaults to now, fractional time', async () => {
   let r = await call(`/api/v1/query?query=${q('1.5')}&time=1700000000.120`);
-  assert.equal(r.body, '{"status":"success","data":{"resultType":"scalar","result":[1700000000.120,"1.5"]}}');
+  assert.equal(r.body, '{"status":"success","data":{"resultType":"scalar","result":[1700000000.12,"1.5"]}}');
   r = await call(`/api/v1/query?query=${q('"a<b"')}`);
   assert.equal(r.body, '{"status":"success","data":{"resultType":"string","result":[1700000000,"a\\u003cb"]}}');
 });

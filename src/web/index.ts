@@ -8,7 +8,13 @@ export { Api, MAX_POINTS, statusOfErrorType } from './api/v1/api.js';
 export type { ApiOptions, ApiResult, BuildInfo } from './api/v1/api.js';
 export { writeFederation } from './federate.js';
 export type { FederateOptions, FederateStats } from './federate.js';
-export { formatJsonTimestamp, formatJsonValue, formatRFC3339Nano } from './format.js';
+export {
+  formatJsonTimestamp,
+  formatJsonValue,
+  formatRFC3339Nano,
+  formatScalarTimestamp,
+  formatScalarValue,
+} from './format.js';
 export type * from './interfaces.js';
 export { MAX_TIME_MS, MIN_TIME_MS, parseDuration, parseTime } from './params.js';
 export { exprString } from './promql-print.js';

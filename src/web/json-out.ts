@@ -24,6 +24,16 @@ export function jsonString(s: string): string {
   return q.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
+/**
+ * `JSON.stringify` with Go's HTML escaping. Safe on whole documents: the escaped characters
+ * can only occur inside strings.
+ */
+export function goJson(v: unknown): string {
+  const j = JSON.stringify(v);
+  if (!NEEDS_ESCAPE.test(j)) return j;
+  return j.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
 /** Accumulates JSON text and flushes it to a sink in large pieces. */
 export class JsonOut {
   private buf = '';

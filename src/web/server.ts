@@ -14,7 +14,7 @@ import { PromQLParseError } from '../promql/index.js';
 import { Api, statusOfErrorType, type ApiOptions, type ApiResult, type ApiRoute } from './api/v1/api.js';
 import { writeFederation } from './federate.js';
 import type { Lifecycle, SelfMetricsSource } from './interfaces.js';
-import { jsonString, JsonOut, type TextSink } from './json-out.js';
+import { goJson, jsonString, JsonOut, type TextSink } from './json-out.js';
 import { Params } from './params.js';
 import { parseMetricSelector } from './selector.js';
 import { renderSelfMetrics } from './self-metrics.js';
@@ -280,7 +280,7 @@ export class WebServer {
     const json = new JsonOut(out.sink);
     json.raw('{"status":"success","data":');
     try {
-      if (result.kind === 'data') json.raw(JSON.stringify(result.data));
+      if (result.kind === 'data') json.raw(goJson(result.data));
       else await result.write(json);
     } catch (e) {
       res.destroy(e as Error);

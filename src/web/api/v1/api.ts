@@ -10,7 +10,13 @@ import { isValidLabelName, Labels, Matcher } from '../../../model/index.js';
 import { Engine, parseExpr, PromQLParseError, type Expr, type QueryResult } from '../../../promql/index.js';
 import { MergeSeriesSet } from '../../../storage/merge.js';
 import type { Querier, Queryable, SelectHints, SeriesSet } from '../../../storage/interface.js';
-import { formatJsonTimestamp, formatJsonValue, formatRFC3339Nano } from '../../format.js';
+import {
+  formatJsonTimestamp,
+  formatJsonValue,
+  formatRFC3339Nano,
+  formatScalarTimestamp,
+  formatScalarValue,
+} from '../../format.js';
 import type {
   HeadStatsSource,
   MetadataRetriever,
@@ -276,10 +282,10 @@ export class Api {
         out.raw(`{"resultType":"${v.type}","result":`);
         switch (v.type) {
           case 'scalar':
-            out.raw(`[${formatJsonTimestamp(v.t)},"${formatJsonValue(v.v)}"]`);
+            out.raw(`[${formatScalarTimestamp(v.t)},"${formatScalarValue(v.v)}"]`);
             break;
           case 'string':
-            out.raw(`[${formatJsonTimestamp(v.t)},${jsonString(v.v)}]`);
+            out.raw(`[${formatScalarTimestamp(v.t)},${jsonString(v.v)}]`);
             break;
           case 'vector': {
             out.raw('[');
