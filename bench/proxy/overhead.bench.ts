@@ -13,6 +13,7 @@
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
@@ -28,6 +29,19 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 
 const MAIN = pathToFileURL(resolve('src/cmd/main.ts')).href;
 const children: ChildProcess[] = [];
+/** Child pids by role, for CPU time per request (robust to a shared machine). */
+const pids: Record<string, number> = {};
+
+/** CPU seconds (user + system) used so far by process `pid`, from /proc (Linux only). */
+function cpuSeconds(pid: number): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ ticks
+  } catch {
+    return NaN;
+  }
+}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -38,9 +52,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a child running `code` (an ES module body) and waits for "ready" on stdout. */
-async function child(code: string, args: string[] = []): Promise<void> {
+async function child(role: string, code: string, args: string[] = []): Promise<void> {
   const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(c);
+  pids[role] = c.pid ?? 0;
   await new Promise<void>((res, rej) => {
     let out = '';
     const onData = (d: Buffer): void => {
@@ -115,7 +130,7 @@ async function fixedRate(t: Target): Promise<{ p50: number; p99: number; n: numb
 }
 
 /** Closed loop: IN_FLIGHT requests always outstanding for MAX_SECONDS. */
-async function maxRate(t: Target): Promise<number> {
+async function maxRate(t: Target): Promise<{ rate: number; n: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const end = performance.now() + MAX_SECONDS * 1000;
   let n = 0;
@@ -129,7 +144,7 @@ async function maxRate(t: Target): Promise<number> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const secs = (performance.now() - t0) / 1000;
   agent.destroy();
-  return n / secs;
+  return { rate: n / secs, n };
 }
 
 function wrk(t: Target): string | null {
@@ -176,16 +191,16 @@ async function main(): Promise<void> {
   recordingCost();
   const appPort = await freePort();
   const [inPort, outPort, adminA, inB, adminB] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  await child(APP, [String(appPort)]);
+  await child('app', APP, [String(appPort)]);
   // Server-side proxy in front of the app.
-  await child(PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inPort}`, '--inbound.app-address', `127.0.0.1:${appPort}`, '--outbound.listen-address', '127.0.0.1:0', '--admin.listen-address', `127.0.0.1:${adminA}`]);
+  await child('server proxy', PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inPort}`, '--inbound.app-address', `127.0.0.1:${appPort}`, '--outbound.listen-address', '127.0.0.1:0', '--admin.listen-address', `127.0.0.1:${adminA}`]);
   // Client-side proxy whose outbound resolves app.bench:80 to the server-side proxy.
   const dst = JSON.stringify({ 'app.bench:80': { address: `127.0.0.1:${inPort}`, labels: { namespace: 'bench', deployment: 'app' } } });
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const file = resolve(mkdtempSync(resolve(tmpdir(), 'proxy-bench-')), 'dst.json');
   writeFileSync(file, dst);
-  await child(PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inB}`, '--inbound.app-address', '127.0.0.1:1', '--outbound.listen-address', `127.0.0.1:${outPort}`, '--admin.listen-address', `127.0.0.1:${adminB}`, '--destinations', file]);
+  await child('client proxy', PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inB}`, '--inbound.app-address', '127.0.0.1:1', '--outbound.listen-address', `127.0.0.1:${outPort}`, '--admin.listen-address', `127.0.0.1:${adminB}`, '--destinations', file]);
 
   const targets: Target[] = [
     { name: 'direct', port: appPort, path: '/', host: 'app.bench:80' },
@@ -195,9 +210,17 @@ async function main(): Promise<void> {
   console.log(`\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s`);
   console.log('path                 p50 ms   p99 ms   added p50   added p99   max req/s');
   let base: { p50: number; p99: number } | null = null;
+  const cpuLines: string[] = [];
   for (const t of targets) {
     const f = await fixedRate(t);
-    const max = await maxRate(t);
+    const cpu0 = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuSeconds(pid)]));
+    const { rate: max, n } = await maxRate(t);
+    const cpuLine = Object.entries(pids)
+      .map(([role, pid]) => [role, ((cpuSeconds(pid) - cpu0[role]) / n) * 1e6] as const)
+      .filter(([, us]) => us > 0)
+      .map(([role, us]) => `${role} ${us.toFixed(0)} µs`)
+      .join(', ');
+    cpuLines.push(`${t.name.padEnd(18)} CPU per request at max: ${cpuLine}`);
     base ??= f;
     console.log(
       `${t.name.padEnd(18)} ${f.p50.toFixed(3).padStart(8)} ${f.p99.toFixed(3).padStart(8)} ${(f.p50 - base.p50).toFixed(3).padStart(11)} ${(f.p99 - base.p99).toFixed(3).padStart(11)} ${max.toFixed(0).padStart(11)}`,
@@ -205,6 +228,7 @@ async function main(): Promise<void> {
     const w = wrk(t);
     if (w !== null) console.log(`wrk ${t.name}:\n${w}`);
   }
+  console.log('\n' + cpuLines.join('\n'));
   const load = (await import('node:os')).loadavg()[0];
   console.log(`\n(load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs while measuring: figures are preliminary)`);
 }

@@ -154,6 +154,9 @@ export function createHttp1Server(side: Side): http.Server {
         if (status !== 0) finish('', 'i/o');
       }
     });
+    // A client that goes away mid-request ends the upstream request too.
+    req.on('error', () => up.destroy());
+    res.on('error', () => up.destroy());
     req.pipe(up);
   });
 
