@@ -45,7 +45,7 @@ export interface HeadSource {
 }
 
 /** Encodes the samples of `it` into XOR chunks of up to `perChunk` samples. */
-function encodeIterator(it: SampleIterator, perChunk = SAMPLES_PER_CHUNK): ChunkData[] {
+function encodeIterator(it: SampleIterator, perChunk = SAMPLES_PER_CHUNK, tightWindows = false): ChunkData[] {
   const out: ChunkData[] = [];
   let c: XORChunk | null = null;
   let app: ReturnType<XORChunk['appender']> | null = null;
@@ -58,6 +58,7 @@ function encodeIterator(it: SampleIterator, perChunk = SAMPLES_PER_CHUNK): Chunk
       if (c !== null) out.push({ mint, maxt, encoding: ENCODING_XOR, data: c.compact() });
       c = new XORChunk();
       app = c.appender();
+      if (tightWindows) app.setTightWindows(true);
       n = 0;
       mint = t;
     }
@@ -138,7 +139,7 @@ export function compactHead(dataDir: string, head: HeadSource, mint: number, max
   for (const s of src) {
     let chunks: ChunkData[];
     if (perChunk !== undefined) {
-      chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1), perChunk);
+      chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1), perChunk, true);
     } else if (s.chunks.every((c) => c.mint >= mint && c.maxt < maxt)) {
       chunks = s.chunks.map((c) => ({ mint: c.mint, maxt: c.maxt, encoding: ENCODING_XOR, data: c.bytes }));
     } else {
@@ -240,7 +241,7 @@ function mergeChunks(parts: Part[], perChunk: number | undefined): ChunkData[] {
     it.reset(p.block.chunks, p.chunks.maxt.slice(0, p.chunks.n), p.chunks.ref.slice(0, p.chunks.n), -Infinity, Infinity, p.block.tombstones.get(p.ref));
     return it;
   });
-  return encodeIterator(its.length === 1 ? its[0] : new ChainSampleIterator(its), Math.min(perChunk ?? SAMPLES_PER_CHUNK, MAX_SAMPLES_PER_CHUNK));
+  return encodeIterator(its.length === 1 ? its[0] : new ChainSampleIterator(its), Math.min(perChunk ?? SAMPLES_PER_CHUNK, MAX_SAMPLES_PER_CHUNK), perChunk !== undefined);
 }
 
 /**

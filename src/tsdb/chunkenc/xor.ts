@@ -140,6 +140,8 @@ export class XORAppender implements ChunkAppender {
   /** The XOR window; 0xff until the first window exists. */
   private leading: number;
   private trailing: number;
+  /** See {@link setTightWindows}. */
+  private tight: boolean;
 
   constructor(w: BitWriter) {
     this.w = w;
@@ -149,6 +151,17 @@ export class XORAppender implements ChunkAppender {
     this.vLo = 0;
     this.leading = 0xff;
     this.trailing = 0;
+    this.tight = false;
+  }
+
+  /**
+   * With `on`, a value whose XOR fits the current window still opens a new, narrower
+   * window when that is shorter (13 bits of header against the unused width of the old
+   * one). Prometheus always reuses a window that fits; its reader decodes either choice,
+   * so this only makes chunks smaller (used when compaction re-encodes series).
+   */
+  setTightWindows(on: boolean): void {
+    this.tight = on;
   }
 
   /** Takes over the state of an iterator that has read the whole chunk. */
@@ -234,7 +247,13 @@ export class XORAppender implements ChunkAppender {
     let leading = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
     const trailing = xl !== 0 ? ctz32(xl) : 32 + ctz32(xh);
     if (leading >= 32) leading = 31; // 5 bits hold at most 31
-    if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
+    if (
+      this.leading !== 0xff &&
+      leading >= this.leading &&
+      trailing >= this.trailing &&
+      // Reusing costs the window's width; a new one 11 bits more than the value's.
+      (!this.tight || 64 - this.leading - this.trailing <= 75 - leading - trailing)
+    ) {
       w.writeBit(0);
       writeShifted(w, xh, xl, this.trailing, 64 - this.leading - this.trailing);
       return;
