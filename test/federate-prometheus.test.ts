@@ -252,4 +252,18 @@ test('Prometheus 2.42 federates our series and answers queries as we do', { time
     if (mine !== theirs) bodyDiffs.push(`${path}\n  ours:   ${mine}\n  theirs: ${theirs}`);
   }
   assert.deepEqual(bodyDiffs, []);
+
+  // Status endpoints: the same shape (keys and value types).
+  const shape = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.length > 0 ? [shape(v[0])] : []
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]).sort())
+        : typeof v;
+  for (const path of ['/api/v1/status/buildinfo', '/api/v1/status/runtimeinfo', '/api/v1/status/tsdb', '/api/v1/status/walreplay', '/api/v1/scrape_pools']) {
+    const mine = shape(((await (await fetch(ourBase + path)).json()) as { data: unknown }).data);
+    const theirs = shape(((await (await fetch(base + path)).json()) as { data: unknown }).data);
+    if (path.endsWith('scrape_pools')) assert.deepEqual(Object.keys(mine as object), Object.keys(theirs as object), path);
+    else assert.deepEqual(mine, theirs, path);
+  }
 });
