@@ -25,7 +25,7 @@ export function rwConfig(url: string, extra = ''): RemoteWriteConfig {
 }
 
 /** What the fault hook decides for one request. */
-export type Fault = 'pass' | 'down' | 'bad-request' | 'server-error';
+export type Fault = 'pass' | 'down' | 'bad-request' | 'server-error' | 'too-many';
 
 /** A receiver on 127.0.0.1 with a hook that can fail requests. */
 export interface TestReceiver {
@@ -52,6 +52,11 @@ export async function startReceiver(store: Appendable, port = 0): Promise<TestRe
     const f = r.fault(r.requests);
     if (f === 'down') {
       req.socket.destroy();
+      return;
+    }
+    if (f === 'too-many') {
+      req.resume();
+      res.writeHead(429, { 'Retry-After': '1' }).end('slow down');
       return;
     }
     if (f === 'bad-request' || f === 'server-error') {
