@@ -26,7 +26,10 @@ test('flags win over MESHMETRICS_PROXY_* variables, which win over defaults', (t
     MESHMETRICS_PROXY_METRICS_DROP_LABELS: 'authority, target_addr',
     MESHMETRICS_PROXY_OUTBOUND_TCP_ROUTES: '5432=db.test:5432',
   };
-  const o = proxyOptions(['--namespace', 'from-flag', '--metrics.retain-idle', '90s', '--destinations', dest], env);
+  const o = proxyOptions(
+    ['--namespace', 'from-flag', '--metrics.retain-idle', '90s', '--destinations', dest],
+    env,
+  );
   assert.notEqual(o, 'help');
   if (o === 'help') return;
   assert.deepEqual(o.identity, { namespace: 'from-flag', pod: 'pod-1', workload: '' });
@@ -37,8 +40,15 @@ test('flags win over MESHMETRICS_PROXY_* variables, which win over defaults', (t
   assert.equal(o.retainIdleMs, 90_000);
   assert.deepEqual(o.dropLabels, ['authority', 'target_addr']);
   assert.deepEqual(o.tcpRoutes, [{ listen: '127.0.0.1:5432', destination: 'db.test:5432' }]);
-  assert.deepEqual(o.destinations.resolve('web.test:80', 'web.test', '80'), { address: '127.0.0.1:1', labels: ['dst_namespace', 'ns'] });
-  assert.equal(proxyOptions([], {}) !== 'help' && (proxyOptions([], {}) as { retainIdleMs: number }).retainIdleMs, 600_000);
+  assert.deepEqual(o.destinations.resolve('web.test:80', 'web.test', '80'), {
+    address: '127.0.0.1:1',
+    labels: ['dst_namespace', 'ns'],
+  });
+  assert.equal(
+    proxyOptions([], {}) !== 'help' &&
+      (proxyOptions([], {}) as { retainIdleMs: number }).retainIdleMs,
+    600_000,
+  );
   assert.equal(proxyOptions(['--help'], {}), 'help');
 });
 
@@ -47,15 +57,29 @@ test('bad flags are ConfigErrors naming the flag', () => {
     [['--metrics.retain-idle', '10 minutes'], /--metrics.retain-idle "10 minutes": not a duration/],
     [['--outbound.tcp-route', '5432'], /--outbound.tcp-route "5432": want LISTEN=HOST:PORT/],
     [['--outbound.tcp-route', '5432=db'], /want LISTEN=HOST:PORT/],
-    [['--destinations', '/nonexistent/x.yaml'], /cannot read destinations file \/nonexistent\/x.yaml/],
+    [
+      ['--destinations', '/nonexistent/x.yaml'],
+      /cannot read destinations file \/nonexistent\/x.yaml/,
+    ],
   ];
   for (const [args, want] of cases) {
-    assert.throws(() => proxyOptions(args, {}), (e: unknown) => e instanceof ConfigError && want.test(e.message), args.join(' '));
+    assert.throws(
+      () => proxyOptions(args, {}),
+      (e: unknown) => e instanceof ConfigError && want.test(e.message),
+      args.join(' '),
+    );
   }
-  assert.deepEqual(parseTcpRoute('0.0.0.0:7000=db:5432'), { listen: '0.0.0.0:7000', destination: 'db:5432' });
+  assert.deepEqual(parseTcpRoute('0.0.0.0:7000=db:5432'), {
+    listen: '0.0.0.0:7000',
+    destination: 'db:5432',
+  });
 });
 
-function request(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+function request(
+  port: number,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
     const req = http.request({ host: '127.0.0.1', port, path, method }, (r) => {
       let body = '';
@@ -67,10 +91,29 @@ function request(port: number, path: string, method = 'GET'): Promise<{ status: 
   });
 }
 
-async function startProcess(): Promise<{ child: ReturnType<typeof spawn>; admin: number; exit: Promise<number | null> }> {
+async function startProcess(): Promise<{
+  child: ReturnType<typeof spawn>;
+  admin: number;
+  exit: Promise<number | null>;
+}> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', ENTRY, 'proxy', '--inbound.listen-address', '127.0.0.1:0', '--outbound.listen-address', '127.0.0.1:0', '--admin.listen-address', '127.0.0.1:0', '--inbound.app-address', '127.0.0.1:1'],
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      ENTRY,
+      'proxy',
+      '--inbound.listen-address',
+      '127.0.0.1:0',
+      '--outbound.listen-address',
+      '127.0.0.1:0',
+      '--admin.listen-address',
+      '127.0.0.1:0',
+      '--inbound.app-address',
+      '127.0.0.1:1',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));

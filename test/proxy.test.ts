@@ -8,10 +8,23 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { Destinations, DEFAULT_PROXY_OPTIONS, LATENCY_BOUNDS_MS, Proxy, type ProxyAddresses, type ProxyOptions } from '../src/proxy/index.js';
+import {
+  Destinations,
+  DEFAULT_PROXY_OPTIONS,
+  LATENCY_BOUNDS_MS,
+  Proxy,
+  type ProxyAddresses,
+  type ProxyOptions,
+} from '../src/proxy/index.js';
 import { requirePeer } from './support/peers.js';
 
-const BUILD = { date: '', git_sha: 'abc', profile: 'test', vendor: 'meshmetrics', version: '0.0.0' };
+const BUILD = {
+  date: '',
+  git_sha: 'abc',
+  profile: 'test',
+  vendor: 'meshmetrics',
+  version: '0.0.0',
+};
 
 function options(over: Partial<ProxyOptions>): ProxyOptions {
   return {
@@ -40,13 +53,28 @@ interface Reply {
   body: Buffer;
 }
 
-function get(addr: string, path: string, headers: http.OutgoingHttpHeaders = {}, agent?: http.Agent, method = 'GET'): Promise<Reply> {
+function get(
+  addr: string,
+  path: string,
+  headers: http.OutgoingHttpHeaders = {},
+  agent?: http.Agent,
+  method = 'GET',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: port(addr), path, headers, agent, method }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: port(addr), path, headers, agent, method },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -78,7 +106,10 @@ function lbl(pairs: Record<string, string>): string {
 
 /** Asserts the value of one series, given by name and label text. */
 function expectSample(map: Map<string, number>, series: string, want: number): void {
-  assert.ok(map.has(series), `missing series ${series}\nhave:\n${[...map.keys()].filter((k) => k.startsWith(series.slice(0, series.indexOf('{')))).join('\n')}`);
+  assert.ok(
+    map.has(series),
+    `missing series ${series}\nhave:\n${[...map.keys()].filter((k) => k.startsWith(series.slice(0, series.indexOf('{')))).join('\n')}`,
+  );
   assert.equal(map.get(series), want, series);
 }
 
@@ -94,8 +125,20 @@ let grpcServer: ProxyAddresses;
 let tcpServer: ProxyAddresses;
 let client: ProxyAddresses;
 
-const DST = { namespace: 'test', deployment: 'web', pod: 'web-1', service: 'web', serviceaccount: 'default' };
-const DST_LABELS = lbl({ dst_deployment: 'web', dst_namespace: 'test', dst_pod: 'web-1', dst_service: 'web', dst_serviceaccount: 'default' });
+const DST = {
+  namespace: 'test',
+  deployment: 'web',
+  pod: 'web-1',
+  service: 'web',
+  serviceaccount: 'default',
+};
+const DST_LABELS = lbl({
+  dst_deployment: 'web',
+  dst_namespace: 'test',
+  dst_pod: 'web-1',
+  dst_service: 'web',
+  dst_serviceaccount: 'default',
+});
 
 before(async () => {
   // HTTP/1 app: /status/<code>[?delay=ms], /chunked (a chunked body).
@@ -118,7 +161,9 @@ before(async () => {
   });
   app.on('upgrade', (req, socket: net.Socket, head: Buffer) => {
     // A toy upgrade: 101, then echo every byte upper-cased.
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n',
+    );
     if (head.length > 0) socket.write(head.toString().toUpperCase());
     socket.on('data', (d) => socket.write(d.toString().toUpperCase()));
     socket.on('error', () => {});
@@ -130,12 +175,20 @@ before(async () => {
     const path = headers[':path'] ?? '';
     stream.on('data', () => {});
     if (path.endsWith('/NotFound')) {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5' }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5' },
+        { endStream: true },
+      );
       return;
     }
     const code = path.endsWith('/Internal') ? '13' : '0';
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': code, 'grpc-message': code === '0' ? '' : 'boom' }));
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc' },
+      { waitForTrailers: true },
+    );
+    stream.on('wantTrailers', () =>
+      stream.sendTrailers({ 'grpc-status': code, 'grpc-message': code === '0' ? '' : 'boom' }),
+    );
     stream.end(Buffer.from([0, 0, 0, 0, 2, 8, 1]));
   });
   grpcAppAddr = await listen(gapp);
@@ -150,7 +203,12 @@ before(async () => {
   echoAddr = await listen(echo);
   apps.push(app, gapp, echo);
 
-  const sp = new Proxy(options({ inboundApp: appAddr, identity: { namespace: 'test', pod: 'web-1', workload: 'web' } }));
+  const sp = new Proxy(
+    options({
+      inboundApp: appAddr,
+      identity: { namespace: 'test', pod: 'web-1', workload: 'web' },
+    }),
+  );
   const gp = new Proxy(options({ inboundApp: grpcAppAddr }));
   const tp = new Proxy(options({ inboundApp: echoAddr }));
   proxies.push(sp, gp, tp);
@@ -160,11 +218,19 @@ before(async () => {
   const destinations = Destinations.parse(
     JSON.stringify({
       'web.test:80': { address: server.inbound, labels: DST },
-      'grpc.test:80': { address: grpcServer.inbound, labels: { namespace: 'test', service: 'grpc' } },
+      'grpc.test:80': {
+        address: grpcServer.inbound,
+        labels: { namespace: 'test', service: 'grpc' },
+      },
       'echo.test:7000': { address: echoAddr, labels: { namespace: 'test', service: 'echo' } },
     }),
   );
-  const cp = new Proxy(options({ destinations, tcpRoutes: [{ listen: '127.0.0.1:0', destination: 'echo.test:7000' }] }));
+  const cp = new Proxy(
+    options({
+      destinations,
+      tcpRoutes: [{ listen: '127.0.0.1:0', destination: 'echo.test:7000' }],
+    }),
+  );
   proxies.push(cp);
   client = await cp.start();
 });
@@ -204,15 +270,18 @@ test('HTTP/1.1 through outbound then inbound proxy: every counter, bucket and la
   const inb = (await scrape(server.admin)).map;
   const inPort = String(port(server.inbound));
   const appPort = String(port(appAddr));
-  const outEp = lbl({
-    direction: 'outbound',
-    authority: 'web.test:80',
-    target_addr: server.inbound,
-    target_ip: '127.0.0.1',
-    target_port: inPort,
-    tls: 'no_identity',
-    no_tls_reason: 'not_provided_by_service_discovery',
-  }) + ',' + DST_LABELS;
+  const outEp =
+    lbl({
+      direction: 'outbound',
+      authority: 'web.test:80',
+      target_addr: server.inbound,
+      target_ip: '127.0.0.1',
+      target_port: inPort,
+      tls: 'no_identity',
+      no_tls_reason: 'not_provided_by_service_discovery',
+    }) +
+    ',' +
+    DST_LABELS;
   const inEp = lbl({
     direction: 'inbound',
     authority: 'web.test:80',
@@ -241,7 +310,11 @@ test('HTTP/1.1 through outbound then inbound proxy: every counter, bucket and la
       ['503', 7, 'failure'],
       ['404', 5, 'success'],
     ] as const) {
-      expectSample(map, `response_total{${ep},status_code="${code}",classification="${cls}",grpc_status="",error=""}`, n);
+      expectSample(
+        map,
+        `response_total{${ep},status_code="${code}",classification="${cls}",grpc_status="",error=""}`,
+        n,
+      );
       const h = `${ep},status_code="${code}"`;
       expectSample(map, `response_latency_ms_count{${h}}`, n);
       expectSample(map, `response_latency_ms_bucket{${h},le="+Inf"}`, n);
@@ -260,12 +333,43 @@ test('HTTP/1.1 through outbound then inbound proxy: every counter, bucket and la
     assert.ok((map.get(`response_latency_ms_sum{${ep},status_code="200"}`) ?? 0) >= 300);
   }
   // Connection labels: the client proxy's connections to the server proxy (peer="dst").
-  const dstConn = lbl({ direction: 'outbound', peer: 'dst', authority: 'web.test:80', target_addr: server.inbound, target_ip: '127.0.0.1', target_port: inPort, tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' }) + ',' + DST_LABELS;
+  const dstConn =
+    lbl({
+      direction: 'outbound',
+      peer: 'dst',
+      authority: 'web.test:80',
+      target_addr: server.inbound,
+      target_ip: '127.0.0.1',
+      target_port: inPort,
+      tls: 'no_identity',
+      no_tls_reason: 'not_provided_by_service_discovery',
+    }) +
+    ',' +
+    DST_LABELS;
   assert.ok((out.get(`tcp_open_total{${dstConn}}`) ?? 0) >= 1);
   assert.ok((out.get(`tcp_open_connections{${dstConn}}`) ?? 0) >= 1);
-  const srcConn = lbl({ direction: 'inbound', peer: 'src', target_addr: server.inbound, target_ip: '127.0.0.1', target_port: inPort, tls: 'no_identity', no_tls_reason: 'no_tls_from_remote', srv_group: '', srv_kind: 'default', srv_name: 'all-unauthenticated' });
+  const srcConn = lbl({
+    direction: 'inbound',
+    peer: 'src',
+    target_addr: server.inbound,
+    target_ip: '127.0.0.1',
+    target_port: inPort,
+    tls: 'no_identity',
+    no_tls_reason: 'no_tls_from_remote',
+    srv_group: '',
+    srv_kind: 'default',
+    srv_name: 'all-unauthenticated',
+  });
   assert.equal(inb.get(`tcp_open_total{${srcConn}}`), out.get(`tcp_open_total{${dstConn}}`));
-  const appConn = lbl({ direction: 'inbound', peer: 'dst', target_addr: appAddr, target_ip: '127.0.0.1', target_port: appPort, tls: 'no_identity', no_tls_reason: 'loopback' });
+  const appConn = lbl({
+    direction: 'inbound',
+    peer: 'dst',
+    target_addr: appAddr,
+    target_ip: '127.0.0.1',
+    target_port: appPort,
+    tls: 'no_identity',
+    no_tls_reason: 'loopback',
+  });
   assert.ok((inb.get(`tcp_open_total{${appConn}}`) ?? 0) >= 1);
   // No proxy errors.
   assert.ok(![...out.keys(), ...inb.keys()].some((k) => k.includes('_errors_total{')));
@@ -289,18 +393,47 @@ test('an unreachable target is answered 502 and counted as a failure and an i/o 
   const r = await get(client.outbound, `http://${deadAddr}/x`);
   assert.equal(r.status, 502);
   const { map } = await scrape(client.admin);
-  const ep = lbl({ direction: 'outbound', authority: deadAddr, target_addr: deadAddr, target_ip: '127.0.0.1', target_port: String(port(deadAddr)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' });
-  expectSample(map, `response_total{${ep},status_code="502",classification="failure",grpc_status="",error=""}`, 1);
+  const ep = lbl({
+    direction: 'outbound',
+    authority: deadAddr,
+    target_addr: deadAddr,
+    target_ip: '127.0.0.1',
+    target_port: String(port(deadAddr)),
+    tls: 'no_identity',
+    no_tls_reason: 'not_provided_by_service_discovery',
+  });
+  expectSample(
+    map,
+    `response_total{${ep},status_code="502",classification="failure",grpc_status="",error=""}`,
+    1,
+  );
   expectSample(map, 'outbound_http_errors_total{error="i/o"}', 1);
-  const conn = lbl({ direction: 'outbound', peer: 'dst', authority: deadAddr, target_addr: deadAddr, target_ip: '127.0.0.1', target_port: String(port(deadAddr)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' });
+  const conn = lbl({
+    direction: 'outbound',
+    peer: 'dst',
+    authority: deadAddr,
+    target_addr: deadAddr,
+    target_ip: '127.0.0.1',
+    target_port: String(port(deadAddr)),
+    tls: 'no_identity',
+    no_tls_reason: 'not_provided_by_service_discovery',
+  });
   expectSample(map, `tcp_close_total{${conn},errno="ECONNREFUSED"}`, 1);
 });
 
 // ---- HTTP/2 and gRPC -------------------------------------------------------------------
 
-function grpcCall(session: http2.ClientHttp2Session, method: string): Promise<{ status: number; grpc: string }> {
+function grpcCall(
+  session: http2.ClientHttp2Session,
+  method: string,
+): Promise<{ status: number; grpc: string }> {
   return new Promise((resolve, reject) => {
-    const s = session.request({ ':method': 'POST', ':path': `/test.Svc/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+    const s = session.request({
+      ':method': 'POST',
+      ':path': `/test.Svc/${method}`,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     let status = 0;
     let grpc = '';
     s.on('response', (h) => {
@@ -318,20 +451,50 @@ function grpcCall(session: http2.ClientHttp2Session, method: string): Promise<{ 
 }
 
 test('HTTP/2 gRPC calls are classified by grpc-status (trailers and trailers-only)', async () => {
-  const session = http2.connect('http://grpc.test:80', { createConnection: () => net.connect(port(client.outbound), '127.0.0.1') });
+  const session = http2.connect('http://grpc.test:80', {
+    createConnection: () => net.connect(port(client.outbound), '127.0.0.1'),
+  });
   const plan = [
     ['Ok', '0', 6],
     ['NotFound', '5', 3],
     ['Internal', '13', 2],
   ] as const;
   for (const [method, code, n] of plan) {
-    for (let k = 0; k < n; k++) assert.deepEqual(await grpcCall(session, method), { status: 200, grpc: code });
+    for (let k = 0; k < n; k++)
+      assert.deepEqual(await grpcCall(session, method), { status: 200, grpc: code });
   }
   session.close();
   const out = (await scrape(client.admin)).map;
   const inb = (await scrape(grpcServer.admin)).map;
-  const outEp = lbl({ direction: 'outbound', authority: 'grpc.test:80', target_addr: grpcServer.inbound, target_ip: '127.0.0.1', target_port: String(port(grpcServer.inbound)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery', dst_namespace: 'test', dst_service: 'grpc' });
-  const inEp = lbl({ direction: 'inbound', authority: 'grpc.test:80', target_addr: grpcAppAddr, target_ip: '127.0.0.1', target_port: String(port(grpcAppAddr)), tls: 'no_identity', no_tls_reason: 'no_tls_from_remote', srv_group: '', srv_kind: 'default', srv_name: 'all-unauthenticated', route_group: '', route_kind: 'default', route_name: 'default', authz_group: '', authz_kind: 'default', authz_name: 'all-unauthenticated' });
+  const outEp = lbl({
+    direction: 'outbound',
+    authority: 'grpc.test:80',
+    target_addr: grpcServer.inbound,
+    target_ip: '127.0.0.1',
+    target_port: String(port(grpcServer.inbound)),
+    tls: 'no_identity',
+    no_tls_reason: 'not_provided_by_service_discovery',
+    dst_namespace: 'test',
+    dst_service: 'grpc',
+  });
+  const inEp = lbl({
+    direction: 'inbound',
+    authority: 'grpc.test:80',
+    target_addr: grpcAppAddr,
+    target_ip: '127.0.0.1',
+    target_port: String(port(grpcAppAddr)),
+    tls: 'no_identity',
+    no_tls_reason: 'no_tls_from_remote',
+    srv_group: '',
+    srv_kind: 'default',
+    srv_name: 'all-unauthenticated',
+    route_group: '',
+    route_kind: 'default',
+    route_name: 'default',
+    authz_group: '',
+    authz_kind: 'default',
+    authz_name: 'all-unauthenticated',
+  });
   for (const [map, ep] of [
     [out, outEp],
     [inb, inEp],
@@ -340,7 +503,11 @@ test('HTTP/2 gRPC calls are classified by grpc-status (trailers and trailers-onl
     expectSample(map, `response_latency_ms_count{${ep},status_code="200"}`, 11);
     for (const [, code, n] of plan) {
       const cls = code === '0' ? 'success' : 'failure';
-      expectSample(map, `response_total{${ep},status_code="200",classification="${cls}",grpc_status="${code}",error=""}`, n);
+      expectSample(
+        map,
+        `response_total{${ep},status_code="200",classification="${cls}",grpc_status="${code}",error=""}`,
+        n,
+      );
     }
   }
 });
@@ -367,14 +534,33 @@ test('opaque TCP through a tcp-route is counted with its bytes', async () => {
   assert.deepEqual(await tcpExchange(client.tcpRoutes[0], payload), { echoed: payload, error: '' });
   await new Promise((r) => setTimeout(r, 50));
   const { map } = await scrape(client.admin);
-  const dst = lbl({ direction: 'outbound', peer: 'dst', authority: 'echo.test:7000', target_addr: echoAddr, target_ip: '127.0.0.1', target_port: String(port(echoAddr)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery', dst_namespace: 'test', dst_service: 'echo' });
+  const dst = lbl({
+    direction: 'outbound',
+    peer: 'dst',
+    authority: 'echo.test:7000',
+    target_addr: echoAddr,
+    target_ip: '127.0.0.1',
+    target_port: String(port(echoAddr)),
+    tls: 'no_identity',
+    no_tls_reason: 'not_provided_by_service_discovery',
+    dst_namespace: 'test',
+    dst_service: 'echo',
+  });
   expectSample(map, `tcp_open_total{${dst}}`, 1);
   expectSample(map, `tcp_open_connections{${dst}}`, 0);
   expectSample(map, `tcp_write_bytes_total{${dst}}`, payload.length);
   expectSample(map, `tcp_read_bytes_total{${dst}}`, payload.length);
   expectSample(map, `tcp_close_total{${dst},errno=""}`, 1);
   const routePort = String(port(client.tcpRoutes[0]));
-  const src = lbl({ direction: 'outbound', peer: 'src', target_addr: client.tcpRoutes[0], target_ip: '127.0.0.1', target_port: routePort, tls: 'no_identity', no_tls_reason: 'loopback' });
+  const src = lbl({
+    direction: 'outbound',
+    peer: 'src',
+    target_addr: client.tcpRoutes[0],
+    target_ip: '127.0.0.1',
+    target_port: routePort,
+    tls: 'no_identity',
+    no_tls_reason: 'loopback',
+  });
   expectSample(map, `tcp_read_bytes_total{${src}}`, payload.length);
   expectSample(map, `tcp_write_bytes_total{${src}}`, payload.length);
 });
@@ -399,7 +585,15 @@ test('a reset connection is counted with its errno', async () => {
   assert.equal(r.error, 'ECONNRESET');
   await new Promise((res) => setTimeout(res, 50));
   const { map } = await scrape(tcpServer.admin);
-  const app = lbl({ direction: 'inbound', peer: 'dst', target_addr: echoAddr, target_ip: '127.0.0.1', target_port: String(port(echoAddr)), tls: 'no_identity', no_tls_reason: 'loopback' });
+  const app = lbl({
+    direction: 'inbound',
+    peer: 'dst',
+    target_addr: echoAddr,
+    target_ip: '127.0.0.1',
+    target_port: String(port(echoAddr)),
+    tls: 'no_identity',
+    no_tls_reason: 'loopback',
+  });
   expectSample(map, `tcp_close_total{${app},errno="ECONNRESET"}`, 1);
   expectSample(map, `tcp_close_total{${app},errno=""}`, 2);
 });
@@ -420,7 +614,10 @@ test('admin routes answer with Linkerd status codes', async () => {
     assert.equal(r.status, tc.status, `${tc.method} ${tc.path}`);
     if (tc.body !== undefined) assert.equal(r.body.toString(), tc.body);
   }
-  const env = JSON.parse((await get(server.admin, '/env.json')).body.toString()) as Record<string, string>;
+  const env = JSON.parse((await get(server.admin, '/env.json')).body.toString()) as Record<
+    string,
+    string
+  >;
   assert.equal(env.MESHMETRICS_PROXY_NAMESPACE, 'test');
   assert.equal(env.MESHMETRICS_PROXY_WORKLOAD, 'web');
   const m = await get(server.admin, '/metrics');
@@ -448,9 +645,10 @@ test('promtool check metrics parses /metrics; only the lint findings Linkerd has
   const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.doesNotMatch(r.stderr, /error while linting|parsing error/);
   const findings = new Set(r.stderr.split('\n').filter((l) => l !== ''));
-  assert.deepEqual(findings, new Set([
-    'response_latency_ms metric names should not contain abbreviated units',
-  ]));
+  assert.deepEqual(
+    findings,
+    new Set(['response_latency_ms metric names should not contain abbreviated units']),
+  );
   assert.equal(r.status, 3);
 });
 
@@ -458,7 +656,12 @@ test('promtool check metrics parses /metrics; only the lint findings Linkerd has
 
 test('an HTTP/1.1 upgrade is passed through as a tunnel and counted as a 101', async () => {
   const got = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: port(client.outbound), path: '/ws', headers: { host: 'web.test:80', connection: 'upgrade', upgrade: 'echo' } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port: port(client.outbound),
+      path: '/ws',
+      headers: { host: 'web.test:80', connection: 'upgrade', upgrade: 'echo' },
+    });
     req.on('upgrade', (res, socket: net.Socket) => {
       assert.equal(res.statusCode, 101);
       socket.write('ping');
@@ -472,13 +675,33 @@ test('an HTTP/1.1 upgrade is passed through as a tunnel and counted as a 101', a
   });
   assert.equal(got, 'PING');
   const { map } = await scrape(client.admin);
-  const ep = lbl({ direction: 'outbound', authority: 'web.test:80', target_addr: server.inbound, target_ip: '127.0.0.1', target_port: String(port(server.inbound)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' }) + ',' + DST_LABELS;
-  expectSample(map, `response_total{${ep},status_code="101",classification="success",grpc_status="",error=""}`, 1);
+  const ep =
+    lbl({
+      direction: 'outbound',
+      authority: 'web.test:80',
+      target_addr: server.inbound,
+      target_ip: '127.0.0.1',
+      target_port: String(port(server.inbound)),
+      tls: 'no_identity',
+      no_tls_reason: 'not_provided_by_service_discovery',
+    }) +
+    ',' +
+    DST_LABELS;
+  expectSample(
+    map,
+    `response_total{${ep},status_code="101",classification="success",grpc_status="",error=""}`,
+    1,
+  );
 });
 
 test('CONNECT through the outbound listener tunnels opaque bytes', async () => {
   const echoed = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: port(client.outbound), method: 'CONNECT', path: 'echo.test:7000' });
+    const req = http.request({
+      host: '127.0.0.1',
+      port: port(client.outbound),
+      method: 'CONNECT',
+      path: 'echo.test:7000',
+    });
     req.on('connect', (res, socket: net.Socket) => {
       assert.equal(res.statusCode, 200);
       socket.write('through connect');
@@ -494,20 +717,37 @@ test('CONNECT through the outbound listener tunnels opaque bytes', async () => {
 });
 
 test('non-HTTP bytes on the outbound listener are refused and counted', async () => {
-  const before = (await scrape(client.admin)).map.get('outbound_tcp_errors_total{error="unexpected"}') ?? 0;
+  const before =
+    (await scrape(client.admin)).map.get('outbound_tcp_errors_total{error="unexpected"}') ?? 0;
   const r = await tcpExchange(client.outbound, '\u0000opaque without a route');
   assert.equal(r.echoed, '');
-  expectSample((await scrape(client.admin)).map, 'outbound_tcp_errors_total{error="unexpected"}', before + 1);
+  expectSample(
+    (await scrape(client.admin)).map,
+    'outbound_tcp_errors_total{error="unexpected"}',
+    before + 1,
+  );
 });
 
 test('--metrics.drop-labels leaves the labels out and merges their series', async () => {
-  const destinations = Destinations.parse(JSON.stringify({ 'a.test:80': { address: server.inbound }, 'b.test:80': { address: server.inbound } }));
+  const destinations = Destinations.parse(
+    JSON.stringify({
+      'a.test:80': { address: server.inbound },
+      'b.test:80': { address: server.inbound },
+    }),
+  );
   const p = new Proxy(options({ destinations, dropLabels: ['authority', 'target_addr'] }));
   const a = await p.start();
   try {
-    for (const host of ['a.test', 'b.test:80', 'a.test:80']) assert.equal((await get(a.outbound, '/status/200', { host })).status, 200);
+    for (const host of ['a.test', 'b.test:80', 'a.test:80'])
+      assert.equal((await get(a.outbound, '/status/200', { host })).status, 200);
     const { map } = await scrape(a.admin);
-    const ep = lbl({ direction: 'outbound', target_ip: '127.0.0.1', target_port: String(port(server.inbound)), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' });
+    const ep = lbl({
+      direction: 'outbound',
+      target_ip: '127.0.0.1',
+      target_port: String(port(server.inbound)),
+      tls: 'no_identity',
+      no_tls_reason: 'not_provided_by_service_discovery',
+    });
     expectSample(map, `request_total{${ep}}`, 3);
     assert.ok(![...map.keys()].some((k) => k.includes('authority=') || k.includes('target_addr=')));
   } finally {

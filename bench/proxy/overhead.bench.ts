@@ -53,7 +53,11 @@ async function freePort(): Promise<number> {
 
 /** Starts a child running `code` (an ES module body) and waits for "ready" on stdout. */
 async function child(role: string, code: string, args: string[] = []): Promise<void> {
-  const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', code, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   children.push(c);
   pids[role] = c.pid ?? 0;
   await new Promise<void>((res, rej) => {
@@ -87,10 +91,13 @@ interface Target {
 function once(agent: http.Agent, t: Target): Promise<number> {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const req = http.request({ host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host } }, (r) => {
-      r.resume();
-      r.on('end', () => res(performance.now() - t0));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host } },
+      (r) => {
+        r.resume();
+        r.on('end', () => res(performance.now() - t0));
+      },
+    );
     req.on('error', rej);
     req.end();
   });
@@ -150,14 +157,31 @@ async function maxRate(t: Target): Promise<{ rate: number; n: number }> {
 function wrk(t: Target): string | null {
   const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   if (probe.error) return null;
-  const r = spawnSync('wrk', ['-t1', `-c${IN_FLIGHT}`, `-d${MAX_SECONDS}s`, '--latency', '-H', `Host: ${t.host}`, `http://127.0.0.1:${t.port}${t.path}`], { encoding: 'utf8' });
+  const r = spawnSync(
+    'wrk',
+    [
+      '-t1',
+      `-c${IN_FLIGHT}`,
+      `-d${MAX_SECONDS}s`,
+      '--latency',
+      '-H',
+      `Host: ${t.host}`,
+      `http://127.0.0.1:${t.port}${t.path}`,
+    ],
+    { encoding: 'utf8' },
+  );
   return r.stdout;
 }
 
 function recordingCost(): void {
-  const m = new ProxyMetrics({ buildInfo: { date: '', git_sha: '', profile: 'bench', vendor: 'meshmetrics', version: '0' }, processMetrics: false });
+  const m = new ProxyMetrics({
+    buildInfo: { date: '', git_sha: '', profile: 'bench', vendor: 'meshmetrics', version: '0' },
+    processMetrics: false,
+  });
   const sets = new LabelSets();
-  const eps = Array.from({ length: 20 }, (_, i) => sets.make(inboundEndpointPairs(`svc-${i}.ns.svc.cluster.local:8080`, `10.0.0.${i}:8080`)));
+  const eps = Array.from({ length: 20 }, (_, i) =>
+    sets.make(inboundEndpointPairs(`svc-${i}.ns.svc.cluster.local:8080`, `10.0.0.${i}:8080`)),
+  );
   const N = 1_000_000;
   const codes = [200, 200, 200, 200, 503, 404];
   for (let i = 0; i < 10_000; i++) m.request(eps[i % 20]);
@@ -182,38 +206,82 @@ function recordingCost(): void {
   const t1 = performance.now();
   for (let i = 0; i < R; i++) body = m.render();
   const renderMs = (performance.now() - t1) / R;
-  const series = body.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-  console.log(`recording: ${perReq.toFixed(0)} ns per request (request + latency + response), 20 endpoints x 3 statuses`);
-  console.log(`render: ${renderMs.toFixed(2)} ms for ${series} series (${(body.length / 1024).toFixed(0)} KiB)`);
+  const series = body
+    .toString()
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#')).length;
+  console.log(
+    `recording: ${perReq.toFixed(0)} ns per request (request + latency + response), 20 endpoints x 3 statuses`,
+  );
+  console.log(
+    `render: ${renderMs.toFixed(2)} ms for ${series} series (${(body.length / 1024).toFixed(0)} KiB)`,
+  );
 }
 
 async function main(): Promise<void> {
   recordingCost();
   const appPort = await freePort();
-  const [inPort, outPort, adminA, inB, adminB] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [inPort, outPort, adminA, inB, adminB] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   await child('app', APP, [String(appPort)]);
   // Server-side proxy in front of the app.
-  await child('server proxy', PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inPort}`, '--inbound.app-address', `127.0.0.1:${appPort}`, '--outbound.listen-address', '127.0.0.1:0', '--admin.listen-address', `127.0.0.1:${adminA}`]);
+  await child('server proxy', PROXY, [
+    'proxy',
+    '--inbound.listen-address',
+    `127.0.0.1:${inPort}`,
+    '--inbound.app-address',
+    `127.0.0.1:${appPort}`,
+    '--outbound.listen-address',
+    '127.0.0.1:0',
+    '--admin.listen-address',
+    `127.0.0.1:${adminA}`,
+  ]);
   // Client-side proxy whose outbound resolves app.bench:80 to the server-side proxy.
-  const dst = JSON.stringify({ 'app.bench:80': { address: `127.0.0.1:${inPort}`, labels: { namespace: 'bench', deployment: 'app' } } });
+  const dst = JSON.stringify({
+    'app.bench:80': {
+      address: `127.0.0.1:${inPort}`,
+      labels: { namespace: 'bench', deployment: 'app' },
+    },
+  });
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const file = resolve(mkdtempSync(resolve(tmpdir(), 'proxy-bench-')), 'dst.json');
   writeFileSync(file, dst);
-  await child('client proxy', PROXY, ['proxy', '--inbound.listen-address', `127.0.0.1:${inB}`, '--inbound.app-address', '127.0.0.1:1', '--outbound.listen-address', `127.0.0.1:${outPort}`, '--admin.listen-address', `127.0.0.1:${adminB}`, '--destinations', file]);
+  await child('client proxy', PROXY, [
+    'proxy',
+    '--inbound.listen-address',
+    `127.0.0.1:${inB}`,
+    '--inbound.app-address',
+    '127.0.0.1:1',
+    '--outbound.listen-address',
+    `127.0.0.1:${outPort}`,
+    '--admin.listen-address',
+    `127.0.0.1:${adminB}`,
+    '--destinations',
+    file,
+  ]);
 
   const targets: Target[] = [
     { name: 'direct', port: appPort, path: '/', host: 'app.bench:80' },
     { name: 'inbound proxy', port: inPort, path: '/', host: 'app.bench:80' },
     { name: 'outbound+inbound', port: outPort, path: '/', host: 'app.bench:80' },
   ];
-  console.log(`\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s`);
+  console.log(
+    `\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s`,
+  );
   console.log('path                 p50 ms   p99 ms   added p50   added p99   max req/s');
   let base: { p50: number; p99: number } | null = null;
   const cpuLines: string[] = [];
   for (const t of targets) {
     const f = await fixedRate(t);
-    const cpu0 = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuSeconds(pid)]));
+    const cpu0 = Object.fromEntries(
+      Object.entries(pids).map(([role, pid]) => [role, cpuSeconds(pid)]),
+    );
     const { rate: max, n } = await maxRate(t);
     const cpuLine = Object.entries(pids)
       .map(([role, pid]) => [role, ((cpuSeconds(pid) - cpu0[role]) / n) * 1e6] as const)
@@ -230,7 +298,9 @@ async function main(): Promise<void> {
   }
   console.log('\n' + cpuLines.join('\n'));
   const load = (await import('node:os')).loadavg()[0];
-  console.log(`\n(load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs while measuring: figures are preliminary)`);
+  console.log(
+    `\n(load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs while measuring: figures are preliminary)`,
+  );
 }
 
 main()

@@ -7,7 +7,13 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError } from '../model/errors.js';
-import { DEFAULT_PROXY_OPTIONS, Destinations, Proxy, type ProxyOptions, type TcpRoute } from '../proxy/index.js';
+import {
+  DEFAULT_PROXY_OPTIONS,
+  Destinations,
+  Proxy,
+  type ProxyOptions,
+  type TcpRoute,
+} from '../proxy/index.js';
 import { VERSION } from './version.js';
 
 const USAGE = `usage: meshmetrics proxy [flags]
@@ -53,7 +59,9 @@ export function parseTcpRoute(s: string): TcpRoute {
   const listen = eq < 0 ? '' : s.slice(0, eq);
   const destination = eq < 0 ? '' : s.slice(eq + 1);
   if (listen === '' || !/:\d+$/.test(destination)) {
-    throw new ConfigError(`invalid --outbound.tcp-route ${JSON.stringify(s)}: want LISTEN=HOST:PORT`);
+    throw new ConfigError(
+      `invalid --outbound.tcp-route ${JSON.stringify(s)}: want LISTEN=HOST:PORT`,
+    );
   }
   return { listen: /^\d+$/.test(listen) ? `127.0.0.1:${listen}` : listen, destination };
 }
@@ -77,12 +85,16 @@ export function proxyOptions(args: string[], env: NodeJS.ProcessEnv): ProxyOptio
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const get = (flag: string): string | undefined => (values as Record<string, string | undefined>)[flag] ?? env[FLAG_ENV[flag]];
+  const get = (flag: string): string | undefined =>
+    (values as Record<string, string | undefined>)[flag] ?? env[FLAG_ENV[flag]];
   const d = DEFAULT_PROXY_OPTIONS;
-  const routes = (values['outbound.tcp-route'] as string[] | undefined) ?? (env.MESHMETRICS_PROXY_OUTBOUND_TCP_ROUTES ?? '').split(',').filter((s) => s !== '');
+  const routes =
+    (values['outbound.tcp-route'] as string[] | undefined) ??
+    (env.MESHMETRICS_PROXY_OUTBOUND_TCP_ROUTES ?? '').split(',').filter((s) => s !== '');
   const destFile = get('destinations');
   const envEntries: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('MESHMETRICS_PROXY_') && v !== undefined) envEntries[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('MESHMETRICS_PROXY_') && v !== undefined) envEntries[k] = v;
   return {
     inboundListen: get('inbound.listen-address') ?? d.inboundListen,
     inboundApp: get('inbound.app-address') ?? d.inboundApp,
@@ -90,12 +102,25 @@ export function proxyOptions(args: string[], env: NodeJS.ProcessEnv): ProxyOptio
     adminListen: get('admin.listen-address') ?? d.adminListen,
     tcpRoutes: routes.map(parseTcpRoute),
     destinations: destFile ? Destinations.load(destFile) : new Destinations(),
-    identity: { namespace: get('namespace') ?? '', pod: get('pod') ?? '', workload: get('workload') ?? '' },
+    identity: {
+      namespace: get('namespace') ?? '',
+      pod: get('pod') ?? '',
+      workload: get('workload') ?? '',
+    },
     retainIdleMs: duration('metrics.retain-idle', get('metrics.retain-idle') ?? '10m'),
-    dropLabels: (get('metrics.drop-labels') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    dropLabels: (get('metrics.drop-labels') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     detectTimeoutMs: duration('detect-timeout', get('detect-timeout') ?? '1s'),
     env: envEntries,
-    buildInfo: { date: '', git_sha: '', profile: 'release', vendor: 'meshmetrics', version: VERSION },
+    buildInfo: {
+      date: '',
+      git_sha: '',
+      profile: 'release',
+      vendor: 'meshmetrics',
+      version: VERSION,
+    },
   };
 }
 

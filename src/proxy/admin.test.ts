@@ -20,7 +20,12 @@ test('isLoopback', () => {
 
 test('/shutdown from a non-loopback peer is 403 whatever the method', async () => {
   let shutdowns = 0;
-  const h: AdminHandlers = { metrics: () => Buffer.alloc(0), ready: () => true, env: () => ({}), shutdown: () => shutdowns++ };
+  const h: AdminHandlers = {
+    metrics: () => Buffer.alloc(0),
+    ready: () => true,
+    env: () => ({}),
+    shutdown: () => shutdowns++,
+  };
   // A real server that pretends each peer is remote, since tests bind loopback only.
   const server = http.createServer((req, res) => handleAdmin(h, req, res, '10.1.2.3'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -31,15 +31,25 @@ export function isLoopback(addr: string | undefined): boolean {
   return v4.startsWith('127.');
 }
 
-function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain'): void {
+function reply(
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain',
+): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 /** Handles one admin request. Exported for tests that pass a non-loopback peer. */
-export function handleAdmin(h: AdminHandlers, req: http.IncomingMessage, res: http.ServerResponse, remote: string | undefined): void {
+export function handleAdmin(
+  h: AdminHandlers,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  remote: string | undefined,
+): void {
   const q = (req.url ?? '/').indexOf('?');
-  const path = q < 0 ? req.url ?? '/' : (req.url ?? '/').slice(0, q);
+  const path = q < 0 ? (req.url ?? '/') : (req.url ?? '/').slice(0, q);
   switch (path) {
     case '/metrics': {
       // Linkerd answers text whatever is asked; negotiate without OpenMetrics gives that.
@@ -49,7 +59,11 @@ export function handleAdmin(h: AdminHandlers, req: http.IncomingMessage, res: ht
       if (/\bgzip\b/.test(enc)) {
         gzip(body, (err, zipped) => {
           if (err) return reply(res, 500, 'cannot compress metrics\n');
-          res.writeHead(200, { 'content-type': fmt.contentType, 'content-encoding': 'gzip', 'content-length': zipped.length });
+          res.writeHead(200, {
+            'content-type': fmt.contentType,
+            'content-encoding': 'gzip',
+            'content-length': zipped.length,
+          });
           res.end(zipped);
         });
         return;
@@ -89,7 +103,9 @@ export class AdminServer {
 
   constructor(listen: string, handlers: AdminHandlers) {
     this.listenAddr = listen;
-    this.server = http.createServer((req, res) => handleAdmin(handlers, req, res, req.socket.remoteAddress));
+    this.server = http.createServer((req, res) =>
+      handleAdmin(handlers, req, res, req.socket.remoteAddress),
+    );
   }
 
   async listen(): Promise<string> {

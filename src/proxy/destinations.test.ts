@@ -12,7 +12,13 @@ db.ns:
   labels: {service: db}
 `);
   const cases: [string, string, string, string, string[]][] = [
-    ['web.ns.svc.cluster.local:8080', 'web.ns.svc.cluster.local', '8080', '127.0.0.1:4143', ['dst_deployment', 'web', 'dst_namespace', 'ns', 'dst_pod', 'web-1']],
+    [
+      'web.ns.svc.cluster.local:8080',
+      'web.ns.svc.cluster.local',
+      '8080',
+      '127.0.0.1:4143',
+      ['dst_deployment', 'web', 'dst_namespace', 'ns', 'dst_pod', 'web-1'],
+    ],
     ['db.ns:5432', 'db.ns', '5432', 'db.ns:5432', ['dst_service', 'db']],
     ['other:80', 'other', '80', 'other:80', []],
   ];
@@ -31,7 +37,11 @@ test('destinations reject malformed documents with the file and entry named', ()
     ['a: [', /f\.yaml: cannot parse destinations/],
   ];
   for (const [text, want] of cases) {
-    assert.throws(() => Destinations.parse(text, 'f.yaml'), (e: unknown) => e instanceof ConfigError && want.test(e.message), text);
+    assert.throws(
+      () => Destinations.parse(text, 'f.yaml'),
+      (e: unknown) => e instanceof ConfigError && want.test(e.message),
+      text,
+    );
   }
   assert.equal(Destinations.parse('').size, 0);
 });

@@ -53,7 +53,9 @@ export class Destinations {
     try {
       doc = parseYaml(text);
     } catch (err) {
-      throw new ConfigError(`${file}: cannot parse destinations: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`${file}: cannot parse destinations: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (doc === null || doc === undefined) return new Destinations();
     if (typeof doc !== 'object' || Array.isArray(doc)) {
@@ -62,10 +64,12 @@ export class Destinations {
     const entries = new Map<string, Destination>();
     for (const [authority, raw] of Object.entries(doc as Record<string, unknown>)) {
       const where = `${file}: destination ${JSON.stringify(authority)}`;
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${where}: must be a mapping`);
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+        throw new ConfigError(`${where}: must be a mapping`);
       const entry = raw as Record<string, unknown>;
       for (const k of Object.keys(entry)) {
-        if (k !== 'address' && k !== 'labels') throw new ConfigError(`${where}: unknown field ${JSON.stringify(k)}`);
+        if (k !== 'address' && k !== 'labels')
+          throw new ConfigError(`${where}: unknown field ${JSON.stringify(k)}`);
       }
       const address = entry.address ?? '';
       if (typeof address !== 'string') throw new ConfigError(`${where}: address must be a string`);
@@ -76,7 +80,8 @@ export class Destinations {
       const names: [string, string][] = [];
       for (const [k, v] of Object.entries(labelsRaw as Record<string, unknown>)) {
         const name = k.startsWith('dst_') ? k : 'dst_' + k;
-        if (!isValidLabelName(name)) throw new ConfigError(`${where}: invalid label name ${JSON.stringify(name)}`);
+        if (!isValidLabelName(name))
+          throw new ConfigError(`${where}: invalid label name ${JSON.stringify(name)}`);
         if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
           throw new ConfigError(`${where}: label ${name} must be a scalar`);
         }
@@ -94,7 +99,9 @@ export class Destinations {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(`cannot read destinations file ${file}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(`cannot read destinations file ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return Destinations.parse(text, file);
   }

@@ -30,11 +30,18 @@ interface RoutedRequestOptions extends http.RequestOptions {
 
 /** A keep-alive agent whose sockets are counted under their route's `peer="dst"` labels. */
 function routedAgent(side: Side): http.Agent {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: Infinity,
+    maxFreeSockets: 256,
+    scheduling: 'lifo',
+  });
   const baseName = agent.getName.bind(agent);
   // Pool per authority as well as per address, so a socket's labels match its requests.
   agent.getName = (o?: RoutedRequestOptions) => baseName(o) + '|' + (o?.meshRoute?.authority ?? '');
-  (agent as unknown as { createConnection: (o: RoutedRequestOptions) => net.Socket }).createConnection = (o) => {
+  (
+    agent as unknown as { createConnection: (o: RoutedRequestOptions) => net.Socket }
+  ).createConnection = (o) => {
     const route = o.meshRoute;
     if (route === undefined) throw new Error('BUG: request without a route');
     return side.dial(route);
@@ -52,13 +59,21 @@ function endToEnd(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
 }
 
 /** Where a request goes: the route of its authority and the origin-form path. */
-function target(side: Side, req: http.IncomingMessage): { route: Route; path: string; absolute: boolean; rawAuthority: string } | null {
+function target(
+  side: Side,
+  req: http.IncomingMessage,
+): { route: Route; path: string; absolute: boolean; rawAuthority: string } | null {
   const url = req.url ?? '/';
   if (side.direction === 'outbound' && url.startsWith('http://')) {
     // Absolute-form request-target (a forward-proxy request).
     const slash = url.indexOf('/', 7);
     const authority = slash < 0 ? url.slice(7) : url.slice(7, slash);
-    return { route: side.route(authority), path: slash < 0 ? '/' : url.slice(slash), absolute: true, rawAuthority: authority };
+    return {
+      route: side.route(authority),
+      path: slash < 0 ? '/' : url.slice(slash),
+      absolute: true,
+      rawAuthority: authority,
+    };
   }
   const host = req.headers.host;
   if (host === undefined && side.direction === 'outbound') return null;
@@ -121,7 +136,8 @@ export function createHttp1Server(side: Side): http.Server {
           res.addTrailers(trailers);
           grpc = String(trailers['grpc-status'] ?? '');
         }
-        if (grpc === '' && upRes.headers['grpc-status'] !== undefined) grpc = String(upRes.headers['grpc-status']);
+        if (grpc === '' && upRes.headers['grpc-status'] !== undefined)
+          grpc = String(upRes.headers['grpc-status']);
         res.end();
         finish(grpc, '');
       });
@@ -140,7 +156,13 @@ export function createHttp1Server(side: Side): http.Server {
         // Nothing reached the client yet: answer as Linkerd does when the target fails.
         status = 502;
         m.responseStart(ep, status, performance.now() - t0);
-        if (!res.headersSent && !res.destroyed) res.writeHead(502, { 'content-type': 'text/plain', 'l5d-proxy-error': errnoOf(err) || 'unexpected' }).end();
+        if (!res.headersSent && !res.destroyed)
+          res
+            .writeHead(502, {
+              'content-type': 'text/plain',
+              'l5d-proxy-error': errnoOf(err) || 'unexpected',
+            })
+            .end();
         finish('', '');
       } else {
         finish('', 'i/o');
@@ -160,8 +182,12 @@ export function createHttp1Server(side: Side): http.Server {
     req.pipe(up);
   });
 
-  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => upgrade(side, agentless(req), req, socket, head));
-  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => connectTunnel(side, req, socket, head));
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+    upgrade(side, agentless(req), req, socket, head),
+  );
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+    connectTunnel(side, req, socket, head),
+  );
   server.on('clientError', (_err, socket: net.Socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -173,12 +199,19 @@ export function createHttp1Server(side: Side): http.Server {
 /** Which headers an upgrade request keeps: all but the proxy-only ones. */
 function agentless(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  for (const k in req.headers) if (k !== 'proxy-connection' && k !== 'proxy-authorization') out[k] = req.headers[k];
+  for (const k in req.headers)
+    if (k !== 'proxy-connection' && k !== 'proxy-authorization') out[k] = req.headers[k];
   return out;
 }
 
 /** Passes an upgrade (WebSocket, h2c…) through as a byte tunnel once the target agrees. */
-function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+function upgrade(
+  side: Side,
+  headers: http.OutgoingHttpHeaders,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+): void {
   const t0 = performance.now();
   const m = side.metrics;
   const dest = target(side, req);
@@ -201,7 +234,8 @@ function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.Incomi
     m.responseStart(ep, status, performance.now() - t0);
     m.responseEnd(ep, status, '', '');
     let text = `HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}\r\n`;
-    for (let i = 0; i < upRes.rawHeaders.length; i += 2) text += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
+    for (let i = 0; i < upRes.rawHeaders.length; i += 2)
+      text += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
     socket.write(text + '\r\n');
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) tunnel.write(head);
@@ -216,7 +250,8 @@ function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.Incomi
     const status = upRes.statusCode ?? 0;
     m.responseStart(ep, status, performance.now() - t0);
     let text = `HTTP/1.1 ${status} ${upRes.statusMessage ?? ''}\r\n`;
-    for (let i = 0; i < upRes.rawHeaders.length; i += 2) text += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
+    for (let i = 0; i < upRes.rawHeaders.length; i += 2)
+      text += `${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}\r\n`;
     socket.write(text + 'connection: close\r\n\r\n');
     upRes.pipe(socket);
     upRes.once('end', () => m.responseEnd(ep, status, '', ''));
@@ -225,7 +260,8 @@ function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.Incomi
     m.error(side.direction, 'http', errorKind(err));
     m.responseStart(ep, 502, performance.now() - t0);
     m.responseEnd(ep, 502, '', '');
-    if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   up.end();
 }
@@ -234,7 +270,12 @@ function upgrade(side: Side, headers: http.OutgoingHttpHeaders, req: http.Incomi
  * `CONNECT host:port` (outbound only): answers 200 once the target accepts, then forwards
  * the bytes as opaque TCP, counted under the target's `peer="dst"` labels.
  */
-function connectTunnel(side: Side, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+function connectTunnel(
+  side: Side,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+): void {
   const authority = req.url ?? '';
   if (side.direction !== 'outbound' || !/:\d+$/.test(authority)) {
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -248,8 +289,10 @@ function connectTunnel(side: Side, req: http.IncomingMessage, socket: net.Socket
     socket.pipe(upstream);
   });
   upstream.on('error', (err) => {
-    if (upstream.connecting || upstream.bytesRead === 0) side.metrics.error(side.direction, 'tcp', errorKind(err));
-    if (socket.writable && upstream.bytesRead === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (upstream.connecting || upstream.bytesRead === 0)
+      side.metrics.error(side.direction, 'tcp', errorKind(err));
+    if (socket.writable && upstream.bytesRead === 0)
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
   socket.on('error', () => upstream.destroy());

@@ -17,7 +17,14 @@ const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
 const FLAG_END_STREAM = 0x1;
 
 /** Request and response headers that are specific to one connection (RFC 9113 §8.2.2). */
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 
 function forwardable(h: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
@@ -53,7 +60,9 @@ export class Http2Forwarder {
     let s = this.sessions.get(key);
     if (s !== undefined && !s.closed && !s.destroyed) return s;
     // The URL only names the session's origin; each request carries its own :authority.
-    s = http2.connect(`http://${joinHostPort(route.host, route.port)}`, { createConnection: () => this.side.dial(route) });
+    s = http2.connect(`http://${joinHostPort(route.host, route.port)}`, {
+      createConnection: () => this.side.dial(route),
+    });
     const created = s;
     const drop = (): void => {
       if (this.sessions.get(key) === created) this.sessions.delete(key);
@@ -115,7 +124,8 @@ export class Http2Forwarder {
       trailers = t;
     });
     stream.on('wantTrailers', () => {
-      if (trailers !== null && Object.keys(trailers).length > 0) stream.sendTrailers(forwardable(trailers));
+      if (trailers !== null && Object.keys(trailers).length > 0)
+        stream.sendTrailers(forwardable(trailers));
       else stream.close();
     });
     up.on('error', (err) => {
@@ -123,7 +133,8 @@ export class Http2Forwarder {
         m.error(side.direction, 'http', errorKind(err));
         status = 502;
         m.responseStart(ep, status, performance.now() - t0);
-        if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': 502 }, { endStream: true });
+        if (!stream.destroyed && !stream.headersSent)
+          stream.respond({ ':status': 502 }, { endStream: true });
         finish('', '');
       } else {
         finish('', 'i/o');

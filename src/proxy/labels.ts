@@ -20,12 +20,29 @@ export type Direction = 'inbound' | 'outbound';
  * `no_tls_reason="not_provided_by_service_discovery"`; the proxy's own loopback hops
  * (app → outbound listener, inbound proxy → app): `no_tls_reason="loopback"`.
  */
-export const TLS_INBOUND_ACCEPT: LabelPairs = ['tls', 'no_identity', 'no_tls_reason', 'no_tls_from_remote'];
-export const TLS_OUTBOUND_CONNECT: LabelPairs = ['tls', 'no_identity', 'no_tls_reason', 'not_provided_by_service_discovery'];
+export const TLS_INBOUND_ACCEPT: LabelPairs = [
+  'tls',
+  'no_identity',
+  'no_tls_reason',
+  'no_tls_from_remote',
+];
+export const TLS_OUTBOUND_CONNECT: LabelPairs = [
+  'tls',
+  'no_identity',
+  'no_tls_reason',
+  'not_provided_by_service_discovery',
+];
 export const TLS_LOOPBACK: LabelPairs = ['tls', 'no_identity', 'no_tls_reason', 'loopback'];
 
 /** The server labels of Linkerd's default inbound server policy (`all-unauthenticated`). */
-export const DEFAULT_SERVER: LabelPairs = ['srv_group', '', 'srv_kind', 'default', 'srv_name', 'all-unauthenticated'];
+export const DEFAULT_SERVER: LabelPairs = [
+  'srv_group',
+  '',
+  'srv_kind',
+  'default',
+  'srv_name',
+  'all-unauthenticated',
+];
 /** The route and authorization labels that follow `srv_*` on inbound HTTP families. */
 export const DEFAULT_ROUTE_AUTHZ: LabelPairs = [
   'route_group',
@@ -52,7 +69,11 @@ export interface LabelSet {
 export function splitHostPort(addr: string): { host: string; port: string } {
   if (addr.startsWith('[')) {
     const end = addr.indexOf(']');
-    if (end > 0) return { host: addr.slice(1, end), port: addr.charCodeAt(end + 1) === 0x3a ? addr.slice(end + 2) : '' };
+    if (end > 0)
+      return {
+        host: addr.slice(1, end),
+        port: addr.charCodeAt(end + 1) === 0x3a ? addr.slice(end + 2) : '',
+      };
   }
   const colon = addr.lastIndexOf(':');
   if (colon < 0 || addr.indexOf(':') !== colon) return { host: addr, port: '' };
@@ -138,19 +159,39 @@ export function inboundEndpointPairs(authority: string, targetAddr: string): Lab
 }
 
 /** Outbound HTTP endpoint labels: the client's view of a call to another service. */
-export function outboundEndpointPairs(authority: string, targetAddr: string, dstLabels: LabelPairs): LabelPairs {
-  return ['direction', 'outbound', 'authority', authority, ...targetLabels(targetAddr), ...TLS_OUTBOUND_CONNECT, ...dstLabels];
+export function outboundEndpointPairs(
+  authority: string,
+  targetAddr: string,
+  dstLabels: LabelPairs,
+): LabelPairs {
+  return [
+    'direction',
+    'outbound',
+    'authority',
+    authority,
+    ...targetLabels(targetAddr),
+    ...TLS_OUTBOUND_CONNECT,
+    ...dstLabels,
+  ];
 }
 
 /** Transport labels of an accepted connection (`peer="src"`). */
 export function acceptPairs(direction: Direction, localAddr: string): LabelPairs {
   const base = ['direction', direction, 'peer', 'src', ...targetLabels(localAddr)];
-  return direction === 'inbound' ? [...base, ...TLS_INBOUND_ACCEPT, ...DEFAULT_SERVER] : [...base, ...TLS_LOOPBACK];
+  return direction === 'inbound'
+    ? [...base, ...TLS_INBOUND_ACCEPT, ...DEFAULT_SERVER]
+    : [...base, ...TLS_LOOPBACK];
 }
 
 /** Transport labels of a connection the proxy opened (`peer="dst"`). */
-export function connectPairs(direction: Direction, authority: string, targetAddr: string, dstLabels: LabelPairs): LabelPairs {
-  if (direction === 'inbound') return ['direction', 'inbound', 'peer', 'dst', ...targetLabels(targetAddr), ...TLS_LOOPBACK];
+export function connectPairs(
+  direction: Direction,
+  authority: string,
+  targetAddr: string,
+  dstLabels: LabelPairs,
+): LabelPairs {
+  if (direction === 'inbound')
+    return ['direction', 'inbound', 'peer', 'dst', ...targetLabels(targetAddr), ...TLS_LOOPBACK];
   return [
     'direction',
     'outbound',

@@ -87,7 +87,12 @@ export class Listener {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const local = joinHostPort(socket.localAddress ?? '', socket.localPort ?? 0);
-    side.track(socket, this.labels.cached(side.direction + '\u0000src\u0000' + local, () => acceptPairs(side.direction, local)));
+    side.track(
+      socket,
+      this.labels.cached(side.direction + '\u0000src\u0000' + local, () =>
+        acceptPairs(side.direction, local),
+      ),
+    );
     if (this.opts.opaque) {
       this.toTcp(socket);
       return;

@@ -10,13 +10,30 @@ test('histogram buckets are cumulative with exactly the 25 Linkerd bounds and +I
   const r = new Registry(() => 0, 0);
   const h = r.register(new HistogramFamily('response_latency_ms', 'help', LATENCY_BOUNDS_MS));
   for (const v of [0.3, 1, 1.01, 45, 50, 50000, 60000]) h.observe('k', ['a', 'b'], v, 0);
-  const lines = r.render().toString().split('\n').filter((l) => l.startsWith('response_latency_ms_bucket'));
+  const lines = r
+    .render()
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith('response_latency_ms_bucket'));
   assert.equal(lines.length, 26);
-  const got = Object.fromEntries(lines.map((l) => [/le="([^"]+)"/.exec(l)![1], Number(l.slice(l.lastIndexOf(' ') + 1))]));
+  const got = Object.fromEntries(
+    lines.map((l) => [/le="([^"]+)"/.exec(l)![1], Number(l.slice(l.lastIndexOf(' ') + 1))]),
+  );
   assert.deepEqual(Object.keys(got), [...LATENCY_BOUNDS_MS.map(String), '+Inf']);
-  const cases: [string, number][] = [['1', 2], ['2', 3], ['40', 3], ['50', 5], ['40000', 5], ['50000', 6], ['+Inf', 7]];
+  const cases: [string, number][] = [
+    ['1', 2],
+    ['2', 3],
+    ['40', 3],
+    ['50', 5],
+    ['40000', 5],
+    ['50000', 6],
+    ['+Inf', 7],
+  ];
   for (const [le, want] of cases) assert.equal(got[le], want, `le=${le}`);
-  assert.match(r.render().toString(), /response_latency_ms_sum\{a="b"\} 110097.31\nresponse_latency_ms_count\{a="b"\} 7\n/);
+  assert.match(
+    r.render().toString(),
+    /response_latency_ms_sum\{a="b"\} 110097.31\nresponse_latency_ms_count\{a="b"\} 7\n/,
+  );
 });
 
 test('idle series are evicted after retain-idle; open connections are kept', () => {
@@ -42,14 +59,35 @@ test('idle series are evicted after retain-idle; open connections are kept', () 
 
 test('drop-labels merges series that differ only in a dropped label', () => {
   const sets = new LabelSets(['authority', 'target_addr']);
-  const a = sets.make(['direction', 'outbound', 'authority', 'a.test:80', 'target_addr', '10.0.0.1:80', 'target_port', '80']);
-  const b = sets.make(['direction', 'outbound', 'authority', 'b.test:80', 'target_addr', '10.0.0.2:80', 'target_port', '80']);
+  const a = sets.make([
+    'direction',
+    'outbound',
+    'authority',
+    'a.test:80',
+    'target_addr',
+    '10.0.0.1:80',
+    'target_port',
+    '80',
+  ]);
+  const b = sets.make([
+    'direction',
+    'outbound',
+    'authority',
+    'b.test:80',
+    'target_addr',
+    '10.0.0.2:80',
+    'target_port',
+    '80',
+  ]);
   assert.equal(a.key, b.key);
   assert.deepEqual(a.pairs, ['direction', 'outbound', 'target_port', '80']);
   const m = new ProxyMetrics({ clock: () => 0, buildInfo: BUILD, processMetrics: false });
   m.request(a);
   m.request(b);
-  assert.match(m.render().toString(), /^request_total\{direction="outbound",target_port="80"\} 2$/m);
+  assert.match(
+    m.render().toString(),
+    /^request_total\{direction="outbound",target_port="80"\} 2$/m,
+  );
 });
 
 test('classification and errno', () => {
@@ -63,7 +101,8 @@ test('classification and errno', () => {
     [200, '5', 'failure'],
     [200, '13', 'failure'],
   ];
-  for (const [status, grpc, want] of cases) assert.equal(classify(status, grpc), want, `${status} grpc=${grpc}`);
+  for (const [status, grpc, want] of cases)
+    assert.equal(classify(status, grpc), want, `${status} grpc=${grpc}`);
   assert.equal(errnoOf(Object.assign(new Error('x'), { code: 'ECONNRESET' })), 'ECONNRESET');
   assert.equal(errnoOf(Object.assign(new Error('x'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })), '');
   assert.equal(errnoOf(null), '');
@@ -102,7 +141,12 @@ test('exposition: families in order, response_total with all classification labe
     assert.ok(i > at, `${line} missing or out of order in\n${text}`);
     at = i;
   }
-  for (const f of ['request_total counter', 'response_latency_ms histogram', 'tcp_open_connections gauge', 'inbound_tcp_errors_total counter']) {
+  for (const f of [
+    'request_total counter',
+    'response_latency_ms histogram',
+    'tcp_open_connections gauge',
+    'inbound_tcp_errors_total counter',
+  ]) {
     assert.match(text, new RegExp(`^# TYPE ${f}$`, 'm'));
   }
 });

@@ -17,8 +17,8 @@ export type Clock = () => number;
  * bounds, then +Inf.
  */
 export const LATENCY_BOUNDS_MS: readonly number[] = Object.freeze([
-  1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000,
-  50000,
+  1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000,
+  20000, 30000, 40000, 50000,
 ]);
 
 /** A flat `[name0, value0, name1, value1, …]` label list, in exposition order. */
@@ -110,9 +110,15 @@ export class ScalarFamily implements Family {
   }
 
   /** Adds `by` to the series `key`, creating it from `labels` on first use. */
-  add(key: string, labels: LabelPairs | (() => LabelPairs), by: number, nowMs: number): ScalarSeries {
+  add(
+    key: string,
+    labels: LabelPairs | (() => LabelPairs),
+    by: number,
+    nowMs: number,
+  ): ScalarSeries {
     let s = this.series.get(key);
-    if (s === undefined) s = this.create(key, typeof labels === 'function' ? labels() : labels, nowMs);
+    if (s === undefined)
+      s = this.create(key, typeof labels === 'function' ? labels() : labels, nowMs);
     s.value += by;
     s.touchedMs = nowMs;
     return s;
@@ -164,7 +170,9 @@ export class HistogramFamily implements Family {
   }
 
   create(key: string, labels: LabelPairs, nowMs: number): HistogramSeries {
-    const buckets = this.leValues.map((le) => ExpositionWriter.encodeSeries(this.name + '_bucket', [...labels, 'le', le]));
+    const buckets = this.leValues.map((le) =>
+      ExpositionWriter.encodeSeries(this.name + '_bucket', [...labels, 'le', le]),
+    );
     const s = new HistogramSeries(
       buckets,
       ExpositionWriter.encodeSeries(this.name + '_sum', labels),
@@ -178,7 +186,8 @@ export class HistogramFamily implements Family {
   /** Records one observation `v` into series `key`, creating it from `labels` on first use. */
   observe(key: string, labels: LabelPairs | (() => LabelPairs), v: number, nowMs: number): void {
     let s = this.series.get(key);
-    if (s === undefined) s = this.create(key, typeof labels === 'function' ? labels() : labels, nowMs);
+    if (s === undefined)
+      s = this.create(key, typeof labels === 'function' ? labels() : labels, nowMs);
     this.observeInto(s, v, nowMs);
   }
 

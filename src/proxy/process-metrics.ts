@@ -30,7 +30,9 @@ function openFds(): number {
 
 function maxFds(): number {
   try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(
+      readFileSync('/proc/self/limits', 'latin1'),
+    );
     if (m) return m[1] === 'unlimited' ? Infinity : Number(m[1]);
   } catch {
     // not Linux
@@ -41,9 +43,17 @@ function maxFds(): number {
 /** Writes the process families (cpu, start time, memory, fds, threads). */
 export function writeProcessMetrics(w: ExpositionWriter): void {
   const cpu = process.cpuUsage();
-  w.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.');
+  w.family(
+    'process_cpu_seconds_total',
+    'counter',
+    'Total user and system CPU time spent in seconds.',
+  );
   w.sample('process_cpu_seconds_total', null, (cpu.user + cpu.system) / 1e6);
-  w.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.');
+  w.family(
+    'process_start_time_seconds',
+    'gauge',
+    'Start time of the process since unix epoch in seconds.',
+  );
   w.sample('process_start_time_seconds', null, START_TIME_SECONDS);
   const stat = readProcStat();
   // /proc/self/stat fields (1-based after the name): 18 num_threads, 21 vsize, 22 rss pages.
@@ -75,5 +85,20 @@ export interface BuildInfo {
 /** Writes `proxy_build_info{date,git_sha,profile,vendor,version} 1`. */
 export function writeBuildInfo(w: ExpositionWriter, info: BuildInfo): void {
   w.family('proxy_build_info', 'gauge', 'Proxy build info');
-  w.sample('proxy_build_info', ['date', info.date, 'git_sha', info.git_sha, 'profile', info.profile, 'vendor', info.vendor, 'version', info.version], 1);
+  w.sample(
+    'proxy_build_info',
+    [
+      'date',
+      info.date,
+      'git_sha',
+      info.git_sha,
+      'profile',
+      info.profile,
+      'vendor',
+      info.vendor,
+      'version',
+      info.version,
+    ],
+    1,
+  );
 }

@@ -90,7 +90,11 @@ export class Proxy {
   constructor(opts: ProxyOptions) {
     this.opts = opts;
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    this.metrics = new ProxyMetrics({ clock: opts.clock, retainIdleMs: opts.retainIdleMs, buildInfo: opts.buildInfo });
+    this.metrics = new ProxyMetrics({
+      clock: opts.clock,
+      retainIdleMs: opts.retainIdleMs,
+      buildInfo: opts.buildInfo,
+    });
     const labels = new LabelSets(opts.dropLabels);
     const inSide = new Side('inbound', this.metrics, labels, { appAddress: opts.inboundApp });
     const outSide = new Side('outbound', this.metrics, labels, { destinations: opts.destinations });
@@ -100,9 +104,18 @@ export class Proxy {
       tcpRoute: () => inSide.route(''),
       detectTimeoutMs,
     });
-    this.outbound = new Listener(outSide, labels, { listen: opts.outboundListen, tcpRoute: null, detectTimeoutMs });
+    this.outbound = new Listener(outSide, labels, {
+      listen: opts.outboundListen,
+      tcpRoute: null,
+      detectTimeoutMs,
+    });
     this.tcp = opts.tcpRoutes.map(
-      (r) => new Listener(outSide, labels, { listen: r.listen, tcpRoute: () => outSide.route(r.destination), opaque: true }),
+      (r) =>
+        new Listener(outSide, labels, {
+          listen: r.listen,
+          tcpRoute: () => outSide.route(r.destination),
+          opaque: true,
+        }),
     );
     this.admin = new AdminServer(opts.adminListen, {
       metrics: () => this.metrics.render(),
@@ -132,9 +145,12 @@ export class Proxy {
     if (this.stopping === null) {
       this.isReady = false;
       clearInterval(this.evictTimer);
-      this.stopping = Promise.all([this.inbound.close(), this.outbound.close(), ...this.tcp.map((l) => l.close()), this.admin.close()]).then(
-        () => this.resolveStopped(),
-      );
+      this.stopping = Promise.all([
+        this.inbound.close(),
+        this.outbound.close(),
+        ...this.tcp.map((l) => l.close()),
+        this.admin.close(),
+      ]).then(() => this.resolveStopped());
     }
     return this.stopping;
   }

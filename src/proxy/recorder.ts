@@ -5,7 +5,16 @@
  * @module
  */
 
-import { CallbackFamily, HistogramFamily, HistogramSeries, ScalarSeries, LATENCY_BOUNDS_MS, Registry, ScalarFamily, type Clock } from './metrics.js';
+import {
+  CallbackFamily,
+  HistogramFamily,
+  HistogramSeries,
+  ScalarSeries,
+  LATENCY_BOUNDS_MS,
+  Registry,
+  ScalarFamily,
+  type Clock,
+} from './metrics.js';
 import type { Direction, LabelSet } from './labels.js';
 import { writeBuildInfo, writeProcessMetrics, type BuildInfo } from './process-metrics.js';
 
@@ -69,18 +78,38 @@ export class ProxyMetrics {
   /** (endpoint, status) → its series; dropped whenever eviction removed anything. */
   private readonly slots = new Map<string, StatusSlot>();
 
-  constructor(opts: { clock?: Clock; retainIdleMs?: number; buildInfo: BuildInfo; processMetrics?: boolean }) {
+  constructor(opts: {
+    clock?: Clock;
+    retainIdleMs?: number;
+    buildInfo: BuildInfo;
+    processMetrics?: boolean;
+  }) {
     this.clock = opts.clock ?? Date.now;
     const r = (this.registry = new Registry(this.clock, opts.retainIdleMs));
     r.onEvicted = () => this.slots.clear();
-    this.requestTotal = r.register(new ScalarFamily('request_total', 'counter', 'Total count of HTTP requests.'));
-    this.responseLatencyMs = r.register(
-      new HistogramFamily('response_latency_ms', 'Elapsed times between a request\'s headers being received and its response stream completing', LATENCY_BOUNDS_MS),
+    this.requestTotal = r.register(
+      new ScalarFamily('request_total', 'counter', 'Total count of HTTP requests.'),
     );
-    this.responseTotal = r.register(new ScalarFamily('response_total', 'counter', 'Total count of HTTP responses.'));
-    this.tcpOpenTotal = r.register(new ScalarFamily('tcp_open_total', 'counter', 'Total count of opened connections'));
+    this.responseLatencyMs = r.register(
+      new HistogramFamily(
+        'response_latency_ms',
+        "Elapsed times between a request's headers being received and its response stream completing",
+        LATENCY_BOUNDS_MS,
+      ),
+    );
+    this.responseTotal = r.register(
+      new ScalarFamily('response_total', 'counter', 'Total count of HTTP responses.'),
+    );
+    this.tcpOpenTotal = r.register(
+      new ScalarFamily('tcp_open_total', 'counter', 'Total count of opened connections'),
+    );
     this.tcpOpenConnections = r.register(
-      new ScalarFamily('tcp_open_connections', 'gauge', 'Number of currently-open connections', true),
+      new ScalarFamily(
+        'tcp_open_connections',
+        'gauge',
+        'Number of currently-open connections',
+        true,
+      ),
     );
     this.tcpReadBytesTotal = r.register(
       new ScalarFamily('tcp_read_bytes_total', 'counter', 'Total count of bytes read from peers'),
@@ -88,14 +117,41 @@ export class ProxyMetrics {
     this.tcpWriteBytesTotal = r.register(
       new ScalarFamily('tcp_write_bytes_total', 'counter', 'Total count of bytes written to peers'),
     );
-    this.tcpCloseTotal = r.register(new ScalarFamily('tcp_close_total', 'counter', 'Total count of closed connections'));
+    this.tcpCloseTotal = r.register(
+      new ScalarFamily('tcp_close_total', 'counter', 'Total count of closed connections'),
+    );
     this.errors = {
-      inbound_http: r.register(new ScalarFamily('inbound_http_errors_total', 'counter', 'The total number of inbound HTTP requests that could not be processed due to a proxy error.')),
-      inbound_tcp: r.register(new ScalarFamily('inbound_tcp_errors_total', 'counter', 'The total number of inbound TCP connections that could not be processed due to a proxy error.')),
-      outbound_http: r.register(new ScalarFamily('outbound_http_errors_total', 'counter', 'The total number of outbound HTTP requests that could not be processed due to a proxy error.')),
-      outbound_tcp: r.register(new ScalarFamily('outbound_tcp_errors_total', 'counter', 'The total number of outbound TCP connections that could not be processed due to a proxy error.')),
+      inbound_http: r.register(
+        new ScalarFamily(
+          'inbound_http_errors_total',
+          'counter',
+          'The total number of inbound HTTP requests that could not be processed due to a proxy error.',
+        ),
+      ),
+      inbound_tcp: r.register(
+        new ScalarFamily(
+          'inbound_tcp_errors_total',
+          'counter',
+          'The total number of inbound TCP connections that could not be processed due to a proxy error.',
+        ),
+      ),
+      outbound_http: r.register(
+        new ScalarFamily(
+          'outbound_http_errors_total',
+          'counter',
+          'The total number of outbound HTTP requests that could not be processed due to a proxy error.',
+        ),
+      ),
+      outbound_tcp: r.register(
+        new ScalarFamily(
+          'outbound_tcp_errors_total',
+          'counter',
+          'The total number of outbound TCP connections that could not be processed due to a proxy error.',
+        ),
+      ),
     };
-    if (opts.processMetrics !== false) r.register(new CallbackFamily('process', writeProcessMetrics));
+    if (opts.processMetrics !== false)
+      r.register(new CallbackFamily('process', writeProcessMetrics));
     const info = opts.buildInfo;
     r.register(new CallbackFamily('proxy_build_info', (w) => writeBuildInfo(w, info)));
   }
@@ -116,7 +172,8 @@ export class ProxyMetrics {
     let s = slot.latency;
     if (s === null || s.evicted) {
       const h = this.responseLatencyMs;
-      s = slot.latency = h.get(key) ?? h.create(key, [...ep.pairs, 'status_code', statusText(status)], now);
+      s = slot.latency =
+        h.get(key) ?? h.create(key, [...ep.pairs, 'status_code', statusText(status)], now);
     }
     this.responseLatencyMs.observeInto(s, latencyMs, now);
   }
@@ -129,7 +186,8 @@ export class ProxyMetrics {
     let s: ScalarSeries | null | undefined;
     if (grpcStatus === '' && error === '') {
       s = slot.plain;
-      if (s === null || s.evicted) s = slot.plain = this.responseSeries(ep, key, status, '', '', now);
+      if (s === null || s.evicted)
+        s = slot.plain = this.responseSeries(ep, key, status, '', '', now);
     } else {
       const sub = grpcStatus + '\u0000' + error;
       slot.other ??= new Map();
@@ -152,12 +210,36 @@ export class ProxyMetrics {
     return slot;
   }
 
-  private responseSeries(ep: LabelSet, key: string, status: number, grpc: string, error: string, now: number): ScalarSeries {
+  private responseSeries(
+    ep: LabelSet,
+    key: string,
+    status: number,
+    grpc: string,
+    error: string,
+    now: number,
+  ): ScalarSeries {
     const cls = error !== '' ? 'failure' : classify(status, grpc);
     const full = key + '\u0000' + grpc + '\u0000' + error;
     const f = this.responseTotal;
     const code = statusText(status);
-    return f.get(full) ?? f.create(full, [...ep.pairs, 'status_code', code, 'classification', cls, 'grpc_status', grpc, 'error', error], now);
+    return (
+      f.get(full) ??
+      f.create(
+        full,
+        [
+          ...ep.pairs,
+          'status_code',
+          code,
+          'classification',
+          cls,
+          'grpc_status',
+          grpc,
+          'error',
+          error,
+        ],
+        now,
+      )
+    );
   }
 
   /** Counts a proxy error on the `<direction>_<protocol>_errors_total` family. */
@@ -183,7 +265,8 @@ export class ProxyMetrics {
     this.tcpReadBytesTotal.add(key, pairs, readBytes, now);
     this.tcpWriteBytesTotal.add(key, pairs, writeBytes, now);
     const ck = key + '\u0002' + errno;
-    const s = this.tcpCloseTotal.get(ck) ?? this.tcpCloseTotal.create(ck, [...pairs, 'errno', errno], now);
+    const s =
+      this.tcpCloseTotal.get(ck) ?? this.tcpCloseTotal.create(ck, [...pairs, 'errno', errno], now);
     s.value++;
     s.touchedMs = now;
   }

@@ -45,7 +45,12 @@ export class Side {
   private readonly appAddress: string;
   private readonly routes = new Map<string, Route>();
 
-  constructor(direction: Direction, metrics: ProxyMetrics, labels: LabelSets, opts: { appAddress?: string; destinations?: Destinations }) {
+  constructor(
+    direction: Direction,
+    metrics: ProxyMetrics,
+    labels: LabelSets,
+    opts: { appAddress?: string; destinations?: Destinations },
+  ) {
     this.direction = direction;
     this.metrics = metrics;
     this.labels = labels;
@@ -62,7 +67,8 @@ export class Side {
     let r = this.routes.get(authority);
     if (r === undefined) {
       if (this.routes.size >= 10_000) this.routes.clear();
-      r = this.direction === 'inbound' ? this.inboundRoute(authority) : this.outboundRoute(authority);
+      r =
+        this.direction === 'inbound' ? this.inboundRoute(authority) : this.outboundRoute(authority);
       this.routes.set(authority, r);
     }
     return r;
@@ -76,7 +82,9 @@ export class Side {
       host,
       port: Number(port),
       endpoint: this.labels.make(inboundEndpointPairs(authority, target)),
-      connect: this.labels.cached('inbound\u0000' + target, () => connectPairs('inbound', '', target, [])),
+      connect: this.labels.cached('inbound\u0000' + target, () =>
+        connectPairs('inbound', '', target, []),
+      ),
     };
   }
 
@@ -84,7 +92,10 @@ export class Side {
     const hp = splitHostPort(rawAuthority.toLowerCase());
     const port = hp.port || HTTP_PORT;
     const authority = joinHostPort(hp.host, port);
-    const dst = this.destinations?.resolve(authority, hp.host, port) ?? { address: authority, labels: [] };
+    const dst = this.destinations?.resolve(authority, hp.host, port) ?? {
+      address: authority,
+      labels: [],
+    };
     const target = splitHostPort(dst.address);
     const targetAddr = joinHostPort(target.host, target.port || port);
     return {
@@ -110,6 +121,8 @@ export class Side {
     socket.on('error', (err) => {
       if (errno === '') errno = errnoOf(err);
     });
-    socket.once('close', () => this.metrics.tcpClose(h, errno, socket.bytesRead, socket.bytesWritten));
+    socket.once('close', () =>
+      this.metrics.tcpClose(h, errno, socket.bytesRead, socket.bytesWritten),
+    );
   }
 }
