@@ -31,10 +31,22 @@ async function fill(head: Head): Promise<void> {
   };
   for (const dt of [-60_000, -30_000, 0]) {
     add({ __name__: 'up', job: 'linkerd-proxy', instance: 'a:4191' }, T0 + dt, 1);
-    add({ __name__: 'request_total', job: 'linkerd-proxy', instance: 'a:4191', direction: 'inbound' }, T0 + dt, 100 + (dt + 60_000) / 1000);
+    add(
+      { __name__: 'request_total', job: 'linkerd-proxy', instance: 'a:4191', direction: 'inbound' },
+      T0 + dt,
+      100 + (dt + 60_000) / 1000,
+    );
   }
-  add({ __name__: 'request_total', job: 'linkerd-proxy', instance: 'b:4191', direction: 'inbound' }, T0 - 30_000, 5);
-  add({ __name__: 'request_total', job: 'linkerd-proxy', instance: 'b:4191', direction: 'inbound' }, T0, STALE_NAN);
+  add(
+    { __name__: 'request_total', job: 'linkerd-proxy', instance: 'b:4191', direction: 'inbound' },
+    T0 - 30_000,
+    5,
+  );
+  add(
+    { __name__: 'request_total', job: 'linkerd-proxy', instance: 'b:4191', direction: 'inbound' },
+    T0,
+    STALE_NAN,
+  );
   add({ __name__: 'tiny', job: 'linkerd-controller' }, T0 - 1000, 1e-7);
   add({ __name__: 'huge', job: 'linkerd-controller', instance: 'c:9995' }, T0 - 1000, 1e21);
   add({ __name__: 'gone', job: 'linkerd-proxy' }, T0 - 10 * 60_000, 3);
@@ -77,20 +89,26 @@ interface Reply {
   body: string;
 }
 
-function call(path: string, opts: { method?: string; form?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+function call(
+  path: string,
+  opts: { method?: string; form?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.form !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let b = Buffer.concat(chunks);
-        if (res.headers['content-encoding'] === 'gzip') b = gunzipSync(b);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b.toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let b = Buffer.concat(chunks);
+          if (res.headers['content-encoding'] === 'gzip') b = gunzipSync(b);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b.toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(opts.form);
   });
@@ -181,20 +199,106 @@ test('parses timestamps and durations as the API does', () => {
 });
 
 /** Status, errorType and error text of API failures (messages as observed on 2.42). */
-const errorCases: { name: string; path: string; status: number; type: string; error: string | RegExp }[] = [
-  { name: 'instant parse error carries the parameter prefix', path: `/api/v1/query?query=${q('sum(up')}`, status: 400, type: 'bad_data', error: /^invalid parameter "query": 1:\d+: parse error: / },
-  { name: 'range parse error comes without the prefix', path: `/api/v1/query_range?query=${q('sum(up')}&start=0&end=10&step=1`, status: 400, type: 'bad_data', error: /^1:\d+: parse error: / },
-  { name: 'missing start', path: `/api/v1/query_range?query=up&end=10&step=1`, status: 400, type: 'bad_data', error: 'invalid parameter "start": cannot parse "" to a valid timestamp' },
-  { name: 'end before start', path: `/api/v1/query_range?query=up&start=10&end=5&step=1`, status: 400, type: 'bad_data', error: 'invalid parameter "end": end timestamp must not be before start time' },
-  { name: 'zero step', path: `/api/v1/query_range?query=up&start=0&end=5&step=0`, status: 400, type: 'bad_data', error: 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer' },
-  { name: 'too many points', path: `/api/v1/query_range?query=up&start=0&end=11001&step=1`, status: 400, type: 'bad_data', error: 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)' },
-  { name: 'bad time of an instant query', path: `/api/v1/query?query=up&time=x`, status: 400, type: 'bad_data', error: `invalid parameter "time": Invalid time value for 'time': cannot parse "x" to a valid timestamp` },
-  { name: 'bad timeout', path: `/api/v1/query?query=up&timeout=1ns`, status: 400, type: 'bad_data', error: 'invalid parameter "timeout": cannot parse "1ns" to a valid duration' },
-  { name: 'series without match[]', path: `/api/v1/series`, status: 400, type: 'bad_data', error: 'no match[] parameter provided' },
-  { name: 'series with only empty matchers', path: `/api/v1/series?match[]=${q('{__name__=~".*"}')}`, status: 400, type: 'bad_data', error: 'invalid parameter "match[]": match[] must contain at least one non-empty matcher' },
-  { name: 'invalid label name', path: `/api/v1/label/a-b/values`, status: 400, type: 'bad_data', error: 'invalid label name: "a-b"' },
-  { name: 'runtime error is execution (422)', path: `/api/v1/query?query=${q('{job="linkerd-controller"} + on(job) {job="linkerd-controller"}')}&time=${T0 / 1000}`, status: 422, type: 'execution', error: /many-to-many matching not allowed/ },
-  { name: 'admin API disabled is unavailable (500)', path: `/api/v1/admin/tsdb/clean_tombstones`, status: 500, type: 'unavailable', error: 'admin APIs disabled' },
+const errorCases: {
+  name: string;
+  path: string;
+  status: number;
+  type: string;
+  error: string | RegExp;
+}[] = [
+  {
+    name: 'instant parse error carries the parameter prefix',
+    path: `/api/v1/query?query=${q('sum(up')}`,
+    status: 400,
+    type: 'bad_data',
+    error: /^invalid parameter "query": 1:\d+: parse error: /,
+  },
+  {
+    name: 'range parse error comes without the prefix',
+    path: `/api/v1/query_range?query=${q('sum(up')}&start=0&end=10&step=1`,
+    status: 400,
+    type: 'bad_data',
+    error: /^1:\d+: parse error: /,
+  },
+  {
+    name: 'missing start',
+    path: `/api/v1/query_range?query=up&end=10&step=1`,
+    status: 400,
+    type: 'bad_data',
+    error: 'invalid parameter "start": cannot parse "" to a valid timestamp',
+  },
+  {
+    name: 'end before start',
+    path: `/api/v1/query_range?query=up&start=10&end=5&step=1`,
+    status: 400,
+    type: 'bad_data',
+    error: 'invalid parameter "end": end timestamp must not be before start time',
+  },
+  {
+    name: 'zero step',
+    path: `/api/v1/query_range?query=up&start=0&end=5&step=0`,
+    status: 400,
+    type: 'bad_data',
+    error:
+      'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer',
+  },
+  {
+    name: 'too many points',
+    path: `/api/v1/query_range?query=up&start=0&end=11001&step=1`,
+    status: 400,
+    type: 'bad_data',
+    error:
+      'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+  },
+  {
+    name: 'bad time of an instant query',
+    path: `/api/v1/query?query=up&time=x`,
+    status: 400,
+    type: 'bad_data',
+    error: `invalid parameter "time": Invalid time value for 'time': cannot parse "x" to a valid timestamp`,
+  },
+  {
+    name: 'bad timeout',
+    path: `/api/v1/query?query=up&timeout=1ns`,
+    status: 400,
+    type: 'bad_data',
+    error: 'invalid parameter "timeout": cannot parse "1ns" to a valid duration',
+  },
+  {
+    name: 'series without match[]',
+    path: `/api/v1/series`,
+    status: 400,
+    type: 'bad_data',
+    error: 'no match[] parameter provided',
+  },
+  {
+    name: 'series with only empty matchers',
+    path: `/api/v1/series?match[]=${q('{__name__=~".*"}')}`,
+    status: 400,
+    type: 'bad_data',
+    error: 'invalid parameter "match[]": match[] must contain at least one non-empty matcher',
+  },
+  {
+    name: 'invalid label name',
+    path: `/api/v1/label/a-b/values`,
+    status: 400,
+    type: 'bad_data',
+    error: 'invalid label name: "a-b"',
+  },
+  {
+    name: 'runtime error is execution (422)',
+    path: `/api/v1/query?query=${q('{job="linkerd-controller"} + on(job) {job="linkerd-controller"}')}&time=${T0 / 1000}`,
+    status: 422,
+    type: 'execution',
+    error: /many-to-many matching not allowed/,
+  },
+  {
+    name: 'admin API disabled is unavailable (500)',
+    path: `/api/v1/admin/tsdb/clean_tombstones`,
+    status: 500,
+    type: 'unavailable',
+    error: 'admin APIs disabled',
+  },
 ];
 
 for (const tc of errorCases) {
@@ -203,7 +307,12 @@ for (const tc of errorCases) {
     const r = await call(tc.path, { method });
     assert.equal(r.status, tc.status, r.body);
     assert.equal(r.headers['content-type'], 'application/json');
-    const j = JSON.parse(r.body) as { status: string; errorType: string; error: string; data?: unknown };
+    const j = JSON.parse(r.body) as {
+      status: string;
+      errorType: string;
+      error: string;
+      data?: unknown;
+    };
     assert.equal(j.status, 'error');
     assert.equal(j.errorType, tc.type);
     if (typeof tc.error === 'string') assert.equal(j.error, tc.error);
@@ -239,15 +348,24 @@ test('instant query: vector shape, exact body, value strings', async () => {
 
 test('instant query: scalar and string results, time defaults to now, fractional time', async () => {
   let r = await call(`/api/v1/query?query=${q('1.5')}&time=1700000000.120`);
-  assert.equal(r.body, '{"status":"success","data":{"resultType":"scalar","result":[1700000000.12,"1.5"]}}');
+  assert.equal(
+    r.body,
+    '{"status":"success","data":{"resultType":"scalar","result":[1700000000.12,"1.5"]}}',
+  );
   r = await call(`/api/v1/query?query=${q('"a<b"')}`);
-  assert.equal(r.body, '{"status":"success","data":{"resultType":"string","result":[1700000000,"a\\u003cb"]}}');
+  assert.equal(
+    r.body,
+    '{"status":"success","data":{"resultType":"string","result":[1700000000,"a\\u003cb"]}}',
+  );
 });
 
 test('stale series vanish from instant queries', async () => {
   const r = await call(`/api/v1/query?query=${q('request_total')}&time=${T0 / 1000}`);
   const j = JSON.parse(r.body) as { data: { result: { metric: Record<string, string> }[] } };
-  assert.deepEqual(j.data.result.map((x) => x.metric.instance), ['a:4191']);
+  assert.deepEqual(
+    j.data.result.map((x) => x.metric.instance),
+    ['a:4191'],
+  );
 });
 
 test('range query: matrix shape with points at start + k·step', async () => {
@@ -261,7 +379,9 @@ test('range query: matrix shape with points at start + k·step', async () => {
 });
 
 test('a query over its timeout parameter is a 503 timeout', async () => {
-  const r = await call(`/api/v1/query_range?query=${q('sum(rate(request_total[5m])) + sum(up)')}&start=0&end=${T0 / 1000}&step=${Math.ceil(T0 / 1000 / 11000)}&timeout=0.001`);
+  const r = await call(
+    `/api/v1/query_range?query=${q('sum(rate(request_total[5m])) + sum(up)')}&start=0&end=${T0 / 1000}&step=${Math.ceil(T0 / 1000 / 11000)}&timeout=0.001`,
+  );
   assert.equal(r.status, 503, r.body);
   const j = JSON.parse(r.body) as { errorType: string; error: string };
   assert.deepEqual([j.errorType, j.error], ['timeout', 'query timed out in expression evaluation']);
@@ -288,8 +408,14 @@ test('series, labels and label values', async () => {
     { path: `/api/v1/label/job/values?match[]=tiny&match[]=huge`, want: ['linkerd-controller'] },
     { path: `/api/v1/label/nope/values`, want: [] },
     { path: `/api/v1/query_exemplars?query=up`, want: [] },
-    { path: `/api/v1/format_query?query=${q('sum by(a)(rate(x[5m]))')}`, want: 'sum by (a) (rate(x[5m]))' },
-    { path: `/api/v1/format_query?query=${q('a+on(b)group_left(c)x{y="1",z=~"2"} offset 5m')}`, want: 'a + on (b) group_left (c) x{y="1",z=~"2"} offset 5m' },
+    {
+      path: `/api/v1/format_query?query=${q('sum by(a)(rate(x[5m]))')}`,
+      want: 'sum by (a) (rate(x[5m]))',
+    },
+    {
+      path: `/api/v1/format_query?query=${q('a+on(b)group_left(c)x{y="1",z=~"2"} offset 5m')}`,
+      want: 'a + on (b) group_left (c) x{y="1",z=~"2"} offset 5m',
+    },
     { path: `/api/v1/rules`, want: { groups: [] } },
     { path: `/api/v1/alerts`, want: { alerts: [] } },
     { path: `/api/v1/metadata`, want: {} },
@@ -311,26 +437,36 @@ test('series, labels and label values', async () => {
 test('status/tsdb counts the head', async () => {
   const r = await call('/api/v1/status/tsdb');
   const j = JSON.parse(r.body) as {
-    data: { headStats: { numSeries: number }; seriesCountByMetricName: { name: string; value: number }[] };
+    data: {
+      headStats: { numSeries: number };
+      seriesCountByMetricName: { name: string; value: number }[];
+    };
   };
   assert.equal(j.data.headStats.numSeries, head.seriesCount());
   assert.deepEqual(j.data.seriesCountByMetricName[0], { name: 'request_total', value: 2 });
 });
 
 test('gzip when asked', async () => {
-  const r = await call(`/api/v1/query?query=up&time=${T0 / 1000}`, { headers: { 'Accept-Encoding': 'gzip' } });
+  const r = await call(`/api/v1/query?query=up&time=${T0 / 1000}`, {
+    headers: { 'Accept-Encoding': 'gzip' },
+  });
   assert.equal(r.headers['content-encoding'], 'gzip');
   assert.match(r.body, /^\{"status":"success"/);
 });
 
 test('unknown paths and methods', async () => {
-  assert.deepEqual(await call('/api/v1/nope').then((r) => [r.status, r.body]), [404, '404 page not found\n']);
+  assert.deepEqual(await call('/api/v1/nope').then((r) => [r.status, r.body]), [
+    404,
+    '404 page not found\n',
+  ]);
   assert.equal((await call('/nope')).status, 404);
   assert.equal((await call('/api/v1/targets', { method: 'POST' })).status, 405);
 });
 
 test('federate: union, newest sample, stale and old series omitted, external labels, instance=""', async () => {
-  const r = await call(`/federate?match[]=${q('{job="linkerd-proxy"}')}&match[]=${q('{job="linkerd-controller"}')}&match[]=up`);
+  const r = await call(
+    `/federate?match[]=${q('{job="linkerd-proxy"}')}&match[]=${q('{job="linkerd-controller"}')}&match[]=up`,
+  );
   assert.equal(r.status, 200);
   assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
   assert.equal(
@@ -365,14 +501,28 @@ test('federate: all series through {__name__=~".*"}, POST form, no match[], bad 
 test('/metrics serves process and head metrics; /-/ endpoints', async () => {
   const m = await call('/metrics');
   assert.equal(m.status, 200);
-  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'process_open_fds', 'prometheus_tsdb_head_series']) {
+  for (const name of [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'process_start_time_seconds',
+    'process_open_fds',
+    'prometheus_tsdb_head_series',
+  ]) {
     assert.match(m.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
   }
-  const om = await call('/metrics', { headers: { Accept: 'application/openmetrics-text; version=1.0.0' } });
+  const om = await call('/metrics', {
+    headers: { Accept: 'application/openmetrics-text; version=1.0.0' },
+  });
   assert.match(om.body, /# EOF\n$/);
   assert.deepEqual(await call('/-/healthy').then((r) => r.status), 200);
-  assert.deepEqual(await call('/-/ready').then((r) => [r.status, r.body]), [200, 'Prometheus Server is Ready.\n']);
-  assert.deepEqual(await call('/-/reload').then((r) => [r.status, r.body]), [405, 'Only POST or PUT requests allowed']);
+  assert.deepEqual(await call('/-/ready').then((r) => [r.status, r.body]), [
+    200,
+    'Prometheus Server is Ready.\n',
+  ]);
+  assert.deepEqual(await call('/-/reload').then((r) => [r.status, r.body]), [
+    405,
+    'Only POST or PUT requests allowed',
+  ]);
   assert.equal((await call('/-/reload', { method: 'POST' })).status, 200);
   assert.equal((await call('/-/reload', { method: 'POST' })).status, 500);
   assert.equal((await call('/-/quit', { method: 'PUT' })).status, 200);
@@ -380,7 +530,12 @@ test('/metrics serves process and head metrics; /-/ endpoints', async () => {
 });
 
 test('lifecycle and admin endpoints when not enabled', async () => {
-  const s = new WebServer({ queryable: head, engine: new Engine(), lookbackDeltaMs: 300_000, ready: () => false });
+  const s = new WebServer({
+    queryable: head,
+    engine: new Engine(),
+    lookbackDeltaMs: 300_000,
+    ready: () => false,
+  });
   const a = await s.listen('127.0.0.1:0');
   try {
     const r = await fetch(`http://127.0.0.1:${a.port}/api/v1/query?query=up`);
@@ -427,7 +582,10 @@ test('targets, metadata and admin endpoints read the interfaces passed in', asyn
     lookbackDeltaMs: 300_000,
     enableAdminApi: true,
     admin: {
-      deleteSeries: async (sets, mint, maxt) => void deleted.push(`${sets.map((ms) => ms.map(String).join(',')).join(';')} ${mint} ${maxt}`),
+      deleteSeries: async (sets, mint, maxt) =>
+        void deleted.push(
+          `${sets.map((ms) => ms.map(String).join(',')).join(';')} ${mint} ${maxt}`,
+        ),
       snapshot: async (skipHead) => `20231114T221320Z-${skipHead}`,
     },
     targets: {
@@ -455,9 +613,27 @@ test('targets, metadata and admin endpoints read the interfaces passed in', asyn
     },
     metadata: {
       metadata: () => [
-        { target: L({ instance: 'a', job: 'linkerd-proxy' }), metric: 'request_total', type: 'counter', help: 'Total requests.', unit: '' },
-        { target: L({ instance: 'b', job: 'linkerd-proxy' }), metric: 'request_total', type: 'counter', help: 'Total requests.', unit: '' },
-        { target: L({ instance: 'b', job: 'linkerd-proxy' }), metric: 'tcp_open_connections', type: 'gauge', help: 'Open.', unit: '' },
+        {
+          target: L({ instance: 'a', job: 'linkerd-proxy' }),
+          metric: 'request_total',
+          type: 'counter',
+          help: 'Total requests.',
+          unit: '',
+        },
+        {
+          target: L({ instance: 'b', job: 'linkerd-proxy' }),
+          metric: 'request_total',
+          type: 'counter',
+          help: 'Total requests.',
+          unit: '',
+        },
+        {
+          target: L({ instance: 'b', job: 'linkerd-proxy' }),
+          metric: 'tcp_open_connections',
+          type: 'gauge',
+          help: 'Open.',
+          unit: '',
+        },
       ],
     },
   });
@@ -483,22 +659,61 @@ test('targets, metadata and admin endpoints read the interfaces passed in', asyn
     };
     const dropped = { discoveredLabels: { __address__: '10.0.0.2:80', job: 'linkerd-proxy' } };
     const cases: { path: string; method?: string; want: [number, unknown] }[] = [
-      { path: '/api/v1/targets', want: [200, { activeTargets: [active], droppedTargets: [dropped] }] },
-      { path: '/api/v1/targets?state=active', want: [200, { activeTargets: [active], droppedTargets: [] }] },
-      { path: '/api/v1/targets?state=dropped', want: [200, { activeTargets: [], droppedTargets: [dropped] }] },
-      { path: '/api/v1/targets?scrapePool=node', want: [200, { activeTargets: [], droppedTargets: [] }] },
+      {
+        path: '/api/v1/targets',
+        want: [200, { activeTargets: [active], droppedTargets: [dropped] }],
+      },
+      {
+        path: '/api/v1/targets?state=active',
+        want: [200, { activeTargets: [active], droppedTargets: [] }],
+      },
+      {
+        path: '/api/v1/targets?state=dropped',
+        want: [200, { activeTargets: [], droppedTargets: [dropped] }],
+      },
+      {
+        path: '/api/v1/targets?scrapePool=node',
+        want: [200, { activeTargets: [], droppedTargets: [] }],
+      },
       { path: '/api/v1/scrape_pools', want: [200, { scrapePools: ['linkerd-proxy', 'node'] }] },
       {
         path: '/api/v1/metadata',
-        want: [200, { request_total: [{ type: 'counter', help: 'Total requests.', unit: '' }], tcp_open_connections: [{ type: 'gauge', help: 'Open.', unit: '' }] }],
+        want: [
+          200,
+          {
+            request_total: [{ type: 'counter', help: 'Total requests.', unit: '' }],
+            tcp_open_connections: [{ type: 'gauge', help: 'Open.', unit: '' }],
+          },
+        ],
       },
-      { path: '/api/v1/metadata?limit=1', want: [200, { request_total: [{ type: 'counter', help: 'Total requests.', unit: '' }] }] },
+      {
+        path: '/api/v1/metadata?limit=1',
+        want: [200, { request_total: [{ type: 'counter', help: 'Total requests.', unit: '' }] }],
+      },
       {
         path: `/api/v1/targets/metadata?match_target=${q('{instance="b"}')}&metric=tcp_open_connections`,
-        want: [200, [{ target: { instance: 'b', job: 'linkerd-proxy' }, type: 'gauge', help: 'Open.', unit: '' }]],
+        want: [
+          200,
+          [
+            {
+              target: { instance: 'b', job: 'linkerd-proxy' },
+              type: 'gauge',
+              help: 'Open.',
+              unit: '',
+            },
+          ],
+        ],
       },
-      { path: `/api/v1/admin/tsdb/delete_series?match[]=up&start=1&end=2`, method: 'POST', want: [204, null] },
-      { path: `/api/v1/admin/tsdb/snapshot?skip_head=true`, method: 'POST', want: [200, { name: '20231114T221320Z-true' }] },
+      {
+        path: `/api/v1/admin/tsdb/delete_series?match[]=up&start=1&end=2`,
+        method: 'POST',
+        want: [204, null],
+      },
+      {
+        path: `/api/v1/admin/tsdb/snapshot?skip_head=true`,
+        method: 'POST',
+        want: [200, { name: '20231114T221320Z-true' }],
+      },
       { path: `/api/v1/admin/tsdb/clean_tombstones`, method: 'PUT', want: [500, undefined] },
     ];
     for (const tc of cases) assert.deepEqual(await get(tc.path, tc.method), tc.want, tc.path);

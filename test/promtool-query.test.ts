@@ -23,9 +23,34 @@ test('promtool query reads our API', { timeout: 60_000 }, async (t) => {
   const head = new Head();
   const app = head.appender();
   for (const dt of [0, 15_000, 30_000]) {
-    app.append(0, Labels.from({ __name__: 'up', job: 'linkerd-proxy', instance: 'web:4191' }), T + dt, 1);
-    app.append(0, Labels.from({ __name__: 'request_total', job: 'linkerd-proxy', instance: 'web:4191', direction: 'inbound' }), T + dt, 10 + dt / 1000);
-    app.append(0, Labels.from({ __name__: 'request_total', job: 'linkerd-proxy', instance: 'vote:4191', direction: 'outbound' }), T + dt, 0.5);
+    app.append(
+      0,
+      Labels.from({ __name__: 'up', job: 'linkerd-proxy', instance: 'web:4191' }),
+      T + dt,
+      1,
+    );
+    app.append(
+      0,
+      Labels.from({
+        __name__: 'request_total',
+        job: 'linkerd-proxy',
+        instance: 'web:4191',
+        direction: 'inbound',
+      }),
+      T + dt,
+      10 + dt / 1000,
+    );
+    app.append(
+      0,
+      Labels.from({
+        __name__: 'request_total',
+        job: 'linkerd-proxy',
+        instance: 'vote:4191',
+        direction: 'outbound',
+      }),
+      T + dt,
+      0.5,
+    );
   }
   await app.commit();
   const server = new WebServer({ queryable: head, engine: new Engine(), lookbackDeltaMs: 300_000 });
@@ -50,7 +75,15 @@ test('promtool query reads our API', { timeout: 60_000 }, async (t) => {
     },
     {
       name: 'range',
-      args: ['query', 'range', `--start=${s}`, `--end=${s + 30}`, '--step=15s', url, 'sum(request_total)'],
+      args: [
+        'query',
+        'range',
+        `--start=${s}`,
+        `--end=${s + 30}`,
+        '--step=15s',
+        url,
+        'sum(request_total)',
+      ],
       want: `{} =>\n10.5 @[${s}]\n25.5 @[${s + 15}]\n40.5 @[${s + 30}]\n`,
     },
     {
@@ -62,8 +95,16 @@ test('promtool query reads our API', { timeout: 60_000 }, async (t) => {
         '',
       ].join('\n'),
     },
-    { name: 'label values', args: ['query', 'labels', url, 'instance'], want: 'vote:4191\nweb:4191\n' },
-    { name: 'label values with match', args: ['query', 'labels', '--match=up', url, '__name__'], want: 'up\n' },
+    {
+      name: 'label values',
+      args: ['query', 'labels', url, 'instance'],
+      want: 'vote:4191\nweb:4191\n',
+    },
+    {
+      name: 'label values with match',
+      args: ['query', 'labels', '--match=up', url, '__name__'],
+      want: 'up\n',
+    },
     {
       name: 'bad query',
       args: ['query', 'instant', url, 'sum('],

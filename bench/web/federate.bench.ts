@@ -19,7 +19,34 @@ import { WebServer, writeFederation } from '../../src/web/index.js';
 
 const podsArg = process.argv.indexOf('--pods');
 const PODS = podsArg > 0 ? Number(process.argv[podsArg + 1]) : 1600;
-const BUCKETS = ['1', '2', '3', '4', '5', '10', '20', '30', '40', '50', '100', '200', '300', '400', '500', '1000', '2000', '3000', '4000', '5000', '10000', '20000', '30000', '40000', '50000', '+Inf'];
+const BUCKETS = [
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '10',
+  '20',
+  '30',
+  '40',
+  '50',
+  '100',
+  '200',
+  '300',
+  '400',
+  '500',
+  '1000',
+  '2000',
+  '3000',
+  '4000',
+  '5000',
+  '10000',
+  '20000',
+  '30000',
+  '40000',
+  '50000',
+  '+Inf',
+];
 const STEP = 15_000;
 const NOW = Math.floor(Date.now() / STEP) * STEP;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -30,24 +57,60 @@ async function fill(head: Head): Promise<number> {
   const series: Labels[] = [];
   for (let p = 0; p < PODS; p++) {
     const dep = `deploy-${p % 200}`;
-    const base = { job: 'linkerd-proxy', namespace: `ns-${p % 20}`, deployment: dep, pod: `${dep}-${p}`, instance: `10.0.${p >> 8}.${p & 255}:4191` };
+    const base = {
+      job: 'linkerd-proxy',
+      namespace: `ns-${p % 20}`,
+      deployment: dep,
+      pod: `${dep}-${p}`,
+      instance: `10.0.${p >> 8}.${p & 255}:4191`,
+    };
     for (const cls of ['success', 'failure']) {
-      for (const tls of ['true', 'false']) series.push(Labels.from({ __name__: 'response_total', ...base, direction: 'inbound', classification: cls, tls, status_code: cls === 'success' ? '200' : '500' }));
+      for (const tls of ['true', 'false'])
+        series.push(
+          Labels.from({
+            __name__: 'response_total',
+            ...base,
+            direction: 'inbound',
+            classification: cls,
+            tls,
+            status_code: cls === 'success' ? '200' : '500',
+          }),
+        );
     }
     for (const peer of ['src', 'dst']) {
-      series.push(Labels.from({ __name__: 'tcp_open_connections', ...base, direction: 'inbound', peer }));
-      series.push(Labels.from({ __name__: 'tcp_read_bytes_total', ...base, direction: 'inbound', peer }));
-      series.push(Labels.from({ __name__: 'tcp_write_bytes_total', ...base, direction: 'inbound', peer }));
+      series.push(
+        Labels.from({ __name__: 'tcp_open_connections', ...base, direction: 'inbound', peer }),
+      );
+      series.push(
+        Labels.from({ __name__: 'tcp_read_bytes_total', ...base, direction: 'inbound', peer }),
+      );
+      series.push(
+        Labels.from({ __name__: 'tcp_write_bytes_total', ...base, direction: 'inbound', peer }),
+      );
     }
     for (const code of ['200', '500']) {
-      for (const le of BUCKETS) series.push(Labels.from({ __name__: 'response_latency_ms_bucket', ...base, direction: 'inbound', status_code: code, le }));
+      for (const le of BUCKETS)
+        series.push(
+          Labels.from({
+            __name__: 'response_latency_ms_bucket',
+            ...base,
+            direction: 'inbound',
+            status_code: code,
+            le,
+          }),
+        );
     }
   }
   for (let k = 4; k >= 0; k--) {
     const app = head.appender();
     const t = NOW - k * STEP;
     for (let i = 0; i < series.length; i++) {
-      refs[i] = app.append(refs[i] ?? 0, refs[i] ? Labels.EMPTY : series[i], t, (5 - k) * (1 + (i % 97)) * 1.5);
+      refs[i] = app.append(
+        refs[i] ?? 0,
+        refs[i] ? Labels.EMPTY : series[i],
+        t,
+        (5 - k) * (1 + (i % 97)) * 1.5,
+      );
     }
     await app.commit();
   }
@@ -58,7 +121,9 @@ async function main(): Promise<void> {
   const head = new Head();
   let t0 = performance.now();
   const nSeries = await fill(head);
-  console.log(`head: ${nSeries} series, ${nSeries * 5} samples, filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `head: ${nSeries} series, ${nSeries * 5} samples, filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const server = new WebServer({
     queryable: head,
     engine: new Engine(),
@@ -73,7 +138,10 @@ async function main(): Promise<void> {
   for (let run = 0; run < 3; run++) {
     gc();
     let bytes = 0;
-    const sink = { write: (b: Buffer): boolean => ((bytes += b.length), true), once: () => undefined };
+    const sink = {
+      write: (b: Buffer): boolean => ((bytes += b.length), true),
+      once: () => undefined,
+    };
     t0 = performance.now();
     const st = await writeFederation(sink, [[new Matcher('=', 'job', 'linkerd-proxy')]], {
       queryable: head,
@@ -82,10 +150,14 @@ async function main(): Promise<void> {
       externalLabels: { cluster: 'bench' },
     });
     const ms = performance.now() - t0;
-    console.log(`  run ${run + 1}: ${ms.toFixed(0)} ms, ${st.series} series, ${mib(bytes)} MiB, ${Math.round(st.series / (ms / 1000))} series/s`);
+    console.log(
+      `  run ${run + 1}: ${ms.toFixed(0)} ms, ${st.series} series, ${mib(bytes)} MiB, ${Math.round(st.series / (ms / 1000))} series/s`,
+    );
   }
 
-  console.log('\n/federate?match[]={job="linkerd-proxy"} (all series), text 0.0.4, over HTTP (client in-process)');
+  console.log(
+    '\n/federate?match[]={job="linkerd-proxy"} (all series), text 0.0.4, over HTTP (client in-process)',
+  );
   for (const gzip of [false, true]) {
     for (let run = 0; run < 3; run++) {
       gc();
@@ -96,9 +168,12 @@ async function main(): Promise<void> {
         if (r > peak) peak = r;
       }, 5);
       t0 = performance.now();
-      const res = await fetch(`${base}/federate?match[]=${encodeURIComponent('{job="linkerd-proxy"}')}`, {
-        headers: gzip ? { 'Accept-Encoding': 'gzip' } : { 'Accept-Encoding': 'identity' },
-      });
+      const res = await fetch(
+        `${base}/federate?match[]=${encodeURIComponent('{job="linkerd-proxy"}')}`,
+        {
+          headers: gzip ? { 'Accept-Encoding': 'gzip' } : { 'Accept-Encoding': 'identity' },
+        },
+      );
       let bytes = 0;
       let lines = 0;
       const reader = res.body!.getReader();
@@ -137,14 +212,18 @@ async function main(): Promise<void> {
     let size = 0;
     for (let i = 0; i < 7; i++) {
       t0 = performance.now();
-      const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}&time=${NOW / 1000}`);
+      const r = await fetch(
+        `${base}/api/v1/query?query=${encodeURIComponent(q)}&time=${NOW / 1000}`,
+      );
       const body = await r.text();
       times.push(performance.now() - t0);
       size = body.length;
       if (r.status !== 200) throw new Error(`${q}: ${body}`);
     }
     times.sort((a, b) => a - b);
-    console.log(`  ${times[3].toFixed(1).padStart(7)} / ${times[6].toFixed(1).padStart(7)}  ${String(size).padStart(7)} B  ${q}`);
+    console.log(
+      `  ${times[3].toFixed(1).padStart(7)} / ${times[6].toFixed(1).padStart(7)}  ${String(size).padStart(7)} B  ${q}`,
+    );
   }
   const range = `start=${(NOW - 3_600_000) / 1000}&end=${NOW / 1000}&step=15`;
   const rq = `sum(rate(response_total{direction="inbound"}[1m])) by (namespace)`;

@@ -14,7 +14,13 @@
  */
 
 import { ExpositionWriter, type ByteSink } from '../exposition/index.js';
-import { isStaleNaN, isValidMetricName, METRIC_NAME, type Labels, type Matcher } from '../model/index.js';
+import {
+  isStaleNaN,
+  isValidMetricName,
+  METRIC_NAME,
+  type Labels,
+  type Matcher,
+} from '../model/index.js';
 import { ValueType, type Queryable, type SampleIterator } from '../storage/interface.js';
 import { selectUnion } from './api/v1/api.js';
 

@@ -66,7 +66,11 @@ export interface HeadStatsSource {
  * then the API answers `unavailable` for an operation that is missing.
  */
 export interface TSDBAdmin {
-  deleteSeries?(matcherSets: import('../model/matcher.js').Matcher[][], mint: number, maxt: number): Promise<void>;
+  deleteSeries?(
+    matcherSets: import('../model/matcher.js').Matcher[][],
+    mint: number,
+    maxt: number,
+  ): Promise<void>;
   cleanTombstones?(): Promise<void>;
   /** Writes a snapshot and returns its directory name. */
   snapshot?(skipHead: boolean): Promise<string>;

@@ -21,7 +21,10 @@ const NEEDS_ESCAPE = /[<>&\u2028\u2029]/;
 export function jsonString(s: string): string {
   const q = JSON.stringify(s);
   if (!NEEDS_ESCAPE.test(q)) return q;
-  return q.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return q.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
 }
 
 /**
@@ -31,7 +34,10 @@ export function jsonString(s: string): string {
 export function goJson(v: unknown): string {
   const j = JSON.stringify(v);
   if (!NEEDS_ESCAPE.test(j)) return j;
-  return j.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return j.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
 }
 
 /** Accumulates JSON text and flushes it to a sink in large pieces. */

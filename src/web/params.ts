@@ -77,7 +77,7 @@ function parsePromDuration(s: string): number | null {
     while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
     if (i === start) return null;
     const n = Number(s.slice(start, i));
-    const unit = s.startsWith('ms', i) ? 'ms' : s[i] ?? '';
+    const unit = s.startsWith('ms', i) ? 'ms' : (s[i] ?? '');
     const u = UNIT_ORDER.indexOf(unit);
     if (u < 0 || u <= last) return null;
     last = u;

@@ -27,10 +27,21 @@ export function parseMetricSelector(s: string): Matcher[] {
     const glue = inner.startsWith('}') ? '' : ',';
     e = parseExpr(`${s.slice(0, open)}{__name__=~".+"${glue}${s.slice(open + 1)}`);
     if (e.type !== 'vectorSelector') throw err;
-    return e.matchers.filter((m) => !(m.name === '__name__' && m.type === '=~' && m.value === '.+'));
+    return e.matchers.filter(
+      (m) => !(m.name === '__name__' && m.type === '=~' && m.value === '.+'),
+    );
   }
-  if (e.type !== 'vectorSelector' || e.offset !== 0 || e.timestamp !== null || e.startOrEnd !== null) {
-    throw new PromQLParseError(s, { start: 0, end: s.length }, `unexpected expression, want a series selector`);
+  if (
+    e.type !== 'vectorSelector' ||
+    e.offset !== 0 ||
+    e.timestamp !== null ||
+    e.startOrEnd !== null
+  ) {
+    throw new PromQLParseError(
+      s,
+      { start: 0, end: s.length },
+      `unexpected expression, want a series selector`,
+    );
   }
   return e.matchers;
 }

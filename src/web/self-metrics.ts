@@ -34,17 +34,59 @@ export function processMetrics(): SelfMetric[] {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
   const rows: SelfMetric[] = [
-    { name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', type: 'counter', value: (cpu.user + cpu.system) / 1e6 },
-    { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', type: 'gauge', value: mem.rss },
-    { name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds.', type: 'gauge', value: Math.floor(PROCESS_START_MS / 10) / 100 },
-    { name: 'nodejs_heap_size_used_bytes', help: 'Process heap size used from Node.js in bytes.', type: 'gauge', value: mem.heapUsed },
-    { name: 'nodejs_heap_size_total_bytes', help: 'Process heap size from Node.js in bytes.', type: 'gauge', value: mem.heapTotal },
-    { name: 'nodejs_external_memory_bytes', help: 'Node.js external memory size in bytes.', type: 'gauge', value: mem.external },
+    {
+      name: 'process_cpu_seconds_total',
+      help: 'Total user and system CPU time spent in seconds.',
+      type: 'counter',
+      value: (cpu.user + cpu.system) / 1e6,
+    },
+    {
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size in bytes.',
+      type: 'gauge',
+      value: mem.rss,
+    },
+    {
+      name: 'process_start_time_seconds',
+      help: 'Start time of the process since unix epoch in seconds.',
+      type: 'gauge',
+      value: Math.floor(PROCESS_START_MS / 10) / 100,
+    },
+    {
+      name: 'nodejs_heap_size_used_bytes',
+      help: 'Process heap size used from Node.js in bytes.',
+      type: 'gauge',
+      value: mem.heapUsed,
+    },
+    {
+      name: 'nodejs_heap_size_total_bytes',
+      help: 'Process heap size from Node.js in bytes.',
+      type: 'gauge',
+      value: mem.heapTotal,
+    },
+    {
+      name: 'nodejs_external_memory_bytes',
+      help: 'Node.js external memory size in bytes.',
+      type: 'gauge',
+      value: mem.external,
+    },
   ];
   const open = openFds();
-  if (open >= 0) rows.push({ name: 'process_open_fds', help: 'Number of open file descriptors.', type: 'gauge', value: open });
+  if (open >= 0)
+    rows.push({
+      name: 'process_open_fds',
+      help: 'Number of open file descriptors.',
+      type: 'gauge',
+      value: open,
+    });
   const max = maxFds();
-  if (max >= 0) rows.push({ name: 'process_max_fds', help: 'Maximum number of open file descriptors.', type: 'gauge', value: max });
+  if (max >= 0)
+    rows.push({
+      name: 'process_max_fds',
+      help: 'Maximum number of open file descriptors.',
+      type: 'gauge',
+      value: max,
+    });
   return rows;
 }
 
@@ -52,7 +94,10 @@ export function processMetrics(): SelfMetric[] {
  * Writes the rows of `sources` (process metrics first) as one exposition, grouping rows of
  * the same name into one family, families in the order first seen.
  */
-export function renderSelfMetrics(format: WriterFormat, sources: readonly SelfMetricsSource[]): Buffer {
+export function renderSelfMetrics(
+  format: WriterFormat,
+  sources: readonly SelfMetricsSource[],
+): Buffer {
   const families = new Map<string, SelfMetric[]>();
   for (const src of [processMetrics, ...sources]) {
     for (const r of src()) {

@@ -11,7 +11,13 @@ import { createGzip, type Gzip } from 'node:zlib';
 import { negotiate, TEXT_CONTENT_TYPE } from '../exposition/index.js';
 import { PromError, QueryError } from '../model/errors.js';
 import { PromQLParseError } from '../promql/index.js';
-import { Api, statusOfErrorType, type ApiOptions, type ApiResult, type ApiRoute } from './api/v1/api.js';
+import {
+  Api,
+  statusOfErrorType,
+  type ApiOptions,
+  type ApiResult,
+  type ApiRoute,
+} from './api/v1/api.js';
 import { writeFederation } from './federate.js';
 import type { Lifecycle, SelfMetricsSource } from './interfaces.js';
 import { goJson, jsonString, JsonOut, type TextSink } from './json-out.js';
@@ -40,12 +46,19 @@ export interface WebOptions extends ApiOptions {
 /** Parses `host:port`, `:port` or `[v6]:port`. */
 export function parseListenAddress(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
-  if (i < 0) throw new PromError('ERR_WEB_LISTEN', `invalid listen address ${JSON.stringify(addr)}: missing port`);
+  if (i < 0)
+    throw new PromError(
+      'ERR_WEB_LISTEN',
+      `invalid listen address ${JSON.stringify(addr)}: missing port`,
+    );
   let host = addr.slice(0, i);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const port = Number(addr.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new PromError('ERR_WEB_LISTEN', `invalid listen address ${JSON.stringify(addr)}: bad port`);
+    throw new PromError(
+      'ERR_WEB_LISTEN',
+      `invalid listen address ${JSON.stringify(addr)}: bad port`,
+    );
   }
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
@@ -72,7 +85,8 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
   let n = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     n += c.length;
-    if (n > MAX_FORM_BYTES) throw new QueryError('bad_data', `request body larger than ${MAX_FORM_BYTES} bytes`);
+    if (n > MAX_FORM_BYTES)
+      throw new QueryError('bad_data', `request body larger than ${MAX_FORM_BYTES} bytes`);
     chunks.push(c);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
@@ -158,10 +172,12 @@ export class WebServer {
 
     if (path === '/-/healthy') return plain(res, 200, 'Prometheus Server is Healthy.\n');
     if (path === '/-/ready') {
-      if (this.o.ready === undefined || this.o.ready()) return plain(res, 200, 'Prometheus Server is Ready.\n');
+      if (this.o.ready === undefined || this.o.ready())
+        return plain(res, 200, 'Prometheus Server is Ready.\n');
       return plain(res, 503, 'Service Unavailable');
     }
-    if (this.o.ready !== undefined && !this.o.ready()) return plain(res, 503, 'Service Unavailable');
+    if (this.o.ready !== undefined && !this.o.ready())
+      return plain(res, 503, 'Service Unavailable');
 
     if (path === '/-/reload' || path === '/-/quit') return this.lifecycle(req, res, path, method);
     if (path === '/metrics') {
@@ -176,14 +192,22 @@ export class WebServer {
       if (method !== 'GET' && method !== 'POST') return plain(res, 405, 'Method Not Allowed\n');
       return this.federate(req, res, url);
     }
-    if (path.startsWith(API_PREFIX + '/')) return this.serveApi(req, res, url, path.slice(API_PREFIX.length), method);
+    if (path.startsWith(API_PREFIX + '/'))
+      return this.serveApi(req, res, url, path.slice(API_PREFIX.length), method);
     return plain(res, 404, '404 page not found\n');
   }
 
-  private async lifecycle(req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {
-    if (method !== 'POST' && method !== 'PUT') return plain(res, 405, 'Only POST or PUT requests allowed');
+  private async lifecycle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    method: string,
+  ): Promise<void> {
+    if (method !== 'POST' && method !== 'PUT')
+      return plain(res, 405, 'Only POST or PUT requests allowed');
     req.resume();
-    if (!this.o.enableLifecycle || !this.o.lifecycle) return plain(res, 403, 'Lifecycle API is not enabled.');
+    if (!this.o.enableLifecycle || !this.o.lifecycle)
+      return plain(res, 403, 'Lifecycle API is not enabled.');
     if (path === '/-/quit') {
       plain(res, 200, 'Requesting termination... Goodbye!');
       this.o.lifecycle.quit();

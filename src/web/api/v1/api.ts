@@ -7,7 +7,13 @@
 
 import { QueryError } from '../../../model/errors.js';
 import { isValidLabelName, Labels, Matcher } from '../../../model/index.js';
-import { Engine, parseExpr, PromQLParseError, type Expr, type QueryResult } from '../../../promql/index.js';
+import {
+  Engine,
+  parseExpr,
+  PromQLParseError,
+  type Expr,
+  type QueryResult,
+} from '../../../promql/index.js';
 import { MergeSeriesSet } from '../../../storage/merge.js';
 import type { Querier, Queryable, SelectHints, SeriesSet } from '../../../storage/interface.js';
 import {
@@ -25,7 +31,14 @@ import type {
   WalReplayStatus,
 } from '../../interfaces.js';
 import { jsonString, type JsonOut } from '../../json-out.js';
-import { MAX_TIME_MS, MIN_TIME_MS, ParamError, parseDuration, parseTime, type Params } from '../../params.js';
+import {
+  MAX_TIME_MS,
+  MIN_TIME_MS,
+  ParamError,
+  parseDuration,
+  parseTime,
+  type Params,
+} from '../../params.js';
 import { exprString, formatPromDuration } from '../../promql-print.js';
 import { hasNonEmptyMatcher, parseMetricSelector } from '../../selector.js';
 
@@ -154,8 +167,14 @@ export class Api {
       kind: 'data',
       data: { activeAlertmanagers: [], droppedAlertmanagers: [] },
     }));
-    add('/status/buildinfo', GET, () => ({ kind: 'data', data: this.o.buildInfo ?? DEFAULT_BUILD_INFO }));
-    add('/status/config', GET, () => ({ kind: 'data', data: { yaml: this.o.configYaml?.() ?? '' } }));
+    add('/status/buildinfo', GET, () => ({
+      kind: 'data',
+      data: this.o.buildInfo ?? DEFAULT_BUILD_INFO,
+    }));
+    add('/status/config', GET, () => ({
+      kind: 'data',
+      data: { yaml: this.o.configYaml?.() ?? '' },
+    }));
     add('/status/flags', GET, () => ({ kind: 'data', data: this.o.flags?.() ?? {} }));
     add('/status/runtimeinfo', GET, () => this.runtimeInfo());
     add('/status/tsdb', GET, () => this.tsdbStatus());
@@ -363,7 +382,8 @@ export class Api {
    * API) name the parameter in errors, /labels and /label/…/values do not.
    */
   private matcherSets(values: readonly string[], nameParam = true): Matcher[][] {
-    const fail = (msg: string): QueryError => (nameParam ? new ParamError('match[]', msg) : badData(msg));
+    const fail = (msg: string): QueryError =>
+      nameParam ? new ParamError('match[]', msg) : badData(msg);
     const sets: Matcher[][] = [];
     for (const s of values) {
       try {
@@ -374,7 +394,8 @@ export class Api {
       }
     }
     for (const ms of sets) {
-      if (!hasNonEmptyMatcher(ms)) throw fail('match[] must contain at least one non-empty matcher');
+      if (!hasNonEmptyMatcher(ms))
+        throw fail('match[] must contain at least one non-empty matcher');
     }
     return sets;
   }
@@ -475,7 +496,8 @@ export class Api {
         }
       }
       if (showDropped) {
-        for (const d of pt.dropped) droppedTargets.push({ discoveredLabels: d.discoveredLabels.toObject() });
+        for (const d of pt.dropped)
+          droppedTargets.push({ discoveredLabels: d.discoveredLabels.toObject() });
       }
     }
     return { kind: 'data', data: { activeTargets, droppedTargets } };
@@ -505,7 +527,8 @@ export class Api {
       if (!matchers.every((x) => x.matches(m.target.get(x.name)))) continue;
       if (metric !== '' && m.metric !== metric) continue;
       const target = m.target.toObject();
-      if (metric === '') res.push({ target, metric: m.metric, type: m.type, help: m.help, unit: m.unit });
+      if (metric === '')
+        res.push({ target, metric: m.metric, type: m.type, help: m.help, unit: m.unit });
       else res.push({ target, type: m.type, help: m.help, unit: m.unit });
     }
     return { kind: 'data', data: res };
@@ -559,9 +582,11 @@ export class Api {
     const valuesByLabel = new Map<string, Set<string>>();
     let numSeries = 0;
     try {
-      const ss = q.select(false, { start: MIN_TIME_MS, end: MAX_TIME_MS, step: 0, func: 'series', range: 0 }, [
-        new Matcher('=~', '__name__', '.+'),
-      ]);
+      const ss = q.select(
+        false,
+        { start: MIN_TIME_MS, end: MAX_TIME_MS, step: 0, func: 'series', range: 0 },
+        [new Matcher('=~', '__name__', '.+')],
+      );
       while (ss.next()) {
         const ls = ss.at().labels;
         numSeries++;
@@ -617,7 +642,8 @@ export class Api {
   private adminOp<K extends keyof TSDBAdmin>(op: K): NonNullable<TSDBAdmin[K]> {
     if (!this.o.enableAdminApi) throw new QueryError('unavailable', 'admin APIs disabled');
     const fn = this.o.admin?.[op];
-    if (fn === undefined) throw new QueryError('unavailable', `${op} is not supported by this storage`);
+    if (fn === undefined)
+      throw new QueryError('unavailable', `${op} is not supported by this storage`);
     return fn.bind(this.o.admin) as NonNullable<TSDBAdmin[K]>;
   }
 
@@ -642,8 +668,14 @@ export class Api {
     const skip = p.get('skip_head');
     let skipHead = false;
     if (skip !== '') {
-      if (!['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(skip)) {
-        throw badData(`unable to parse boolean 'skip_head' argument: strconv.ParseBool: parsing ${JSON.stringify(skip)}: invalid syntax`);
+      if (
+        !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(
+          skip,
+        )
+      ) {
+        throw badData(
+          `unable to parse boolean 'skip_head' argument: strconv.ParseBool: parsing ${JSON.stringify(skip)}: invalid syntax`,
+        );
       }
       skipHead = ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(skip);
     }
