@@ -49,6 +49,12 @@ export type MetricType =
   | 'untyped'
   | 'unknown';
 
+/** Series keys already validated, for the text warm path (a Map qualifies). */
+export interface KnownKeys<K> {
+  /** The value stored for `key` (a {@link ExpositionParser.seriesKey} string), or undefined. */
+  get(key: string): K | undefined;
+}
+
 /** An OpenMetrics exemplar attached to a sample. */
 export interface Exemplar {
   /** The exemplar's own labels (no `__name__`). */
@@ -211,7 +217,7 @@ export class ExpositionParser<K = unknown> {
   private readonly strings: StringTable;
 
   /** Text mode: series keys already validated, for the warm path (see {@link setKnownKeys}). */
-  private knownKeys: ReadonlyMap<string, K> | null;
+  private knownKeys: KnownKeys<K> | null;
   /** The value `knownKeys` gave for the current series, or undefined after a forward parse. */
   private knownValue: K | undefined;
 
@@ -268,7 +274,7 @@ export class ExpositionParser<K = unknown> {
    * for it. Every accessor still works (`labels()` re-scans the line on demand). A line whose
    * key is not found is parsed forward as usual. Null turns the warm path off.
    */
-  setKnownKeys(keys: ReadonlyMap<string, K> | null): void {
+  setKnownKeys(keys: KnownKeys<K> | null): void {
     this.knownKeys = keys;
   }
 
@@ -523,7 +529,7 @@ export class ExpositionParser<K = unknown> {
     let k = j - 1;
     while ((c = buf[k - 1]) === SP || c === TAB) k--;
     // No timestamp: key, blanks, value.
-    let hit = known.get(buf.latin1Slice(i, k));
+    let hit = couldBeKey(buf, i, k) ? known.get(buf.latin1Slice(i, k)) : undefined;
     if (hit !== undefined) {
       const v = parseFloatBytes(buf, j, e);
       if (v === undefined) return false;
@@ -1056,6 +1062,20 @@ function keyword(buf: Uint8Array, i: number, end: number): number {
   if (a === 84 && b === 89 && c === 80 && d === 69) return KW_TYPE;
   if (a === 85 && b === 78 && c === 73 && d === 84) return KW_UNIT;
   return 0;
+}
+
+/**
+ * Whether buf[i, k) could be a series key at all: `name{...}` ends with the brace, and a
+ * bare name has no blank. Spares a key lookup (which hashes the whole text) for the
+ * `key value` prefix of a line that has a timestamp.
+ */
+function couldBeKey(buf: Uint8Array, i: number, k: number): boolean {
+  if (buf[k - 1] === RBRACE) return true;
+  for (let x = k - 1; x >= i; x--) {
+    const c = buf[x];
+    if (c === SP || c === TAB) return false;
+  }
+  return true;
 }
 
 /** Offset of the next '\n' at or after `i`, or `len`. */

@@ -303,8 +303,8 @@ export class ScrapeLoop {
             const key = p.seriesKey();
             e = entries.get(key);
             if (e === undefined) {
-              e = this.newEntry(p);
-              entries.set(key, e);
+              e = this.newEntry(p, key);
+              cache.add(e);
               isNew = true;
             }
           }
@@ -395,7 +395,7 @@ export class ScrapeLoop {
     }
     if (this.textParser === null) {
       this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
-      this.textParser.setKnownKeys(this.cache.entries);
+      this.textParser.setKnownKeys(this.cache);
     } else this.textParser.reset(body);
     return this.textParser;
   }
@@ -405,15 +405,15 @@ export class ScrapeLoop {
    * relabeling, label limits. Throws a ScrapeError that fails the scrape when the series
    * has no metric name or breaks a label limit; such a line is not cached.
    */
-  private newEntry(p: ExpositionParser<CacheEntry>): CacheEntry {
+  private newEntry(p: ExpositionParser<CacheEntry>, key: string): CacheEntry {
     let lset: Labels | null = this.mutateSampleLabels(p.labels());
     if (this.metricRelabel.length > 0) lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
-    if (lset === null || lset.size === 0) return new CacheEntry(null);
+    if (lset === null || lset.size === 0) return new CacheEntry(null, key);
     if (!lset.has(METRIC_NAME)) {
       throw new ScrapeError('ERR_SCRAPE_NO_NAME', `metric name label missing after relabeling: ${lset.toString()}`);
     }
     this.checkLabelLimits(lset);
-    return new CacheEntry(this.cache.seriesFor(lset));
+    return new CacheEntry(this.cache.seriesFor(lset), key);
   }
 
   /** Merges the target labels into exposed ones, as Prometheus's `mutateSampleLabels`. */
