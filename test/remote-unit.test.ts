@@ -12,6 +12,7 @@ import {
   DecodedWriteRequest,
   WriteRequestEncoder,
   backoffDelay,
+  desiredShards,
   checkSeriesLabels,
   decodeWriteRequest,
   encodeLabels,
@@ -152,4 +153,17 @@ test('receiver validation: sorted unique valid non-empty labels', () => {
     if (want === null) assert.equal(got, null);
     else assert.match(got ?? '', want, pairs.join(','));
   }
+});
+
+test('shards: follow the incoming rate and the backlog, within [min, max], with hysteresis', () => {
+  const base = { inRate: 10_000, sendSecondsPerSample: 0.0005, backlog: 0, current: 1, min: 1, max: 50 };
+  const cases: [string, Partial<typeof base>, number][] = [
+    ['keeps up: 10k/s at 0.5 ms per sample needs 5', {}, 5],
+    ['backlog of 400k adds 20k/s over 20 s', { backlog: 400_000 }, 15],
+    ['clamped to max', { backlog: 1e9 }, 50],
+    ['idle falls to min', { inRate: 0, current: 8 }, 1],
+    ['within 30 %: unchanged', { current: 4 }, 4],
+    ['min above the need', { min: 10, current: 10 }, 10],
+  ];
+  for (const [name, over, want] of cases) assert.equal(desiredShards({ ...base, ...over }), want, name);
 });

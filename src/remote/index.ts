@@ -6,7 +6,16 @@
  */
 
 export { RemoteWriteManager, type RemoteWriteManagerOptions } from './manager.js';
-export { QueueManager, backoffDelay, endpointKey, loadPosition, savePosition, type QueueOptions } from './queue.js';
+export {
+  QueueManager,
+  backoffDelay,
+  desiredShards,
+  endpointKey,
+  loadPosition,
+  savePosition,
+  type QueueOptions,
+  type ShardLoad,
+} from './queue.js';
 export { WalWatcher, type SavedPosition, type WalPosition, type WatcherSink } from './watcher.js';
 export { RemoteWriteClient, PROTOCOL_HEADERS, USER_AGENT, parseRetryAfter, type SendResult } from './client.js';
 export {

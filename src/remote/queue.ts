@@ -54,6 +54,30 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number): num
   return Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
 }
 
+/** Inputs of {@link desiredShards}. */
+export interface ShardLoad {
+  /** Samples per second read from the WAL. */
+  inRate: number;
+  /** Shard-seconds spent sending per sample. */
+  sendSecondsPerSample: number;
+  /** Samples waiting in the WAL behind the sender. */
+  backlog: number;
+  current: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The number of shards the queue should run (see the module comment): enough to keep up
+ * with the incoming rate and clear the backlog in about 20 s, clamped to [min, max], and
+ * unchanged while within 30 % of the current number.
+ */
+export function desiredShards(l: ShardLoad): number {
+  let d = Math.ceil(l.sendSecondsPerSample * (l.inRate + l.backlog / 20));
+  d = Math.min(l.max, Math.max(l.min, d, 1));
+  return Math.abs(d - l.current) > 0.3 * l.current ? d : l.current;
+}
+
 /** The folder name of an endpoint's state: its name, or a hash of its URL. */
 export function endpointKey(cfg: RemoteWriteConfig): string {
   if (cfg.name !== '') return cfg.name.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -396,10 +420,15 @@ export class QueueManager {
     const inRate = this.inRead / elapsed;
     const perSample = this.sentSamplesWindow > 0 ? this.sendSecondsWindow / this.sentSamplesWindow : 0;
     const lagSeconds = Math.max(0, (this.highestReadTs - this.highestSentTs) / 1000);
-    const backlog = lagSeconds * inRate;
-    let desired = Math.ceil(perSample * (inRate + backlog / 20));
-    desired = Math.min(q.maxShards, Math.max(q.minShards, desired, 1));
-    if (Math.abs(desired - this.numShards) > 0.3 * this.numShards) {
+    const desired = desiredShards({
+      inRate,
+      sendSecondsPerSample: perSample,
+      backlog: lagSeconds * inRate,
+      current: this.numShards,
+      min: q.minShards,
+      max: q.maxShards,
+    });
+    if (desired !== this.numShards) {
       this.logger(`remote_write ${this.label()}: shards ${this.numShards} → ${desired}`);
       this.numShards = desired;
     }
