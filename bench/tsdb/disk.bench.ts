@@ -10,13 +10,14 @@
  * promtool must read every variant (`promtool tsdb analyze`).
  *
  *   node --expose-gc --import tsx bench/tsdb/disk.bench.ts [--targets 5] [--series 1000]
+ *        [--minutes 62] [--no-promtool]
  *
  * Defaults: 5 targets × (1000 + 5) series, 62 min @10s (the anchors' 5-target copy).
  * @module
  */
 
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,11 +39,14 @@ function arg(name: string, def: number): number {
 }
 
 const targets = arg('targets', 5);
+const withPromtool = !process.argv.includes('--no-promtool');
 const seriesPerTarget = arg('series', 1000);
 const interval = 10;
-// 62 minutes inside one 2 h block range (1699999200 is a multiple of 7200).
-const start = 1_699_999_200 + 600;
-const end = start + 3720;
+// 62 minutes (or --minutes, at most 120) inside one 2 h block range (1699999200 is a
+// multiple of 7200).
+const minutes = arg('minutes', 62);
+const start = 1_699_999_200 + Math.min(600, 7200 - minutes * 60);
+const end = start + Math.min(minutes * 60, 7200 - interval);
 
 /** Bytes of the files under `dir`. */
 function du(dir: string): number {
@@ -56,6 +60,7 @@ function du(dir: string): number {
 
 interface Row {
   name: string;
+  sections: string;
   samples: number;
   series: number;
   chunks: number;
@@ -70,6 +75,7 @@ function measure(name: string, blockDir: string): Row {
   const indexBytes = statSync(join(blockDir, 'index')).size;
   return {
     name,
+    sections: indexSections(blockDir),
     samples: meta.stats.numSamples ?? 0,
     series: meta.stats.numSeries ?? 0,
     chunks: meta.stats.numChunks ?? 0,
@@ -77,6 +83,19 @@ function measure(name: string, blockDir: string): Row {
     indexBytes,
     totalBytes: du(blockDir),
   };
+}
+
+/** Bytes of each index section, from the TOC (docs/format/index.md). */
+function indexSections(blockDir: string): string {
+  const b = readFileSync(join(blockDir, 'index'));
+  const toc = b.length - 52;
+  const off = [0, 1, 2, 3, 4, 5].map((i) => Number(b.readBigUInt64BE(toc + i * 8)));
+  const names = ['symbols', 'series', 'label indices', 'label offsets', 'postings', 'postings offsets'];
+  // Sections are not in TOC order in the file, and absent ones have offset 0.
+  const present = [0, 1, 2, 3, 4, 5].filter((i) => off[i] !== 0).sort((x, y) => off[x] - off[y]);
+  const parts: string[] = [];
+  present.forEach((i, k) => parts.push(`${names[i]} ${(k + 1 < present.length ? off[present[k + 1]] : toc) - off[i]}`));
+  return parts.join(', ');
 }
 
 function onlyBlock(dataDir: string): string {
@@ -155,7 +174,7 @@ async function main(): Promise<void> {
     } catch {
       promtool = null;
     }
-    if (promtool !== null) {
+    if (promtool !== null && withPromtool) {
       const out = join(work, 'promtool');
       const t2 = performance.now();
       execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', omPath, out], { stdio: 'ignore' });
@@ -180,6 +199,7 @@ async function main(): Promise<void> {
           (r.indexBytes / r.series).toFixed(0).padStart(17),
       );
     }
+    for (const r of rows) console.log(`index sections (bytes) of ${r.name.split(' [')[0]}: ${r.sections}`);
     console.log('(preliminary: shared 2-core machine)');
   } finally {
     rmSync(work, { recursive: true, force: true });
