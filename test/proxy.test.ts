@@ -625,6 +625,27 @@ test('admin routes answer with Linkerd status codes', async () => {
   const z = await get(server.admin, '/metrics', { 'accept-encoding': 'gzip, deflate' });
   assert.equal(z.headers['content-encoding'], 'gzip');
   assert.match(gunzipSync(z.body).toString(), /^# HELP request_total /);
+  // process_* and build info, as the Rust process collector and Linkerd write them.
+  const map = samples(m.body.toString());
+  for (const name of [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'process_virtual_memory_bytes',
+    'process_open_fds',
+    'process_max_fds',
+  ]) {
+    assert.ok((map.get(name) ?? 0) > 0, name);
+  }
+  const start = map.get('process_start_time_seconds') ?? 0;
+  assert.ok(
+    start > Date.now() / 1000 - 3600 && start <= Date.now() / 1000,
+    `process_start_time_seconds ${start}`,
+  );
+  expectSample(
+    map,
+    'proxy_build_info{date="",git_sha="abc",profile="test",vendor="meshmetrics",version="0.0.0"}',
+    1,
+  );
 });
 
 test('POST /shutdown from loopback stops the proxy', async () => {
