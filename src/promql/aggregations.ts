@@ -16,6 +16,27 @@ export function groupLabels(m: Labels, grouping: readonly string[], without: boo
   return without ? m.without(...grouping, METRIC_NAME) : m.keep(...grouping);
 }
 
+/**
+ * A string naming the group of a series, made from the grouping labels' values only,
+ * so that no label set is built per series: for `by`, the listed labels' values
+ * (length-prefixed, absent as empty); for `without`, the key of the group's labels.
+ */
+export function groupKeyFn(grouping: readonly string[], without: boolean): (m: Labels) => string {
+  if (without) return (m) => groupLabels(m, grouping, true).key();
+  if (grouping.length === 1) {
+    const name = grouping[0];
+    return (m) => m.get(name);
+  }
+  return (m) => {
+    let key = '';
+    for (let i = 0; i < grouping.length; i++) {
+      const v = m.get(grouping[i]);
+      key += `${v.length}:${v}`;
+    }
+    return key;
+  };
+}
+
 /** Maps a series' labels to its group's labels (the caller caches it per series). */
 export type GroupFn = (m: Labels) => Labels;
 

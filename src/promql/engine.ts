@@ -17,7 +17,14 @@ import { Labels, LabelsBuilder, METRIC_NAME, compareLabels } from '../model/labe
 import { isStaleNaN } from '../model/stale.js';
 import { Matcher } from '../model/matcher.js';
 import type { Queryable, Querier, SelectHints } from '../storage/interface.js';
-import { aggregate, aggregateK, aggregateLimit, countValues, groupLabels } from './aggregations.js';
+import {
+  aggregate,
+  aggregateK,
+  aggregateLimit,
+  countValues,
+  groupKeyFn,
+  groupLabels,
+} from './aggregations.js';
 import { EvalError, scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
 import {
   KEEPS_NAME,
@@ -249,15 +256,21 @@ class Evaluator {
   private readonly regexCache = new Map<string, RegExp>();
   /** Range-function results for every step, per call (see precomputed()); null: not applicable. */
   private readonly stepTables = new Map<Call, StepTable | null>();
-  /** Per aggregation on the fast path: group of each input series and step accumulators. */
+  /**
+   * Per aggregation on the fast path: its groups and their results for every step,
+   * group-major (`[group * steps + step]`), filled in one pass over the step table.
+   */
   private readonly groupIndex = new Map<
     Expr,
-    { labels: Labels[]; idx: Int32Array; val: Float64Array; c: Float64Array; cnt: Float64Array }
+    { labels: Labels[]; steps: number; val: Float64Array; cnt: Float64Array }
   >();
   /** Nesting depth of subquery evaluation; step tables only serve the outer steps. */
   private subqueryDepth = 0;
-  /** Group labels per aggregation and input series: computed once per query, not per step. */
-  private readonly groupCache = new Map<Expr, Map<Labels, Labels>>();
+  /**
+   * Group labels per aggregation, by input series (`without`) or by grouping values
+   * (`by`): computed once per query, not per step.
+   */
+  private readonly groupCache = new Map<Expr, Map<Labels | string, Labels>>();
   private readonly lb = new LabelsBuilder();
   private samplesInStep = 0;
 
@@ -288,6 +301,7 @@ class Evaluator {
       maxt: number;
       range: number;
       func: string;
+      sorted: boolean;
     }[] = [];
     walk(expr, (e, path) => {
       if (e.type !== 'vectorSelector') return;
@@ -302,7 +316,7 @@ class Evaluator {
         }
       }
       const [mint, maxt] = this.selectorRange(e, path, range);
-      ranges.push({ sel: e, mint, maxt, range, func });
+      ranges.push({ sel: e, mint, maxt, range, func, sorted: !feedsOnlyAggregation(path) });
     });
     // info()'s info-series selector is read at the reference times of its first argument,
     // so it needs the union of that argument's ranges, and only its name matchers.
@@ -343,7 +357,7 @@ class Evaluator {
         func: r.func,
         range: r.range,
       };
-      const set = querier.select(true, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
+      const set = querier.select(r.sorted, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
       // All series of a selector go into one growable pair of buffers (one copy per
       // sample); each series then gets views onto its part.
       const metrics: Labels[] = [];
@@ -1077,63 +1091,16 @@ class Evaluator {
     const checkCounter = call.func === 'rate' || call.func === 'increase';
     const table = this.precomputed(call, arg, RANGE_FUNCTIONS[call.func], params, mi, checkCounter);
     if (!table) return null;
-    const loaded = this.data.get(arg.selector) ?? [];
     let g = this.groupIndex.get(e);
-    if (!g) {
-      const byKey = new Map<string, number>();
-      const labels: Labels[] = [];
-      const idx = new Int32Array(loaded.length);
-      for (let i = 0; i < loaded.length; i++) {
-        const gl = groupLabels(loaded[i].metric, e.grouping, e.without);
-        const key = gl.key();
-        let j = byKey.get(key);
-        if (j === undefined) {
-          j = labels.length;
-          byKey.set(key, j);
-          labels.push(gl);
-        }
-        idx[i] = j;
-      }
-      const n = labels.length;
-      g = {
-        labels,
-        idx,
-        val: new Float64Array(n),
-        c: new Float64Array(n),
-        cnt: new Float64Array(n),
-      };
-      this.groupIndex.set(e, g);
-    }
-    const { val, c, cnt, idx } = g;
-    cnt.fill(0);
-    const steps = table.steps;
+    if (!g) g = this.aggregateAllSteps(op, e, this.data.get(arg.selector) ?? [], table);
     const k = (t - this.start) / this.step;
-    for (let i = 0; i < loaded.length; i++) {
-      const at = i * steps + k;
-      if (table.has[at] === 0) continue;
-      const f = table.vals[at];
-      const j = idx[i];
-      if (cnt[j] === 0) {
-        val[j] = f;
-        c[j] = 0;
-      } else if (op === 'sum') {
-        kahanSumInc(f, val[j], c[j]);
-        val[j] = KAHAN.sum;
-        c[j] = KAHAN.c;
-      } else if (op === 'max') {
-        if (val[j] < f || val[j] !== val[j]) val[j] = f;
-      } else if (op === 'min') {
-        if (val[j] > f || val[j] !== val[j]) val[j] = f;
-      }
-      cnt[j]++;
-    }
     this.countSamples(table.samples[k]);
+    const { val, cnt, steps } = g;
     const out: Sample[] = [];
     for (let j = 0; j < g.labels.length; j++) {
-      if (cnt[j] === 0) continue;
-      const v =
-        op === 'sum' ? val[j] + c[j] : op === 'count' ? cnt[j] : op === 'group' ? 1 : val[j];
-      out.push({ metric: g.labels[j], v, t, dropName: false });
+      const at = j * steps + k;
+      if (cnt[at] === 0) continue;
+      out.push({ metric: g.labels[j], v: val[at], t, dropName: false });
     }
     return out;
   }
@@ -1250,6 +1217,71 @@ class Evaluator {
       );
     }
     return out;
+  }
+
+  /**
+   * Aggregates a step table into per-group results for every step at once. Both tables
+   * are read and written in memory order (series by series, then step by step), which
+   * matters at thousands of series: a per-step pass would stride across the whole table.
+   * Each group sums its series in series order, as the per-step aggregation does.
+   */
+  private aggregateAllSteps(
+    op: 'sum' | 'count' | 'min' | 'max' | 'group',
+    e: Extract<Expr, { type: 'aggregation' }>,
+    loaded: LoadedSeries[],
+    table: StepTable,
+  ): { labels: Labels[]; steps: number; val: Float64Array; cnt: Float64Array } {
+    const byKey = new Map<string, number>();
+    const labels: Labels[] = [];
+    const idx = new Int32Array(loaded.length);
+    const keyOf = groupKeyFn(e.grouping, e.without);
+    for (let i = 0; i < loaded.length; i++) {
+      const m = loaded[i].metric;
+      const key = keyOf(m);
+      let j = byKey.get(key);
+      if (j === undefined) {
+        j = labels.length;
+        byKey.set(key, j);
+        labels.push(groupLabels(m, e.grouping, e.without));
+      }
+      idx[i] = j;
+    }
+    const steps = table.steps;
+    const size = labels.length * steps;
+    const val = new Float64Array(size);
+    const c = new Float64Array(size);
+    const cnt = new Float64Array(size);
+    const { vals, has } = table;
+    for (let i = 0; i < loaded.length; i++) {
+      const row = i * steps;
+      const grow = idx[i] * steps;
+      for (let k = 0; k < steps; k++) {
+        if (has[row + k] === 0) continue;
+        const f = vals[row + k];
+        const at = grow + k;
+        if (cnt[at] === 0) {
+          val[at] = f;
+        } else if (op === 'sum') {
+          kahanSumInc(f, val[at], c[at]);
+          val[at] = KAHAN.sum;
+          c[at] = KAHAN.c;
+        } else if (op === 'max') {
+          if (val[at] < f || val[at] !== val[at]) val[at] = f;
+        } else if (op === 'min') {
+          if (val[at] > f || val[at] !== val[at]) val[at] = f;
+        }
+        cnt[at]++;
+      }
+    }
+    for (let at = 0; at < size; at++) {
+      if (cnt[at] === 0) continue;
+      if (op === 'sum') val[at] += c[at];
+      else if (op === 'count') val[at] = cnt[at];
+      else if (op === 'group') val[at] = 1;
+    }
+    const g = { labels, steps, val, cnt };
+    this.groupIndex.set(e, g);
+    return g;
   }
 
   /**
@@ -1406,12 +1438,22 @@ class Evaluator {
     const vec = this.vectorArg(e.expr, t);
     let cache = this.groupCache.get(e);
     if (!cache) this.groupCache.set(e, (cache = new Map()));
+    const keyOf = groupKeyFn(e.grouping, false);
     const groups = cache;
-    const group = (m: Labels): Labels => {
-      let g = groups.get(m);
-      if (!g) groups.set(m, (g = groupLabels(m, e.grouping, e.without)));
-      return g;
-    };
+    // `by`: find the group from the listed labels' values, building its label set once
+    // per group; `without`: build it once per input series (cached across steps).
+    const group: (m: Labels) => Labels = e.without
+      ? (m) => {
+          let g = groups.get(m);
+          if (!g) groups.set(m, (g = groupLabels(m, e.grouping, true)));
+          return g;
+        }
+      : (m) => {
+          const key = keyOf(m);
+          let g = groups.get(key);
+          if (!g) groups.set(key, (g = groupLabels(m, e.grouping, false)));
+          return g;
+        };
     switch (e.op) {
       case 'topk':
       case 'bottomk':
@@ -1438,6 +1480,35 @@ class Evaluator {
 
 const DEFAULT_INFO_MATCHER = new Matcher('=', METRIC_NAME, 'target_info');
 const ANY_INFO_MATCHER = new Matcher('=~', METRIC_NAME, '.+_info');
+
+/** Aggregations whose result does not depend on the order of their input series. */
+const ORDER_FREE_AGGREGATIONS = new Set([
+  'sum',
+  'count',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'quantile',
+]);
+
+/**
+ * Whether a selector's series reach an order-free aggregation through per-series steps
+ * only (parentheses, range and math functions), so the select need not sort them:
+ * sorting thousands of label sets costs more than the aggregation itself.
+ */
+function feedsOnlyAggregation(path: readonly Expr[]): boolean {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const p = path[i];
+    if (p.type === 'aggregation') return ORDER_FREE_AGGREGATIONS.has(p.op);
+    if (p.type === 'parenExpr' || p.type === 'matrixSelector') continue;
+    if (p.type === 'call' && (p.func in RANGE_FUNCTIONS || p.func in MATH_FUNCTIONS)) continue;
+    return false;
+  }
+  return false;
+}
 
 /** The name matchers of info()'s selector, `__name__="target_info"` when it has none. */
 function infoNameMatchers(sel: VectorSelector): Matcher[] {
