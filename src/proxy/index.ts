@@ -20,7 +20,14 @@ export {
   type Clock,
   type LabelPairs,
 } from './metrics.js';
-export { ProxyMetrics, classify, errnoOf, errorKind } from './recorder.js';
+export {
+  ProxyMetrics,
+  TcpHandle,
+  classify,
+  errnoOf,
+  errorKind,
+  type ByteCounters,
+} from './recorder.js';
 export { LabelSets, splitHostPort, joinHostPort } from './labels.js';
 export { isLoopback, handleAdmin, type AdminHandlers } from './admin.js';
 export type { BuildInfo } from './process-metrics.js';

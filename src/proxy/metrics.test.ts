@@ -150,3 +150,25 @@ test('exposition: families in order, response_total with all classification labe
     assert.match(text, new RegExp(`^# TYPE ${f}$`, 'm'));
   }
 });
+
+test('open connections show their bytes at each render; close adds only the rest', () => {
+  const m = new ProxyMetrics({ clock: () => 0, buildInfo: BUILD, processMetrics: false });
+  const ls = new LabelSets().make(['direction', 'outbound', 'peer', 'dst']);
+  const sock = { bytesRead: 100, bytesWritten: 7 };
+  const h = m.tcpOpen(ls, sock);
+  const read = (): string =>
+    /^tcp_read_bytes_total\{[^}]*\} (\S+)$/m.exec(m.render().toString())?.[1] ?? 'absent';
+  assert.equal(read(), '100');
+  sock.bytesRead = 250;
+  assert.equal(read(), '250');
+  m.tcpClose(h, '', 300, 9);
+  assert.equal(read(), '300');
+  assert.match(
+    m.render().toString(),
+    /^tcp_write_bytes_total\{direction="outbound",peer="dst"\} 9$/m,
+  );
+  assert.match(
+    m.render().toString(),
+    /^tcp_open_connections\{direction="outbound",peer="dst"\} 0$/m,
+  );
+});

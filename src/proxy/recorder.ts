@@ -56,10 +56,24 @@ class StatusSlot {
   other: Map<string, ScalarSeries> | null = null;
 }
 
+/** Where a connection's byte counts are read from (a net.Socket). */
+export interface ByteCounters {
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
 /** Per-connection accounting kept by {@link ProxyMetrics.tcpOpen} until close. */
-export interface TcpHandle {
+export class TcpHandle {
   readonly labels: LabelSet;
-  closed: boolean;
+  readonly counters: ByteCounters | null;
+  /** Bytes already added to the read/write families. */
+  syncedRead = 0;
+  syncedWritten = 0;
+  closed = false;
+  constructor(labels: LabelSet, counters: ByteCounters | null) {
+    this.labels = labels;
+    this.counters = counters;
+  }
 }
 
 /** All of one proxy's families, registered in the order /metrics writes them. */
@@ -77,6 +91,8 @@ export class ProxyMetrics {
   private readonly clock: Clock;
   /** (endpoint, status) → its series; dropped whenever eviction removed anything. */
   private readonly slots = new Map<string, StatusSlot>();
+  /** Connections whose bytes are synced into the byte families at each render. */
+  private readonly openConnections = new Set<TcpHandle>();
 
   constructor(opts: {
     clock?: Clock;
@@ -247,23 +263,29 @@ export class ProxyMetrics {
     this.errors[`${direction}_${protocol}`].add(kind, ['error', kind], 1, this.clock());
   }
 
-  /** Records a connection opening; pass the handle to {@link tcpClose} exactly once. */
-  tcpOpen(labels: LabelSet): TcpHandle {
+  /**
+   * Records a connection opening; pass the handle to {@link tcpClose} exactly once. With
+   * `counters`, the byte families also include what open connections moved so far (synced
+   * at each render), so long-lived connections show their traffic before they close.
+   */
+  tcpOpen(labels: LabelSet, counters: ByteCounters | null = null): TcpHandle {
     const now = this.clock();
     this.tcpOpenTotal.add(labels.key, labels.pairs, 1, now);
     this.tcpOpenConnections.add(labels.key, labels.pairs, 1, now);
-    return { labels, closed: false };
+    const h = new TcpHandle(labels, counters);
+    if (counters !== null) this.openConnections.add(h);
+    return h;
   }
 
-  /** Records a connection closing with its byte counts and errno ("" when clean). */
+  /** Records a connection closing with its total byte counts and errno ("" when clean). */
   tcpClose(h: TcpHandle, errno: string, readBytes: number, writeBytes: number): void {
     if (h.closed) return;
     h.closed = true;
+    this.openConnections.delete(h);
     const now = this.clock();
     const { key, pairs } = h.labels;
     this.tcpOpenConnections.add(key, pairs, -1, now);
-    this.tcpReadBytesTotal.add(key, pairs, readBytes, now);
-    this.tcpWriteBytesTotal.add(key, pairs, writeBytes, now);
+    this.syncBytes(h, readBytes, writeBytes, now, true);
     const ck = key + '\u0002' + errno;
     const s =
       this.tcpCloseTotal.get(ck) ?? this.tcpCloseTotal.create(ck, [...pairs, 'errno', errno], now);
@@ -271,8 +293,29 @@ export class ProxyMetrics {
     s.touchedMs = now;
   }
 
+  private syncBytes(
+    h: TcpHandle,
+    read: number,
+    written: number,
+    now: number,
+    always: boolean,
+  ): void {
+    const { key, pairs } = h.labels;
+    const dr = read - h.syncedRead;
+    const dw = written - h.syncedWritten;
+    if (always || dr > 0) this.tcpReadBytesTotal.add(key, pairs, dr, now);
+    if (always || dw > 0) this.tcpWriteBytesTotal.add(key, pairs, dw, now);
+    h.syncedRead = read;
+    h.syncedWritten = written;
+  }
+
   /** The /metrics body (text 0.0.4). */
   render(): Buffer {
+    const now = this.clock();
+    for (const h of this.openConnections) {
+      const c = h.counters!;
+      this.syncBytes(h, c.bytesRead, c.bytesWritten, now, false);
+    }
     return this.registry.render();
   }
 }

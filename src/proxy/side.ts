@@ -116,7 +116,7 @@ export class Side {
 
   /** Counts `socket` under `labels` from now until it closes, with its bytes and errno. */
   track(socket: net.Socket, labels: LabelSet): void {
-    const h = this.metrics.tcpOpen(labels);
+    const h = this.metrics.tcpOpen(labels, socket);
     let errno = '';
     socket.on('error', (err) => {
       if (errno === '') errno = errnoOf(err);
