@@ -184,7 +184,7 @@ async function main(): Promise<void> {
         const dir = join(work, `ours-${perChunk}`);
         execFileSync(promtool, ['tsdb', 'analyze', dir], { stdio: 'ignore' });
       }
-    } else console.log('promtool not found: only our figures');
+    } else console.log(withPromtool ? 'promtool not found: only our figures' : 'promtool skipped (--no-promtool)');
 
     console.log(`history: ${targets} targets × ${seriesPerTarget}+5 series, ${(end - start) / 60} min @${interval}s: ${gen.samples} samples generated, ${appended} appended in ${appendS.toFixed(1)}s (${mint}..${end * 1000})`);
     console.log('variant'.padEnd(52) + 'samples'.padStart(10) + 'chunks'.padStart(9) + '  B/sample: chunks   index  total   index B/series');
