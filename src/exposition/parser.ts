@@ -997,7 +997,7 @@ export class ExpositionParser<K = unknown> {
 }
 
 /** Longest label value (bytes) looked up in the string table instead of decoded afresh. */
-const MAX_INTERNED_VALUE = 24;
+const MAX_INTERNED_VALUE = 128;
 
 /**
  * A small direct-mapped cache from ASCII byte ranges to strings: label names and short

@@ -290,9 +290,10 @@ export class ScrapeLoop {
     let added = 0;
     let seriesAdded = 0;
     let duplicates = 0;
+    let p: ExpositionParser<CacheEntry> | null = null;
     try {
       if (body.length > 0) {
-        const p = this.parserFor(contentType, body);
+        p = this.parserFor(contentType, body);
         for (let et = p.next(); et !== EntryType.EOF; et = p.next()) {
           if (et !== EntryType.Series) continue;
           total++;
@@ -347,6 +348,8 @@ export class ScrapeLoop {
         }
       }
     } finally {
+      // The parser outlives the scrape: let the body go (a target's body is ~400 B per series).
+      p?.reset(EMPTY_BODY);
       counts.total = total;
       counts.added = added;
       counts.seriesAdded = seriesAdded;
