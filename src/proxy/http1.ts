@@ -183,7 +183,7 @@ export function createHttp1Server(side: Side): http.Server {
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
-    upgrade(side, agentless(req), req, socket, head),
+    upgrade(side, upgradeHeaders(req), req, socket, head),
   );
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
     connectTunnel(side, req, socket, head),
@@ -197,7 +197,7 @@ export function createHttp1Server(side: Side): http.Server {
 }
 
 /** Which headers an upgrade request keeps: all but the proxy-only ones. */
-function agentless(req: http.IncomingMessage): http.OutgoingHttpHeaders {
+function upgradeHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const k in req.headers)
     if (k !== 'proxy-connection' && k !== 'proxy-authorization') out[k] = req.headers[k];
