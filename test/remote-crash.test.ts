@@ -40,7 +40,7 @@ function startChild(dataDir: string, url: string, count: number): Child {
   return c;
 }
 
-test('SIGKILL of the sender during an outage, restart: zero samples missing', { timeout: 60_000 }, async (t) => {
+test('SIGKILL of the sender during an outage, restart: zero samples missing', { timeout: 120_000 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'mm-rw-crash-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const dst = await openDB(join(root, 'dst'), { logger: () => {} });
@@ -73,11 +73,12 @@ test('SIGKILL of the sender during an outage, restart: zero samples missing', { 
     for (const pts of got.values()) n += pts.length;
     return n >= N_SERIES * end;
   };
-  const ok = await waitFor(complete, 20_000);
+  const ok = await waitFor(complete, 40_000);
   second.proc.kill('SIGTERM');
   await second.exited;
   const got = await readStore(dst, 'rw_test_metric');
-  assert.ok(ok, 'caught up');
+  const counts = [...got.values()].map((p) => p.length);
+  assert.ok(ok, `caught up: want ${end} samples per series, got ${counts.join(',')}; killed at ${killedAt}`);
   assert.equal(got.size, N_SERIES);
   for (let s = 0; s < N_SERIES; s++) {
     const pts = got.get(knownLabels(s).toString()) ?? [];

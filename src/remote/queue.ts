@@ -154,7 +154,8 @@ export class QueueManager {
   private numShards: number;
   private running = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  /** Wakes every pause (shards back off concurrently) when stopping. */
+  private readonly wakers = new Set<() => void>();
   /** Saved position (what has been acknowledged). */
   private acked: WalPosition | null;
   /** Samples of each shard acknowledged in the current round (see SavedPosition). */
@@ -218,7 +219,7 @@ export class QueueManager {
    */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    for (const w of [...this.wakers]) w();
     await this.loop;
     this.watcher.close();
     this.client.close();
@@ -309,16 +310,15 @@ export class QueueManager {
   }
 
   private pause(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const wake = (): void => {
         clearTimeout(t);
-        this.wake = null;
+        this.wakers.delete(wake);
         resolve();
       };
+      const t = setTimeout(wake, ms);
+      this.wakers.add(wake);
     });
   }
 

@@ -15,10 +15,10 @@ const N_SERIES = 8;
 const T0 = 1_700_000_000_000;
 const STEP = 1000;
 
-const mgr = new RemoteWriteManager({ dataDir, logger: () => {} });
+const mgr = new RemoteWriteManager({ dataDir, logger: (l) => void process.stderr.write(`sender-child: ${l}\n`) });
 const db = await openDB(dataDir, { logger: () => {}, walRetentionGuard: () => mgr.lowWatermarkSegment() });
 await mgr.applyConfig([
-  rwConfig(url, 'name: crash\nqueue_config:\n  min_shards: 2\n  max_samples_per_send: 40\n  batch_send_deadline: 50ms\n  min_backoff: 20ms\n  max_backoff: 300ms'),
+  rwConfig(url, 'name: crash\nremote_timeout: 2s\nqueue_config:\n  min_shards: 2\n  max_samples_per_send: 40\n  batch_send_deadline: 50ms\n  min_backoff: 20ms\n  max_backoff: 300ms'),
 ]);
 // Continue after the last sample the WAL kept.
 let next = 0;
