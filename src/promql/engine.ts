@@ -74,6 +74,9 @@ export interface EngineOptions {
 /** Most points a range query may return per series. */
 export const MAX_POINTS_PER_SERIES = 11000;
 
+/** Largest block (samples) the loader allocates unless one series needs more. */
+const MAX_LOAD_BLOCK = 1 << 18;
+
 /** Samples of one selected series, loaded once per query. */
 interface LoadedSeries {
   metric: Labels;
@@ -358,11 +361,10 @@ class Evaluator {
         range: r.range,
       };
       const set = querier.select(r.sorted, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
-      // All series of a selector go into one growable pair of buffers (one copy per
-      // sample); each series then gets views onto its part.
-      const metrics: Labels[] = [];
-      const bounds: number[] = [];
-      const stale: boolean[] = [];
+      // The series of a selector are copied into shared blocks (one copy per sample), and
+      // each gets views onto its part. A full block is not grown: a fresh, larger one takes
+      // over and only the series being read moves, so nothing already read is copied again.
+      const loaded: LoadedSeries[] = [];
       let it = undefined;
       let tsBuf = new Float64Array(1024);
       let vsBuf = new Float64Array(1024);
@@ -370,18 +372,22 @@ class Evaluator {
       while (set.next()) {
         const s = set.at();
         it = s.iterator(it);
-        const lo = n;
+        let lo = n;
         let hasStale = false;
         for (let vt = it.seek(r.mint); vt !== 0; vt = it.next()) {
           const t = it.atT();
           if (t > r.maxt) break;
           if (n === tsBuf.length) {
-            const nt = new Float64Array(n * 2);
-            nt.set(tsBuf);
+            const part = n - lo;
+            const size = Math.max(Math.min(n * 2, MAX_LOAD_BLOCK), part * 2);
+            const nt = new Float64Array(size);
+            nt.set(tsBuf.subarray(lo, n));
             tsBuf = nt;
-            const nv = new Float64Array(n * 2);
-            nv.set(vsBuf);
+            const nv = new Float64Array(size);
+            nv.set(vsBuf.subarray(lo, n));
             vsBuf = nv;
+            lo = 0;
+            n = part;
           }
           const v = it.atV();
           if (v !== v && isStaleNaN(v)) {
@@ -396,20 +402,12 @@ class Evaluator {
         const err = it.err();
         if (err) throw err;
         if (n === lo) continue;
-        metrics.push(s.labels);
-        bounds.push(lo, n);
-        stale.push(hasStale);
-      }
-      const loaded: LoadedSeries[] = new Array(metrics.length);
-      for (let i = 0; i < metrics.length; i++) {
-        const lo = bounds[2 * i];
-        const hi = bounds[2 * i + 1];
-        loaded[i] = {
-          metric: metrics[i],
-          ts: tsBuf.subarray(lo, hi),
-          vs: vsBuf.subarray(lo, hi),
-          hasStale: stale[i],
-        };
+        loaded.push({
+          metric: s.labels,
+          ts: tsBuf.subarray(lo, n),
+          vs: vsBuf.subarray(lo, n),
+          hasStale,
+        });
       }
       const err = set.err();
       if (err) throw err;
