@@ -287,15 +287,20 @@ export class QueueManager {
     while (this.running) {
       const full = q.maxSamplesPerSend * this.numShards;
       const before = this.round.length;
-      this.watcher.read(Math.max(1, full - before));
+      const asked = Math.max(1, full - before);
+      const exhausted = this.watcher.read(asked) < asked;
       if (this.watcher.err() !== null) {
         this.logger(`remote_write ${this.label()}: WAL read stopped: ${this.watcher.err()?.message}`);
         return;
       }
       if (before === 0 && this.round.length > 0) firstPendingAt = performance.now();
+      // An interrupted round being resumed must contain at least what it held before the
+      // restart: read on until full or until the WAL has nothing more, whatever the deadline.
+      const resuming = this.done.length > 0;
       const due =
         this.round.length >= full ||
-        (this.round.length > 0 && performance.now() - firstPendingAt >= q.batchSendDeadlineMs);
+        (this.round.length > 0 &&
+          (resuming ? exhausted : performance.now() - firstPendingAt >= q.batchSendDeadlineMs));
       if (!due) {
         // Samples-free records still move the position: save it when nothing is pending.
         if (this.round.length === 0) this.ack(this.watcher.position());
