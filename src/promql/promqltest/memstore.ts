@@ -136,6 +136,8 @@ class ListSeriesSet implements SeriesSet {
 export class MemStorage implements Queryable {
   private readonly series = new Map<string, MemSeries>();
   private sorted: MemSeries[] | null = null;
+  /** Sorted series by metric name, built with {@link sorted}: `name="x"` selects scan only these. */
+  private byName = new Map<string, MemSeries[]>();
 
   /** Adds one sample. Returns false when the series already holds a sample at `t`. */
   append(labels: Labels, t: number, v: number): boolean {
@@ -166,9 +168,18 @@ export class MemStorage implements Queryable {
   }
 
   async querier(_mint: number, _maxt: number): Promise<Querier> {
-    if (!this.sorted)
+    if (!this.sorted) {
       this.sorted = [...this.series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+      this.byName = new Map();
+      for (const s of this.sorted) {
+        const name = s.labels.get('__name__');
+        const list = this.byName.get(name);
+        if (list) list.push(s);
+        else this.byName.set(name, [s]);
+      }
+    }
     const all = this.sorted;
+    const byName = this.byName;
     const q: Querier = {
       select(
         _sorted: boolean,
@@ -176,7 +187,9 @@ export class MemStorage implements Queryable {
         matchers: readonly Matcher[],
       ): SeriesSet {
         const out: Series[] = [];
-        for (const s of all) {
+        const byNameMatcher = matchers.find((m) => m.type === '=' && m.name === '__name__');
+        const candidates = byNameMatcher ? (byName.get(byNameMatcher.value) ?? []) : all;
+        for (const s of candidates) {
           let ok = true;
           for (const m of matchers) {
             if (!m.matches(s.labels.get(m.name))) {
