@@ -396,10 +396,10 @@ export class ScrapeLoop {
       } else this.omParser.reset(body);
       return this.omParser;
     }
-    if (this.textParser === null) {
-      this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
-      this.textParser.setKnownKeys(this.cache);
-    } else this.textParser.reset(body);
+    if (this.textParser === null) this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
+    else this.textParser.reset(body);
+    // A first scrape finds nothing from the end of a line: go straight to the forward parse.
+    this.textParser.setKnownKeys(this.cache.entries.size > 0 ? this.cache : null);
     return this.textParser;
   }
 
