@@ -26,6 +26,7 @@ function render(body: string, known: Map<string, string> | null): { out: string[
       const ts = p.timestamp();
       out.push(`${p.line()} ${JSON.stringify(p.seriesKey())} ${p.metricName()} ${v} ${ts}`);
       out.push(`  ${p.labels().toString()} ${p.value()} ${p.timestamp()}`);
+      assert.equal(p.known(), hit, 'labels() keeps known()');
     }
   } catch (err) {
     out.push(`error: ${(err as Error).message}`);

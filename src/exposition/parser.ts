@@ -220,6 +220,8 @@ export class ExpositionParser<K = unknown> {
   private knownKeys: KnownKeys<K> | null;
   /** The value `knownKeys` gave for the current series, or undefined after a forward parse. */
   private knownValue: K | undefined;
+  /** The current series came through the warm path: label offsets are not recorded yet. */
+  private labelsPending: boolean;
 
   constructor(buf: Buffer, opts: ParserOptions) {
     this.buf = buf as Latin1Buffer;
@@ -264,6 +266,7 @@ export class ExpositionParser<K = unknown> {
     this.strings = new StringTable();
     this.knownKeys = null;
     this.knownValue = undefined;
+    this.labelsPending = false;
   }
 
   /**
@@ -310,6 +313,7 @@ export class ExpositionParser<K = unknown> {
    */
   next(): EntryType {
     this.knownValue = undefined;
+    this.labelsPending = false;
     if (this.eof) return EntryType.EOF;
     const t = this.om ? this.nextOpenMetrics() : this.nextText();
     if (t === EntryType.EOF) this.eof = true;
@@ -340,7 +344,7 @@ export class ExpositionParser<K = unknown> {
    * it is reset, filled, and its `labels()` returned, so the caller can keep editing.
    */
   labels(b?: LabelsBuilder): Labels {
-    if (this.knownValue !== undefined) this.rescanSeries();
+    if (this.labelsPending) this.rescanSeries();
     const names = this.scratchNames;
     const values = this.scratchValues;
     const n = this.collectLabels(names, values, 0, this.nLabels, true);
@@ -554,6 +558,7 @@ export class ExpositionParser<K = unknown> {
       this.hasTs = true;
     }
     this.knownValue = hit;
+    this.labelsPending = true;
     this.nameStart = i;
     this.keyEnd = k;
     let n = i + 1;
@@ -573,7 +578,7 @@ export class ExpositionParser<K = unknown> {
     this.textSeriesForward(this.nameStart);
     this.pos = pos;
     this.lineNo = lineNo;
-    this.knownValue = undefined;
+    this.labelsPending = false;
   }
 
   /** The forward parse of a text sample line: validates everything, records label offsets. */
