@@ -13,6 +13,7 @@ import { loadConfigFile, type Config } from '../config/index.js';
 import { DiscoveryManager } from '../discovery/index.js';
 import { ConfigError } from '../model/errors.js';
 import { logfmtLogger, ScrapeManager, type Logger } from '../scrape/index.js';
+import { RemoteWriteManager, handleRemoteWrite } from '../remote/index.js';
 import { openDB, type DB } from '../tsdb/db.js';
 import { parseRetentionDuration, parseRetentionSize } from '../tsdb/retention.js';
 import { Engine } from '../promql/index.js';
@@ -97,8 +98,11 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
   mainLog('info', 'Loading configuration file', { filename: opts.configFile });
   for (const w of config.warnings) mainLog('warn', 'Configuration warning', { filename: opts.configFile, msg: w });
 
+  const remoteLog = log('remote');
+  const remote = new RemoteWriteManager({ dataDir: opts.dataDir, logger: (line) => remoteLog('warn', line) });
   const db = await openDB(opts.dataDir, {
     logger: (line) => log('tsdb')('info', line),
+    walRetentionGuard: () => remote.lowWatermarkSegment(),
     // 0 leaves the DB's default (15d), as Prometheus treats an unset retention.
     retentionMs: opts.retentionTimeMs > 0 ? opts.retentionTimeMs : undefined,
     retentionBytes: opts.retentionSizeBytes,
@@ -122,6 +126,7 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
   const unsubscribe = discovery.subscribe((sets) => scrapeManager.sync(sets));
   scrapeManager.applyConfig(config);
   discovery.applyConfig(config.scrapeConfigs);
+  await remote.applyConfig(config.remoteWrite, config.global.externalLabels);
   mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
 
   let lastReload = { ok: true, atMs: Date.now() };
@@ -142,7 +147,8 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
       reload: () => handle.reload(),
       quit: () => void handle.stop().then(() => opts.onQuit?.()),
     },
-    selfMetrics: [() => db.head.metrics(), () => scrapeManager.metrics.rows()],
+    selfMetrics: [() => db.head.metrics(), () => scrapeManager.metrics.rows(), () => remote.metrics()],
+    remoteWriteHandler: opts.enableRemoteWriteReceiver ? (req, res) => handleRemoteWrite(req, res, db) : undefined,
     configYaml: () => marshalConfig(config),
     flags: () => collectorFlags(opts),
     buildInfo: { version: VERSION, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: process.version },
@@ -158,6 +164,7 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
   } catch (err) {
     await scrapeManager.stop({ staleness: false });
     await discovery.stop();
+    await remote.stop();
     await db.close();
     throw err;
   }
@@ -185,6 +192,7 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
       lastReload = { ok: true, atMs: Date.now() };
       scrapeManager.applyConfig(next);
       discovery.applyConfig(next.scrapeConfigs);
+      await remote.applyConfig(next.remoteWrite, next.global.externalLabels);
       mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
       return true;
     },
@@ -194,6 +202,7 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
         await web.close();
         await discovery.stop();
         await scrapeManager.stop({ staleness: true });
+        await remote.stop();
         await db.close();
         mainLog('info', 'See you next time!');
       })();

@@ -41,6 +41,8 @@ export interface WebOptions extends ApiOptions {
   lifecycle?: Lifecycle | null;
   /** False while the storage is not ready: every route but /-/healthy and /-/ready is 503. */
   ready?: () => boolean;
+  /** `POST /api/v1/write` (set with --web.enable-remote-write-receiver); absent: 404. */
+  remoteWriteHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Parses `host:port`, `:port` or `[v6]:port`. */
@@ -191,6 +193,17 @@ export class WebServer {
     if (path === '/federate') {
       if (method !== 'GET' && method !== 'POST') return plain(res, 405, 'Method Not Allowed\n');
       return this.federate(req, res, url);
+    }
+    if (path === API_PREFIX + '/write') {
+      if (this.o.remoteWriteHandler === undefined) {
+        req.resume();
+        return plain(
+          res,
+          404,
+          'remote write receiver needs to be enabled with --web.enable-remote-write-receiver\n',
+        );
+      }
+      return this.o.remoteWriteHandler(req, res);
     }
     if (path.startsWith(API_PREFIX + '/'))
       return this.serveApi(req, res, url, path.slice(API_PREFIX.length), method);
