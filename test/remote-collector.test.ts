@@ -52,7 +52,8 @@ test('collector → collector over remote write', { timeout: 60_000 }, async (t)
 
   const query = async (base: string, q: string): Promise<{ metric: Record<string, string> }[]> => {
     const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`);
-    return ((await res.json()) as { data: { result: { metric: Record<string, string> }[] } }).data.result;
+    return ((await res.json()) as { data: { result: { metric: Record<string, string> }[] } }).data
+      .result;
   };
   const bBase = `http://127.0.0.1:${bPort}`;
   assert.ok(
@@ -63,7 +64,10 @@ test('collector → collector over remote write', { timeout: 60_000 }, async (t)
   assert.equal(up.metric.cluster, 'east', 'external label added by the sender');
 
   const metrics = await (await fetch(`http://127.0.0.1:${aPort}/metrics`)).text();
-  assert.match(metrics, /prometheus_remote_storage_samples_total\{remote_name="to-b",url="[^"]+"\} [1-9]/);
+  assert.match(
+    metrics,
+    /prometheus_remote_storage_samples_total\{remote_name="to-b",url="[^"]+"\} [1-9]/,
+  );
   assert.match(metrics, /# TYPE prometheus_remote_storage_shards gauge/);
 
   const res = await fetch(`http://127.0.0.1:${aPort}/api/v1/write`, { method: 'POST', body: 'x' });

@@ -10,8 +10,19 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import snappy from 'snappy';
 import { Labels } from '../src/model/labels.js';
-import { QueueManager, RemoteWriteReceiver, WriteRequestEncoder, encodeLabels } from '../src/remote/index.js';
-import { appendKnown, readStore, rwConfig, startReceiver, waitFor } from '../src/remote/testdata/harness.js';
+import {
+  QueueManager,
+  RemoteWriteReceiver,
+  WriteRequestEncoder,
+  encodeLabels,
+} from '../src/remote/index.js';
+import {
+  appendKnown,
+  readStore,
+  rwConfig,
+  startReceiver,
+  waitFor,
+} from '../src/remote/testdata/harness.js';
 import type { Appendable, Appender } from '../src/storage/interface.js';
 import { openDB } from '../src/tsdb/db.js';
 
@@ -36,7 +47,12 @@ function rawLabels(pairs: string[]): Buffer {
   for (let i = 0; i < pairs.length; i += 2) {
     const n = Buffer.from(pairs[i]);
     const v = Buffer.from(pairs[i + 1]);
-    const inner = Buffer.concat([Buffer.from([0x0a, n.length]), n, Buffer.from([0x12, v.length]), v]);
+    const inner = Buffer.concat([
+      Buffer.from([0x0a, n.length]),
+      n,
+      Buffer.from([0x12, v.length]),
+      v,
+    ]);
     parts.push(Buffer.from([0x0a, inner.length]), inner);
   }
   return Buffer.concat(parts);
@@ -60,16 +76,44 @@ test('receiver: statuses and messages', { timeout: 30_000 }, async (t) => {
   t.after(() => rx.close());
   const T = 1_700_000_000_000;
   const cases: [string, Buffer, number, RegExp | null][] = [
-    ['ok', body({ __name__: 'm', a: 'x' }, [[T, 1], [T + 1000, 2]]), 204, null],
+    [
+      'ok',
+      body({ __name__: 'm', a: 'x' }, [
+        [T, 1],
+        [T + 1000, 2],
+      ]),
+      204,
+      null,
+    ],
     ['exact duplicate accepted', body({ __name__: 'm', a: 'x' }, [[T + 1000, 2]]), 204, null],
-    ['out of order', body({ __name__: 'm', a: 'x' }, [[T + 500, 3]]), 400, /out of order sample: series m\{a="x"\}, sample t=1700000000500 v=3/],
-    ['duplicate with another value', body({ __name__: 'm', a: 'x' }, [[T + 1000, 9]]), 400, /duplicate sample/],
+    [
+      'out of order',
+      body({ __name__: 'm', a: 'x' }, [[T + 500, 3]]),
+      400,
+      /out of order sample: series m\{a="x"\}, sample t=1700000000500 v=3/,
+    ],
+    [
+      'duplicate with another value',
+      body({ __name__: 'm', a: 'x' }, [[T + 1000, 9]]),
+      400,
+      /duplicate sample/,
+    ],
     ['unsorted labels', body(['__name__', 'm', 'z', '1', 'a', '2'], [[T, 1]]), 400, /not sorted/],
-    ['duplicate label', body(['__name__', 'm', 'a', '1', 'a', '2'], [[T, 1]]), 400, /duplicate label name/],
+    [
+      'duplicate label',
+      body(['__name__', 'm', 'a', '1', 'a', '2'], [[T, 1]]),
+      400,
+      /duplicate label name/,
+    ],
     ['invalid metric name', body(['__name__', '1m'], [[T, 1]]), 400, /invalid metric name/],
     ['empty label value', body(['__name__', 'm', 'a', ''], [[T, 1]]), 400, /empty value/],
     ['not snappy', Buffer.from('hello world'), 400, /snappy|remote write request/],
-    ['snappy of garbage protobuf', snappy.compressSync(Buffer.from([0x0a, 0x7f, 0x01])) as Buffer, 400, /remote write request/],
+    [
+      'snappy of garbage protobuf',
+      snappy.compressSync(Buffer.from([0x0a, 0x7f, 0x01])) as Buffer,
+      400,
+      /remote write request/,
+    ],
     ['announces 1 GiB', Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04]), 400, /over the limit/],
   ];
   for (const [name, b, status, msg] of cases) {
@@ -80,7 +124,15 @@ test('receiver: statuses and messages', { timeout: 30_000 }, async (t) => {
   assert.equal((await post(rx.url, Buffer.alloc(0), 'GET'))[0], 405);
   // A rejected request is rolled back whole: nothing of it was stored.
   const got = await readStore(db, 'm');
-  assert.deepEqual([...got.values()], [[[T, 1], [T + 1000, 2]]]);
+  assert.deepEqual(
+    [...got.values()],
+    [
+      [
+        [T, 1],
+        [T + 1000, 2],
+      ],
+    ],
+  );
 });
 
 test('receiver: 503 when too many requests are in progress', { timeout: 10_000 }, async (t) => {
@@ -104,39 +156,54 @@ test('receiver: 503 when too many requests are in progress', { timeout: 10_000 }
   assert.equal(status, 503);
   assert.match(text, /too many concurrent/);
   release();
-  assert.deepEqual((await Promise.all(first)).map((r) => r[0]), [204, 204]);
+  assert.deepEqual(
+    (await Promise.all(first)).map((r) => r[0]),
+    [204, 204],
+  );
 });
 
-test('sender: 429 is retried (honouring Retry-After) only with retry_on_http_429', { timeout: 30_000 }, async (t) => {
-  for (const retry of [true, false]) {
-    const root = mkdtempSync(join(tmpdir(), 'mm-rw-429-'));
-    t.after(() => rmSync(root, { recursive: true, force: true }));
-    const src = await openDB(join(root, 'src'), { logger: quiet });
-    const dst = await openDB(join(root, 'dst'), { logger: quiet });
-    const rx = await startReceiver(dst);
-    rx.fault = (n) => (n === 1 ? 'too-many' : 'pass');
-    await appendKnown(src, 2, 0, 10, 1_700_000_000_000, 1000);
-    const q = new QueueManager(
-      rwConfig(rx.url, `queue_config:\n  batch_send_deadline: 20ms\n  retry_on_http_429: ${retry}`),
-      { walDir: join(root, 'src', 'wal'), stateDir: join(root, 'src', 'remote'), externalLabels: {}, logger: quiet },
-    );
-    const started = Date.now();
-    q.start();
-    try {
-      assert.ok(await waitFor(() => q.samplesTotal + q.samplesFailed >= 20, 10_000));
-      if (retry) {
-        assert.equal(q.samplesTotal, 20);
-        assert.equal(q.samplesRetried, 20);
-        assert.ok(Date.now() - started >= 950, 'waited for Retry-After: 1');
-      } else {
-        assert.equal(q.samplesFailed, 20);
-        assert.equal(q.samplesRetried, 0);
+test(
+  'sender: 429 is retried (honouring Retry-After) only with retry_on_http_429',
+  { timeout: 30_000 },
+  async (t) => {
+    for (const retry of [true, false]) {
+      const root = mkdtempSync(join(tmpdir(), 'mm-rw-429-'));
+      t.after(() => rmSync(root, { recursive: true, force: true }));
+      const src = await openDB(join(root, 'src'), { logger: quiet });
+      const dst = await openDB(join(root, 'dst'), { logger: quiet });
+      const rx = await startReceiver(dst);
+      rx.fault = (n) => (n === 1 ? 'too-many' : 'pass');
+      await appendKnown(src, 2, 0, 10, 1_700_000_000_000, 1000);
+      const q = new QueueManager(
+        rwConfig(
+          rx.url,
+          `queue_config:\n  batch_send_deadline: 20ms\n  retry_on_http_429: ${retry}`,
+        ),
+        {
+          walDir: join(root, 'src', 'wal'),
+          stateDir: join(root, 'src', 'remote'),
+          externalLabels: {},
+          logger: quiet,
+        },
+      );
+      const started = Date.now();
+      q.start();
+      try {
+        assert.ok(await waitFor(() => q.samplesTotal + q.samplesFailed >= 20, 10_000));
+        if (retry) {
+          assert.equal(q.samplesTotal, 20);
+          assert.equal(q.samplesRetried, 20);
+          assert.ok(Date.now() - started >= 950, 'waited for Retry-After: 1');
+        } else {
+          assert.equal(q.samplesFailed, 20);
+          assert.equal(q.samplesRetried, 0);
+        }
+      } finally {
+        await q.stop();
+        await rx.close();
+        await src.close();
+        await dst.close();
       }
-    } finally {
-      await q.stop();
-      await rx.close();
-      await src.close();
-      await dst.close();
     }
-  }
-});
+  },
+);

@@ -79,7 +79,8 @@ test('protobuf: bytes of a known request match the protobuf wire format', () => 
   assert.equal(lb.toString('hex'), '0a060a0161120162');
   const body = new WriteRequestEncoder().encode([7], [-1], [1], 1, () => lb);
   const sample = '09' + '000000000000f03f' + '10' + 'ffffffffffffffffff01';
-  const tsInner = '0a060a0161120162' + '12' + (sample.length / 2).toString(16).padStart(2, '0') + sample;
+  const tsInner =
+    '0a060a0161120162' + '12' + (sample.length / 2).toString(16).padStart(2, '0') + sample;
   assert.equal(body.toString('hex'), '0a' + (tsInner.length / 2).toString(16) + tsInner);
 });
 
@@ -91,7 +92,11 @@ test('protobuf: malformed input is a ParseError, not a crash', () => {
     ['sample runs past series', '0a0412020910'],
   ];
   for (const [name, hex] of cases) {
-    assert.throws(() => decodeWriteRequest(Buffer.from(hex, 'hex'), new DecodedWriteRequest()), /remote write request/, name);
+    assert.throws(
+      () => decodeWriteRequest(Buffer.from(hex, 'hex'), new DecodedWriteRequest()),
+      /remote write request/,
+      name,
+    );
   }
 });
 
@@ -156,7 +161,14 @@ test('receiver validation: sorted unique valid non-empty labels', () => {
 });
 
 test('shards: follow the incoming rate and the backlog, within [min, max], with hysteresis', () => {
-  const base = { inRate: 10_000, sendSecondsPerSample: 0.0005, backlog: 0, current: 1, min: 1, max: 50 };
+  const base = {
+    inRate: 10_000,
+    sendSecondsPerSample: 0.0005,
+    backlog: 0,
+    current: 1,
+    min: 1,
+    max: 50,
+  };
   const cases: [string, Partial<typeof base>, number][] = [
     ['keeps up: 10k/s at 0.5 ms per sample needs 5', {}, 5],
     ['backlog of 400k adds 20k/s over 20 s', { backlog: 400_000 }, 15],
@@ -165,5 +177,6 @@ test('shards: follow the incoming rate and the backlog, within [min, max], with 
     ['within 30 %: unchanged', { current: 4 }, 4],
     ['min above the need', { min: 10, current: 10 }, 10],
   ];
-  for (const [name, over, want] of cases) assert.equal(desiredShards({ ...base, ...over }), want, name);
+  for (const [name, over, want] of cases)
+    assert.equal(desiredShards({ ...base, ...over }), want, name);
 });

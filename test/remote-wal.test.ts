@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { QueueManager, RemoteWriteManager } from '../src/remote/index.js';
-import { appendKnown, knownLabels, knownValue, readStore, rwConfig, startReceiver, waitFor } from '../src/remote/testdata/harness.js';
+import {
+  appendKnown,
+  knownLabels,
+  knownValue,
+  readStore,
+  rwConfig,
+  startReceiver,
+  waitFor,
+} from '../src/remote/testdata/harness.js';
 import { openDB } from '../src/tsdb/db.js';
 import { listCheckpoints, listSegments } from '../src/tsdb/wal/index.js';
 
@@ -24,98 +32,111 @@ async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
   }
 }
 
-test('retention guard: a checkpoint during an outage keeps the unsent segments; all arrive', { timeout: 40_000 }, async () => {
-  await withRoot(async (root) => {
-    const mgr = new RemoteWriteManager({ dataDir: join(root, 'src'), logger: quiet });
-    const src = await openDB(join(root, 'src'), {
-      logger: quiet,
-      walSegmentSizeBytes: SEG,
-      walRetentionGuard: () => mgr.lowWatermarkSegment(),
-    });
-    const dst = await openDB(join(root, 'dst'), { logger: quiet });
-    const rx = await startReceiver(dst);
-    rx.fault = () => 'down';
-    await mgr.applyConfig([rwConfig(rx.url, 'name: g\nqueue_config:\n  batch_send_deadline: 50ms\n  min_backoff: 20ms\n  max_backoff: 200ms')]);
-    try {
-      const nSeries = 50;
-      const n = 1200;
-      await appendKnown(src, nSeries, 0, n, T0, 1000);
-      const walDir = join(root, 'src', 'wal');
-      const before = listSegments(walDir);
-      assert.ok(before.length >= 5, `several segments (${before.length})`);
-      // The head moves on: everything older than the last sample is "in blocks".
-      await src.truncateHead(T0 + (n - 1) * 1000);
-      const after = listSegments(walDir);
-      assert.equal(after[0], before[0], 'no unsent segment deleted');
-      rx.fault = () => 'pass';
-      assert.ok(
-        await waitFor(async () => {
-          let c = 0;
-          for (const p of (await readStore(dst, 'rw_test_metric')).values()) c += p.length;
-          return c >= nSeries * n;
-        }, 20_000),
-        'caught up',
-      );
-      const got = await readStore(dst, 'rw_test_metric');
-      for (let s = 0; s < nSeries; s++) {
-        const pts = got.get(knownLabels(s).toString()) ?? [];
-        assert.equal(pts.length, n);
-        for (let i = 0; i < n; i++) assert.deepEqual(pts[i], [T0 + i * 1000, knownValue(s, i)]);
+test(
+  'retention guard: a checkpoint during an outage keeps the unsent segments; all arrive',
+  { timeout: 40_000 },
+  async () => {
+    await withRoot(async (root) => {
+      const mgr = new RemoteWriteManager({ dataDir: join(root, 'src'), logger: quiet });
+      const src = await openDB(join(root, 'src'), {
+        logger: quiet,
+        walSegmentSizeBytes: SEG,
+        walRetentionGuard: () => mgr.lowWatermarkSegment(),
+      });
+      const dst = await openDB(join(root, 'dst'), { logger: quiet });
+      const rx = await startReceiver(dst);
+      rx.fault = () => 'down';
+      await mgr.applyConfig([
+        rwConfig(
+          rx.url,
+          'name: g\nqueue_config:\n  batch_send_deadline: 50ms\n  min_backoff: 20ms\n  max_backoff: 200ms',
+        ),
+      ]);
+      try {
+        const nSeries = 50;
+        const n = 1200;
+        await appendKnown(src, nSeries, 0, n, T0, 1000);
+        const walDir = join(root, 'src', 'wal');
+        const before = listSegments(walDir);
+        assert.ok(before.length >= 5, `several segments (${before.length})`);
+        // The head moves on: everything older than the last sample is "in blocks".
+        await src.truncateHead(T0 + (n - 1) * 1000);
+        const after = listSegments(walDir);
+        assert.equal(after[0], before[0], 'no unsent segment deleted');
+        rx.fault = () => 'pass';
+        assert.ok(
+          await waitFor(async () => {
+            let c = 0;
+            for (const p of (await readStore(dst, 'rw_test_metric')).values()) c += p.length;
+            return c >= nSeries * n;
+          }, 20_000),
+          'caught up',
+        );
+        const got = await readStore(dst, 'rw_test_metric');
+        for (let s = 0; s < nSeries; s++) {
+          const pts = got.get(knownLabels(s).toString()) ?? [];
+          assert.equal(pts.length, n);
+          for (let i = 0; i < n; i++) assert.deepEqual(pts[i], [T0 + i * 1000, knownValue(s, i)]);
+        }
+        // Once sent, a later truncation may delete them.
+        await src.truncateHead(T0 + (n - 1) * 1000);
+        assert.ok(listSegments(walDir)[0] > before[0], 'sent segments are released');
+        assert.ok(listCheckpoints(walDir).length > 0);
+      } finally {
+        await mgr.stop();
+        await rx.close();
+        await src.close();
+        await dst.close();
       }
-      // Once sent, a later truncation may delete them.
-      await src.truncateHead(T0 + (n - 1) * 1000);
-      assert.ok(listSegments(walDir)[0] > before[0], 'sent segments are released');
-      assert.ok(listCheckpoints(walDir).length > 0);
-    } finally {
-      await mgr.stop();
-      await rx.close();
-      await src.close();
-      await dst.close();
-    }
-  });
-});
+    });
+  },
+);
 
-test('fresh endpoint after a checkpoint: reads series and samples from it, then the segments', { timeout: 30_000 }, async () => {
-  await withRoot(async (root) => {
-    const src = await openDB(join(root, 'src'), { logger: quiet, walSegmentSizeBytes: SEG });
-    const dst = await openDB(join(root, 'dst'), { logger: quiet });
-    const rx = await startReceiver(dst);
-    const nSeries = 40;
-    const n = 1200;
-    const keepFrom = 400;
-    await appendKnown(src, nSeries, 0, n, T0, 1000);
-    const stats = await src.truncateHead(T0 + keepFrom * 1000);
-    assert.ok(stats !== null && stats.deletedSegments > 0, 'segments were checkpointed');
-    const q = new QueueManager(rwConfig(rx.url, 'queue_config:\n  batch_send_deadline: 50ms'), {
-      walDir: join(root, 'src', 'wal'),
-      stateDir: join(root, 'src', 'remote'),
-      externalLabels: {},
-      logger: quiet,
-    });
-    q.start();
-    try {
-      assert.ok(
-        await waitFor(async () => {
-          const got = await readStore(dst, 'rw_test_metric');
-          const pts = got.get(knownLabels(nSeries - 1).toString()) ?? [];
-          return pts.length > 0 && pts[pts.length - 1][0] === T0 + (n - 1) * 1000;
-        }, 20_000),
-      );
-      const got = await readStore(dst, 'rw_test_metric');
-      assert.equal(got.size, nSeries);
-      for (let s = 0; s < nSeries; s++) {
-        const pts = got.get(knownLabels(s).toString()) ?? [];
-        // Everything from keepFrom on, in order, with the right values.
-        const tail = pts.filter(([t]) => t >= T0 + keepFrom * 1000);
-        assert.equal(tail.length, n - keepFrom, `series ${s}`);
-        for (const [t, v] of pts) assert.equal(v, knownValue(s, (t - T0) / 1000));
+test(
+  'fresh endpoint after a checkpoint: reads series and samples from it, then the segments',
+  { timeout: 30_000 },
+  async () => {
+    await withRoot(async (root) => {
+      const src = await openDB(join(root, 'src'), { logger: quiet, walSegmentSizeBytes: SEG });
+      const dst = await openDB(join(root, 'dst'), { logger: quiet });
+      const rx = await startReceiver(dst);
+      const nSeries = 40;
+      const n = 1200;
+      const keepFrom = 400;
+      await appendKnown(src, nSeries, 0, n, T0, 1000);
+      const stats = await src.truncateHead(T0 + keepFrom * 1000);
+      assert.ok(stats !== null && stats.deletedSegments > 0, 'segments were checkpointed');
+      const q = new QueueManager(rwConfig(rx.url, 'queue_config:\n  batch_send_deadline: 50ms'), {
+        walDir: join(root, 'src', 'wal'),
+        stateDir: join(root, 'src', 'remote'),
+        externalLabels: {},
+        logger: quiet,
+      });
+      q.start();
+      try {
+        assert.ok(
+          await waitFor(async () => {
+            const got = await readStore(dst, 'rw_test_metric');
+            const pts = got.get(knownLabels(nSeries - 1).toString()) ?? [];
+            return pts.length > 0 && pts[pts.length - 1][0] === T0 + (n - 1) * 1000;
+          }, 20_000),
+        );
+        const got = await readStore(dst, 'rw_test_metric');
+        assert.equal(got.size, nSeries);
+        for (let s = 0; s < nSeries; s++) {
+          const pts = got.get(knownLabels(s).toString()) ?? [];
+          // Everything from keepFrom on, in order, with the right values.
+          const tail = pts.filter(([t]) => t >= T0 + keepFrom * 1000);
+          assert.equal(tail.length, n - keepFrom, `series ${s}`);
+          for (const [t, v] of pts) assert.equal(v, knownValue(s, (t - T0) / 1000));
+        }
+        assert.equal(q.samplesFailed, 0);
+      } finally {
+        await q.stop();
+        await rx.close();
+        await src.close();
+        await dst.close();
       }
-      assert.equal(q.samplesFailed, 0);
-    } finally {
-      await q.stop();
-      await rx.close();
-      await src.close();
-      await dst.close();
-    }
-  });
-});
+    });
+  },
+);

@@ -77,10 +77,20 @@ async function benchCatchUp(): Promise<void> {
   try {
     const a0 = performance.now();
     await appendKnown(db, nSeries, 0, n, t0, 1000, 'bench_metric');
-    console.log(`backlog: ${nSeries * n} samples appended to the WAL in ${((performance.now() - a0) / 1000).toFixed(1)} s`);
-    proc = spawn(vm, [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${join(root, 'vm')}`, '-retentionPeriod=10y'], {
-      stdio: 'ignore',
-    });
+    console.log(
+      `backlog: ${nSeries * n} samples appended to the WAL in ${((performance.now() - a0) / 1000).toFixed(1)} s`,
+    );
+    proc = spawn(
+      vm,
+      [
+        `-httpListenAddr=127.0.0.1:${port}`,
+        `-storageDataPath=${join(root, 'vm')}`,
+        '-retentionPeriod=10y',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor(async () => {
       try {
         return (await fetch(`http://127.0.0.1:${port}/health`)).ok;

@@ -85,7 +85,9 @@ export class RemoteWriteClient {
     }
     if (hc.authorization !== null) {
       const a = hc.authorization;
-      const cred = a.credentialsFile ? readFileSync(a.credentialsFile, 'utf8').trim() : a.credentials;
+      const cred = a.credentialsFile
+        ? readFileSync(a.credentialsFile, 'utf8').trim()
+        : a.credentials;
       return `${a.type || 'Bearer'} ${cred}`;
     }
     return null;
@@ -94,12 +96,19 @@ export class RemoteWriteClient {
   /** Sends one compressed body; never throws (network errors come back as status 0). */
   send(body: Buffer): Promise<SendResult> {
     return new Promise((resolve) => {
-      const headers: Record<string, string | number> = { ...this.baseHeaders, 'Content-Length': body.length };
+      const headers: Record<string, string | number> = {
+        ...this.baseHeaders,
+        'Content-Length': body.length,
+      };
       let auth: string | null;
       try {
         auth = this.authorization();
       } catch (err) {
-        resolve({ status: 0, retryAfterMs: -1, message: `cannot read credentials: ${(err as Error).message}` });
+        resolve({
+          status: 0,
+          retryAfterMs: -1,
+          message: `cannot read credentials: ${(err as Error).message}`,
+        });
         return;
       }
       if (auth !== null) headers['Authorization'] = auth;

@@ -17,7 +17,13 @@ export {
   type ShardLoad,
 } from './queue.js';
 export { WalWatcher, type SavedPosition, type WalPosition, type WatcherSink } from './watcher.js';
-export { RemoteWriteClient, PROTOCOL_HEADERS, USER_AGENT, parseRetryAfter, type SendResult } from './client.js';
+export {
+  RemoteWriteClient,
+  PROTOCOL_HEADERS,
+  USER_AGENT,
+  parseRetryAfter,
+  type SendResult,
+} from './client.js';
 export {
   RemoteWriteReceiver,
   RemoteWriteRejection,
@@ -26,5 +32,10 @@ export {
   snappyDecodedLength,
   type ReceiverOptions,
 } from './receiver.js';
-export { WriteRequestEncoder, DecodedWriteRequest, decodeWriteRequest, encodeLabels } from './protobuf.js';
+export {
+  WriteRequestEncoder,
+  DecodedWriteRequest,
+  decodeWriteRequest,
+  encodeLabels,
+} from './protobuf.js';
 export type { MetricRow } from './metrics.js';

@@ -37,7 +37,10 @@ export class RemoteWriteManager {
   }
 
   /** Replaces the queues with ones for `configs` and starts them. */
-  async applyConfig(configs: readonly RemoteWriteConfig[], externalLabels: Record<string, string> = {}): Promise<void> {
+  async applyConfig(
+    configs: readonly RemoteWriteConfig[],
+    externalLabels: Record<string, string> = {},
+  ): Promise<void> {
     await this.stop();
     this.queues = configs.map(
       (cfg) =>

@@ -200,7 +200,8 @@ export class WriteRequestEncoder {
       }
       total += 1 + varintSize(ts_) + ts_;
     }
-    if (this.buf.length < total) this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
+    if (this.buf.length < total)
+      this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
     const buf = this.buf;
     let p = 0;
     for (let g = 0; g < groups; g++) {
@@ -403,7 +404,10 @@ function utf8(buf: Uint8Array, s: number, e: number, r: Reader): string {
  * Decodes a WriteRequest into `out` (reset first). Unknown fields (metadata, exemplars,
  * histograms) are skipped. Throws a ParseError naming the byte offset on malformed input.
  */
-export function decodeWriteRequest(body: Uint8Array, out: DecodedWriteRequest): DecodedWriteRequest {
+export function decodeWriteRequest(
+  body: Uint8Array,
+  out: DecodedWriteRequest,
+): DecodedWriteRequest {
   out.reset();
   const r = new Reader(body, 0, body.length);
   while (r.pos < r.end) {

@@ -228,7 +228,12 @@ export class QueueManager {
   /** Self-metric rows with Prometheus's names. */
   metrics(): MetricRow[] {
     const labels = { remote_name: this.cfg.name || this.key, url: this.cfg.url };
-    const row = (name: string, type: 'counter' | 'gauge', help: string, value: number): MetricRow => ({
+    const row = (
+      name: string,
+      type: 'counter' | 'gauge',
+      help: string,
+      value: number,
+    ): MetricRow => ({
       name: `prometheus_remote_storage_${name}`,
       type,
       help,
@@ -236,15 +241,60 @@ export class QueueManager {
       value,
     });
     return [
-      row('samples_total', 'counter', 'Total number of samples sent to remote storage.', this.samplesTotal),
-      row('samples_failed_total', 'counter', 'Total number of samples which failed on send to remote storage, non-recoverable errors.', this.samplesFailed),
-      row('samples_retried_total', 'counter', 'Total number of samples which failed on send to remote storage but were retried because the send error was recoverable.', this.samplesRetried),
-      row('samples_dropped_total', 'counter', 'Total number of samples which were dropped after being read from the WAL before being sent via remote write, either via relabelling or unintentionally because of an unknown reference ID.', this.samplesDropped),
-      row('samples_pending', 'gauge', 'The number of samples pending in the queues shards to be sent to the remote storage.', this.round.length),
-      row('shards', 'gauge', 'The number of shards used for parallel sending to the remote endpoint.', this.numShards),
-      row('highest_timestamp_in_seconds', 'gauge', 'Highest timestamp that has come into the remote storage via the WAL, in seconds since epoch.', this.highestReadTs / 1000),
-      row('queue_highest_sent_timestamp_seconds', 'gauge', 'Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, in seconds since epoch.', this.highestSentTs / 1000),
-      row('bytes_total', 'counter', 'The total number of bytes of data (not metadata) sent by the queue after compression.', this.bytesTotal),
+      row(
+        'samples_total',
+        'counter',
+        'Total number of samples sent to remote storage.',
+        this.samplesTotal,
+      ),
+      row(
+        'samples_failed_total',
+        'counter',
+        'Total number of samples which failed on send to remote storage, non-recoverable errors.',
+        this.samplesFailed,
+      ),
+      row(
+        'samples_retried_total',
+        'counter',
+        'Total number of samples which failed on send to remote storage but were retried because the send error was recoverable.',
+        this.samplesRetried,
+      ),
+      row(
+        'samples_dropped_total',
+        'counter',
+        'Total number of samples which were dropped after being read from the WAL before being sent via remote write, either via relabelling or unintentionally because of an unknown reference ID.',
+        this.samplesDropped,
+      ),
+      row(
+        'samples_pending',
+        'gauge',
+        'The number of samples pending in the queues shards to be sent to the remote storage.',
+        this.round.length,
+      ),
+      row(
+        'shards',
+        'gauge',
+        'The number of shards used for parallel sending to the remote endpoint.',
+        this.numShards,
+      ),
+      row(
+        'highest_timestamp_in_seconds',
+        'gauge',
+        'Highest timestamp that has come into the remote storage via the WAL, in seconds since epoch.',
+        this.highestReadTs / 1000,
+      ),
+      row(
+        'queue_highest_sent_timestamp_seconds',
+        'gauge',
+        'Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, in seconds since epoch.',
+        this.highestSentTs / 1000,
+      ),
+      row(
+        'bytes_total',
+        'counter',
+        'The total number of bytes of data (not metadata) sent by the queue after compression.',
+        this.bytesTotal,
+      ),
     ];
   }
 
@@ -290,7 +340,9 @@ export class QueueManager {
       const asked = Math.max(1, full - before);
       const exhausted = this.watcher.read(asked) < asked;
       if (this.watcher.err() !== null) {
-        this.logger(`remote_write ${this.label()}: WAL read stopped: ${this.watcher.err()?.message}`);
+        this.logger(
+          `remote_write ${this.label()}: WAL read stopped: ${this.watcher.err()?.message}`,
+        );
         return;
       }
       if (before === 0 && this.round.length > 0) firstPendingAt = performance.now();
@@ -379,7 +431,12 @@ export class QueueManager {
   }
 
   /** Sends samples [start, end) of `cols` until acknowledged or dropped; false when stopped. */
-  private async sendBatch(cols: Columns, start: number, end: number, enc: WriteRequestEncoder): Promise<boolean> {
+  private async sendBatch(
+    cols: Columns,
+    start: number,
+    end: number,
+    enc: WriteRequestEncoder,
+  ): Promise<boolean> {
     const n = end - start;
     const labels = this.seriesLabels;
     const raw = enc.encode(
@@ -401,7 +458,8 @@ export class QueueManager {
         if (maxTs > this.highestSentTs) this.highestSentTs = maxTs;
         return true;
       }
-      const recoverable = res.status === 0 || res.status >= 500 || (res.status === 429 && q.retryOnHttp429);
+      const recoverable =
+        res.status === 0 || res.status >= 500 || (res.status === 429 && q.retryOnHttp429);
       if (!recoverable) {
         this.samplesFailed += n;
         this.logger(
@@ -423,7 +481,8 @@ export class QueueManager {
     if (elapsed < 10) return;
     const q = this.cfg.queueConfig;
     const inRate = this.inRead / elapsed;
-    const perSample = this.sentSamplesWindow > 0 ? this.sendSecondsWindow / this.sentSamplesWindow : 0;
+    const perSample =
+      this.sentSamplesWindow > 0 ? this.sendSecondsWindow / this.sentSamplesWindow : 0;
     const lagSeconds = Math.max(0, (this.highestReadTs - this.highestSentTs) / 1000);
     const desired = desiredShards({
       inRate,

@@ -124,23 +124,29 @@ export class RemoteWriteReceiver {
       const work = tooBig
         ? Promise.reject(new RemoteWriteRejection(413, `request body over ${this.maxBody} bytes`))
         : this.accept(body);
-      work.then(
-        () => reply(res, 204, ''),
-        (err: Error) => {
-          this.requestsRejected++;
-          const status = err instanceof RemoteWriteRejection ? err.status : 500;
-          reply(res, status, err.message + '\n');
-        },
-      ).finally(() => this.inFlight--);
+      work
+        .then(
+          () => reply(res, 204, ''),
+          (err: Error) => {
+            this.requestsRejected++;
+            const status = err instanceof RemoteWriteRejection ? err.status : 500;
+            reply(res, status, err.message + '\n');
+          },
+        )
+        .finally(() => this.inFlight--);
     });
   }
 
   /** Decodes, validates and appends one compressed request body. */
   async accept(body: Buffer): Promise<number> {
     const want = snappyDecodedLength(body);
-    if (want < 0) throw new RemoteWriteRejection(400, 'snappy: corrupt input (bad length preamble)');
+    if (want < 0)
+      throw new RemoteWriteRejection(400, 'snappy: corrupt input (bad length preamble)');
     if (want > this.maxDecoded) {
-      throw new RemoteWriteRejection(400, `decoded request of ${want} bytes is over the limit of ${this.maxDecoded}`);
+      throw new RemoteWriteRejection(
+        400,
+        `decoded request of ${want} bytes is over the limit of ${this.maxDecoded}`,
+      );
     }
     let raw: Buffer;
     try {
@@ -158,7 +164,10 @@ export class RemoteWriteReceiver {
       const pairs = req.pairsOf(s);
       const problem = checkSeriesLabels(pairs);
       if (problem !== null) {
-        throw new RemoteWriteRejection(400, `invalid series ${s} ${describeSeries(pairs)}: ${problem}`);
+        throw new RemoteWriteRejection(
+          400,
+          `invalid series ${s} ${describeSeries(pairs)}: ${problem}`,
+        );
       }
     }
     const app = this.appendable.appender();
@@ -203,7 +212,11 @@ const receivers = new WeakMap<Appendable, RemoteWriteReceiver>();
  * The handler the web server routes `POST /api/v1/write` to (behind
  * `--web.enable-remote-write-receiver`). One receiver (and concurrency limit) per store.
  */
-export function handleRemoteWrite(req: IncomingMessage, res: ServerResponse, appendable: Appendable): void {
+export function handleRemoteWrite(
+  req: IncomingMessage,
+  res: ServerResponse,
+  appendable: Appendable,
+): void {
   let r = receivers.get(appendable);
   if (r === undefined) {
     r = new RemoteWriteReceiver(appendable);
