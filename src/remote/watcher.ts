@@ -58,6 +58,7 @@ export class WalWatcher {
   private pos: WalPosition;
   /** Corruption met while reading; the watcher stops there until restarted. */
   private error: Error | null;
+  private lastGapCheck = 0;
 
   constructor(walDir: string, sentUpTo: WalPosition | null, sink: WatcherSink) {
     this.walDir = walDir;
@@ -98,7 +99,7 @@ export class WalWatcher {
         }
         // A gap (segments deleted past us, e.g. beyond the max age): start over from the
         // newest checkpoint; samples already sent are skipped by position.
-        if (this.skippedAhead(r.segment())) {
+        if (this.gapCheckDue() && this.skippedAhead(r.segment())) {
           r.close();
           this.sentUpTo = this.position();
           this.open();
@@ -135,6 +136,14 @@ export class WalWatcher {
       if (this.pos.segment < first) this.pos = { segment: first, offset: 0 };
     }
     this.reader = new WalReader(this.walDir, { live: true, first });
+  }
+
+  /** At most one folder listing per second while idle. */
+  private gapCheckDue(): boolean {
+    const now = performance.now();
+    if (now - this.lastGapCheck < 1000) return false;
+    this.lastGapCheck = now;
+    return true;
   }
 
   /** True when the segment after `seg` is gone but later ones exist. */
