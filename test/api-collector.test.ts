@@ -4,12 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCollector } from '../src/cmd/collector.js';
+import { Labels } from '../src/model/labels.js';
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -120,5 +121,54 @@ test(
     await waitFor('quit', async () => (quitCalled ? true : null));
     stopped = true;
     await assert.rejects(fetch(`${base}/-/healthy`));
+  },
+);
+
+test(
+  'the admin API deletes series, cleans tombstones and writes snapshots',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'api-admin-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cfg = join(dir, 'meshmetrics.yml');
+    writeFileSync(cfg, 'scrape_configs: []\n');
+    const c = await startCollector({
+      configFile: cfg,
+      dataDir: join(dir, 'data'),
+      listenAddress: '127.0.0.1:0',
+      enableAdminApi: true,
+      logWrite: () => {},
+    });
+    t.after(() => c.stop());
+    const base = `http://127.0.0.1:${c.webAddress.port}`;
+    const now = Date.now();
+    const app = c.db.appender();
+    for (const pod of ['a', 'b']) {
+      const ls = Labels.from({ __name__: 'request_total', pod });
+      for (let i = 0; i < 10; i++) app.append(0, ls, now - 10_000 * (10 - i), i);
+    }
+    await app.commit();
+    const count = async (): Promise<number> => {
+      const r = await fetch(`${base}/api/v1/query?query=count(request_total)&time=${now / 1000}`);
+      const j = (await r.json()) as { data: { result: { value: [number, string] }[] } };
+      return j.data.result.length === 0 ? 0 : Number(j.data.result[0].value[1]);
+    };
+    assert.equal(await count(), 2);
+
+    const del = await fetch(`${base}/api/v1/admin/tsdb/delete_series?match[]=request_total{pod="a"}`, {
+      method: 'POST',
+    });
+    assert.equal(del.status, 204);
+    assert.equal(await count(), 1, 'pod a is gone from queries');
+    assert.equal((await fetch(`${base}/api/v1/admin/tsdb/clean_tombstones`, { method: 'POST' })).status, 204);
+
+    const snap = await fetch(`${base}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
+    assert.equal(snap.status, 200);
+    const { data } = (await snap.json()) as { data: { name: string } };
+    assert.match(data.name, /^\d{8}T\d{6}Z-[0-9a-f]{16}$/);
+    const snapDir = join(dir, 'data', 'snapshots', data.name);
+    const blocks = readdirSync(snapDir);
+    assert.equal(blocks.length, 1, 'the head was written as one block');
+    assert.ok(existsSync(join(snapDir, blocks[0], 'meta.json')));
   },
 );

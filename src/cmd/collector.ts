@@ -9,6 +9,8 @@
  * @module
  */
 
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { loadConfigFile, type Config } from '../config/index.js';
 import { DiscoveryManager } from '../discovery/index.js';
 import { ConfigError } from '../model/errors.js';
@@ -18,7 +20,7 @@ import { openDB, type DB } from '../tsdb/db.js';
 import { parseRetentionDuration, parseRetentionSize } from '../tsdb/retention.js';
 import { Engine } from '../promql/index.js';
 import { marshalConfig } from '../config/index.js';
-import { WebServer } from '../web/index.js';
+import { WebServer, type TSDBAdmin } from '../web/index.js';
 import { VERSION } from './version.js';
 
 /** The collector's settings, from flags. */
@@ -142,12 +144,13 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
     targets: scrapeManager,
     head: db.head,
     enableAdminApi: opts.enableAdminApi,
+    admin: tsdbAdmin(db, opts.dataDir),
     enableLifecycle: opts.enableLifecycle,
     lifecycle: {
       reload: () => handle.reload(),
       quit: () => void handle.stop().then(() => opts.onQuit?.()),
     },
-    selfMetrics: [() => db.head.metrics(), () => scrapeManager.metrics.rows(), () => remote.metrics()],
+    selfMetrics: [() => db.metrics(), () => scrapeManager.metrics.rows(), () => remote.metrics()],
     remoteWriteHandler: opts.enableRemoteWriteReceiver ? (req, res) => handleRemoteWrite(req, res, db) : undefined,
     configYaml: () => marshalConfig(config),
     flags: () => collectorFlags(opts),
@@ -242,7 +245,7 @@ Discovers, scrapes and stores metrics. Flags (Prometheus's names):
   --web.enable-lifecycle             allow /-/reload and /-/quit
   --web.enable-admin-api             allow the admin API
   --web.enable-remote-write-receiver accept remote_write at /api/v1/write
-  --web.config.file=FILE             TLS and basic auth of the HTTP API
+  --web.config.file=FILE             TLS and basic auth of the HTTP API (not supported yet: refused)
   --query.lookback-delta=D           (default 5m)
   --query.timeout=D                  (default 2m)
   --query.max-samples=N              (default 50000000)
@@ -312,8 +315,9 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
         o.listenAddress = value;
         break;
       case 'web.config.file':
-        o.webConfigFile = value;
-        break;
+        // Refused rather than ignored: serving without the TLS or auth a user asked for
+        // would be worse than not starting.
+        throw new ConfigError(`--web.config.file=${value}: TLS and basic auth of the HTTP API are not supported yet`);
       case 'query.lookback-delta':
         o.queryLookbackDeltaMs = dur();
         break;
@@ -376,4 +380,26 @@ export async function run(args: string[]): Promise<number> {
     process.on('SIGINT', onStop);
     process.on('SIGTERM', onStop);
   });
+}
+
+/**
+ * The admin API's operations over the DB (`/api/v1/admin/tsdb/*`, behind
+ * --web.enable-admin-api). Snapshots go to `<data>/snapshots/<UTC time>-<random hex>`, the
+ * name Prometheus gives them.
+ */
+function tsdbAdmin(db: DB, dataDir: string): TSDBAdmin {
+  return {
+    async deleteSeries(matcherSets, mint, maxt) {
+      for (const ms of matcherSets) await db.deleteSeries(ms, mint, maxt);
+    },
+    async cleanTombstones() {
+      db.cleanTombstones();
+    },
+    async snapshot(skipHead) {
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const name = `${stamp}-${randomBytes(8).toString('hex')}`;
+      db.snapshot(join(dataDir, 'snapshots', name), !skipHead);
+      return name;
+    },
+  };
 }
