@@ -41,7 +41,10 @@ export default tseslint.config(
           ],
         },
       ],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
@@ -50,7 +53,12 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+      },
     },
   },
   forbid(
@@ -58,11 +66,35 @@ export default tseslint.config(
     ['storage', 'tsdb', 'promql', 'scrape', 'web', 'remote', 'cmd', 'exposition', 'config'],
     'model is pure data and depends on nothing',
   ),
-  forbid(['src/storage/**'], ['tsdb', 'promql', 'scrape', 'web', 'remote', 'cmd'], 'storage holds contracts only'),
-  forbid(['src/tsdb/**'], ['promql', 'scrape', 'web', 'remote', 'cmd'], 'the TSDB knows nothing of its users'),
-  forbid(['src/promql/**'], ['tsdb', 'scrape', 'web', 'remote', 'cmd'], 'the engine sees only the Querier'),
-  forbid(['src/scrape/**'], ['tsdb', 'promql', 'web', 'remote', 'cmd'], 'the scraper sees only the Appendable'),
-  forbid(['src/exposition/**', 'src/relabel/**'], ['storage', 'tsdb', 'promql', 'scrape', 'web', 'remote', 'cmd'], 'format code is pure'),
-  forbid(['src/web/**'], ['tsdb', 'cmd'], 'the API declares the interfaces it needs; cmd wires the TSDB in'),
+  forbid(
+    ['src/storage/**'],
+    ['tsdb', 'promql', 'scrape', 'web', 'remote', 'cmd'],
+    'storage holds contracts only',
+  ),
+  forbid(
+    ['src/tsdb/**'],
+    ['promql', 'scrape', 'web', 'remote', 'cmd'],
+    'the TSDB knows nothing of its users',
+  ),
+  forbid(
+    ['src/promql/**'],
+    ['tsdb', 'scrape', 'web', 'remote', 'cmd'],
+    'the engine sees only the Querier',
+  ),
+  forbid(
+    ['src/scrape/**'],
+    ['tsdb', 'promql', 'web', 'remote', 'cmd'],
+    'the scraper sees only the Appendable',
+  ),
+  forbid(
+    ['src/exposition/**', 'src/relabel/**'],
+    ['storage', 'tsdb', 'promql', 'scrape', 'web', 'remote', 'cmd'],
+    'format code is pure',
+  ),
+  forbid(
+    ['src/web/**'],
+    ['tsdb', 'cmd'],
+    'the API declares the interfaces it needs; cmd wires the TSDB in',
+  ),
   forbid(['src/remote/**'], ['promql', 'web', 'cmd'], 'remote reads the WAL, not the engine'),
 );

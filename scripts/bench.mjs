@@ -18,7 +18,9 @@ const selected = filters.length ? files.filter((f) => filters.some((s) => f.incl
 let failed = 0;
 for (const f of selected) {
   console.log(`\n== ${f}`);
-  const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', f], { stdio: 'inherit' });
+  const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', f], {
+    stdio: 'inherit',
+  });
   if (res.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -155,12 +155,18 @@ test(
     };
     assert.equal(await count(), 2);
 
-    const del = await fetch(`${base}/api/v1/admin/tsdb/delete_series?match[]=request_total{pod="a"}`, {
-      method: 'POST',
-    });
+    const del = await fetch(
+      `${base}/api/v1/admin/tsdb/delete_series?match[]=request_total{pod="a"}`,
+      {
+        method: 'POST',
+      },
+    );
     assert.equal(del.status, 204);
     assert.equal(await count(), 1, 'pod a is gone from queries');
-    assert.equal((await fetch(`${base}/api/v1/admin/tsdb/clean_tombstones`, { method: 'POST' })).status, 204);
+    assert.equal(
+      (await fetch(`${base}/api/v1/admin/tsdb/clean_tombstones`, { method: 'POST' })).status,
+      204,
+    );
 
     const snap = await fetch(`${base}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
     assert.equal(snap.status, 200);

@@ -11,21 +11,36 @@ const MAIN = pathToFileURL(resolve('src/cmd/main.ts')).href;
 // Runs main() the way bin/meshmetrics.js does, but on the TypeScript sources.
 const ENTRY = `import { main } from ${JSON.stringify(MAIN)}; process.exitCode = await main(process.argv.slice(1));`;
 
-function run(args: string[], stdin: string | Buffer): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, ...args], {
-    input: stdin,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+function run(
+  args: string[],
+  stdin: string | Buffer,
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', ENTRY, ...args],
+    {
+      input: stdin,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   assert.equal(r.error, undefined);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('check metrics exit codes and messages', async (t) => {
-  const cases: { name: string; args?: string[]; stdin: string; code: number; stderr: string | RegExp; stdout?: string | RegExp }[] = [
+  const cases: {
+    name: string;
+    args?: string[];
+    stdin: string;
+    code: number;
+    stderr: string | RegExp;
+    stdout?: string | RegExp;
+  }[] = [
     {
       name: 'clean input exits 0 silently',
-      stdin: '# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{code="200"} 7\n',
+      stdin:
+        '# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{code="200"} 7\n',
       code: 0,
       stderr: '',
     },
@@ -50,7 +65,8 @@ test('check metrics exit codes and messages', async (t) => {
       name: 'expfmt strictness: second HELP',
       stdin: '# HELP a x\n# HELP a y\na 1\n',
       code: 1,
-      stderr: 'error while linting: text format parsing error in line 2: second HELP line for metric name "a"\n',
+      stderr:
+        'error while linting: text format parsing error in line 2: second HELP line for metric name "a"\n',
     },
     {
       name: '--openmetrics parses strictly: # EOF required',
@@ -77,7 +93,8 @@ test('check metrics exit codes and messages', async (t) => {
     {
       name: '--extended prints the cardinality table of a clean input',
       args: ['--extended'],
-      stdin: '# HELP a_total x\n# TYPE a_total counter\na_total{x="1"} 1\na_total{x="2"} 1\n# HELP b x\n# TYPE b histogram\nb_bucket{le="1"} 1\nb_bucket{le="+Inf"} 1\nb_sum 1\nb_count 1\n',
+      stdin:
+        '# HELP a_total x\n# TYPE a_total counter\na_total{x="1"} 1\na_total{x="2"} 1\n# HELP b x\n# TYPE b histogram\nb_bucket{le="1"} 1\nb_bucket{le="+Inf"} 1\nb_sum 1\nb_count 1\n',
       code: 0,
       stderr: '',
       // Byte for byte what promtool 2.42 prints for this input.
@@ -87,7 +104,13 @@ test('check metrics exit codes and messages', async (t) => {
         'a_total    2              33.33%        \n' +
         'Total      6              100%          \n',
     },
-    { name: 'unknown flag is a usage error', args: ['--bogus'], stdin: '', code: 2, stderr: /Unknown option '--bogus'/ },
+    {
+      name: 'unknown flag is a usage error',
+      args: ['--bogus'],
+      stdin: '',
+      code: 2,
+      stderr: /Unknown option '--bogus'/,
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, () => {

@@ -10,7 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEFAULT_COLLECTOR_OPTIONS, parseCollectorFlags, startCollector } from '../src/cmd/collector.js';
+import {
+  DEFAULT_COLLECTOR_OPTIONS,
+  parseCollectorFlags,
+  startCollector,
+} from '../src/cmd/collector.js';
 import { Matcher } from '../src/model/matcher.js';
 import { isStaleNaN } from '../src/model/stale.js';
 import { openDB, type DB } from '../src/tsdb/db.js';
@@ -38,7 +42,11 @@ async function read(db: DB, ...matchers: Matcher[]): Promise<Map<string, Sample[
   return out;
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
+async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 8000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -46,7 +54,10 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, tim
   }
 }
 
-function configYaml(jobs: { name: string; path: string; interval?: string }[], address: string): string {
+function configYaml(
+  jobs: { name: string; path: string; interval?: string }[],
+  address: string,
+): string {
   let y = 'global:\n  scrape_interval: 200ms\n  scrape_timeout: 150ms\nscrape_configs:\n';
   for (const j of jobs) {
     y += `  - job_name: ${j.name}\n    metrics_path: ${j.path}\n`;
@@ -65,16 +76,41 @@ before(async () => {
 after(() => srv.close());
 
 describe('collector flags', () => {
-  const cases: { args: string[]; want?: Partial<typeof DEFAULT_COLLECTOR_OPTIONS>; error?: RegExp }[] = [
-    { args: [], want: { configFile: 'meshmetrics.yml', dataDir: 'data/', listenAddress: '127.0.0.1:9090' } },
-    { args: ['--config.file=a.yml', '--storage.tsdb.path', '/tmp/d'], want: { configFile: 'a.yml', dataDir: '/tmp/d' } },
+  const cases: {
+    args: string[];
+    want?: Partial<typeof DEFAULT_COLLECTOR_OPTIONS>;
+    error?: RegExp;
+  }[] = [
+    {
+      args: [],
+      want: { configFile: 'meshmetrics.yml', dataDir: 'data/', listenAddress: '127.0.0.1:9090' },
+    },
+    {
+      args: ['--config.file=a.yml', '--storage.tsdb.path', '/tmp/d'],
+      want: { configFile: 'a.yml', dataDir: '/tmp/d' },
+    },
     { args: ['--storage.tsdb.retention.time=15d'], want: { retentionTimeMs: 15 * 86_400_000 } },
     { args: ['--storage.tsdb.retention.size=512MB'], want: { retentionSizeBytes: 512 * 2 ** 20 } },
-    { args: ['--web.listen-address=0.0.0.0:9091', '--web.enable-lifecycle'], want: { listenAddress: '0.0.0.0:9091', enableLifecycle: true } },
-    { args: ['--web.enable-admin-api=false', '--web.enable-remote-write-receiver'], want: { enableAdminApi: false, enableRemoteWriteReceiver: true } },
-    { args: ['--query.lookback-delta=1m', '--query.max-samples=10'], want: { queryLookbackDeltaMs: 60_000, queryMaxSamples: 10 } },
-    { args: ['--storage.tsdb.retention.time=soon'], error: /--storage.tsdb.retention.time: invalid duration "soon"/ },
-    { args: ['--storage.tsdb.retention.size=12'], error: /--storage.tsdb.retention.size: invalid size "12"/ },
+    {
+      args: ['--web.listen-address=0.0.0.0:9091', '--web.enable-lifecycle'],
+      want: { listenAddress: '0.0.0.0:9091', enableLifecycle: true },
+    },
+    {
+      args: ['--web.enable-admin-api=false', '--web.enable-remote-write-receiver'],
+      want: { enableAdminApi: false, enableRemoteWriteReceiver: true },
+    },
+    {
+      args: ['--query.lookback-delta=1m', '--query.max-samples=10'],
+      want: { queryLookbackDeltaMs: 60_000, queryMaxSamples: 10 },
+    },
+    {
+      args: ['--storage.tsdb.retention.time=soon'],
+      error: /--storage.tsdb.retention.time: invalid duration "soon"/,
+    },
+    {
+      args: ['--storage.tsdb.retention.size=12'],
+      error: /--storage.tsdb.retention.size: invalid size "12"/,
+    },
     { args: ['--web.enable-lifecycle=maybe'], error: /--web.enable-lifecycle: want true or false/ },
     { args: ['--no-such-flag=1'], error: /unknown flag --no-such-flag/ },
     { args: ['--config.file'], error: /--config.file: missing value/ },
@@ -87,7 +123,8 @@ describe('collector flags', () => {
         return;
       }
       const got = parseCollectorFlags(tc.args);
-      for (const [k, v] of Object.entries(tc.want ?? {})) assert.deepEqual(got[k as keyof typeof got], v, k);
+      for (const [k, v] of Object.entries(tc.want ?? {}))
+        assert.deepEqual(got[k as keyof typeof got], v, k);
     });
   }
 });
@@ -109,14 +146,32 @@ describe('startCollector', () => {
     t.after(async () => {
       if (!stopped) await c.stop();
     });
-    await waitFor('one scraped', async () => (await read(c.db, new Matcher('=', '__name__', 'one_total'))).size === 1);
+    await waitFor(
+      'one scraped',
+      async () => (await read(c.db, new Matcher('=', '__name__', 'one_total'))).size === 1,
+    );
 
     // A changed file: job one scrapes less often, job two appears.
-    writeFileSync(cfgFile, configYaml([{ name: 'one', path: '/one', interval: '400ms' }, { name: 'two', path: '/two' }], srv.address));
+    writeFileSync(
+      cfgFile,
+      configYaml(
+        [
+          { name: 'one', path: '/one', interval: '400ms' },
+          { name: 'two', path: '/two' },
+        ],
+        srv.address,
+      ),
+    );
     assert.equal(await c.reload(), true);
-    await waitFor('two scraped', async () => (await read(c.db, new Matcher('=', '__name__', 'two'))).size === 1);
+    await waitFor(
+      'two scraped',
+      async () => (await read(c.db, new Matcher('=', '__name__', 'two'))).size === 1,
+    );
     const pools = c.scrapeManager.targets();
-    assert.deepEqual(pools.map((p) => p.scrapePool), ['one', 'two']);
+    assert.deepEqual(
+      pools.map((p) => p.scrapePool),
+      ['one', 'two'],
+    );
     assert.equal(pools[0].active[0].scrapeIntervalMs, 400);
 
     // A broken file is refused with file:line, and the running configuration stays.
@@ -124,8 +179,14 @@ describe('startCollector', () => {
     assert.equal(await c.reload(), false);
     const errLine = logs.find((l) => l.includes('Error reloading config'));
     assert.ok(errLine, logs.join(''));
-    assert.match(errLine, /^ts=\S+ level=error component=collector msg="Error reloading config" filename=\S+ err=".*meshmetrics\.yml:3:\d+: /);
-    assert.deepEqual(c.scrapeManager.targets().map((p) => p.scrapePool), ['one', 'two']);
+    assert.match(
+      errLine,
+      /^ts=\S+ level=error component=collector msg="Error reloading config" filename=\S+ err=".*meshmetrics\.yml:3:\d+: /,
+    );
+    assert.deepEqual(
+      c.scrapeManager.targets().map((p) => p.scrapePool),
+      ['one', 'two'],
+    );
     assert.equal(c.config().scrapeConfigs.length, 2);
 
     await c.stop();
@@ -138,7 +199,10 @@ describe('startCollector', () => {
       for (const [k, s] of ups) {
         assert.ok(s.length >= 2, k);
         assert.ok(isStaleNaN(s[s.length - 1].v), `${k} ends with a stale marker`);
-        assert.ok(s.slice(0, -1).every((x) => x.v === 1), k);
+        assert.ok(
+          s.slice(0, -1).every((x) => x.v === 1),
+          k,
+        );
       }
       const one = [...(await read(db, new Matcher('=', '__name__', 'one_total'))).values()][0];
       assert.ok(isStaleNaN(one[one.length - 1].v));
@@ -152,7 +216,10 @@ describe('startCollector', () => {
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const cfgFile = join(dir, 'bad.yml');
     writeFileSync(cfgFile, 'global:\n  scrape_interval: 1x\n');
-    await assert.rejects(startCollector({ configFile: cfgFile, dataDir: join(dir, 'data') }), /bad\.yml:2:\d+/);
+    await assert.rejects(
+      startCollector({ configFile: cfgFile, dataDir: join(dir, 'data') }),
+      /bad\.yml:2:\d+/,
+    );
   });
 });
 
@@ -178,17 +245,36 @@ describe('meshmetrics collector process', () => {
     );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
     const before = srv.requestsFor('/two').length;
-    await waitFor('first load', () => stderr.includes('Completed loading of configuration file'), 20_000);
+    await waitFor(
+      'first load',
+      () => stderr.includes('Completed loading of configuration file'),
+      20_000,
+    );
     await waitFor('scrapes', () => srv.requestsFor('/one').length >= 2, 15_000);
-    writeFileSync(cfgFile, configYaml([{ name: 'one', path: '/one' }, { name: 'two', path: '/two' }], srv.address));
+    writeFileSync(
+      cfgFile,
+      configYaml(
+        [
+          { name: 'one', path: '/one' },
+          { name: 'two', path: '/two' },
+        ],
+        srv.address,
+      ),
+    );
     child.kill('SIGHUP');
     // Discovery publishes at most every 5 s, as Prometheus's.
-    await waitFor('job two scraped after SIGHUP', () => srv.requestsFor('/two').length > before, 15_000);
+    await waitFor(
+      'job two scraped after SIGHUP',
+      () => srv.requestsFor('/two').length > before,
+      15_000,
+    );
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     assert.match(stderr, /level=info component=collector msg="See you next time!"/);

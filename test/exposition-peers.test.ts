@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ParseError } from '../src/model/errors.js';
-import { EntryType, ExpositionParser, validateOpenMetrics, type ExpositionFormat, type ParserOptions } from '../src/exposition/index.js';
+import {
+  EntryType,
+  ExpositionParser,
+  validateOpenMetrics,
+  type ExpositionFormat,
+  type ParserOptions,
+} from '../src/exposition/index.js';
 import { linkerdProxyBody } from './fixtures/linkerd-body.js';
 
 const PEERS = resolve('../shared/peer-tests');
@@ -24,12 +30,20 @@ test('peer test data is present', () => {
 test('OpenMetrics parser suite: every case gets the right verdict in strict mode', () => {
   let passed = 0;
   const wrong: string[] = [];
-  const cases = readdirSync(OM_DIR).filter((c) => existsSync(join(OM_DIR, c, 'test.json'))).sort();
+  const cases = readdirSync(OM_DIR)
+    .filter((c) => existsSync(join(OM_DIR, c, 'test.json')))
+    .sort();
   for (const c of cases) {
-    const meta = JSON.parse(readFileSync(join(OM_DIR, c, 'test.json'), 'utf8')) as { file: string; shouldParse: boolean };
+    const meta = JSON.parse(readFileSync(join(OM_DIR, c, 'test.json'), 'utf8')) as {
+      file: string;
+      shouldParse: boolean;
+    };
     const err = validateOpenMetrics(readFileSync(join(OM_DIR, c, meta.file)));
     if ((err === null) === meta.shouldParse) passed++;
-    else wrong.push(`${c}: want ${meta.shouldParse ? 'accept' : 'reject'}, got ${err ? err.message : 'accept'}`);
+    else
+      wrong.push(
+        `${c}: want ${meta.shouldParse ? 'accept' : 'reject'}, got ${err ? err.message : 'accept'}`,
+      );
   }
   console.log(`openmetrics parsers: ${passed} passed, ${wrong.length} failed`);
   assert.deepEqual(wrong, []);
@@ -61,7 +75,10 @@ function scrapeLike(body: Buffer, job: string) {
   const p = new ExpositionParser(body, { format: 'text' });
   const stored = new Map<string, Record<string, string>>();
   const metadata = new Map<string, { type: string; help: string }>();
-  const target: [string, string][] = [['job', job], ['instance', '127.0.0.1:18080']];
+  const target: [string, string][] = [
+    ['job', job],
+    ['instance', '127.0.0.1:18080'],
+  ];
   let scraped = 0;
   for (let t = p.next(); t !== EntryType.EOF; t = p.next()) {
     if (t === EntryType.Series) {
@@ -91,7 +108,10 @@ function scrapeLike(body: Buffer, job: string) {
 
 test('Prometheus 2.42 observed outcomes (text mode)', async (t) => {
   const dir = join(EXPO, 'prom242-observed');
-  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, Observed | string>;
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<
+    string,
+    Observed | string
+  >;
   const names = Object.keys(expected).filter((k) => !k.startsWith('_'));
   assert.ok(names.length >= 19);
   for (const name of names) {
@@ -106,7 +126,10 @@ test('Prometheus 2.42 observed outcomes (text mode)', async (t) => {
         err = e;
       }
       if (want.up === 0) {
-        assert.ok(err instanceof ParseError, `want a failed scrape (${want.error}), got ${err ? String(err) : 'success'}`);
+        assert.ok(
+          err instanceof ParseError,
+          `want a failed scrape (${want.error}), got ${err ? String(err) : 'success'}`,
+        );
         return;
       }
       assert.equal(err, null, `want up=1, got ${String(err)}`);
@@ -124,10 +147,13 @@ test('Prometheus 2.42 observed outcomes (text mode)', async (t) => {
         if (!showsName) delete c.__name__;
         return c;
       });
-      const norm = (xs: Record<string, string>[]) => xs.map((x) => JSON.stringify(Object.entries(x).sort())).sort();
+      const norm = (xs: Record<string, string>[]) =>
+        xs.map((x) => JSON.stringify(Object.entries(x).sort())).sort();
       assert.deepEqual(norm(gotSeries), norm(wantSeries));
-      for (const [fam, m] of Object.entries(want.metadata ?? {})) assert.deepEqual(g.metadata.get(fam), m, fam);
-      if (want.scrape_samples_scraped !== undefined) assert.equal(g.scraped, want.scrape_samples_scraped);
+      for (const [fam, m] of Object.entries(want.metadata ?? {}))
+        assert.deepEqual(g.metadata.get(fam), m, fam);
+      if (want.scrape_samples_scraped !== undefined)
+        assert.equal(g.scraped, want.scrape_samples_scraped);
     });
   }
 });
@@ -179,7 +205,13 @@ test('expfmt fuzz corpus: samples or a ParseError, with Prometheus-scraper verdi
   }
   // expfmt's good inputs parse, except from_test_parse_3, whose `decoy -1 -2` has a negative
   // timestamp: expfmt takes it, Prometheus's scraper fails the scrape (observed: ts_neg).
-  for (const f of ['from_test_parse_0', 'from_test_parse_1', 'from_test_parse_2', 'from_test_parse_4', 'minimal']) {
+  for (const f of [
+    'from_test_parse_0',
+    'from_test_parse_1',
+    'from_test_parse_2',
+    'from_test_parse_4',
+    'minimal',
+  ]) {
     assert.equal(got[f], 'ok', f);
   }
   assert.equal(got.from_test_parse_3, 'error');
@@ -189,15 +221,24 @@ test('expfmt fuzz corpus: samples or a ParseError, with Prometheus-scraper verdi
   // The other thirteen fail here too.
   const accepted = files.filter((f) => f.startsWith('from_test_parse_error') && got[f] === 'ok');
   assert.deepEqual(accepted, [
-    'from_test_parse_error_0', 'from_test_parse_error_1', 'from_test_parse_error_12', 'from_test_parse_error_13',
-    'from_test_parse_error_14', 'from_test_parse_error_19', 'from_test_parse_error_7',
+    'from_test_parse_error_0',
+    'from_test_parse_error_1',
+    'from_test_parse_error_12',
+    'from_test_parse_error_13',
+    'from_test_parse_error_14',
+    'from_test_parse_error_19',
+    'from_test_parse_error_7',
   ]);
 });
 
 test('random mutations of valid bodies end in samples or a ParseError, never a crash or hang', () => {
   const sources: Buffer[] = [
-    ...readdirSync(join(EXPO, 'common-expfmt-fuzz-corpus')).map((f) => readFileSync(join(EXPO, 'common-expfmt-fuzz-corpus', f))),
-    ...readdirSync(OM_DIR).filter((c) => !c.startsWith('bad_')).map((c) => readFileSync(join(OM_DIR, c, 'metrics'))),
+    ...readdirSync(join(EXPO, 'common-expfmt-fuzz-corpus')).map((f) =>
+      readFileSync(join(EXPO, 'common-expfmt-fuzz-corpus', f)),
+    ),
+    ...readdirSync(OM_DIR)
+      .filter((c) => !c.startsWith('bad_'))
+      .map((c) => readFileSync(join(OM_DIR, c, 'metrics'))),
     Buffer.from(linkerdProxyBody({ inbound: 1, outbound: 1, routes: 1, statusCodes: 1 })),
   ];
   const interesting = Buffer.from('{}"\\\n #=,\0\r+-.e9aZ_:\t\xff');
@@ -206,7 +247,11 @@ test('random mutations of valid bodies end in samples or a ParseError, never a c
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
     return seed % n;
   };
-  const formats: ParserOptions[] = [{ format: 'text' }, { format: 'openmetrics' }, { format: 'openmetrics', strict: false }];
+  const formats: ParserOptions[] = [
+    { format: 'text' },
+    { format: 'openmetrics' },
+    { format: 'openmetrics', strict: false },
+  ];
   const deadline = Date.now() + 20_000;
   const counts = { ok: 0, error: 0 };
   let mutants = 0;
@@ -221,7 +266,11 @@ test('random mutations of valid bodies end in samples or a ParseError, never a c
           b[at] ^= 1 << rnd(8);
           break;
         case 1:
-          b = Buffer.concat([b.subarray(0, at), interesting.subarray(rnd(interesting.length)).subarray(0, 1), b.subarray(at)]);
+          b = Buffer.concat([
+            b.subarray(0, at),
+            interesting.subarray(rnd(interesting.length)).subarray(0, 1),
+            b.subarray(at),
+          ]);
           break;
         case 2:
           b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + rnd(8))]);
@@ -230,17 +279,25 @@ test('random mutations of valid bodies end in samples or a ParseError, never a c
           b = b.subarray(0, at);
           break;
         default:
-          b = Buffer.concat([b.subarray(0, at), b.subarray(rnd(b.length)).subarray(0, rnd(40)), b.subarray(at)]);
+          b = Buffer.concat([
+            b.subarray(0, at),
+            b.subarray(rnd(b.length)).subarray(0, rnd(40)),
+            b.subarray(at),
+          ]);
       }
     }
     const opts = formats[mutants % formats.length];
     try {
       counts[verdict(b, opts)]++;
     } catch (err) {
-      assert.fail(`${opts.format}: ${String(err)} on ${JSON.stringify(b.toString('latin1').slice(0, 200))}`);
+      assert.fail(
+        `${opts.format}: ${String(err)} on ${JSON.stringify(b.toString('latin1').slice(0, 200))}`,
+      );
     }
   }
-  console.log(`mutations: ${mutants} bodies, ${counts.ok} parsed, ${counts.error} rejected with ParseError`);
+  console.log(
+    `mutations: ${mutants} bodies, ${counts.ok} parsed, ${counts.error} rejected with ParseError`,
+  );
   assert.ok(mutants >= 300, `only ${mutants} mutants in the time bound`);
   assert.ok(counts.ok > 0 && counts.error > 0);
 });
@@ -264,7 +321,10 @@ test("Prometheus's textparse benchmark inputs parse", () => {
       assert.equal(validateOpenMetrics(body) === null, strict, `${f} strict verdict`);
     }
   }
-  assert.equal(verdict(readFileSync(join(EXPO, 'common-expfmt-testdata-text.prom')), { format: 'text' }), 'ok');
+  assert.equal(
+    verdict(readFileSync(join(EXPO, 'common-expfmt-testdata-text.prom')), { format: 'text' }),
+    'ok',
+  );
 });
 
 test('a Linkerd proxy body (0.0.4 + OpenMetrics tail, text/plain) parses in text mode', () => {
@@ -292,7 +352,14 @@ test('a Linkerd proxy body (0.0.4 + OpenMetrics tail, text/plain) parses in text
   assert.equal(comments[comments.length - 1], ' EOF');
   assert.equal(types.get('identity_cert_refreshes'), 'counter');
   assert.ok(names.has('identity_cert_refreshes_total'));
-  for (const n of ['request_total', 'response_total', 'response_latency_ms_bucket', 'tcp_open_connections', 'process_cpu_seconds_total', 'proxy_build_info']) {
+  for (const n of [
+    'request_total',
+    'response_total',
+    'response_latency_ms_bucket',
+    'tcp_open_connections',
+    'process_cpu_seconds_total',
+    'proxy_build_info',
+  ]) {
     assert.ok(names.has(n), n);
   }
   // Same options, same bytes; a later scrape keeps the series and moves the counters.
@@ -302,7 +369,8 @@ test('a Linkerd proxy body (0.0.4 + OpenMetrics tail, text/plain) parses in text
   const keys = (s: string): string[] => {
     const q = new ExpositionParser(Buffer.from(s), { format: 'text' });
     const out: string[] = [];
-    for (let t = q.next(); t !== EntryType.EOF; t = q.next()) if (t === EntryType.Series) out.push(q.seriesKey());
+    for (let t = q.next(); t !== EntryType.EOF; t = q.next())
+      if (t === EntryType.Series) out.push(q.seriesKey());
     return out;
   };
   assert.deepEqual(keys(later), keys(body.toString()));

@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Labels } from '../src/model/labels.js';
-import { EntryType, ExpositionParser, type ExpositionFormat, type MetricType } from '../src/exposition/parser.js';
+import {
+  EntryType,
+  ExpositionParser,
+  type ExpositionFormat,
+  type MetricType,
+} from '../src/exposition/parser.js';
 import { ExpositionWriter, type ExemplarInput, type FamilyType } from '../src/exposition/writer.js';
 import { linkerdProxyBody } from './fixtures/linkerd-body.js';
 
@@ -50,12 +55,18 @@ function parseAll(body: Buffer, format: ExpositionFormat, strict = true): Parsed
 }
 
 /** Rewrites a parsed body with the writer: families as they come, samples in order. */
-function rewrite(body: Buffer, inFormat: ExpositionFormat, outFormat: ExpositionFormat, strict = true): Buffer {
+function rewrite(
+  body: Buffer,
+  inFormat: ExpositionFormat,
+  outFormat: ExpositionFormat,
+  strict = true,
+): Buffer {
   const p = new ExpositionParser(body, { format: inFormat, strict });
   const w = new ExpositionWriter(outFormat, { initialCapacity: 256 });
   let pending: { name: string; type?: MetricType; help?: string; unit?: string } | null = null;
   const flushFamily = () => {
-    if (pending) w.family(pending.name, (pending.type ?? 'untyped') as FamilyType, pending.help, pending.unit);
+    if (pending)
+      w.family(pending.name, (pending.type ?? 'untyped') as FamilyType, pending.help, pending.unit);
     pending = null;
   };
   const meta = (name: string) => {
@@ -90,7 +101,10 @@ function assertSameSamples(got: Sample[], want: Sample[]): void {
     const g = got[i];
     const w = want[i];
     assert.equal(g.labels, w.labels, `sample ${i} labels`);
-    assert.ok(sameValue(g.value, w.value), `sample ${i} ${w.labels}: value ${g.value}, want ${w.value}`);
+    assert.ok(
+      sameValue(g.value, w.value),
+      `sample ${i} ${w.labels}: value ${g.value}, want ${w.value}`,
+    );
     assert.equal(g.timestamp, w.timestamp, `sample ${i} ${w.labels} timestamp`);
     assert.equal(g.exemplar, w.exemplar, `sample ${i} ${w.labels} exemplar`);
   }
@@ -110,17 +124,64 @@ function rng(seed: number): () => number {
   };
 }
 
-const PIECES = ['a', 'Z', '0', ' ', '"', '\\', '\n', '\\n', '\\"', 'é', '€', '日本', '😀', '{', '}', ',', '=', '#', '\t', 'x y', '\\\\'];
-const SPECIAL_VALUES = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 1e-300, 5e-324, 1.7976931348623157e308, 2 ** 53, 0.1, 1e21, 1e6, 123456.7];
+const PIECES = [
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '"',
+  '\\',
+  '\n',
+  '\\n',
+  '\\"',
+  'é',
+  '€',
+  '日本',
+  '😀',
+  '{',
+  '}',
+  ',',
+  '=',
+  '#',
+  '\t',
+  'x y',
+  '\\\\',
+];
+const SPECIAL_VALUES = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  1e-300,
+  5e-324,
+  1.7976931348623157e308,
+  2 ** 53,
+  0.1,
+  1e21,
+  1e6,
+  123456.7,
+];
 
 interface RandomFamily {
   name: string;
   type: FamilyType;
   help: string | undefined;
-  samples: { name: string; labels: Labels; value: number; timestamp: number | null; exemplar: ExemplarInput | null }[];
+  samples: {
+    name: string;
+    labels: Labels;
+    value: number;
+    timestamp: number | null;
+    exemplar: ExemplarInput | null;
+  }[];
 }
 
-function randomBody(seed: number, format: ExpositionFormat): { families: RandomFamily[]; body: Buffer } {
+function randomBody(
+  seed: number,
+  format: ExpositionFormat,
+): { families: RandomFamily[]; body: Buffer } {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const str = (max: number) => {
@@ -129,7 +190,8 @@ function randomBody(seed: number, format: ExpositionFormat): { families: RandomF
     for (let i = 0; i < n; i++) s += pick(PIECES);
     return s;
   };
-  const value = () => (r() < 0.4 ? pick(SPECIAL_VALUES) : (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20));
+  const value = () =>
+    r() < 0.4 ? pick(SPECIAL_VALUES) : (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
   const timestamp = () => (r() < 0.5 ? null : Math.floor(r() * 2e12));
   const families: RandomFamily[] = [];
   const nFamilies = 1 + Math.floor(r() * 6);
@@ -148,9 +210,19 @@ function randomBody(seed: number, format: ExpositionFormat): { families: RandomF
       if (type === 'counter' && !(v >= 0)) v = Math.abs(v) || 0;
       const exemplar: ExemplarInput | null =
         format === 'openmetrics' && type === 'counter' && r() < 0.5
-          ? { labels: Labels.from({ trace_id: str(6).slice(0, 20) || 't' }), value: Math.abs(value()) || 1, timestamp: timestamp() }
+          ? {
+              labels: Labels.from({ trace_id: str(6).slice(0, 20) || 't' }),
+              value: Math.abs(value()) || 1,
+              timestamp: timestamp(),
+            }
           : null;
-      fam.samples.push({ name, labels: Labels.from(pairs), value: v, timestamp: timestamp(), exemplar });
+      fam.samples.push({
+        name,
+        labels: Labels.from(pairs),
+        value: v,
+        timestamp: timestamp(),
+        exemplar,
+      });
     }
     families.push(fam);
   }
@@ -172,7 +244,9 @@ function expectedSamples(families: RandomFamily[]): Sample[] {
         labels: s.labels.toString(),
         value: s.value,
         timestamp: s.timestamp,
-        exemplar: ex ? `${(ex.labels as Labels).toString()} ${ex.value} ${ex.timestamp ?? null}` : null,
+        exemplar: ex
+          ? `${(ex.labels as Labels).toString()} ${ex.value} ${ex.timestamp ?? null}`
+          : null,
       });
     }
   }
@@ -191,7 +265,8 @@ for (const format of ['text', 'openmetrics'] as const) {
       }
       assertSameSamples(parsed.samples, expectedSamples(families));
       for (const f of families) {
-        const metaName = format === 'openmetrics' && f.type === 'counter' ? f.name.slice(0, -6) : f.name;
+        const metaName =
+          format === 'openmetrics' && f.type === 'counter' ? f.name.slice(0, -6) : f.name;
         const m = parsed.meta.get(metaName);
         assert.ok(m, `seed ${seed}: metadata of ${metaName}`);
         assert.equal(m.help, f.help, `seed ${seed}: HELP of ${metaName}`);
@@ -239,7 +314,10 @@ test('the prometheus-textparse inputs survive a rewrite in both formats', async 
         const out = rewrite(body, inFormat, outFormat, false);
         const back = parseAll(out, outFormat, false).samples;
         // Exemplars exist only in OpenMetrics; text output drops them.
-        const want = outFormat === 'text' ? original.samples.map((s) => ({ ...s, exemplar: null })) : original.samples;
+        const want =
+          outFormat === 'text'
+            ? original.samples.map((s) => ({ ...s, exemplar: null }))
+            : original.samples;
         assertSameSamples(back, want);
       }
     });
@@ -275,9 +353,26 @@ test('Prometheus 2.42 /federate writes exactly what our text writer writes', asy
   const nowMs = Date.now() - 5_000;
   const target = new ExpositionWriter('text');
   const series: { labels: Labels; value: number; ts: number }[] = [];
-  const values = [...SPECIAL_VALUES.filter((v) => v === v), NaN, 1e-5, 1e-4, 999999, 1234567, 0.000087005, 15515488];
+  const values = [
+    ...SPECIAL_VALUES.filter((v) => v === v),
+    NaN,
+    1e-5,
+    1e-4,
+    999999,
+    1234567,
+    0.000087005,
+    15515488,
+  ];
   for (let i = 0; i < 120; i++) values.push((r() - 0.5) * 10 ** Math.floor(r() * 60 - 30));
-  const texts = ['plain', 'quote"d', 'back\\slash', 'new\nline', 'ünï€😀', 'tab\there', '{a="b"}, x'];
+  const texts = [
+    'plain',
+    'quote"d',
+    'back\\slash',
+    'new\nline',
+    'ünï€😀',
+    'tab\there',
+    '{a="b"}, x',
+  ];
   values.forEach((v, i) => {
     const name = `rt_family_${i % 7}`;
     const labels = Labels.from({ __name__: name, idx: String(i), text: texts[i % texts.length] });
@@ -298,11 +393,15 @@ test('Prometheus 2.42 /federate writes exactly what our text writer writes', asy
     join(dir, 'prometheus.yml'),
     `global: {scrape_interval: 1s, scrape_timeout: 1s}\nscrape_configs:\n- job_name: rt\n  static_configs: [{targets: ['127.0.0.1:${targetPort}']}]\n`,
   );
-  const proc = spawn(prometheus, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`,
-  ], { stdio: 'ignore' });
+  const proc = spawn(
+    prometheus,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    { stdio: 'ignore' },
+  );
   t.after(async () => {
     proc.kill('SIGTERM');
     server.close();

@@ -16,8 +16,16 @@ import { requirePeer } from './support/peers.js';
 
 const PEER_DIR = resolve('../shared/peer-tests/exposition');
 
-function promtoolCheck(promtool: string, body: Buffer, flags: string[] = []): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(promtool, ['check', 'metrics', ...flags], { input: body, encoding: 'utf8', timeout: 20_000 });
+function promtoolCheck(
+  promtool: string,
+  body: Buffer,
+  flags: string[] = [],
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(promtool, ['check', 'metrics', ...flags], {
+    input: body,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   assert.equal(r.error, undefined, `promtool: ${r.error?.message}`);
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -26,7 +34,11 @@ function promtoolCheck(promtool: string, body: Buffer, flags: string[] = []): { 
 function assertAgrees(promtool: string, body: Buffer, what: string): void {
   const want = promtoolCheck(promtool, body);
   const got = checkMetrics(body, false);
-  assert.equal(got.code, want.code, `${what}: exit code ${got.code}, promtool ${want.code}\nours: ${got.stderr}\npromtool: ${want.stderr}`);
+  assert.equal(
+    got.code,
+    want.code,
+    `${what}: exit code ${got.code}, promtool ${want.code}\nours: ${got.stderr}\npromtool: ${want.stderr}`,
+  );
   if (want.code !== 1) {
     assert.equal(got.stderr, want.stderr, what);
     return;
@@ -34,7 +46,11 @@ function assertAgrees(promtool: string, body: Buffer, what: string): void {
   // Same failing line. The lint layer's own errors (no column) also have promtool's words;
   // the parser's (with a column) have its own.
   const line = (s: string) => /in line (\d+)/.exec(s)?.[1];
-  assert.equal(line(got.stderr), line(want.stderr), `${what}: failing line\nours: ${got.stderr}\npromtool: ${want.stderr}`);
+  assert.equal(
+    line(got.stderr),
+    line(want.stderr),
+    `${what}: failing line\nours: ${got.stderr}\npromtool: ${want.stderr}`,
+  );
   if (!/in line \d+, column/.test(got.stderr)) assert.equal(got.stderr, want.stderr, what);
 }
 
@@ -42,7 +58,12 @@ function assertAgrees(promtool: string, body: Buffer, what: string): void {
 function cleanBody(): Buffer {
   const w = new ExpositionWriter('text');
   w.family('http_requests_total', 'counter', 'Requests "served" \\ total.\nSecond line.');
-  w.sample('http_requests_total', ['method', 'post', 'code', '200', 'path', 'a"b\\c\nd ü😀'], 1027, 1395066363000);
+  w.sample(
+    'http_requests_total',
+    ['method', 'post', 'code', '200', 'path', 'a"b\\c\nd ü😀'],
+    1027,
+    1395066363000,
+  );
   w.sample('http_requests_total', ['method', 'get', 'code', '500'], 1.5515488e7);
   w.family('queue_length', 'gauge', 'Items waiting.');
   w.sample('queue_length', Labels.from({ __name__: 'queue_length', shard: '1' }), NaN);
@@ -109,16 +130,28 @@ test('the Linkerd proxy body: same findings, as served and as rewritten by the w
 });
 
 const PROBLEM_BODIES: [string, string][] = [
-  ['no help, camelCase, units, suffixes', 'fooBar 1\nbar_milliseconds{aB="x"} 2\n# TYPE baz counter\nbaz 3\n# TYPE g_total gauge\ng_total 1\n# TYPE h_count gauge\nh_count 1\nx:y 2\n'],
+  [
+    'no help, camelCase, units, suffixes',
+    'fooBar 1\nbar_milliseconds{aB="x"} 2\n# TYPE baz counter\nbaz 3\n# TYPE g_total gauge\ng_total 1\n# TYPE h_count gauge\nh_count 1\nx:y 2\n',
+  ],
   ['counter TYPE in any case', '# HELP a x\n# TYPE a Counter\na 1\n'],
   ['camelCase label per metric', '# HELP a x\na{aB="1",cD="2"} 1\na{aB="2"} 1\n'],
   ['empty HELP is no help', '# HELP a\na 1\n'],
   ['HELP of a summary part', '# TYPE a summary\n# HELP a_count x\na 1\n'],
   ['HELP before the summary exists', '# HELP a_count x\n# TYPE a summary\na 1\n'],
   ['empty label value still counts', 'a{fooBar=""} 1\n'],
-  ['le and quantile on the wrong types', '# HELP c_x h\n# TYPE c_x summary\nc_x{quantile="0.5",le="1"} 1\nc_x_count{le="1"} 1\n# HELP e_bucket h\n# TYPE e_bucket gauge\ne_bucket{le="1"} 1\ne_bucket{le="2"} 1\n'],
-  ['type names inside names', '# HELP a_gauge x\na_gauge 1\n# HELP c_gauge_histogram x\n# TYPE c_gauge_histogram gauge\nc_gauge_histogram 1\n'],
-  ['abbreviated and prefixed units', '# HELP a_ms x\na_ms 1\n# HELP x_sec_y x\nx_sec_y 1\n# HELP k_kilobits x\nk_kilobits 1\n'],
+  [
+    'le and quantile on the wrong types',
+    '# HELP c_x h\n# TYPE c_x summary\nc_x{quantile="0.5",le="1"} 1\nc_x_count{le="1"} 1\n# HELP e_bucket h\n# TYPE e_bucket gauge\ne_bucket{le="1"} 1\ne_bucket{le="2"} 1\n',
+  ],
+  [
+    'type names inside names',
+    '# HELP a_gauge x\na_gauge 1\n# HELP c_gauge_histogram x\n# TYPE c_gauge_histogram gauge\nc_gauge_histogram 1\n',
+  ],
+  [
+    'abbreviated and prefixed units',
+    '# HELP a_ms x\na_ms 1\n# HELP x_sec_y x\nx_sec_y 1\n# HELP k_kilobits x\nk_kilobits 1\n',
+  ],
   ['second HELP', '# HELP a x\n# HELP a y\na 1\n'],
   ['second TYPE', '# TYPE a gauge\n# TYPE a gauge\na 1\n'],
   ['TYPE after samples', 'a 1\n# TYPE a gauge\n'],
@@ -155,7 +188,8 @@ test('peer exposition inputs: same verdicts as promtool', async (t) => {
   if (!promtool) return;
   const files: string[] = [];
   for (const dir of ['common-expfmt-fuzz-corpus', 'prom242-observed', 'prometheus-textparse']) {
-    for (const f of readdirSync(join(PEER_DIR, dir)).sort()) if (!f.endsWith('.json')) files.push(`${dir}/${f}`);
+    for (const f of readdirSync(join(PEER_DIR, dir)).sort())
+      if (!f.endsWith('.json')) files.push(`${dir}/${f}`);
   }
   files.push('common-expfmt-testdata-text.prom');
   assert.ok(files.length >= 50, `only ${files.length} peer inputs found`);

@@ -13,7 +13,12 @@ import { isStaleNaN, STALE_NAN } from '../src/model/stale.js';
 import { Matcher } from '../src/model/matcher.js';
 import { ValueType } from '../src/storage/interface.js';
 import { formatGoFloat } from '../src/exposition/format-float.js';
-import { encodeXORChunks, sourceFromSeries, writeBlock, type BlockSeries } from '../src/tsdb/block-writer.js';
+import {
+  encodeXORChunks,
+  sourceFromSeries,
+  writeBlock,
+  type BlockSeries,
+} from '../src/tsdb/block-writer.js';
 import { deleteBlockDir, openBlocks } from '../src/tsdb/block.js';
 import { compactBlocks } from '../src/tsdb/compact.js';
 import { isULID } from '../src/tsdb/meta.js';
@@ -30,7 +35,8 @@ function run(cmd: string, args: string[]): string {
 
 /** Runs our CLI from source. */
 function meshmetrics(args: string[]): string {
-  const code = "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
+  const code =
+    "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
   return run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, ...args]);
 }
 
@@ -48,7 +54,12 @@ interface Expected {
 }
 
 /** Freezes samples gathered in plain arrays, putting stale markers at `staleAt`. */
-function expected(labels: Labels, ts: number[], vs: number[], staleAt: readonly number[] = []): Expected {
+function expected(
+  labels: Labels,
+  ts: number[],
+  vs: number[],
+  staleAt: readonly number[] = [],
+): Expected {
   const out = Float64Array.from(vs);
   for (const i of staleAt) out[i] = STALE_NAN;
   return { labels, ts, vs: out };
@@ -67,7 +78,9 @@ function makeSeries(): Expected[] {
       cts.push(T0 + i * step);
       cvs.push(i * (pod + 1) + (i > 300 ? 0.25 : 0));
     }
-    out.push(expected(Labels.from({ __name__: 'request_total', direction: 'inbound', ...base }), cts, cvs));
+    out.push(
+      expected(Labels.from({ __name__: 'request_total', direction: 'inbound', ...base }), cts, cvs),
+    );
     let cum = 0;
     for (const le of ['1', '10', '100', '1000', '+Inf']) {
       cum += pod + 1;
@@ -77,7 +90,9 @@ function makeSeries(): Expected[] {
         hts.push(T0 + i * step);
         hvs.push(cum * i);
       }
-      out.push(expected(Labels.from({ __name__: 'response_latency_ms_bucket', le, ...base }), hts, hvs));
+      out.push(
+        expected(Labels.from({ __name__: 'response_latency_ms_bucket', le, ...base }), hts, hvs),
+      );
     }
     const gts: number[] = [];
     const gvs: number[] = [];
@@ -88,7 +103,9 @@ function makeSeries(): Expected[] {
       gts.push(T0 + i * step + pod);
       gvs.push(Math.sin(i) * 1e6);
     }
-    out.push(expected(Labels.from({ __name__: 'tcp_open_connections', ...base }), gts, gvs, [stale]));
+    out.push(
+      expected(Labels.from({ __name__: 'tcp_open_connections', ...base }), gts, gvs, [stale]),
+    );
   }
   return out;
 }
@@ -96,7 +113,9 @@ function makeSeries(): Expected[] {
 function expectedDump(series: Expected[]): string {
   const sorted = [...series].sort((a, b) => (a.labels.toString() < b.labels.toString() ? -1 : 1));
   let s = '';
-  for (const e of sorted) for (let i = 0; i < e.ts.length; i++) s += `${e.labels.toString()} ${formatGoFloat(e.vs[i])} ${e.ts[i]}\n`;
+  for (const e of sorted)
+    for (let i = 0; i < e.ts.length; i++)
+      s += `${e.labels.toString()} ${formatGoFloat(e.vs[i])} ${e.ts[i]}\n`;
   return s;
 }
 
@@ -106,13 +125,18 @@ test('promtool lists, dumps and analyzes a block we write', (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, 'wal')); // promtool 2.42's dump opens the WAL even when read-only
   const series = makeSeries();
-  const bs: BlockSeries[] = series.map((e) => ({ labels: e.labels, chunks: encodeXORChunks(e.ts, e.vs) }));
+  const bs: BlockSeries[] = series.map((e) => ({
+    labels: e.labels,
+    chunks: encodeXORChunks(e.ts, e.vs),
+  }));
   const meta = writeBlock(dir, sourceFromSeries(bs), { mint: T0, maxt: T0 + 7_200_000 });
   const samples = series.reduce((n, e) => n + e.ts.length, 0);
   assert.equal(meta.stats.numSamples, samples);
   // The stale markers survive with their payload (promtool prints them as NaN).
   const [written] = openBlocks(dir);
-  const ss = written.querierSync(-Infinity, Infinity).select(true, null, [new Matcher('=', '__name__', 'tcp_open_connections')]);
+  const ss = written
+    .querierSync(-Infinity, Infinity)
+    .select(true, null, [new Matcher('=', '__name__', 'tcp_open_connections')]);
   let stale = 0;
   while (ss.next()) {
     const it = ss.at().iterator();
@@ -125,10 +149,17 @@ test('promtool lists, dumps and analyzes a block we write', (t) => {
   assert.equal(list.length, 2);
   const cols = list[1].split(/\s+/);
   assert.deepEqual(cols.slice(0, 3), [meta.ulid, String(T0), String(T0 + 7_200_000)]);
-  assert.deepEqual(cols.slice(4, 7).map(Number), [meta.stats.numSamples, meta.stats.numChunks, meta.stats.numSeries]);
+  assert.deepEqual(cols.slice(4, 7).map(Number), [
+    meta.stats.numSamples,
+    meta.stats.numChunks,
+    meta.stats.numSeries,
+  ]);
   // Our own list prints exactly the same table.
   assert.equal(meshmetrics(['tsdb', 'list', dir]), run(promtool, ['tsdb', 'list', dir]));
-  assert.equal(meshmetrics(['tsdb', 'list', '-r', dir]), run(promtool, ['tsdb', 'list', '-r', dir]));
+  assert.equal(
+    meshmetrics(['tsdb', 'list', '-r', dir]),
+    run(promtool, ['tsdb', 'list', '-r', dir]),
+  );
 
   const dump = run(promtool, ['tsdb', 'dump', dir]);
   assert.equal(dump.split('\n').length - 1, samples);
@@ -146,7 +177,8 @@ test('promtool lists, dumps and analyzes a block we write', (t) => {
   const analyze = run(promtool, ['tsdb', 'analyze', dir]);
   const ours = meshmetrics(['tsdb', 'analyze', dir]);
   // Go's sort leaves ties in random order, so compare the header lines and each section as a set.
-  const sections = (s: string): string[][] => s.split('\n\n').map((sec) => sec.split('\n').filter(Boolean).sort());
+  const sections = (s: string): string[][] =>
+    s.split('\n\n').map((sec) => sec.split('\n').filter(Boolean).sort());
   assert.deepEqual(sections(ours), sections(analyze));
 });
 
@@ -156,7 +188,9 @@ function makeOpenMetrics(): { text: string; samples: Map<string, { t: number; v:
   const lines: string[] = [];
   const add = (name: string, labels: Record<string, string>, t: number, v: number): void => {
     const ls = Labels.from({ __name__: name, ...labels });
-    const body = Object.entries(labels).map(([k, val]) => `${k}="${val}"`).join(',');
+    const body = Object.entries(labels)
+      .map(([k, val]) => `${k}="${val}"`)
+      .join(',');
     lines.push(`${name}${body ? `{${body}}` : ''} ${formatGoFloat(v)} ${(t / 1000).toFixed(3)}`);
     const key = ls.toString();
     if (!samples.has(key)) samples.set(key, []);
@@ -166,12 +200,19 @@ function makeOpenMetrics(): { text: string; samples: Map<string, { t: number; v:
   const steps = 5 * 360; // 5h at 10s
   lines.push('# TYPE request counter');
   for (const code of ['200', '503']) {
-    for (let i = 0; i < steps; i++) add('request_total', { code }, start + i * 10_000, code === '200' ? i * 3 : Math.floor(i / 7));
+    for (let i = 0; i < steps; i++)
+      add(
+        'request_total',
+        { code },
+        start + i * 10_000,
+        code === '200' ? i * 3 : Math.floor(i / 7),
+      );
   }
   lines.push('# TYPE latency_ms histogram');
   const les = ['5', '50', '500', '+Inf'];
   for (let k = 0; k < les.length; k++) {
-    for (let i = 0; i < steps; i++) add('latency_ms_bucket', { le: les[k] }, start + i * 10_000, i * (k + 1));
+    for (let i = 0; i < steps; i++)
+      add('latency_ms_bucket', { le: les[k] }, start + i * 10_000, i * (k + 1));
   }
   for (let i = 0; i < steps; i++) add('latency_ms_count', {}, start + i * 10_000, i * les.length);
   for (let i = 0; i < steps; i++) add('latency_ms_sum', {}, start + i * 10_000, i * 12.5);
@@ -246,11 +287,20 @@ test('promtool reads blocks we merge into big chunks, and honours our tombstones
     const hi = lo + third;
     const bs: BlockSeries[] = [];
     for (const e of series) {
-      const idx = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts >= lo && ts < hi).map(([, i]) => i);
+      const idx = e.ts
+        .map((ts, i) => [ts, i])
+        .filter(([ts]) => ts >= lo && ts < hi)
+        .map(([, i]) => i);
       if (idx.length === 0) continue;
       const vs = new Float64Array(idx.length);
       idx.forEach((i, j) => (vs[j] = e.vs[i]));
-      bs.push({ labels: e.labels, chunks: encodeXORChunks(idx.map((i) => e.ts[i]), vs) });
+      bs.push({
+        labels: e.labels,
+        chunks: encodeXORChunks(
+          idx.map((i) => e.ts[i]),
+          vs,
+        ),
+      });
     }
     writeBlock(dir, sourceFromSeries(bs), { mint: lo, maxt: hi });
   }
@@ -275,7 +325,10 @@ test('promtool reads blocks we merge into big chunks, and honours our tombstones
   b.close();
   const kept = series.map((e) => {
     if (e.labels.get('pod') !== 'web-1') return e;
-    const keep = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts < lo || ts > hi).map(([, i]) => i);
+    const keep = e.ts
+      .map((ts, i) => [ts, i])
+      .filter(([ts]) => ts < lo || ts > hi)
+      .map(([, i]) => i);
     const vs = new Float64Array(keep.length);
     keep.forEach((i, j) => (vs[j] = e.vs[i]));
     return { labels: e.labels, ts: keep.map((i) => e.ts[i]), vs };
@@ -305,13 +358,26 @@ test('a Prometheus server queries the blocks we write', async (t) => {
   mkdirSync(data);
   const series = makeSeries();
   // Two adjacent 2h blocks, so the server also sees more than one.
-  for (const [lo, hi] of [[T0, T0 + 3_000_000], [T0 + 3_000_000, T0 + 7_200_000]]) {
+  for (const [lo, hi] of [
+    [T0, T0 + 3_000_000],
+    [T0 + 3_000_000, T0 + 7_200_000],
+  ]) {
     const bs: BlockSeries[] = [];
     for (const e of series) {
-      const idx = e.ts.map((ts, i) => [ts, i]).filter(([ts]) => ts >= lo && ts < hi).map(([, i]) => i);
+      const idx = e.ts
+        .map((ts, i) => [ts, i])
+        .filter(([ts]) => ts >= lo && ts < hi)
+        .map(([, i]) => i);
       const vs = new Float64Array(idx.length);
       idx.forEach((i, j) => (vs[j] = e.vs[i]));
-      if (idx.length > 0) bs.push({ labels: e.labels, chunks: encodeXORChunks(idx.map((i) => e.ts[i]), vs) });
+      if (idx.length > 0)
+        bs.push({
+          labels: e.labels,
+          chunks: encodeXORChunks(
+            idx.map((i) => e.ts[i]),
+            vs,
+          ),
+        });
     }
     writeBlock(data, sourceFromSeries(bs), { mint: lo, maxt: hi });
   }
@@ -319,9 +385,18 @@ test('a Prometheus server queries the blocks we write', async (t) => {
   writeFileSync(cfg, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
   const port = await freePort();
   const { spawn } = await import('node:child_process');
-  const child = spawn(prom, [`--config.file=${cfg}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    prom,
+    [
+      `--config.file=${cfg}`,
+      `--storage.tsdb.path=${data}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
   t.after(() => child.kill('SIGKILL'));
@@ -336,9 +411,17 @@ test('a Prometheus server queries the blocks we write', async (t) => {
     if (Date.now() > deadline) assert.fail(`prometheus not ready: ${stderr.join('')}`);
     await new Promise((r) => setTimeout(r, 300));
   }
-  const query = async (q: string, time: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`);
-    const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  const query = async (
+    q: string,
+    time: number,
+  ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const res = await fetch(
+      `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`,
+    );
+    const body = (await res.json()) as {
+      status: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     assert.equal(body.status, 'success', JSON.stringify(body));
     return body.data.result;
   };
@@ -350,7 +433,9 @@ test('a Prometheus server queries the blocks we write', async (t) => {
     // count_over_time drops the metric name; the other labels still tell the series apart.
     const e = series.find((s) => s.labels.without('__name__').equals(Labels.from(r.metric)))!;
     // Range selections leave out stale markers.
-    const n = e.ts.filter((ts, i) => ts > end - 7_200_000 && ts <= end && !isStaleNaN(e.vs[i])).length;
+    const n = e.ts.filter(
+      (ts, i) => ts > end - 7_200_000 && ts <= end && !isStaleNaN(e.vs[i]),
+    ).length;
     assert.equal(Number(r.value[1]), n, JSON.stringify(r.metric));
   }
   // And one exact value from the second block.

@@ -43,15 +43,36 @@ test('tls_config: a trusted CA scrapes, an unknown CA fails, insecure_skip_verif
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  execFileSync(openssl, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=meshmetrics-test',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    openssl,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=meshmetrics-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
 
-  const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end('secure 1\n');
-  });
+  const server = https.createServer(
+    { key: readFileSync(key), cert: readFileSync(cert) },
+    (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end('secure 1\n');
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => {
     server.closeAllConnections();
@@ -73,7 +94,12 @@ test('tls_config: a trusted CA scrapes, an unknown CA fails, insecure_skip_verif
   );
   manager.applyConfig(cfg);
   manager.sync(
-    new Map(['trusted', 'unknown', 'insecure'].map((j) => [j, [{ source: '0', targets: [{ __address__: addr }], labels: {} }]])),
+    new Map(
+      ['trusted', 'unknown', 'insecure'].map((j) => [
+        j,
+        [{ source: '0', targets: [{ __address__: addr }], labels: {} }],
+      ]),
+    ),
   );
   const end = Date.now() + 5000;
   while (Date.now() < end && manager.targets().some((p) => p.active[0].health === 'unknown')) {

@@ -53,7 +53,11 @@ async function samplesOf(db: DB, name: string, instance?: string): Promise<Sampl
   return [...got.values()][0] ?? [];
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -64,7 +68,9 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, tim
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A DB in a temp dir and a scrape manager over it with one job from `jobYaml`. */
-async function harness(jobYaml: string): Promise<{ db: DB; manager: ScrapeManager; done: () => Promise<void> }> {
+async function harness(
+  jobYaml: string,
+): Promise<{ db: DB; manager: ScrapeManager; done: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'scrape-test-'));
   const db = await openDB(dir, { logger: () => {} });
   const manager = new ScrapeManager(db, { userAgent: 'meshmetrics/test', jitterSeed: 0 });
@@ -84,16 +90,27 @@ async function harness(jobYaml: string): Promise<{ db: DB; manager: ScrapeManage
   };
 }
 
-function group(source: string, targets: Record<string, string>[], labels: Record<string, string> = {}): TargetGroup {
+function group(
+  source: string,
+  targets: Record<string, string>[],
+  labels: Record<string, string> = {},
+): TargetGroup {
   return { source, targets, labels };
 }
 
-function sets(job: string, targets: Record<string, string>[], labels: Record<string, string> = {}): TargetSets {
+function sets(
+  job: string,
+  targets: Record<string, string>[],
+  labels: Record<string, string> = {},
+): TargetSets {
   return new Map([[job, [group('0', targets, labels)]]]);
 }
 
 function groups(job: string, ...addresses: string[]): TargetSets {
-  return sets(job, addresses.map((a) => ({ __address__: a })));
+  return sets(
+    job,
+    addresses.map((a) => ({ __address__: a })),
+  );
 }
 
 let srv: TargetServer;
@@ -104,7 +121,9 @@ after(() => srv.close());
 
 describe('scrape loop', () => {
   test('sends Prometheus 2.42 headers and stores samples with target labels and report series', async (t) => {
-    srv.set('/basic', { body: (n) => `# TYPE reqs counter\nreqs{code="200"} ${n}\nreqs{code="500"} 1\ntemp 21.5\n` });
+    srv.set('/basic', {
+      body: (n) => `# TYPE reqs counter\nreqs{code="200"} ${n}\nreqs{code="500"} 1\ntemp 21.5\n`,
+    });
     const h = await harness(`- job_name: basic\n  metrics_path: /basic\n`);
     t.after(h.done);
     h.manager.sync(groups('basic', srv.address));
@@ -120,20 +139,34 @@ describe('scrape loop', () => {
     assert.equal(req.headers['x-prometheus-scrape-timeout-seconds'], '0.15');
 
     const reqs = await read(h.db, new Matcher('=', '__name__', 'reqs'));
-    assert.deepEqual([...reqs.keys()], [
-      `{__name__="reqs", code="200", instance="${srv.address}", job="basic"}`,
-      `{__name__="reqs", code="500", instance="${srv.address}", job="basic"}`,
-    ]);
+    assert.deepEqual(
+      [...reqs.keys()],
+      [
+        `{__name__="reqs", code="200", instance="${srv.address}", job="basic"}`,
+        `{__name__="reqs", code="500", instance="${srv.address}", job="basic"}`,
+      ],
+    );
     const up = await samplesOf(h.db, 'up');
     assert.ok(up.length >= 3 && up.every((s) => s.v === 1));
-    const ok200 = reqs.get(`{__name__="reqs", code="200", instance="${srv.address}", job="basic"}`)!;
+    const ok200 = reqs.get(
+      `{__name__="reqs", code="200", instance="${srv.address}", job="basic"}`,
+    )!;
     // One timestamp per scrape, shared by samples and report series.
-    assert.deepEqual(ok200.map((s) => s.t), up.slice(0, ok200.length).map((s) => s.t));
-    assert.deepEqual(ok200.slice(0, 3).map((s) => s.v), [1, 2, 3]);
+    assert.deepEqual(
+      ok200.map((s) => s.t),
+      up.slice(0, ok200.length).map((s) => s.t),
+    );
+    assert.deepEqual(
+      ok200.slice(0, 3).map((s) => s.v),
+      [1, 2, 3],
+    );
     const scraped = await samplesOf(h.db, 'scrape_samples_scraped');
     assert.ok(scraped.every((s) => s.v === 3));
     const added = await samplesOf(h.db, 'scrape_series_added');
-    assert.deepEqual(added.slice(0, 3).map((s) => s.v), [3, 0, 0]);
+    assert.deepEqual(
+      added.slice(0, 3).map((s) => s.v),
+      [3, 0, 0],
+    );
     const post = await samplesOf(h.db, 'scrape_samples_post_metric_relabeling');
     assert.ok(post.every((s) => s.v === 3));
     const dur = await samplesOf(h.db, 'scrape_duration_seconds');
@@ -163,21 +196,38 @@ describe('scrape loop', () => {
         { __address__: srv.address, __metrics_path__: '/om', instance: 'om' },
       ]),
     );
-    await waitFor('3 scrapes each', () => srv.requestsFor('/linkerd').length >= 3 && srv.requestsFor('/om').length >= 2);
+    await waitFor(
+      '3 scrapes each',
+      () => srv.requestsFor('/linkerd').length >= 3 && srv.requestsFor('/om').length >= 2,
+    );
     await sleep(50);
     const lines = linkerd.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-    const notReport = new Matcher('!~', '__name__', 'up|scrape_(duration_seconds|samples_scraped|samples_post_metric_relabeling|series_added)');
+    const notReport = new Matcher(
+      '!~',
+      '__name__',
+      'up|scrape_(duration_seconds|samples_scraped|samples_post_metric_relabeling|series_added)',
+    );
     const fromLinkerd = await read(h.db, new Matcher('=', 'instance', 'linkerd'), notReport);
     assert.equal(fromLinkerd.size, lines);
     const om = await read(h.db, new Matcher('=', 'instance', 'om'), notReport);
-    assert.deepEqual([...om.keys()], [
-      '{__name__="build_info", instance="om", job="mesh", version="1.2"}',
-      '{__name__="rpc_created", instance="om", job="mesh"}',
-      '{__name__="rpc_total", instance="om", job="mesh"}',
-    ]);
+    assert.deepEqual(
+      [...om.keys()],
+      [
+        '{__name__="build_info", instance="om", job="mesh", version="1.2"}',
+        '{__name__="rpc_created", instance="om", job="mesh"}',
+        '{__name__="rpc_total", instance="om", job="mesh"}',
+      ],
+    );
     const added = await read(h.db, new Matcher('=', '__name__', 'scrape_series_added'));
-    for (const samples of added.values()) assert.ok(samples.slice(1).every((s) => s.v === 0), 'warm scrapes add no series');
-    const loop = h.manager.pool('mesh')!.activeLoops().find((l) => l.target.scrapeUrl.endsWith('/linkerd'))!;
+    for (const samples of added.values())
+      assert.ok(
+        samples.slice(1).every((s) => s.v === 0),
+        'warm scrapes add no series',
+      );
+    const loop = h.manager
+      .pool('mesh')!
+      .activeLoops()
+      .find((l) => l.target.scrapeUrl.endsWith('/linkerd'))!;
     assert.equal(loop.cache.seriesCount, lines);
   });
 
@@ -191,7 +241,10 @@ describe('scrape loop', () => {
     const up = await samplesOf(h.db, 'up');
     const b = await samplesOf(h.db, 'b');
     assert.equal(b.length, 3);
-    assert.deepEqual(b.slice(0, 2).map((s) => s.v), [1, 1]);
+    assert.deepEqual(
+      b.slice(0, 2).map((s) => s.v),
+      [1, 1],
+    );
     assert.ok(isStaleNaN(b[2].v), 'third sample is the stale marker');
     assert.equal(b[2].t, up[2].t, 'marker at the timestamp of the scrape that missed it');
     const a = await samplesOf(h.db, 'a');
@@ -206,13 +259,20 @@ describe('scrape loop', () => {
     await waitFor('4 scrapes', () => srv.requestsFor('/bad').length >= 4);
     await sleep(50);
     const up = await samplesOf(h.db, 'up');
-    assert.deepEqual(up.slice(0, 4).map((s) => s.v), [1, 1, 0, 1]);
+    assert.deepEqual(
+      up.slice(0, 4).map((s) => s.v),
+      [1, 1, 0, 1],
+    );
     const failedAt = up[2].t;
     for (const name of ['a', 'b']) {
       const s = await samplesOf(h.db, name);
       const at = s.find((x) => x.t === failedAt);
       assert.ok(at && isStaleNaN(at.v), `${name} has a stale marker at the failed scrape`);
-      assert.equal(s.find((x) => x.t === up[3].t)?.v, name === 'a' ? 1 : 2, `${name} is back after`);
+      assert.equal(
+        s.find((x) => x.t === up[3].t)?.v,
+        name === 'a' ? 1 : 2,
+        `${name} is back after`,
+      );
     }
     assert.equal((await samplesOf(h.db, 'd')).length, 0, 'nothing of the failed scrape is stored');
     const scraped = await samplesOf(h.db, 'scrape_samples_scraped');
@@ -229,15 +289,24 @@ describe('scrape loop', () => {
     h.manager.sync(groups('gone'));
     assert.equal(h.manager.targets()[0].active.length, 0);
     const removedAt = Date.now();
-    await waitFor('up marker', async () => {
-      const up = await samplesOf(h.db, 'up');
-      return up.length > 0 && isStaleNaN(up[up.length - 1].v);
-    }, 3000);
+    await waitFor(
+      'up marker',
+      async () => {
+        const up = await samplesOf(h.db, 'up');
+        return up.length > 0 && isStaleNaN(up[up.length - 1].v);
+      },
+      3000,
+    );
     assert.ok(Date.now() - removedAt >= INTERVAL, 'markers wait for the target to come back');
     const up = await samplesOf(h.db, 'up');
     const last = up[up.length - 1];
     assert.equal(last.t, up[up.length - 2].t + INTERVAL, 'stamped at the next scrape time');
-    for (const name of ['g', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_series_added']) {
+    for (const name of [
+      'g',
+      'scrape_duration_seconds',
+      'scrape_samples_scraped',
+      'scrape_series_added',
+    ]) {
       const s = await samplesOf(h.db, name);
       assert.ok(isStaleNaN(s[s.length - 1].v), `${name} is stale`);
       assert.equal(s[s.length - 1].t, last.t);
@@ -249,7 +318,11 @@ describe('scrape loop', () => {
     srv.set('/fast', { body: 'f 1\n' });
     srv.set('/reset', { reset: true });
     srv.set('/status', { status: 503, body: 'no\n' });
-    srv.set('/truncated', { body: linkerdProxyBody({ seed: 5 }), gzip: true, truncateAfterBytes: 2000 });
+    srv.set('/truncated', {
+      body: linkerdProxyBody({ seed: 5 }),
+      gzip: true,
+      truncateAfterBytes: 2000,
+    });
     const dead = await deadAddress();
     const h = await harness(`- job_name: mixed\n`);
     t.after(h.done);
@@ -268,7 +341,10 @@ describe('scrape loop', () => {
     assert.ok(fast.length >= 5, `fast target scraped ${fast.length} times`);
     for (let i = 1; i < fast.length; i++) {
       const gap = fast[i] - fast[i - 1];
-      assert.ok(gap > INTERVAL * 0.5 && gap < INTERVAL * 1.6, `gap ${gap}ms between scrapes of the fast target`);
+      assert.ok(
+        gap > INTERVAL * 0.5 && gap < INTERVAL * 1.6,
+        `gap ${gap}ms between scrapes of the fast target`,
+      );
     }
     const byUrl = new Map(h.manager.targets()[0].active.map((a) => [a.scrapeUrl, a]));
     const expectErr: [string, RegExp][] = [
@@ -300,8 +376,14 @@ describe('scrape loop', () => {
     t.after(h.done);
     h.manager.sync(
       new Map([
-        ['dishonest', [{ source: '0', targets: [{ __address__: srv.address }], labels: { zone: 'z1' } }]],
-        ['honest', [{ source: '0', targets: [{ __address__: srv.address }], labels: { zone: 'z1' } }]],
+        [
+          'dishonest',
+          [{ source: '0', targets: [{ __address__: srv.address }], labels: { zone: 'z1' } }],
+        ],
+        [
+          'honest',
+          [{ source: '0', targets: [{ __address__: srv.address }], labels: { zone: 'z1' } }],
+        ],
       ]),
     );
     await waitFor('2 scrapes', () => srv.requestsFor('/clash').length >= 4);
@@ -325,20 +407,29 @@ describe('scrape loop', () => {
     );
     t.after(h.done);
     h.manager.sync(new Map([...groups('ts', srv.address), ...groups('ts2', srv.address)]));
-    await waitFor('4 scrapes', () => srv.requestsFor('/ts').length >= 4 && srv.requestsFor('/ts2').length >= 2);
+    await waitFor(
+      '4 scrapes',
+      () => srv.requestsFor('/ts').length >= 4 && srv.requestsFor('/ts2').length >= 2,
+    );
     await sleep(50);
     const old = await read(h.db, new Matcher('=', '__name__', 'old'));
     const honoured = old.get(`{__name__="old", instance="${srv.address}", job="ts"}`)!;
-    assert.deepEqual(honoured, [
-      { t: ts + 1, v: 1 },
-      { t: ts + 2, v: 2 },
-    ], 'exposed timestamps kept, and no stale marker when the series goes');
+    assert.deepEqual(
+      honoured,
+      [
+        { t: ts + 1, v: 1 },
+        { t: ts + 2, v: 2 },
+      ],
+      'exposed timestamps kept, and no stale marker when the series goes',
+    );
     const replaced = old.get(`{__name__="old", instance="${srv.address}", job="ts2"}`)!;
     assert.ok(replaced.length >= 2 && replaced.every((s) => s.t > ts + 30_000), 'scrape time used');
   });
 
   test('repeated series in one scrape keep the first value; out-of-bounds samples are dropped, up stays 1', async (t) => {
-    srv.set('/dup', { body: (n) => (n === 1 ? 'ok 1\n' : 'd 1\nd 2\nd{} 3\nancient 1 1000\nok 1\n') });
+    srv.set('/dup', {
+      body: (n) => (n === 1 ? 'ok 1\n' : 'd 1\nd 2\nd{} 3\nancient 1 1000\nok 1\n'),
+    });
     const h = await harness(`- job_name: dup\n  metrics_path: /dup\n`);
     t.after(h.done);
     h.manager.sync(groups('dup', srv.address));
@@ -362,13 +453,22 @@ describe('scrape loop', () => {
     h.manager.sync(groups('mr', srv.address));
     await waitFor('3 scrapes', () => srv.requestsFor('/mr').length >= 3);
     await sleep(50);
-    const all = await read(h.db, new Matcher('=', 'job', 'mr'), new Matcher('!~', '__name__', 'up|scrape_.*'));
-    assert.deepEqual([...all.keys()], [
-      `{__name__="keep_me", instance="${srv.address}", job="mr", x="1"}`,
-      `{__name__="rename", instance="${srv.address}", job="mr", workload="p"}`,
-    ]);
+    const all = await read(
+      h.db,
+      new Matcher('=', 'job', 'mr'),
+      new Matcher('!~', '__name__', 'up|scrape_.*'),
+    );
+    assert.deepEqual(
+      [...all.keys()],
+      [
+        `{__name__="keep_me", instance="${srv.address}", job="mr", x="1"}`,
+        `{__name__="rename", instance="${srv.address}", job="mr", workload="p"}`,
+      ],
+    );
     assert.ok((await samplesOf(h.db, 'scrape_samples_scraped')).every((s) => s.v === 3));
-    assert.ok((await samplesOf(h.db, 'scrape_samples_post_metric_relabeling')).every((s) => s.v === 2));
+    assert.ok(
+      (await samplesOf(h.db, 'scrape_samples_post_metric_relabeling')).every((s) => s.v === 2),
+    );
   });
 
   test('sends basic_auth and authorization credentials, from the config or a file', async (t) => {
@@ -385,9 +485,20 @@ describe('scrape loop', () => {
         `- job_name: file\n  metrics_path: /auth3\n  authorization:\n    type: Token\n    credentials_file: ${credFile}\n`,
     );
     t.after(h.done);
-    h.manager.sync(new Map([...groups('basic', srv.address), ...groups('bearer', srv.address), ...groups('file', srv.address)]));
-    await waitFor('scrapes', () => ['/auth', '/auth2', '/auth3'].every((p) => srv.requestsFor(p).length >= 1));
-    assert.equal(srv.requestsFor('/auth')[0].headers.authorization, 'Basic ' + Buffer.from('mesh:s3cret').toString('base64'));
+    h.manager.sync(
+      new Map([
+        ...groups('basic', srv.address),
+        ...groups('bearer', srv.address),
+        ...groups('file', srv.address),
+      ]),
+    );
+    await waitFor('scrapes', () =>
+      ['/auth', '/auth2', '/auth3'].every((p) => srv.requestsFor(p).length >= 1),
+    );
+    assert.equal(
+      srv.requestsFor('/auth')[0].headers.authorization,
+      'Basic ' + Buffer.from('mesh:s3cret').toString('base64'),
+    );
     assert.equal(srv.requestsFor('/auth2')[0].headers.authorization, 'Bearer tok');
     assert.equal(srv.requestsFor('/auth3')[0].headers.authorization, 'Token from-file');
   });
@@ -410,12 +521,15 @@ describe('scrape loop', () => {
         ],
       ]),
     );
-    await waitFor('failed scrapes', () => h.manager.targets()[0].active.every((a) => a.health === 'down'));
+    await waitFor('failed scrapes', () =>
+      h.manager.targets()[0].active.every((a) => a.health === 'down'),
+    );
     const [pool] = h.manager.targets();
     assert.equal(pool.active.length, 2);
     assert.equal(pool.dropped.length, 1);
     assert.equal(pool.dropped[0].discoveredLabels.get('team'), 'drop');
-    for (const a of pool.active) assert.equal(a.lastError, 'target_limit exceeded (number of targets: 2, limit: 1)');
+    for (const a of pool.active)
+      assert.equal(a.lastError, 'target_limit exceeded (number of targets: 2, limit: 1)');
     assert.equal(srv.requestsFor('/tl').length, 0, 'no target is scraped');
     const rows = h.manager.metrics.rows();
     assert.equal(rows.find((r) => r.name === 'prometheus_target_scrape_pool_targets')?.value, 2);
@@ -425,8 +539,18 @@ describe('scrape loop', () => {
 describe('scrape limits', () => {
   const big = Array.from({ length: 20 }, (_, i) => `s${i} ${i}`).join('\n') + '\n';
   const cases: { name: string; yaml: string; body: string; error: RegExp }[] = [
-    { name: 'sample_limit', yaml: 'sample_limit: 10', body: big, error: /^sample_limit exceeded: 20 samples after metric relabeling, limit 10$/ },
-    { name: 'body_size_limit', yaml: 'body_size_limit: 100B', body: big, error: /^body size limit exceeded: read \d+ bytes, limit 100$/ },
+    {
+      name: 'sample_limit',
+      yaml: 'sample_limit: 10',
+      body: big,
+      error: /^sample_limit exceeded: 20 samples after metric relabeling, limit 10$/,
+    },
+    {
+      name: 'body_size_limit',
+      yaml: 'body_size_limit: 100B',
+      body: big,
+      error: /^body size limit exceeded: read \d+ bytes, limit 100$/,
+    },
     {
       name: 'label_limit',
       yaml: 'label_limit: 3',
@@ -437,13 +561,15 @@ describe('scrape limits', () => {
       name: 'label_name_length_limit',
       yaml: 'label_name_length_limit: 8',
       body: 'm{very_long_name="1"} 1\n',
-      error: /^label_name_length_limit exceeded \(metric: m, label name: very_long_name, length: 14, limit: 8\)$/,
+      error:
+        /^label_name_length_limit exceeded \(metric: m, label name: very_long_name, length: 14, limit: 8\)$/,
     },
     {
       name: 'label_value_length_limit',
       yaml: 'label_value_length_limit: 20',
       body: 'm{v="abcdefghijklmnopqrstuvwxyz"} 1\n',
-      error: /^label_value_length_limit exceeded \(metric: m, label name: v, value: "abcdefghijklmnopqrstuvwxyz", length: 26, limit: 20\)$/,
+      error:
+        /^label_value_length_limit exceeded \(metric: m, label name: v, value: "abcdefghijklmnopqrstuvwxyz", length: 26, limit: 20\)$/,
     },
   ];
   for (const tc of cases) {
@@ -459,7 +585,10 @@ describe('scrape limits', () => {
       assert.equal(a.health, 'down');
       assert.match(a.lastError, tc.error);
       const up = await samplesOf(h.db, 'up');
-      assert.deepEqual(up.slice(0, 3).map((s) => s.v), [1, 0, 0]);
+      assert.deepEqual(
+        up.slice(0, 3).map((s) => s.v),
+        [1, 0, 0],
+      );
       const first = await samplesOf(h.db, 'first');
       assert.ok(isStaleNaN(first[1].v), 'stale marker for the last good series');
       const all = await read(h.db, new Matcher('=~', '__name__', 's[0-9]+|m'));
@@ -478,7 +607,10 @@ describe('target', () => {
       assert.ok(off >= 0 && off < 1000);
       assert.equal(tg.offsetMs(1_700_000_000_123, 42), off);
       // The absolute scrape time modulo the interval does not depend on when we start.
-      assert.equal((1_700_000_000_123 + off) % 1000, (1_700_000_000_700 + tg.offsetMs(1_700_000_000_700, 42)) % 1000);
+      assert.equal(
+        (1_700_000_000_123 + off) % 1000,
+        (1_700_000_000_700 + tg.offsetMs(1_700_000_000_700, 42)) % 1000,
+      );
       offsets.add(Math.floor(off / 100));
     }
     assert.ok(offsets.size >= 7, `50 targets land in ${offsets.size} of 10 tenths of the interval`);

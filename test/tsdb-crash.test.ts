@@ -113,7 +113,7 @@ if (process.env.MM_TSDB_CRASH_CHILD !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'mm-tsdb-crash-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let held = 0;
     let blocksSeen = 0;
     for (let round = 0; round < 8; round++) {
@@ -126,7 +126,10 @@ if (process.env.MM_TSDB_CRASH_CHILD !== undefined) {
       } finally {
         await db.close();
       }
-      assert.ok(held >= acked + 1, `round ${round}: acked up to step ${acked}, reopened with ${held} steps`);
+      assert.ok(
+        held >= acked + 1,
+        `round ${round}: acked up to step ${acked}, reopened with ${held} steps`,
+      );
     }
     assert.ok(held > 180, `the child wrote enough (${held} steps) to compact`);
     assert.ok(blocksSeen > 0, 'blocks were written');

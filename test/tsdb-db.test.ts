@@ -29,7 +29,11 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 const manual: DBOptions = { logger: () => undefined, disableAutoCompaction: true };
 
 /** Every sample in `[mint, maxt]` as `labels -> "t:v,t:v…"` (values by bit pattern, so NaNs compare). */
-async function dump(db: Queryable, mint = -Infinity, maxt = Infinity): Promise<Map<string, string>> {
+async function dump(
+  db: Queryable,
+  mint = -Infinity,
+  maxt = Infinity,
+): Promise<Map<string, string>> {
   const q = await db.querier(mint, maxt);
   const set = q.select(true, null, [new Matcher('=~', '__name__', '.+')]);
   const out = new Map<string, string>();
@@ -58,13 +62,22 @@ function sampleCount(d: Map<string, string>): number {
 }
 
 /** Appends `series` series every STEP over `[from, to)`, one commit per step. */
-async function fill(db: DB, series: number, from: number, to: number, name = 'mesh_requests_total'): Promise<number> {
-  const ls = Array.from({ length: series }, (_, i) => Labels.from({ __name__: name, pod: `pod-${i}`, ns: i % 2 ? 'a' : 'b' }));
+async function fill(
+  db: DB,
+  series: number,
+  from: number,
+  to: number,
+  name = 'mesh_requests_total',
+): Promise<number> {
+  const ls = Array.from({ length: series }, (_, i) =>
+    Labels.from({ __name__: name, pod: `pod-${i}`, ns: i % 2 ? 'a' : 'b' }),
+  );
   const refs = new Array<number>(series).fill(0);
   let n = 0;
   for (let t = from; t < to; t += STEP) {
     const app = db.appender();
-    for (let i = 0; i < series; i++) refs[i] = app.append(refs[i], ls[i], t, (t / STEP) * (i + 1) + 0.25);
+    for (let i = 0; i < series; i++)
+      refs[i] = app.append(refs[i], ls[i], t, (t / STEP) * (i + 1) + 0.25);
     await app.commit();
     n += series;
   }
@@ -78,7 +91,10 @@ test('restart after compaction: every sample back, same answers across the head/
   const written = await db.compact();
   assert.ok(written.length >= 3, `blocks written: ${written.length}`);
   assert.ok(db.blockList().length >= 1);
-  assert.ok(db.head.minTime() >= db.blockList().at(-1)!.maxTime - STEP, 'head starts where blocks end');
+  assert.ok(
+    db.head.minTime() >= db.blockList().at(-1)!.maxTime - STEP,
+    'head starts where blocks end',
+  );
   const before = await dump(db);
   assert.equal(sampleCount(before), appended, 'no sample lost or doubled by compaction');
   // A range straddling the last block's end and the head.
@@ -136,11 +152,19 @@ test('retention by time and by size deletes whole blocks, oldest first', async (
     await db.compact();
     const blocks = db.blockList();
     const newest = blocks.at(-1)!.maxTime;
-    assert.ok(blocks.every((b) => newest - b.maxTime <= 6 * H), blocks.map((b) => `${b.minTime}-${b.maxTime}`).join(' '));
+    assert.ok(
+      blocks.every((b) => newest - b.maxTime <= 6 * H),
+      blocks.map((b) => `${b.minTime}-${b.maxTime}`).join(' '),
+    );
     // Blocks ending up to 6h before the newest one's end stay: four 2h blocks.
     assert.equal(blocks[0].minTime, newest - 8 * H);
     assert.equal(db.startTime(), blocks[0].minTime);
-    assert.equal(new Map(db.metrics().map((m) => [m.name, m.value])).get('prometheus_tsdb_time_retentions_total'), 1);
+    assert.equal(
+      new Map(db.metrics().map((m) => [m.name, m.value])).get(
+        'prometheus_tsdb_time_retentions_total',
+      ),
+      1,
+    );
     await db.close();
   });
   await t.test('size', async (t) => {
@@ -150,15 +174,27 @@ test('retention by time and by size deletes whole blocks, oldest first', async (
     await db.compact();
     const all = db.blockList();
     const one = all[0].size();
-    const wal = db.metrics().find((m) => m.name === 'prometheus_tsdb_wal_storage_size_bytes')!.value;
+    const wal = db
+      .metrics()
+      .find((m) => m.name === 'prometheus_tsdb_wal_storage_size_bytes')!.value;
     await db.close();
     // Room for the WAL and about three blocks.
-    const db2 = await openDB(dir, { ...manual, retentionMs: 0, retentionBytes: wal + 3 * one + one / 2, blockRangesMs: [2 * H] });
+    const db2 = await openDB(dir, {
+      ...manual,
+      retentionMs: 0,
+      retentionBytes: wal + 3 * one + one / 2,
+      blockRangesMs: [2 * H],
+    });
     db2.applyRetention();
     const kept = db2.blockList();
     assert.ok(kept.length >= 2 && kept.length <= 3, `kept ${kept.length} of ${all.length}`);
     assert.equal(kept.at(-1)!.ulid, all.at(-1)!.ulid, 'the newest block stays');
-    assert.equal(new Map(db2.metrics().map((m) => [m.name, m.value])).get('prometheus_tsdb_size_retentions_total'), 1);
+    assert.equal(
+      new Map(db2.metrics().map((m) => [m.name, m.value])).get(
+        'prometheus_tsdb_size_retentions_total',
+      ),
+      1,
+    );
     await db2.close();
   });
 });
@@ -175,10 +211,22 @@ test('deleteSeries hides samples in blocks and head, survives restart; cleanTomb
   const check = async (what: string, end = 5 * H): Promise<void> => {
     const d = await dump(db);
     const key = Labels.from({ __name__: 'mesh_requests_total', pod: 'pod-2', ns: 'b' }).toString();
-    const ts = d.get(key)!.split(',').map((s) => Number(s.split(':')[0]));
-    assert.ok(ts.every((x) => x < edge - H || x >= edge + 30 * 60_000), what);
+    const ts = d
+      .get(key)!
+      .split(',')
+      .map((s) => Number(s.split(':')[0]));
+    assert.ok(
+      ts.every((x) => x < edge - H || x >= edge + 30 * 60_000),
+      what,
+    );
     assert.equal(ts.length, end / STEP - (H + 30 * 60_000) / STEP, what);
-    assert.equal(d.get(Labels.from({ __name__: 'mesh_requests_total', pod: 'pod-1', ns: 'a' }).toString())!.split(',').length, end / STEP, what);
+    assert.equal(
+      d
+        .get(Labels.from({ __name__: 'mesh_requests_total', pod: 'pod-1', ns: 'a' }).toString())!
+        .split(',').length,
+      end / STEP,
+      what,
+    );
   };
   await check('after delete');
   await db.close();
@@ -216,7 +264,10 @@ test('the lock file keeps a second opener out and names the holder', async (t) =
   const dir = tempDir(t);
   const db = await openDB(dir, manual);
   await assert.rejects(openDB(dir, manual), (err: Error) => {
-    assert.match(err.message, new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is locked by this process`));
+    assert.match(
+      err.message,
+      new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is locked by this process`),
+    );
     return true;
   });
   await db.close();
@@ -228,10 +279,15 @@ test('the lock file keeps a second opener out and names the holder', async (t) =
 
 test('unfinished block directories are removed at open', async (t) => {
   const dir = tempDir(t);
-  mkdirSync(join(dir, '01HZZZZZZZZZZZZZZZZZZZZZZZ.tmp-for-creation', 'chunks'), { recursive: true });
+  mkdirSync(join(dir, '01HZZZZZZZZZZZZZZZZZZZZZZZ.tmp-for-creation', 'chunks'), {
+    recursive: true,
+  });
   mkdirSync(join(dir, '01HZZZZZZZZZZZZZZZZZZZZZZY.tmp-for-deletion'), { recursive: true });
   const db = await openDB(dir, manual);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.includes('.tmp')),
+    [],
+  );
   await db.close();
 });
 
@@ -239,7 +295,8 @@ test('the compaction timer compacts by itself', async (t) => {
   const dir = tempDir(t);
   const db = await openDB(dir, { logger: () => undefined, compactIntervalMs: 50 });
   await fill(db, 2, 0, 4 * H);
-  for (let i = 0; i < 100 && db.blockList().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && db.blockList().length === 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
   assert.ok(db.blockList().length >= 1, 'a block appeared');
   await db.close();
 });
@@ -258,7 +315,10 @@ test('promtool tsdb list and dump read a data directory our database produced', 
   for (const u of blocks) assert.match(list, new RegExp(u));
   // promtool dump reads blocks and WAL; its lines are `{labels} value timestamp`. A sample
   // may show twice (the last block's edge and the WAL), so compare the sets of lines.
-  const out = execFileSync(promtool, ['tsdb', 'dump', dir], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = execFileSync(promtool, ['tsdb', 'dump', dir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   const theirs = new Set(out.split('\n').filter((l) => l !== ''));
   const want = new Set<string>();
   const f = new Float64Array(1);
@@ -274,20 +334,27 @@ test('promtool tsdb list and dump read a data directory our database produced', 
   for (const l of want) assert.ok(theirs.has(l), `promtool lacks ${l}`);
 });
 
-runQuerierSuite('database with data split over blocks and head', async (data: readonly SuiteSeries[]) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mm-tsdb-suite-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  // Two-minute blocks: the suite's ten minutes end up in blocks and the head.
-  const db = await openDB(dir, { ...manual, chunkRangeMs: 120_000, blockRangesMs: [120_000, 360_000] });
-  const app = db.appender();
-  for (const d of data) {
-    const ls = Labels.from(d.labels);
-    let ref = 0;
-    for (let i = 0; i < d.ts.length; i++) ref = app.append(ref, ls, d.ts[i], d.vs[i]);
-  }
-  await app.commit();
-  await db.compact();
-  assert.ok(db.blockList().length >= 2, 'blocks');
-  assert.ok(db.head.seriesCount() > 0, 'head');
-  return db;
-});
+runQuerierSuite(
+  'database with data split over blocks and head',
+  async (data: readonly SuiteSeries[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mm-tsdb-suite-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    // Two-minute blocks: the suite's ten minutes end up in blocks and the head.
+    const db = await openDB(dir, {
+      ...manual,
+      chunkRangeMs: 120_000,
+      blockRangesMs: [120_000, 360_000],
+    });
+    const app = db.appender();
+    for (const d of data) {
+      const ls = Labels.from(d.labels);
+      let ref = 0;
+      for (let i = 0; i < d.ts.length; i++) ref = app.append(ref, ls, d.ts[i], d.vs[i]);
+    }
+    await app.commit();
+    await db.compact();
+    assert.ok(db.blockList().length >= 2, 'blocks');
+    assert.ok(db.head.seriesCount() > 0, 'head');
+    return db;
+  },
+);

@@ -32,12 +32,15 @@ function decode(bytes: Uint8Array): { ts: number[]; bits: bigint[] } {
 }
 
 let seed = 7;
-const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 const cases: [string, (i: number, prev: number) => number][] = [
   ['counter with random increments', (_i, p) => p + Math.floor(rand() * 100)],
   ['gauge with fractions', () => rand() * 1000],
-  ['latency seconds, few significant bits then many', (i) => (i % 7 === 0 ? rand() : 0.5 + (i % 3) * 0.25)],
+  [
+    'latency seconds, few significant bits then many',
+    (i) => (i % 7 === 0 ? rand() : 0.5 + (i % 3) * 0.25),
+  ],
   ['constant then jumps', (i, p) => (i % 50 === 0 ? p * 3.7 : p)],
   ['NaN, infinities and -0', (i) => [NaN, Infinity, -Infinity, -0, 0, 1e308, 5e-324][i % 7]],
 ];

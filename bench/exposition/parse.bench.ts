@@ -35,11 +35,31 @@ interface Input {
 
 const inputs: Input[] = [
   { name: 'linkerd proxy (text)', body: Buffer.from(linkerdProxyBody()), opts: { format: 'text' } },
-  { name: 'alltypes.237mfs.prom.txt', body: readFileSync(join(TEXTPARSE, 'alltypes.237mfs.prom.txt')), opts: { format: 'text' } },
-  { name: 'alltypes.237mfs.nometa', body: readFileSync(join(TEXTPARSE, 'alltypes.237mfs.nometa.prom.txt')), opts: { format: 'text' } },
-  { name: 'alltypes.5mfs.om (syntax)', body: readFileSync(join(TEXTPARSE, 'alltypes.5mfs.om.txt')), opts: { format: 'openmetrics', strict: false } },
-  { name: '1histogram.om (syntax)', body: readFileSync(join(TEXTPARSE, '1histogram.om.txt')), opts: { format: 'openmetrics', strict: false } },
-  { name: '1histogram.om (strict)', body: readFileSync(join(TEXTPARSE, '1histogram.om.txt')), opts: { format: 'openmetrics' } },
+  {
+    name: 'alltypes.237mfs.prom.txt',
+    body: readFileSync(join(TEXTPARSE, 'alltypes.237mfs.prom.txt')),
+    opts: { format: 'text' },
+  },
+  {
+    name: 'alltypes.237mfs.nometa',
+    body: readFileSync(join(TEXTPARSE, 'alltypes.237mfs.nometa.prom.txt')),
+    opts: { format: 'text' },
+  },
+  {
+    name: 'alltypes.5mfs.om (syntax)',
+    body: readFileSync(join(TEXTPARSE, 'alltypes.5mfs.om.txt')),
+    opts: { format: 'openmetrics', strict: false },
+  },
+  {
+    name: '1histogram.om (syntax)',
+    body: readFileSync(join(TEXTPARSE, '1histogram.om.txt')),
+    opts: { format: 'openmetrics', strict: false },
+  },
+  {
+    name: '1histogram.om (strict)',
+    body: readFileSync(join(TEXTPARSE, '1histogram.om.txt')),
+    opts: { format: 'openmetrics' },
+  },
 ];
 
 /** The parser's share of a warm scrape: key, value and timestamp per line. Returns samples seen. */
@@ -102,7 +122,10 @@ function full(p: ExpositionParser): number {
 type Mode = 'scan' | 'scan+map' | 'warm' | 'full';
 
 /** Runs `once` repeatedly for SECONDS of CPU time; returns bytes and samples per CPU-second. */
-function perCpuSecond(bytes: number, once: () => number): { mbps: number; sps: number; samples: number } {
+function perCpuSecond(
+  bytes: number,
+  once: () => number,
+): { mbps: number; sps: number; samples: number } {
   for (let i = 0; i < 30; i++) once(); // warm up the JIT
   gc();
   let iters = 0;
@@ -120,7 +143,8 @@ function perCpuSecond(bytes: number, once: () => number): { mbps: number; sps: n
 function measure(input: Input, mode: Mode): { mbps: number; sps: number; samples: number } {
   const p = new ExpositionParser<number>(input.body, input.opts);
   const cache = new Map<string, number>();
-  for (let t = p.next(); t !== EntryType.EOF; t = p.next()) if (t === EntryType.Series) cache.set(p.seriesKey(), cache.size + 1);
+  for (let t = p.next(); t !== EntryType.EOF; t = p.next())
+    if (t === EntryType.Series) cache.set(p.seriesKey(), cache.size + 1);
   if (mode === 'warm') p.setKnownKeys(cache);
   return perCpuSecond(input.body.length, () => {
     p.reset(input.body);
@@ -137,9 +161,13 @@ function byteLoop(body: Buffer): number {
 }
 
 const calibration = perCpuSecond(inputs[1].body.length, () => byteLoop(inputs[1].body));
-console.log(`calibration: bare byte loop over ${inputs[1].name}: ${calibration.mbps.toFixed(0)} MB per CPU-second`);
+console.log(
+  `calibration: bare byte loop over ${inputs[1].name}: ${calibration.mbps.toFixed(0)} MB per CPU-second`,
+);
 const modes: Mode[] = ['scan', 'scan+map', 'warm', 'full'];
-const rows: string[][] = [['input', 'bytes', 'samples', ...modes.flatMap((m) => [`${m} MB/s`, `${m} samples/s`])]];
+const rows: string[][] = [
+  ['input', 'bytes', 'samples', ...modes.flatMap((m) => [`${m} MB/s`, `${m} samples/s`])],
+];
 for (const input of inputs) {
   const row = [input.name, String(input.body.length), ''];
   for (const m of modes) {
@@ -150,5 +178,8 @@ for (const input of inputs) {
   rows.push(row);
 }
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-for (const r of rows) console.log(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
-console.log(`node ${process.version}, ${SECONDS} CPU-s per cell, figures per CPU-second; targets on the textparse inputs: scan >= 250 MB/s, full >= 100 MB/s`);
+for (const r of rows)
+  console.log(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
+console.log(
+  `node ${process.version}, ${SECONDS} CPU-s per cell, figures per CPU-second; targets on the textparse inputs: scan >= 250 MB/s, full >= 100 MB/s`,
+);

@@ -56,7 +56,13 @@ function load(body: Buffer, opts: ParserOptions): Family[] {
       }
       const labels = p.labels();
       const name = labels.metricName();
-      cur.samples.push({ name, labels, encoded: ExpositionWriter.encodeSeries(name, labels), value: p.value(), ts: p.timestamp() });
+      cur.samples.push({
+        name,
+        labels,
+        encoded: ExpositionWriter.encodeSeries(name, labels),
+        value: p.value(),
+        ts: p.timestamp(),
+      });
     }
   }
   return fams;
@@ -86,12 +92,16 @@ function writeEncoded(w: ExpositionWriter, fams: Family[]): number {
 function writeNaive(fams: Family[]): number {
   const lines: string[] = [];
   for (const f of fams) {
-    if (f.help !== undefined) lines.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
+    if (f.help !== undefined)
+      lines.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
     lines.push(`# TYPE ${f.name} ${f.type}`);
     for (const s of f.samples) {
       const parts: string[] = [];
       s.labels.forEach((n, v) => {
-        if (n !== '__name__') parts.push(`${n}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+        if (n !== '__name__')
+          parts.push(
+            `${n}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+          );
       });
       const ls = parts.length ? `{${parts.join(',')}}` : '';
       lines.push(`${s.name}${ls} ${formatGoFloat(s.value)}${s.ts === null ? '' : ' ' + s.ts}`);
@@ -123,13 +133,24 @@ function measure(fn: () => number, samples: number): [number, number] {
 
 const inputs: { name: string; fams: Family[] }[] = [
   { name: 'linkerd proxy', fams: load(Buffer.from(linkerdProxyBody()), { format: 'text' }) },
-  { name: 'alltypes.237mfs', fams: load(readFileSync(join(TEXTPARSE, 'alltypes.237mfs.prom.txt')), { format: 'text' }) },
-  { name: 'alltypes.5mfs.om', fams: load(readFileSync(join(TEXTPARSE, 'alltypes.5mfs.om.txt')), { format: 'openmetrics', strict: false }) },
+  {
+    name: 'alltypes.237mfs',
+    fams: load(readFileSync(join(TEXTPARSE, 'alltypes.237mfs.prom.txt')), { format: 'text' }),
+  },
+  {
+    name: 'alltypes.5mfs.om',
+    fams: load(readFileSync(join(TEXTPARSE, 'alltypes.5mfs.om.txt')), {
+      format: 'openmetrics',
+      strict: false,
+    }),
+  },
 ];
 
 const fmt = (x: number, d = 1) => x.toFixed(d).padStart(9);
 console.log('exposition writer, rates per CPU second (preliminary: the machine is shared)');
-console.log(`${'input'.padEnd(18)} ${'format'.padEnd(12)} ${'path'.padEnd(8)} ${'series'.padStart(7)} ${'bytes'.padStart(8)} ${'MB/s'.padStart(9)} ${'samples/s'.padStart(12)}`);
+console.log(
+  `${'input'.padEnd(18)} ${'format'.padEnd(12)} ${'path'.padEnd(8)} ${'series'.padStart(7)} ${'bytes'.padStart(8)} ${'MB/s'.padStart(9)} ${'samples/s'.padStart(12)}`,
+);
 for (const { name, fams } of inputs) {
   const samples = fams.reduce((n, f) => n + f.samples.length, 0);
   for (const format of ['text', 'openmetrics'] as WriterFormat[]) {

@@ -42,7 +42,14 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { series: 1000, steadyTargets: 100, steadyMeasureS: 60, fastTargets: [100], fastMeasureS: 20, prometheus: true };
+  const f: Flags = {
+    series: 1000,
+    steadyTargets: 100,
+    steadyMeasureS: 60,
+    fastTargets: [100],
+    fastMeasureS: 20,
+    prometheus: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => argv[++i];
@@ -96,7 +103,11 @@ async function stats(controlPort: number): Promise<TargetStats> {
   return (await r.json()) as TargetStats;
 }
 
-function spawnLogged(cmd: string, args: string[], name: string): { child: ChildProcess; log: () => string } {
+function spawnLogged(
+  cmd: string,
+  args: string[],
+  name: string,
+): { child: ChildProcess; log: () => string } {
   const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -136,12 +147,19 @@ interface Result {
 }
 
 function scrapeConfig(s: Scenario, basePort: number): string {
-  const targets = Array.from({ length: s.targets }, (_, i) => `'127.0.0.1:${basePort + i}'`).join(', ');
+  const targets = Array.from({ length: s.targets }, (_, i) => `'127.0.0.1:${basePort + i}'`).join(
+    ', ',
+  );
   const timeout = Math.min(s.intervalS, 10);
   return `global:\n  scrape_interval: ${s.intervalS}s\n  scrape_timeout: ${timeout}s\nscrape_configs:\n  - job_name: linkerd-proxy\n    static_configs:\n      - targets: [${targets}]\n`;
 }
 
-async function runSystem(system: 'meshmetrics' | 'prometheus', s: Scenario, basePort: number, controlPort: number): Promise<Result> {
+async function runSystem(
+  system: 'meshmetrics' | 'prometheus',
+  s: Scenario,
+  basePort: number,
+  controlPort: number,
+): Promise<Result> {
   const work = mkdtempSync(join(tmpdir(), `bench-scrape-${system}-`));
   try {
     const cfg = join(work, 'config.yml');
@@ -167,7 +185,12 @@ async function runSystem(system: 'meshmetrics' | 'prometheus', s: Scenario, base
           )
         : spawnLogged(
             PROMETHEUS,
-            [`--config.file=${cfg}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${webPort}`, '--log.level=warn'],
+            [
+              `--config.file=${cfg}`,
+              `--storage.tsdb.path=${data}`,
+              `--web.listen-address=127.0.0.1:${webPort}`,
+              '--log.level=warn',
+            ],
             system,
           );
     const pid = proc.child.pid!;
@@ -209,7 +232,17 @@ async function runScenario(s: Scenario, f: Flags): Promise<Result[]> {
   const controlPort = await freePort();
   const tg = spawnLogged(
     process.execPath,
-    [TARGETS_SCRIPT, '--targets', String(s.targets), '--series', String(f.series), '--base-port', String(basePort), '--control-port', String(controlPort)],
+    [
+      TARGETS_SCRIPT,
+      '--targets',
+      String(s.targets),
+      '--series',
+      String(f.series),
+      '--base-port',
+      String(basePort),
+      '--control-port',
+      String(controlPort),
+    ],
     'targets',
   );
   try {
@@ -254,12 +287,18 @@ function print(r: Result): void {
 
 async function main(): Promise<void> {
   const f = parseFlags(process.argv.slice(2));
-  console.log(`scrape ingest bench (preliminary: shared 2-core machine), ${f.series} series per target`);
+  console.log(
+    `scrape ingest bench (preliminary: shared 2-core machine), ${f.series} series per target`,
+  );
   if (f.steadyTargets > 0) {
     // Warm-up: discovery publishes after 5 s, then every target is scraped once within 10 s.
-    await runScenario({ targets: f.steadyTargets, intervalS: 10, warmupS: 20, measureS: f.steadyMeasureS }, f);
+    await runScenario(
+      { targets: f.steadyTargets, intervalS: 10, warmupS: 20, measureS: f.steadyMeasureS },
+      f,
+    );
   }
-  for (const n of f.fastTargets) await runScenario({ targets: n, intervalS: 1, warmupS: 12, measureS: f.fastMeasureS }, f);
+  for (const n of f.fastTargets)
+    await runScenario({ targets: n, intervalS: 1, warmupS: 12, measureS: f.fastMeasureS }, f);
 }
 
 await main();

@@ -31,11 +31,21 @@ class CountingStore implements Appendable {
   }
 }
 
-const bodies = Array.from({ length: 8 }, (_, i) => Buffer.from(linkerdProxyBody({ seed: 1, scrape: i })));
-const lines = bodies[0].toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+const bodies = Array.from({ length: 8 }, (_, i) =>
+  Buffer.from(linkerdProxyBody({ seed: 1, scrape: i })),
+);
+const lines = bodies[0]
+  .toString()
+  .split('\n')
+  .filter((l) => l !== '' && !l.startsWith('#')).length;
 
 function newLoop(store: CountingStore): ScrapeLoop {
-  const labels = Labels.from({ job: 'linkerd-proxy', instance: '10.42.1.20:4191', namespace: 'shop', pod: 'web-7d9f8c6b5-x2x4k' });
+  const labels = Labels.from({
+    job: 'linkerd-proxy',
+    instance: '10.42.1.20:4191',
+    namespace: 'shop',
+    pod: 'web-7d9f8c6b5-x2x4k',
+  });
   return new ScrapeLoop({
     target: new Target(labels, labels, labels, 10_000, 10_000),
     appendable: store,
@@ -64,7 +74,9 @@ const ct = 'text/plain; version=0.0.4';
     loop.appendBody(app, bodies[i % bodies.length], ct, 1_700_000_000_000 + i * 10_000, counts);
   }
   const s = (performance.now() - t0) / 1000;
-  console.log(`cold scrape (${lines} series, new cache each time): ${Math.round(store.samples / s).toLocaleString('en')} samples/s, ${((s / n) * 1000).toFixed(2)} ms per scrape`);
+  console.log(
+    `cold scrape (${lines} series, new cache each time): ${Math.round(store.samples / s).toLocaleString('en')} samples/s, ${((s / n) * 1000).toFixed(2)} ms per scrape`,
+  );
 }
 
 // Warm: one loop, repeated scrapes.
@@ -78,7 +90,13 @@ const ct = 'text/plain; version=0.0.4';
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 1; i <= SCRAPES; i++) {
-    loop.appendBody(store.appender(), bodies[i % bodies.length], ct, 1_700_000_000_000 + i * 10_000, counts);
+    loop.appendBody(
+      store.appender(),
+      bodies[i % bodies.length],
+      ct,
+      1_700_000_000_000 + i * 10_000,
+      counts,
+    );
   }
   const s = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);

@@ -14,14 +14,47 @@ import { Labels } from '../../src/model/labels.js';
 import { Matcher } from '../../src/model/matcher.js';
 import { ValueType } from '../../src/storage/interface.js';
 import { Block } from '../../src/tsdb/block.js';
-import { encodeXORChunks, sortedSymbols, writeBlock, type BlockSeries, type BlockSource } from '../../src/tsdb/block-writer.js';
+import {
+  encodeXORChunks,
+  sortedSymbols,
+  writeBlock,
+  type BlockSeries,
+  type BlockSource,
+} from '../../src/tsdb/block-writer.js';
 import { compareLabels } from '../../src/model/labels.js';
 
 const PROXIES = Number(process.argv[2] ?? 20);
 const STEP_MS = 10_000;
 const SAMPLES = 720; // 2h
 const T0 = 1_700_006_400_000; // a 2h boundary, so promtool makes one block too
-const LE = ['1', '2', '3', '4', '5', '10', '20', '30', '40', '50', '100', '200', '300', '400', '500', '1000', '2000', '3000', '4000', '5000', '10000', '20000', '30000', '40000', '50000', '+Inf'];
+const LE = [
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '10',
+  '20',
+  '30',
+  '40',
+  '50',
+  '100',
+  '200',
+  '300',
+  '400',
+  '500',
+  '1000',
+  '2000',
+  '3000',
+  '4000',
+  '5000',
+  '10000',
+  '20000',
+  '30000',
+  '40000',
+  '50000',
+  '+Inf',
+];
 
 /** Deterministic pseudo-random numbers (xorshift32), so runs compare. */
 function rng(seed: number): () => number {
@@ -73,26 +106,82 @@ function specs(): SeriesSpec[] {
   const pick = rng(12345);
   for (let p = 0; p < PROXIES; p++) {
     const pod = `web-${p}-7d9f8c6b5-${(p * 7919).toString(36).padStart(5, 'x')}`;
-    const base = { namespace: 'emojivoto', pod, deployment: 'web', instance: `10.42.${p >> 8}.${p & 255}:4191`, job: 'linkerd-proxy' };
+    const base = {
+      namespace: 'emojivoto',
+      pod,
+      deployment: 'web',
+      instance: `10.42.${p >> 8}.${p & 255}:4191`,
+      job: 'linkerd-proxy',
+    };
     for (let r = 0; r < 30; r++) {
-      const route = { direction: r % 2 ? 'outbound' : 'inbound', authority: `svc-${r}.emojivoto.svc.cluster.local:8080`, status_code: r % 5 === 4 ? '500' : '200', tls: 'true' };
+      const route = {
+        direction: r % 2 ? 'outbound' : 'inbound',
+        authority: `svc-${r}.emojivoto.svc.cluster.local:8080`,
+        status_code: r % 5 === 4 ? '500' : '200',
+        tls: 'true',
+      };
       const perScrape = 10 * Math.exp(Math.log(0.01) + pick() * Math.log(20 / 0.01));
       const medianMs = 5 * Math.exp(pick() * Math.log(10));
-      out.push({ labels: Labels.from({ __name__: 'request_total', ...base, ...route }), kind: 'counter', rate: perScrape, scale: 1, seed: seed++ });
-      out.push({ labels: Labels.from({ __name__: 'response_total', ...base, ...route, classification: 'success' }), kind: 'counter', rate: perScrape, scale: 1, seed: seed++ });
+      out.push({
+        labels: Labels.from({ __name__: 'request_total', ...base, ...route }),
+        kind: 'counter',
+        rate: perScrape,
+        scale: 1,
+        seed: seed++,
+      });
+      out.push({
+        labels: Labels.from({
+          __name__: 'response_total',
+          ...base,
+          ...route,
+          classification: 'success',
+        }),
+        kind: 'counter',
+        rate: perScrape,
+        scale: 1,
+        seed: seed++,
+      });
       for (let k = 0; k < LE.length; k++) {
         // Share of requests at or under this bucket for a log-normal latency (sigma 1).
         const le = LE[k] === '+Inf' ? Infinity : Number(LE[k]);
         const share = le === Infinity ? 1 : 0.5 * (1 + erf(Math.log(le / medianMs) / Math.SQRT2));
-        out.push({ labels: Labels.from({ __name__: 'response_latency_ms_bucket', ...base, ...route, le: LE[k] }), kind: 'counter', rate: perScrape * share, scale: 1, seed: seed++ });
+        out.push({
+          labels: Labels.from({
+            __name__: 'response_latency_ms_bucket',
+            ...base,
+            ...route,
+            le: LE[k],
+          }),
+          kind: 'counter',
+          rate: perScrape * share,
+          scale: 1,
+          seed: seed++,
+        });
       }
-      out.push({ labels: Labels.from({ __name__: 'response_latency_ms_sum', ...base, ...route }), kind: 'sum', rate: perScrape, scale: medianMs * 1.65, seed: seed++ });
-      out.push({ labels: Labels.from({ __name__: 'response_latency_ms_count', ...base, ...route }), kind: 'counter', rate: perScrape, scale: 1, seed: seed++ });
+      out.push({
+        labels: Labels.from({ __name__: 'response_latency_ms_sum', ...base, ...route }),
+        kind: 'sum',
+        rate: perScrape,
+        scale: medianMs * 1.65,
+        seed: seed++,
+      });
+      out.push({
+        labels: Labels.from({ __name__: 'response_latency_ms_count', ...base, ...route }),
+        kind: 'counter',
+        rate: perScrape,
+        scale: 1,
+        seed: seed++,
+      });
     }
     for (let c = 0; c < 100; c++) {
       const kind = c % 2 ? 'gauge' : 'counter';
       out.push({
-        labels: Labels.from({ __name__: kind === 'gauge' ? 'tcp_open_connections' : 'tcp_read_bytes_total', ...base, peer: c % 4 ? 'src' : 'dst', srv_port: String(4000 + c) }),
+        labels: Labels.from({
+          __name__: kind === 'gauge' ? 'tcp_open_connections' : 'tcp_read_bytes_total',
+          ...base,
+          peer: c % 4 ? 'src' : 'dst',
+          srv_port: String(4000 + c),
+        }),
         kind,
         rate: kind === 'gauge' ? 0.02 : 0.3,
         scale: 1500,
@@ -108,7 +197,11 @@ function erf(x: number): number {
   const s = Math.sign(x);
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-a * a);
   return s * y;
 }
 
@@ -124,7 +217,8 @@ function values(s: SeriesSpec): Float64Array {
     if (s.kind === 'gauge') v = Math.max(0, v + poisson(r, s.rate) - poisson(r, s.rate));
     else if (s.kind === 'sum') {
       const n = poisson(r, s.rate);
-      for (let k = 0; k < n && k < 50; k++) v += s.scale * Math.exp(r() - 0.5) * 0.001 * Math.round(1000 * r() + 500);
+      for (let k = 0; k < n && k < 50; k++)
+        v += s.scale * Math.exp(r() - 0.5) * 0.001 * Math.round(1000 * r() + 500);
     } else v += poisson(r, s.rate) * s.scale;
     vs[i] = v;
   }
@@ -164,7 +258,9 @@ const dir = mkdtempSync(join(tmpdir(), 'mm-block-bench-'));
 try {
   const list = specs();
   const samples = list.length * SAMPLES;
-  console.log(`block bench: ${PROXIES} proxies, ${list.length} series, ${samples} samples (10 s interval, 2 h)`);
+  console.log(
+    `block bench: ${PROXIES} proxies, ${list.length} series, ${samples} samples (10 s interval, 2 h)`,
+  );
   console.log('figures are preliminary: the machine is shared with other work');
 
   let t = performance.now();
@@ -176,26 +272,42 @@ try {
   t = performance.now();
   let encoded = 0;
   for (let i = 0; i < list.length; i++) {
-    for (const c of encodeXORChunks(ts, allValues.subarray(i * SAMPLES, (i + 1) * SAMPLES))) encoded += c.data.length;
+    for (const c of encodeXORChunks(ts, allValues.subarray(i * SAMPLES, (i + 1) * SAMPLES)))
+      encoded += c.data.length;
   }
   const encMs = performance.now() - t;
-  console.log(`  XOR encode only:   ${(samples / encMs / 1000).toFixed(2)} M samples/s (${encoded} chunk bytes)`);
+  console.log(
+    `  XOR encode only:   ${(samples / encMs / 1000).toFixed(2)} M samples/s (${encoded} chunk bytes)`,
+  );
 
   let bdir = '';
   for (const perChunk of [120, SAMPLES]) {
     globalThis.gc?.();
     t = performance.now();
-    const meta = writeBlock(join(dir, String(perChunk)), source(list, perChunk), { mint: T0, maxt: T0 + 2 * 3_600_000 });
+    const meta = writeBlock(join(dir, String(perChunk)), source(list, perChunk), {
+      mint: T0,
+      maxt: T0 + 2 * 3_600_000,
+    });
     const writeMs = performance.now() - t;
     const d = join(dir, String(perChunk), meta.ulid);
     if (perChunk === 120) bdir = d;
     const chunkBytes = dirSize(join(d, 'chunks'));
     const indexBytes = statSync(join(d, 'index')).size;
-    console.log(`  ${perChunk} samples per chunk${perChunk === 120 ? ' (as Prometheus\'s head)' : ' (one chunk per series, merged blocks)'}:`);
-    console.log(`    write block:     ${(samples / writeMs / 1000).toFixed(2)} M samples/s (${(writeMs / 1000).toFixed(2)} s, encoding included)`);
-    console.log(`    chunks:          ${(chunkBytes / samples).toFixed(3)} B/sample (${meta.stats.numChunks} chunks)`);
-    console.log(`    index:           ${(indexBytes / list.length).toFixed(1)} B/series (${(indexBytes / samples).toFixed(3)} B/sample)`);
-    console.log(`    chunks + index:  ${((chunkBytes + indexBytes) / samples).toFixed(3)} B/sample (target <= 1.3; Prometheus 2.42 reference 1.69)`);
+    console.log(
+      `  ${perChunk} samples per chunk${perChunk === 120 ? " (as Prometheus's head)" : ' (one chunk per series, merged blocks)'}:`,
+    );
+    console.log(
+      `    write block:     ${(samples / writeMs / 1000).toFixed(2)} M samples/s (${(writeMs / 1000).toFixed(2)} s, encoding included)`,
+    );
+    console.log(
+      `    chunks:          ${(chunkBytes / samples).toFixed(3)} B/sample (${meta.stats.numChunks} chunks)`,
+    );
+    console.log(
+      `    index:           ${(indexBytes / list.length).toFixed(1)} B/series (${(indexBytes / samples).toFixed(3)} B/sample)`,
+    );
+    console.log(
+      `    chunks + index:  ${((chunkBytes + indexBytes) / samples).toFixed(3)} B/sample (target <= 1.3; Prometheus 2.42 reference 1.69)`,
+    );
   }
 
   const b = Block.open(bdir);
@@ -215,7 +327,9 @@ try {
     }
     const readMs = performance.now() - t;
     if (n !== samples) throw new Error(`read ${n} samples, wrote ${samples}`);
-    console.log(`  read all samples, pass ${pass}: ${(n / readMs / 1000).toFixed(2)} M samples/s (${(readMs / 1000).toFixed(2)} s, checksum ${sum.toExponential(3)})`);
+    console.log(
+      `  read all samples, pass ${pass}: ${(n / readMs / 1000).toFixed(2)} M samples/s (${(readMs / 1000).toFixed(2)} s, checksum ${sum.toExponential(3)})`,
+    );
   }
   b.close();
 
@@ -232,13 +346,18 @@ try {
       s.labels.forEach((k, val) => k !== '__name__' && parts.push(`${k}="${val}"`));
       const lbl = `{${parts.join(',')}}`; // OpenMetrics allows no space after the comma
       const name = s.labels.metricName();
-      for (let i = 0; i < SAMPLES; i++) om.push(`${name}${lbl} ${formatGoFloat(v[i])} ${ts[i] / 1000}`);
+      for (let i = 0; i < SAMPLES; i++)
+        om.push(`${name}${lbl} ${formatGoFloat(v[i])} ${ts[i] / 1000}`);
     }
     om.push('# EOF');
     const file = join(dir, 'one.om');
     writeFileSync(file, om.join('\n') + '\n');
     const theirs = join(dir, 'promtool');
-    const r = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '-q', file, theirs], { encoding: 'utf8' });
+    const r = spawnSync(
+      'promtool',
+      ['tsdb', 'create-blocks-from', 'openmetrics', '-q', file, theirs],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(r.stderr);
     const ids = readdirSync(theirs);
     if (ids.length !== 1) throw new Error(`promtool wrote ${ids.length} blocks, want 1`);
@@ -250,8 +369,12 @@ try {
     const oi = statSync(join(ours, m1.ulid, 'index')).size;
     const ns = one.length * SAMPLES;
     console.log(`  one proxy (${one.length} series), same samples, 120 per chunk:`);
-    console.log(`    promtool 2.42:   chunks ${(pc / ns).toFixed(3)} B/sample, index ${(pi / one.length).toFixed(1)} B/series, total ${((pc + pi) / ns).toFixed(3)} B/sample`);
-    console.log(`    meshmetrics:     chunks ${(oc / ns).toFixed(3)} B/sample, index ${(oi / one.length).toFixed(1)} B/series, total ${((oc + oi) / ns).toFixed(3)} B/sample`);
+    console.log(
+      `    promtool 2.42:   chunks ${(pc / ns).toFixed(3)} B/sample, index ${(pi / one.length).toFixed(1)} B/series, total ${((pc + pi) / ns).toFixed(3)} B/sample`,
+    );
+    console.log(
+      `    meshmetrics:     chunks ${(oc / ns).toFixed(3)} B/sample, index ${(oi / one.length).toFixed(1)} B/series, total ${((oc + oi) / ns).toFixed(3)} B/sample`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,14 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +36,15 @@ import { readMeta } from '../../src/tsdb/meta.js';
 // The shared generator is plain JS outside the project.
 const BACKFILL = '/work/shared/bench/backfill.mjs';
 type GenerateHistory = (
-  opts: { targets: number; series: number; interval: number; start: number; end: number; format: string; seed: number },
+  opts: {
+    targets: number;
+    series: number;
+    interval: number;
+    start: number;
+    end: number;
+    format: string;
+    seed: number;
+  },
   write: (buf: Buffer) => Promise<void>,
 ) => Promise<{ samples: number; bytes: number }>;
 
@@ -90,11 +105,20 @@ function indexSections(blockDir: string): string {
   const b = readFileSync(join(blockDir, 'index'));
   const toc = b.length - 52;
   const off = [0, 1, 2, 3, 4, 5].map((i) => Number(b.readBigUInt64BE(toc + i * 8)));
-  const names = ['symbols', 'series', 'label indices', 'label offsets', 'postings', 'postings offsets'];
+  const names = [
+    'symbols',
+    'series',
+    'label indices',
+    'label offsets',
+    'postings',
+    'postings offsets',
+  ];
   // Sections are not in TOC order in the file, and absent ones have offset 0.
   const present = [0, 1, 2, 3, 4, 5].filter((i) => off[i] !== 0).sort((x, y) => off[x] - off[y]);
   const parts: string[] = [];
-  present.forEach((i, k) => parts.push(`${names[i]} ${(k + 1 < present.length ? off[present[k + 1]] : toc) - off[i]}`));
+  present.forEach((i, k) =>
+    parts.push(`${names[i]} ${(k + 1 < present.length ? off[present[k + 1]] : toc) - off[i]}`),
+  );
   return parts.join(', ');
 }
 
@@ -122,7 +146,10 @@ async function main(): Promise<void> {
   try {
     const omPath = join(work, 'history.om');
     const om = createWriteStream(omPath);
-    const db = await openDB(join(work, 'db'), { logger: () => undefined, disableAutoCompaction: true });
+    const db = await openDB(join(work, 'db'), {
+      logger: () => undefined,
+      disableAutoCompaction: true,
+    });
     const refs = new Map<string, { ref: number; labels: Labels }>();
     let appended = 0;
     const t0 = performance.now();
@@ -142,7 +169,12 @@ async function main(): Promise<void> {
             const key = text.slice(pos, sp1);
             let e = refs.get(key);
             if (e === undefined) refs.set(key, (e = { ref: 0, labels: parseKey(key) }));
-            e.ref = app.append(e.ref, e.labels, Number(text.slice(sp2 + 1, nl)) * 1000, Number(text.slice(sp1 + 1, sp2)));
+            e.ref = app.append(
+              e.ref,
+              e.labels,
+              Number(text.slice(sp2 + 1, nl)) * 1000,
+              Number(text.slice(sp1 + 1, sp2)),
+            );
             appended++;
           }
           pos = nl + 1;
@@ -161,33 +193,62 @@ async function main(): Promise<void> {
     for (const perChunk of [undefined, 240, 480, 65535]) {
       const out = join(work, `ours-${perChunk ?? 120}`);
       const t1 = performance.now();
-      const meta = compactHead(out, db.head, blockMint, maxt, perChunk === undefined ? {} : { samplesPerChunk: perChunk });
+      const meta = compactHead(
+        out,
+        db.head,
+        blockMint,
+        maxt,
+        perChunk === undefined ? {} : { samplesPerChunk: perChunk },
+      );
       if (meta === null) throw new Error('empty block');
       const s = ((performance.now() - t1) / 1000).toFixed(1);
-      rows.push(measure(`ours, ${perChunk === undefined ? 'head chunks (120)' : `re-encoded ≤${perChunk}`} [${s}s]`, join(out, meta.ulid)));
+      rows.push(
+        measure(
+          `ours, ${perChunk === undefined ? 'head chunks (120)' : `re-encoded ≤${perChunk}`} [${s}s]`,
+          join(out, meta.ulid),
+        ),
+      );
     }
     await db.close();
 
     let promtool: string | null = null;
     try {
-      promtool = execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim() || null;
+      promtool =
+        execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim() || null;
     } catch {
       promtool = null;
     }
     if (promtool !== null && withPromtool) {
       const out = join(work, 'promtool');
       const t2 = performance.now();
-      execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', omPath, out], { stdio: 'ignore' });
-      rows.unshift(measure(`promtool 2.42 create-blocks-from [${((performance.now() - t2) / 1000).toFixed(1)}s]`, onlyBlock(out)));
+      execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', omPath, out], {
+        stdio: 'ignore',
+      });
+      rows.unshift(
+        measure(
+          `promtool 2.42 create-blocks-from [${((performance.now() - t2) / 1000).toFixed(1)}s]`,
+          onlyBlock(out),
+        ),
+      );
       // Prometheus's reader must read our variants: analyze walks every chunk.
       for (const perChunk of [120, 65535]) {
         const dir = join(work, `ours-${perChunk}`);
         execFileSync(promtool, ['tsdb', 'analyze', dir], { stdio: 'ignore' });
       }
-    } else console.log(withPromtool ? 'promtool not found: only our figures' : 'promtool skipped (--no-promtool)');
+    } else
+      console.log(
+        withPromtool ? 'promtool not found: only our figures' : 'promtool skipped (--no-promtool)',
+      );
 
-    console.log(`history: ${targets} targets × ${seriesPerTarget}+5 series, ${(end - start) / 60} min @${interval}s: ${gen.samples} samples generated, ${appended} appended in ${appendS.toFixed(1)}s (${mint}..${end * 1000})`);
-    console.log('variant'.padEnd(52) + 'samples'.padStart(10) + 'chunks'.padStart(9) + '  B/sample: chunks   index  total   index B/series');
+    console.log(
+      `history: ${targets} targets × ${seriesPerTarget}+5 series, ${(end - start) / 60} min @${interval}s: ${gen.samples} samples generated, ${appended} appended in ${appendS.toFixed(1)}s (${mint}..${end * 1000})`,
+    );
+    console.log(
+      'variant'.padEnd(52) +
+        'samples'.padStart(10) +
+        'chunks'.padStart(9) +
+        '  B/sample: chunks   index  total   index B/series',
+    );
     for (const r of rows) {
       console.log(
         r.name.padEnd(52) +
@@ -199,7 +260,8 @@ async function main(): Promise<void> {
           (r.indexBytes / r.series).toFixed(0).padStart(17),
       );
     }
-    for (const r of rows) console.log(`index sections (bytes) of ${r.name.split(' [')[0]}: ${r.sections}`);
+    for (const r of rows)
+      console.log(`index sections (bytes) of ${r.name.split(' [')[0]}: ${r.sections}`);
     console.log('(preliminary: shared 2-core machine)');
   } finally {
     rmSync(work, { recursive: true, force: true });

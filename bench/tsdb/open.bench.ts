@@ -28,7 +28,9 @@ const quiet = { logger: () => undefined, disableAutoCompaction: true };
 const dir = mkdtempSync(join(tmpdir(), 'mm-open-bench-'));
 try {
   const db = await openDB(dir, quiet);
-  const ls = Array.from({ length: series }, (_, i) => Labels.from({ __name__: 'request_total', pod: `pod-${i % 100}`, route: `/r/${i}` }));
+  const ls = Array.from({ length: series }, (_, i) =>
+    Labels.from({ __name__: 'request_total', pod: `pod-${i % 100}`, route: `/r/${i}` }),
+  );
   const refs = new Array<number>(series).fill(0);
   let samples = 0;
   for (let t = 0; t < hours * 3_600_000; t += STEP) {
@@ -44,7 +46,9 @@ try {
   const headSeries = db.head.seriesCount();
   await db.close();
 
-  console.log(`${series} series × ${hours} h @15s = ${samples} samples; compaction ${compactMs.toFixed(0)} ms → ${blocks} blocks, ${headSeries} series in head`);
+  console.log(
+    `${series} series × ${hours} h @15s = ${samples} samples; compaction ${compactMs.toFixed(0)} ms → ${blocks} blocks, ${headSeries} series in head`,
+  );
   for (let round = 0; round < 3; round++) {
     globalThis.gc?.();
     const t0 = performance.now();

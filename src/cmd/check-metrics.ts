@@ -7,7 +7,12 @@
 
 import { parseArgs } from 'node:util';
 import { ParseError } from '../model/errors.js';
-import { cardinalityStats, collectFamilies, lintFamilies, type CardinalityStat } from '../exposition/lint.js';
+import {
+  cardinalityStats,
+  collectFamilies,
+  lintFamilies,
+  type CardinalityStat,
+} from '../exposition/lint.js';
 
 const USAGE = `usage: meshmetrics check metrics [--extended] [--openmetrics]
 
@@ -47,20 +52,37 @@ export interface CheckMetricsIO {
  * N: …`), with the column added when known; with `extended`, a clean input gets promtool's
  * cardinality table on stdout.
  */
-export function checkMetrics(input: Buffer, openMetrics: boolean, extended = false): { code: number; stdout: string; stderr: string } {
+export function checkMetrics(
+  input: Buffer,
+  openMetrics: boolean,
+  extended = false,
+): { code: number; stdout: string; stderr: string } {
   try {
     const families = collectFamilies(input, openMetrics ? 'openmetrics' : 'text');
     const problems = lintFamilies(families);
     if (problems.length > 0) {
-      return { code: EXIT_LINT, stdout: '', stderr: problems.map((p) => `${p.metric} ${p.text}\n`).join('') };
+      return {
+        code: EXIT_LINT,
+        stdout: '',
+        stderr: problems.map((p) => `${p.metric} ${p.text}\n`).join(''),
+      };
     }
-    return { code: EXIT_OK, stdout: extended ? cardinalityTable(cardinalityStats(families)) : '', stderr: '' };
+    return {
+      code: EXIT_OK,
+      stdout: extended ? cardinalityTable(cardinalityStats(families)) : '',
+      stderr: '',
+    };
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
     const what = err.message.replace(/ \(line \d+, column \d+\)$/, '');
-    const where = err.line > 0 ? `line ${err.line}${err.column > 0 ? `, column ${err.column}` : ''}` : 'input';
+    const where =
+      err.line > 0 ? `line ${err.line}${err.column > 0 ? `, column ${err.column}` : ''}` : 'input';
     const kind = openMetrics ? 'OpenMetrics' : 'text format';
-    return { code: EXIT_FAILURE, stdout: '', stderr: `error while linting: ${kind} parsing error in ${where}: ${what}\n` };
+    return {
+      code: EXIT_FAILURE,
+      stdout: '',
+      stderr: `error while linting: ${kind} parsing error in ${where}: ${what}\n`,
+    };
   }
 }
 
@@ -68,9 +90,16 @@ export function checkMetrics(input: Buffer, openMetrics: boolean, extended = fal
  * promtool's `--extended` table, laid out as Go's tabwriter (min width 4, padding 4) lays
  * out tab-terminated cells: each column as wide as its widest cell plus 4 spaces.
  */
-export function cardinalityTable({ stats, total }: { stats: CardinalityStat[]; total: number }): string {
+export function cardinalityTable({
+  stats,
+  total,
+}: {
+  stats: CardinalityStat[];
+  total: number;
+}): string {
   const rows: string[][] = [['Metric', 'Cardinality', 'Percentage']];
-  for (const s of stats) rows.push([s.name, String(s.cardinality), `${(s.share * 100).toFixed(2)}%`]);
+  for (const s of stats)
+    rows.push([s.name, String(s.cardinality), `${(s.share * 100).toFixed(2)}%`]);
   rows.push(['Total', String(total), '100%']);
   const widths = [0, 1, 2].map((c) => Math.max(4, ...rows.map((r) => r[c].length + 4)));
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('') + '\n').join('');
@@ -82,7 +111,11 @@ export async function run(args: string[], io: CheckMetricsIO = process): Promise
   try {
     ({ values } = parseArgs({
       args,
-      options: { help: { type: 'boolean', short: 'h' }, openmetrics: { type: 'boolean' }, extended: { type: 'boolean' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        openmetrics: { type: 'boolean' },
+        extended: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -96,7 +129,11 @@ export async function run(args: string[], io: CheckMetricsIO = process): Promise
   }
   const chunks: Buffer[] = [];
   for await (const c of io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  const { code, stdout, stderr } = checkMetrics(Buffer.concat(chunks), values.openmetrics === true, values.extended === true);
+  const { code, stdout, stderr } = checkMetrics(
+    Buffer.concat(chunks),
+    values.openmetrics === true,
+    values.extended === true,
+  );
   if (stdout) io.stdout.write(stdout);
   if (stderr) io.stderr.write(stderr);
   return code;

@@ -90,7 +90,9 @@ export interface CollectorHandle {
  * Starts a collector: loads the configuration (throws a ConfigError when it is invalid),
  * opens the database, and wires discovery to scraping to storage.
  */
-export async function startCollector(options: Partial<CollectorOptions> = {}): Promise<CollectorHandle> {
+export async function startCollector(
+  options: Partial<CollectorOptions> = {},
+): Promise<CollectorHandle> {
   const opts: CollectorOptions = { ...DEFAULT_COLLECTOR_OPTIONS, ...options };
   const write = opts.logWrite ?? ((l: string) => void process.stderr.write(l));
   const log = (component: string): Logger => logfmtLogger(component, write, opts.logLevel);
@@ -98,10 +100,14 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
 
   let config = await loadConfigFile(opts.configFile);
   mainLog('info', 'Loading configuration file', { filename: opts.configFile });
-  for (const w of config.warnings) mainLog('warn', 'Configuration warning', { filename: opts.configFile, msg: w });
+  for (const w of config.warnings)
+    mainLog('warn', 'Configuration warning', { filename: opts.configFile, msg: w });
 
   const remoteLog = log('remote');
-  const remote = new RemoteWriteManager({ dataDir: opts.dataDir, logger: (line) => remoteLog('warn', line) });
+  const remote = new RemoteWriteManager({
+    dataDir: opts.dataDir,
+    logger: (line) => remoteLog('warn', line),
+  });
   const db = await openDB(opts.dataDir, {
     logger: (line) => log('tsdb')('info', line),
     walRetentionGuard: () => remote.lowWatermarkSegment(),
@@ -151,10 +157,19 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
       quit: () => void handle.stop().then(() => opts.onQuit?.()),
     },
     selfMetrics: [() => db.metrics(), () => scrapeManager.metrics.rows(), () => remote.metrics()],
-    remoteWriteHandler: opts.enableRemoteWriteReceiver ? (req, res) => handleRemoteWrite(req, res, db) : undefined,
+    remoteWriteHandler: opts.enableRemoteWriteReceiver
+      ? (req, res) => handleRemoteWrite(req, res, db)
+      : undefined,
     configYaml: () => marshalConfig(config),
     flags: () => collectorFlags(opts),
-    buildInfo: { version: VERSION, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: process.version },
+    buildInfo: {
+      version: VERSION,
+      revision: '',
+      branch: '',
+      buildUser: '',
+      buildDate: '',
+      goVersion: process.version,
+    },
     runtimeInfo: () => ({
       reloadConfigSuccess: lastReload.ok,
       lastConfigTimeMs: lastReload.atMs,
@@ -171,7 +186,9 @@ export async function startCollector(options: Partial<CollectorOptions> = {}): P
     await db.close();
     throw err;
   }
-  mainLog('info', 'Start listening for connections', { address: `${webAddress.host}:${webAddress.port}` });
+  mainLog('info', 'Start listening for connections', {
+    address: `${webAddress.host}:${webAddress.port}`,
+  });
 
   let stopping: Promise<void> | null = null;
   const handle: CollectorHandle = {
@@ -274,7 +291,8 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
     const boolKey = BOOL_FLAGS[name];
     if (boolKey !== undefined) {
       const v = eq < 0 ? 'true' : a.slice(eq + 1);
-      if (v !== 'true' && v !== 'false') throw new ConfigError(`--${name}: want true or false, got ${JSON.stringify(v)}`);
+      if (v !== 'true' && v !== 'false')
+        throw new ConfigError(`--${name}: want true or false, got ${JSON.stringify(v)}`);
       (o as unknown as Record<string, boolean>)[boolKey] = negated ? v === 'false' : v === 'true';
       continue;
     }
@@ -284,7 +302,8 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
     else throw new ConfigError(`--${name}: missing value`);
     const num = (what: string): number => {
       const n = Number(value);
-      if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`--${name}: want ${what}, got ${JSON.stringify(value)}`);
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new ConfigError(`--${name}: want ${what}, got ${JSON.stringify(value)}`);
       return n;
     };
     const dur = (): number => {
@@ -317,7 +336,9 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
       case 'web.config.file':
         // Refused rather than ignored: serving without the TLS or auth a user asked for
         // would be worse than not starting.
-        throw new ConfigError(`--web.config.file=${value}: TLS and basic auth of the HTTP API are not supported yet`);
+        throw new ConfigError(
+          `--web.config.file=${value}: TLS and basic auth of the HTTP API are not supported yet`,
+        );
       case 'query.lookback-delta':
         o.queryLookbackDeltaMs = dur();
         break;
@@ -329,7 +350,9 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
         break;
       case 'log.level':
         if (value !== 'debug' && value !== 'info' && value !== 'warn' && value !== 'error')
-          throw new ConfigError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(value)}`);
+          throw new ConfigError(
+            `--log.level: want debug, info, warn or error, got ${JSON.stringify(value)}`,
+          );
         o.logLevel = value;
         break;
       default:
@@ -396,7 +419,10 @@ function tsdbAdmin(db: DB, dataDir: string): TSDBAdmin {
       db.cleanTombstones();
     },
     async snapshot(skipHead) {
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const stamp = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
       const name = `${stamp}-${randomBytes(8).toString('hex')}`;
       db.snapshot(join(dataDir, 'snapshots', name), !skipHead);
       return name;

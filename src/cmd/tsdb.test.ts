@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { formatBase2Bytes, formatGoDuration, tabulate } from './tsdb.js';
 
 test("formats durations as Go's time.Duration", () => {
-  const f = (ms: number, want: string): void => assert.equal(formatGoDuration(ms), want, String(ms));
+  const f = (ms: number, want: string): void =>
+    assert.equal(formatGoDuration(ms), want, String(ms));
   f(0, '0s');
   f(1, '1ms');
   f(999, '999ms');
@@ -34,5 +35,8 @@ test('lays out tables as promtool (tabwriter, minwidth 13, padding 2)', () => {
     ['BLOCK ULID', 'MIN TIME', 'SIZE'],
     ['01M8EGDY8HPGC1WY2R4F1XWSF1', '1700000000000', '799'],
   ]);
-  assert.equal(out, 'BLOCK ULID                  MIN TIME       SIZE\n01M8EGDY8HPGC1WY2R4F1XWSF1  1700000000000  799\n');
+  assert.equal(
+    out,
+    'BLOCK ULID                  MIN TIME       SIZE\n01M8EGDY8HPGC1WY2R4F1XWSF1  1700000000000  799\n',
+  );
 });

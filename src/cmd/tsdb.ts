@@ -18,7 +18,11 @@ import type { Command } from './main.js';
 const DEFAULT_DIR = 'data/';
 
 /** Splits `--name=value` / `--name value` flags from positional arguments. */
-function parseArgs(args: string[], withValue: readonly string[], aliases: Record<string, string> = {}): { flags: Map<string, string>; rest: string[] } {
+function parseArgs(
+  args: string[],
+  withValue: readonly string[],
+  aliases: Record<string, string> = {},
+): { flags: Map<string, string>; rest: string[] } {
   const flags = new Map<string, string>();
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -88,9 +92,12 @@ function formatGoTime(ms: number): string {
 export function tabulate(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) {
-    for (let i = 0; i < r.length - 1; i++) widths[i] = Math.max(widths[i] ?? 0, Math.max(13, r[i].length + 2));
+    for (let i = 0; i < r.length - 1; i++)
+      widths[i] = Math.max(widths[i] ?? 0, Math.max(13, r[i].length + 2));
   }
-  return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('') + '\n').join('');
+  return rows
+    .map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('') + '\n')
+    .join('');
 }
 
 function blockRow(b: Block, human: boolean): string[] {
@@ -109,7 +116,16 @@ function blockRow(b: Block, human: boolean): string[] {
   ];
 }
 
-const LIST_HEADER = ['BLOCK ULID', 'MIN TIME', 'MAX TIME', 'DURATION', 'NUM SAMPLES', 'NUM CHUNKS', 'NUM SERIES', 'SIZE'];
+const LIST_HEADER = [
+  'BLOCK ULID',
+  'MIN TIME',
+  'MAX TIME',
+  'DURATION',
+  'NUM SAMPLES',
+  'NUM CHUNKS',
+  'NUM SERIES',
+  'SIZE',
+];
 
 function withBlocks<T>(dir: string, fn: (blocks: Block[]) => T): T {
   try {
@@ -127,7 +143,8 @@ function withBlocks<T>(dir: string, fn: (blocks: Block[]) => T): T {
 
 const HELP: Record<string, string> = {
   list: 'usage: meshmetrics tsdb list [-r|--human-readable] [DIR]\n\nList the blocks of a data directory (default data/).\n',
-  analyze: 'usage: meshmetrics tsdb analyze [--limit=20] [DIR] [ULID]\n\nReport label churn and cardinality of a block (default: the last one).\n',
+  analyze:
+    'usage: meshmetrics tsdb analyze [--limit=20] [DIR] [ULID]\n\nReport label churn and cardinality of a block (default: the last one).\n',
   dump:
     'usage: meshmetrics tsdb dump [--min-time=MS] [--max-time=MS] [--match=SELECTOR] [DIR]\n\n' +
     'Print every sample as `{labels} value timestamp`.\n',
@@ -166,11 +183,13 @@ export const list: Command = command('list', (args) => {
 export const analyze: Command = command('analyze', (args) => {
   const { flags, rest } = parseArgs(args, ['limit']);
   const limit = Number(flags.get('limit') ?? 20);
-  if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`invalid --limit ${flags.get('limit')}`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new UsageError(`invalid --limit ${flags.get('limit')}`);
   const dir = rest[0] ?? DEFAULT_DIR;
   const out = withBlocks(dir, (blocks) => {
     if (blocks.length === 0) throw new Error(`no blocks found in ${dir}`);
-    const b = rest[1] === undefined ? blocks[blocks.length - 1] : blocks.find((x) => x.ulid === rest[1]);
+    const b =
+      rest[1] === undefined ? blocks[blocks.length - 1] : blocks.find((x) => x.ulid === rest[1]);
     if (b === undefined) throw new Error(`block ${rest[1]} not found in ${dir}`);
     return analyzeBlock(b, limit);
   });
@@ -183,7 +202,11 @@ export function analyzeBlock(b: Block, limit: number): string {
   const m = b.meta;
   const ix = b.index;
   const lines: string[] = [];
-  lines.push(`Block ID: ${m.ulid}`, `Duration: ${formatGoDuration(m.maxTime - m.minTime)}`, `Series: ${m.stats.numSeries ?? 0}`);
+  lines.push(
+    `Block ID: ${m.ulid}`,
+    `Duration: ${formatGoDuration(m.maxTime - m.minTime)}`,
+    `Series: ${m.stats.numSeries ?? 0}`,
+  );
   const names = ix.labelNames();
   lines.push(`Label names: ${names.length}`);
   const span = m.maxTime - m.minTime;
@@ -204,13 +227,17 @@ export function analyzeBlock(b: Block, limit: number): string {
       entries++;
     });
   }
-  lines.push(`Postings (unique label pairs): ${pairsUncovered.size}`, `Postings entries (total label pairs): ${entries}`);
+  lines.push(
+    `Postings (unique label pairs): ${pairsUncovered.size}`,
+    `Postings entries (total label pairs): ${entries}`,
+  );
   const print = (title: string, infos: [string, number][]): void => {
     lines.push('', title);
     infos.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
     for (const [k, v] of infos.slice(0, limit)) lines.push(`${v} ${k}`);
   };
-  const churn = (mp: Map<string, number>): [string, number][] => [...mp].map(([k, v]) => [k, span > 0 ? Math.trunc(v / span) : 0]);
+  const churn = (mp: Map<string, number>): [string, number][] =>
+    [...mp].map(([k, v]) => [k, span > 0 ? Math.trunc(v / span) : 0]);
   print('Label pairs most involved in churning:', churn(pairsUncovered));
   print('Label names most involved in churning:', churn(labelsUncovered));
   print('Most common label pairs:', [...pairsCount]);
@@ -218,8 +245,14 @@ export function analyzeBlock(b: Block, limit: number): string {
     'Label names with highest cumulative label value length:',
     names.map((n) => [n, ix.labelValues(n).reduce((s, v) => s + Buffer.byteLength(v), 0)]),
   );
-  print('Highest cardinality labels:', names.map((n) => [n, ix.labelValues(n).length]));
-  print('Highest cardinality metric names:', ix.labelValues('__name__').map((v) => [v, ix.postings('__name__', v).length]));
+  print(
+    'Highest cardinality labels:',
+    names.map((n) => [n, ix.labelValues(n).length]),
+  );
+  print(
+    'Highest cardinality metric names:',
+    ix.labelValues('__name__').map((v) => [v, ix.postings('__name__', v).length]),
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -235,7 +268,11 @@ export const dump: Command = command('dump', async (args) => {
   const matchers = match === undefined ? ALL_SERIES : await selectorMatchers(match);
   const dir = rest[0] ?? DEFAULT_DIR;
   withBlocks(dir, (blocks) => {
-    const q: Querier = new MergeQuerier(blocks.filter((b) => b.minTime <= maxt && b.maxTime > mint).map((b) => b.querierSync(mint, maxt)));
+    const q: Querier = new MergeQuerier(
+      blocks
+        .filter((b) => b.minTime <= maxt && b.maxTime > mint)
+        .map((b) => b.querierSync(mint, maxt)),
+    );
     dumpQuerier(q, (s) => process.stdout.write(s), matchers);
   });
   return 0;
@@ -252,19 +289,25 @@ async function selectorMatchers(sel: string): Promise<Matcher[]> {
   } catch (err) {
     throw new UsageError(`invalid --match ${JSON.stringify(sel)}: ${(err as Error).message}`);
   }
-  if (e.type !== 'vectorSelector') throw new UsageError(`--match ${JSON.stringify(sel)} is not a series selector`);
+  if (e.type !== 'vectorSelector')
+    throw new UsageError(`--match ${JSON.stringify(sel)} is not a series selector`);
   return e.matchers;
 }
 
 function parseTime(s: string | undefined, dflt: number): number {
   if (s === undefined) return dflt;
   const n = Number(s);
-  if (!Number.isInteger(n)) throw new UsageError(`invalid time ${JSON.stringify(s)}: want integer milliseconds`);
+  if (!Number.isInteger(n))
+    throw new UsageError(`invalid time ${JSON.stringify(s)}: want integer milliseconds`);
   return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n));
 }
 
 /** Writes every sample of `q` (of the series matching `matchers`) as promtool's dump does, in pieces of about 64 KiB. */
-export function dumpQuerier(q: Querier, write: (s: string) => void, matchers: readonly Matcher[] = ALL_SERIES): void {
+export function dumpQuerier(
+  q: Querier,
+  write: (s: string) => void,
+  matchers: readonly Matcher[] = ALL_SERIES,
+): void {
   const ss = q.select(true, null, matchers);
   let buf = '';
   while (ss.next()) {
@@ -291,45 +334,52 @@ export function dumpQuerier(q: Querier, write: (s: string) => void, matchers: re
  * (aligned to multiples of 2h) from an OpenMetrics file whose samples all carry
  * timestamps, as promtool does: one pass for the time range, then one pass per block.
  */
-export const createBlocksFromOpenMetrics: Command = command('create-blocks-from openmetrics', (args) => {
-  const { flags, rest } = parseArgs(args, [], { '-r': '--human-readable', '-q': '--quiet' });
-  if (rest.length < 1) throw new UsageError('usage: meshmetrics tsdb create-blocks-from openmetrics FILE [DIR]');
-  const input = readFileSync(rest[0]);
-  const dir = rest[1] ?? 'data';
-  const human = flags.has('human-readable');
-  const quiet = flags.has('quiet');
-  const parser = new ExpositionParser(input, { format: 'openmetrics', strict: false });
-  let mint = Infinity;
-  let maxt = -Infinity;
-  for (let e = parser.next(); e !== EntryType.EOF; e = parser.next()) {
-    if (e !== EntryType.Series) continue;
-    const t = parser.timestamp();
-    if (t === null) throw new Error(`line ${parser.line()}: expected timestamp for series got none`);
-    if (t < mint) mint = t;
-    if (t > maxt) maxt = t;
-  }
-  if (mint === Infinity) return 0;
-  const dur = DEFAULT_BLOCK_DURATION_MS;
-  let wroteHeader = false;
-  for (let t = Math.floor(mint / dur) * dur; t <= maxt; t += dur) {
-    const builder = new BlockBuilder(2 * dur);
-    parser.reset(input);
+export const createBlocksFromOpenMetrics: Command = command(
+  'create-blocks-from openmetrics',
+  (args) => {
+    const { flags, rest } = parseArgs(args, [], { '-r': '--human-readable', '-q': '--quiet' });
+    if (rest.length < 1)
+      throw new UsageError('usage: meshmetrics tsdb create-blocks-from openmetrics FILE [DIR]');
+    const input = readFileSync(rest[0]);
+    const dir = rest[1] ?? 'data';
+    const human = flags.has('human-readable');
+    const quiet = flags.has('quiet');
+    const parser = new ExpositionParser(input, { format: 'openmetrics', strict: false });
+    let mint = Infinity;
+    let maxt = -Infinity;
     for (let e = parser.next(); e !== EntryType.EOF; e = parser.next()) {
       if (e !== EntryType.Series) continue;
-      const ts = parser.timestamp()!;
-      if (ts < t || ts >= t + dur) continue;
-      builder.add(parser.labels(), ts, parser.value());
+      const t = parser.timestamp();
+      if (t === null)
+        throw new Error(`line ${parser.line()}: expected timestamp for series got none`);
+      if (t < mint) mint = t;
+      if (t > maxt) maxt = t;
     }
-    const meta = builder.flush(dir);
-    if (meta !== null && !quiet) {
-      withBlocks(dir, (blocks) => {
-        const b = blocks.find((x) => x.ulid === meta.ulid);
-        if (b === undefined) return;
-        // One table per block, as promtool flushes its tabwriter after each.
-        process.stdout.write(tabulate(wroteHeader ? [blockRow(b, human)] : [LIST_HEADER, blockRow(b, human)]));
-        wroteHeader = true;
-      });
+    if (mint === Infinity) return 0;
+    const dur = DEFAULT_BLOCK_DURATION_MS;
+    let wroteHeader = false;
+    for (let t = Math.floor(mint / dur) * dur; t <= maxt; t += dur) {
+      const builder = new BlockBuilder(2 * dur);
+      parser.reset(input);
+      for (let e = parser.next(); e !== EntryType.EOF; e = parser.next()) {
+        if (e !== EntryType.Series) continue;
+        const ts = parser.timestamp()!;
+        if (ts < t || ts >= t + dur) continue;
+        builder.add(parser.labels(), ts, parser.value());
+      }
+      const meta = builder.flush(dir);
+      if (meta !== null && !quiet) {
+        withBlocks(dir, (blocks) => {
+          const b = blocks.find((x) => x.ulid === meta.ulid);
+          if (b === undefined) return;
+          // One table per block, as promtool flushes its tabwriter after each.
+          process.stdout.write(
+            tabulate(wroteHeader ? [blockRow(b, human)] : [LIST_HEADER, blockRow(b, human)]),
+          );
+          wroteHeader = true;
+        });
+      }
     }
-  }
-  return 0;
-});
+    return 0;
+  },
+);

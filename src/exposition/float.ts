@@ -30,7 +30,8 @@ function lower(c: number): number {
 /** Reports whether buf[start, start+word.length) equals `word` (lower-case ASCII) ignoring case. */
 function matchesIgnoreCase(buf: Uint8Array, start: number, end: number, word: string): boolean {
   if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (lower(buf[start + i]) !== word.charCodeAt(i)) return false;
+  for (let i = 0; i < word.length; i++)
+    if (lower(buf[start + i]) !== word.charCodeAt(i)) return false;
   return true;
 }
 
@@ -142,7 +143,11 @@ function parseSpecial(buf: Uint8Array, start: number, end: number): number | und
  * fitting in an int64, in milliseconds. Returns `undefined` when invalid. Values beyond
  * 2^53 lose precision, as every JavaScript number does.
  */
-export function parseIntTimestampBytes(buf: Uint8Array, start: number, end: number): number | undefined {
+export function parseIntTimestampBytes(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): number | undefined {
   const n = end - start;
   if (n <= 0 || n > 19) return undefined;
   let v = 0;

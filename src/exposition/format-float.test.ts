@@ -113,8 +113,18 @@ function oracleValues(): number[] {
     const v = Number((mant * 10 ** exp).toPrecision(digits));
     vs.push(rnd() < 0.2 ? -v : v);
   }
-  for (let e = -8; e <= 8; e++) vs.push(10 ** e, 10 ** e * 0.999999, 10 ** e * 1.000001, 9.5 * 10 ** e);
-  vs.push(999999, 999999.5, 999999.9999999, 0.00009999, 0.000099999999999999, 1 / 3, 2 / 3, Math.PI * 1e6);
+  for (let e = -8; e <= 8; e++)
+    vs.push(10 ** e, 10 ** e * 0.999999, 10 ** e * 1.000001, 9.5 * 10 ** e);
+  vs.push(
+    999999,
+    999999.5,
+    999999.9999999,
+    0.00009999,
+    0.000099999999999999,
+    1 / 3,
+    2 / 3,
+    Math.PI * 1e6,
+  );
   return vs;
 }
 
@@ -130,9 +140,14 @@ test('formatGoFloat agrees with Go on 376 values (promtool tsdb dump as the orac
   om += '# EOF\n';
   writeFileSync(join(dir, 'in.om'), om);
   const db = join(dir, 'db');
-  execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'in.om'), db], { stdio: 'ignore' });
+  execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'in.om'), db], {
+    stdio: 'ignore',
+  });
   mkdirSync(join(db, 'wal'), { recursive: true });
-  const dump = execFileSync(promtool, ['tsdb', 'dump', db], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const dump = execFileSync(promtool, ['tsdb', 'dump', db], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   let checked = 0;
   for (const line of dump.split('\n')) {
     const m = /^\{.*js="([^"]*)".*\} (\S+) 1700000000000$/.exec(line);

@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ParseError } from '../model/errors.js';
-import { cardinalityStats, collectFamilies, lintExposition, lintFamily, type LintFamily } from './lint.js';
+import {
+  cardinalityStats,
+  collectFamilies,
+  lintExposition,
+  lintFamily,
+  type LintFamily,
+} from './lint.js';
 
 // Expected texts are promtool 2.42's (see test/promtool-check.test.ts for the live comparison).
 test('lintFamily applies each promlint rule', () => {
-  const f = (name: string, type: LintFamily['type'], want: string[], metrics: string[][] = [[]], help: string | null = 'h') =>
+  const f = (
+    name: string,
+    type: LintFamily['type'],
+    want: string[],
+    metrics: string[][] = [[]],
+    help: string | null = 'h',
+  ) =>
     assert.deepEqual(
       lintFamily({ name, type, help, metrics, parts: metrics.map(() => 0) }).map((p) => p.text),
       want,
@@ -21,7 +33,15 @@ test('lintFamily applies each promlint rule', () => {
   f('x_count', 'gauge', ['non-histogram and non-summary metrics should not have "_count" suffix']);
   f('x_sum', 'summary', []);
   f('x_sum', 'gauge', ['non-histogram and non-summary metrics should not have "_sum" suffix']);
-  f('x', 'gauge', ['non-histogram metrics should not have "le" label', 'non-histogram metrics should not have "le" label'], [['le'], ['le']]);
+  f(
+    'x',
+    'gauge',
+    [
+      'non-histogram metrics should not have "le" label',
+      'non-histogram metrics should not have "le" label',
+    ],
+    [['le'], ['le']],
+  );
   f('x', 'histogram', ['non-summary metrics should not have "quantile" label'], [['quantile']]);
   f('x', 'untyped', [], [['le', 'quantile']]);
   f('latency_milliseconds', 'gauge', ['use base unit "seconds" instead of "milliseconds"']);
@@ -38,10 +58,18 @@ test('lintFamily applies each promlint rule', () => {
   ]);
   f('job:rate5m', 'gauge', ["metric names should not contain ':'"]);
   f('fooBar', 'gauge', ["metric names should be written in 'snake_case' not 'camelCase'"]);
-  f('x', 'gauge', ["label names should be written in 'snake_case' not 'camelCase'"], [['podName', 'ns']]);
+  f(
+    'x',
+    'gauge',
+    ["label names should be written in 'snake_case' not 'camelCase'"],
+    [['podName', 'ns']],
+  );
   f('Foo_bar', 'gauge', []);
   f('x_ms', 'gauge', ['metric names should not contain abbreviated units']);
-  f('x_sec_ms', 'gauge', ['metric names should not contain abbreviated units', 'metric names should not contain abbreviated units']);
+  f('x_sec_ms', 'gauge', [
+    'metric names should not contain abbreviated units',
+    'metric names should not contain abbreviated units',
+  ]);
 });
 
 test('collectFamilies groups lines as expfmt does', () => {
@@ -75,10 +103,18 @@ test('collectFamilies groups lines as expfmt does', () => {
 test('expfmt strictness beyond the scrape parser, with expfmt messages', () => {
   const cases: [string, string, number][] = [
     ['# HELP a x\n# HELP a y\na 1\n', 'second HELP line for metric name "a"', 2],
-    ['a 1\n# TYPE a gauge\n', 'second TYPE line for metric name "a", or TYPE reported after samples', 2],
+    [
+      'a 1\n# TYPE a gauge\n',
+      'second TYPE line for metric name "a", or TYPE reported after samples',
+      2,
+    ],
     ['a{b="x\\ty"} 1\n', "invalid escape sequence '\\t'", 1],
     ['# HELP a x\\ty\na 1\n', "invalid escape sequence '\\t'", 1],
-    ['# TYPE a histogram\na_bucket{le="x"} 1\n', "expected float as value for 'le' label, got \"x\"", 2],
+    [
+      '# TYPE a histogram\na_bucket{le="x"} 1\n',
+      'expected float as value for \'le\' label, got "x"',
+      2,
+    ],
     ['a{b="1",b="2"} 1\n', 'duplicate label names for metric "a"', 1],
     ['a{__name__="b"} 1\n', 'label name "__name__" is reserved', 1],
     ['a 1\nb 2', 'unexpected end of input stream', 2],
@@ -86,16 +122,23 @@ test('expfmt strictness beyond the scrape parser, with expfmt messages', () => {
   for (const [body, msg, line] of cases) {
     assert.throws(
       () => lintExposition(Buffer.from(body)),
-      (err: unknown) => err instanceof ParseError && err.line === line && err.message.startsWith(msg),
+      (err: unknown) =>
+        err instanceof ParseError && err.line === line && err.message.startsWith(msg),
       body,
     );
   }
   // Accepted escapes and TYPE words in any case.
-  assert.deepEqual(lintExposition(Buffer.from('# HELP a_total x\\\\y\\n\n# TYPE a_total COUNTER\na_total{b="\\"\\\\\\n"} 1\n')), []);
+  assert.deepEqual(
+    lintExposition(
+      Buffer.from('# HELP a_total x\\\\y\\n\n# TYPE a_total COUNTER\na_total{b="\\"\\\\\\n"} 1\n'),
+    ),
+    [],
+  );
 });
 
 test('OpenMetrics input: counters are judged by their _total name', () => {
-  const body = '# HELP req Requests.\n# TYPE req counter\nreq_total 1\n# HELP t_seconds T.\n# TYPE t_seconds gauge\n# UNIT t_seconds seconds\nt_seconds 1.5\n# EOF\n';
+  const body =
+    '# HELP req Requests.\n# TYPE req counter\nreq_total 1\n# HELP t_seconds T.\n# TYPE t_seconds gauge\n# UNIT t_seconds seconds\nt_seconds 1.5\n# EOF\n';
   assert.deepEqual(lintExposition(Buffer.from(body), 'openmetrics'), []);
   assert.throws(() => lintExposition(Buffer.from('a 1\n'), 'openmetrics'), ParseError);
 });

@@ -25,7 +25,8 @@ export interface LintProblem {
 }
 
 /** A family's type in promlint's (client_model's) vocabulary. */
-export type LintFamilyType = 'counter' | 'gauge' | 'summary' | 'untyped' | 'histogram' | 'gauge_histogram';
+export type LintFamilyType =
+  'counter' | 'gauge' | 'summary' | 'untyped' | 'histogram' | 'gauge_histogram';
 
 /** What promlint sees of one metric family. */
 export interface LintFamily {
@@ -90,7 +91,22 @@ const UNIT_PREFIXES = [
   'peta',
   'pebi',
 ];
-const UNIT_ABBREVIATIONS = ['s', 'ms', 'us', 'ns', 'sec', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd'];
+const UNIT_ABBREVIATIONS = [
+  's',
+  'ms',
+  'us',
+  'ns',
+  'sec',
+  'b',
+  'kb',
+  'mb',
+  'gb',
+  'tb',
+  'pb',
+  'm',
+  'h',
+  'd',
+];
 const CAMEL_CASE = /[a-z][A-Z]/;
 /** client_model's type names other than untyped, lower-cased. */
 const TYPE_NAMES = ['counter', 'gauge', 'summary', 'histogram', 'gauge_histogram'];
@@ -132,12 +148,14 @@ export function lintFamily(f: LintFamily): LintProblem[] {
   // lintCounter
   const hasTotal = n.endsWith('_total');
   if (t === 'counter' && !hasTotal) add('counter metrics should have "_total" suffix');
-  else if (t !== 'untyped' && t !== 'counter' && hasTotal) add('non-counter metrics should not have "_total" suffix');
+  else if (t !== 'untyped' && t !== 'counter' && hasTotal)
+    add('non-counter metrics should not have "_total" suffix');
   // lintHistogramSummaryReserved
   if (t !== 'untyped') {
     const isHistogram = t === 'histogram';
     const isSummary = t === 'summary';
-    if (!isHistogram && n.endsWith('_bucket')) add('non-histogram metrics should not have "_bucket" suffix');
+    if (!isHistogram && n.endsWith('_bucket'))
+      add('non-histogram metrics should not have "_bucket" suffix');
     if (!isHistogram && !isSummary && n.endsWith('_count')) {
       add('non-histogram and non-summary metrics should not have "_count" suffix');
     }
@@ -147,25 +165,29 @@ export function lintFamily(f: LintFamily): LintProblem[] {
     for (const labels of f.metrics) {
       for (const ln of labels) {
         if (!isHistogram && ln === 'le') add('non-histogram metrics should not have "le" label');
-        if (!isSummary && ln === 'quantile') add('non-summary metrics should not have "quantile" label');
+        if (!isSummary && ln === 'quantile')
+          add('non-summary metrics should not have "quantile" label');
       }
     }
   }
   // lintMetricTypeInName: every type name but "untyped" is checked, whatever the family's type.
   const lower = n.toLowerCase();
   for (const tn of TYPE_NAMES) {
-    if (lower.includes(`_${tn}_`) || lower.endsWith(`_${tn}`)) add(`metric name should not include type '${tn}'`);
+    if (lower.includes(`_${tn}_`) || lower.endsWith(`_${tn}`))
+      add(`metric name should not include type '${tn}'`);
   }
   // lintReservedChars
   if (n.includes(':')) add("metric names should not contain ':'");
   // lintCamelCase
   if (CAMEL_CASE.test(n)) add("metric names should be written in 'snake_case' not 'camelCase'");
   for (const labels of f.metrics) {
-    for (const ln of labels) if (CAMEL_CASE.test(ln)) add("label names should be written in 'snake_case' not 'camelCase'");
+    for (const ln of labels)
+      if (CAMEL_CASE.test(ln)) add("label names should be written in 'snake_case' not 'camelCase'");
   }
   // lintUnitAbbreviations
   for (const s of UNIT_ABBREVIATIONS) {
-    if (lower.includes(`_${s}_`) || lower.endsWith(`_${s}`)) add('metric names should not contain abbreviated units');
+    if (lower.includes(`_${s}_`) || lower.endsWith(`_${s}`))
+      add('metric names should not contain abbreviated units');
   }
   return out;
 }
@@ -175,7 +197,15 @@ export function lintFamilies(families: readonly LintFamily[]): LintProblem[] {
   const out: LintProblem[] = [];
   for (const f of families) for (const p of lintFamily(f)) out.push(p);
   out.sort((a, b) =>
-    a.metric === b.metric ? (a.text < b.text ? -1 : a.text > b.text ? 1 : 0) : a.metric < b.metric ? -1 : 1,
+    a.metric === b.metric
+      ? a.text < b.text
+        ? -1
+        : a.text > b.text
+          ? 1
+          : 0
+      : a.metric < b.metric
+        ? -1
+        : 1,
   );
   return out;
 }
@@ -265,7 +295,14 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     throw new ParseError(msg, line, 0);
   };
   const create = (name: string): FamilyState => {
-    const f: FamilyState = { name, type: null, help: null, metrics: [], parts: [], bySignature: new Map() };
+    const f: FamilyState = {
+      name,
+      type: null,
+      help: null,
+      metrics: [],
+      parts: [],
+      bySignature: new Map(),
+    };
     byName.set(name, f);
     order.push(f);
     return f;
@@ -314,7 +351,11 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
         }
         f.help = help;
       } else {
-        if (f.type !== null) fail(`second TYPE line for metric name "${f.name}", or TYPE reported after samples`, line);
+        if (f.type !== null)
+          fail(
+            `second TYPE line for metric name "${f.name}", or TYPE reported after samples`,
+            line,
+          );
         f.type = OM_TO_LINT_TYPE[p.type()];
       }
       continue;
@@ -322,7 +363,11 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     if (t !== EntryType.Series) continue;
     const name = p.metricName();
     let f: FamilyState;
-    if (format === 'openmetrics' && omFamily && (name === omFamily.name || name.startsWith(omFamily.name + '_'))) {
+    if (
+      format === 'openmetrics' &&
+      omFamily &&
+      (name === omFamily.name || name.startsWith(omFamily.name + '_'))
+    ) {
       f = omFamily;
     } else {
       f = resolve(name);
@@ -339,7 +384,8 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
       seen.add(ln);
       const bad = invalidEscape(values[i], '\\"n');
       if (bad) fail(`invalid escape sequence '${bad}'`, line);
-      const special = (f.type === 'summary' && ln === 'quantile') || (f.type === 'histogram' && ln === 'le');
+      const special =
+        (f.type === 'summary' && ln === 'quantile') || (f.type === 'histogram' && ln === 'le');
       if (special) {
         const v = Buffer.from(values[i], 'latin1');
         if (parseFloatBytes(v, 0, v.length) === undefined) {
@@ -378,7 +424,8 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
     if (f.metrics.length === 0) continue;
     let name = f.name;
     // An OpenMetrics counter family is named without _total; promlint judges its samples' name.
-    if (format === 'openmetrics' && f.type === 'counter' && !name.endsWith('_total')) name += '_total';
+    if (format === 'openmetrics' && f.type === 'counter' && !name.endsWith('_total'))
+      name += '_total';
     out.push({ name, type: f.type ?? 'untyped', help: f.help, metrics: f.metrics, parts: f.parts });
   }
   return out;
@@ -388,7 +435,8 @@ export function collectFamilies(input: Buffer, format: ExpositionFormat = 'text'
 function signatureSorted(names: string[], values: string[], type: LintFamilyType): string {
   const skip = type === 'summary' ? 'quantile' : 'le';
   const pairs: string[] = [];
-  for (let i = 0; i < names.length; i++) if (names[i] !== skip) pairs.push(names[i] + '\u0000' + values[i]);
+  for (let i = 0; i < names.length; i++)
+    if (names[i] !== skip) pairs.push(names[i] + '\u0000' + values[i]);
   return pairs.sort().join('\u0001');
 }
 
@@ -411,11 +459,15 @@ export interface CardinalityStat {
  * histograms and summaries. Sorted by cardinality, largest first; ties keep input order
  * (promtool's order among ties is random).
  */
-export function cardinalityStats(families: readonly LintFamily[]): { stats: CardinalityStat[]; total: number } {
+export function cardinalityStats(families: readonly LintFamily[]): {
+  stats: CardinalityStat[];
+  total: number;
+} {
   let total = 0;
   const stats: CardinalityStat[] = families.map((f) => {
     const n = f.metrics.length;
-    const cardinality = f.type === 'histogram' || f.type === 'summary' ? n * (2 + (f.parts[0] ?? 0)) : n;
+    const cardinality =
+      f.type === 'histogram' || f.type === 'summary' ? n * (2 + (f.parts[0] ?? 0)) : n;
     total += cardinality;
     return { name: f.name, cardinality, share: 0 };
   });

@@ -17,7 +17,8 @@ export interface NegotiatedFormat {
 }
 
 /** Content-Type of OpenMetrics 0.0.1, the version Prometheus 2.x also accepts. */
-export const OPENMETRICS_0_0_1_CONTENT_TYPE = 'application/openmetrics-text; version=0.0.1; charset=utf-8';
+export const OPENMETRICS_0_0_1_CONTENT_TYPE =
+  'application/openmetrics-text; version=0.0.1; charset=utf-8';
 
 /**
  * The `Accept` header Prometheus 2.42 sends with every scrape: OpenMetrics 1.0.0 first,
@@ -27,7 +28,11 @@ export const PROMETHEUS_SCRAPE_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,' +
   'text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
-const TEXT: NegotiatedFormat = Object.freeze({ format: 'text', version: '0.0.4', contentType: TEXT_CONTENT_TYPE });
+const TEXT: NegotiatedFormat = Object.freeze({
+  format: 'text',
+  version: '0.0.4',
+  contentType: TEXT_CONTENT_TYPE,
+});
 const OPENMETRICS_1: NegotiatedFormat = Object.freeze({
   format: 'openmetrics',
   version: '1.0.0',
@@ -125,12 +130,16 @@ export interface NegotiateOptions {
  * 1.0.0); text 0.0.4 when nothing matches or the header is missing. Protocol-buffer ranges,
  * which we do not produce, are passed over.
  */
-export function negotiate(accept: string | null | undefined, opts: NegotiateOptions = {}): NegotiatedFormat {
+export function negotiate(
+  accept: string | null | undefined,
+  opts: NegotiateOptions = {},
+): NegotiatedFormat {
   if (!accept) return TEXT;
   const allowOpenMetrics = opts.openMetrics ?? true;
   for (const ac of parseAccept(accept)) {
     const ver = ac.params.get('version') ?? '';
-    if (ac.type === 'text' && ac.subType === 'plain' && (ver === '0.0.4' || ver === '')) return TEXT;
+    if (ac.type === 'text' && ac.subType === 'plain' && (ver === '0.0.4' || ver === ''))
+      return TEXT;
     if (allowOpenMetrics && ac.type === 'application' && ac.subType === 'openmetrics-text') {
       if (ver === '1.0.0' || ver === '') return OPENMETRICS_1;
       if (ver === '0.0.1') return OPENMETRICS_0;

@@ -61,9 +61,40 @@ test('parses floats as Go strconv.ParseFloat does', () => {
 
 test('rejects what Go and Prometheus reject', () => {
   for (const s of [
-    '', '+', '-', '.', 'e3', '1e', '1e+', '1.2.3', '1_2', '0x10', '0x1p-3', '0X1', '0b1', '0B1', '0o1', '0O1',
-    ' 1', '1 ', '1\r', 'a', 'blubb', '+nan', '-nan', 'infin', 'infinit', 'infinityx', 'nanx', '1e400', '-1e400',
-    '1,5', '١', '--1', '+-1', '1ee3',
+    '',
+    '+',
+    '-',
+    '.',
+    'e3',
+    '1e',
+    '1e+',
+    '1.2.3',
+    '1_2',
+    '0x10',
+    '0x1p-3',
+    '0X1',
+    '0b1',
+    '0B1',
+    '0o1',
+    '0O1',
+    ' 1',
+    '1 ',
+    '1\r',
+    'a',
+    'blubb',
+    '+nan',
+    '-nan',
+    'infin',
+    'infinit',
+    'infinityx',
+    'nanx',
+    '1e400',
+    '-1e400',
+    '1,5',
+    '١',
+    '--1',
+    '+-1',
+    '1ee3',
   ]) {
     assert.equal(parse(s), undefined, JSON.stringify(s));
   }
@@ -79,7 +110,7 @@ test('every NaN is the ordinary NaN, never the stale marker', () => {
 
 test('fast path agrees with Number() on random decimals', () => {
   let seed = 7;
-  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   for (let k = 0; k < 20000; k++) {
     const int = Math.floor(rnd() * 10 ** Math.floor(rnd() * 12)).toString();
     const frac = Math.floor(rnd() * 10 ** Math.floor(rnd() * 10)).toString();

@@ -87,9 +87,12 @@ export class OpenMetricsValidator {
   metadata(p: ExpositionParser, t: EntryType): void {
     const name = p.family();
     if (name !== this.fam) {
-      if (this.familiesSeen.has(name)) p.failLine(`metadata for family "${name}" after that family ended`);
+      if (this.familiesSeen.has(name))
+        p.failLine(`metadata for family "${name}" after that family ended`);
       if (this.claimed.has(name)) {
-        p.failLine(`family name "${name}" clashes with a sample name of family "${this.claimed.get(name)}"`);
+        p.failLine(
+          `family name "${name}" clashes with a sample name of family "${this.claimed.get(name)}"`,
+        );
       }
       this.closeFamily(p);
       this.startFamily(name);
@@ -104,7 +107,9 @@ export class OpenMetricsValidator {
       for (const s of SUFFIXES[this.type]) {
         const owner = this.claimed.get(name + s);
         if (owner !== undefined && owner !== name) {
-          p.failLine(`sample name "${name + s}" of ${this.type} "${name}" clashes with family "${owner}"`);
+          p.failLine(
+            `sample name "${name + s}" of ${this.type} "${name}" clashes with family "${owner}"`,
+          );
         }
       }
     } else if (t === EntryType.Help) {
@@ -130,7 +135,9 @@ export class OpenMetricsValidator {
     if (suffix === null) {
       if (this.familiesSeen.has(name) || this.claimed.has(name)) {
         const owner = this.claimed.get(name) ?? name;
-        p.failLine(`sample "${name}" does not fit the current family, and family "${owner}" already ended`);
+        p.failLine(
+          `sample "${name}" does not fit the current family, and family "${owner}" already ended`,
+        );
       }
       this.closeFamily(p);
       this.startFamily(name);
@@ -144,14 +151,16 @@ export class OpenMetricsValidator {
     const exemplarOk =
       (type === 'counter' && suffix === '_total') ||
       ((type === 'histogram' || type === 'gaugehistogram') && suffix === '_bucket');
-    if (p.hasExemplarNow() && !exemplarOk) p.failLine(`exemplar not allowed on ${type} sample "${name}"`);
+    if (p.hasExemplarNow() && !exemplarOk)
+      p.failLine(`exemplar not allowed on ${type} sample "${name}"`);
 
     // Which label sets this sample's group: drop the labels that tell samples of a point apart.
     let skip = '';
     let le: number | undefined;
     switch (type) {
       case 'counter':
-        if (suffix === '_total' && (v !== v || v < 0)) p.failLine(`counter "${name}" has invalid value ${v}`);
+        if (suffix === '_total' && (v !== v || v < 0))
+          p.failLine(`counter "${name}" has invalid value ${v}`);
         break;
       case 'histogram':
       case 'gaugehistogram':
@@ -159,10 +168,15 @@ export class OpenMetricsValidator {
           const s = ls.get('le');
           if (s === '') p.failLine(`${type} bucket "${name}" has no "le" label`);
           le = floatOf(s);
-          if (le === undefined || le !== le) p.failLine(`${type} bucket "${name}" has invalid le="${s}"`);
+          if (le === undefined || le !== le)
+            p.failLine(`${type} bucket "${name}" has invalid le="${s}"`);
           if (v !== v || v < 0) p.failLine(`${type} bucket "${name}" has invalid value ${v}`);
           skip = 'le';
-        } else if (suffix === '_count' || suffix === '_gcount' || (suffix === '_sum' && type === 'histogram')) {
+        } else if (
+          suffix === '_count' ||
+          suffix === '_gcount' ||
+          (suffix === '_sum' && type === 'histogram')
+        ) {
           if (v !== v || v < 0) p.failLine(`${type} "${name}" has invalid value ${v}`);
         } else if (suffix === '_gsum' && v !== v) {
           p.failLine(`${type} "${name}" has invalid value ${v}`);
@@ -172,7 +186,8 @@ export class OpenMetricsValidator {
         if (suffix === '') {
           const s = ls.get('quantile');
           const q = s === '' ? undefined : floatOf(s);
-          if (q === undefined || !(q >= 0 && q <= 1)) p.failLine(`summary "${name}" needs a quantile label in [0, 1], got "${s}"`);
+          if (q === undefined || !(q >= 0 && q <= 1))
+            p.failLine(`summary "${name}" needs a quantile label in [0, 1], got "${s}"`);
           if (v < 0) p.failLine(`summary quantile "${name}" has negative value ${v}`);
           skip = 'quantile';
         } else if (suffix === '_count' || suffix === '_sum') {
@@ -180,7 +195,8 @@ export class OpenMetricsValidator {
         }
         break;
       case 'stateset':
-        if (ls.get(name) === '') p.failLine(`stateset "${name}" sample needs a label named "${name}"`);
+        if (ls.get(name) === '')
+          p.failLine(`stateset "${name}" sample needs a label named "${name}"`);
         if (v !== 0 && v !== 1) p.failLine(`stateset "${name}" value must be 0 or 1, got ${v}`);
         skip = name;
         break;
@@ -195,14 +211,19 @@ export class OpenMetricsValidator {
     const seriesId = ls.key();
     const ts = p.timestampSeconds();
     if (key !== this.group) {
-      if (this.groupsSeen.has(key)) p.failLine(`label set of "${name}" interleaved with other label sets of family "${this.fam}"`);
+      if (this.groupsSeen.has(key))
+        p.failLine(
+          `label set of "${name}" interleaved with other label sets of family "${this.fam}"`,
+        );
       this.finishPoint(p);
       this.group = key;
       this.groupsSeen.add(key);
     } else if (this.pointSeries.has(seriesId)) {
       // The same series again: a new metric point, which needs a later or equal timestamp.
-      if (this.pointTs === null || ts === null) p.failLine(`series "${name}" repeated without timestamps`);
-      if ((ts as number) < (this.pointTs as number)) p.failLine(`timestamps of series "${name}" go backwards`);
+      if (this.pointTs === null || ts === null)
+        p.failLine(`series "${name}" repeated without timestamps`);
+      if ((ts as number) < (this.pointTs as number))
+        p.failLine(`timestamps of series "${name}" go backwards`);
       this.finishPoint(p);
     }
     if (!this.pointUsed) this.pointTs = ts;
@@ -255,7 +276,8 @@ export class OpenMetricsValidator {
     this.finishPoint(p);
     for (const s of SUFFIXES[this.type]) {
       const owner = this.claimed.get(fam + s);
-      if (owner !== undefined && owner !== fam) p.failLine(`sample name "${fam + s}" clashes with family "${owner}"`);
+      if (owner !== undefined && owner !== fam)
+        p.failLine(`sample name "${fam + s}" clashes with family "${owner}"`);
       this.claimed.set(fam + s, fam);
     }
     this.fam = null;
@@ -286,8 +308,10 @@ export class OpenMetricsValidator {
         let negative = false;
         for (let k = 0; k < n; k++) {
           if (les[k] < 0) negative = true;
-          if (k > 0 && !(les[k] > les[k - 1])) p.failLine(`${type} "${fam}" buckets are not in increasing "le" order`);
-          if (k > 0 && vals[k] < vals[k - 1]) p.failLine(`${type} "${fam}" bucket values are not cumulative`);
+          if (k > 0 && !(les[k] > les[k - 1]))
+            p.failLine(`${type} "${fam}" buckets are not in increasing "le" order`);
+          if (k > 0 && vals[k] < vals[k - 1])
+            p.failLine(`${type} "${fam}" bucket values are not cumulative`);
         }
         if (this.lastLeText !== '+Inf') p.failLine(`${type} "${fam}" has no le="+Inf" bucket`);
         const inf = vals[n - 1];
@@ -297,7 +321,9 @@ export class OpenMetricsValidator {
           p.failLine(`${type} "${fam}" must give ${countName} and ${sumName} together`);
         }
         if (this.count !== null && this.count !== inf) {
-          p.failLine(`${type} "${fam}" ${countName} ${this.count} differs from the +Inf bucket ${inf}`);
+          p.failLine(
+            `${type} "${fam}" ${countName} ${this.count} differs from the +Inf bucket ${inf}`,
+          );
         }
         if (type === 'histogram' && negative && this.sum !== null) {
           p.failLine(`histogram "${fam}" has a negative bucket, so it cannot have _sum`);

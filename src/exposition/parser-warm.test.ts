@@ -47,23 +47,53 @@ function keysOf(body: string): Map<string, string> {
 test('warm path: same entries, values and errors as the forward parse', async (t) => {
   const cases: { name: string; first: string; second: string; hits: number }[] = [
     { name: 'plain lines', first: 'a 1\nb{x="1"} 2\n', second: 'a 3\nb{x="1"} 4\n', hits: 2 },
-    { name: 'timestamps', first: 'a 1 100\nb{x="1"} 2\n', second: 'a 3 200\nb{x="1"} 4 300\n', hits: 2 },
-    { name: 'blanks and tabs', first: '  a{x="1"}\t1  \n', second: ' a{x="1"} \t 5\t 7 \t\n', hits: 1 },
+    {
+      name: 'timestamps',
+      first: 'a 1 100\nb{x="1"} 2\n',
+      second: 'a 3 200\nb{x="1"} 4 300\n',
+      hits: 2,
+    },
+    {
+      name: 'blanks and tabs',
+      first: '  a{x="1"}\t1  \n',
+      second: ' a{x="1"} \t 5\t 7 \t\n',
+      hits: 1,
+    },
     { name: 'no trailing newline', first: 'a 1\n', second: 'a 2', hits: 1 },
-    { name: 'blank inside label value', first: 'a{x="y 1"} 1\n', second: 'a{x="y 1"} 2 3\n', hits: 1 },
+    {
+      name: 'blank inside label value',
+      first: 'a{x="y 1"} 1\n',
+      second: 'a{x="y 1"} 2 3\n',
+      hits: 1,
+    },
     { name: 'value stuck to name', first: 'm 1\n', second: 'm-1\nm-1 5\n', hits: 0 },
     { name: 'blank before brace', first: 'a {x="1"} 1\n', second: 'a {x="1"} 2\n', hits: 1 },
     { name: 'name-only key before braces', first: 'a 1\n', second: 'a {x="1"} 2\n', hits: 0 },
     { name: 'special values', first: 'a 1\n', second: 'a NaN\na +Inf 5\na -1e3\n', hits: 3 },
     { name: 'bad value falls back', first: 'a 1\n', second: 'a 1x\n', hits: 0 },
     { name: 'bad timestamp falls back', first: 'a 1\n', second: 'a 1 1.5\n', hits: 0 },
-    { name: 'timestamp overflow falls back', first: 'a 1\n', second: 'a 1 99999999999999999999\n', hits: 0 },
+    {
+      name: 'timestamp overflow falls back',
+      first: 'a 1\n',
+      second: 'a 1 99999999999999999999\n',
+      hits: 0,
+    },
     { name: 'three tokens falls back', first: 'a 1\n', second: 'a 1 2 3\n', hits: 0 },
     { name: 'brace in value falls back', first: 'a 1\n', second: 'a {}1\n', hits: 0 },
     { name: 'carriage return falls back', first: 'a 1\n', second: 'a 1\r\n', hits: 0 },
-    { name: 'comments around', first: 'a 1\n', second: '# HELP a x\n# TYPE a gauge\n\na 2\n# c\n', hits: 1 },
+    {
+      name: 'comments around',
+      first: 'a 1\n',
+      second: '# HELP a x\n# TYPE a gauge\n\na 2\n# c\n',
+      hits: 1,
+    },
     { name: 'unknown key', first: 'a 1\n', second: 'b{y="2",} 1\n', hits: 0 },
-    { name: 'escapes', first: 'a{x="q\\"1 2\\\\"} 1\n', second: 'a{x="q\\"1 2\\\\"} 9 10\n', hits: 1 },
+    {
+      name: 'escapes',
+      first: 'a{x="q\\"1 2\\\\"} 1\n',
+      second: 'a{x="q\\"1 2\\\\"} 9 10\n',
+      hits: 1,
+    },
   ];
   for (const c of cases) {
     await t.test(c.name, () => {
@@ -77,7 +107,10 @@ test('warm path: same entries, values and errors as the forward parse', async (t
 
 test('warm path: the line-length limit still applies', () => {
   const keys = keysOf('a 1\n');
-  const p = new ExpositionParser<string>(Buffer.from('a 1\na 12345\n'), { format: 'text', maxLineBytes: 4 });
+  const p = new ExpositionParser<string>(Buffer.from('a 1\na 12345\n'), {
+    format: 'text',
+    maxLineBytes: 4,
+  });
   p.setKnownKeys(keys);
   assert.equal(p.next(), EntryType.Series);
   assert.equal(p.known(), 'a');

@@ -16,7 +16,8 @@ function entries(body: string | Buffer, format: ExpositionFormat = 'text'): stri
         const ts = p.timestamp();
         const ex = p.exemplar();
         let s = `${p.labels().toString()} ${p.value()}${ts === null ? '' : ' @' + ts}`;
-        if (ex) s += ` # ${ex.labels.toString()} ${ex.value}${ex.timestamp === null ? '' : ' @' + ex.timestamp}`;
+        if (ex)
+          s += ` # ${ex.labels.toString()} ${ex.value}${ex.timestamp === null ? '' : ' @' + ex.timestamp}`;
         out.push(s);
         break;
       }
@@ -37,19 +38,27 @@ function entries(body: string | Buffer, format: ExpositionFormat = 'text'): stri
 }
 
 /** Asserts that parsing throws a ParseError whose message contains `want`. */
-function rejects(body: string | Buffer, want: string, format: ExpositionFormat = 'text'): ParseError {
+function rejects(
+  body: string | Buffer,
+  want: string,
+  format: ExpositionFormat = 'text',
+): ParseError {
   try {
     entries(body, format);
   } catch (err) {
     assert.ok(err instanceof ParseError, `not a ParseError: ${String(err)}`);
-    assert.ok(err.message.includes(want), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(want)}`);
+    assert.ok(
+      err.message.includes(want),
+      `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(want)}`,
+    );
     return err;
   }
   assert.fail(`accepted ${JSON.stringify(body.toString().slice(0, 80))}`);
 }
 
 test('text: samples, labels, values and timestamps', () => {
-  const f = (body: string, want: string[]): void => assert.deepEqual(entries(body), want, JSON.stringify(body));
+  const f = (body: string, want: string[]): void =>
+    assert.deepEqual(entries(body), want, JSON.stringify(body));
   f('m 1\n', ['{__name__="m"} 1']);
   f('a:b:c 1\n', ['{__name__="a:b:c"} 1']);
   f('m{a="1",b="2"} 3 1395066363000\n', ['{__name__="m", a="1", b="2"} 3 @1395066363000']);
@@ -64,8 +73,12 @@ test('text: samples, labels, values and timestamps', () => {
   f('m{a=""} 1\n', ['{__name__="m"} 1']); // empty value = absent
   f('m{a="",b="x"} 1\n', ['{__name__="m", b="x"} 1']);
   f('m NaN\nm +Inf\nm -inf\nm Infinity\nm 1E3\nm 007.50\n', [
-    '{__name__="m"} NaN', '{__name__="m"} Infinity', '{__name__="m"} -Infinity', '{__name__="m"} Infinity',
-    '{__name__="m"} 1000', '{__name__="m"} 7.5',
+    '{__name__="m"} NaN',
+    '{__name__="m"} Infinity',
+    '{__name__="m"} -Infinity',
+    '{__name__="m"} Infinity',
+    '{__name__="m"} 1000',
+    '{__name__="m"} 7.5',
   ]);
   f('m 1 0\n', ['{__name__="m"} 1 @0']);
   f('m-1\nm+Inf 2\n', ['{__name__="m"} -1', '{__name__="m"} Infinity @2']); // promparse: no blank needed before a value
@@ -91,7 +104,8 @@ test('text: label value escapes as promparse (unknown ones kept literally)', () 
 });
 
 test('text: HELP, TYPE and comments as promparse', () => {
-  const f = (body: string, want: string[]): void => assert.deepEqual(entries(body), want, JSON.stringify(body));
+  const f = (body: string, want: string[]): void =>
+    assert.deepEqual(entries(body), want, JSON.stringify(body));
   f('# HELP m some help\n', ['help m "some help"']);
   f('#  HELP  m_hs  spaced help\n', ['help m_hs " spaced help"']); // one separator dropped
   f('# HELP m\n', ['help m ""']);
@@ -99,7 +113,11 @@ test('text: HELP, TYPE and comments as promparse', () => {
   f('# HELP m a\\\\b\\nc\\td\n', ['help m "a\\\\b\\nc\\\\td"']);
   f('# HELP\n# TYPE\n#HELP m x\n# HELPER m x\n', ['comment', 'comment', 'comment', 'comment']);
   f('# TYPE m counter\n# TYPE m gauge\n# TYPE m histogram\n# TYPE m summary\n# TYPE m untyped\n', [
-    'type m counter', 'type m gauge', 'type m histogram', 'type m summary', 'type m untyped',
+    'type m counter',
+    'type m gauge',
+    'type m histogram',
+    'type m summary',
+    'type m untyped',
   ]);
   f('#no space comment\n# just words\n', ['comment', 'comment']);
   f('# UNIT m_seconds seconds\n# EOF\nm 1\n', ['comment', 'comment', '{__name__="m"} 1']); // promparse knows no UNIT/EOF
@@ -109,17 +127,41 @@ test('text: HELP, TYPE and comments as promparse', () => {
 
 test('text: every metric type, with _sum/_count as plain series', () => {
   const body = [
-    '# TYPE c counter', 'c_total 1', '# TYPE g gauge', 'g -2.5',
-    '# TYPE h histogram', 'h_bucket{le="0.1"} 1', 'h_bucket{le="+Inf"} 2', 'h_sum 0.3', 'h_count 2',
-    '# TYPE s summary', 's{quantile="0.5"} 0.1', 's{quantile="not-a-float"} 1', 's_sum 1', 's_count 3',
-    '# TYPE u untyped', 'u 4', '',
+    '# TYPE c counter',
+    'c_total 1',
+    '# TYPE g gauge',
+    'g -2.5',
+    '# TYPE h histogram',
+    'h_bucket{le="0.1"} 1',
+    'h_bucket{le="+Inf"} 2',
+    'h_sum 0.3',
+    'h_count 2',
+    '# TYPE s summary',
+    's{quantile="0.5"} 0.1',
+    's{quantile="not-a-float"} 1',
+    's_sum 1',
+    's_count 3',
+    '# TYPE u untyped',
+    'u 4',
+    '',
   ].join('\n');
   assert.deepEqual(entries(body), [
-    'type c counter', '{__name__="c_total"} 1', 'type g gauge', '{__name__="g"} -2.5',
-    'type h histogram', '{__name__="h_bucket", le="0.1"} 1', '{__name__="h_bucket", le="+Inf"} 2',
-    '{__name__="h_sum"} 0.3', '{__name__="h_count"} 2',
-    'type s summary', '{__name__="s", quantile="0.5"} 0.1', '{__name__="s", quantile="not-a-float"} 1',
-    '{__name__="s_sum"} 1', '{__name__="s_count"} 3', 'type u untyped', '{__name__="u"} 4',
+    'type c counter',
+    '{__name__="c_total"} 1',
+    'type g gauge',
+    '{__name__="g"} -2.5',
+    'type h histogram',
+    '{__name__="h_bucket", le="0.1"} 1',
+    '{__name__="h_bucket", le="+Inf"} 2',
+    '{__name__="h_sum"} 0.3',
+    '{__name__="h_count"} 2',
+    'type s summary',
+    '{__name__="s", quantile="0.5"} 0.1',
+    '{__name__="s", quantile="not-a-float"} 1',
+    '{__name__="s_sum"} 1',
+    '{__name__="s_count"} 3',
+    'type u untyped',
+    '{__name__="u"} 4',
   ]);
 });
 
@@ -163,23 +205,47 @@ test('openmetrics: types, units, timestamps in seconds, exemplars', () => {
   const f = (body: string, want: string[]): void =>
     assert.deepEqual(entries(body + '# EOF\n', 'openmetrics'), want, JSON.stringify(body));
   f('# TYPE a counter\n# HELP a help\na_total 0 123 # {a="b"} 0.5\n', [
-    'type a counter', 'help a "help"', '{__name__="a_total"} 0 @123000 # {a="b"} 0.5',
+    'type a counter',
+    'help a "help"',
+    '{__name__="a_total"} 0 @123000 # {a="b"} 0.5',
   ]);
-  f('# TYPE a counter\na_total 1 1.5\na_created 1.5e3\n', ['type a counter', '{__name__="a_total"} 1 @1500', '{__name__="a_created"} 1500']);
+  f('# TYPE a counter\na_total 1 1.5\na_created 1.5e3\n', [
+    'type a counter',
+    '{__name__="a_total"} 1 @1500',
+    '{__name__="a_created"} 1500',
+  ]);
   f('# TYPE a_seconds gauge\n# UNIT a_seconds seconds\na_seconds 1 -1.25\n', [
-    'type a_seconds gauge', 'unit a_seconds seconds', '{__name__="a_seconds"} 1 @-1250',
+    'type a_seconds gauge',
+    'unit a_seconds seconds',
+    '{__name__="a_seconds"} 1 @-1250',
   ]);
-  f('# TYPE a histogram\na_bucket{le="1.0"} 0 # {a="b"} 0.5 123.001\na_bucket{le="+Inf"} 3\na_count 3\na_sum 2\n', [
-    'type a histogram', '{__name__="a_bucket", le="1.0"} 0 # {a="b"} 0.5 @123001',
-    '{__name__="a_bucket", le="+Inf"} 3', '{__name__="a_count"} 3', '{__name__="a_sum"} 2',
-  ]);
+  f(
+    '# TYPE a histogram\na_bucket{le="1.0"} 0 # {a="b"} 0.5 123.001\na_bucket{le="+Inf"} 3\na_count 3\na_sum 2\n',
+    [
+      'type a histogram',
+      '{__name__="a_bucket", le="1.0"} 0 # {a="b"} 0.5 @123001',
+      '{__name__="a_bucket", le="+Inf"} 3',
+      '{__name__="a_count"} 3',
+      '{__name__="a_sum"} 2',
+    ],
+  );
   f('# TYPE a gaugehistogram\na_bucket{le="+Inf"} 3\na_gcount 3\na_gsum 2\n', [
-    'type a gaugehistogram', '{__name__="a_bucket", le="+Inf"} 3', '{__name__="a_gcount"} 3', '{__name__="a_gsum"} 2',
+    'type a gaugehistogram',
+    '{__name__="a_bucket", le="+Inf"} 3',
+    '{__name__="a_gcount"} 3',
+    '{__name__="a_gsum"} 2',
   ]);
   f('# TYPE a summary\na{quantile="0.5"} 0.7\na_count 1\na_sum 2\n', [
-    'type a summary', '{__name__="a", quantile="0.5"} 0.7', '{__name__="a_count"} 1', '{__name__="a_sum"} 2',
+    'type a summary',
+    '{__name__="a", quantile="0.5"} 0.7',
+    '{__name__="a_count"} 1',
+    '{__name__="a_sum"} 2',
   ]);
-  f('# TYPE a stateset\na{a="bar"} 0\na{a="foo"} 1.0\n', ['type a stateset', '{__name__="a", a="bar"} 0', '{__name__="a", a="foo"} 1']);
+  f('# TYPE a stateset\na{a="bar"} 0\na{a="foo"} 1.0\n', [
+    'type a stateset',
+    '{__name__="a", a="bar"} 0',
+    '{__name__="a", a="foo"} 1',
+  ]);
   f('# TYPE a info\na_info{v="1.2"} 1\n', ['type a info', '{__name__="a_info", v="1.2"} 1']);
   f('# TYPE a unknown\na 1\nb 2\n', ['type a unknown', '{__name__="a"} 1', '{__name__="b"} 2']);
   f('a{foo="b\\"a\\nr",z="\\\\\\z"} 1\n', ['{__name__="a", foo="b\\"a\\nr", z="\\\\\\\\z"} 1']);
@@ -198,7 +264,10 @@ test('openmetrics: syntax and semantic errors', () => {
   f('# TYPE a counter\na_total -1\n# EOF\n', 'counter "a_total" has invalid value -1');
   f('# TYPE a gauge\na 1 # {a="b"} 1\n# EOF\n', 'exemplar not allowed on gauge');
   f('# TYPE a histogram\na_bucket{le="1"} 0\n# EOF\n', 'no le="+Inf" bucket');
-  f('# TYPE a histogram\na_bucket{le="2"} 0\na_bucket{le="1"} 0\na_bucket{le="+Inf"} 0\n# EOF\n', 'increasing "le" order');
+  f(
+    '# TYPE a histogram\na_bucket{le="2"} 0\na_bucket{le="1"} 0\na_bucket{le="+Inf"} 0\n# EOF\n',
+    'increasing "le" order',
+  );
   f('a 1\nb 1\na 2\n# EOF\n', 'already ended');
   f('# UNIT a seconds\n# EOF\n', 'not a suffix of family name');
   f('# TYPE a gauge\n# TYPE a gauge\n# EOF\n', 'TYPE for family "a" given twice');
@@ -206,7 +275,9 @@ test('openmetrics: syntax and semantic errors', () => {
 });
 
 test('openmetrics strict: false checks the syntax only', () => {
-  const body = Buffer.from('# TYPE a histogram\na_bucket{le="-1"} 0\na_bucket{le="+Inf"} 1\na_sum -1\na_count 1\n# EOF\n');
+  const body = Buffer.from(
+    '# TYPE a histogram\na_bucket{le="-1"} 0\na_bucket{le="+Inf"} 1\na_sum -1\na_count 1\n# EOF\n',
+  );
   assert.throws(() => entries(body, 'openmetrics'), ParseError);
   const p = new ExpositionParser(body, { format: 'openmetrics', strict: false });
   let n = 0;
@@ -233,19 +304,34 @@ test('text: lexer corner cases, as a live Prometheus 2.42 scrape showed them', (
   // target's health, stored series and metadata were read back from its API.
   assert.deepEqual(entries('m_glued-1\n'), ['{__name__="m_glued"} -1']); // stored -1
   assert.deepEqual(entries('m_gluedinf+Inf 2\n'), ['{__name__="m_gluedinf"} Infinity @2']); // up (sample out of bounds)
-  assert.deepEqual(entries('# HELP m_hdot.x help\nm_hdot 1\n'), ['help m_hdot "x help"', '{__name__="m_hdot"} 1']);
-  assert.deepEqual(entries('m_nocomma{a="1" b="2"} 1\n'), ['{__name__="m_nocomma", a="1", b="2"} 1']);
+  assert.deepEqual(entries('# HELP m_hdot.x help\nm_hdot 1\n'), [
+    'help m_hdot "x help"',
+    '{__name__="m_hdot"} 1',
+  ]);
+  assert.deepEqual(entries('m_nocomma{a="1" b="2"} 1\n'), [
+    '{__name__="m_nocomma", a="1", b="2"} 1',
+  ]);
   assert.deepEqual(entries(Buffer.from('m_nul_a 1\n\0m_nul_b 2\n')), ['{__name__="m_nul_a"} 1']); // m_nul_b never stored
-  assert.deepEqual(entries('m_eof_a 1\n# EOF\nm_eof_b 2\n'), ['{__name__="m_eof_a"} 1', 'comment', '{__name__="m_eof_b"} 2']);
-  assert.deepEqual(entries('# UNIT m_unit_seconds seconds\nm_unit_seconds 1\n'), ['comment', '{__name__="m_unit_seconds"} 1']);
+  assert.deepEqual(entries('m_eof_a 1\n# EOF\nm_eof_b 2\n'), [
+    '{__name__="m_eof_a"} 1',
+    'comment',
+    '{__name__="m_eof_b"} 2',
+  ]);
+  assert.deepEqual(entries('# UNIT m_unit_seconds seconds\nm_unit_seconds 1\n'), [
+    'comment',
+    '{__name__="m_unit_seconds"} 1',
+  ]);
   rejects('# HELP \nm_help_blank 1\n', 'expected metric name after HELP'); // down: same message
   rejects('# TYPE m_tdot.x counter\nm_tdot 1\n', 'invalid metric type "x counter"'); // down: same message
 });
 
 test('seriesKey is the raw name{labels} text, without value or timestamp', () => {
-  const p = new ExpositionParser(Buffer.from('m{b="2", a="1"} 3 4\nm 5\nm{} 6\nm {x="\\n"}7\n'), { format: 'text' });
+  const p = new ExpositionParser(Buffer.from('m{b="2", a="1"} 3 4\nm 5\nm{} 6\nm {x="\\n"}7\n'), {
+    format: 'text',
+  });
   const keys: string[] = [];
-  while (p.next() !== EntryType.EOF) keys.push(p.seriesKey() + '|' + p.metricName() + '|' + p.line());
+  while (p.next() !== EntryType.EOF)
+    keys.push(p.seriesKey() + '|' + p.metricName() + '|' + p.line());
   assert.deepEqual(keys, ['m{b="2", a="1"}|m|1', 'm|m|2', 'm{}|m|3', 'm {x="\\n"}|m|4']);
 });
 
@@ -269,9 +355,20 @@ test('bad input: NUL bytes, invalid UTF-8', () => {
   assert.deepEqual(entries(Buffer.from('a{l="x\0y"} 1\n')), ['{__name__="a", l="x\\u0000y"} 1']);
   assert.deepEqual(entries(Buffer.from('# HELP a x\0y\n')), ['help a "x\\u0000y"']);
   rejects(Buffer.from('a 1\0\n'), 'invalid value');
-  rejects(Buffer.concat([Buffer.from('a{l="x'), Buffer.from([0xc3, 0x28]), Buffer.from('"} 1\n')]), 'invalid UTF-8 in label value');
-  rejects(Buffer.concat([Buffer.from('a{l="'), Buffer.from([0xff]), Buffer.from('"} 1\n# EOF\n')]), 'invalid UTF-8', 'openmetrics');
-  rejects(Buffer.concat([Buffer.from('# HELP a '), Buffer.from([0xfe]), Buffer.from('\n# EOF\n')]), 'invalid UTF-8 in HELP', 'openmetrics');
+  rejects(
+    Buffer.concat([Buffer.from('a{l="x'), Buffer.from([0xc3, 0x28]), Buffer.from('"} 1\n')]),
+    'invalid UTF-8 in label value',
+  );
+  rejects(
+    Buffer.concat([Buffer.from('a{l="'), Buffer.from([0xff]), Buffer.from('"} 1\n# EOF\n')]),
+    'invalid UTF-8',
+    'openmetrics',
+  );
+  rejects(
+    Buffer.concat([Buffer.from('# HELP a '), Buffer.from([0xfe]), Buffer.from('\n# EOF\n')]),
+    'invalid UTF-8 in HELP',
+    'openmetrics',
+  );
 });
 
 test('bad input: limits on label values, labels per series and line length', () => {
@@ -279,7 +376,10 @@ test('bad input: limits on label values, labels per series and line length', () 
   const one = entries(`m{l="${big}"} 1\n`);
   assert.equal(one.length, 1);
   assert.ok(one[0].includes(big));
-  rejects(`m{l="${'y'.repeat(1024 * 1024 + 1)}"} 1\n`, 'label value is 1048577 bytes long, over the limit of 1048576');
+  rejects(
+    `m{l="${'y'.repeat(1024 * 1024 + 1)}"} 1\n`,
+    'label value is 1048577 bytes long, over the limit of 1048576',
+  );
 
   const labels = (n: number): string => {
     let s = 'm{';
@@ -294,17 +394,31 @@ test('bad input: limits on label values, labels per series and line length', () 
   assert.equal(ls.name(0), '__name__');
   rejects(labels(10_001), 'more than 10000 labels, the limit');
 
-  const small = new ExpositionParser(Buffer.from('m 1\nmmmmmmmmmmmmmmmmmmmm 1\n'), { format: 'text', maxLineBytes: 10 });
+  const small = new ExpositionParser(Buffer.from('m 1\nmmmmmmmmmmmmmmmmmmmm 1\n'), {
+    format: 'text',
+    maxLineBytes: 10,
+  });
   assert.equal(small.next(), EntryType.Series);
-  assert.throws(() => small.next(), /line is 22 bytes long, over the limit of 10 \(line 2, column 1\)/);
-  const few = new ExpositionParser(Buffer.from('m{a="1",b="2"} 1\n'), { format: 'text', maxLabelsPerSeries: 1 });
+  assert.throws(
+    () => small.next(),
+    /line is 22 bytes long, over the limit of 10 \(line 2, column 1\)/,
+  );
+  const few = new ExpositionParser(Buffer.from('m{a="1",b="2"} 1\n'), {
+    format: 'text',
+    maxLabelsPerSeries: 1,
+  });
   assert.throws(() => few.next(), /more than 1 labels/);
-  const short = new ExpositionParser(Buffer.from('m{a="12345"} 1\n'), { format: 'text', maxLabelValueBytes: 4 });
+  const short = new ExpositionParser(Buffer.from('m{a="12345"} 1\n'), {
+    format: 'text',
+    maxLabelValueBytes: 4,
+  });
   assert.throws(() => short.next(), /over the limit of 4/);
 });
 
 test('bad input: a 100 MB body parses in bounded memory', () => {
-  const line = Buffer.from('http_requests_total{method="post",code="200",handler="/api/v1/query"} 1027 1395066363000\n');
+  const line = Buffer.from(
+    'http_requests_total{method="post",code="200",handler="/api/v1/query"} 1027 1395066363000\n',
+  );
   const chunk = Buffer.alloc(line.length * 10_000);
   for (let i = 0; i < 10_000; i++) line.copy(chunk, i * line.length);
   const reps = Math.ceil(100e6 / chunk.length);
@@ -332,8 +446,14 @@ test('decodeBody: gzip, limits and errors', () => {
   assert.ok(decodeBody(plain, 'identity').equals(plain));
   assert.ok(decodeBody(gzipSync(plain), 'gzip').equals(plain));
   assert.ok(decodeBody(gzipSync(plain), 'x-gzip').equals(plain));
-  assert.throws(() => decodeBody(gzipSync(plain), 'gzip', 1000), /decompressed body is over the limit of 1000 bytes/);
-  assert.throws(() => decodeBody(Buffer.from('not gzip'), 'gzip'), (e: unknown) => e instanceof ParseError && /cannot decompress gzip/.test(e.message));
+  assert.throws(
+    () => decodeBody(gzipSync(plain), 'gzip', 1000),
+    /decompressed body is over the limit of 1000 bytes/,
+  );
+  assert.throws(
+    () => decodeBody(Buffer.from('not gzip'), 'gzip'),
+    (e: unknown) => e instanceof ParseError && /cannot decompress gzip/.test(e.message),
+  );
   assert.throws(() => decodeBody(plain, 'br'), /unsupported content encoding "br"/);
   assert.throws(() => decodeBody(plain, '', 10), /over the limit of 10/);
   // A bomb: 64 MiB of zeros compresses to ~64 KiB and must stop at the limit.

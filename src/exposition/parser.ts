@@ -127,7 +127,10 @@ const L_START = 4;
 const L_CHAR = 8;
 
 /** Slices bytes to a string with one char per byte: the cheapest decoding, for ASCII and keys. */
-type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+type Latin1Buffer = Buffer & {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+};
 
 const METRIC_TYPES: readonly MetricType[] = [
   'counter',
@@ -414,7 +417,8 @@ export class ExpositionParser<K = unknown> {
     const buf = this.buf;
     while (e < this.len && buf[e] !== NL && buf[e] !== SP && (this.om || buf[e] !== TAB)) e++;
     if (e === at && at < this.len) e = at + 1;
-    const got = at >= this.len ? 'end of input' : buf[at] === NL ? 'end of line' : showToken(buf, at, e);
+    const got =
+      at >= this.len ? 'end of input' : buf[at] === NL ? 'end of line' : showToken(buf, at, e);
     return this.fail(`expected ${what}, got ${got}`, at);
   }
 
@@ -427,7 +431,10 @@ export class ExpositionParser<K = unknown> {
   /** Ends the current line at `nl` (offset of '\n' or len) and advances. */
   private endLine(nl: number): void {
     if (nl - this.lineStart > this.maxLineBytes) {
-      throw this.fail(`line is ${nl - this.lineStart} bytes long, over the limit of ${this.maxLineBytes}`, this.lineStart);
+      throw this.fail(
+        `line is ${nl - this.lineStart} bytes long, over the limit of ${this.maxLineBytes}`,
+        this.lineStart,
+      );
     }
     if (nl < this.len) {
       this.pos = nl + 1;
@@ -477,7 +484,11 @@ export class ExpositionParser<K = unknown> {
       while (i < nl && (buf[i] === SP || buf[i] === TAB)) i++;
       // promparse knows HELP and TYPE only: `# UNIT` and `# EOF` are plain comments here.
       const kw = keyword(buf, i, nl);
-      if ((kw === KW_HELP || kw === KW_TYPE) && i + 4 < nl && (buf[i + 4] === SP || buf[i + 4] === TAB)) {
+      if (
+        (kw === KW_HELP || kw === KW_TYPE) &&
+        i + 4 < nl &&
+        (buf[i + 4] === SP || buf[i + 4] === TAB)
+      ) {
         i += 4;
         while (i < nl && (buf[i] === SP || buf[i] === TAB)) i++;
         const ns = i;
@@ -485,7 +496,8 @@ export class ExpositionParser<K = unknown> {
           i++;
           while (i < nl && CLASS[buf[i]] & M_CHAR) i++;
         }
-        if (i === ns) throw this.expected(`metric name after ${kw === KW_HELP ? 'HELP' : 'TYPE'}`, ns);
+        if (i === ns)
+          throw this.expected(`metric name after ${kw === KW_HELP ? 'HELP' : 'TYPE'}`, ns);
         this.nameStart = ns;
         this.nameEnd = i;
         // promparse keeps the rest of the line after the name as the text minus its first
@@ -494,7 +506,11 @@ export class ExpositionParser<K = unknown> {
         this.textEnd = nl;
         if (kw === KW_TYPE) {
           const t = matchType(buf, this.textStart, nl, false);
-          if (t === null) throw this.fail(`invalid metric type ${showToken(buf, this.textStart, nl)}`, this.textStart);
+          if (t === null)
+            throw this.fail(
+              `invalid metric type ${showToken(buf, this.textStart, nl)}`,
+              this.textStart,
+            );
           this.mtype = t;
         }
         this.endLine(nl);
@@ -610,7 +626,8 @@ export class ExpositionParser<K = unknown> {
     }
     if (i === vs) throw this.expected('value after metric', vs);
     const v = parseFloatBytes(buf, vs, i);
-    if (v === undefined) throw this.fail(`invalid value ${showToken(buf, vs, i)}: expected a float`, vs);
+    if (v === undefined)
+      throw this.fail(`invalid value ${showToken(buf, vs, i)}: expected a float`, vs);
     this.val = v;
     this.hasTs = false;
     while (i < len && ((c = buf[i]) === SP || c === TAB)) i++;
@@ -619,7 +636,8 @@ export class ExpositionParser<K = unknown> {
       while (i < len && (c = buf[i]) >= 48 && c <= 57) i++;
       if (i === ts) throw this.expected('timestamp or new record', ts);
       const t = parseIntTimestampBytes(buf, ts, i);
-      if (t === undefined) throw this.fail(`invalid timestamp ${showToken(buf, ts, i)}: out of int64 range`, ts);
+      if (t === undefined)
+        throw this.fail(`invalid timestamp ${showToken(buf, ts, i)}: out of int64 range`, ts);
       this.ts = t;
       this.hasTs = true;
       while (i < len && ((c = buf[i]) === SP || c === TAB)) i++;
@@ -689,25 +707,37 @@ export class ExpositionParser<K = unknown> {
     for (;;) {
       // Fast inner loop: plain bytes need one table lookup each.
       while (i < len && stop[buf[i]] === 0) i++;
-      if (i >= len) throw this.fail('unterminated label value: expected closing quote, got end of input', vs - 1);
+      if (i >= len)
+        throw this.fail(
+          'unterminated label value: expected closing quote, got end of input',
+          vs - 1,
+        );
       const c = buf[i];
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
         this.escapes = true;
         i++;
-        if (i >= len || buf[i] === NL) throw this.fail('invalid escape at end of line in label value', i - 1);
+        if (i >= len || buf[i] === NL)
+          throw this.fail('invalid escape at end of line in label value', i - 1);
         if (buf[i] >= 0x80) high = true;
       } else if (c === NL) {
-        throw this.fail('unterminated label value: expected closing quote, got end of line', vs - 1);
+        throw this.fail(
+          'unterminated label value: expected closing quote, got end of line',
+          vs - 1,
+        );
       } else {
         high = true; // only reached when the body is not known to be valid UTF-8
       }
       i++;
     }
     if (i - vs > this.maxValueBytes) {
-      throw this.fail(`label value is ${i - vs} bytes long, over the limit of ${this.maxValueBytes}`, vs);
+      throw this.fail(
+        `label value is ${i - vs} bytes long, over the limit of ${this.maxValueBytes}`,
+        vs,
+      );
     }
-    if (high && !this.bodyIsUtf8 && !isUtf8(buf.subarray(vs, i))) throw this.fail('invalid UTF-8 in label value', vs);
+    if (high && !this.bodyIsUtf8 && !isUtf8(buf.subarray(vs, i)))
+      throw this.fail('invalid UTF-8 in label value', vs);
     return i;
   }
 
@@ -739,7 +769,13 @@ export class ExpositionParser<K = unknown> {
   // Label materialisation (the cache-miss path).
 
   /** Decodes labels [from, to) into names/values; with `withName`, `__name__` comes first. */
-  private collectLabels(names: string[], values: string[], from: number, to: number, withName: boolean): number {
+  private collectLabels(
+    names: string[],
+    values: string[],
+    from: number,
+    to: number,
+    withName: boolean,
+  ): number {
     const buf = this.buf;
     const a = this.lbl;
     const strings = this.strings;
@@ -748,7 +784,8 @@ export class ExpositionParser<K = unknown> {
       names[0] = METRIC_NAME;
       const ns = this.nameStart;
       const ne = this.nameEnd;
-      values[0] = ne - ns <= MAX_INTERNED_VALUE ? strings.get(buf, ns, ne) : buf.latin1Slice(ns, ne);
+      values[0] =
+        ne - ns <= MAX_INTERNED_VALUE ? strings.get(buf, ns, ne) : buf.latin1Slice(ns, ne);
       n = 1;
     }
     for (let k = from; k < to; k++) {
@@ -769,11 +806,20 @@ export class ExpositionParser<K = unknown> {
   }
 
   /** Sorts, rejects duplicate names, drops empty values and builds the Labels. */
-  private finishLabels(names: string[], values: string[], n: number, b: LabelsBuilder | undefined): Labels {
+  private finishLabels(
+    names: string[],
+    values: string[],
+    n: number,
+    b: LabelsBuilder | undefined,
+  ): Labels {
     const idx = sortedIndex(names, n);
     for (let k = 1; k < n; k++) {
       if (names[idx[k]] === names[idx[k - 1]]) {
-        throw new ParseError(`label name ${JSON.stringify(names[idx[k]])} is not unique`, this.curLine, 1);
+        throw new ParseError(
+          `label name ${JSON.stringify(names[idx[k]])} is not unique`,
+          this.curLine,
+          1,
+        );
       }
     }
     if (b) {
@@ -847,19 +893,26 @@ export class ExpositionParser<K = unknown> {
     let t: EntryType;
     if (kw === KW_HELP) {
       t = EntryType.Help;
-      if (!this.bodyIsUtf8 && !isUtf8(buf.subarray(this.textStart, nl))) throw this.fail('invalid UTF-8 in HELP', this.textStart);
+      if (!this.bodyIsUtf8 && !isUtf8(buf.subarray(this.textStart, nl)))
+        throw this.fail('invalid UTF-8 in HELP', this.textStart);
     } else if (kw === KW_TYPE) {
       const mt = matchType(buf, this.textStart, nl, true);
-      if (mt === null) throw this.fail(`invalid metric type ${showToken(buf, this.textStart, nl)}`, this.textStart);
+      if (mt === null)
+        throw this.fail(
+          `invalid metric type ${showToken(buf, this.textStart, nl)}`,
+          this.textStart,
+        );
       this.mtype = mt;
       t = EntryType.Type;
     } else {
       for (let k = this.textStart; k < nl; k++) {
-        if (!(CLASS[buf[k]] & M_CHAR)) throw this.expected('a unit made of metric-name characters', k);
+        if (!(CLASS[buf[k]] & M_CHAR))
+          throw this.expected('a unit made of metric-name characters', k);
       }
       t = EntryType.Unit;
     }
-    if (nl >= len) throw this.fail('expected a newline at the end of the line, got end of input', nl);
+    if (nl >= len)
+      throw this.fail('expected a newline at the end of the line, got end of input', nl);
     this.endLine(nl);
     return t;
   }
@@ -904,7 +957,8 @@ export class ExpositionParser<K = unknown> {
   /** An OpenMetrics timestamp: float seconds, finite; returned in milliseconds. */
   private omTimestamp(s: number, e: number): number {
     const t = parseFloatBytes(this.buf, s, e);
-    if (t === undefined || t !== t || t === Infinity || t === -Infinity) throw this.expected('a finite float timestamp in seconds', s);
+    if (t === undefined || t !== t || t === Infinity || t === -Infinity)
+      throw this.expected('a finite float timestamp in seconds', s);
     this.lastSeconds = t;
     return Math.round(t * 1000);
   }
@@ -926,7 +980,8 @@ export class ExpositionParser<K = unknown> {
       const o = k << 2;
       chars += a[o + 1] - a[o] + countCodePoints(buf, a[o + 2], a[o + 3]);
     }
-    if (chars > 128) throw this.fail(`exemplar labels are ${chars} characters long, over the limit of 128`, i);
+    if (chars > 128)
+      throw this.fail(`exemplar labels are ${chars} characters long, over the limit of 128`, i);
     if (buf[i] !== SP) throw this.expected('a space before the exemplar value', i);
     i++;
     let e = i;
@@ -1102,7 +1157,13 @@ function matchType(buf: Buffer, s: number, e: number, om: boolean): MetricType |
     }
     if (!ok) continue;
     if (om) return t === 'untyped' ? null : t;
-    return t === 'counter' || t === 'gauge' || t === 'histogram' || t === 'summary' || t === 'untyped' ? t : null;
+    return t === 'counter' ||
+      t === 'gauge' ||
+      t === 'histogram' ||
+      t === 'summary' ||
+      t === 'untyped'
+      ? t
+      : null;
   }
   return null;
 }

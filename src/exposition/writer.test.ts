@@ -8,7 +8,11 @@ import { ByteBuffer } from './writer-buffer.js';
 
 test('text body as expfmt writes it', () => {
   const w = new ExpositionWriter('text');
-  w.family('http_requests_total', 'counter', 'Total HTTP requests.\nSecond line with \\ backslash "quoted".');
+  w.family(
+    'http_requests_total',
+    'counter',
+    'Total HTTP requests.\nSecond line with \\ backslash "quoted".',
+  );
   w.sample('http_requests_total', ['method', 'post', 'code', '200'], 1027, 1395066363000);
   w.sample('http_requests_total', ['method', 'post', 'code', '400'], 3, 1395066363000);
   w.family('rpc_duration_seconds', 'summary');
@@ -80,8 +84,14 @@ test('type names map onto what each format has', () => {
     ['summary', 'summary', 'summary'],
   ];
   for (const [type, text, om] of cases) {
-    assert.equal(new ExpositionWriter('text').family('m', type).take().toString(), `# TYPE m ${text}\n`);
-    assert.equal(new ExpositionWriter('openmetrics').family('m', type).take().toString(), `# TYPE m ${om}\n`);
+    assert.equal(
+      new ExpositionWriter('text').family('m', type).take().toString(),
+      `# TYPE m ${text}\n`,
+    );
+    assert.equal(
+      new ExpositionWriter('openmetrics').family('m', type).take().toString(),
+      `# TYPE m ${om}\n`,
+    );
   }
 });
 
@@ -94,7 +104,10 @@ test('text drops exemplars and units', () => {
 
 test('rejects bad family names, units that are not a suffix, and writes after eof', () => {
   assert.throws(() => new ExpositionWriter('text').family('1abc', 'gauge'), LabelError);
-  assert.throws(() => new ExpositionWriter('openmetrics').family('a_bytes', 'gauge', '', 'seconds'), /unit "seconds"/);
+  assert.throws(
+    () => new ExpositionWriter('openmetrics').family('a_bytes', 'gauge', '', 'seconds'),
+    /unit "seconds"/,
+  );
   const w = new ExpositionWriter('openmetrics').eof();
   assert.throws(() => w.sample('a', null, 1), /after eof/);
   assert.equal(w.reset().family('a', 'gauge').take().toString(), '# TYPE a gauge\n');
@@ -103,7 +116,10 @@ test('rejects bad family names, units that are not a suffix, and writes after eo
 test('encodeSeries bytes reproduce sample()', () => {
   const series = ExpositionWriter.encodeSeries('m', ['a', 'x"y', 'b', '2']);
   const a = new ExpositionWriter('text').sampleEncoded(series, 0.25, 1000).take().toString();
-  const b = new ExpositionWriter('text').sample('m', ['a', 'x"y', 'b', '2'], 0.25, 1000).take().toString();
+  const b = new ExpositionWriter('text')
+    .sample('m', ['a', 'x"y', 'b', '2'], 0.25, 1000)
+    .take()
+    .toString();
   assert.equal(a, b);
   assert.equal(a, 'm{a="x\\"y",b="2"} 0.25 1000\n');
 });

@@ -13,7 +13,11 @@
 
 import { LabelError } from '../model/errors.js';
 import { isValidMetricName, Labels, METRIC_NAME } from '../model/labels.js';
-import { formatGoFloat, formatOpenMetricsTimestamp, formatOpenMetricsValue } from './format-float.js';
+import {
+  formatGoFloat,
+  formatOpenMetricsTimestamp,
+  formatOpenMetricsValue,
+} from './format-float.js';
 import { ByteBuffer } from './writer-buffer.js';
 
 /** The output formats: Prometheus text 0.0.4 or OpenMetrics 1.0. */
@@ -155,13 +159,16 @@ export class ExpositionWriter {
    */
   family(name: string, type: FamilyType, help?: string, unit?: string): this {
     this.checkOpen();
-    if (!isValidMetricName(name)) throw new LabelError(`invalid metric family name ${JSON.stringify(name)}`);
+    if (!isValidMetricName(name))
+      throw new LabelError(`invalid metric family name ${JSON.stringify(name)}`);
     const out = this.out;
     let typed = name;
     if (this.openMetrics) {
       if (type === 'counter' && name.endsWith('_total')) typed = name.slice(0, -6);
       if (unit && !typed.endsWith('_' + unit)) {
-        throw new LabelError(`unit ${JSON.stringify(unit)} is not a suffix of metric family name ${JSON.stringify(typed)}`);
+        throw new LabelError(
+          `unit ${JSON.stringify(unit)} is not a suffix of metric family name ${JSON.stringify(typed)}`,
+        );
       }
     }
     this.familyName = typed;
@@ -193,11 +200,18 @@ export class ExpositionWriter {
    * Writes one sample line `name{labels} value [timestamp]`. `timestampMs` is integer
    * milliseconds, or null/undefined for none. The exemplar is written in OpenMetrics only.
    */
-  sample(name: string, labels: LabelsInput, value: number, timestampMs?: number | null, exemplar?: ExemplarInput | null): this {
+  sample(
+    name: string,
+    labels: LabelsInput,
+    value: number,
+    timestampMs?: number | null,
+    exemplar?: ExemplarInput | null,
+  ): this {
     this.checkOpen();
     const out = this.out;
     out.writeAscii(name);
-    if (this.openMetrics && this.familyType === 'counter' && name === this.familyName) out.writeAscii('_total');
+    if (this.openMetrics && this.familyType === 'counter' && name === this.familyName)
+      out.writeAscii('_total');
     if (labels) this.writeLabels(labels);
     this.writeTail(value, timestampMs, exemplar);
     return this;
@@ -221,7 +235,12 @@ export class ExpositionWriter {
   }
 
   /** Writes a sample line from series bytes made by {@link encodeSeries}. */
-  sampleEncoded(series: Uint8Array, value: number, timestampMs?: number | null, exemplar?: ExemplarInput | null): this {
+  sampleEncoded(
+    series: Uint8Array,
+    value: number,
+    timestampMs?: number | null,
+    exemplar?: ExemplarInput | null,
+  ): this {
     this.checkOpen();
     this.out.writeBytes(series);
     this.writeTail(value, timestampMs, exemplar);
@@ -291,7 +310,11 @@ export class ExpositionWriter {
   }
 
   /** Writes ` value [timestamp][ # exemplar]\n`. */
-  private writeTail(value: number, timestampMs: number | null | undefined, exemplar: ExemplarInput | null | undefined): void {
+  private writeTail(
+    value: number,
+    timestampMs: number | null | undefined,
+    exemplar: ExemplarInput | null | undefined,
+  ): void {
     const out = this.out;
     out.writeByte(0x20);
     this.writeValue(value);
@@ -345,4 +368,5 @@ function hasLabels(labels: LabelsInput): boolean {
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Content-Type of OpenMetrics 1.0.0 as client_golang sends it. */
-export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+export const OPENMETRICS_CONTENT_TYPE =
+  'application/openmetrics-text; version=1.0.0; charset=utf-8';

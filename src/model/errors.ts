@@ -63,7 +63,8 @@ export class CorruptionError extends StorageError {
 }
 
 /** The categories of the HTTP API's error envelope (web/api/v1). */
-export type QueryErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'unavailable' | 'not_found';
+export type QueryErrorType =
+  'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'unavailable' | 'not_found';
 
 /** A PromQL query failed; `type` maps onto the API's errorType and HTTP status. */
 export class QueryError extends PromError {

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Labels, LabelsBuilder, compareLabels, isValidLabelName, isValidMetricName } from './labels.js';
+import {
+  Labels,
+  LabelsBuilder,
+  compareLabels,
+  isValidLabelName,
+  isValidMetricName,
+} from './labels.js';
 import { LabelError } from './errors.js';
 
 test('from() sorts labels and drops empty values', () => {
@@ -34,7 +40,11 @@ test('builder sets, overwrites and deletes', () => {
 
 test('compareLabels orders as Prometheus', () => {
   const f = (a: Record<string, string>, b: Record<string, string>, want: number) =>
-    assert.equal(Math.sign(compareLabels(Labels.from(a), Labels.from(b))), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    assert.equal(
+      Math.sign(compareLabels(Labels.from(a), Labels.from(b))),
+      want,
+      `${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+    );
   f({ a: '1' }, { a: '1' }, 0);
   f({ a: '1' }, { a: '2' }, -1);
   f({ a: '1' }, { b: '1' }, -1);

@@ -283,7 +283,11 @@ export function isValidMetricName(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     const ok =
-      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || (i > 0 && c >= 48 && c <= 57);
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      c === 95 ||
+      c === 58 ||
+      (i > 0 && c >= 48 && c <= 57);
     if (!ok) return false;
   }
   return true;
@@ -294,7 +298,8 @@ export function isValidLabelName(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
+    const ok =
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (i > 0 && c >= 48 && c <= 57);
     if (!ok) return false;
   }
   return true;
@@ -304,7 +309,9 @@ export function isValidLabelName(s: string): boolean {
 export function checkLabelName(s: string): void {
   if (!isValidLabelName(s)) {
     throw new LabelError(
-      s === '' ? 'empty label name' : `invalid label name ${JSON.stringify(s)}: must match [a-zA-Z_][a-zA-Z0-9_]*`,
+      s === ''
+        ? 'empty label name'
+        : `invalid label name ${JSON.stringify(s)}: must match [a-zA-Z_][a-zA-Z0-9_]*`,
     );
   }
 }
@@ -313,7 +320,9 @@ export function checkLabelName(s: string): void {
 export function checkMetricName(s: string): void {
   if (!isValidMetricName(s)) {
     throw new LabelError(
-      s === '' ? 'empty metric name' : `invalid metric name ${JSON.stringify(s)}: must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+      s === ''
+        ? 'empty metric name'
+        : `invalid metric name ${JSON.stringify(s)}: must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
     );
   }
 }

@@ -27,11 +27,47 @@ function scrape(cache: ScrapeCache, keys: string[]): CacheEntry[] {
 
 test('ScrapeCache.get: the entry for the key whatever the order of lines', async (t) => {
   const cases: { name: string; scrapes: string[][] }[] = [
-    { name: 'same order', scrapes: [['a', 'b', 'c'], ['a', 'b', 'c'], ['a', 'b', 'c']] },
-    { name: 'reordered', scrapes: [['a', 'b', 'c'], ['c', 'a', 'b'], ['b', 'c', 'a']] },
-    { name: 'line inserted and removed', scrapes: [['a', 'b', 'c'], ['a', 'x', 'b', 'c'], ['a', 'c']] },
-    { name: 'repeated line', scrapes: [['a', 'a', 'b'], ['a', 'b', 'a'], ['a', 'a', 'b']] },
-    { name: 'evicted then back', scrapes: [['a', 'b', 'c'], ['a', 'c'], ['a', 'b', 'c'], ['a', 'b', 'c']] },
+    {
+      name: 'same order',
+      scrapes: [
+        ['a', 'b', 'c'],
+        ['a', 'b', 'c'],
+        ['a', 'b', 'c'],
+      ],
+    },
+    {
+      name: 'reordered',
+      scrapes: [
+        ['a', 'b', 'c'],
+        ['c', 'a', 'b'],
+        ['b', 'c', 'a'],
+      ],
+    },
+    {
+      name: 'line inserted and removed',
+      scrapes: [
+        ['a', 'b', 'c'],
+        ['a', 'x', 'b', 'c'],
+        ['a', 'c'],
+      ],
+    },
+    {
+      name: 'repeated line',
+      scrapes: [
+        ['a', 'a', 'b'],
+        ['a', 'b', 'a'],
+        ['a', 'a', 'b'],
+      ],
+    },
+    {
+      name: 'evicted then back',
+      scrapes: [
+        ['a', 'b', 'c'],
+        ['a', 'c'],
+        ['a', 'b', 'c'],
+        ['a', 'b', 'c'],
+      ],
+    },
     { name: 'empty scrape between', scrapes: [['a', 'b'], [], ['a', 'b']] },
   ];
   for (const c of cases) {

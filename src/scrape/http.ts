@@ -52,7 +52,8 @@ export class PoolAgents {
       key: tls ? read(tls.key, tls.keyFile) : undefined,
       servername: tls && tls.serverName !== '' ? tls.serverName : undefined,
       rejectUnauthorized: tls ? !tls.insecureSkipVerify : true,
-      minVersion: tls && tls.minVersion !== '' ? (TLS_VERSIONS[tls.minVersion] ?? undefined) : undefined,
+      minVersion:
+        tls && tls.minVersion !== '' ? (TLS_VERSIONS[tls.minVersion] ?? undefined) : undefined,
     });
   }
 
@@ -79,7 +80,8 @@ function authorizationHeader(cfg: HttpClientConfig | null): string | undefined {
   }
   if (cfg.authorization !== null) {
     const a = cfg.authorization;
-    const cred = a.credentialsFile !== '' ? readFileSync(a.credentialsFile, 'utf8').trim() : a.credentials;
+    const cred =
+      a.credentialsFile !== '' ? readFileSync(a.credentialsFile, 'utf8').trim() : a.credentials;
     return `${a.type || 'Bearer'} ${cred}`;
   }
   return undefined;
@@ -124,7 +126,11 @@ export class TargetFetcher {
       try {
         auth = authorizationHeader(this.opts.httpClient);
       } catch (err) {
-        reject(new ScrapeError('ERR_SCRAPE_AUTH', `cannot read credentials: ${(err as Error).message}`, { cause: err }));
+        reject(
+          new ScrapeError('ERR_SCRAPE_AUTH', `cannot read credentials: ${(err as Error).message}`, {
+            cause: err,
+          }),
+        );
         return;
       }
       if (auth !== undefined) headers.Authorization = auth;
@@ -142,7 +148,9 @@ export class TargetFetcher {
       const timer = setTimeout(
         () =>
           setImmediate(() =>
-            fail(new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`)),
+            fail(
+              new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`),
+            ),
           ),
         this.timeoutMs,
       );
@@ -169,7 +177,12 @@ export class TargetFetcher {
           else if (enc === 'deflate') stream = res.pipe(createInflate());
           else if (enc !== '' && enc !== 'identity') {
             res.resume();
-            fail(new ScrapeError('ERR_SCRAPE_ENCODING', `unsupported content encoding ${JSON.stringify(enc)}`));
+            fail(
+              new ScrapeError(
+                'ERR_SCRAPE_ENCODING',
+                `unsupported content encoding ${JSON.stringify(enc)}`,
+              ),
+            );
             return;
           }
           const limit = this.opts.bodySizeLimitBytes;
@@ -199,22 +212,39 @@ export class TargetFetcher {
             settled = true;
             clearTimeout(timer);
             signal.removeEventListener('abort', onAbort);
-            resolve({ body: this.buf.subarray(0, n), contentType: String(res.headers['content-type'] ?? '') });
+            resolve({
+              body: this.buf.subarray(0, n),
+              contentType: String(res.headers['content-type'] ?? ''),
+            });
           });
           stream.on('error', (err: Error) =>
-            fail(new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, { cause: err })),
+            fail(
+              new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, {
+                cause: err,
+              }),
+            ),
           );
-          res.on('aborted', () => fail(new ScrapeError('ERR_SCRAPE_BODY', 'connection closed while reading body')));
+          res.on('aborted', () =>
+            fail(new ScrapeError('ERR_SCRAPE_BODY', 'connection closed while reading body')),
+          );
           // With a decompressing pipe, errors of the response itself do not reach `stream`.
           if (stream !== res) {
             res.on('error', (err: Error) =>
-              fail(new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, { cause: err })),
+              fail(
+                new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, {
+                  cause: err,
+                }),
+              ),
             );
           }
         },
       );
       req.on('error', (err: Error) =>
-        fail(new ScrapeError('ERR_SCRAPE_CONNECT', `Get "${url.href}": ${err.message}`, { cause: err })),
+        fail(
+          new ScrapeError('ERR_SCRAPE_CONNECT', `Get "${url.href}": ${err.message}`, {
+            cause: err,
+          }),
+        ),
       );
       req.end();
     });

@@ -11,7 +11,12 @@ export type { Logger, LogLevel } from './log.js';
 export { isSampleRejection, ScrapeLoop } from './loop.js';
 export type { Fetcher, ScrapeLimits, ScrapeLoopOptions, StopStaleness } from './loop.js';
 export { ScrapeManager } from './manager.js';
-export type { ActiveTargetInfo, PoolTargets, ScrapeManagerOptions, TargetRetriever } from './manager.js';
+export type {
+  ActiveTargetInfo,
+  PoolTargets,
+  ScrapeManagerOptions,
+  TargetRetriever,
+} from './manager.js';
 export { ScrapeMetrics } from './metrics.js';
 export type { MetricRow } from './metrics.js';
 export { ScrapePool } from './pool.js';

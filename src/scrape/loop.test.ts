@@ -62,10 +62,19 @@ function fetcher(bodies: (string | Error)[]): Fetcher {
   };
 }
 
-function newLoop(bodies: (string | Error)[], opts: { honorLabels?: boolean; metricRelabel?: string } = {}) {
+function newLoop(
+  bodies: (string | Error)[],
+  opts: { honorLabels?: boolean; metricRelabel?: string } = {},
+) {
   const store = new MemStore();
   const labels = Labels.from({ job: 'j', instance: 'i:1' });
-  const internal = Labels.from({ job: 'j', instance: 'i:1', __address__: 'i:1', __scheme__: 'http', __metrics_path__: '/m' });
+  const internal = Labels.from({
+    job: 'j',
+    instance: 'i:1',
+    __address__: 'i:1',
+    __scheme__: 'http',
+    __metrics_path__: '/m',
+  });
   let now = 1_000_000;
   const loop = new ScrapeLoop({
     target: new Target(labels, internal, internal, 1000, 500),
@@ -83,13 +92,20 @@ function newLoop(bodies: (string | Error)[], opts: { honorLabels?: boolean; metr
   return { loop, store };
 }
 
-const key = (name: string, extra = ''): string => `{__name__="${name}", ${extra}instance="i:1", job="j"}`;
+const key = (name: string, extra = ''): string =>
+  `{__name__="${name}", ${extra}instance="i:1", job="j"}`;
 
 describe('ScrapeLoop', () => {
   test('a warm scrape appends by ref only, and a failure rolls back and marks the last good series stale', async () => {
     const { loop, store } = newLoop(['a 1\nb 2\n', 'a 3\nb 4\n', 'a 5\nb 0x1\n', 'a 7\n']);
     for (let i = 0; i < 4; i++) await loop.scrapeAndReport();
-    assert.deepEqual(store.samples.get(key('a'))!.map((s) => s.v).slice(0, 2), [1, 3]);
+    assert.deepEqual(
+      store.samples
+        .get(key('a'))!
+        .map((s) => s.v)
+        .slice(0, 2),
+      [1, 3],
+    );
     const a = store.samples.get(key('a'))!;
     assert.ok(isStaleNaN(a[2].v), 'a stale at the failed scrape');
     assert.equal(a[3].v, 7);
@@ -97,14 +113,24 @@ describe('ScrapeLoop', () => {
     assert.deepEqual(b.length, 3);
     assert.ok(isStaleNaN(b[2].v));
     assert.equal(b[2].t, a[2].t);
-    assert.deepEqual(store.samples.get(key('up'))!.map((s) => s.v), [1, 1, 0, 1]);
-    assert.deepEqual(store.samples.get(key('scrape_samples_scraped'))!.map((s) => s.v), [2, 2, 1, 1]);
+    assert.deepEqual(
+      store.samples.get(key('up'))!.map((s) => s.v),
+      [1, 1, 0, 1],
+    );
+    assert.deepEqual(
+      store.samples.get(key('scrape_samples_scraped'))!.map((s) => s.v),
+      [2, 2, 1, 1],
+    );
     assert.equal(loop.target.health, 'up');
     assert.equal(loop.cache.seriesCount, 1, 'b evicted from the cache after the scrape without it');
   });
 
   test('an HTTP error writes up=0 and stale markers once', async () => {
-    const { loop, store } = newLoop(['a 1\n', new Error('connection refused'), new Error('connection refused')]);
+    const { loop, store } = newLoop([
+      'a 1\n',
+      new Error('connection refused'),
+      new Error('connection refused'),
+    ]);
     for (let i = 0; i < 3; i++) await loop.scrapeAndReport();
     const a = store.samples.get(key('a'))!;
     assert.equal(a.length, 2, 'one marker, not one per failed scrape');
@@ -123,16 +149,36 @@ describe('ScrapeLoop', () => {
   });
 
   const conflicts: { name: string; body: string; honor: boolean; want: string }[] = [
-    { name: 'no clash', body: 'm{x="1"} 1\n', honor: false, want: '{__name__="m", instance="i:1", job="j", x="1"}' },
-    { name: 'job clash', body: 'm{job="x"} 1\n', honor: false, want: '{__name__="m", exported_job="x", instance="i:1", job="j"}' },
+    {
+      name: 'no clash',
+      body: 'm{x="1"} 1\n',
+      honor: false,
+      want: '{__name__="m", instance="i:1", job="j", x="1"}',
+    },
+    {
+      name: 'job clash',
+      body: 'm{job="x"} 1\n',
+      honor: false,
+      want: '{__name__="m", exported_job="x", instance="i:1", job="j"}',
+    },
     {
       name: 'repeated prefix',
       body: 'm{job="x",instance="y",exported_job="z"} 1\n',
       honor: false,
       want: '{__name__="m", exported_exported_job="x", exported_instance="y", exported_job="z", instance="i:1", job="j"}',
     },
-    { name: 'honor_labels keeps exposed', body: 'm{job="x"} 1\n', honor: true, want: '{__name__="m", instance="i:1", job="x"}' },
-    { name: 'honor_labels adds missing', body: 'm 1\n', honor: true, want: '{__name__="m", instance="i:1", job="j"}' },
+    {
+      name: 'honor_labels keeps exposed',
+      body: 'm{job="x"} 1\n',
+      honor: true,
+      want: '{__name__="m", instance="i:1", job="x"}',
+    },
+    {
+      name: 'honor_labels adds missing',
+      body: 'm 1\n',
+      honor: true,
+      want: '{__name__="m", instance="i:1", job="j"}',
+    },
   ];
   for (const tc of conflicts) {
     test(`target labels: ${tc.name}`, async () => {
@@ -150,18 +196,32 @@ describe('ScrapeLoop', () => {
     const byLabelsFirst = store.appendsByLabels;
     await loop.scrapeAndReport();
     assert.equal(store.appendsByLabels, byLabelsFirst, 'the warm scrape appends by ref only');
-    assert.deepEqual(store.samples.get('{__name__="m", a="1", b="1", instance="i:1", job="j"}')!.map((s) => s.v), [1, 2]);
+    assert.deepEqual(
+      store.samples.get('{__name__="m", a="1", b="1", instance="i:1", job="j"}')!.map((s) => s.v),
+      [1, 2],
+    );
   });
 });
 
 describe('target and log helpers', () => {
   test('target URL carries scheme, address, path and params', () => {
-    const l = Labels.from({ __address__: 'h:9', __scheme__: 'https', __metrics_path__: '/federate', '__param_match[]': '{job="x"}' });
+    const l = Labels.from({
+      __address__: 'h:9',
+      __scheme__: 'https',
+      __metrics_path__: '/federate',
+      '__param_match[]': '{job="x"}',
+    });
     assert.equal(targetURL(l), 'https://h:9/federate?match%5B%5D=%7Bjob%3D%22x%22%7D');
   });
 
   test('log lines are logfmt', () => {
-    const line = formatLogLine(new Date(0), 'info', 'scrape', 'Scrape failed', { target: 'http://a:1/m', err: new Error('boom it') });
-    assert.equal(line, 'ts=1970-01-01T00:00:00.000Z level=info component=scrape msg="Scrape failed" target=http://a:1/m err="boom it"');
+    const line = formatLogLine(new Date(0), 'info', 'scrape', 'Scrape failed', {
+      target: 'http://a:1/m',
+      err: new Error('boom it'),
+    });
+    assert.equal(
+      line,
+      'ts=1970-01-01T00:00:00.000Z level=info component=scrape msg="Scrape failed" target=http://a:1/m err="boom it"',
+    );
   });
 });

@@ -216,7 +216,8 @@ export class ScrapeLoop {
     const start = this.now();
     let err: Error | null = null;
     let res: FetchResult | null = null;
-    if (this.forcedError !== null) err = new ScrapeError('ERR_SCRAPE_TARGET_LIMIT', this.forcedError);
+    if (this.forcedError !== null)
+      err = new ScrapeError('ERR_SCRAPE_TARGET_LIMIT', this.forcedError);
     else {
       try {
         res = await this.fetcher.fetch(this.abort.signal);
@@ -279,7 +280,13 @@ export class ScrapeLoop {
    * a parse error, a limit, or a sample without a metric name after relabeling; `counts`
    * holds what was parsed until then.
    */
-  appendBody(app: Appender, body: Buffer, contentType: string, ts: number, counts: AppendCounts): void {
+  appendBody(
+    app: Appender,
+    body: Buffer,
+    contentType: string,
+    ts: number,
+    counts: AppendCounts,
+  ): void {
     const cache = this.cache;
     const iter = cache.beginIteration();
     const entries = cache.entries;
@@ -392,11 +399,15 @@ export class ScrapeLoop {
   private parserFor(contentType: string, body: Buffer): ExpositionParser<CacheEntry> {
     if (parserFormatFor(contentType) === 'openmetrics') {
       if (this.omParser === null) {
-        this.omParser = new ExpositionParser<CacheEntry>(body, { format: 'openmetrics', strict: false });
+        this.omParser = new ExpositionParser<CacheEntry>(body, {
+          format: 'openmetrics',
+          strict: false,
+        });
       } else this.omParser.reset(body);
       return this.omParser;
     }
-    if (this.textParser === null) this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
+    if (this.textParser === null)
+      this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
     else this.textParser.reset(body);
     // A first scrape finds nothing from the end of a line: go straight to the forward parse.
     this.textParser.setKnownKeys(this.cache.entries.size > 0 ? this.cache : null);
@@ -410,10 +421,14 @@ export class ScrapeLoop {
    */
   private newEntry(p: ExpositionParser<CacheEntry>, key: string): CacheEntry {
     let lset: Labels | null = this.mutateSampleLabels(p.labels());
-    if (this.metricRelabel.length > 0) lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
+    if (this.metricRelabel.length > 0)
+      lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
     if (lset === null || lset.size === 0) return new CacheEntry(null, key);
     if (!lset.has(METRIC_NAME)) {
-      throw new ScrapeError('ERR_SCRAPE_NO_NAME', `metric name label missing after relabeling: ${lset.toString()}`);
+      throw new ScrapeError(
+        'ERR_SCRAPE_NO_NAME',
+        `metric name label missing after relabeling: ${lset.toString()}`,
+      );
     }
     this.checkLabelLimits(lset);
     return new CacheEntry(this.cache.seriesFor(lset), key);
@@ -424,7 +439,8 @@ export class ScrapeLoop {
     const target = this.target.labels;
     const lb = this.labelsBuilder.reset(exposed);
     if (this.honorLabels) {
-      for (let i = 0; i < target.size; i++) if (!exposed.has(target.name(i))) lb.set(target.name(i), target.value(i));
+      for (let i = 0; i < target.size; i++)
+        if (!exposed.has(target.name(i))) lb.set(target.name(i), target.value(i));
       return lb.labels();
     }
     let conflicts: [string, string][] | null = null;
@@ -463,7 +479,9 @@ export class ScrapeLoop {
       throw new ScrapeError('ERR_SCRAPE_LABEL_LIMIT', msg);
     };
     if (labelLimit > 0 && lset.size > labelLimit) {
-      fail(`label_limit exceeded (metric: ${met}, number of labels: ${lset.size}, limit: ${labelLimit})`);
+      fail(
+        `label_limit exceeded (metric: ${met}, number of labels: ${lset.size}, limit: ${labelLimit})`,
+      );
     }
     for (let i = 0; i < lset.size; i++) {
       const name = lset.name(i);
@@ -486,7 +504,11 @@ export class ScrapeLoop {
 
 /** True for the per-sample rejections that never fail a scrape. */
 export function isSampleRejection(err: unknown): boolean {
-  return err === ERR_OUT_OF_ORDER_SAMPLE || err === ERR_OUT_OF_BOUNDS || err === ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP;
+  return (
+    err === ERR_OUT_OF_ORDER_SAMPLE ||
+    err === ERR_OUT_OF_BOUNDS ||
+    err === ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP
+  );
 }
 
 /** Resolves after `ms` (at once when ≤ 0), or early when `signal` aborts. */

@@ -85,13 +85,22 @@ export class ScrapePool {
           continue;
         }
         if (fin.labels === null || fin.publicLabels === null) {
-          if (fin.discoveredLabels !== null) dropped.push({ discoveredLabels: fin.discoveredLabels });
+          if (fin.discoveredLabels !== null)
+            dropped.push({ discoveredLabels: fin.discoveredLabels });
           continue;
         }
         const internal = fin.labels;
-        const intervalMs = parseDuration(internal.get('__scrape_interval__')) ?? this.config.scrapeIntervalMs;
-        const timeoutMs = parseDuration(internal.get('__scrape_timeout__')) ?? this.config.scrapeTimeoutMs;
-        const target = new Target(fin.publicLabels, internal, fin.discoveredLabels ?? discovered, intervalMs, timeoutMs);
+        const intervalMs =
+          parseDuration(internal.get('__scrape_interval__')) ?? this.config.scrapeIntervalMs;
+        const timeoutMs =
+          parseDuration(internal.get('__scrape_timeout__')) ?? this.config.scrapeTimeoutMs;
+        const target = new Target(
+          fin.publicLabels,
+          internal,
+          fin.discoveredLabels ?? discovered,
+          intervalMs,
+          timeoutMs,
+        );
         const id = target.labels.key() + '\u0000' + target.scrapeUrl;
         if (!wanted.has(id)) wanted.set(id, target);
       }
@@ -115,7 +124,10 @@ export class ScrapePool {
         : null;
     if (forced !== null) {
       this.opts.metrics.exceededTargetLimit++;
-      this.opts.logger('error', 'Target limit exceeded', { scrape_pool: this.config.jobName, err: forced });
+      this.opts.logger('error', 'Target limit exceeded', {
+        scrape_pool: this.config.jobName,
+        err: forced,
+      });
     }
     for (const loop of this.loops.values()) {
       loop.forcedError = forced;
@@ -160,7 +172,9 @@ export class ScrapePool {
 
   /** The active targets, in a stable order (by labels). */
   activeTargets(): Target[] {
-    return [...this.loops.values()].map((l) => l.target).sort((a, b) => (a.labels.key() < b.labels.key() ? -1 : 1));
+    return [...this.loops.values()]
+      .map((l) => l.target)
+      .sort((a, b) => (a.labels.key() < b.labels.key() ? -1 : 1));
   }
 
   /** Targets relabeling dropped at the last sync. */

@@ -10,7 +10,14 @@ import { StorageError } from '../model/errors.js';
 import type { Labels } from '../model/labels.js';
 import { ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP } from '../storage/errors.js';
 import { ENCODING_XOR, XORChunk } from './chunkenc/index.js';
-import { SAMPLES_PER_CHUNK, sourceFromSeries, writeBlock, type BlockSeries, type ChunkData, type WriteBlockOptions } from './block-writer.js';
+import {
+  SAMPLES_PER_CHUNK,
+  sourceFromSeries,
+  writeBlock,
+  type BlockSeries,
+  type ChunkData,
+  type WriteBlockOptions,
+} from './block-writer.js';
 import type { BlockMeta } from './meta.js';
 
 /** Prometheus's default block range: 2h in ms. */
@@ -88,7 +95,12 @@ function sameBits(a: number, b: number): boolean {
  * multiple of `chunkRangeMs`, at a predicted time that spreads ~120 samples per chunk
  * (decided once a chunk holds 30), or at 240 samples, whichever comes first.
  */
-export function cutChunksLikeHead(ts: ArrayLike<number>, vs: ArrayLike<number>, n: number, chunkRangeMs: number): ChunkData[] {
+export function cutChunksLikeHead(
+  ts: ArrayLike<number>,
+  vs: ArrayLike<number>,
+  n: number,
+  chunkRangeMs: number,
+): ChunkData[] {
   const out: ChunkData[] = [];
   let c: XORChunk | null = null;
   let app: ReturnType<XORChunk['appender']> | null = null;
@@ -97,7 +109,8 @@ export function cutChunksLikeHead(ts: ArrayLike<number>, vs: ArrayLike<number>, 
   let count = 0;
   let nextAt = 0;
   const close = (): void => {
-    if (c !== null) out.push({ mint: cMint, maxt: cMaxt, encoding: ENCODING_XOR, data: c.compact() });
+    if (c !== null)
+      out.push({ mint: cMint, maxt: cMaxt, encoding: ENCODING_XOR, data: c.compact() });
   };
   for (let i = 0; i < n; i++) {
     const t = ts[i];
@@ -178,10 +191,21 @@ export class BlockBuilder {
       try {
         s.finish();
       } catch (err) {
-        throw new StorageError('ERR_BACKFILL', `series ${s.labels.toString()}: ${(err as Error).message}`, { cause: err });
+        throw new StorageError(
+          'ERR_BACKFILL',
+          `series ${s.labels.toString()}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
-      list.push({ labels: s.labels, chunks: cutChunksLikeHead(s.ts, s.vs, s.n, this.chunkRangeMs) });
+      list.push({
+        labels: s.labels,
+        chunks: cutChunksLikeHead(s.ts, s.vs, s.n, this.chunkRangeMs),
+      });
     }
-    return writeBlock(dir, sourceFromSeries(list), { ...opts, mint: this.mint, maxt: this.maxt + 1 });
+    return writeBlock(dir, sourceFromSeries(list), {
+      ...opts,
+      mint: this.mint,
+      maxt: this.maxt + 1,
+    });
   }
 }

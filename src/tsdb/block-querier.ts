@@ -8,7 +8,14 @@
 import { CorruptionError } from '../model/errors.js';
 import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
-import { ValueType, type Querier, type SampleIterator, type Series, type SelectHints, type SeriesSet } from '../storage/interface.js';
+import {
+  ValueType,
+  type Querier,
+  type SampleIterator,
+  type Series,
+  type SelectHints,
+  type SeriesSet,
+} from '../storage/interface.js';
 import { ENCODING_XOR, XORIterator } from './chunkenc/index.js';
 import type { ChunkReader } from './chunks/segments.js';
 import { SeriesChunks, type IndexReader } from './index/index-reader.js';
@@ -45,7 +52,10 @@ export function blockPostingsIndex(ix: IndexReader): PostingsIndex {
  * Refs of the block's series that satisfy every matcher, increasing (which is label
  * order), with Prometheus's semantics (index/postings.ts): a missing label matches as ''.
  */
-export function blockPostingsForMatchers(ix: IndexReader, matchers: readonly Matcher[]): Uint32Array {
+export function blockPostingsForMatchers(
+  ix: IndexReader,
+  matchers: readonly Matcher[],
+): Uint32Array {
   return postingsForMatchers(blockPostingsIndex(ix), matchers);
 }
 
@@ -64,14 +74,20 @@ export class BlockQuerier implements Querier {
   /** Series are always in label order, so `sorted` costs nothing. */
   select(_sorted: boolean, _hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
     try {
-      return new BlockSeriesSet(this.b, blockPostingsForMatchers(this.b.index, matchers), this.mint, this.maxt);
+      return new BlockSeriesSet(
+        this.b,
+        blockPostingsForMatchers(this.b.index, matchers),
+        this.mint,
+        this.maxt,
+      );
     } catch (err) {
       return new ErrSeriesSet(err as Error);
     }
   }
 
   labelValues(name: string, matchers?: readonly Matcher[]): string[] {
-    if (matchers === undefined || matchers.length === 0) return this.b.index.labelValues(name).slice();
+    if (matchers === undefined || matchers.length === 0)
+      return this.b.index.labelValues(name).slice();
     const set = new Set<string>();
     this.forEachSeries(matchers, (ls) => {
       const v = ls.get(name);
@@ -166,12 +182,22 @@ class BlockSeriesSet implements SeriesSet {
         crefs.push(c.ref[k]);
       }
       if (crefs.length === 0) continue;
-      const entry = new BlockSeriesEntry(labels, this.b.chunks, mint, maxt, crefs, this.mint, this.maxt, deleted);
+      const entry = new BlockSeriesEntry(
+        labels,
+        this.b.chunks,
+        mint,
+        maxt,
+        crefs,
+        this.mint,
+        this.maxt,
+        deleted,
+      );
       // When no chunk lies wholly inside the range (or tombstones may hide samples), the
       // range can fall between two samples: peek, so a series without samples is left out.
       let inside = false;
       if (deleted === undefined) {
-        for (let k = 0; k < crefs.length && !inside; k++) inside = mint[k] >= this.mint && maxt[k] <= this.maxt;
+        for (let k = 0; k < crefs.length && !inside; k++)
+          inside = mint[k] >= this.mint && maxt[k] <= this.maxt;
       }
       if (!inside) {
         this.peek = entry.iterator(this.peek ?? undefined) as BlockSeriesIterator;
@@ -270,7 +296,14 @@ export class BlockSeriesIterator implements SampleIterator {
   private v = 0;
   private error: Error | null = null;
 
-  reset(chunks: ChunkReader, maxts: number[], refs: number[], mint: number, maxt: number, deleted: readonly number[] | undefined): void {
+  reset(
+    chunks: ChunkReader,
+    maxts: number[],
+    refs: number[],
+    mint: number,
+    maxt: number,
+    deleted: readonly number[] | undefined,
+  ): void {
     this.chunks = chunks;
     this.maxts = maxts;
     this.refs = refs;
@@ -298,7 +331,11 @@ export class BlockSeriesIterator implements SampleIterator {
         this.loadedTo = this.refs.length;
       }
       if (this.encodings[i] !== ENCODING_XOR) {
-        throw new CorruptionError('chunks', this.refs[i], `unsupported chunk encoding ${this.encodings[i]}`);
+        throw new CorruptionError(
+          'chunks',
+          this.refs[i],
+          `unsupported chunk encoding ${this.encodings[i]}`,
+        );
       }
       this.xor.reset(this.data[i]);
       this.data[i] = EMPTY_CHUNK; // the iterator holds it now
@@ -368,4 +405,3 @@ export class BlockSeriesIterator implements SampleIterator {
     return this.error;
   }
 }
-

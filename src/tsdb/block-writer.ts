@@ -88,7 +88,12 @@ export const SAMPLES_PER_CHUNK = 120;
  * Encodes samples (timestamps strictly increasing) into XOR chunks of up to
  * `perChunk` samples each.
  */
-export function encodeXORChunks(ts: ArrayLike<number>, vs: ArrayLike<number>, n = ts.length, perChunk = SAMPLES_PER_CHUNK): ChunkData[] {
+export function encodeXORChunks(
+  ts: ArrayLike<number>,
+  vs: ArrayLike<number>,
+  n = ts.length,
+  perChunk = SAMPLES_PER_CHUNK,
+): ChunkData[] {
   const out: ChunkData[] = [];
   for (let i = 0; i < n; i += perChunk) {
     const end = Math.min(n, i + perChunk);
@@ -110,14 +115,21 @@ export function chunkSamples(c: ChunkData): number {
  * Writes a block into `parentDir` and returns its meta. Series without chunks are
  * skipped. Throws a StorageError (and leaves nothing behind) when writing fails.
  */
-export function writeBlock(parentDir: string, source: BlockSource, opts: WriteBlockOptions): BlockMeta {
+export function writeBlock(
+  parentDir: string,
+  source: BlockSource,
+  opts: WriteBlockOptions,
+): BlockMeta {
   const ulid = opts.ulid ?? newULID();
   const final = join(parentDir, ulid);
   const tmp = final + TMP_FOR_CREATION;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    const chunkw = new ChunkWriter(join(tmp, 'chunks'), opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE);
+    const chunkw = new ChunkWriter(
+      join(tmp, 'chunks'),
+      opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE,
+    );
     const indexw = new IndexWriter(join(tmp, 'index'));
     let numSeries = 0;
     let numChunks = 0;
@@ -147,7 +159,11 @@ export function writeBlock(parentDir: string, source: BlockSource, opts: WriteBl
       minTime: opts.mint,
       maxTime: opts.maxt,
       stats: { numSamples, numSeries, numChunks },
-      compaction: { level: opts.level ?? 1, sources: opts.sources ?? [ulid], parents: opts.parents },
+      compaction: {
+        level: opts.level ?? 1,
+        sources: opts.sources ?? [ulid],
+        parents: opts.parents,
+      },
       version: META_VERSION_1,
     };
     writeMeta(tmp, meta);
@@ -159,7 +175,11 @@ export function writeBlock(parentDir: string, source: BlockSource, opts: WriteBl
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (err instanceof StorageError) throw err;
-    throw new StorageError('ERR_WRITE_BLOCK', `cannot write block ${ulid} in ${parentDir}: ${(err as Error).message}`, { cause: err });
+    throw new StorageError(
+      'ERR_WRITE_BLOCK',
+      `cannot write block ${ulid} in ${parentDir}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 

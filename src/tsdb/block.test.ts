@@ -38,7 +38,10 @@ function blockFrom(data: readonly SuiteSeries[], perChunk = 7): Block {
       maxt = Math.max(maxt, t);
     }
   }
-  const meta = writeBlock(dir, sourceFromSeries(toBlockSeries(data, perChunk)), { mint, maxt: maxt + 1 });
+  const meta = writeBlock(dir, sourceFromSeries(toBlockSeries(data, perChunk)), {
+    mint,
+    maxt: maxt + 1,
+  });
   return Block.open(join(dir, meta.ulid));
 }
 
@@ -74,12 +77,20 @@ function collect(it: SampleIterator): number[] {
   return out;
 }
 
-function suiteSeries(labels: Record<string, string>, n: number, t0: number, sign: number): SuiteSeries {
+function suiteSeries(
+  labels: Record<string, string>,
+  n: number,
+  t0: number,
+  sign: number,
+): SuiteSeries {
   const ts = Array.from({ length: n }, (_, i) => t0 + i * 10);
   return { labels, ts, vs: Float64Array.from(ts, (_, i) => sign * i) };
 }
 
-const SERIES: SuiteSeries[] = [suiteSeries({ __name__: 'a', pod: 'p1' }, 100, 0, 1), suiteSeries({ __name__: 'a', pod: 'p2' }, 100, 5, -1)];
+const SERIES: SuiteSeries[] = [
+  suiteSeries({ __name__: 'a', pod: 'p1' }, 100, 0, 1),
+  suiteSeries({ __name__: 'a', pod: 'p2' }, 100, 5, -1),
+];
 
 test('seeks across chunks without going back', async () => {
   const b = blockFrom(SERIES, 10);
@@ -128,7 +139,11 @@ test('tombstones hide deleted samples, survive reopening, and drop wholly delete
 test('lists only finished blocks, sorted by time', () => {
   const parent = tempDir();
   const make = (mint: number): string =>
-    writeBlock(parent, sourceFromSeries(toBlockSeries([suiteSeries({ a: 'b' }, 1, mint, 1)], 120)), { mint, maxt: mint + 1 }).ulid;
+    writeBlock(
+      parent,
+      sourceFromSeries(toBlockSeries([suiteSeries({ a: 'b' }, 1, mint, 1)], 120)),
+      { mint, maxt: mint + 1 },
+    ).ulid;
   const late = make(5000);
   const early = make(1000);
   rmSync(join(parent, 'wal'), { force: true, recursive: true });
@@ -137,7 +152,10 @@ test('lists only finished blocks, sorted by time', () => {
     [early, late],
   );
   assert.equal(listBlockDirs(parent).length, 2);
-  assert.equal(readdirSync(parent).some((n) => n.endsWith('.tmp-for-creation')), false);
+  assert.equal(
+    readdirSync(parent).some((n) => n.endsWith('.tmp-for-creation')),
+    false,
+  );
 });
 
 test('a block set picks up new and deleted blocks on reload', async () => {
@@ -145,12 +163,19 @@ test('a block set picks up new and deleted blocks on reload', async () => {
   const set = new BlockSet(dir);
   assert.equal(set.minTime(), Infinity);
   const write = (mint: number): string =>
-    writeBlock(dir, sourceFromSeries(toBlockSeries([suiteSeries({ __name__: 'x' }, 10, mint, 1)], 120)), { mint, maxt: mint + 100 }).ulid;
+    writeBlock(
+      dir,
+      sourceFromSeries(toBlockSeries([suiteSeries({ __name__: 'x' }, 10, mint, 1)], 120)),
+      { mint, maxt: mint + 100 },
+    ).ulid;
   const first = write(1000);
   set.reload();
   const second = write(0);
   set.reload();
-  assert.deepEqual(set.list().map((b) => b.ulid), [second, first]);
+  assert.deepEqual(
+    set.list().map((b) => b.ulid),
+    [second, first],
+  );
   assert.equal(set.minTime(), 0);
   const q = await set.querier(-Infinity, Infinity);
   const ss = q.select(true, null, [new Matcher('=', '__name__', 'x')]);
@@ -158,6 +183,9 @@ test('a block set picks up new and deleted blocks on reload', async () => {
   assert.equal(collect(ss.at().iterator()).length, 20);
   deleteBlockDir(join(dir, second));
   set.reload();
-  assert.deepEqual(set.list().map((b) => b.ulid), [first]);
+  assert.deepEqual(
+    set.list().map((b) => b.ulid),
+    [first],
+  );
   set.close();
 });

@@ -16,7 +16,12 @@ import { TMP_FOR_DELETION } from './block-writer.js';
 import { ChunkReader } from './chunks/segments.js';
 import { IndexReader, SeriesChunks } from './index/index-reader.js';
 import { isULID, META_FILENAME, readMeta, writeMeta, type BlockMeta } from './meta.js';
-import { readTombstones, TOMBSTONES_FILENAME, writeTombstones, type Tombstones } from './tombstones.js';
+import {
+  readTombstones,
+  TOMBSTONES_FILENAME,
+  writeTombstones,
+  type Tombstones,
+} from './tombstones.js';
 
 /** A block opened for reading. Close it when done. */
 export class Block implements Queryable {
@@ -27,7 +32,13 @@ export class Block implements Queryable {
   tombstones: Tombstones;
   private closed: boolean;
 
-  private constructor(dir: string, meta: BlockMeta, index: IndexReader, chunks: ChunkReader, tombstones: Tombstones) {
+  private constructor(
+    dir: string,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    tombstones: Tombstones,
+  ) {
     this.dir = dir;
     this.meta = meta;
     this.index = index;
@@ -48,7 +59,11 @@ export class Block implements Queryable {
     } catch (err) {
       chunks?.close();
       if (err instanceof StorageError) throw err;
-      throw new StorageError('ERR_OPEN_BLOCK', `cannot open block ${dir}: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(
+        'ERR_OPEN_BLOCK',
+        `cannot open block ${dir}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -105,7 +120,11 @@ export class Block implements Queryable {
       // (so open-ended deletions stay finite on disk), as Prometheus does.
       for (let c = 0; c < chunks.n; c++) {
         if (chunks.mint[c] <= maxt && chunks.maxt[c] >= mint) {
-          this.tombstones.add(refs[i], Math.max(mint, chunks.mint[0]), Math.min(maxt, chunks.maxt[chunks.n - 1]));
+          this.tombstones.add(
+            refs[i],
+            Math.max(mint, chunks.mint[0]),
+            Math.min(maxt, chunks.maxt[chunks.n - 1]),
+          );
           n++;
           break;
         }
@@ -113,7 +132,10 @@ export class Block implements Queryable {
     }
     if (n > 0) {
       writeTombstones(this.dir, this.tombstones);
-      this.meta = { ...this.meta, stats: { ...this.meta.stats, numTombstones: this.tombstones.numIntervals() } };
+      this.meta = {
+        ...this.meta,
+        stats: { ...this.meta.stats, numTombstones: this.tombstones.numIntervals() },
+      };
       writeMeta(this.dir, this.meta);
     }
     return n;
@@ -213,7 +235,9 @@ export class BlockSet implements Queryable {
 
   async querier(mint: number, maxt: number): Promise<Querier> {
     // A block covers [minTime, maxTime): it overlaps [mint, maxt] when minTime <= maxt and maxTime > mint.
-    const qs = this.blocks.filter((b) => b.minTime <= maxt && b.maxTime > mint).map((b) => b.querierSync(mint, maxt));
+    const qs = this.blocks
+      .filter((b) => b.minTime <= maxt && b.maxTime > mint)
+      .map((b) => b.querierSync(mint, maxt));
     return new MergeQuerier(qs);
   }
 

@@ -28,8 +28,20 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return d;
 }
 
-function meta(minH: number, maxH: number, extra: Partial<BlockMeta> = {}): { dir: string; meta: BlockMeta } {
-  const m: BlockMeta = { ulid: `b${minH}-${maxH}`, minTime: minH * H, maxTime: maxH * H, stats: { numSeries: 10 }, compaction: { level: 1 }, version: 1, ...extra };
+function meta(
+  minH: number,
+  maxH: number,
+  extra: Partial<BlockMeta> = {},
+): { dir: string; meta: BlockMeta } {
+  const m: BlockMeta = {
+    ulid: `b${minH}-${maxH}`,
+    minTime: minH * H,
+    maxTime: maxH * H,
+    stats: { numSeries: 10 },
+    compaction: { level: 1 },
+    version: 1,
+    ...extra,
+  };
   return { dir: m.ulid, meta: m };
 }
 
@@ -42,22 +54,47 @@ test('plans compactions as Prometheus does', () => {
   const cases: { name: string; blocks: ReturnType<typeof meta>[]; want: string[] }[] = [
     { name: 'nothing to do with one block', blocks: [meta(0, 2)], want: [] },
     { name: 'newest block is left out', blocks: [meta(0, 2), meta(2, 4)], want: [] },
-    { name: 'three 2h blocks fill 6h, the fourth is newest', blocks: [meta(0, 2), meta(2, 4), meta(4, 6), meta(6, 8)], want: ['b0-2', 'b2-4', 'b4-6'] },
-    { name: 'a partial 6h range wholly before later blocks', blocks: [meta(0, 2), meta(2, 4), meta(8, 10), meta(10, 12)], want: ['b0-2', 'b2-4'] },
-    { name: 'a partial range next to the newest block waits', blocks: [meta(0, 2), meta(2, 4), meta(6, 8)], want: [] },
+    {
+      name: 'three 2h blocks fill 6h, the fourth is newest',
+      blocks: [meta(0, 2), meta(2, 4), meta(4, 6), meta(6, 8)],
+      want: ['b0-2', 'b2-4', 'b4-6'],
+    },
+    {
+      name: 'a partial 6h range wholly before later blocks',
+      blocks: [meta(0, 2), meta(2, 4), meta(8, 10), meta(10, 12)],
+      want: ['b0-2', 'b2-4'],
+    },
+    {
+      name: 'a partial range next to the newest block waits',
+      blocks: [meta(0, 2), meta(2, 4), meta(6, 8)],
+      want: [],
+    },
     { name: 'partial range still open', blocks: [meta(0, 2), meta(2, 4)], want: [] },
     {
       name: 'three 6h blocks fill 18h',
       blocks: [meta(0, 6), meta(6, 12), meta(12, 18), meta(18, 20)],
       want: ['b0-6', 'b6-12', 'b12-18'],
     },
-    { name: 'overlapping blocks first', blocks: [meta(0, 2), meta(1, 3), meta(4, 6)], want: ['b0-2', 'b1-3'] },
+    {
+      name: 'overlapping blocks first',
+      blocks: [meta(0, 2), meta(1, 3), meta(4, 6)],
+      want: ['b0-2', 'b1-3'],
+    },
     {
       name: 'big block with many tombstones',
       blocks: [meta(0, 54, { stats: { numSeries: 10, numTombstones: 5 } }), meta(54, 56)],
       want: ['b0-54'],
     },
-    { name: 'failed compaction is skipped', blocks: [meta(0, 2, { compaction: { level: 1, failed: true } }), meta(2, 4), meta(4, 6), meta(6, 8)], want: [] },
+    {
+      name: 'failed compaction is skipped',
+      blocks: [
+        meta(0, 2, { compaction: { level: 1, failed: true } }),
+        meta(2, 4),
+        meta(4, 6),
+        meta(6, 8),
+      ],
+      want: [],
+    },
   ];
   for (const tc of cases) assert.deepEqual(planCompaction(tc.blocks), tc.want, tc.name);
 });
@@ -85,10 +122,17 @@ test('head data becomes a level-1 block clipped to [mint, maxt)', async (t) => {
   const dir = tempDir(t);
   const ts = Array.from({ length: 1000 }, (_, i) => i * 15_000); // 0 … 4h10m
   const vs = ts.map((x) => x / 1000);
-  const chunks = encodeXORChunks(ts, vs).map((c) => ({ mint: c.mint, maxt: c.maxt, bytes: c.data }));
+  const chunks = encodeXORChunks(ts, vs).map((c) => ({
+    mint: c.mint,
+    maxt: c.maxt,
+    bytes: c.data,
+  }));
   const head: HeadSource = {
     compactionSeries: (mint, maxt) => [
-      { labels: Labels.from({ __name__: 'up', job: 'a' }), chunks: chunks.filter((c) => c.maxt >= mint && c.mint <= maxt) },
+      {
+        labels: Labels.from({ __name__: 'up', job: 'a' }),
+        chunks: chunks.filter((c) => c.maxt >= mint && c.mint <= maxt),
+      },
     ],
   };
   const m = compactHead(dir, head, 2 * H, 4 * H)!;
@@ -107,8 +151,14 @@ test('merges blocks: copies disjoint chunks, dedupes overlaps, drops tombstoned 
   const mk = (startH: number, n: number, step: number, name: string, v0 = 0): BlockMeta => {
     const ts = Array.from({ length: n }, (_, i) => startH * H + i * step);
     const vs = ts.map((_, i) => v0 + i);
-    const series = [{ labels: Labels.from({ __name__: name }), chunks: encodeXORChunks(ts, vs) }, { labels: Labels.from({ __name__: 'common' }), chunks: encodeXORChunks(ts, vs) }];
-    return writeBlock(dir, sourceFromSeries(series), { mint: startH * H, maxt: startH * H + 2 * H });
+    const series = [
+      { labels: Labels.from({ __name__: name }), chunks: encodeXORChunks(ts, vs) },
+      { labels: Labels.from({ __name__: 'common' }), chunks: encodeXORChunks(ts, vs) },
+    ];
+    return writeBlock(dir, sourceFromSeries(series), {
+      mint: startH * H,
+      maxt: startH * H + 2 * H,
+    });
   };
   mk(0, 720, 10_000, 'a');
   mk(2, 720, 10_000, 'b');
@@ -147,20 +197,41 @@ test('compactDataDir merges until the plan is empty and deletes the inputs', asy
   for (let b = 0; b < 4; b++) {
     const ts = Array.from({ length: 100 }, (_, i) => b * 2 * H + i * 60_000);
     const vs = ts.map((x) => x % 977);
-    writeBlock(dir, sourceFromSeries([{ labels: Labels.from({ __name__: 'x' }), chunks: encodeXORChunks(ts, vs) }]), { mint: b * 2 * H, maxt: (b + 1) * 2 * H });
-    for (let i = 0; i < ts.length; i++) samples.set('x', [...(samples.get('x') ?? []), [ts[i], vs[i]]]);
+    writeBlock(
+      dir,
+      sourceFromSeries([
+        { labels: Labels.from({ __name__: 'x' }), chunks: encodeXORChunks(ts, vs) },
+      ]),
+      { mint: b * 2 * H, maxt: (b + 1) * 2 * H },
+    );
+    for (let i = 0; i < ts.length; i++)
+      samples.set('x', [...(samples.get('x') ?? []), [ts[i], vs[i]]]);
   }
   const overlapTs = [3 * H, 3 * H + 1];
   // An overlapping block with one duplicate timestamp and one new one.
-  writeBlock(dir, sourceFromSeries([{ labels: Labels.from({ __name__: 'x' }), chunks: encodeXORChunks(overlapTs, [3 * H % 977, 42]) }]), { mint: 3 * H, maxt: 3 * H + 2 });
+  writeBlock(
+    dir,
+    sourceFromSeries([
+      {
+        labels: Labels.from({ __name__: 'x' }),
+        chunks: encodeXORChunks(overlapTs, [(3 * H) % 977, 42]),
+      },
+    ]),
+    { mint: 3 * H, maxt: 3 * H + 2 },
+  );
   const written = compactDataDir(dir);
   assert.ok(written.length >= 2, `want an overlap merge then a 6h merge, got ${written.length}`);
   const blocks = openBlocks(dir);
   const spans = blocks.map((b) => [b.minTime / H, b.maxTime / H]);
   for (const b of blocks) b.close();
-  assert.deepEqual(spans, [[0, 6], [6, 8]]);
+  assert.deepEqual(spans, [
+    [0, 6],
+    [6, 8],
+  ]);
   const got = (await readAll(dir)).get('{__name__="x"}')!;
-  const want = [...samples.get('x')!, [3 * H + 1, 42] as [number, number]].sort((a, b) => a[0] - b[0]);
+  const want = [...samples.get('x')!, [3 * H + 1, 42] as [number, number]].sort(
+    (a, b) => a[0] - b[0],
+  );
   assert.deepEqual(got, want);
 });
 
@@ -168,7 +239,19 @@ test('re-encodes into bigger chunks on request', async (t) => {
   const dir = tempDir(t);
   for (let b = 0; b < 3; b++) {
     const ts = Array.from({ length: 720 }, (_, i) => b * 2 * H + i * 10_000);
-    writeBlock(dir, sourceFromSeries([{ labels: Labels.from({ __name__: 'x' }), chunks: encodeXORChunks(ts, ts.map((x) => x / 10_000)) }]), { mint: b * 2 * H, maxt: (b + 1) * 2 * H });
+    writeBlock(
+      dir,
+      sourceFromSeries([
+        {
+          labels: Labels.from({ __name__: 'x' }),
+          chunks: encodeXORChunks(
+            ts,
+            ts.map((x) => x / 10_000),
+          ),
+        },
+      ]),
+      { mint: b * 2 * H, maxt: (b + 1) * 2 * H },
+    );
   }
   const before = await readAll(dir);
   const blocks = openBlocks(dir);
@@ -177,7 +260,9 @@ test('re-encodes into bigger chunks on request', async (t) => {
   assert.equal(m.stats.numSamples, 3 * 720);
   assert.equal(m.stats.numChunks, 3); // 1000 + 1000 + 160
   const nb = Block.open(join(dir, m.ulid));
-  const ss = (await nb.querier(-Infinity, Infinity)).select(true, null, [new Matcher('=', '__name__', 'x')]);
+  const ss = (await nb.querier(-Infinity, Infinity)).select(true, null, [
+    new Matcher('=', '__name__', 'x'),
+  ]);
   assert.ok(ss.next());
   const got: [number, number][] = [];
   const it = ss.at().iterator();
@@ -200,13 +285,25 @@ test('persists the head range by range and merges the blocks (real head)', async
     await app.commit();
     want.push([ts, ts / 1000]);
   }
-  const written = await compactHeadOnce({ dir, head, truncateHead: async (m) => head.truncate(m) }, 2 * H);
+  const written = await compactHeadOnce(
+    { dir, head, truncateHead: async (m) => head.truncate(m) },
+    2 * H,
+  );
   // Four 2h blocks cut (the head keeps 8h-11h), then 0-6 merged; 6-8 is the newest, left alone.
   assert.deepEqual(
     written.map((m) => [m.minTime / H, m.maxTime / H, m.compaction.level]),
-    [[0, 2, 1], [2, 4, 1], [4, 6, 1], [6, 8, 1], [0, 6, 2]],
+    [
+      [0, 2, 1],
+      [2, 4, 1],
+      [4, 6, 1],
+      [6, 8, 1],
+      [0, 6, 2],
+    ],
   );
   assert.ok(head.minTime() >= 8 * H);
   const got = (await readAll(dir)).get('{__name__="up", job="a"}')!;
-  assert.deepEqual(got, want.filter(([ts]) => ts < 8 * H));
+  assert.deepEqual(
+    got,
+    want.filter(([ts]) => ts < 8 * H),
+  );
 });

@@ -14,7 +14,14 @@ import { ChainSampleIterator } from '../storage/merge.js';
 import { ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XORChunk } from './chunkenc/index.js';
 import { deleteBlockDir, openBlocks, type Block } from './block.js';
 import { BlockSeriesIterator } from './block-querier.js';
-import { SAMPLES_PER_CHUNK, sortedSymbols, writeBlock, type BlockSeries, type BlockSource, type ChunkData } from './block-writer.js';
+import {
+  SAMPLES_PER_CHUNK,
+  sortedSymbols,
+  writeBlock,
+  type BlockSeries,
+  type BlockSource,
+  type ChunkData,
+} from './block-writer.js';
 import { SeriesChunks } from './index/index-reader.js';
 import type { BlockMeta } from './meta.js';
 
@@ -45,7 +52,11 @@ export interface HeadSource {
 }
 
 /** Encodes the samples of `it` into XOR chunks of up to `perChunk` samples. */
-function encodeIterator(it: SampleIterator, perChunk = SAMPLES_PER_CHUNK, tightWindows = false): ChunkData[] {
+function encodeIterator(
+  it: SampleIterator,
+  perChunk = SAMPLES_PER_CHUNK,
+  tightWindows = false,
+): ChunkData[] {
   const out: ChunkData[] = [];
   let c: XORChunk | null = null;
   let app: ReturnType<XORChunk['appender']> | null = null;
@@ -109,7 +120,8 @@ class ClippedChunksIterator implements SampleIterator {
   }
 
   seek(t: number): ValueType {
-    while (this.it === null || this.it.atT() < t) if (this.next() === ValueType.None) return ValueType.None;
+    while (this.it === null || this.it.atT() < t)
+      if (this.next() === ValueType.None) return ValueType.None;
     return ValueType.Float;
   }
 
@@ -131,17 +143,31 @@ class ClippedChunksIterator implements SampleIterator {
  * returns null when the range holds no sample (Prometheus writes no empty block).
  * With `opts.samplesPerChunk`, every series is re-encoded into chunks of that size.
  */
-export function compactHead(dataDir: string, head: HeadSource, mint: number, maxt: number, opts: CompactOptions = {}): BlockMeta | null {
+export function compactHead(
+  dataDir: string,
+  head: HeadSource,
+  mint: number,
+  maxt: number,
+  opts: CompactOptions = {},
+): BlockMeta | null {
   const src = head.compactionSeries(mint, maxt - 1);
   const series: BlockSeries[] = [];
   const symbols = new Set<string>();
-  const perChunk = opts.samplesPerChunk === undefined ? undefined : Math.min(opts.samplesPerChunk, MAX_SAMPLES_PER_CHUNK);
+  const perChunk =
+    opts.samplesPerChunk === undefined
+      ? undefined
+      : Math.min(opts.samplesPerChunk, MAX_SAMPLES_PER_CHUNK);
   for (const s of src) {
     let chunks: ChunkData[];
     if (perChunk !== undefined) {
       chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1), perChunk, true);
     } else if (s.chunks.every((c) => c.mint >= mint && c.maxt < maxt)) {
-      chunks = s.chunks.map((c) => ({ mint: c.mint, maxt: c.maxt, encoding: ENCODING_XOR, data: c.bytes }));
+      chunks = s.chunks.map((c) => ({
+        mint: c.mint,
+        maxt: c.maxt,
+        encoding: ENCODING_XOR,
+        data: c.bytes,
+      }));
     } else {
       chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1));
     }
@@ -187,12 +213,16 @@ function mergeSource(blocks: Block[], opts: CompactOptions): BlockSource {
       const heads: (Labels | null)[] = blocks.map(() => null);
       const scratch = blocks.map(() => new SeriesChunks());
       const load = (i: number): void => {
-        heads[i] = pos[i] < postings[i].length ? blocks[i].index.series(postings[i][pos[i]], scratch[i]) : null;
+        heads[i] =
+          pos[i] < postings[i].length
+            ? blocks[i].index.series(postings[i][pos[i]], scratch[i])
+            : null;
       };
       blocks.forEach((_, i) => load(i));
       for (;;) {
         let min: Labels | null = null;
-        for (const h of heads) if (h !== null && (min === null || compareLabels(h, min) < 0)) min = h;
+        for (const h of heads)
+          if (h !== null && (min === null || compareLabels(h, min) < 0)) min = h;
         if (min === null) return;
         const parts: Part[] = [];
         for (let i = 0; i < blocks.length; i++) {
@@ -231,17 +261,33 @@ function mergeChunks(parts: Part[], perChunk: number | undefined): ChunkData[] {
     for (const p of parts) {
       for (let k = 0; k < p.chunks.n; k++) {
         const data = p.block.chunks.read(p.chunks.ref[k]);
-        out.push({ mint: p.chunks.mint[k], maxt: p.chunks.maxt[k], encoding: p.block.chunks.encoding, data });
+        out.push({
+          mint: p.chunks.mint[k],
+          maxt: p.chunks.maxt[k],
+          encoding: p.block.chunks.encoding,
+          data,
+        });
       }
     }
     return out;
   }
   const its = parts.map((p) => {
     const it = new BlockSeriesIterator();
-    it.reset(p.block.chunks, p.chunks.maxt.slice(0, p.chunks.n), p.chunks.ref.slice(0, p.chunks.n), -Infinity, Infinity, p.block.tombstones.get(p.ref));
+    it.reset(
+      p.block.chunks,
+      p.chunks.maxt.slice(0, p.chunks.n),
+      p.chunks.ref.slice(0, p.chunks.n),
+      -Infinity,
+      Infinity,
+      p.block.tombstones.get(p.ref),
+    );
     return it;
   });
-  return encodeIterator(its.length === 1 ? its[0] : new ChainSampleIterator(its), Math.min(perChunk ?? SAMPLES_PER_CHUNK, MAX_SAMPLES_PER_CHUNK), perChunk !== undefined);
+  return encodeIterator(
+    its.length === 1 ? its[0] : new ChainSampleIterator(its),
+    Math.min(perChunk ?? SAMPLES_PER_CHUNK, MAX_SAMPLES_PER_CHUNK),
+    perChunk !== undefined,
+  );
 }
 
 /**
@@ -249,7 +295,11 @@ function mergeChunks(parts: Part[], perChunk: number | undefined): ChunkData[] {
  * sources united, the inputs as parents) and returns its meta, or null when every
  * sample was deleted. The inputs are left in place.
  */
-export function compactBlocks(dataDir: string, blocks: Block[], opts: CompactOptions = {}): BlockMeta | null {
+export function compactBlocks(
+  dataDir: string,
+  blocks: Block[],
+  opts: CompactOptions = {},
+): BlockMeta | null {
   const sorted = [...blocks].sort((a, b) => a.minTime - b.minTime);
   const sources = new Set<string>();
   let level = 0;
@@ -283,7 +333,10 @@ export interface PlanInput {
  * ranges above the smallest, or lies wholly before the newest block; otherwise one big
  * block with more than 5% of its series tombstoned. Returns their directories, or [].
  */
-export function planCompaction(inputs: readonly PlanInput[], ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS): string[] {
+export function planCompaction(
+  inputs: readonly PlanInput[],
+  ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS,
+): string[] {
   const ds = [...inputs].sort((a, b) => a.meta.minTime - b.meta.minTime);
   const overlapping = selectOverlapping(ds);
   if (overlapping.length > 0) return overlapping;
@@ -330,9 +383,10 @@ function selectDirs(ds: PlanInput[], ranges: readonly number[]): PlanInput[] {
 /** Groups blocks by the `tr`-aligned range holding them; blocks wider than their range are skipped. */
 export function splitByRange<T extends { meta: BlockMeta }>(ds: readonly T[], tr: number): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < ds.length; ) {
+  for (let i = 0; i < ds.length;) {
     const m = ds[i].meta;
-    const t0 = m.minTime >= 0 ? tr * Math.trunc(m.minTime / tr) : tr * Math.trunc((m.minTime - tr + 1) / tr);
+    const t0 =
+      m.minTime >= 0 ? tr * Math.trunc(m.minTime / tr) : tr * Math.trunc((m.minTime - tr + 1) / tr);
     if (m.maxTime > t0 + tr) {
       i++;
       continue;
@@ -351,13 +405,20 @@ export function splitByRange<T extends { meta: BlockMeta }>(ds: readonly T[], tr
  * Runs planned merges on the blocks of `dataDir` until the plan is empty, deleting the
  * merged inputs. Returns the metas of the blocks written.
  */
-export function compactDataDir(dataDir: string, ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS, opts: CompactOptions = {}): BlockMeta[] {
+export function compactDataDir(
+  dataDir: string,
+  ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS,
+  opts: CompactOptions = {},
+): BlockMeta[] {
   const written: BlockMeta[] = [];
   for (;;) {
     const blocks = openBlocks(dataDir);
     let plan: string[];
     try {
-      plan = planCompaction(blocks.map((b) => ({ dir: b.dir, meta: b.meta })), ranges);
+      plan = planCompaction(
+        blocks.map((b) => ({ dir: b.dir, meta: b.meta })),
+        ranges,
+      );
       if (plan.length === 0) return written;
       const chosen = blocks.filter((b) => plan.includes(b.dir));
       const meta = compactBlocks(dataDir, chosen, opts);
@@ -384,7 +445,12 @@ export interface CompactableDB {
  * Returns the metas of the blocks written. The caller must make blocks queryable
  * before truncating matters (the database's querier has to merge them in).
  */
-export async function compactHeadOnce(db: CompactableDB, rangeMs: number, ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS, opts: CompactOptions = {}): Promise<BlockMeta[]> {
+export async function compactHeadOnce(
+  db: CompactableDB,
+  rangeMs: number,
+  ranges: readonly number[] = DEFAULT_BLOCK_RANGES_MS,
+  opts: CompactOptions = {},
+): Promise<BlockMeta[]> {
   const written: BlockMeta[] = [];
   for (;;) {
     const hmin = db.head.minTime();

@@ -20,7 +20,19 @@
  * @module
  */
 
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from '../model/errors.js';
 import type { Matcher } from '../model/matcher.js';
@@ -29,7 +41,13 @@ import { MergeQuerier } from '../storage/merge.js';
 import { Labels } from '../model/labels.js';
 import { Block, deleteBlockDir, listBlockDirs } from './block.js';
 import { TMP_FOR_CREATION, TMP_FOR_DELETION } from './block-writer.js';
-import { compactBlocks, compactDataDir, compactHead, DEFAULT_BLOCK_RANGES_MS, type CompactOptions } from './compact.js';
+import {
+  compactBlocks,
+  compactDataDir,
+  compactHead,
+  DEFAULT_BLOCK_RANGES_MS,
+  type CompactOptions,
+} from './compact.js';
 import { headWithoutDeleted, HeadDeletionQuerier } from './db-deleted.js';
 import { WalHeadLog } from './db-head-log.js';
 import { Encbuf } from './encoding.js';
@@ -175,7 +193,15 @@ export class DB implements Storage {
     this.blocks = blocks;
     this.refs = new Map();
     this.headStones = headStones;
-    this.stats = { compactions: 0, compactionsFailed: 0, sizeRetentions: 0, timeRetentions: 0, walTruncations: 0, walTruncationsFailed: 0, checkpoints: 0 };
+    this.stats = {
+      compactions: 0,
+      compactionsFailed: 0,
+      sizeRetentions: 0,
+      timeRetentions: 0,
+      walTruncations: 0,
+      walTruncationsFailed: 0,
+      checkpoints: 0,
+    };
     this.lockPath = join(dir, LOCK_FILENAME);
     if (opts.disableAutoCompaction !== true) {
       this.timer = setInterval(() => void this.runCompaction(), opts.compactIntervalMs ?? 60_000);
@@ -207,7 +233,9 @@ export class DB implements Storage {
       this.refs.set(b, (this.refs.get(b) ?? 0) + 1);
     }
     if (this.head.maxTime() >= mint || used.length === 0) {
-      qs.push(new HeadDeletionQuerier(await this.head.querier(mint, maxt), this.head, this.headStones));
+      qs.push(
+        new HeadDeletionQuerier(await this.head.querier(mint, maxt), this.head, this.headStones),
+      );
     }
     return new DBQuerier(qs, () => {
       for (const b of used) this.release(b);
@@ -254,7 +282,13 @@ export class DB implements Storage {
     const head = this.head;
     this.stats.walTruncations++;
     try {
-      const st = await checkpoint(this.wal, first, last, (ref) => head.seriesByRef(ref) !== undefined, mint);
+      const st = await checkpoint(
+        this.wal,
+        first,
+        last,
+        (ref) => head.seriesByRef(ref) !== undefined,
+        mint,
+      );
       this.stats.checkpoints++;
       return st;
     } catch (err) {
@@ -287,7 +321,13 @@ export class DB implements Storage {
       while (this.headCompactable() && !this.closed) {
         const mint = Math.floor(this.head.minTime() / this.rangeMs) * this.rangeMs;
         const maxt = mint + this.rangeMs;
-        const meta = compactHead(this.dir, headWithoutDeleted(this.head, this.headStones), mint, maxt, opts);
+        const meta = compactHead(
+          this.dir,
+          headWithoutDeleted(this.head, this.headStones),
+          mint,
+          maxt,
+          opts,
+        );
         if (meta !== null) {
           written.push(meta);
           this.stats.compactions++;
@@ -296,7 +336,11 @@ export class DB implements Storage {
         this.reloadBlocks();
         await this.truncateHead(maxt);
       }
-      const merged = compactDataDir(this.dir, this.opts.blockRangesMs ?? DEFAULT_BLOCK_RANGES_MS, opts);
+      const merged = compactDataDir(
+        this.dir,
+        this.opts.blockRangesMs ?? DEFAULT_BLOCK_RANGES_MS,
+        opts,
+      );
       this.stats.compactions += merged.length;
       written.push(...merged);
       this.reloadBlocks();
@@ -315,7 +359,11 @@ export class DB implements Storage {
     const retentionMs = this.opts.retentionMs ?? DEFAULT_RETENTION_MS;
     const retentionBytes = this.opts.retentionBytes ?? 0;
     const byTime = blocksBeyondRetention(this.blocks, { retentionMs, retentionBytes: 0 });
-    const bySize = blocksBeyondRetention(this.blocks, { retentionMs: 0, retentionBytes, extraBytes: this.walBytes() });
+    const bySize = blocksBeyondRetention(this.blocks, {
+      retentionMs: 0,
+      retentionBytes,
+      extraBytes: this.walBytes(),
+    });
     if (byTime.size > 0) this.stats.timeRetentions++;
     if ([...bySize].some((u) => !byTime.has(u))) this.stats.sizeRetentions++;
     const doomed = new Set([...byTime, ...bySize]);
@@ -355,7 +403,8 @@ export class DB implements Storage {
    * in the blocks overlapping the range, and in the head (logged to the WAL first).
    */
   async deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): Promise<void> {
-    for (const b of this.blocks) if (b.minTime <= maxt && b.maxTime > mint) b.delete(mint, maxt, matchers);
+    for (const b of this.blocks)
+      if (b.minTime <= maxt && b.maxTime > mint) b.delete(mint, maxt, matchers);
     const q = await this.head.querier(mint, maxt);
     const stones: Tombstone[] = [];
     try {
@@ -406,7 +455,13 @@ export class DB implements Storage {
       const hmax = this.head.maxTime();
       if (Number.isFinite(hmin) && Number.isFinite(hmax)) {
         const perChunk = this.opts.blockChunkSamples ?? DEFAULT_BLOCK_CHUNK_SAMPLES;
-        const meta = compactHead(dir, headWithoutDeleted(this.head, this.headStones), hmin, hmax + 1, perChunk > 0 ? { samplesPerChunk: perChunk } : {});
+        const meta = compactHead(
+          dir,
+          headWithoutDeleted(this.head, this.headStones),
+          hmin,
+          hmax + 1,
+          perChunk > 0 ? { samplesPerChunk: perChunk } : {},
+        );
         if (meta !== null) out.push(meta.ulid);
       }
     }
@@ -419,20 +474,85 @@ export class DB implements Storage {
     const blocksBytes = this.blocks.reduce((n, b) => n + b.size(), 0);
     const lowest = this.startTime();
     const rows: HeadMetric[] = [
-      { name: 'prometheus_tsdb_blocks_loaded', type: 'gauge', help: 'Number of currently loaded data blocks', value: this.blocks.length },
-      { name: 'prometheus_tsdb_compactions_total', type: 'counter', help: 'Total number of compactions that were executed for the partition.', value: st.compactions },
-      { name: 'prometheus_tsdb_compactions_failed_total', type: 'counter', help: 'Total number of compactions that failed for the partition.', value: st.compactionsFailed },
-      { name: 'prometheus_tsdb_size_retentions_total', type: 'counter', help: 'The number of times that blocks were deleted because the maximum number of bytes was exceeded.', value: st.sizeRetentions },
-      { name: 'prometheus_tsdb_time_retentions_total', type: 'counter', help: 'The number of times that blocks were deleted because the maximum time limit was exceeded.', value: st.timeRetentions },
-      { name: 'prometheus_tsdb_storage_blocks_bytes', type: 'gauge', help: 'The number of bytes that are currently used for local storage by all blocks.', value: blocksBytes },
+      {
+        name: 'prometheus_tsdb_blocks_loaded',
+        type: 'gauge',
+        help: 'Number of currently loaded data blocks',
+        value: this.blocks.length,
+      },
+      {
+        name: 'prometheus_tsdb_compactions_total',
+        type: 'counter',
+        help: 'Total number of compactions that were executed for the partition.',
+        value: st.compactions,
+      },
+      {
+        name: 'prometheus_tsdb_compactions_failed_total',
+        type: 'counter',
+        help: 'Total number of compactions that failed for the partition.',
+        value: st.compactionsFailed,
+      },
+      {
+        name: 'prometheus_tsdb_size_retentions_total',
+        type: 'counter',
+        help: 'The number of times that blocks were deleted because the maximum number of bytes was exceeded.',
+        value: st.sizeRetentions,
+      },
+      {
+        name: 'prometheus_tsdb_time_retentions_total',
+        type: 'counter',
+        help: 'The number of times that blocks were deleted because the maximum time limit was exceeded.',
+        value: st.timeRetentions,
+      },
+      {
+        name: 'prometheus_tsdb_storage_blocks_bytes',
+        type: 'gauge',
+        help: 'The number of bytes that are currently used for local storage by all blocks.',
+        value: blocksBytes,
+      },
       // Prometheus reports MaxInt64 for an empty database.
-      { name: 'prometheus_tsdb_lowest_timestamp', type: 'gauge', help: 'Lowest timestamp value stored in the database. The unit is decided by the library consumer.', value: Number.isFinite(lowest) ? lowest : 2 ** 63 },
-      { name: 'prometheus_tsdb_lowest_timestamp_seconds', type: 'gauge', help: 'Lowest timestamp value stored in the database.', value: Number.isFinite(lowest) ? Math.floor(lowest / 1000) : 2 ** 63 / 1000 },
-      { name: 'prometheus_tsdb_wal_segment_current', type: 'gauge', help: 'WAL segment index that TSDB is currently writing to.', value: this.wal.activeSegment() },
-      { name: 'prometheus_tsdb_wal_storage_size_bytes', type: 'gauge', help: 'Size of the write log directory.', value: this.walBytes() },
-      { name: 'prometheus_tsdb_wal_truncations_total', type: 'counter', help: 'Total number of write log truncations attempted.', value: st.walTruncations },
-      { name: 'prometheus_tsdb_wal_truncations_failed_total', type: 'counter', help: 'Total number of write log truncations that failed.', value: st.walTruncationsFailed },
-      { name: 'prometheus_tsdb_checkpoint_creations_total', type: 'counter', help: 'Total number of checkpoint creations attempted.', value: st.checkpoints },
+      {
+        name: 'prometheus_tsdb_lowest_timestamp',
+        type: 'gauge',
+        help: 'Lowest timestamp value stored in the database. The unit is decided by the library consumer.',
+        value: Number.isFinite(lowest) ? lowest : 2 ** 63,
+      },
+      {
+        name: 'prometheus_tsdb_lowest_timestamp_seconds',
+        type: 'gauge',
+        help: 'Lowest timestamp value stored in the database.',
+        value: Number.isFinite(lowest) ? Math.floor(lowest / 1000) : 2 ** 63 / 1000,
+      },
+      {
+        name: 'prometheus_tsdb_wal_segment_current',
+        type: 'gauge',
+        help: 'WAL segment index that TSDB is currently writing to.',
+        value: this.wal.activeSegment(),
+      },
+      {
+        name: 'prometheus_tsdb_wal_storage_size_bytes',
+        type: 'gauge',
+        help: 'Size of the write log directory.',
+        value: this.walBytes(),
+      },
+      {
+        name: 'prometheus_tsdb_wal_truncations_total',
+        type: 'counter',
+        help: 'Total number of write log truncations attempted.',
+        value: st.walTruncations,
+      },
+      {
+        name: 'prometheus_tsdb_wal_truncations_failed_total',
+        type: 'counter',
+        help: 'Total number of write log truncations that failed.',
+        value: st.walTruncationsFailed,
+      },
+      {
+        name: 'prometheus_tsdb_checkpoint_creations_total',
+        type: 'counter',
+        help: 'Total number of checkpoint creations attempted.',
+        value: st.checkpoints,
+      },
     ];
     return [...this.head.metrics(), ...rows];
   }
@@ -453,7 +573,8 @@ export class DB implements Storage {
 
   /** Called by a committing appender: starts compaction when the head is wide enough. */
   maybeCompact(): void {
-    if (this.compacting === null && !this.closed && this.headCompactable()) void this.runCompaction();
+    if (this.compacting === null && !this.closed && this.headCompactable())
+      void this.runCompaction();
   }
 
   private async runCompaction(): Promise<void> {
@@ -581,7 +702,11 @@ function acquireLock(dir: string): string {
       return path;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StorageError('ERR_LOCK', `cannot create lock file ${path}: ${(err as Error).message}`, { cause: err });
+        throw new StorageError(
+          'ERR_LOCK',
+          `cannot create lock file ${path}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
     let pid = NaN;
@@ -592,7 +717,10 @@ function acquireLock(dir: string): string {
     }
     if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
       const who = pid === process.pid ? 'this process' : `process ${pid}`;
-      throw new StorageError('ERR_LOCKED', `data directory ${dir} is locked by ${who} (${path}); is another instance running?`);
+      throw new StorageError(
+        'ERR_LOCKED',
+        `data directory ${dir} is locked by ${who} (${path}); is another instance running?`,
+      );
     }
     rmSync(path, { force: true });
   }
@@ -631,7 +759,8 @@ function withoutMergedParents(blocks: Block[], logger: (line: string) => void): 
 /** Removes blocks left half-written or half-deleted by a crash. */
 function removeLeftovers(dir: string): void {
   for (const name of readdirSync(dir)) {
-    if (name.endsWith(TMP_FOR_CREATION) || name.endsWith(TMP_FOR_DELETION)) rmSync(join(dir, name), { recursive: true, force: true });
+    if (name.endsWith(TMP_FOR_CREATION) || name.endsWith(TMP_FOR_DELETION))
+      rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 

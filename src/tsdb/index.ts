@@ -4,7 +4,14 @@
  * @module
  */
 
-export { DB, DEFAULT_BLOCK_CHUNK_SAMPLES, LOCK_FILENAME, openDB, type DBOptions, type OpenStats } from './db.js';
+export {
+  DB,
+  DEFAULT_BLOCK_CHUNK_SAMPLES,
+  LOCK_FILENAME,
+  openDB,
+  type DBOptions,
+  type OpenStats,
+} from './db.js';
 export { Block, BlockSet, listBlockDirs, openBlocks } from './block.js';
 export { DEFAULT_BLOCK_RANGES_MS, exponentialBlockRanges, type CompactOptions } from './compact.js';
 export { DEFAULT_CHUNK_RANGE_MS, Head, type HeadMetric } from './head.js';

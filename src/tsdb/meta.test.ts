@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorruptionError } from '../model/errors.js';
-import { encodeMeta, isULID, newULID, readMeta, ulidTime, writeMeta, type BlockMeta } from './meta.js';
+import {
+  encodeMeta,
+  isULID,
+  newULID,
+  readMeta,
+  ulidTime,
+  writeMeta,
+  type BlockMeta,
+} from './meta.js';
 
 test('ULIDs carry their time and sort in creation order', () => {
   const ms = 1_700_000_000_000;
@@ -19,7 +27,14 @@ test('ULIDs carry their time and sort in creation order', () => {
   assert.equal(newULID(0).slice(0, 10), '0000000000');
   assert.equal(ulidTime('01M8EGDY8HPGC1WY2R4F1XWSF1'), 1_795_783_325_969); // a ULID promtool made
   assert.equal(ulidTime('7ZZZZZZZZZZZZZZZZZZZZZZZZZ'), 2 ** 48 - 1);
-  for (const bad of ['', '01M8EGDY8HPGC1WY2R4F1XWSF', '81M8EGDY8HPGC1WY2R4F1XWSF1', '01M8EGDY8HPGC1WY2R4F1XWSFU', 'data', 'wal']) {
+  for (const bad of [
+    '',
+    '01M8EGDY8HPGC1WY2R4F1XWSF',
+    '81M8EGDY8HPGC1WY2R4F1XWSF1',
+    '01M8EGDY8HPGC1WY2R4F1XWSFU',
+    'data',
+    'wal',
+  ]) {
     assert.equal(isULID(bad), false, bad);
   }
 });
@@ -51,7 +66,11 @@ test('reads back what it writes and rejects bad files', (t) => {
     minTime: 0,
     maxTime: 7_200_000,
     stats: { numSamples: 10, numSeries: 1, numChunks: 1, numTombstones: 2 },
-    compaction: { level: 2, sources: ['01M8EGDY8HPGC1WY2R4F1XWSF1'], parents: [{ ulid: '01M8EGDY8HPGC1WY2R4F1XWSF1', minTime: 0, maxTime: 7_200_000 }] },
+    compaction: {
+      level: 2,
+      sources: ['01M8EGDY8HPGC1WY2R4F1XWSF1'],
+      parents: [{ ulid: '01M8EGDY8HPGC1WY2R4F1XWSF1', minTime: 0, maxTime: 7_200_000 }],
+    },
     version: 1,
   };
   writeMeta(dir, m);
@@ -63,6 +82,10 @@ test('reads back what it writes and rejects bad files', (t) => {
   ];
   for (const [name, text, want] of cases) {
     writeFileSync(join(dir, 'meta.json'), text);
-    assert.throws(() => readMeta(dir), (e: unknown) => e instanceof CorruptionError && want.test(e.message), name);
+    assert.throws(
+      () => readMeta(dir),
+      (e: unknown) => e instanceof CorruptionError && want.test(e.message),
+      name,
+    );
   }
 });

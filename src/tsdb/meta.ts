@@ -62,9 +62,11 @@ export function readMeta(dir: string): BlockMeta {
   } catch (err) {
     throw new CorruptionError(path, 0, 'meta.json is not JSON', { cause: err });
   }
-  if (m.version !== META_VERSION_1) throw new CorruptionError(path, 0, `unsupported meta.json version ${m.version}, want 1`);
+  if (m.version !== META_VERSION_1)
+    throw new CorruptionError(path, 0, `unsupported meta.json version ${m.version}, want 1`);
   if (!isULID(m.ulid)) throw new CorruptionError(path, 0, `bad ulid ${JSON.stringify(m.ulid)}`);
-  if (typeof m.minTime !== 'number' || typeof m.maxTime !== 'number') throw new CorruptionError(path, 0, 'minTime and maxTime must be numbers');
+  if (typeof m.minTime !== 'number' || typeof m.maxTime !== 'number')
+    throw new CorruptionError(path, 0, 'minTime and maxTime must be numbers');
   m.stats ??= {};
   m.compaction ??= { level: 1 };
   return m;
@@ -81,10 +83,21 @@ export function encodeMeta(m: BlockMeta): string {
   if (m.compaction.sources?.length) c.sources = m.compaction.sources;
   if (m.compaction.deletable) c.deletable = true;
   if (m.compaction.parents?.length) {
-    c.parents = m.compaction.parents.map((p) => ({ ulid: p.ulid, minTime: p.minTime, maxTime: p.maxTime }));
+    c.parents = m.compaction.parents.map((p) => ({
+      ulid: p.ulid,
+      minTime: p.minTime,
+      maxTime: p.maxTime,
+    }));
   }
   if (m.compaction.failed) c.failed = true;
-  const out = { ulid: m.ulid, minTime: m.minTime, maxTime: m.maxTime, stats, compaction: c, version: m.version };
+  const out = {
+    ulid: m.ulid,
+    minTime: m.minTime,
+    maxTime: m.maxTime,
+    stats,
+    compaction: c,
+    version: m.version,
+  };
   return JSON.stringify(out, null, '\t');
 }
 
@@ -115,7 +128,8 @@ const lastRandom = new Uint8Array(10);
  * in order (the monotonic variant).
  */
 export function newULID(ms: number = Date.now()): string {
-  if (!Number.isInteger(ms) || ms < 0 || ms >= 2 ** 48) throw new StorageError('ERR_ULID', `ulid time ${ms} outside [0, 2^48)`);
+  if (!Number.isInteger(ms) || ms < 0 || ms >= 2 ** 48)
+    throw new StorageError('ERR_ULID', `ulid time ${ms} outside [0, 2^48)`);
   if (ms === lastUlidMs) {
     let i = 9;
     while (i >= 0 && lastRandom[i] === 0xff) lastRandom[i--] = 0;

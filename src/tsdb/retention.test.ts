@@ -9,7 +9,13 @@ import { Matcher } from '../model/matcher.js';
 import { ValueType } from '../storage/interface.js';
 import { Block, openBlocks } from './block.js';
 import { encodeXORChunks, sourceFromSeries, writeBlock } from './block-writer.js';
-import { applyRetention, blocksBeyondRetention, cleanTombstones, parseRetentionDuration, parseRetentionSize } from './retention.js';
+import {
+  applyRetention,
+  blocksBeyondRetention,
+  cleanTombstones,
+  parseRetentionDuration,
+  parseRetentionSize,
+} from './retention.js';
 
 const H = 3_600_000;
 
@@ -24,8 +30,12 @@ function sixBlocks(dir: string): string[] {
   const ids: string[] = [];
   for (let b = 0; b < 6; b++) {
     const ts = Array.from({ length: 120 }, (_, i) => b * 2 * H + i * 60_000);
-    const series = [{ labels: Labels.from({ __name__: 'x', pod: 'a' }), chunks: encodeXORChunks(ts, ts) }];
-    ids.push(writeBlock(dir, sourceFromSeries(series), { mint: b * 2 * H, maxt: (b + 1) * 2 * H }).ulid);
+    const series = [
+      { labels: Labels.from({ __name__: 'x', pod: 'a' }), chunks: encodeXORChunks(ts, ts) },
+    ];
+    ids.push(
+      writeBlock(dir, sourceFromSeries(series), { mint: b * 2 * H, maxt: (b + 1) * 2 * H }).ulid,
+    );
   }
   return ids;
 }
@@ -36,16 +46,27 @@ test('deletes whole blocks beyond the time retention, oldest first', (t) => {
   const cases: { name: string; retentionMs: number; wantDeleted: string[] }[] = [
     { name: 'disabled', retentionMs: 0, wantDeleted: [] },
     { name: 'everything within', retentionMs: 10 * H, wantDeleted: [] },
-    { name: 'ends more than 5h before the newest end', retentionMs: 5 * H, wantDeleted: ids.slice(0, 3) },
+    {
+      name: 'ends more than 5h before the newest end',
+      retentionMs: 5 * H,
+      wantDeleted: ids.slice(0, 3),
+    },
     { name: 'tiny retention keeps the newest block', retentionMs: 1, wantDeleted: ids.slice(0, 5) },
   ];
   const blocks = openBlocks(dir);
   for (const tc of cases) {
-    assert.deepEqual([...blocksBeyondRetention(blocks, { retentionMs: tc.retentionMs, retentionBytes: 0 })].sort(), tc.wantDeleted, tc.name);
+    assert.deepEqual(
+      [...blocksBeyondRetention(blocks, { retentionMs: tc.retentionMs, retentionBytes: 0 })].sort(),
+      tc.wantDeleted,
+      tc.name,
+    );
   }
   const { kept, deleted } = applyRetention(blocks, { retentionMs: 5 * H, retentionBytes: 0 });
   assert.deepEqual(deleted, ids.slice(0, 3));
-  assert.deepEqual(kept.map((b) => b.ulid), ids.slice(3));
+  assert.deepEqual(
+    kept.map((b) => b.ulid),
+    ids.slice(3),
+  );
   for (const b of kept) b.close();
   assert.deepEqual(readdirSync(dir).sort(), ids.slice(3));
 });
@@ -65,7 +86,11 @@ test('deletes the oldest blocks once the total size passes the size retention', 
     [newestTwo, 1, ids.slice(0, 5)], // WAL bytes count too
   ];
   for (const [retentionBytes, extraBytes, want] of cases) {
-    assert.deepEqual([...blocksBeyondRetention(blocks, { retentionMs: 0, retentionBytes, extraBytes })].sort(), want, `${retentionBytes}+${extraBytes}`);
+    assert.deepEqual(
+      [...blocksBeyondRetention(blocks, { retentionMs: 0, retentionBytes, extraBytes })].sort(),
+      want,
+      `${retentionBytes}+${extraBytes}`,
+    );
   }
   for (const b of blocks) b.close();
 });
@@ -84,7 +109,9 @@ test('clean_tombstones rewrites a block without its deleted samples', async (t) 
   assert.equal(meta.stats.numTombstones, undefined);
   const nb = Block.open(join(dir, meta.ulid));
   assert.equal(nb.tombstones.size, 0);
-  const ss = (await nb.querier(-Infinity, Infinity)).select(true, null, [new Matcher('=', '__name__', 'x')]);
+  const ss = (await nb.querier(-Infinity, Infinity)).select(true, null, [
+    new Matcher('=', '__name__', 'x'),
+  ]);
   assert.ok(ss.next());
   const it = ss.at().iterator();
   assert.equal(it.next(), ValueType.Float);
@@ -103,7 +130,8 @@ test('parses retention flags as Prometheus does', () => {
     ['0', 0],
   ];
   for (const [s, want] of durations) assert.equal(parseRetentionDuration(s), want, s);
-  for (const bad of ['', '15', 'd', '1s1h', '1.5h', '-1d']) assert.throws(() => parseRetentionDuration(bad), ConfigError, bad);
+  for (const bad of ['', '15', 'd', '1s1h', '1.5h', '-1d'])
+    assert.throws(() => parseRetentionDuration(bad), ConfigError, bad);
   const sizes: [string, number][] = [
     ['512MB', 512 * 2 ** 20],
     ['10GB', 10 * 2 ** 30],
@@ -112,5 +140,6 @@ test('parses retention flags as Prometheus does', () => {
     ['0', 0],
   ];
   for (const [s, want] of sizes) assert.equal(parseRetentionSize(s), want, s);
-  for (const bad of ['', '10', '1.5GB', '10gb']) assert.throws(() => parseRetentionSize(bad), ConfigError, bad);
+  for (const bad of ['', '10', '1.5GB', '10gb'])
+    assert.throws(() => parseRetentionSize(bad), ConfigError, bad);
 });

@@ -29,7 +29,10 @@ export interface RetentionOptions {
  * The ULIDs of blocks to delete. Blocks are taken newest first (by maxTime); once one is
  * beyond a limit, it and every older block go.
  */
-export function blocksBeyondRetention(blocks: readonly Block[], opts: RetentionOptions): Set<string> {
+export function blocksBeyondRetention(
+  blocks: readonly Block[],
+  opts: RetentionOptions,
+): Set<string> {
   const out = new Set<string>();
   if (blocks.length === 0) return out;
   const byAge = [...blocks].sort((a, b) => b.maxTime - a.maxTime);
@@ -58,7 +61,10 @@ export function blocksBeyondRetention(blocks: readonly Block[], opts: RetentionO
  * Closes and deletes the blocks beyond retention; returns those kept (same order) and the
  * ULIDs deleted.
  */
-export function applyRetention(blocks: readonly Block[], opts: RetentionOptions): { kept: Block[]; deleted: string[] } {
+export function applyRetention(
+  blocks: readonly Block[],
+  opts: RetentionOptions,
+): { kept: Block[]; deleted: string[] } {
   const doomed = blocksBeyondRetention(blocks, opts);
   const kept: Block[] = [];
   const deleted: string[] = [];
@@ -88,7 +94,15 @@ export function cleanTombstones(dataDir: string, block: Block): BlockMeta | null
   return meta;
 }
 
-const DURATION_UNITS: Record<string, number> = { y: 365 * 86_400_000, w: 7 * 86_400_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const DURATION_UNITS: Record<string, number> = {
+  y: 365 * 86_400_000,
+  w: 7 * 86_400_000,
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+};
 
 /** Parses a Prometheus duration (`15d`, `1h30m`, `500ms`, `0`) into ms. */
 export function parseRetentionDuration(s: string): number {
@@ -105,16 +119,26 @@ export function parseRetentionDuration(s: string): number {
     last = m[2];
     end = re.lastIndex;
   }
-  if (s === '' || end !== s.length) throw new ConfigError(`invalid duration ${JSON.stringify(s)}: want e.g. 15d, 12h or 1h30m`);
+  if (s === '' || end !== s.length)
+    throw new ConfigError(`invalid duration ${JSON.stringify(s)}: want e.g. 15d, 12h or 1h30m`);
   return total;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40, P: 2 ** 50, E: 2 ** 60 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  K: 2 ** 10,
+  M: 2 ** 20,
+  G: 2 ** 30,
+  T: 2 ** 40,
+  P: 2 ** 50,
+  E: 2 ** 60,
+};
 
 /** Parses a Prometheus size (`512MB`, `10GiB`, `0`; units are powers of 1024) into bytes. */
 export function parseRetentionSize(s: string): number {
   if (s === '0') return 0;
   const m = /^(\d+)(|K|M|G|T|P|E)i?B$/.exec(s);
-  if (m === null) throw new ConfigError(`invalid size ${JSON.stringify(s)}: want e.g. 512MB or 10GB`);
+  if (m === null)
+    throw new ConfigError(`invalid size ${JSON.stringify(s)}: want e.g. 512MB or 10GB`);
   return Number(m[1]) * SIZE_UNITS[m[2]];
 }

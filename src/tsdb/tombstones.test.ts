@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorruptionError } from '../model/errors.js';
-import { decodeTombstones, encodeTombstones, isDeleted, readTombstones, Tombstones, writeTombstones } from './tombstones.js';
+import {
+  decodeTombstones,
+  encodeTombstones,
+  isDeleted,
+  readTombstones,
+  Tombstones,
+  writeTombstones,
+} from './tombstones.js';
 
 test('an empty tombstones file is the 9 bytes Prometheus writes', () => {
   assert.equal(encodeTombstones(new Tombstones()).toString('hex'), '0130ba300100000000');
@@ -12,11 +19,47 @@ test('an empty tombstones file is the 9 bytes Prometheus writes', () => {
 
 test('intervals merge when they overlap or touch', () => {
   const cases: { name: string; add: [number, number][]; want: number[] }[] = [
-    { name: 'disjoint stay apart', add: [[10, 20], [30, 40]], want: [10, 20, 30, 40] },
-    { name: 'adjacent join', add: [[10, 20], [21, 30]], want: [10, 30] },
-    { name: 'overlap joins', add: [[30, 40], [10, 35]], want: [10, 40] },
-    { name: 'inserted before', add: [[30, 40], [1, 2]], want: [1, 2, 30, 40] },
-    { name: 'bridging joins three', add: [[1, 5], [10, 15], [4, 11]], want: [1, 15] },
+    {
+      name: 'disjoint stay apart',
+      add: [
+        [10, 20],
+        [30, 40],
+      ],
+      want: [10, 20, 30, 40],
+    },
+    {
+      name: 'adjacent join',
+      add: [
+        [10, 20],
+        [21, 30],
+      ],
+      want: [10, 30],
+    },
+    {
+      name: 'overlap joins',
+      add: [
+        [30, 40],
+        [10, 35],
+      ],
+      want: [10, 40],
+    },
+    {
+      name: 'inserted before',
+      add: [
+        [30, 40],
+        [1, 2],
+      ],
+      want: [1, 2, 30, 40],
+    },
+    {
+      name: 'bridging joins three',
+      add: [
+        [1, 5],
+        [10, 15],
+        [4, 11],
+      ],
+      want: [1, 15],
+    },
     { name: 'empty interval ignored', add: [[5, 4]], want: [] },
   ];
   for (const tc of cases) {
@@ -25,7 +68,10 @@ test('intervals merge when they overlap or touch', () => {
     assert.deepEqual(ts.get(7) ?? [], tc.want, tc.name);
   }
   const iv = [10, 20, 30, 40];
-  assert.deepEqual([9, 10, 20, 21, 29, 35, 41].map((t) => isDeleted(iv, t)), [false, true, true, false, false, true, false]);
+  assert.deepEqual(
+    [9, 10, 20, 21, 29, 35, 41].map((t) => isDeleted(iv, t)),
+    [false, true, true, false, false, true, false],
+  );
 });
 
 test('round-trips through the file', (t) => {
@@ -46,11 +92,19 @@ test('round-trips through the file', (t) => {
   const cases: { name: string; bytes: Buffer; want: RegExp }[] = [
     { name: 'short', bytes: b.subarray(0, 5), want: /shorter than 9/ },
     { name: 'magic', bytes: Buffer.concat([Buffer.from([0]), b.subarray(1)]), want: /magic/ },
-    { name: 'crc', bytes: Buffer.concat([b.subarray(0, 7), Buffer.from([b[7] ^ 1]), b.subarray(8)]), want: /checksum/ },
+    {
+      name: 'crc',
+      bytes: Buffer.concat([b.subarray(0, 7), Buffer.from([b[7] ^ 1]), b.subarray(8)]),
+      want: /checksum/,
+    },
   ];
   for (const tc of cases) {
     writeFileSync(join(dir, 'tombstones'), tc.bytes);
-    assert.throws(() => readTombstones(dir), (e: unknown) => e instanceof CorruptionError && tc.want.test(e.message), tc.name);
+    assert.throws(
+      () => readTombstones(dir),
+      (e: unknown) => e instanceof CorruptionError && tc.want.test(e.message),
+      tc.name,
+    );
   }
   assert.throws(() => decodeTombstones(Buffer.from('0130ba300200000000', 'hex')), /version 2/);
 });

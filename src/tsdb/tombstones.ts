@@ -103,20 +103,34 @@ export function encodeTombstones(ts: Tombstones): Buffer {
 
 /** Decodes a tombstones file's bytes; `path` names it in errors. */
 export function decodeTombstones(b: Uint8Array, path = TOMBSTONES_FILENAME): Tombstones {
-  if (b.length < 9) throw new CorruptionError(path, 0, `tombstones file of ${b.length} bytes is shorter than 9`);
+  if (b.length < 9)
+    throw new CorruptionError(path, 0, `tombstones file of ${b.length} bytes is shorter than 9`);
   const d = new Decbuf(b, 0, b.length - 4);
-  if (d.be32() !== MAGIC_TOMBSTONES) throw new CorruptionError(path, 0, 'bad tombstones magic, want 0x0130ba30');
+  if (d.be32() !== MAGIC_TOMBSTONES)
+    throw new CorruptionError(path, 0, 'bad tombstones magic, want 0x0130ba30');
   const sum = crc32c(b, 5, b.length - 4);
-  const want = ((b[b.length - 4] << 24) | (b[b.length - 3] << 16) | (b[b.length - 2] << 8) | b[b.length - 1]) >>> 0;
-  if (sum !== want) throw new CorruptionError(path, b.length - 4, `tombstones checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`);
+  const want =
+    ((b[b.length - 4] << 24) |
+      (b[b.length - 3] << 16) |
+      (b[b.length - 2] << 8) |
+      b[b.length - 1]) >>>
+    0;
+  if (sum !== want)
+    throw new CorruptionError(
+      path,
+      b.length - 4,
+      `tombstones checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`,
+    );
   const v = d.byte();
-  if (v !== TOMBSTONES_FORMAT_V1) throw new CorruptionError(path, 4, `unsupported tombstones version ${v}, want 1`);
+  if (v !== TOMBSTONES_FORMAT_V1)
+    throw new CorruptionError(path, 4, `unsupported tombstones version ${v}, want 1`);
   const ts = new Tombstones();
   while (d.len() > 0) {
     const ref = d.uvarint();
     const mint = d.varint();
     const maxt = d.varint();
-    if (d.errKindOrNull() !== null) throw new CorruptionError(path, d.errOffset(), `tombstone entry: ${d.err()!.message}`);
+    if (d.errKindOrNull() !== null)
+      throw new CorruptionError(path, d.errOffset(), `tombstone entry: ${d.err()!.message}`);
     ts.add(ref, mint, maxt);
   }
   return ts;

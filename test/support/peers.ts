@@ -11,7 +11,9 @@ import type { TestContext } from 'node:test';
 
 /** Full path of `program` on PATH (or in /usr/bin, /usr/sbin), or null. */
 export function findProgram(program: string): string | null {
-  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  const dirs = (process.env.PATH ?? '')
+    .split(delimiter)
+    .concat(['/usr/bin', '/usr/sbin', '/usr/local/bin']);
   for (const d of dirs) {
     if (!d) continue;
     const p = join(d, program);

@@ -4,7 +4,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorruptionError } from '../../model/errors.js';
-import { ChunkReader, ChunkWriter, chunkRefOffset, chunkRefSegment, packChunkRef, segmentFileName } from './segments.js';
+import {
+  ChunkReader,
+  ChunkWriter,
+  chunkRefOffset,
+  chunkRefSegment,
+  packChunkRef,
+  segmentFileName,
+} from './segments.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'mm-segments-'));
@@ -13,7 +20,12 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 test('chunk refs pack segment and offset', () => {
-  for (const [seg, off] of [[0, 8], [1, 8], [7, 0xffff_fff0], [1000, 123456]]) {
+  for (const [seg, off] of [
+    [0, 8],
+    [1, 8],
+    [7, 0xffff_fff0],
+    [1000, 123456],
+  ]) {
     const ref = packChunkRef(seg, off);
     assert.equal(chunkRefSegment(ref), seg);
     assert.equal(chunkRefOffset(ref), off);
@@ -69,8 +81,18 @@ test('rejects damaged segments and bad refs', async (t) => {
     { name: 'flipped data byte', damage: (b) => (b[12] ^= 1), want: /checksum mismatch/ },
     { name: 'bad magic', damage: (b) => (b[0] = 0), want: /bad magic/ },
     { name: 'bad version', damage: (b) => (b[4] = 2), want: /unsupported segment version 2/ },
-    { name: 'ref past the end', damage: () => {}, ref: packChunkRef(0, 5000), want: /outside segment/ },
-    { name: 'ref to a missing segment', damage: () => {}, ref: packChunkRef(3, 8), want: /names segment 4 of 1/ },
+    {
+      name: 'ref past the end',
+      damage: () => {},
+      ref: packChunkRef(0, 5000),
+      want: /outside segment/,
+    },
+    {
+      name: 'ref to a missing segment',
+      damage: () => {},
+      ref: packChunkRef(3, 8),
+      want: /names segment 4 of 1/,
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, (t) => {

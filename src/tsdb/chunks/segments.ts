@@ -7,7 +7,16 @@
  * @module
  */
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  fstatSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError, StorageError } from '../../model/errors.js';
 import { crc32c } from '../crc32c.js';
@@ -101,7 +110,10 @@ export class ChunkWriter {
    */
   write(encoding: number, data: Uint8Array): number {
     const size = uvarintSize(data.length) + 1 + data.length + 4;
-    if (this.fd < 0 || (this.segmentSize > SEGMENT_HEADER_SIZE && this.segmentSize + size > this.maxSegmentSize)) {
+    if (
+      this.fd < 0 ||
+      (this.segmentSize > SEGMENT_HEADER_SIZE && this.segmentSize + size > this.maxSegmentSize)
+    ) {
       this.cut();
     }
     const ref = packChunkRef(this.segment, this.segmentSize);
@@ -186,16 +198,25 @@ export class ChunkReader {
     this.encoding = 0;
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => /^\d+$/.test(n)).sort();
+      names = readdirSync(dir)
+        .filter((n) => /^\d+$/.test(n))
+        .sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
-      else throw new StorageError('ERR_CHUNKS', `cannot list chunk segments in ${dir}`, { cause: err });
+      else
+        throw new StorageError('ERR_CHUNKS', `cannot list chunk segments in ${dir}`, {
+          cause: err,
+        });
     }
     let total = 0;
     try {
       for (let i = 0; i < names.length; i++) {
         if (Number(names[i]) !== i + 1) {
-          throw new CorruptionError(join(dir, names[i]), 0, `segment files are not numbered in sequence (want ${segmentFileName(i)})`);
+          throw new CorruptionError(
+            join(dir, names[i]),
+            0,
+            `segment files are not numbered in sequence (want ${segmentFileName(i)})`,
+          );
         }
         const fd = openSync(join(dir, names[i]), 'r');
         this.fds.push(fd);
@@ -203,14 +224,29 @@ export class ChunkReader {
         this.sizes.push(size);
         total += size;
         const h = Buffer.alloc(SEGMENT_HEADER_SIZE);
-        if (size < SEGMENT_HEADER_SIZE || readSync(fd, h, 0, SEGMENT_HEADER_SIZE, 0) !== SEGMENT_HEADER_SIZE) {
-          throw new CorruptionError(join(dir, names[i]), 0, `segment shorter than its ${SEGMENT_HEADER_SIZE}-byte header`);
+        if (
+          size < SEGMENT_HEADER_SIZE ||
+          readSync(fd, h, 0, SEGMENT_HEADER_SIZE, 0) !== SEGMENT_HEADER_SIZE
+        ) {
+          throw new CorruptionError(
+            join(dir, names[i]),
+            0,
+            `segment shorter than its ${SEGMENT_HEADER_SIZE}-byte header`,
+          );
         }
         if (h.readUInt32BE(0) !== MAGIC_CHUNKS) {
-          throw new CorruptionError(join(dir, names[i]), 0, `bad magic 0x${h.readUInt32BE(0).toString(16)}, want 0x85bd40dd`);
+          throw new CorruptionError(
+            join(dir, names[i]),
+            0,
+            `bad magic 0x${h.readUInt32BE(0).toString(16)}, want 0x85bd40dd`,
+          );
         }
         if (h[4] !== CHUNKS_FORMAT_V1) {
-          throw new CorruptionError(join(dir, names[i]), 4, `unsupported segment version ${h[4]}, want 1`);
+          throw new CorruptionError(
+            join(dir, names[i]),
+            4,
+            `unsupported segment version ${h[4]}, want 1`,
+          );
         }
       }
     } catch (err) {
@@ -228,11 +264,19 @@ export class ChunkReader {
     const seg = chunkRefSegment(ref);
     const off = chunkRefOffset(ref);
     if (seg >= this.fds.length) {
-      throw new CorruptionError(this.segmentPath(seg), off, `chunk ref ${ref} names segment ${seg + 1} of ${this.fds.length}`);
+      throw new CorruptionError(
+        this.segmentPath(seg),
+        off,
+        `chunk ref ${ref} names segment ${seg + 1} of ${this.fds.length}`,
+      );
     }
     const file = this.sizes[seg];
     if (off < SEGMENT_HEADER_SIZE || off >= file) {
-      throw new CorruptionError(this.segmentPath(seg), off, `chunk offset outside segment of ${file} bytes`);
+      throw new CorruptionError(
+        this.segmentPath(seg),
+        off,
+        `chunk offset outside segment of ${file} bytes`,
+      );
     }
     const fd = this.fds[seg];
     const head = this.scratch;
@@ -241,7 +285,8 @@ export class ChunkReader {
     let mul = 1;
     let p = 0;
     for (;;) {
-      if (p >= got || p > 9) throw new CorruptionError(this.segmentPath(seg), off, 'truncated chunk length');
+      if (p >= got || p > 9)
+        throw new CorruptionError(this.segmentPath(seg), off, 'truncated chunk length');
       const b = head[p++];
       len += (b & 0x7f) * mul;
       if (b < 0x80) break;
@@ -249,7 +294,11 @@ export class ChunkReader {
     }
     const rest = 1 + len + 4; // encoding, data, CRC
     if (off + p + rest > file) {
-      throw new CorruptionError(this.segmentPath(seg), off, `chunk of ${len} bytes runs past the segment end (${file})`);
+      throw new CorruptionError(
+        this.segmentPath(seg),
+        off,
+        `chunk of ${len} bytes runs past the segment end (${file})`,
+      );
     }
     const out = Buffer.allocUnsafe(rest);
     const have = Math.min(got - p, rest);
@@ -260,7 +309,11 @@ export class ChunkReader {
     const sum = crc32c(out, 0, 1 + len);
     const want = out.readUInt32BE(1 + len);
     if (sum !== want) {
-      throw new CorruptionError(this.segmentPath(seg), off, `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`);
+      throw new CorruptionError(
+        this.segmentPath(seg),
+        off,
+        `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`,
+      );
     }
     this.encoding = out[0];
     return new Uint8Array(out.buffer, out.byteOffset + 1, len);
@@ -273,13 +326,24 @@ export class ChunkReader {
    * Fills `out` with data views (owned by the caller) and `encodings` with their
    * encoding bytes, at the same indexes as `refs`.
    */
-  readRun(refs: readonly number[], from: number, to: number, out: Uint8Array[], encodings: number[]): void {
+  readRun(
+    refs: readonly number[],
+    from: number,
+    to: number,
+    out: Uint8Array[],
+    encodings: number[],
+  ): void {
     let i = from;
     while (i < to) {
       const seg = chunkRefSegment(refs[i]);
       const start = chunkRefOffset(refs[i]);
       let j = i + 1;
-      while (j < to && chunkRefSegment(refs[j]) === seg && chunkRefOffset(refs[j]) > chunkRefOffset(refs[j - 1])) j++;
+      while (
+        j < to &&
+        chunkRefSegment(refs[j]) === seg &&
+        chunkRefOffset(refs[j]) > chunkRefOffset(refs[j - 1])
+      )
+        j++;
       if (seg >= this.fds.length || start < SEGMENT_HEADER_SIZE || j === i + 1) {
         out[i] = this.read(refs[i]); // bounds errors come from read()
         encodings[i] = this.encoding;
@@ -316,7 +380,11 @@ export class ChunkReader {
         const sum = crc32c(buf, p, p + 1 + len);
         const want = buf.readUInt32BE(p + 1 + len);
         if (sum !== want) {
-          throw new CorruptionError(this.segmentPath(seg), start + p0, `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`);
+          throw new CorruptionError(
+            this.segmentPath(seg),
+            start + p0,
+            `chunk checksum mismatch: got 0x${sum.toString(16)}, want 0x${want.toString(16)}`,
+          );
         }
         encodings[i] = buf[p];
         out[i] = new Uint8Array(buf.buffer, buf.byteOffset + p + 1, len);

@@ -11,7 +11,13 @@ import { CorruptionError } from '../../model/errors.js';
 import { Labels } from '../../model/labels.js';
 import { Decbuf } from '../encoding.js';
 import { crc32c } from '../crc32c.js';
-import { compareUtf8, INDEX_FORMAT_V2, MAGIC_INDEX, SERIES_ALIGN, TOC_SIZE } from './index-writer.js';
+import {
+  compareUtf8,
+  INDEX_FORMAT_V2,
+  MAGIC_INDEX,
+  SERIES_ALIGN,
+  TOC_SIZE,
+} from './index-writer.js';
 
 /** The chunk metas of one series, as parallel arrays; reused across {@link IndexReader.series} calls. */
 export class SeriesChunks {
@@ -51,7 +57,14 @@ export class IndexReader {
   private readonly postingsTable: Map<string, LabelPostings>;
   private readonly d: Decbuf;
   /** Section offsets from the TOC. */
-  readonly toc: { symbols: number; series: number; labelIndices: number; labelIndicesTable: number; postings: number; postingsTable: number };
+  readonly toc: {
+    symbols: number;
+    series: number;
+    labelIndices: number;
+    labelIndicesTable: number;
+    postings: number;
+    postingsTable: number;
+  };
 
   /** Reads and checks the index file at `path`. */
   static open(path: string): IndexReader {
@@ -64,10 +77,13 @@ export class IndexReader {
     this.b = b;
     this.d = new Decbuf();
     if (b.length < 5 + TOC_SIZE) throw this.corrupt(0, `index of ${b.length} bytes is too short`);
-    if (b.readUInt32BE(0) !== MAGIC_INDEX) throw this.corrupt(0, `bad magic 0x${b.readUInt32BE(0).toString(16)}, want 0xbaaad700`);
-    if (b[4] !== INDEX_FORMAT_V2) throw this.corrupt(4, `unsupported index version ${b[4]}, want 2`);
+    if (b.readUInt32BE(0) !== MAGIC_INDEX)
+      throw this.corrupt(0, `bad magic 0x${b.readUInt32BE(0).toString(16)}, want 0xbaaad700`);
+    if (b[4] !== INDEX_FORMAT_V2)
+      throw this.corrupt(4, `unsupported index version ${b[4]}, want 2`);
     const tocAt = b.length - TOC_SIZE;
-    if (crc32c(b, tocAt, tocAt + 48) !== b.readUInt32BE(tocAt + 48)) throw this.corrupt(tocAt, 'TOC checksum mismatch');
+    if (crc32c(b, tocAt, tocAt + 48) !== b.readUInt32BE(tocAt + 48))
+      throw this.corrupt(tocAt, 'TOC checksum mismatch');
     const d = new Decbuf(b, tocAt, tocAt + 48);
     this.toc = {
       symbols: d.be64(),
@@ -86,7 +102,8 @@ export class IndexReader {
     const count = sd.be32();
     this.symbolTable = new Array<string>(count);
     for (let i = 0; i < count; i++) this.symbolTable[i] = sd.uvarintStr();
-    if (sd.errKindOrNull() !== null) throw this.corrupt(sd.errOffset(), `symbol table: ${sd.err()!.message}`);
+    if (sd.errKindOrNull() !== null)
+      throw this.corrupt(sd.errOffset(), `symbol table: ${sd.err()!.message}`);
 
     // Postings offset table: every entry, grouped by name (entries come sorted).
     this.postingsTable = new Map();
@@ -96,7 +113,8 @@ export class IndexReader {
     let curName = '';
     while (n-- > 0 && pd.errKindOrNull() === null) {
       const at = pd.off;
-      if (pd.uvarint() !== 2) throw this.corrupt(at, 'postings offset table entry does not have 2 keys');
+      if (pd.uvarint() !== 2)
+        throw this.corrupt(at, 'postings offset table entry does not have 2 keys');
       const name = pd.uvarintStr();
       const value = pd.uvarintStr();
       const off = pd.uvarint();
@@ -111,7 +129,8 @@ export class IndexReader {
       cur.values.push(value);
       cur.offsets.push(off);
     }
-    if (pd.errKindOrNull() !== null) throw this.corrupt(pd.errOffset(), `postings offset table: ${pd.err()!.message}`);
+    if (pd.errKindOrNull() !== null)
+      throw this.corrupt(pd.errOffset(), `postings offset table: ${pd.err()!.message}`);
   }
 
   /** Size of the index file in bytes. */
@@ -140,7 +159,9 @@ export class IndexReader {
   /** Refs of every series, increasing. */
   allPostings(): Uint32Array {
     const lp = this.postingsTable.get('');
-    return lp === undefined || lp.offsets.length === 0 ? EMPTY_POSTINGS : this.readPostings(lp.offsets[0]);
+    return lp === undefined || lp.offsets.length === 0
+      ? EMPTY_POSTINGS
+      : this.readPostings(lp.offsets[0]);
   }
 
   /** Refs of the series with `name=value`, increasing; empty when there are none. */
@@ -160,7 +181,8 @@ export class IndexReader {
   private readPostings(off: number): Uint32Array {
     const d = this.section(off);
     const n = d.be32();
-    if (d.len() !== n * 4) throw this.corrupt(off, `postings list of ${n} entries has ${d.len()} bytes`);
+    if (d.len() !== n * 4)
+      throw this.corrupt(off, `postings list of ${n} entries has ${d.len()} bytes`);
     const out = new Uint32Array(n);
     const b = this.b;
     let p = d.off;
@@ -177,15 +199,18 @@ export class IndexReader {
     const d = this.d.reset(this.b, off, this.b.length);
     const len = d.uvarint();
     const start = d.off;
-    if (d.errKindOrNull() !== null || start + len + 4 > this.b.length) throw this.corrupt(off, `series ${ref}: bad length`);
-    if (crc32c(this.b, start, start + len) !== this.b.readUInt32BE(start + len)) throw this.corrupt(off, `series ${ref}: checksum mismatch`);
+    if (d.errKindOrNull() !== null || start + len + 4 > this.b.length)
+      throw this.corrupt(off, `series ${ref}: bad length`);
+    if (crc32c(this.b, start, start + len) !== this.b.readUInt32BE(start + len))
+      throw this.corrupt(off, `series ${ref}: checksum mismatch`);
     d.end = start + len;
     const nl = d.uvarint();
     const pairs = new Array<string>(nl * 2);
     const syms = this.symbolTable;
     for (let i = 0; i < nl * 2; i++) {
       const s = d.uvarint();
-      if (s >= syms.length) throw this.corrupt(off, `series ${ref}: symbol ref ${s} out of range (${syms.length})`);
+      if (s >= syms.length)
+        throw this.corrupt(off, `series ${ref}: symbol ref ${s} out of range (${syms.length})`);
       pairs[i] = syms[s];
     }
     chunks.reset();
@@ -202,7 +227,8 @@ export class IndexReader {
         chunks.push(mint, maxt, cref);
       }
     }
-    if (d.errKindOrNull() !== null) throw this.corrupt(d.errOffset(), `series ${ref}: ${d.err()!.message}`);
+    if (d.errKindOrNull() !== null)
+      throw this.corrupt(d.errOffset(), `series ${ref}: ${d.err()!.message}`);
     return Labels.fromSortedPairs(pairs);
   }
 
@@ -211,8 +237,10 @@ export class IndexReader {
     const b = this.b;
     if (off + 4 > b.length) throw this.corrupt(off, 'section header past the end');
     const len = b.readUInt32BE(off);
-    if (off + 4 + len + 4 > b.length) throw this.corrupt(off, `section of ${len} bytes runs past the end`);
-    if (crc32c(b, off + 4, off + 4 + len) !== b.readUInt32BE(off + 4 + len)) throw this.corrupt(off, 'section checksum mismatch');
+    if (off + 4 + len + 4 > b.length)
+      throw this.corrupt(off, `section of ${len} bytes runs past the end`);
+    if (crc32c(b, off + 4, off + 4 + len) !== b.readUInt32BE(off + 4 + len))
+      throw this.corrupt(off, 'section checksum mismatch');
     return new Decbuf(b, off + 4, off + 4 + len);
   }
 

@@ -100,7 +100,8 @@ export class IndexWriter {
    * use, unique and sorted by {@link compareUtf8} (Go's order).
    */
   addSymbols(sorted: readonly string[]): void {
-    if (this.symbols.length > 0 || this.toc[1] !== 0) throw new StorageError('ERR_INDEX', `${this.path}: symbols already written`);
+    if (this.symbols.length > 0 || this.toc[1] !== 0)
+      throw new StorageError('ERR_INDEX', `${this.path}: symbols already written`);
     this.toc[0] = this.pos;
     const e = this.scratch;
     e.reset();
@@ -109,7 +110,10 @@ export class IndexWriter {
     for (let i = 0; i < sorted.length; i++) {
       const s = sorted[i];
       if (i > 0 && compareUtf8(sorted[i - 1], s) >= 0) {
-        throw new StorageError('ERR_INDEX', `${this.path}: symbols not sorted and unique at ${JSON.stringify(s)}`);
+        throw new StorageError(
+          'ERR_INDEX',
+          `${this.path}: symbols not sorted and unique at ${JSON.stringify(s)}`,
+        );
       }
       this.symbolIndex.set(s, i);
       e.putUvarintStr(s);
@@ -126,15 +130,20 @@ export class IndexWriter {
    * come in strictly increasing label order. Returns the series ref (offset / 16).
    */
   addSeries(labels: Labels, chunks: readonly ChunkMeta[]): number {
-    if (this.toc[1] === 0) throw new StorageError('ERR_INDEX', `${this.path}: series added before symbols`);
+    if (this.toc[1] === 0)
+      throw new StorageError('ERR_INDEX', `${this.path}: series added before symbols`);
     const last = this.lastLabels;
     if (last !== null && compareLabels(last, labels) >= 0) {
-      throw new StorageError('ERR_INDEX', `${this.path}: series ${labels.toString()} out of order after ${last.toString()}`);
+      throw new StorageError(
+        'ERR_INDEX',
+        `${this.path}: series ${labels.toString()} out of order after ${last.toString()}`,
+      );
     }
     this.lastLabels = labels;
     this.pad(SERIES_ALIGN);
     const ref = this.pos / SERIES_ALIGN;
-    if (ref > 0xffffffff) throw new StorageError('ERR_INDEX', `${this.path}: series ref ${ref} exceeds 32 bits`);
+    if (ref > 0xffffffff)
+      throw new StorageError('ERR_INDEX', `${this.path}: series ref ${ref} exceeds 32 bits`);
 
     const e = this.scratch;
     e.reset();
@@ -145,7 +154,10 @@ export class IndexWriter {
       const name = this.symbolIndex.get(labels.name(i));
       const value = this.symbolIndex.get(labels.value(i));
       if (name === undefined || value === undefined) {
-        throw new StorageError('ERR_INDEX', `${this.path}: label ${labels.name(i)}=${JSON.stringify(labels.value(i))} not in the symbol table`);
+        throw new StorageError(
+          'ERR_INDEX',
+          `${this.path}: label ${labels.name(i)}=${JSON.stringify(labels.value(i))} not in the symbol table`,
+        );
       }
       e.putUvarint(name);
       e.putUvarint(value);
@@ -166,7 +178,10 @@ export class IndexWriter {
       for (let i = 1; i < chunks.length; i++) {
         c = chunks[i];
         if (c.mint <= t0 || c.maxt < c.mint) {
-          throw new StorageError('ERR_INDEX', `${this.path}: chunk [${c.mint}, ${c.maxt}] of ${labels.toString()} overlaps or precedes the previous one (maxt ${t0})`);
+          throw new StorageError(
+            'ERR_INDEX',
+            `${this.path}: chunk [${c.mint}, ${c.maxt}] of ${labels.toString()} overlaps or precedes the previous one (maxt ${t0})`,
+          );
         }
         e.putUvarint(c.mint - t0);
         e.putUvarint(c.maxt - c.mint);
@@ -195,7 +210,7 @@ export class IndexWriter {
       // Legacy label indices: one per name, listing its value refs.
       this.toc[2] = this.pos;
       const labelIndexOffsets: { name: string; off: number }[] = [];
-      for (let i = 0; i < keys.length; ) {
+      for (let i = 0; i < keys.length;) {
         const nameRef = Math.floor(keys[i] / nsym);
         let j = i;
         while (j < keys.length && Math.floor(keys[j] / nsym) === nameRef) j++;

@@ -24,7 +24,10 @@ function symbolsOf(series: { labels: Labels }[]): string[] {
 }
 
 test('writes the same bytes as promtool 2.42 for the same series', (t) => {
-  const golden = Buffer.from(readFileSync(join(here, 'testdata/promtool-2.42-index.hex'), 'utf8').replace(/\s+/g, ''), 'hex');
+  const golden = Buffer.from(
+    readFileSync(join(here, 'testdata/promtool-2.42-index.hex'), 'utf8').replace(/\s+/g, ''),
+    'hex',
+  );
   const r = new IndexReader(golden, 'golden');
   const c = new SeriesChunks();
   const all = r.allPostings();
@@ -33,8 +36,14 @@ test('writes the same bytes as promtool 2.42 for the same series', (t) => {
   const w = new IndexWriter(p);
   w.addSymbols(r.symbols());
   const want = [
-    { labels: '{__name__="http_requests_total", code="200", job="a"}', chunks: [{ mint: 1700000000000, maxt: 1700000010000, ref: 8 }] },
-    { labels: '{__name__="http_requests_total", code="500", job="a"}', chunks: [{ mint: 1700000010000, maxt: 1700000010000, ref: 36 }] },
+    {
+      labels: '{__name__="http_requests_total", code="200", job="a"}',
+      chunks: [{ mint: 1700000000000, maxt: 1700000010000, ref: 8 }],
+    },
+    {
+      labels: '{__name__="http_requests_total", code="500", job="a"}',
+      chunks: [{ mint: 1700000010000, maxt: 1700000010000, ref: 36 }],
+    },
   ];
   for (let i = 0; i < all.length; i++) {
     const ls = r.series(all[i], c);
@@ -53,12 +62,17 @@ test('round-trips series, symbols, postings and label values', (t) => {
   for (let i = 0; i < 300; i++) {
     const chunks: ChunkMeta[] = [];
     let t0 = -5000 + i; // negative times are allowed
-    for (let k = 0; k < (i % 4); k++) {
+    for (let k = 0; k < i % 4; k++) {
       chunks.push({ mint: t0, maxt: t0 + 1000 * k, ref: 2 ** 32 * (k % 2) + 8 + i * 100 + k });
       t0 += 1000 * k + 1 + i;
     }
     series.push({
-      labels: Labels.from({ __name__: `m${i % 7}`, pod: `pod-${i}`, zone: i % 3 === 0 ? 'ü-ñ' : `z${i % 3}`, ...(i % 5 === 0 ? { odd: 'x' } : {}) }),
+      labels: Labels.from({
+        __name__: `m${i % 7}`,
+        pod: `pod-${i}`,
+        zone: i % 3 === 0 ? 'ü-ñ' : `z${i % 3}`,
+        ...(i % 5 === 0 ? { odd: 'x' } : {}),
+      }),
       chunks,
     });
   }
@@ -74,7 +88,11 @@ test('round-trips series, symbols, postings and label values', (t) => {
   const c = new SeriesChunks();
   for (let i = 0; i < series.length; i++) {
     assert.ok(r.series(refs[i], c).equals(series[i].labels));
-    const metas = Array.from({ length: c.n }, (_, k) => ({ mint: c.mint[k], maxt: c.maxt[k], ref: c.ref[k] }));
+    const metas = Array.from({ length: c.n }, (_, k) => ({
+      mint: c.mint[k],
+      maxt: c.maxt[k],
+      ref: c.ref[k],
+    }));
     assert.deepEqual(metas, series[i].chunks);
   }
   assert.deepEqual(r.labelNames(), ['__name__', 'odd', 'pod', 'zone']);
@@ -102,7 +120,11 @@ test('rejects series out of order and unknown symbols', (t) => {
   assert.throws(() => w.addSeries(Labels.from({ x: 'a' }), []), StorageError);
   assert.throws(() => w.addSeries(Labels.from({ x: 'c' }), []), /not in the symbol table/);
   assert.throws(
-    () => w.addSeries(Labels.from({ x: 'x' }), [{ mint: 10, maxt: 20, ref: 8 }, { mint: 15, maxt: 30, ref: 40 }]),
+    () =>
+      w.addSeries(Labels.from({ x: 'x' }), [
+        { mint: 10, maxt: 20, ref: 8 },
+        { mint: 15, maxt: 30, ref: 40 },
+      ]),
     /overlaps/,
   );
   w.close();
@@ -131,7 +153,10 @@ test('detects corruption in every checksummed section', (t) => {
   }
   const b = Buffer.from(good);
   b[r.toc.series + 16 + 3] ^= 0x40; // inside the first series entry
-  assert.throws(() => new IndexReader(b).series(r.allPostings()[0], new SeriesChunks()), /checksum mismatch/);
+  assert.throws(
+    () => new IndexReader(b).series(r.allPostings()[0], new SeriesChunks()),
+    /checksum mismatch/,
+  );
 });
 
 test('orders symbols by UTF-8 bytes, as Go, also beyond U+FFFF', (t) => {
@@ -148,6 +173,9 @@ test('orders symbols by UTF-8 bytes, as Go, also beyond U+FFFF', (t) => {
   for (const s of series) w.addSeries(s, []);
   w.close();
   const r = IndexReader.open(p);
-  assert.deepEqual(r.labelValues('v'), byBytes.filter((s) => s !== ''));
+  assert.deepEqual(
+    r.labelValues('v'),
+    byBytes.filter((s) => s !== ''),
+  );
   for (const v of values) assert.equal(r.postings('v', v).length, 1, JSON.stringify(v));
 });
