@@ -1,7 +1,7 @@
 /**
  * Scrape ingestion cost: the collector (`meshmetrics collector`, in a child process)
  * scraping local targets that serve Linkerd-shaped bodies of ~1,000 series
- * (/work/shared/bench/targets.mjs, spawned with node), and, when /usr/bin/prometheus exists,
+ * (../shared/bench/targets.mjs, spawned with node), and, when /usr/bin/prometheus exists,
  * Prometheus against the same targets in the same run, one system at a time.
  *
  * Figures per system and scenario: samples per CPU-second of the scraper process
@@ -21,13 +21,15 @@
  * The default run takes about four minutes with Prometheus, two without.
  */
 
+import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const TARGETS_SCRIPT = '/work/shared/bench/targets.mjs';
+// The shared harness sits beside the repository, as in every checkout of this project.
+const TARGETS_SCRIPT = fileURLToPath(new URL('../../../shared/bench/targets.mjs', import.meta.url));
 const PROMETHEUS = '/usr/bin/prometheus';
 const REPO = resolve(import.meta.dirname, '../..');
 const CLK_TCK = 100;

@@ -1,6 +1,6 @@
 /**
  * Disk size study: bytes per sample of a compacted block, ours against promtool's, on the
- * shared benchmark's history (/work/shared/bench/backfill.mjs: the same series, labels and
+ * shared benchmark's history (../shared/bench/backfill.mjs: the same series, labels and
  * value dynamics as ANCHORS.md §3, which measured Prometheus 2.42 at 1.69 B/sample).
  *
  * One generated history feeds both: its OpenMetrics text goes to a file for
@@ -16,6 +16,7 @@
  * @module
  */
 
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import {
   createWriteStream,
@@ -34,7 +35,8 @@ import { openDB } from '../../src/tsdb/index.js';
 import { readMeta } from '../../src/tsdb/meta.js';
 
 // The shared generator is plain JS outside the project.
-const BACKFILL = '/work/shared/bench/backfill.mjs';
+// The shared harness sits beside the repository, as in every checkout of this project.
+const BACKFILL = fileURLToPath(new URL('../../../shared/bench/backfill.mjs', import.meta.url));
 type GenerateHistory = (
   opts: {
     targets: number;
