@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../model/duration.js';
 import { ConfigError } from '../model/errors.js';
 import {
   DEFAULT_PROXY_OPTIONS,

@@ -5,7 +5,7 @@
  */
 export * from './config.js';
 export * from './defaults.js';
-export { formatDuration, parseDuration } from './duration.js';
+export { formatDuration, parseDuration } from '../model/duration.js';
 export { parseBase2Bytes } from './units.js';
 export { ConfigFileError } from './yaml-reader.js';
 export { formatBase2Bytes, marshalConfig, yamlString } from './marshal.js';

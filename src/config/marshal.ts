@@ -15,7 +15,7 @@ import type {
   ScrapeConfig,
   TlsConfig,
 } from './config.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../model/duration.js';
 
 const SECRET = '<secret>';
 

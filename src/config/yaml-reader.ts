@@ -12,7 +12,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { ConfigError } from '../model/index.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../model/duration.js';
 import { parseBase2Bytes } from './units.js';
 
 /** A configuration error at a known place; `line` and `column` are 1-based (0 when unknown). */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatDuration, parseDuration } from '../model/duration.js';
 import { ConfigError } from '../model/errors.js';
 import { Labels } from '../model/labels.js';
 import { RelabelBuilder } from './builder.js';
@@ -176,42 +177,5 @@ export function splitHostPort(s: string): [string, string] | null {
   return [host, s.slice(i + 1)];
 }
 
-const UNITS: [string, number][] = [
-  ['y', 365 * 24 * 3600 * 1000],
-  ['w', 7 * 24 * 3600 * 1000],
-  ['d', 24 * 3600 * 1000],
-  ['h', 3600 * 1000],
-  ['m', 60 * 1000],
-  ['s', 1000],
-  ['ms', 1],
-];
-
-/** Prometheus's `model.Duration.String()`: `1m30s`, `0s`. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let rest = ms;
-  let out = '';
-  for (const [unit, size] of UNITS) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += n + unit;
-      rest -= n * size;
-    }
-  }
-  return out;
-}
-
-const DURATION_RE =
-  /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-
-/** Prometheus's `model.ParseDuration` in milliseconds, or null. */
-export function parseDuration(s: string): number | null {
-  if (s === '0') return 0;
-  if (s === '') return null;
-  const m = DURATION_RE.exec(s);
-  if (!m) return null;
-  let ms = 0;
-  for (let i = 0; i < UNITS.length; i++)
-    if (m[i + 1] !== undefined) ms += Number(m[i + 1]) * UNITS[i][1];
-  return ms;
-}
+// Durations are the model's; re-exported for the scrape pool, which sees relabel's surface.
+export { formatDuration, parseDuration };
