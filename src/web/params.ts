@@ -6,6 +6,7 @@
  */
 
 import { QueryError } from '../model/errors.js';
+import { parseDuration as parseModelDuration } from '../model/duration.js';
 
 /** The smallest and largest times the API knows (ms); what omitted start/end mean. */
 export const MIN_TIME_MS = -9223309901257974 * 1000;
@@ -54,39 +55,6 @@ export function parseTime(s: string): number {
   throw new Error(`cannot parse ${JSON.stringify(s)} to a valid timestamp`);
 }
 
-const DURATION_UNITS_MS: Record<string, number> = {
-  y: 365 * 24 * 3600_000,
-  w: 7 * 24 * 3600_000,
-  d: 24 * 3600_000,
-  h: 3600_000,
-  m: 60_000,
-  s: 1000,
-  ms: 1,
-};
-const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
-
-/** Prometheus's `model.ParseDuration`: `<int><unit>` pairs, largest unit first; null if not one. */
-function parsePromDuration(s: string): number | null {
-  if (s === '0') return 0;
-  if (s === '') return null;
-  let i = 0;
-  let total = 0;
-  let last = -1;
-  while (i < s.length) {
-    const start = i;
-    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-    if (i === start) return null;
-    const n = Number(s.slice(start, i));
-    const unit = s.startsWith('ms', i) ? 'ms' : (s[i] ?? '');
-    const u = UNIT_ORDER.indexOf(unit);
-    if (u < 0 || u <= last) return null;
-    last = u;
-    i += unit.length;
-    total += n * DURATION_UNITS_MS[unit];
-  }
-  return total;
-}
-
 /**
  * Parses an API duration into ms: float seconds or a Prometheus duration (`1m30s`).
  * Throws a plain Error with Prometheus's message.
@@ -99,7 +67,7 @@ export function parseDuration(s: string): number {
     // time.Duration keeps nanoseconds; the engine works in ms.
     return ms;
   }
-  const d = parsePromDuration(s);
+  const d = parseModelDuration(s);
   if (d !== null) return d;
   throw new Error(`cannot parse ${JSON.stringify(s)} to a valid duration`);
 }
