@@ -68,7 +68,7 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
   const deadline = Date.now() + 45_000;
   let api = '';
   while (!api) {
-    api = /API and dashboard: (http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
+    api = /API: +(http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
     assert.ok(
       Date.now() < deadline && child.exitCode === null,
       `demo did not start:\n${stdout}\n${stderr}`,

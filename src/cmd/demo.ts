@@ -46,7 +46,7 @@ const FLAGS: FlagSpec[] = [
     name: 'web.listen-address',
     kind: 'string',
     default: '127.0.0.1:9090',
-    help: 'collector API and dashboard address (port 0: any free port)',
+    help: 'collector HTTP API address (port 0: any free port)',
   },
   {
     name: 'base-port',
@@ -344,7 +344,7 @@ export async function run(args: string[]): Promise<number> {
       });
 
       say(`meshmetrics demo is running (namespace ${ns}); Ctrl-C stops it.`);
-      say(`  API and dashboard: ${api}`);
+      say(`  API:               ${api}`);
       say(`  data:              ${dataDir}`);
       for (const w of workloads)
         say(
