@@ -173,10 +173,8 @@ async function runSystem(
         ? spawnLogged(
             process.execPath,
             [
-              '--import',
-              'tsx',
-              '-e',
-              "import('./src/cmd/main.ts').then((m) => m.main(process.argv.slice(1))).then((c) => { process.exitCode = c; })",
+              // The compiled package, as users run it (`npm run bench` builds it first).
+              'bin/meshmetrics.js',
               'collector',
               `--config.file=${cfg}`,
               `--storage.tsdb.path=${data}`,
