@@ -9,39 +9,14 @@ import { Engine } from '../../src/promql/engine.js';
 import { MemStorage } from '../../src/promql/promqltest/memstore.js';
 import type { Queryable } from '../../src/storage/interface.js';
 import { Head } from '../../src/tsdb/head.js';
+import { LINKERD_LATENCY_BUCKETS_MS } from '../../test/fixtures/linkerd-body.js';
 
 const PROXIES = 20;
 const DEPLOYMENTS = 5;
 const AUTHORITIES = 10;
 const STATUS = ['200', '201', '404', '500', '503'];
-const LE = [
-  '1',
-  '2',
-  '3',
-  '4',
-  '5',
-  '10',
-  '20',
-  '30',
-  '40',
-  '50',
-  '100',
-  '200',
-  '300',
-  '400',
-  '500',
-  '1000',
-  '2000',
-  '3000',
-  '4000',
-  '5000',
-  '10000',
-  '20000',
-  '30000',
-  '40000',
-  '50000',
-  '+Inf',
-];
+// Linkerd's latency bucket bounds as `le` values.
+const LE = [...LINKERD_LATENCY_BUCKETS_MS.map(String), '+Inf'];
 const STEP_MS = 10_000;
 const END_MS = 3_600_000;
 

@@ -10,34 +10,15 @@
 
 import { Labels } from '../../src/model/labels.js';
 import { Head } from '../../src/tsdb/head.js';
+import { LINKERD_LATENCY_BUCKETS_MS } from '../../test/fixtures/linkerd-body.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
 const SCRAPES = Number(process.argv[3] ?? 60);
 const INTERVAL = 10_000;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
-const LE = [
-  '1',
-  '2',
-  '3',
-  '4',
-  '5',
-  '10',
-  '20',
-  '30',
-  '40',
-  '50',
-  '100',
-  '200',
-  '300',
-  '400',
-  '500',
-  '1000',
-  '2000',
-  '5000',
-  '10000',
-  '+Inf',
-];
+// Linkerd's latency bucket bounds as `le` values.
+const LE = [...LINKERD_LATENCY_BUCKETS_MS.map(String), '+Inf'];
 
 /** Label sets shaped like a linkerd-proxy's outbound metrics, built as a scrape would. */
 function linkerdSeries(n: number): Labels[] {

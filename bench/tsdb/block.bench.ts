@@ -22,39 +22,14 @@ import {
   type BlockSource,
 } from '../../src/tsdb/block-writer.js';
 import { compareLabels } from '../../src/model/labels.js';
+import { LINKERD_LATENCY_BUCKETS_MS } from '../../test/fixtures/linkerd-body.js';
 
 const PROXIES = Number(process.argv[2] ?? 20);
 const STEP_MS = 10_000;
 const SAMPLES = 720; // 2h
 const T0 = 1_700_006_400_000; // a 2h boundary, so promtool makes one block too
-const LE = [
-  '1',
-  '2',
-  '3',
-  '4',
-  '5',
-  '10',
-  '20',
-  '30',
-  '40',
-  '50',
-  '100',
-  '200',
-  '300',
-  '400',
-  '500',
-  '1000',
-  '2000',
-  '3000',
-  '4000',
-  '5000',
-  '10000',
-  '20000',
-  '30000',
-  '40000',
-  '50000',
-  '+Inf',
-];
+// Linkerd's latency bucket bounds as `le` values.
+const LE = [...LINKERD_LATENCY_BUCKETS_MS.map(String), '+Inf'];
 
 /** Deterministic pseudo-random numbers (xorshift32), so runs compare. */
 function rng(seed: number): () => number {
