@@ -9,7 +9,7 @@
  * wrk and nginx are used too when installed (not installed here at the time of writing).
  * Figures are preliminary on a shared machine.
  *
- * Run: node --expose-gc --import tsx bench/proxy/overhead.bench.ts
+ * Run: npm run build && node --expose-gc --import tsx bench/proxy/overhead.bench.ts
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -27,7 +27,9 @@ const FIXED_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 3);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 
-const MAIN = pathToFileURL(resolve('src/cmd/main.ts')).href;
+// The compiled package, as users run it (`npm run bench` builds it first); a TypeScript
+// loader in the children would add its own thread's CPU to every figure.
+const MAIN = pathToFileURL(resolve('dist/cmd/main.js')).href;
 const children: ChildProcess[] = [];
 /** Child pids by role, for CPU time per request (robust to a shared machine). */
 const pids: Record<string, number> = {};
@@ -53,11 +55,9 @@ async function freePort(): Promise<number> {
 
 /** Starts a child running `code` (an ES module body) and waits for "ready" on stdout. */
 async function child(role: string, code: string, args: string[] = []): Promise<void> {
-  const c = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', code, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const c = spawn(process.execPath, ['--input-type=module', '-e', code, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(c);
   pids[role] = c.pid ?? 0;
   await new Promise<void>((res, rej) => {
