@@ -5,31 +5,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { main } from '../src/cmd/main.js';
 import { linkerdProxyBody } from './fixtures/linkerd-body.js';
 import { EntryType, ExpositionParser } from '../src/exposition/index.js';
+import { runCli } from './support/cli.js';
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  // The commands write strings; the test runner's own protocol (Buffers) passes through.
-  const capture = (into: string[], orig: typeof ow) =>
-    ((c: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof c === 'string') return (into.push(c), true);
-      return (orig as (...a: unknown[]) => boolean)(c, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture(out, ow);
-  process.stderr.write = capture(err, ew);
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+const cli = runCli;
 
 async function listen(
   handler: Parameters<typeof createServer>[1],

@@ -9,8 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
-import { main } from '../src/cmd/main.js';
 import { formatGoFloat } from '../src/exposition/format-float.js';
+import { runCli } from './support/cli.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -20,28 +20,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs the CLI in-process, capturing what it writes. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  // The commands write strings; the test runner's own protocol (Buffers) passes through.
-  const capture = (into: string[], orig: typeof ow) =>
-    ((c: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof c === 'string') return (into.push(c), true);
-      return (orig as (...a: unknown[]) => boolean)(c, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture(out, ow);
-  process.stderr.write = capture(err, ew);
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+const cli = runCli;
 
 const STEP_S = 15;
 interface Series {

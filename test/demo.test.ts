@@ -7,29 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cmd/main.js';
+import { runCli } from './support/cli.js';
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  // The commands write strings; the test runner's own protocol (Buffers) passes through.
-  const capture = (into: string[], orig: typeof ow) =>
-    ((c: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof c === 'string') return (into.push(c), true);
-      return (orig as (...a: unknown[]) => boolean)(c, ...rest);
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture(out, ow);
-  process.stderr.write = capture(err, ew);
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+const cli = runCli;
 
 test('demo: traffic shows up in stat for every deployment, and SIGINT stops it cleanly', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mm-demo-'));
