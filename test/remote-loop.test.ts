@@ -29,6 +29,32 @@ async function withDirs(fn: (src: string, dst: string) => Promise<void>): Promis
   }
 }
 
+/**
+ * Opens a source DB, a destination DB and our receiver in front of it; closes all three.
+ * `srcDir` is the source's data folder (the queues keep their positions there).
+ */
+async function withPipeline(
+  fn: (
+    src: DB,
+    dst: DB,
+    rx: Awaited<ReturnType<typeof startReceiver>>,
+    srcDir: string,
+  ) => Promise<void>,
+): Promise<void> {
+  await withDirs(async (srcDir, dstDir) => {
+    const src = await openDB(srcDir, { logger: quiet });
+    const dst = await openDB(dstDir, { logger: quiet });
+    const rx = await startReceiver(dst);
+    try {
+      await fn(src, dst, rx, srcDir);
+    } finally {
+      await rx.close();
+      await src.close();
+      await dst.close();
+    }
+  });
+}
+
 /** Asserts `dst` holds exactly samples [0, n) of each of `nSeries` known series. */
 async function assertComplete(dst: DB, nSeries: number, n: number, stepMs: number): Promise<void> {
   const got = await readStore(dst, 'rw_test_metric');
@@ -53,10 +79,7 @@ test(
   'sender → our receiver: every series and sample, in order, over several shards',
   { timeout: 30_000 },
   async () => {
-    await withDirs(async (srcDir, dstDir) => {
-      const src = await openDB(srcDir, { logger: quiet });
-      const dst = await openDB(dstDir, { logger: quiet });
-      const rx = await startReceiver(dst);
+    await withPipeline(async (src, dst, rx, srcDir) => {
       const nSeries = 30;
       const n = 150;
       await appendKnown(src, nSeries, 0, n, T0, 1000);
@@ -90,9 +113,6 @@ test(
         assert.equal(sentTs?.value, (T0 + (n - 1) * 1000) / 1000);
       } finally {
         await q.stop();
-        await rx.close();
-        await src.close();
-        await dst.close();
       }
     });
   },
@@ -102,10 +122,7 @@ test(
   'external labels (series label wins) and write_relabel_configs are applied',
   { timeout: 30_000 },
   async () => {
-    await withDirs(async (srcDir, dstDir) => {
-      const src = await openDB(srcDir, { logger: quiet });
-      const dst = await openDB(dstDir, { logger: quiet });
-      const rx = await startReceiver(dst);
+    await withPipeline(async (src, dst, rx, srcDir) => {
       await appendKnown(src, 4, 0, 10, T0, 1000);
       const cfg = rwConfig(
         rx.url,
@@ -132,9 +149,6 @@ test(
         assert.equal(q.samplesDropped, 10);
       } finally {
         await q.stop();
-        await rx.close();
-        await src.close();
-        await dst.close();
       }
     });
   },
@@ -144,10 +158,7 @@ test(
   'receiver down for a while, appends go on: nothing missing, in order; retried counted',
   { timeout: 40_000 },
   async () => {
-    await withDirs(async (srcDir, dstDir) => {
-      const src = await openDB(srcDir, { logger: quiet });
-      const dst = await openDB(dstDir, { logger: quiet });
-      const rx = await startReceiver(dst);
+    await withPipeline(async (src, dst, rx, srcDir) => {
       let down = false;
       rx.fault = () => (down ? 'down' : 'pass');
       const nSeries = 10;
@@ -178,9 +189,6 @@ test(
         assert.equal(mgr.queueManagers[0].samplesFailed, 0);
       } finally {
         await mgr.stop();
-        await rx.close();
-        await src.close();
-        await dst.close();
       }
     });
   },
@@ -190,10 +198,7 @@ test(
   'a 400 on one batch drops that batch only; the queue does not stall',
   { timeout: 30_000 },
   async () => {
-    await withDirs(async (srcDir, dstDir) => {
-      const src = await openDB(srcDir, { logger: quiet });
-      const dst = await openDB(dstDir, { logger: quiet });
-      const rx = await startReceiver(dst);
+    await withPipeline(async (src, dst, rx, srcDir) => {
       rx.fault = (n) => (n === 2 ? 'bad-request' : 'pass');
       const nSeries = 5;
       const q = new QueueManager(
@@ -216,9 +221,6 @@ test(
         assert.ok(await waitFor(() => q.samplesTotal === nSeries * 60 - 25, 10_000));
       } finally {
         await q.stop();
-        await rx.close();
-        await src.close();
-        await dst.close();
       }
     });
   },
@@ -228,10 +230,7 @@ test(
   'restart resumes from the saved position (no resend of acknowledged data)',
   { timeout: 30_000 },
   async () => {
-    await withDirs(async (srcDir, dstDir) => {
-      const src = await openDB(srcDir, { logger: quiet });
-      const dst = await openDB(dstDir, { logger: quiet });
-      const rx = await startReceiver(dst);
+    await withPipeline(async (src, dst, rx, srcDir) => {
       const cfg = rwConfig(rx.url, 'name: resume\nqueue_config:\n  batch_send_deadline: 50ms');
       const opts = {
         walDir: join(srcDir, 'wal'),
@@ -256,9 +255,6 @@ test(
         await assertComplete(dst, 3, 30, 1000);
       } finally {
         await q2.stop();
-        await rx.close();
-        await src.close();
-        await dst.close();
       }
     });
   },
