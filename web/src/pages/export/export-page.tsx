@@ -1,0 +1,3 @@
+export function ExportPage() {
+  return <div class="state">The export page is being built.</div>;
+}
