@@ -5,6 +5,7 @@
  * @module
  */
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type RemoteWriteConfig } from '../../config/index.js';
@@ -151,4 +152,154 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     await new Promise((r) => setTimeout(r, 50));
   }
   return cond();
+}
+
+/** A program started by a test (a receiver, Prometheus, a collector process). */
+export interface PeerProcess {
+  proc: ChildProcess;
+  /** `http://127.0.0.1:<port>`. */
+  base: string;
+  /** Its stdout and stderr, in chunks. */
+  log: string[];
+  /** SIGTERM, then SIGKILL after 5 s; resolves when it has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL; resolves when it has exited. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `bin args` and waits (up to `readyTimeoutMs`) until `GET base + readyPath`
+ * answers 2xx; throws with the tail of its log if it does not.
+ */
+export async function startPeer(
+  bin: string,
+  args: string[],
+  port: number,
+  readyPath: string,
+  readyTimeoutMs = 30_000,
+): Promise<PeerProcess> {
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  proc.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  const kill = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  const ok = await waitFor(async () => {
+    if (proc.exitCode !== null) return false;
+    try {
+      return (await fetch(base + readyPath)).ok;
+    } catch {
+      return false;
+    }
+  }, readyTimeoutMs);
+  if (!ok) {
+    await stop();
+    throw new Error(`${bin} did not become ready:\n${log.join('').slice(-2000)}`);
+  }
+  return { proc, base, log, stop, kill };
+}
+
+/**
+ * Starts `meshmetrics collector` from the sources (through tsx) as a child process, on
+ * 127.0.0.1:`port`, and waits until it is ready. Run from the repository root.
+ */
+export function startCollectorProcess(
+  configFile: string,
+  dataDir: string,
+  port: number,
+  extraFlags: string[] = [],
+): Promise<PeerProcess> {
+  return startPeer(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "import('./src/cmd/main.ts').then((m) => m.main(process.argv.slice(1))).then((c) => { process.exitCode = c; })",
+      'collector',
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${dataDir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...extraFlags,
+    ],
+    port,
+    '/-/ready',
+    60_000,
+  );
+}
+
+/** Starts VictoriaMetrics (single node) on 127.0.0.1:`port` over `dataDir`. */
+export function startVictoriaMetrics(
+  bin: string,
+  dataDir: string,
+  port: number,
+): Promise<PeerProcess> {
+  return startPeer(
+    bin,
+    [
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-storageDataPath=${dataDir}`,
+      '-search.disableCache',
+      '-retentionPeriod=10y',
+    ],
+    port,
+    '/health',
+  );
+}
+
+/**
+ * The samples of `value` in a Prometheus exposition (the collector's /metrics) for
+ * the family `name`, summed over its label sets.
+ */
+export function selfMetric(exposition: string, name: string): number {
+  let sum = 0;
+  let found = false;
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const c = line.charCodeAt(name.length);
+    if (c !== 0x7b /* { */ && c !== 0x20 /* space */) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    found = true;
+  }
+  return found ? sum : NaN;
+}
+
+/** A raw-sample answer of the query API: series key (labels as JSON) → [t ms, v] pairs. */
+export async function queryRange(
+  base: string,
+  selector: string,
+  windowS: number,
+  atS = Date.now() / 1000,
+): Promise<Map<string, [number, number][]>> {
+  const res = await fetch(
+    `${base}/api/v1/query?${new URLSearchParams({ query: `${selector}[${windowS}s]`, time: String(atS) })}`,
+  );
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+  };
+  if (body.status !== 'success') throw new Error(`query ${selector}: ${body.error}`);
+  const out = new Map<string, [number, number][]>();
+  for (const r of body.data.result) {
+    const keys = Object.keys(r.metric).sort();
+    const key = JSON.stringify(keys.map((k) => [k, r.metric[k]]));
+    out.set(
+      key,
+      r.values.map(([ts, v]) => [Math.round(ts * 1000), Number(v)]),
+    );
+  }
+  return out;
 }
