@@ -11,21 +11,40 @@
  * - full: `labels()` materialised for every sample, the cold-scrape path.
  * OpenMetrics inputs run in both strict and syntax-only modes.
  *
- * Throughput is per CPU-second of this process (process.cpuUsage), not wall time, so other
- * work on a shared machine distorts it less; a bare byte loop over the same bytes is printed
- * first as a calibration of how fast this CPU is right now. Treat figures as indicative.
+ * Noise: throughput is per CPU-second of this process (process.cpuUsage), and every cell is
+ * measured in rounds that alternate a bare byte loop over the same input (count newlines:
+ * the cheapest possible pass) with the parser mode. Each round gives a ratio mode/byte-loop,
+ * which cancels most of what a shared machine does to the CPU; the table shows the median
+ * MB/s and the median ratio (×) over the rounds. Quote ratios when comparing runs.
  *
- * Run: node --expose-gc --import tsx bench/exposition/parse.bench.ts
+ * Run: node --expose-gc --import tsx bench/exposition/parse.bench.ts [--dist] [filters...]
+ *   --dist      load the compiled parser from dist/ (`npm run build` first) instead of src/
+ *   filters     only inputs or modes whose name contains one of these (e.g. `nometa full`)
+ * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per slice of a round (default 0.2).
  */
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EntryType, ExpositionParser, type ParserOptions } from '../../src/exposition/index.js';
+import { pathToFileURL } from 'node:url';
+import type { ExpositionParser, ParserOptions } from '../../src/exposition/index.js';
 import { linkerdProxyBody } from '../../test/fixtures/linkerd-body.js';
 
+type ExpositionModule = typeof import('../../src/exposition/index.js');
+
+const argv = process.argv.slice(2);
+const useDist = argv.includes('--dist');
+const filters = argv.filter((a) => !a.startsWith('--'));
+const REPO = resolve(import.meta.dirname, '../..');
+const DIST = join(REPO, 'dist/exposition/index.js');
+if (useDist && !existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run build first`);
+const { EntryType, ExpositionParser: Parser } = (await import(
+  useDist ? pathToFileURL(DIST).href : '../../src/exposition/index.js'
+)) as ExpositionModule;
+
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-const TEXTPARSE = resolve('../shared/peer-tests/exposition/prometheus-textparse');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
+const TEXTPARSE = join(REPO, '../shared/peer-tests/exposition/prometheus-textparse');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 0.1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface Input {
   name: string;
@@ -121,36 +140,23 @@ function full(p: ExpositionParser): number {
 
 type Mode = 'scan' | 'scan+map' | 'warm' | 'full';
 
-/** Runs `once` repeatedly for SECONDS of CPU time; returns bytes and samples per CPU-second. */
-function perCpuSecond(
-  bytes: number,
-  once: () => number,
-): { mbps: number; sps: number; samples: number } {
-  for (let i = 0; i < 30; i++) once(); // warm up the JIT
-  gc();
+/** CPU seconds (user) this process has used so far. */
+function cpuNow(): number {
+  return process.cpuUsage().user / 1e6;
+}
+
+/** Runs `once` for SECONDS of CPU time; returns iterations, samples and CPU seconds used. */
+function slice(once: () => number): { iters: number; samples: number; cpu: number } {
   let iters = 0;
   let samples = 0;
-  const start = process.cpuUsage().user;
+  const start = cpuNow();
   let cpu = 0;
   while (cpu < SECONDS) {
     samples += once();
     iters++;
-    cpu = (process.cpuUsage().user - start) / 1e6;
+    cpu = cpuNow() - start;
   }
-  return { mbps: (bytes * iters) / cpu / 1e6, sps: samples / cpu, samples: samples / iters };
-}
-
-function measure(input: Input, mode: Mode): { mbps: number; sps: number; samples: number } {
-  const p = new ExpositionParser<number>(input.body, input.opts);
-  const cache = new Map<string, number>();
-  for (let t = p.next(); t !== EntryType.EOF; t = p.next())
-    if (t === EntryType.Series) cache.set(p.seriesKey(), cache.size + 1);
-  if (mode === 'warm') p.setKnownKeys(cache);
-  return perCpuSecond(input.body.length, () => {
-    p.reset(input.body);
-    if (mode === 'warm') return scanKnown(p, cache);
-    return mode === 'scan' ? scan(p) : mode === 'scan+map' ? scanMap(p, cache) : full(p);
-  });
+  return { iters, samples, cpu };
 }
 
 /** Calibration: the cheapest possible pass over the bytes (count newlines). */
@@ -160,26 +166,96 @@ function byteLoop(body: Buffer): number {
   return n;
 }
 
-const calibration = perCpuSecond(inputs[1].body.length, () => byteLoop(inputs[1].body));
-console.log(
-  `calibration: bare byte loop over ${inputs[1].name}: ${calibration.mbps.toFixed(0)} MB per CPU-second`,
-);
-const modes: Mode[] = ['scan', 'scan+map', 'warm', 'full'];
-const rows: string[][] = [
-  ['input', 'bytes', 'samples', ...modes.flatMap((m) => [`${m} MB/s`, `${m} samples/s`])],
-];
-for (const input of inputs) {
-  const row = [input.name, String(input.body.length), ''];
-  for (const m of modes) {
-    const r = measure(input, m);
-    row[2] = String(r.samples);
-    row.push(r.mbps.toFixed(0), (r.sps / 1e6).toFixed(2) + 'M');
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface Cell {
+  mbps: number;
+  ratio: number;
+  sps: number;
+  samples: number;
+  byteLoopMbps: number;
+}
+
+/** ROUNDS rounds of (byte loop, mode) over the same input; medians of MB/s and of the ratio. */
+function measure(input: Input, mode: Mode): Cell {
+  const p = new Parser<number>(input.body, input.opts);
+  const cache = new Map<string, number>();
+  for (let t = p.next(); t !== EntryType.EOF; t = p.next())
+    if (t === EntryType.Series) cache.set(p.seriesKey(), cache.size + 1);
+  if (mode === 'warm') p.setKnownKeys(cache);
+  const once = (): number => {
+    p.reset(input.body);
+    if (mode === 'warm') return scanKnown(p, cache);
+    return mode === 'scan' ? scan(p) : mode === 'scan+map' ? scanMap(p, cache) : full(p);
+  };
+  const bytes = input.body.length;
+  for (let i = 0; i < 30; i++) once(); // warm up the JIT
+  const mbps: number[] = [];
+  const base: number[] = [];
+  const ratios: number[] = [];
+  const sps: number[] = [];
+  let samples = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    gc();
+    const b = slice(() => byteLoop(input.body));
+    gc();
+    const m = slice(once);
+    const bm = (bytes * b.iters) / b.cpu / 1e6;
+    const mm = (bytes * m.iters) / m.cpu / 1e6;
+    base.push(bm);
+    mbps.push(mm);
+    ratios.push(mm / bm);
+    sps.push(m.samples / m.cpu);
+    samples = m.samples / m.iters;
   }
+  return {
+    mbps: median(mbps),
+    ratio: median(ratios),
+    sps: median(sps),
+    samples,
+    byteLoopMbps: median(base),
+  };
+}
+
+const matches = (name: string): boolean =>
+  filters.length === 0 || filters.some((f) => name.includes(f));
+const allModes: Mode[] = ['scan', 'scan+map', 'warm', 'full'];
+const modes = allModes.some(matches) ? allModes.filter(matches) : allModes;
+const selected = inputs.some((i) => matches(i.name))
+  ? inputs.filter((i) => matches(i.name))
+  : inputs;
+
+console.log(
+  `parser from ${useDist ? 'dist/ (compiled)' : 'src/ (tsx)'}; ${ROUNDS} rounds of ${SECONDS} CPU-s per slice; cells: median MB/s (median ratio to the byte loop) and samples/s`,
+);
+const rows: string[][] = [
+  [
+    'input',
+    'bytes',
+    'samples',
+    'byte loop',
+    ...modes.flatMap((m) => [`${m} MB/s (×)`, 'samples/s']),
+  ],
+];
+for (const input of selected) {
+  const row = [input.name, String(input.body.length), '', ''];
+  const base: number[] = [];
+  for (const m of modes) {
+    const c = measure(input, m);
+    row[2] = String(c.samples);
+    base.push(c.byteLoopMbps);
+    row.push(`${c.mbps.toFixed(0)} (${c.ratio.toFixed(2)})`, (c.sps / 1e6).toFixed(2) + 'M');
+  }
+  row[3] = median(base).toFixed(0);
   rows.push(row);
 }
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 for (const r of rows)
   console.log(r.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
 console.log(
-  `node ${process.version}, ${SECONDS} CPU-s per cell, figures per CPU-second; targets on the textparse inputs: scan >= 250 MB/s, full >= 100 MB/s`,
+  `node ${process.version}; figures per CPU-second; targets on the textparse inputs: scan >= 250 MB/s, full >= 100 MB/s`,
 );
