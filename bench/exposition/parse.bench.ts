@@ -20,7 +20,7 @@
  * Run: node --expose-gc --import tsx bench/exposition/parse.bench.ts [--dist] [filters...]
  *   --dist      load the compiled parser from dist/ (`npm run build` first) instead of src/
  *   filters     only inputs or modes whose name contains one of these (e.g. `nometa full`)
- * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per slice of a round (default 0.2).
+ * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per slice of a round (default 0.1).
  */
 
 import { existsSync, readFileSync } from 'node:fs';
