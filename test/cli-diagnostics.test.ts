@@ -151,6 +151,15 @@ test('diagnostics proxy-metrics', async (t) => {
       assert.ok(Object.is(after[i].value, before[i].value) || after[i].value === before[i].value);
     }
     assert.ok(hashed > 50, `only ${hashed} labels hashed`);
+    // Apart from the hashed values the text is the proxy's own: label order, empty values
+    // (grpc_status="", error=""), numbers and comments, as linkerd keeps each series' labels.
+    const names = sensitive.join('|');
+    const inPlace = BODY_A.replace(
+      new RegExp(`([{,])(${names})="([^"\\\\]*)"`, 'g'),
+      (_m, sep: string, k: string, v: string) => `${sep}${k}="${hash(v)}"`,
+    );
+    assert.equal(body, inPlace);
+    assert.match(body, /grpc_status="",error=""/);
   });
 
   await t.test('--metric keeps only the named families, raw or obfuscated', async () => {

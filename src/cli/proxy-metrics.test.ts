@@ -11,6 +11,7 @@ import {
   obfuscateValue,
 } from './proxy-metrics.js';
 import type { ActiveTarget } from './prom-api.js';
+import { ParseError } from '../model/errors.js';
 
 test('isAddress and endpointOfAddress', () => {
   const f = (s: string, addr: boolean, url?: string) => {
@@ -116,20 +117,80 @@ test('inFamilies and filterFamilies keep whole families', () => {
   assert.equal(filterFamilies(BODY, new Set(['nope'])), '');
 });
 
-test('obfuscateBody hashes the six labels, keeps the rest, and can filter', () => {
+test('obfuscateBody hashes the six labels in place, keeping order and empty values', () => {
   const h = obfuscateValue;
   assert.equal(
     obfuscateBody(BODY, new Set(['request_total', 'response_latency_ms'])),
     '# HELP request_total Total count of HTTP requests.\n# TYPE request_total counter\n' +
-      `request_total{authority="${h('web.demo.svc.cluster.local:8080')}",direction="outbound",dst_namespace="${h('demo')}",dst_service="${h('web')}",server_id="${h('web.demo.serviceaccount.identity.linkerd.cluster.local')}",target_addr="${h('10.0.0.1:8080')}",tls="true"} 7\n` +
+      `request_total{direction="outbound",authority="${h('web.demo.svc.cluster.local:8080')}",target_addr="${h('10.0.0.1:8080')}",dst_service="${h('web')}",dst_namespace="${h('demo')}",server_id="${h('web.demo.serviceaccount.identity.linkerd.cluster.local')}",tls="true"} 7\n` +
       '# HELP response_latency_ms Elapsed times.\n# TYPE response_latency_ms histogram\n' +
-      `response_latency_ms_bucket{client_id="${h('x')}",direction="inbound",le="1"} 0\n` +
-      `response_latency_ms_bucket{client_id="${h('x')}",direction="inbound",le="+Inf"} 3\n` +
-      `response_latency_ms_sum{client_id="${h('x')}",direction="inbound"} 12\n` +
-      `response_latency_ms_count{client_id="${h('x')}",direction="inbound"} 3\n`,
+      `response_latency_ms_bucket{direction="inbound",client_id="${h('x')}",le="1"} 0\n` +
+      `response_latency_ms_bucket{direction="inbound",client_id="${h('x')}",le="+Inf"} 3\n` +
+      `response_latency_ms_sum{direction="inbound",client_id="${h('x')}"} 12\n` +
+      `response_latency_ms_count{direction="inbound",client_id="${h('x')}"} 3\n`,
   );
   assert.match(
     obfuscateBody(BODY, null),
     /^tcp_open_connections\{direction="inbound",peer="src"\} 2$/m,
   );
+  const cases: { name: string; line: string; want: string }[] = [
+    {
+      name: 'empty values stay; an empty obfuscated value is hashed as linkerd does',
+      line: 'response_total{direction="inbound",authority="",grpc_status="",error=""} 1',
+      want: `response_total{direction="inbound",authority="${h('')}",grpc_status="",error=""} 1`,
+    },
+    {
+      name: 'the hash is of the unescaped value',
+      line: 'x{dst_service="a\\"b\\\\c\\nd",other="q\\"r"} 1',
+      want: `x{dst_service="${h('a"b\\c\nd')}",other="q\\"r"} 1`,
+    },
+    {
+      name: 'blanks, a trailing comma, a timestamp and float formatting are kept',
+      line: 'x{ client_id = "id" , le="0.5", } 1.50e+00 1700000000000',
+      want: `x{ client_id = "${h('id')}" , le="0.5", } 1.50e+00 1700000000000`,
+    },
+    {
+      name: 'no label set',
+      line: 'process_cpu_seconds_total 0.25',
+      want: 'process_cpu_seconds_total 0.25',
+    },
+    {
+      name: 'a label-like value is not a label',
+      line: 'x{a="authority=\\"z\\""} 1',
+      want: 'x{a="authority=\\"z\\""} 1',
+    },
+  ];
+  for (const tc of cases)
+    assert.equal(obfuscateBody(tc.line + '\n', null), tc.want + '\n', tc.name);
+  // Comments of any kind and a missing final newline pass through.
+  assert.equal(obfuscateBody('# EOF', null), '# EOF');
+  assert.equal(
+    obfuscateBody('# UNIT x seconds\nx{authority="a"} 1', null),
+    `# UNIT x seconds\nx{authority="${h('a')}"} 1`,
+  );
+});
+
+test('obfuscateBody names the line and column of a malformed label set', () => {
+  const cases = [
+    {
+      body: 'ok 1\nx{authority="a} 1\n',
+      want: /unterminated value of label authority \(line 2, column 13\)/,
+    },
+    {
+      body: 'x{authority=a} 1\n',
+      want: /expected a quoted value for label authority \(line 1, column 13\)/,
+    },
+    { body: 'x{="a"} 1\n', want: /expected a label name \(line 1, column 3\)/ },
+    {
+      body: 'x{a="1" b="2"} 1\n',
+      want: /expected "," or "}" after a label value \(line 1, column 9\)/,
+    },
+  ];
+  for (const tc of cases) {
+    assert.throws(
+      () => obfuscateBody(tc.body, null),
+      (err: Error) => err instanceof ParseError && tc.want.test(err.message),
+      tc.body,
+    );
+  }
 });

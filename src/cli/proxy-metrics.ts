@@ -10,12 +10,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import {
-  EntryType,
-  ExpositionParser,
-  ExpositionWriter,
-  type FamilyType,
-} from '../exposition/index.js';
+import { ParseError } from '../model/errors.js';
 import { UsageError } from './flags.js';
 import type { ActiveTarget, PromApiClient } from './prom-api.js';
 import { resourceKind } from './stat.js';
@@ -189,29 +184,79 @@ export function filterFamilies(body: string, families: ReadonlySet<string>): str
 }
 
 /**
- * Parses a body, replaces the values of {@link OBFUSCATED_LABELS} with their hash, and
- * writes it back in text format (so label order and number formatting may change, as with
- * linkerd). When `families` is given, only those families are kept.
+ * Replaces the values of {@link OBFUSCATED_LABELS} with their hash, as `linkerd diagnostics
+ * proxy-metrics --obfuscate` does, and leaves every other byte as the proxy wrote it: label
+ * order, empty values, comments and number formatting. (Linkerd parses and re-serialises,
+ * which keeps each series' label order and empty values too, but changes float formatting
+ * and emits families in map order; hashing in place gives the same label values and keeps
+ * the body diffable against the raw one.) The hash is of the unescaped value, so `""` becomes
+ * `e3b0c442`. When `families` is given, only those families are kept.
+ * @throws ParseError naming the line and column of a malformed label set.
  */
 export function obfuscateBody(body: string, families: ReadonlySet<string> | null): string {
-  const p = new ExpositionParser(Buffer.from(body), { format: 'text' });
-  const w = new ExpositionWriter('text');
-  const helps = new Map<string, string>();
-  for (let t = p.next(); t !== EntryType.EOF; t = p.next()) {
-    if (t === EntryType.Help) helps.set(p.family(), p.help());
-    else if (t === EntryType.Type) {
-      const name = p.family();
-      if (!families || inFamilies(name, families))
-        w.family(name, p.type() as FamilyType, helps.get(name));
-    } else if (t === EntryType.Series) {
-      const name = p.metricName();
-      if (families && !inFamilies(name, families)) continue;
-      const pairs: string[] = [];
-      p.labels().forEach((k, v) => {
-        if (k !== '__name__') pairs.push(k, OBFUSCATED_LABELS.has(k) ? obfuscateValue(v) : v);
-      });
-      w.sample(name, pairs, p.value(), p.timestamp());
-    }
+  let out = '';
+  let lineNo = 0;
+  for (let start = 0; start < body.length;) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) end = body.length;
+    lineNo++;
+    const line = body.slice(start, end);
+    out += line.charCodeAt(0) === 0x23 /* # */ ? line : obfuscateSample(line, lineNo);
+    if (end < body.length) out += '\n';
+    start = end + 1;
   }
-  return w.take().toString('utf8');
+  // Filtered after hashing, so an error names the line of the body as fetched.
+  return families ? filterFamilies(out, families) : out;
+}
+
+/** One sample line with the values of the obfuscated labels replaced. */
+function obfuscateSample(line: string, lineNo: number): string {
+  const fail = (why: string, at: number): never => {
+    throw new ParseError(`cannot obfuscate sample: ${why}`, lineNo, at + 1);
+  };
+  const brace = line.indexOf('{');
+  const space = line.search(/[ \t]/);
+  if (brace < 0 || (space >= 0 && space < brace)) return line; // no label set
+  let out = '';
+  let copied = 0;
+  let i = brace + 1;
+  const skipBlanks = (): void => {
+    while (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09) i++;
+  };
+  for (;;) {
+    skipBlanks();
+    if (line.charCodeAt(i) === 0x7d /* } */) return out + line.slice(copied);
+    const nameStart = i;
+    while (i < line.length && /[A-Za-z0-9_]/.test(line[i])) i++;
+    if (i === nameStart) fail('expected a label name', i);
+    const name = line.slice(nameStart, i);
+    skipBlanks();
+    if (line[i] !== '=') fail(`expected "=" after label ${name}`, i);
+    i++;
+    skipBlanks();
+    if (line[i] !== '"') fail(`expected a quoted value for label ${name}`, i);
+    const valueStart = ++i;
+    let value = '';
+    for (;;) {
+      if (i >= line.length) fail(`unterminated value of label ${name}`, valueStart - 1);
+      const c = line[i];
+      if (c === '"') break;
+      if (c === '\\') {
+        const e = line[i + 1];
+        value += e === 'n' ? '\n' : e === '\\' || e === '"' ? e : '\\' + (e ?? '');
+        i += 2;
+      } else {
+        value += c;
+        i++;
+      }
+    }
+    if (OBFUSCATED_LABELS.has(name)) {
+      out += line.slice(copied, valueStart) + obfuscateValue(value);
+      copied = i;
+    }
+    i++; // closing quote
+    skipBlanks();
+    if (line[i] === ',') i++;
+    else if (line[i] !== '}') fail('expected "," or "}" after a label value', i);
+  }
 }
