@@ -24,6 +24,7 @@ import { goJson, jsonString, JsonOut, type TextSink } from './json-out.js';
 import { Params } from './params.js';
 import { parseMetricSelector } from './selector.js';
 import { renderSelfMetrics } from './self-metrics.js';
+import { DashboardFiles } from './static.js';
 
 /** Largest form body accepted (POST with long `match[]` or `query`). */
 const MAX_FORM_BYTES = 32 * 1024 * 1024;
@@ -41,6 +42,8 @@ export interface WebOptions extends ApiOptions {
   lifecycle?: Lifecycle | null;
   /** False while the storage is not ready: every route but /-/healthy and /-/ready is 503. */
   ready?: () => boolean;
+  /** The built dashboard served at `/` (default: the package's `dist/dashboard`). */
+  dashboardDir?: string;
   /** `POST /api/v1/write` (set with --web.enable-remote-write-receiver); absent: 404. */
   remoteWriteHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -68,6 +71,18 @@ export function parseListenAddress(addr: string): { host: string; port: number }
 function acceptsGzip(req: IncomingMessage): boolean {
   const ae = req.headers['accept-encoding'];
   return typeof ae === 'string' && /\bgzip\b/i.test(ae);
+}
+
+/** Prometheus's UI pages and the dashboard page that takes their place. */
+const UI_REDIRECTS: Record<string, string> = {
+  '/graph': './#/query',
+  '/targets': './#/targets',
+  '/service-discovery': './#/targets',
+};
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(302, { Location: location, 'Content-Type': 'text/html; charset=utf-8' });
+  res.end(`<a href="${location}">Found</a>.\n`);
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {
@@ -130,10 +145,12 @@ export class WebServer {
   readonly api: Api;
   private readonly o: WebOptions;
   private readonly server: Server;
+  private readonly dashboard: DashboardFiles;
 
   constructor(o: WebOptions) {
     this.o = o;
     this.api = new Api(o);
+    this.dashboard = new DashboardFiles(o.dashboardDir);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         // Last resort: the request failed after headers were sent, or in the handler's own code.
@@ -207,6 +224,12 @@ export class WebServer {
     }
     if (path.startsWith(API_PREFIX + '/'))
       return this.serveApi(req, res, url, path.slice(API_PREFIX.length), method);
+    if (method === 'GET' || method === 'HEAD') {
+      // Prometheus's own UI paths lead to the matching dashboard page.
+      const page = UI_REDIRECTS[path];
+      if (page !== undefined) return redirect(res, page);
+      if (this.dashboard.serve(req, res, path)) return;
+    }
     return plain(res, 404, '404 page not found\n');
   }
 

@@ -1,0 +1,123 @@
+/**
+ * Browser tests of the dashboard: Debian's chromium driven by playwright-core, against
+ * `meshmetrics demo` started as a child process (the demo mesh with its collector). A test
+ * file starts one demo and one browser, opens pages on them, and fails a page that logs a
+ * console error or an uncaught exception. Screenshots go to `artifacts/screenshots/`.
+ * @module
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { requirePeer } from './peers.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+/** Where the test run writes screenshots of each page. */
+export const SCREENSHOT_DIR = join(REPO, 'artifacts', 'screenshots');
+
+/** A running demo mesh; `url` is the collector's base URL (the dashboard is at `url + '/'`). */
+export interface Demo {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+/**
+ * Starts `meshmetrics demo` (from source, with the built dashboard in dist/dashboard) and
+ * waits until it prints the collector's address; stopped when the test ends.
+ */
+export async function startDemo(t: TestContext, extraArgs: string[] = []): Promise<Demo> {
+  if (!existsSync(join(REPO, 'dist', 'dashboard', 'index.html')))
+    throw new Error('the dashboard is not built: run `npm run build:web` first');
+  const dir = mkdtempSync(join(tmpdir(), 'mm-dash-'));
+  const code =
+    "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      code,
+      '--',
+      'demo',
+      '--web.listen-address=127.0.0.1:0',
+      '--scrape-interval=1s',
+      '--status-interval=60s',
+      `--data-dir=${join(dir, 'data')}`,
+      ...extraArgs,
+    ],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const url = /API: +(http:\/\/\S+?)\/?(\s|$)/.exec(out)?.[1];
+    if (url !== undefined) return { url, child, output: () => out };
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`demo did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Launches Debian's chromium headless (skips the test when it is missing, unless
+ * MESHMETRICS_REQUIRE_PEERS=1); closed when the test ends. Returns null when skipped.
+ */
+export async function launchBrowser(t: TestContext): Promise<Browser | null> {
+  const exe = process.env.CHROMIUM_PATH ?? requirePeer(t, 'chromium', 'chromium');
+  if (exe === null) return null;
+  const browser = await chromium.launch({
+    executablePath: exe,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  t.after(() => browser.close());
+  return browser;
+}
+
+/** A page that records console errors and uncaught exceptions for `assertNoErrors`. */
+export interface WatchedPage {
+  page: Page;
+  /** Console errors and page errors seen so far, each with its text. */
+  errors: string[];
+}
+
+/** Opens a new 1400×900 page that records errors. */
+export async function openPage(browser: Browser): Promise<WatchedPage> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // Aborted fetches are the dashboard cancelling a refresh it no longer needs.
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`request failed: ${r.url()}`);
+  });
+  return { page, errors };
+}
+
+/** Writes a full-page screenshot to `artifacts/screenshots/<name>.png`; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
