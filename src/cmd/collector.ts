@@ -148,6 +148,7 @@ export async function startCollector(
     lookbackDeltaMs: opts.queryLookbackDeltaMs,
     externalLabels: () => config.global.externalLabels,
     targets: scrapeManager,
+    metadata: scrapeManager,
     head: db.head,
     enableAdminApi: opts.enableAdminApi,
     admin: tsdbAdmin(db, opts.dataDir),

@@ -12,6 +12,7 @@
 
 import type { Labels } from '../model/labels.js';
 import type { SeriesRef } from '../storage/interface.js';
+import { MetadataStore } from './metadata.js';
 
 /** FNV-1a over label names and values, with separators; computed on a cache miss only. */
 function hashLabels(ls: Labels): number {
@@ -70,6 +71,8 @@ export class CacheEntry {
 export class ScrapeCache {
   /** Raw series text (latin1 string of the bytes) to entry. */
   readonly entries = new Map<string, CacheEntry>();
+  /** TYPE, HELP and UNIT per metric family, as the target wrote them. */
+  readonly metadata = new MetadataStore();
   /**
    * Series by label hash (a bucket array on collisions), so aliases share one series.
    * Hashing the labels directly avoids keeping a canonical key string per series.
@@ -193,6 +196,7 @@ export class ScrapeCache {
     this.cur.length = 0;
     if (!flush) return;
     const iter = this.iter;
+    this.metadata.evict(iter);
     if (this.entries.size > this.seenEntries) {
       for (const [k, e] of this.entries) {
         if (e.lastIter === iter) continue;

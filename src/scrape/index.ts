@@ -13,10 +13,13 @@ export type { Fetcher, ScrapeLimits, ScrapeLoopOptions, StopStaleness } from './
 export { ScrapeManager } from './manager.js';
 export type {
   ActiveTargetInfo,
+  TargetMetricMetadata,
   PoolTargets,
   ScrapeManagerOptions,
   TargetRetriever,
 } from './manager.js';
+export { MetadataStore } from './metadata.js';
+export type { MetadataType, MetricMetadata } from './metadata.js';
 export { ScrapeMetrics } from './metrics.js';
 export type { MetricRow } from './metrics.js';
 export { ScrapePool } from './pool.js';

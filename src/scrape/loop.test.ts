@@ -50,22 +50,23 @@ class MemStore implements Appendable {
   }
 }
 
+/** A body a test target answers with: text 0.0.4, or with its own content type. */
+type TestBody = string | Error | { text: string; contentType: string };
+
 /** A fetcher answering from a list of bodies (a string, or an Error to fail). */
-function fetcher(bodies: (string | Error)[]): Fetcher {
+function fetcher(bodies: TestBody[]): Fetcher {
   let i = 0;
   return {
     fetch: async () => {
       const b = bodies[Math.min(i++, bodies.length - 1)];
       if (b instanceof Error) throw b;
+      if (typeof b !== 'string') return { body: Buffer.from(b.text), contentType: b.contentType };
       return { body: Buffer.from(b), contentType: 'text/plain; version=0.0.4' };
     },
   };
 }
 
-function newLoop(
-  bodies: (string | Error)[],
-  opts: { honorLabels?: boolean; metricRelabel?: string } = {},
-) {
+function newLoop(bodies: TestBody[], opts: { honorLabels?: boolean; metricRelabel?: string } = {}) {
   const store = new MemStore();
   const labels = Labels.from({ job: 'j', instance: 'i:1' });
   const internal = Labels.from({
@@ -123,6 +124,43 @@ describe('ScrapeLoop', () => {
     );
     assert.equal(loop.target.health, 'up');
     assert.equal(loop.cache.seriesCount, 1, 'b evicted from the cache after the scrape without it');
+  });
+
+  test('metric metadata: TYPE, HELP and UNIT per family, updated by later scrapes, kept through failures', async () => {
+    const scrapes: { body: TestBody; want: string[] }[] = [
+      {
+        body: '# HELP a Help of a.\n# TYPE a counter\na 1\n# TYPE b untyped\nb 2\n# HELP c C \\\\ \\n.\n',
+        want: ['a counter "Help of a." ""', 'b unknown "" ""', 'c unknown "C \\\\ \\n." ""'],
+      },
+      {
+        body: '# HELP a New help.\n# TYPE a gauge\na 1\n',
+        want: ['a gauge "New help." ""', 'b unknown "" ""', 'c unknown "C \\\\ \\n." ""'],
+      },
+      {
+        body: new Error('connection refused'),
+        want: ['a gauge "New help." ""', 'b unknown "" ""', 'c unknown "C \\\\ \\n." ""'],
+      },
+      {
+        body: {
+          text: '# TYPE d gauge\n# UNIT d bytes\n# HELP d D.\nd 1\n# EOF\n',
+          contentType: 'application/openmetrics-text; version=1.0.0',
+        },
+        want: [
+          'a gauge "New help." ""',
+          'b unknown "" ""',
+          'c unknown "C \\\\ \\n." ""',
+          'd gauge "D." "bytes"',
+        ],
+      },
+    ];
+    const { loop } = newLoop(scrapes.map((s) => s.body));
+    for (let i = 0; i < scrapes.length; i++) {
+      await loop.scrapeAndReport();
+      const got = loop.cache.metadata
+        .list()
+        .map((m) => `${m.metric} ${m.type} ${JSON.stringify(m.help)} ${JSON.stringify(m.unit)}`);
+      assert.deepEqual(got, scrapes[i].want, `scrape ${i + 1}`);
+    }
   });
 
   test('an HTTP error writes up=0 and stale markers once', async () => {

@@ -26,6 +26,7 @@ import type { Appendable, Appender, SeriesRef } from '../storage/interface.js';
 import { CachedSeries, CacheEntry, ScrapeCache } from './cache.js';
 import { ScrapeError, type FetchResult } from './http.js';
 import type { Logger } from './log.js';
+import type { MetadataStore } from './metadata.js';
 import type { ScrapeMetrics } from './metrics.js';
 import type { Target } from './target.js';
 
@@ -302,7 +303,10 @@ export class ScrapeLoop {
       if (body.length > 0) {
         p = this.parserFor(contentType, body);
         for (let et = p.next(); et !== EntryType.EOF; et = p.next()) {
-          if (et !== EntryType.Series) continue;
+          if (et !== EntryType.Series) {
+            if (et !== EntryType.Comment) recordMetadata(cache.metadata, p, et, iter);
+            continue;
+          }
           total++;
           // Text mode finds a cached line from its end, with no label scan (p.known()).
           let e = p.known();
@@ -500,6 +504,18 @@ export class ScrapeLoop {
       }
     }
   }
+}
+
+/** Records a TYPE, HELP or UNIT entry in the target's metadata, as Prometheus's scrape loop. */
+function recordMetadata(
+  md: MetadataStore,
+  p: ExpositionParser<CacheEntry>,
+  et: EntryType,
+  iter: number,
+): void {
+  if (et === EntryType.Type) md.setType(p.family(), p.type(), iter);
+  else if (et === EntryType.Help) md.setHelp(p.family(), p.help(), iter);
+  else if (et === EntryType.Unit) md.setUnit(p.family(), p.unit(), iter);
 }
 
 /** True for the per-sample rejections that never fail a scrape. */

@@ -12,6 +12,7 @@ import type { Appendable } from '../storage/interface.js';
 import type { Logger } from './log.js';
 import { silentLogger } from './log.js';
 import type { Fetcher } from './loop.js';
+import type { MetricMetadata } from './metadata.js';
 import { ScrapeMetrics } from './metrics.js';
 import { ScrapePool } from './pool.js';
 import type { Target, TargetHealth } from './target.js';
@@ -42,6 +43,15 @@ export interface PoolTargets {
 /** The small interface the HTTP API reads target state through. */
 export interface TargetRetriever {
   targets(): PoolTargets[];
+}
+
+/**
+ * One metric family's metadata as one target exposed it: a row of
+ * `/api/v1/targets/metadata`, and what remote_write sends as `MetricMetadata`.
+ */
+export interface TargetMetricMetadata extends MetricMetadata {
+  /** The target's labels (`job`, `instance`, …). */
+  readonly target: Labels;
 }
 
 /** Options of a {@link ScrapeManager}. */
@@ -181,6 +191,26 @@ export class ScrapeManager implements TargetRetriever {
         })),
         dropped: pool.dropped().map((d) => ({ discoveredLabels: d.discoveredLabels })),
       });
+    }
+    return out;
+  }
+
+  /**
+   * The metric metadata of every active target: pools by name, targets by labels, each
+   * target's families in the order it first wrote them. Rows of one target are adjacent.
+   * A snapshot: later scrapes do not change it.
+   */
+  metadata(): TargetMetricMetadata[] {
+    const out: TargetMetricMetadata[] = [];
+    for (const job of [...this.pools.keys()].sort()) {
+      const loops = this.pools.get(job)!.pool.activeLoops();
+      loops.sort((a, b) => (a.target.labels.key() < b.target.labels.key() ? -1 : 1));
+      for (const loop of loops) {
+        const target = loop.target.labels;
+        for (const m of loop.cache.metadata.list()) {
+          out.push({ target, metric: m.metric, type: m.type, help: m.help, unit: m.unit });
+        }
+      }
     }
     return out;
   }

@@ -522,8 +522,13 @@ export class Api {
       }
     }
     const res: unknown[] = [];
+    let lastTarget: Labels | null = null;
     for (const m of this.o.metadata?.metadata() ?? []) {
-      if (limit >= 0 && res.length >= limit) break;
+      // 2.42 checks the limit before each target, not each row: a target's rows all go in.
+      if (m.target !== lastTarget) {
+        lastTarget = m.target;
+        if (limit >= 0 && res.length >= limit) break;
+      }
       if (!matchers.every((x) => x.matches(m.target.get(x.name)))) continue;
       if (metric !== '' && m.metric !== metric) continue;
       const target = m.target.toObject();
