@@ -775,3 +775,27 @@ test('--metrics.drop-labels leaves the labels out and merges their series', asyn
     await p.stop();
   }
 });
+
+test('label sets of evicted series lose their ids; an old endpoint returns as one series', async () => {
+  let now = Date.now();
+  const p = new Proxy(options({ inboundApp: appAddr, retainIdleMs: 60_000, clock: () => now }));
+  const a = await p.start();
+  try {
+    for (let i = 0; i < 30; i++)
+      assert.equal((await get(a.inbound, '/status/200', { host: `h${i}.test` })).status, 200);
+    assert.ok(p.labels.size >= 30, `${p.labels.size} label sets`);
+    now += 61_000;
+    await scrape(a.admin); // evicts
+    // Left: at most the sets of the connections still open (client → proxy, proxy → app).
+    assert.ok(p.labels.size <= 2, `${p.labels.size} label sets after eviction`);
+    now += 1000;
+    assert.equal((await get(a.inbound, '/status/200', { host: 'h3.test' })).status, 200);
+    const { text } = await scrape(a.admin);
+    const h3 = text.split('\n').filter((l) => /^request_total\{.*authority="h3\.test"/.test(l));
+    assert.equal(h3.length, 1, h3.join('\n'));
+    assert.match(h3[0], / 1$/);
+    assert.ok(!text.includes('authority="h4.test"'));
+  } finally {
+    await p.stop();
+  }
+});

@@ -59,10 +59,20 @@ export const DEFAULT_ROUTE_AUTHZ: LabelPairs = [
   'all-unauthenticated',
 ];
 
-/** A label set plus its cache key; keys of longer sets are this key plus suffixes. */
-export interface LabelSet {
+/**
+ * A label set plus its cache key; keys of longer sets are this key plus suffixes. A set is
+ * retired when eviction left no series under its key; holders must then get a fresh one
+ * from {@link LabelSets.make} (recording under a retired key could duplicate a series).
+ */
+export class LabelSet {
   readonly key: string;
   readonly pairs: LabelPairs;
+  retired: boolean;
+  constructor(key: string, pairs: LabelPairs) {
+    this.key = key;
+    this.pairs = pairs;
+    this.retired = false;
+  }
 }
 
 /** Splits `host:port` / `[v6]:port` into ip and port strings (port '' when absent). */
@@ -93,10 +103,11 @@ export class LabelSets {
   private readonly drop: ReadonlySet<string>;
   private readonly cache = new Map<string, LabelSet>();
   /**
-   * Label-set text to id. Never cleared, so an id is never reused for other labels; it
-   * grows with the distinct label sets seen (one entry each, not one per series).
+   * Label-set text to its set. Entries whose key has no series left are removed by
+   * {@link retain}; ids come from a counter, so an id is never reused for other labels.
    */
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new Map<string, LabelSet>();
+  private nextId = 0;
   /** Bound on cached label sets; the cache is cleared (not the series) when it is passed. */
   private readonly maxCached: number;
 
@@ -105,10 +116,15 @@ export class LabelSets {
     this.maxCached = maxCached;
   }
 
+  /** Number of label sets with an id (live ones, after {@link retain}). */
+  get size(): number {
+    return this.ids.size;
+  }
+
   /**
    * Makes a label set from pairs, dropping the configured labels. Its key is a short id
    * interned from the values, so keys of derived series (`key + status`) stay short and
-   * cheap to hash; equal label sets always get the same id.
+   * cheap to hash; equal label sets get the same key while any series uses it.
    */
   make(pairs: LabelPairs): LabelSet {
     const out: string[] = [];
@@ -118,24 +134,46 @@ export class LabelSets {
       out.push(pairs[i], pairs[i + 1]);
       full += pairs[i] + '\u0000' + pairs[i + 1] + '\u0000';
     }
-    let id = this.ids.get(full);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(full, id);
+    let s = this.ids.get(full);
+    if (s === undefined) {
+      s = new LabelSet((this.nextId++).toString(36) + '\u0000', out);
+      this.ids.set(full, s);
     }
-    return { key: id.toString(36) + '\u0000', pairs: out };
+    return s;
   }
 
   /** The cached label set for `cacheKey`, built by `build` on a miss. */
   cached(cacheKey: string, build: () => LabelPairs): LabelSet {
     let s = this.cache.get(cacheKey);
-    if (s === undefined) {
+    if (s === undefined || s.retired) {
       if (this.cache.size >= this.maxCached) this.cache.clear();
       s = this.make(build());
       this.cache.set(cacheKey, s);
     }
     return s;
   }
+
+  /**
+   * Forgets (and retires) every label set whose key is not in `liveKeys`, the keys still
+   * used by some series; called after idle series were evicted. Returns how many went.
+   */
+  retain(liveKeys: ReadonlySet<string>): number {
+    let n = 0;
+    for (const [full, s] of this.ids) {
+      if (liveKeys.has(s.key)) continue;
+      s.retired = true;
+      this.ids.delete(full);
+      n++;
+    }
+    if (n > 0) for (const [k, s] of this.cache) if (s.retired) this.cache.delete(k);
+    return n;
+  }
+}
+
+/** The label-set key a series key starts with (up to and including the first NUL). */
+export function labelSetKeyOf(seriesKey: string): string {
+  const nul = seriesKey.indexOf('\u0000');
+  return nul < 0 ? seriesKey : seriesKey.slice(0, nul + 1);
 }
 
 /** The target labels of an address: `target_addr`, `target_ip`, `target_port`. */

@@ -172,3 +172,60 @@ test('open connections show their bytes at each render; close adds only the rest
     /^tcp_open_connections\{direction="outbound",peer="dst"\} 0$/m,
   );
 });
+
+test('evicted series take their label-set ids along; a held set records without duplicates', () => {
+  let now = 0;
+  const sets = new LabelSets();
+  const m = new ProxyMetrics({
+    clock: () => now,
+    retainIdleMs: 60_000,
+    buildInfo: BUILD,
+    processMetrics: false,
+    labelSets: sets,
+  });
+  const exchange = (ep: ReturnType<LabelSets['make']>, status = 200): void => {
+    m.request(ep);
+    m.responseStart(ep, status, 3);
+    m.responseEnd(ep, status, '', '');
+  };
+  const eps = Array.from({ length: 100 }, (_, i) =>
+    sets.make(['direction', 'inbound', 'authority', `h${i}.test:80`]),
+  );
+  for (const ep of eps) exchange(ep);
+  const conn = sets.make(['direction', 'inbound', 'peer', 'src']);
+  const open = m.tcpOpen(conn); // an open connection keeps its set
+  const closedConn = sets.make(['direction', 'inbound', 'peer', 'dst']);
+  m.tcpClose(m.tcpOpen(closedConn), '', 1, 1);
+  now = 30_000;
+  exchange(eps[0]);
+  assert.equal(sets.size, 102);
+
+  now = 60_001;
+  m.render();
+  assert.equal(sets.size, 2, 'only the sets of live series keep an id');
+  assert.deepEqual(
+    [eps[0].retired, eps[1].retired, conn.retired, closedConn.retired],
+    [false, true, false, true],
+  );
+
+  // A response in flight on a retired set and a new request for the same labels share one
+  // fresh id, never the old one (ids are not reused), so no series appears twice.
+  m.responseStart(eps[1], 503, 2);
+  const again = sets.make(eps[1].pairs);
+  assert.notEqual(again.key, eps[1].key);
+  assert.ok(parseInt(again.key, 36) > parseInt(closedConn.key, 36));
+  m.request(again);
+  m.responseEnd(eps[1], 503, '', '');
+  const text = m.render().toString();
+  const count = (re: RegExp): number => text.split('\n').filter((l) => re.test(l)).length;
+  assert.equal(count(/^request_total\{direction="inbound",authority="h1\.test:80"\} 1$/), 1);
+  assert.equal(count(/^response_total\{[^}]*authority="h1\.test:80"[^}]*\} 1$/), 1);
+  assert.equal(count(/^response_latency_ms_count\{[^}]*authority="h1\.test:80"[^}]*\} 1$/), 1);
+  assert.equal(count(/authority="h2\.test:80"/), 0);
+  assert.equal(sets.size, 3);
+
+  m.tcpClose(open, '', 0, 0);
+  now = 200_000;
+  m.render();
+  assert.equal(sets.size, 0, 'everything idle: the table is empty');
+});

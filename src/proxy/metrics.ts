@@ -124,6 +124,11 @@ export class ScalarFamily implements Family {
     return s;
   }
 
+  /** Keys of the live series. */
+  keys(): IterableIterator<string> {
+    return this.series.keys();
+  }
+
   /** Looks up a series without creating it; for tests and diagnostics. */
   valueOf(key: string): number | undefined {
     return this.series.get(key)?.value;
@@ -181,6 +186,11 @@ export class HistogramFamily implements Family {
     );
     this.series.set(key, s);
     return s;
+  }
+
+  /** Keys of the live series. */
+  keys(): IterableIterator<string> {
+    return this.series.keys();
   }
 
   /** Records one observation `v` into series `key`, creating it from `labels` on first use. */

@@ -75,6 +75,8 @@ export interface ProxyAddresses {
 /** A running (or startable) sidecar proxy. */
 export class Proxy {
   readonly metrics: ProxyMetrics;
+  /** The label sets series are recorded under (their ids go with evicted series). */
+  readonly labels: LabelSets;
   readonly opts: ProxyOptions;
   private readonly inbound: Listener;
   private readonly outbound: Listener;
@@ -90,12 +92,13 @@ export class Proxy {
   constructor(opts: ProxyOptions) {
     this.opts = opts;
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    const labels = (this.labels = new LabelSets(opts.dropLabels));
     this.metrics = new ProxyMetrics({
       clock: opts.clock,
       retainIdleMs: opts.retainIdleMs,
       buildInfo: opts.buildInfo,
+      labelSets: labels,
     });
-    const labels = new LabelSets(opts.dropLabels);
     const inSide = new Side('inbound', this.metrics, labels, { appAddress: opts.inboundApp });
     const outSide = new Side('outbound', this.metrics, labels, { destinations: opts.destinations });
     const detectTimeoutMs = opts.detectTimeoutMs;

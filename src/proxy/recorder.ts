@@ -15,7 +15,7 @@ import {
   ScalarFamily,
   type Clock,
 } from './metrics.js';
-import type { Direction, LabelSet } from './labels.js';
+import { labelSetKeyOf, type Direction, type LabelSet, type LabelSets } from './labels.js';
 import { writeBuildInfo, writeProcessMetrics, type BuildInfo } from './process-metrics.js';
 
 /** Values of the `error` label of `*_errors_total` (reference §1.7). */
@@ -93,16 +93,23 @@ export class ProxyMetrics {
   private readonly slots = new Map<string, StatusSlot>();
   /** Connections whose bytes are synced into the byte families at each render. */
   private readonly openConnections = new Set<TcpHandle>();
+  /** The label sets recorded under; their ids are dropped when their series are evicted. */
+  private readonly labelSets: LabelSets | null;
+  /** The families whose series keys start with a label-set key. */
+  private readonly labelledFamilies: (ScalarFamily | HistogramFamily)[];
 
   constructor(opts: {
     clock?: Clock;
     retainIdleMs?: number;
     buildInfo: BuildInfo;
     processMetrics?: boolean;
+    /** The label sets the proxy records under; without it their ids are never dropped. */
+    labelSets?: LabelSets;
   }) {
     this.clock = opts.clock ?? Date.now;
+    this.labelSets = opts.labelSets ?? null;
     const r = (this.registry = new Registry(this.clock, opts.retainIdleMs));
-    r.onEvicted = () => this.slots.clear();
+    r.onEvicted = () => this.afterEviction();
     this.requestTotal = r.register(
       new ScalarFamily('request_total', 'counter', 'Total count of HTTP requests.'),
     );
@@ -166,14 +173,45 @@ export class ProxyMetrics {
         ),
       ),
     };
+    this.labelledFamilies = [
+      this.requestTotal,
+      this.responseLatencyMs,
+      this.responseTotal,
+      this.tcpOpenTotal,
+      this.tcpOpenConnections,
+      this.tcpReadBytesTotal,
+      this.tcpWriteBytesTotal,
+      this.tcpCloseTotal,
+    ];
     if (opts.processMetrics !== false)
       r.register(new CallbackFamily('process', writeProcessMetrics));
     const info = opts.buildInfo;
     r.register(new CallbackFamily('proxy_build_info', (w) => writeBuildInfo(w, info)));
   }
 
+  /**
+   * Drops the (endpoint, status) slots, which hold evicted series, and the ids of label
+   * sets no series uses any more, so the id table shrinks with the series.
+   */
+  private afterEviction(): void {
+    this.slots.clear();
+    if (this.labelSets === null) return;
+    const live = new Set<string>();
+    for (const f of this.labelledFamilies) for (const k of f.keys()) live.add(labelSetKeyOf(k));
+    this.labelSets.retain(live);
+  }
+
+  /**
+   * The set to record under: `ls` itself, or, when eviction retired it while a request or
+   * connection held it, the current set of the same labels (so no series is duplicated).
+   */
+  private current(ls: LabelSet): LabelSet {
+    return ls.retired && this.labelSets !== null ? this.labelSets.make(ls.pairs) : ls;
+  }
+
   /** Counts a request on endpoint `ep`. */
   request(ep: LabelSet): void {
+    if (ep.retired) ep = this.current(ep);
     const now = this.clock();
     const s = this.requestTotal.get(ep.key) ?? this.requestTotal.create(ep.key, ep.pairs, now);
     s.value++;
@@ -182,6 +220,7 @@ export class ProxyMetrics {
 
   /** Records time to first response byte (headers) for `status` on `ep`. */
   responseStart(ep: LabelSet, status: number, latencyMs: number): void {
+    if (ep.retired) ep = this.current(ep);
     const now = this.clock();
     const key = ep.key + statusText(status);
     const slot = this.slot(key);
@@ -196,6 +235,7 @@ export class ProxyMetrics {
 
   /** Counts a finished response; `error` is "" unless the stream failed. */
   responseEnd(ep: LabelSet, status: number, grpcStatus: string, error: string): void {
+    if (ep.retired) ep = this.current(ep);
     const now = this.clock();
     const key = ep.key + statusText(status);
     const slot = this.slot(key);
@@ -269,6 +309,8 @@ export class ProxyMetrics {
    * at each render), so long-lived connections show their traffic before they close.
    */
   tcpOpen(labels: LabelSet, counters: ByteCounters | null = null): TcpHandle {
+    // An open connection keeps its tcp_open_connections series, so its set stays live.
+    if (labels.retired) labels = this.current(labels);
     const now = this.clock();
     this.tcpOpenTotal.add(labels.key, labels.pairs, 1, now);
     this.tcpOpenConnections.add(labels.key, labels.pairs, 1, now);

@@ -61,11 +61,12 @@ export class Side {
   /**
    * The route of a request or connection whose authority is `authority` (a Host header, an
    * absolute URI's host, an h2 `:authority`, or a tcp-route's destination). Routes are cached
-   * per authority; the cache is cleared when it passes 10,000 entries.
+   * per authority (rebuilt once eviction retired their label sets); the cache is cleared when
+   * it passes 10,000 entries.
    */
   route(authority: string): Route {
     let r = this.routes.get(authority);
-    if (r === undefined) {
+    if (r === undefined || r.endpoint.retired || r.connect.retired) {
       if (this.routes.size >= 10_000) this.routes.clear();
       r =
         this.direction === 'inbound' ? this.inboundRoute(authority) : this.outboundRoute(authority);
