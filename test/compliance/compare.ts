@@ -1,0 +1,265 @@
+/**
+ * The comparer of the PromQL compliance test: sends one query to the reference (Prometheus)
+ * and to the system under test (ours) through the HTTP API and judges the two answers with
+ * the upstream tester's rules (prometheus/compliance `promql/comparer`):
+ *
+ * - the reference failing when the case should not fail (or succeeding when it should) means
+ *   the setup is broken;
+ * - ours failing when it should not is an "unexpected failure" (an error text containing
+ *   `501` counts as "unsupported"); ours succeeding when it should fail is an "unexpected
+ *   success";
+ * - otherwise both results are sorted by label set and must have equal label sets, equal
+ *   timestamps, and values equal within `|a−b| ≤ 1e-5·min(|a|,|b|)` (NaN equals NaN).
+ *
+ * Beyond upstream: when both fail, `errorType` and the HTTP status must match too.
+ * @module
+ */
+
+/** One HTTP API answer. */
+export interface ApiReply {
+  httpStatus: number;
+  status: 'success' | 'error';
+  errorType?: string;
+  error?: string;
+  resultType?: string;
+  result?: unknown;
+  /** Transport failure (connection refused, timeout). */
+  transport?: string;
+}
+
+/** Sends a form-encoded POST to `base + path` and parses the Prometheus API envelope. */
+export async function postForm(
+  base: string,
+  path: string,
+  params: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<ApiReply> {
+  try {
+    const res = await fetch(base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return envelope(res.status, await res.text());
+  } catch (err) {
+    return { httpStatus: 0, status: 'error', transport: (err as Error).message };
+  }
+}
+
+/** GETs `base + path?query` (repeated keys allowed) and parses the API envelope. */
+export async function getApi(
+  base: string,
+  path: string,
+  params: [string, string][],
+  timeoutMs = 10_000,
+): Promise<ApiReply> {
+  try {
+    const res = await fetch(`${base}${path}?${new URLSearchParams(params).toString()}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return envelope(res.status, await res.text());
+  } catch (err) {
+    return { httpStatus: 0, status: 'error', transport: (err as Error).message };
+  }
+}
+
+function envelope(httpStatus: number, text: string): ApiReply {
+  let body: {
+    status?: string;
+    errorType?: string;
+    error?: string;
+    data?: unknown;
+  };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return { httpStatus, status: 'error', error: `not JSON: ${text.slice(0, 200)}` };
+  }
+  if (body.status !== 'success')
+    return { httpStatus, status: 'error', errorType: body.errorType, error: body.error };
+  const data = body.data as { resultType?: string; result?: unknown } | unknown[];
+  if (Array.isArray(data)) return { httpStatus, status: 'success', result: data };
+  return { httpStatus, status: 'success', resultType: data?.resultType, result: data?.result };
+}
+
+/** What the comparison concluded. */
+export type Verdict = 'passed' | 'failed' | 'unsupported' | 'setup-broken';
+
+/** The outcome of one case, with a short cause and a diff for the report. */
+export interface Outcome {
+  verdict: Verdict;
+  /** Short class of the failure: "unexpected failure", "values differ", … */
+  cause: string;
+  /** A short human-readable difference (empty when passed). */
+  diff: string;
+}
+
+const PASS: Outcome = Object.freeze({ verdict: 'passed', cause: '', diff: '' });
+
+/** Judges one query's pair of answers as upstream does (plus error kinds when both fail). */
+export function judge(ref: ApiReply, ours: ApiReply, shouldFail: boolean): Outcome {
+  const refFailed = ref.status !== 'success';
+  const oursFailed = ours.status !== 'success';
+  if (refFailed !== shouldFail)
+    return {
+      verdict: 'setup-broken',
+      cause: shouldFail ? 'reference succeeded on a should_fail case' : 'reference failed',
+      diff: `Prometheus: ${describeReply(ref)}`,
+    };
+  if (oursFailed && !shouldFail) {
+    const text = `${ours.error ?? ''}${ours.transport ?? ''}`;
+    return {
+      verdict: text.includes('501') || ours.httpStatus === 501 ? 'unsupported' : 'failed',
+      cause: 'unexpected failure',
+      diff: `ours: ${describeReply(ours)}`,
+    };
+  }
+  if (!oursFailed && shouldFail)
+    return {
+      verdict: 'failed',
+      cause: 'unexpected success',
+      diff: `Prometheus: ${describeReply(ref)}; ours: ${ours.resultType} result`,
+    };
+  if (shouldFail) {
+    if (ref.errorType !== ours.errorType || ref.httpStatus !== ours.httpStatus)
+      return {
+        verdict: 'failed',
+        cause: 'error kind differs',
+        diff: `Prometheus: ${describeReply(ref)}; ours: ${describeReply(ours)}`,
+      };
+    return PASS;
+  }
+  return compareResults(ref, ours);
+}
+
+/** Compares two successful query answers (matrix, vector, scalar or string). */
+export function compareResults(ref: ApiReply, ours: ApiReply): Outcome {
+  if (ref.resultType !== ours.resultType)
+    return {
+      verdict: 'failed',
+      cause: 'result type differs',
+      diff: `Prometheus: ${ref.resultType}; ours: ${ours.resultType}`,
+    };
+  const a = normalize(ref.resultType, ref.result);
+  const b = normalize(ours.resultType, ours.result);
+  const onlyRef = a.filter((s) => !b.some((x) => x.labels === s.labels)).map((s) => s.labels);
+  const onlyOurs = b.filter((s) => !a.some((x) => x.labels === s.labels)).map((s) => s.labels);
+  if (onlyRef.length > 0 || onlyOurs.length > 0)
+    return {
+      verdict: 'failed',
+      cause: 'series differ',
+      diff:
+        `${a.length} series in Prometheus, ${b.length} in ours; ` +
+        `only in Prometheus: ${listShort(onlyRef)}; only in ours: ${listShort(onlyOurs)}`,
+    };
+  for (let i = 0; i < a.length; i++) {
+    const pa = a[i].points;
+    const pb = b[i].points;
+    for (let j = 0; j < Math.max(pa.length, pb.length); j++) {
+      const x = pa[j];
+      const y = pb[j];
+      if (x === undefined || y === undefined || x[0] !== y[0])
+        return {
+          verdict: 'failed',
+          cause: 'timestamps differ',
+          diff:
+            `${a[i].labels}: ${pa.length} points in Prometheus, ${pb.length} in ours; ` +
+            `first difference at point ${j}: Prometheus ${fmtPoint(x)}, ours ${fmtPoint(y)}`,
+        };
+      if (!valuesEqual(x[1], y[1]))
+        return {
+          verdict: 'failed',
+          cause: 'values differ',
+          diff: `${a[i].labels} at ${x[0]}: Prometheus ${x[1]}, ours ${y[1]}`,
+        };
+    }
+  }
+  return PASS;
+}
+
+/** Compares two lists of strings or label sets (series, labels, label values) as sets. */
+export function compareSets(ref: ApiReply, ours: ApiReply): Outcome {
+  if (ref.status !== 'success' || ours.status !== 'success') {
+    if (ref.status === ours.status && ref.errorType === ours.errorType) return PASS;
+    return {
+      verdict: ref.status !== 'success' ? 'setup-broken' : 'failed',
+      cause: 'unexpected failure',
+      diff: `Prometheus: ${describeReply(ref)}; ours: ${describeReply(ours)}`,
+    };
+  }
+  const key = (x: unknown): string =>
+    typeof x === 'string' ? x : labelKey(x as Record<string, string>);
+  const a = new Set((ref.result as unknown[]).map(key));
+  const b = new Set((ours.result as unknown[]).map(key));
+  const onlyRef = [...a].filter((x) => !b.has(x));
+  const onlyOurs = [...b].filter((x) => !a.has(x));
+  if (onlyRef.length === 0 && onlyOurs.length === 0) return PASS;
+  return {
+    verdict: 'failed',
+    cause: 'sets differ',
+    diff: `only in Prometheus: ${listShort(onlyRef)}; only in ours: ${listShort(onlyOurs)}`,
+  };
+}
+
+/** Upstream's tolerance: `cmpopts.EquateApprox(1e-5, 0)`, with NaN equal to NaN. */
+export function valuesEqual(as: string, bs: string): boolean {
+  if (as === bs) return true;
+  const a = Number(as);
+  const b = Number(bs);
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  if (a === b) return true;
+  return Math.abs(a - b) <= 1e-5 * Math.min(Math.abs(a), Math.abs(b));
+}
+
+interface NormSeries {
+  labels: string;
+  points: [number, string][];
+}
+
+/** Every result shape as series with points, sorted by label set. */
+function normalize(resultType: string | undefined, result: unknown): NormSeries[] {
+  let out: NormSeries[];
+  switch (resultType) {
+    case 'matrix':
+      out = (result as { metric: Record<string, string>; values: [number, string][] }[]).map(
+        (s) => ({ labels: labelKey(s.metric), points: s.values }),
+      );
+      break;
+    case 'vector':
+      out = (result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({
+        labels: labelKey(s.metric),
+        points: [s.value],
+      }));
+      break;
+    case 'scalar':
+    case 'string':
+      out = [{ labels: '{}', points: [result as [number, string]] }];
+      break;
+    default:
+      out = [];
+  }
+  return out.sort((x, y) => (x.labels < y.labels ? -1 : x.labels > y.labels ? 1 : 0));
+}
+
+/** A label set's canonical text: names sorted, values quoted. */
+export function labelKey(metric: Record<string, string>): string {
+  const names = Object.keys(metric).sort();
+  return `{${names.map((n) => `${n}=${JSON.stringify(metric[n])}`).join(', ')}}`;
+}
+
+function fmtPoint(p: [number, string] | undefined): string {
+  return p === undefined ? 'none' : `${p[1]}@${p[0]}`;
+}
+
+function listShort(xs: string[]): string {
+  if (xs.length === 0) return 'none';
+  return xs.length <= 2 ? xs.join(' ') : `${xs.slice(0, 2).join(' ')} (+${xs.length - 2} more)`;
+}
+
+/** One line describing an answer: the error with its type and status, or the result type. */
+export function describeReply(r: ApiReply): string {
+  if (r.transport !== undefined) return `transport error ${r.transport}`;
+  if (r.status === 'success') return `success (${r.resultType ?? 'list'})`;
+  return `HTTP ${r.httpStatus} ${r.errorType ?? '?'}: ${(r.error ?? '').slice(0, 160)}`;
+}

