@@ -56,8 +56,8 @@ export interface StatPlan {
   /** The labels each row is keyed by, e.g. `['namespace', 'deployment']`. */
   by: string[];
   requests: string;
-  /** p50, p95, p99. */
-  latency: [string, string, string];
+  /** p50, p95, p99; null for tables that show success and RPS only. */
+  latency: [string, string, string] | null;
   /** Null where the traffic has no TCP figures of its own (edges). */
   tcpConnections: string | null;
 }
@@ -67,9 +67,10 @@ export const QUANTILES = [0.5, 0.95, 0.99] as const;
 
 /**
  * The queries of a stat table over the traffic that `matchers` select, one row per distinct
- * value of the `by` labels (stat's StatSummary for one resource kind).
+ * value of the `by` labels (stat's StatSummary for one resource kind). Without `full`, only the
+ * request query (success and RPS), for edge and pod tables.
  */
-export function statPlan(matchers: string[], by: string[], tcp = true): StatPlan {
+export function statPlan(matchers: string[], by: string[], full = true): StatPlan {
   const l = selector(matchers);
   const g = by.join(', ');
   const w = promDuration(STAT_WINDOW_SECONDS);
@@ -78,8 +79,8 @@ export function statPlan(matchers: string[], by: string[], tcp = true): StatPlan
   return {
     by,
     requests: `sum(increase(response_total${l}[${w}])) by (${g}, classification)`,
-    latency: [q(QUANTILES[0]), q(QUANTILES[1]), q(QUANTILES[2])],
-    tcpConnections: tcp ? `sum(tcp_open_connections${l}) by (${g})` : null,
+    latency: full ? [q(QUANTILES[0]), q(QUANTILES[1]), q(QUANTILES[2])] : null,
+    tcpConnections: full ? `sum(tcp_open_connections${l}) by (${g})` : null,
   };
 }
 
@@ -99,6 +100,11 @@ export const POD_COUNT_QUERIES = {
   total:
     'count(count(up{deployment!=""}) by (pod, namespace, deployment)) by (namespace, deployment)',
 } as const;
+
+/** The figures of one workload's traffic in one direction (`stat deploy/<name>`, or `--to`-less outbound). */
+export function workloadPlan(w: WorkloadRef, direction: Direction): StatPlan {
+  return statPlan(workloadMatchers(w, direction), ['namespace', 'deployment']);
+}
 
 /** The workloads that send traffic to `w` (outbound traffic of others with `dst_deployment` = w). */
 export function callersPlan(w: WorkloadRef): StatPlan {
@@ -223,9 +229,9 @@ export async function runStat(plan: StatPlan, signal: AbortSignal): Promise<Stat
     query === null ? [] : vector(await api.query(query, undefined, signal));
   const [requests, p50, p95, p99, tcpConnections] = await Promise.all([
     q(plan.requests),
-    q(plan.latency[0]),
-    q(plan.latency[1]),
-    q(plan.latency[2]),
+    q(plan.latency?.[0] ?? null),
+    q(plan.latency?.[1] ?? null),
+    q(plan.latency?.[2] ?? null),
     q(plan.tcpConnections),
   ]);
   return { requests, latency: [p50, p95, p99], tcpConnections };
@@ -265,8 +271,19 @@ export interface ChartPlan {
     query: string;
     /** The legend of a series of this query's answer. */
     label: (metric: Record<string, string>) => string;
+    /** A fixed colour (latency quantiles, success), else the palette's. */
+    color?: string;
   }[];
   stacked?: boolean;
+}
+
+const QUANTILE_COLORS = ['#3b82f6', '#f59e0b', '#dc2626'];
+
+/** A failure's cause: its HTTP status, gRPC status or stream error. */
+function failureName(m: Record<string, string>): string {
+  if (m.error) return `error: ${m.error}`;
+  if (m.grpc_status && m.grpc_status !== '0') return `gRPC ${m.grpc_status}`;
+  return m.status_code ? `HTTP ${m.status_code}` : 'failure';
 }
 
 /** Readable names for the `tls` label values. */
@@ -284,8 +301,8 @@ const PEER_NAMES: Record<Direction, Record<string, string>> = {
 };
 
 /**
- * The charts of a workload in one direction: success rate, request rate by TLS, latency
- * quantiles, TCP connections and bytes, over `rate` windows of `windowSeconds`.
+ * The charts of a workload in one direction: success rate, request rate by TLS, failures by
+ * status, latency quantiles, TCP connections and bytes, over `rate` windows of `windowSeconds`.
  */
 export function workloadCharts(
   w: WorkloadRef,
@@ -306,6 +323,7 @@ export function workloadCharts(
         {
           query: `sum(rate(response_total${selector([...ms, 'classification="success"'])}[${win}])) / sum(rate(response_total${l}[${win}]))`,
           label: () => 'success rate',
+          color: '#059669',
         },
       ],
     },
@@ -321,11 +339,23 @@ export function workloadCharts(
       ],
     },
     {
+      title: 'Failures by status',
+      unit: 'rps',
+      stacked: true,
+      queries: [
+        {
+          query: `sum(rate(response_total${selector([...ms, 'classification="failure"'])}[${win}])) by (status_code, grpc_status, error)`,
+          label: failureName,
+        },
+      ],
+    },
+    {
       title: 'Latency',
       unit: 'ms',
-      queries: QUANTILES.map((q) => ({
+      queries: QUANTILES.map((q, i) => ({
         query: `histogram_quantile(${q}, sum(rate(response_latency_ms_bucket${l}[${win}])) by (le))`,
         label: () => `p${Math.round(q * 100)}`,
+        color: QUANTILE_COLORS[i],
       })),
     },
     {
@@ -342,8 +372,16 @@ export function workloadCharts(
       title: `TCP bytes (${PEER_NAMES[direction][bytePeer]})`,
       unit: 'bytesPerSecond',
       queries: [
-        { query: `sum(rate(tcp_read_bytes_total${lb}[${win}]))`, label: () => 'read' },
-        { query: `sum(rate(tcp_write_bytes_total${lb}[${win}]))`, label: () => 'write' },
+        {
+          query: `sum(rate(tcp_read_bytes_total${lb}[${win}]))`,
+          label: () => 'read',
+          color: '#3b82f6',
+        },
+        {
+          query: `sum(rate(tcp_write_bytes_total${lb}[${win}]))`,
+          label: () => 'write',
+          color: '#8b5cf6',
+        },
       ],
     },
   ];

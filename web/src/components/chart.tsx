@@ -102,7 +102,15 @@ export function Chart({
           };
         }),
       ],
-      axes: [{}, { values: (_u, ticks) => ticks.map(fmt), size: 60 }],
+      axes: [
+        {},
+        {
+          values: (_u, ticks) => ticks.map(fmt),
+          // Wide enough for the longest tick label ("1.5 KiB/s", "99.5%").
+          size: (_u, values) =>
+            values ? 18 + 7 * Math.max(3, ...values.map((v) => String(v).length)) : 48,
+        },
+      ],
       scales: yRange ? { y: { range: yRange } } : {},
       legend: { show: series.length <= 12 },
       cursor: { drag: { x: true, y: false } },

@@ -87,3 +87,11 @@ export const HEALTH_TEXT: Record<Health, string> = {
   bad: 'failing (success < 95%)',
   idle: 'no traffic',
 };
+
+/** One word per health, for cards. */
+export const HEALTH_WORD: Record<Health, string> = {
+  good: 'healthy',
+  warn: 'degraded',
+  bad: 'failing',
+  idle: 'no traffic',
+};
