@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  cleanupStack,
   freePort,
   queryRange,
   selfMetric,
@@ -67,7 +68,8 @@ test(
     const bin = requirePeer(t, 'prometheus', 'prometheus');
     if (bin === null) return;
     const root = mkdtempSync(join(tmpdir(), 'mm-rw-outage-'));
-    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const defer = cleanupStack(t);
+    defer(() => rmSync(root, { recursive: true, force: true }));
 
     // One Linkerd-style target whose request counter counts the scrapes it answered.
     let served = 0;
@@ -79,7 +81,13 @@ test(
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(body);
     });
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    t.after(() => new Promise<void>((r) => target.close(() => r())));
+    defer(
+      () =>
+        new Promise<void>((r) => {
+          target.closeAllConnections();
+          target.close(() => r());
+        }),
+    );
     const targetAddr = `127.0.0.1:${(target.address() as AddressInfo).port}`;
 
     // The receiver.
@@ -92,7 +100,7 @@ test(
       '--web.enable-remote-write-receiver',
     ];
     let prom: PeerProcess = await startPeer(bin, promArgs, promPort, '/-/ready');
-    t.after(() => prom.stop());
+    defer(() => prom.stop());
 
     // The collector.
     const collPort = await freePort();
@@ -114,7 +122,7 @@ test(
     );
     const dataDir = join(root, 'collector');
     let coll = await startCollectorProcess(cfgFile, dataDir, collPort);
-    t.after(() => coll.kill());
+    defer(() => coll.kill());
     const testStartS = Date.now() / 1000;
 
     const inProm = async (): Promise<number> => {

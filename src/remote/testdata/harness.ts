@@ -154,6 +154,32 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   return cond();
 }
 
+/** Children still running: killed if the test process exits without stopping them. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/**
+ * Cleanups run last-registered first (node:test runs `t.after` hooks in registration
+ * order, which would remove a folder before the program writing into it is stopped).
+ */
+export function cleanupStack(t: { after(fn: () => Promise<void>): void }): (
+  fn: () => unknown,
+) => void {
+  const fns: (() => unknown)[] = [];
+  t.after(async () => {
+    for (const fn of fns.reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep cleaning up
+      }
+    }
+  });
+  return (fn) => void fns.push(fn);
+}
+
 /** A program started by a test (a receiver, Prometheus, a collector process). */
 export interface PeerProcess {
   proc: ChildProcess;
@@ -179,6 +205,8 @@ export async function startPeer(
   readyTimeoutMs = 30_000,
 ): Promise<PeerProcess> {
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   const log: string[] = [];
   proc.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
   proc.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
