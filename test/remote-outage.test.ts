@@ -134,6 +134,8 @@ test(
     // Outage.
     await prom.stop();
     const outageStart = Date.now();
+    // Polls /metrics once a second until `until`, and on (up to 20 s) until the queue has
+    // retried something with samples pending (a short outage may end before that).
     const poll = async (until: number): Promise<Seen> => {
       const agg: Seen = {
         retried: 0,
@@ -144,7 +146,11 @@ test(
         highestTs: 0,
         highestSentTs: 0,
       };
-      while (Date.now() < until) {
+      const latest = until + 20_000;
+      while (
+        Date.now() < until ||
+        (Date.now() < latest && !(agg.retried > 0 && agg.pendingMax > 0))
+      ) {
         const s = await readSelfMetrics(coll.base);
         if (s !== null) {
           agg.pendingMax = Math.max(agg.pendingMax, s.pending);
