@@ -216,7 +216,8 @@ export function generateDemoOpenMetrics(opts: DemoDataOptions = DEMO_DATA): stri
           const latency = slow * (outage ? 0.3 : 0.02) * -Math.log(1 - rand());
           h.sum += latency;
           h.count++;
-          for (let b = 0; b < BUCKET_BOUNDS.length; b++) if (latency <= BUCKET_BOUNDS[b]) h.buckets[b]++;
+          for (let b = 0; b < BUCKET_BOUNDS.length; b++)
+            if (latency <= BUCKET_BOUNDS[b]) h.buckets[b]++;
         }
         const labels = { ...base, method: c.method, path: c.path, status: c.status };
         for (let b = 0; b < BUCKETS.length; b++)
@@ -244,6 +245,9 @@ export function generateDemoOpenMetrics(opts: DemoDataOptions = DEMO_DATA): stri
 }
 
 /** First and last sample time of the generated data, in ms (before jitter and offsets). */
-export function demoDataSpan(opts: DemoDataOptions = DEMO_DATA): { startMs: number; endMs: number } {
+export function demoDataSpan(opts: DemoDataOptions = DEMO_DATA): {
+  startMs: number;
+  endMs: number;
+} {
   return { startMs: opts.endMs - opts.durationMs, endMs: opts.endMs };
 }

@@ -28,15 +28,7 @@ export const VARIANT_ARGS: Readonly<Record<string, readonly string[]>> = (() => 
     extrapolatedRateFunc: ['delta', 'rate', 'increase'],
     clampFunc: ['clamp_min', 'clamp_max'],
     instantRateFunc: ['idelta', 'irate'],
-    dateFunc: [
-      'day_of_month',
-      'day_of_week',
-      'days_in_month',
-      'hour',
-      'minute',
-      'month',
-      'year',
-    ],
+    dateFunc: ['day_of_month', 'day_of_week', 'days_in_month', 'hour', 'minute', 'month', 'year'],
     smoothingFactor: ['0.1', '0.5', '0.8'],
     trendFactor: ['0.1', '0.5', '0.8'],
   });
@@ -69,7 +61,10 @@ export function readTemplates(file: string): TestCaseTemplate[] {
  * Expands every template, then replaces the upstream host `demo.promlabs.com` with `host`
  * (the instance host of the data in use).
  */
-export function expandTemplates(templates: readonly TestCaseTemplate[], host: string): ComplianceQuery[] {
+export function expandTemplates(
+  templates: readonly TestCaseTemplate[],
+  host: string,
+): ComplianceQuery[] {
   const out: ComplianceQuery[] = [];
   templates.forEach((tc, template) => {
     const names = tc.variant_args ?? [];
@@ -79,7 +74,8 @@ export function expandTemplates(templates: readonly TestCaseTemplate[], host: st
       if (i === names.length) {
         const q = tc.query.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (m, n: string) => {
           const v = bound[n];
-          if (v === undefined) throw new Error(`template ${JSON.stringify(tc.query)}: no value for ${m}`);
+          if (v === undefined)
+            throw new Error(`template ${JSON.stringify(tc.query)}: no value for ${m}`);
           return v;
         });
         out.push({

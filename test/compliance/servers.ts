@@ -119,7 +119,8 @@ export async function waitReady(s: RunningServer, timeoutMs: number): Promise<vo
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${s.name} not ready after ${timeoutMs} ms: ${s.stderr()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${s.name} not ready after ${timeoutMs} ms: ${s.stderr()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

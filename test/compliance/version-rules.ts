@@ -13,6 +13,12 @@
  * Limit: functions that also use the range's length (rate, increase and delta extrapolate
  * to the window's edges) move by about 1 ms / range, which can exceed the 1e-5 tolerance
  * for short ranges; such a case stays counted as a failure.
+ *
+ * UTF-8 label names (Prometheus 3.0: metric and label names may be any UTF-8 string by
+ * default; 2.42 accepts only `[a-zA-Z_][a-zA-Z0-9_]*`). {@link utf8LabelNameChange} applies
+ * when 2.42 rejected a query only because a label name it was given is not a legacy name,
+ * while the name is valid UTF-8 (3.x still rejects invalid UTF-8, e.g. `"\xff"` in its own
+ * functions.test).
  * @module
  */
 
@@ -55,4 +61,19 @@ export function leftOpenEquivalent(query: string): string | null {
     },
   );
   return changed ? out : null;
+}
+
+const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Given the reference's error text, the label name 2.42 refused when the refusal is the
+ * legacy-name check and the name is valid under 3.x's UTF-8 rule; otherwise null.
+ */
+export function utf8LabelNameChange(referenceError: string): string | null {
+  const m = /invalid (?:destination |source )?label name in \w+\(\): (.*)$/.exec(referenceError);
+  if (m === null) return null;
+  const name = m[1];
+  // U+FFFD stands for bytes that were not UTF-8 when the JSON was decoded.
+  if (name === '' || LEGACY_LABEL_NAME.test(name) || name.includes('\uFFFD')) return null;
+  return name;
 }
