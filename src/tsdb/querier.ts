@@ -15,7 +15,7 @@ import {
   type Series,
   type SeriesSet,
 } from '../storage/interface.js';
-import { XORIterator } from './chunkenc/xor.js';
+import { XORBulkDecoder, XORIterator } from './chunkenc/xor.js';
 import type { Head } from './head.js';
 import { CLOSED_STRIDE, type MemSeries } from './head-series.js';
 import { compareStrings, postingsForMatchers } from './index/postings.js';
@@ -25,7 +25,9 @@ const NO_BYTES = new Uint8Array(0);
 /**
  * Iterates a list of XOR chunks in time order, clipped to `[mint, maxt]`. Chunks are
  * given as views with sample counts, so a chunk still growing is read as it was when
- * the list was made. Seeks skip whole chunks by their max time.
+ * the list was made. Each chunk is decoded in one pass into the reused arrays of an
+ * {@link XORBulkDecoder} (stopping past `maxt`), and the iterator then walks those arrays:
+ * a seek skips whole chunks by their max time and binary-searches the decoded one.
  */
 export class ChunkSeriesIterator implements SampleIterator {
   private chunks: readonly Uint8Array[];
@@ -33,12 +35,15 @@ export class ChunkSeriesIterator implements SampleIterator {
   private maxts: readonly number[];
   private mint: number;
   private maxt: number;
+  /** Chunk decoded into `dec`; -1 before the first. */
   private i: number;
-  private readonly it: XORIterator;
-  private onSample: boolean;
+  private readonly dec: XORBulkDecoder;
+  /** Samples decoded from chunk i, and the current one's index among them. */
+  private n: number;
+  private k: number;
+  /** True when chunk i ended past maxt, so no later chunk is read. */
+  private last: boolean;
   private done: boolean;
-  private t: number;
-  private v: number;
   private error: Error | null;
 
   constructor(
@@ -54,11 +59,11 @@ export class ChunkSeriesIterator implements SampleIterator {
     this.mint = mint;
     this.maxt = maxt;
     this.i = -1;
-    this.it = new XORIterator(NO_BYTES);
-    this.onSample = false;
+    this.dec = new XORBulkDecoder();
+    this.n = 0;
+    this.k = 0;
+    this.last = false;
     this.done = false;
-    this.t = 0;
-    this.v = 0;
     this.error = null;
   }
 
@@ -76,78 +81,79 @@ export class ChunkSeriesIterator implements SampleIterator {
     this.mint = mint;
     this.maxt = maxt;
     this.i = -1;
-    this.onSample = false;
+    this.n = 0;
+    this.k = 0;
+    this.last = false;
     this.done = false;
     this.error = null;
   }
 
+  /** Decodes chunk `i`; false (and done) when there is none or it is corrupt. */
   private open(i: number): boolean {
-    if (i >= this.chunks.length) return false;
+    if (i >= this.chunks.length || this.last) return false;
     this.i = i;
-    this.it.reset(this.chunks[i], this.counts[i]);
+    this.k = 0;
+    const n = this.dec.decode(this.chunks[i], this.counts[i], this.maxt);
+    if (n < 0) {
+      this.error = this.dec.error;
+      this.n = 0;
+      return false;
+    }
+    this.n = n;
+    // Fewer samples than the chunk holds: the rest, and all later chunks, are past maxt.
+    if (n < this.counts[i]) this.last = true;
     return true;
   }
 
+  /** Ends the iteration; atT/atV keep answering for the last sample read. */
   private finish(): ValueType {
     this.done = true;
-    this.onSample = false;
+    this.k = this.n > 0 ? this.n - 1 : 0;
     return ValueType.None;
   }
 
   next(): ValueType {
     if (this.done) return ValueType.None;
     if (this.i < 0) return this.seek(this.mint);
-    const it = this.it;
+    if (++this.k < this.n) return ValueType.Float;
     for (;;) {
-      if (it.next() === ValueType.Float) {
-        const t = it.atT();
-        if (t > this.maxt) return this.finish();
-        this.t = t;
-        this.v = it.atV();
-        this.onSample = true;
-        return ValueType.Float;
-      }
-      const err = it.err();
-      if (err !== null) {
-        this.error = err;
-        return this.finish();
-      }
       if (!this.open(this.i + 1)) return this.finish();
+      if (this.n > 0) return ValueType.Float;
     }
   }
 
   seek(t: number): ValueType {
     if (this.done) return ValueType.None;
-    if (this.onSample && this.t >= t) return ValueType.Float;
+    if (this.i >= 0 && this.k < this.n && this.dec.ts[this.k] >= t) return ValueType.Float;
     if (t < this.mint) t = this.mint;
-    if (this.i < 0 && !this.open(0)) return this.finish();
     // Whole chunks that end before t need no decoding.
-    while (this.maxts[this.i] < t) if (!this.open(this.i + 1)) return this.finish();
-    const it = this.it;
+    let i = this.i < 0 ? 0 : this.i;
+    if (this.i < 0 || this.maxts[i] < t) {
+      while (i < this.chunks.length && this.maxts[i] < t) i++;
+      if (!this.open(i)) return this.finish();
+    }
     for (;;) {
-      if (it.seek(t) === ValueType.Float) {
-        const at = it.atT();
-        if (at > this.maxt) return this.finish();
-        this.t = at;
-        this.v = it.atV();
-        this.onSample = true;
-        return ValueType.Float;
+      // First decoded sample at or after t, from the current one on.
+      const ts = this.dec.ts;
+      let lo = this.k;
+      let hi = this.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ts[mid] < t) lo = mid + 1;
+        else hi = mid;
       }
-      const err = it.err();
-      if (err !== null) {
-        this.error = err;
-        return this.finish();
-      }
+      this.k = lo;
+      if (lo < this.n) return ValueType.Float;
       if (!this.open(this.i + 1)) return this.finish();
     }
   }
 
   atT(): number {
-    return this.t;
+    return this.dec.ts[this.k];
   }
 
   atV(): number {
-    return this.v;
+    return this.dec.vs[this.k];
   }
 
   err(): Error | null {

@@ -3,4 +3,4 @@
  * @module
  */
 export * from './chunk.js';
-export { XORChunk, XORAppender, XORIterator } from './xor.js';
+export { XORChunk, XORAppender, XORIterator, XORBulkDecoder } from './xor.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CorruptionError } from '../../model/errors.js';
 import { STALE_NAN, NORMAL_NAN } from '../../model/stale.js';
 import { ValueType } from '../../storage/interface.js';
-import { ENCODING_XOR, XORChunk } from './index.js';
+import { ENCODING_XOR, XORBulkDecoder, XORChunk } from './index.js';
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
@@ -49,6 +49,13 @@ function assertRoundTrip(c: XORChunk, ts: readonly number[], vs: readonly number
   }
   assert.equal(n, ts.length);
   assert.equal(it2.err(), null);
+  // The bulk decoder yields the same samples.
+  const dec = new XORBulkDecoder();
+  assert.equal(dec.decode(c.bytes(), -1, Infinity), ts.length, dec.error?.message);
+  for (let i = 0; i < ts.length; i++) {
+    assert.equal(dec.ts[i], ts[i], `bulk t of sample ${i}`);
+    assert.equal(bitsOf(dec.vs[i]), bitsOf(vs[i]), `bulk v bits of sample ${i}`);
+  }
 }
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
@@ -328,10 +335,45 @@ test('truncated bytes end with a CorruptionError', async (t) => {
       const it = new XORChunk(full.slice(0, cut)).iterator();
       while (it.next() !== ValueType.None);
       assert.ok(it.err() instanceof CorruptionError, String(it.err()));
+      const dec = new XORBulkDecoder();
+      assert.equal(dec.decode(full.slice(0, cut), -1, Infinity), -1);
+      assert.ok(dec.error instanceof CorruptionError, String(dec.error));
     });
   }
   await t.test('shorter than the header', () => {
     assert.throws(() => new XORChunk(new Uint8Array(1)), CorruptionError);
+  });
+});
+
+test('bulk decoder stops at maxt and at the given count', async (t) => {
+  const ts = [1000, 2000, 3000, 4000, 5000];
+  const c = encode(ts, [1, 2, 3, 4, 5]);
+  const cases: { name: string; count: number; maxt: number; want: number[] }[] = [
+    { name: 'everything', count: -1, maxt: Infinity, want: ts },
+    { name: 'maxt on a sample keeps it', count: -1, maxt: 3000, want: [1000, 2000, 3000] },
+    { name: 'maxt between samples', count: -1, maxt: 3999, want: [1000, 2000, 3000] },
+    { name: 'maxt before the first sample', count: -1, maxt: 999, want: [] },
+    { name: 'count caps a growing chunk', count: 2, maxt: Infinity, want: [1000, 2000] },
+    { name: 'count above the header is capped', count: 9, maxt: Infinity, want: ts },
+    { name: 'count 0', count: 0, maxt: Infinity, want: [] },
+  ];
+  const dec = new XORBulkDecoder();
+  for (const tc of cases) {
+    await t.test(tc.name, () => {
+      const n = dec.decode(c.bytes(), tc.count, tc.maxt);
+      assert.deepEqual([...dec.ts.subarray(0, n)], tc.want);
+      assert.deepEqual(
+        [...dec.vs.subarray(0, n)],
+        tc.want.map((x) => x / 1000),
+      );
+    });
+  }
+  await t.test('grows its arrays for a long chunk and keeps them', () => {
+    const long = Array.from({ length: 1000 }, (_, i) => i * 10);
+    const n = dec.decode(encode(long, long).bytes(), -1, Infinity);
+    assert.equal(n, 1000);
+    assert.equal(dec.vs[999], 9990);
+    assert.ok(dec.ts.length >= 1000);
   });
 });
 
