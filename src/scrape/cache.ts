@@ -4,9 +4,17 @@
  * labels and metric relabeling, with the storage ref. A warm scrape does one `Map.get` per
  * line and no label work. It also tracks which series the last scrapes had, for staleness.
  *
+ * One label set per series: the storage keeps it, the cache keeps the ref. A series holds
+ * its labels only while pending, until an append returned its ref; after that appends go
+ * by ref alone (`Labels.EMPTY`), and the rare caller that finds the ref gone (the storage
+ * dropped the series) rebuilds the labels from the line.
+ *
  * Two raw texts can give one label set (`a{x="1"}` and `a{x="1",}`, or a label renamed by
  * relabeling); both keys then share one {@link CachedSeries}, so duplicate detection and
- * staleness work per series, not per line.
+ * staleness work per series, not per line. While both are pending they are matched by
+ * labels; a pending series whose labels hash like a resolved one is matched when its
+ * first append returns the same ref ({@link ScrapeCache.resolve}), the storage being the
+ * judge of label equality.
  * @module
  */
 
@@ -30,16 +38,21 @@ function hashLabels(ls: Labels): number {
 
 /** One series a target exposes, as stored. */
 export class CachedSeries {
-  /** Labels after target labels and metric relabeling. */
-  readonly labels: Labels;
+  /**
+   * Labels after target labels and metric relabeling while the series is pending (no ref
+   * yet); null once the storage gave a ref and holds the labels itself.
+   */
+  labels: Labels | null;
   /** Storage ref; 0 until an append returned one. */
   ref: SeriesRef;
   /** Iteration (scrape number) in which the series was last seen. */
   lastIter: number;
   /** Timestamp of its sample in that iteration, to spot a line repeated in one scrape. */
   lastT: number;
-  /** Hash of `labels` (FNV-1a over names and values). */
+  /** Hash of the labels (FNV-1a over names and values). */
   readonly hash: number;
+  /** The series this one turned out to be (same ref), or null; entries follow it. */
+  mergedInto: CachedSeries | null;
 
   constructor(labels: Labels, hash: number) {
     this.labels = labels;
@@ -47,12 +60,14 @@ export class CachedSeries {
     this.ref = 0;
     this.lastIter = 0;
     this.lastT = 0;
+    this.mergedInto = null;
   }
 }
 
 /** A raw series text; `series` is null when metric relabeling dropped it. */
 export class CacheEntry {
-  readonly series: CachedSeries | null;
+  /** Re-pointed when its series is merged into another ({@link CachedSeries.mergedInto}). */
+  series: CachedSeries | null;
   lastIter: number;
   /** The raw text (the map key), or '' once evicted. */
   key: string;
@@ -127,27 +142,49 @@ export class ScrapeCache {
     this.entries.set(e.key, e);
   }
 
-  /** The series for `labels`, shared with other raw texts of the same set. */
+  /**
+   * The series for `labels` (a cache miss): a pending series with equal labels, or a new
+   * pending one. Resolved series hold no labels, so they are matched later, by ref.
+   */
   seriesFor(labels: Labels): CachedSeries {
     const h = hashLabels(labels);
     const e = this.byHash.get(h);
-    if (e === undefined) {
-      const s = new CachedSeries(labels, h);
-      this.byHash.set(h, s);
-      this.nSeries++;
-      return s;
+    if (e !== undefined) {
+      if (!Array.isArray(e)) {
+        if (e.labels !== null && e.labels.equals(labels)) return e;
+      } else {
+        for (const x of e) if (x.labels !== null && x.labels.equals(labels)) return x;
+      }
     }
-    if (!Array.isArray(e)) {
-      if (e.labels.equals(labels)) return e;
-      const s = new CachedSeries(labels, h);
-      this.byHash.set(h, [e, s]);
-      this.nSeries++;
-      return s;
-    }
-    for (const x of e) if (x.labels.equals(labels)) return x;
     const s = new CachedSeries(labels, h);
-    e.push(s);
+    if (e === undefined) this.byHash.set(h, s);
+    else if (!Array.isArray(e)) this.byHash.set(h, [e, s]);
+    else e.push(s);
     this.nSeries++;
+    return s;
+  }
+
+  /**
+   * Records the ref the storage returned for pending series `s`, and drops its labels
+   * (the storage holds them). When another series already has that ref, the two are one
+   * series: `s` is merged into it and that one is returned. A ref of 0 leaves `s` pending.
+   */
+  resolve(s: CachedSeries, ref: SeriesRef): CachedSeries {
+    if (ref === 0) return s; // a storage without refs: stay pending, keep the labels
+    const e = this.byHash.get(s.hash);
+    if (Array.isArray(e)) {
+      for (const x of e) {
+        if (x !== s && x.ref === ref && x.mergedInto === null) {
+          s.mergedInto = x;
+          s.labels = null;
+          s.ref = ref;
+          this.dropSeries(s);
+          return x;
+        }
+      }
+    }
+    s.ref = ref;
+    s.labels = null;
     return s;
   }
 
@@ -178,7 +215,10 @@ export class ScrapeCache {
     out.length = 0;
     const iter = this.iter;
     const prev = this.prev;
-    for (let i = 0; i < prev.length; i++) if (prev[i].lastIter !== iter) out.push(prev[i]);
+    for (let i = 0; i < prev.length; i++) {
+      const s = prev[i];
+      if (s.lastIter !== iter && s.mergedInto === null) out.push(s);
+    }
     return out;
   }
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { compileRelabelConfigs } from '../relabel/index.js';
 import { Labels } from '../model/labels.js';
 import { isStaleNaN } from '../model/stale.js';
-import { ERR_OUT_OF_ORDER_SAMPLE } from '../storage/errors.js';
+import { ERR_NOT_FOUND, ERR_OUT_OF_ORDER_SAMPLE } from '../storage/errors.js';
 import type { Appendable, Appender, SeriesRef } from '../storage/interface.js';
 import { formatLogLine } from './log.js';
 import { ScrapeLoop, type Fetcher } from './loop.js';
@@ -14,7 +14,7 @@ import { Target, targetURL } from './target.js';
 class MemStore implements Appendable {
   readonly samples = new Map<string, { t: number; v: number }[]>();
   private readonly refs = new Map<string, number>();
-  private readonly byRef: string[] = [''];
+  private readonly byRef: (string | undefined)[] = [''];
   appends = 0;
   /** Appends that came without a ref (the store had to look the labels up). */
   appendsByLabels = 0;
@@ -24,7 +24,9 @@ class MemStore implements Appendable {
       append: (ref: SeriesRef, ls: Labels, t: number, v: number): SeriesRef => {
         this.appends++;
         if (ref === 0) this.appendsByLabels++;
-        const k = ref > 0 ? this.byRef[ref] : ls.toString();
+        const known = ref > 0 ? this.byRef[ref] : undefined;
+        if (ref > 0 && known === undefined && ls.size === 0) throw ERR_NOT_FOUND;
+        const k = known ?? ls.toString();
         const last = this.samples.get(k)?.at(-1);
         if (last !== undefined && t < last.t) throw ERR_OUT_OF_ORDER_SAMPLE;
         batch.push([k, t, v]);
@@ -47,6 +49,12 @@ class MemStore implements Appendable {
         batch.length = 0;
       },
     };
+  }
+
+  /** Forgets every series ref (as a head that dropped its series); samples stay. */
+  forget(): void {
+    this.byRef.fill(undefined, 1);
+    this.refs.clear();
   }
 }
 
@@ -161,6 +169,58 @@ describe('ScrapeLoop', () => {
         .map((m) => `${m.metric} ${m.type} ${JSON.stringify(m.help)} ${JSON.stringify(m.unit)}`);
       assert.deepEqual(got, scrapes[i].want, `scrape ${i + 1}`);
     }
+  });
+
+  test('one label set written two ways is one series: the first value stays, duplicates are counted', async () => {
+    const cases: { name: string; bodies: string[]; duplicates: number[]; d: number[] }[] = [
+      {
+        name: 'both texts from the first scrape',
+        bodies: ['d 1\nd{} 2\n', 'd 3\nd{} 4\n', 'd{} 5\n'],
+        duplicates: [1, 1, 0],
+        d: [1, 3, 5],
+      },
+      {
+        name: 'second text appears once the first has a ref',
+        bodies: ['d 1\n', 'd 2\nd{} 3\n', 'd 4\nd{} 5\n', 'd{} 6\n'],
+        duplicates: [0, 1, 1, 0],
+        d: [1, 2, 4, 6],
+      },
+    ];
+    for (const tc of cases) {
+      const { loop, store } = newLoop(tc.bodies);
+      const dups: number[] = [];
+      for (let i = 0; i < tc.bodies.length; i++) {
+        await loop.scrapeAndReport();
+        dups.push(loop.lastDuplicates);
+        assert.equal(loop.cache.seriesCount, 1, `${tc.name}: scrape ${i + 1}`);
+      }
+      assert.deepEqual(dups, tc.duplicates, tc.name);
+      // This store keeps every appended sample; the head keeps the first of a timestamp.
+      const d = store.samples.get(key('d'))!;
+      const firstPerT = d.filter((s, i) => i === 0 || d[i - 1].t !== s.t).map((s) => s.v);
+      assert.deepEqual(firstPerT, tc.d, `${tc.name}: no stale marker while either text is there`);
+    }
+  });
+
+  test('a series the storage dropped is appended again by labels rebuilt from the line', async () => {
+    const { loop, store } = newLoop(['a 1\nb 1\n', 'a 2\nb 2\n', 'b 3\n']);
+    await loop.scrapeAndReport();
+    const byLabels = store.appendsByLabels;
+    store.forget();
+    await loop.scrapeAndReport();
+    await loop.scrapeAndReport();
+    assert.equal(loop.target.health, 'up');
+    const a = store.samples.get(key('a'))!;
+    assert.deepEqual(
+      a.slice(0, 2).map((s) => s.v),
+      [1, 2],
+    );
+    assert.ok(isStaleNaN(a[2].v), 'the re-created series goes stale');
+    assert.deepEqual(
+      store.samples.get(key('b'))!.map((s) => s.v),
+      [1, 2, 3],
+    );
+    assert.ok(store.appendsByLabels > byLabels);
   });
 
   test('an HTTP error writes up=0 and stale markers once', async () => {

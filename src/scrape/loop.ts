@@ -19,6 +19,7 @@ import { Labels, LabelsBuilder, METRIC_NAME } from '../model/labels.js';
 import { STALE_NAN } from '../model/stale.js';
 import {
   ERR_DUPLICATE_SAMPLE_FOR_TIMESTAMP,
+  ERR_NOT_FOUND,
   ERR_OUT_OF_BOUNDS,
   ERR_OUT_OF_ORDER_SAMPLE,
 } from '../storage/errors.js';
@@ -89,6 +90,11 @@ const REPORT_NAMES = [
 ] as const;
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+/** Outcomes of {@link ScrapeLoop.appendPending}. */
+const PENDING_APPENDED = 0;
+const PENDING_DUPLICATE = 1;
+const PENDING_REJECTED = 2;
 const EXPORTED_PREFIX = 'exported_';
 
 /** A scrape loop; see the module comment. Start it once, stop it once. */
@@ -324,8 +330,9 @@ export class ScrapeLoop {
             e.lastIter = iter;
             cache.seenEntries++;
           }
-          const s = e.series;
+          let s = e.series;
           if (s === null) continue; // dropped by metric_relabel_configs
+          if (s.mergedInto !== null) s = e.series = s.mergedInto;
           added++;
           if (sampleLimit > 0 && added > sampleLimit) continue; // keep counting for the message
           let t = ts;
@@ -336,6 +343,14 @@ export class ScrapeLoop {
               t = pt;
               explicitTs = true;
             }
+          }
+          if (s.ref === 0) {
+            // Pending: the first append gives the ref (and may reveal an alias) before the
+            // duplicate and staleness bookkeeping.
+            const r = this.appendPending(app, e, s, t, p.value(), explicitTs);
+            if (r === PENDING_DUPLICATE) duplicates++;
+            else if (r === PENDING_APPENDED && isNew) seriesAdded++;
+            continue;
           }
           if (s.lastIter === iter) {
             if (s.lastT === t) {
@@ -351,10 +366,11 @@ export class ScrapeLoop {
           }
           s.lastT = t;
           try {
-            s.ref = app.append(s.ref, s.labels, t, p.value());
+            s.ref = app.append(s.ref, Labels.EMPTY, t, p.value());
             if (isNew) seriesAdded++;
           } catch (err) {
-            if (!this.countRejection(err)) throw err;
+            if (err === ERR_NOT_FOUND) this.appendLost(app, s, p, t);
+            else if (!this.countRejection(err)) throw err;
           }
         }
       }
@@ -377,15 +393,80 @@ export class ScrapeLoop {
     cache.endIteration(body.length > 0);
   }
 
+  /**
+   * Appends the sample of a pending series (no ref yet) by its labels, resolves the ref,
+   * then does the bookkeeping of the series it turned out to be: a repeat in this scrape
+   * at the same timestamp is counted as a duplicate (the storage keeps the first sample of
+   * a batch), otherwise it is marked seen and tracked for staleness.
+   */
+  private appendPending(
+    app: Appender,
+    e: CacheEntry,
+    s: CachedSeries,
+    t: number,
+    v: number,
+    explicitTs: boolean,
+  ): number {
+    const cache = this.cache;
+    const iter = cache.iter;
+    let ref: SeriesRef;
+    try {
+      ref = app.append(0, s.labels!, t, v);
+    } catch (err) {
+      if (!this.countRejection(err)) throw err;
+      if (s.lastIter !== iter) {
+        s.lastIter = iter;
+        cache.seenSeries++;
+      }
+      return PENDING_REJECTED;
+    }
+    const x = cache.resolve(s, ref);
+    e.series = x;
+    if (x.lastIter === iter) {
+      if (x.lastT === t) {
+        this.metrics.sampleDuplicateTimestamp++;
+        return PENDING_DUPLICATE;
+      }
+    } else {
+      x.lastIter = iter;
+      cache.seenSeries++;
+      if (!explicitTs) cache.track(x);
+    }
+    x.lastT = t;
+    return PENDING_APPENDED;
+  }
+
+  /**
+   * The storage no longer knows the ref of series `s` (it dropped the series): rebuilds
+   * the labels from the current line and appends by them, as on first sight.
+   */
+  private appendLost(
+    app: Appender,
+    s: CachedSeries,
+    p: ExpositionParser<CacheEntry>,
+    t: number,
+  ): void {
+    const lset = this.seriesLabels(p);
+    if (lset === null) return;
+    try {
+      s.ref = app.append(0, lset, t, p.value());
+    } catch (err) {
+      if (!this.countRejection(err)) throw err;
+      s.ref = 0;
+      s.labels = lset;
+    }
+  }
+
   /** Stale markers at `t` for the series of the previous scrape not seen in this one. */
   private appendStaleMarkers(app: Appender, t: number): void {
     const gone = this.cache.disappeared(this.staleScratch);
     for (let i = 0; i < gone.length; i++) {
       const s = gone[i];
       try {
-        s.ref = app.append(s.ref, s.labels, t, STALE_NAN);
+        s.ref = app.append(s.ref, s.labels ?? Labels.EMPTY, t, STALE_NAN);
       } catch (err) {
-        if (!isSampleRejection(err)) throw err;
+        // A series the storage dropped needs no marker.
+        if (err !== ERR_NOT_FOUND && !isSampleRejection(err)) throw err;
       }
     }
     gone.length = 0;
@@ -424,10 +505,8 @@ export class ScrapeLoop {
    * has no metric name or breaks a label limit; such a line is not cached.
    */
   private newEntry(p: ExpositionParser<CacheEntry>, key: string): CacheEntry {
-    let lset: Labels | null = this.mutateSampleLabels(p.labels());
-    if (this.metricRelabel.length > 0)
-      lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
-    if (lset === null || lset.size === 0) return new CacheEntry(null, key);
+    const lset = this.seriesLabels(p);
+    if (lset === null) return new CacheEntry(null, key);
     if (!lset.has(METRIC_NAME)) {
       throw new ScrapeError(
         'ERR_SCRAPE_NO_NAME',
@@ -436,6 +515,17 @@ export class ScrapeLoop {
     }
     this.checkLabelLimits(lset);
     return new CacheEntry(this.cache.seriesFor(lset), key);
+  }
+
+  /**
+   * The labels of the current line after target labels and metric relabeling; null when
+   * relabeling dropped the series.
+   */
+  private seriesLabels(p: ExpositionParser<CacheEntry>): Labels | null {
+    let lset: Labels | null = this.mutateSampleLabels(p.labels());
+    if (this.metricRelabel.length > 0)
+      lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
+    return lset === null || lset.size === 0 ? null : lset;
   }
 
   /** Merges the target labels into exposed ones, as Prometheus's `mutateSampleLabels`. */
