@@ -226,6 +226,35 @@ export class ExpositionParser<K = unknown> {
   /** The current series came through the warm path: label offsets are not recorded yet. */
   private labelsPending: boolean;
 
+  /**
+   * Text mode: the series keys of the previous body, in line order (see {@link textSeriesRemembered}).
+   * They are the strings {@link seriesKey} returned, so a scrape cache holds the same objects.
+   */
+  private prevKeys: string[];
+  /** Index in `prevKeys` of the key the next series line is expected to have. */
+  private prevCursor: number;
+  /**
+   * Lines of this body read without a label scan, and how many of them needed one after
+   * all (labels()). A reader that wants every line's labels gains nothing from skipping
+   * the scan, so remembered keys are no longer tried once it is clearly such a reader.
+   */
+  private skippedScans: number;
+  private rescans: number;
+  /** The keys of this body so far, in line order: `prevKeys` of the next body. */
+  private curKeys: string[];
+  /** Bytes of key text in `curKeys`, bounded by MAX_REMEMBERED_KEY_BYTES. */
+  private curKeyBytes: number;
+  /** The current series key once made (seriesKey() or a remembered key), else null. */
+  private curKey: string | null;
+  /**
+   * A window of the body as one char per byte, buf[winStart, winEnd), for remembered-key
+   * compares: one native copy per KEY_WINDOW_BYTES instead of one per line, and never a
+   * copy of a whole (possibly huge) body.
+   */
+  private winStr: string;
+  private winStart: number;
+  private winEnd: number;
+
   constructor(buf: Buffer, opts: ParserOptions) {
     this.buf = buf as Latin1Buffer;
     this.len = buf.length;
@@ -270,6 +299,16 @@ export class ExpositionParser<K = unknown> {
     this.knownKeys = null;
     this.knownValue = undefined;
     this.labelsPending = false;
+    this.prevKeys = [];
+    this.prevCursor = 0;
+    this.skippedScans = 0;
+    this.rescans = 0;
+    this.curKeys = [];
+    this.curKeyBytes = 0;
+    this.curKey = null;
+    this.winStr = '';
+    this.winStart = 0;
+    this.winEnd = 0;
   }
 
   /**
@@ -303,6 +342,22 @@ export class ExpositionParser<K = unknown> {
     this.bodyIsUtf8 = isUtf8(buf);
     this.stopTable = this.bodyIsUtf8 ? STOP_UTF8 : STOP_ANY;
     this.validator?.reset();
+    // The keys just read become the expected keys of the next body. A body that yielded
+    // none (such as the empty one a scraper resets to after a scrape) leaves them alone.
+    if (this.curKeys.length > 0) {
+      const spare = this.prevKeys;
+      this.prevKeys = this.curKeys;
+      spare.length = 0;
+      this.curKeys = spare;
+      this.curKeyBytes = 0;
+    }
+    this.prevCursor = 0;
+    this.skippedScans = 0;
+    this.rescans = 0;
+    this.curKey = null;
+    this.winStr = '';
+    this.winStart = 0;
+    this.winEnd = 0;
   }
 
   /** 1-based line of the current entry. */
@@ -317,6 +372,7 @@ export class ExpositionParser<K = unknown> {
   next(): EntryType {
     this.knownValue = undefined;
     this.labelsPending = false;
+    this.curKey = null;
     if (this.eof) return EntryType.EOF;
     const t = this.om ? this.nextOpenMetrics() : this.nextText();
     if (t === EntryType.EOF) this.eof = true;
@@ -332,11 +388,18 @@ export class ExpositionParser<K = unknown> {
    * scrape cache key: the same line text always means the same series.
    */
   seriesKey(): string {
-    return this.buf.latin1Slice(this.nameStart, this.keyEnd);
+    let key = this.curKey;
+    if (key === null) {
+      key = this.buf.latin1Slice(this.nameStart, this.keyEnd);
+      this.curKey = key;
+      if (!this.om) this.rememberKey(key);
+    }
+    return key;
   }
 
   /** The metric name of the current series. */
   metricName(): string {
+    if (this.nameEnd < 0) this.findNameEnd();
     return this.buf.latin1Slice(this.nameStart, this.nameEnd);
   }
 
@@ -525,8 +588,95 @@ export class ExpositionParser<K = unknown> {
 
   /** A sample line in text mode, starting with a metric name at `i`. */
   private textSeries(i: number): EntryType {
+    if (
+      this.prevCursor < this.prevKeys.length &&
+      (this.rescans < 16 || this.rescans * 4 < this.skippedScans) &&
+      this.textSeriesRemembered(i)
+    )
+      return EntryType.Series;
     if (this.knownKeys !== null && this.textSeriesKnown(i)) return EntryType.Series;
     return this.textSeriesForward(i);
+  }
+
+  /**
+   * The repeat-body path: a target writes the same series in the same order on every
+   * scrape, so the line is first compared with the key the previous body had at this place
+   * (or the one after, when a series went away). Those bytes passed the forward parse then,
+   * with the same options, so an equal key needs no label scan: it is one native string
+   * compare, and {@link seriesKey} returns the remembered string itself, which a scrape
+   * cache finds by identity. The value and timestamp are parsed forward as usual.
+   * Returns false (having consumed nothing) when neither key matches.
+   */
+  private textSeriesRemembered(i: number): boolean {
+    const prev = this.prevKeys;
+    let m = this.prevCursor;
+    let key = prev[m];
+    if (!this.startsWithKey(key, i)) {
+      if (m + 1 >= prev.length) return false;
+      key = prev[++m];
+      if (!this.startsWithKey(key, i)) return false;
+    }
+    // A line that is not the expected one counts as a new series: the cursor stays, so
+    // the line after it is compared with the same expected key.
+    this.prevCursor = m + 1;
+    this.curKey = key;
+    this.rememberKey(key);
+    this.nameStart = i;
+    this.nameEnd = -1; // found on demand (metricName, labels)
+    this.keyEnd = i + key.length;
+    this.nLabels = 0;
+    this.hasExemplar = false;
+    this.labelsPending = true;
+    this.skippedScans++;
+    this.textValueAndTimestamp(this.keyEnd);
+    if (this.knownKeys !== null) this.knownValue = this.knownKeys.get(key);
+    return true;
+  }
+
+  /**
+   * Whether the line at `i` begins with the series key `key` as the forward parse would
+   * read it: the same bytes, then a blank, and (for a key without labels) no `{` after
+   * the blanks, which would make the labels part of the key.
+   */
+  private startsWithKey(key: string, i: number): boolean {
+    const buf = this.buf;
+    const e = i + key.length;
+    if (e >= this.len) return false;
+    let c = buf[e];
+    if (c !== SP && c !== TAB) return false;
+    if (key.charCodeAt(key.length - 1) !== RBRACE) {
+      let j = e;
+      while (c === SP || c === TAB) c = buf[++j];
+      if (c === LBRACE) return false;
+    }
+    if (i < this.winStart || e > this.winEnd) {
+      const we = Math.min(this.len, Math.max(e, i + KEY_WINDOW_BYTES));
+      this.winStr = buf.latin1Slice(i, we);
+      this.winStart = i;
+      this.winEnd = we;
+    }
+    // A substring of a flat string is a view, so this compare copies nothing.
+    const ws = this.winStart;
+    return this.winStr.substring(i - ws, e - ws) === key;
+  }
+
+  /**
+   * Keeps `key` for the next body. In a scraper the cache holds the same strings, so this
+   * costs a reference each; a one-shot reader of a huge body is bounded by the byte limit.
+   */
+  private rememberKey(key: string): void {
+    if (this.curKeyBytes + key.length > MAX_REMEMBERED_KEY_BYTES) return;
+    this.curKeyBytes += key.length;
+    this.curKeys.push(key);
+  }
+
+  /** Sets `nameEnd` for a series read without a label scan. */
+  private findNameEnd(): void {
+    const buf = this.buf;
+    const k = this.keyEnd;
+    let n = this.nameStart + 1;
+    while (n < k && CLASS[buf[n]] & M_CHAR) n++;
+    this.nameEnd = n;
   }
 
   /**
@@ -575,11 +725,10 @@ export class ExpositionParser<K = unknown> {
     }
     this.knownValue = hit;
     this.labelsPending = true;
+    this.skippedScans++;
     this.nameStart = i;
     this.keyEnd = k;
-    let n = i + 1;
-    while (n < k && CLASS[buf[n]] & M_CHAR) n++;
-    this.nameEnd = n;
+    this.nameEnd = -1; // found on demand (metricName, labels)
     this.nLabels = 0;
     this.hasExemplar = false;
     this.endLine(nl);
@@ -591,6 +740,7 @@ export class ExpositionParser<K = unknown> {
     const pos = this.pos;
     const lineNo = this.lineNo;
     this.lineNo = this.curLine;
+    this.rescans++;
     this.textSeriesForward(this.nameStart);
     this.pos = pos;
     this.lineNo = lineNo;
@@ -614,9 +764,20 @@ export class ExpositionParser<K = unknown> {
     if (c === LBRACE) {
       i = this.textLabels(i + 1);
       this.keyEnd = i;
-      c = buf[i];
-      while (c === SP || c === TAB) c = buf[++i];
     }
+    this.textValueAndTimestamp(i);
+    return EntryType.Series;
+  }
+
+  /**
+   * The rest of a text sample line from `i` (after the key, blanks allowed): value, optional
+   * timestamp, end of line. Ends the line.
+   */
+  private textValueAndTimestamp(i: number): void {
+    const buf = this.buf;
+    const len = this.len;
+    let c = buf[i];
+    while (c === SP || c === TAB) c = buf[++i];
     // As in promparse, the value may follow the name with no blank: `m-1` is m = -1.
     // Value: everything up to a blank or the end of line.
     const vs = i;
@@ -644,7 +805,6 @@ export class ExpositionParser<K = unknown> {
       if (i < len && c !== NL) throw this.expected('next entry after timestamp', i);
     }
     this.endLine(i);
-    return EntryType.Series;
   }
 
   /**
@@ -1055,6 +1215,16 @@ export class ExpositionParser<K = unknown> {
     throw new ParseError(what, this.curLine, 1);
   }
 }
+
+/**
+ * Most key text (bytes) remembered from one body for the next (textSeriesRemembered):
+ * enough for ~40,000 series of Linkerd-sized keys (400 B), and a bound on what a parser keeps
+ * alive when nothing else holds the keys.
+ */
+const MAX_REMEMBERED_KEY_BYTES = 16 * 1024 * 1024;
+
+/** Bytes of body decoded at once for remembered-key compares (see `winStr`). */
+const KEY_WINDOW_BYTES = 64 * 1024;
 
 /** Longest label value (bytes) looked up in the string table instead of decoded afresh. */
 const MAX_INTERNED_VALUE = 128;
