@@ -15,7 +15,9 @@ import {
   desiredShards,
   checkSeriesLabels,
   decodeWriteRequest,
+  dedupMetadata,
   encodeLabels,
+  encodeMetadataRequest,
   loadPosition,
   parseRetryAfter,
   savePosition,
@@ -179,4 +181,66 @@ test('shards: follow the incoming rate and the backlog, within [min, max], with 
   ];
   for (const [name, over, want] of cases)
     assert.equal(desiredShards({ ...base, ...over }), want, name);
+});
+
+test('metadata: WriteRequest.metadata bytes, defaults left out as Go does', () => {
+  const cases: {
+    name: string;
+    m: { metric: string; type: string; help: string; unit: string };
+    hex: string;
+  }[] = [
+    // 1a len { 08 type, 12 len family, 22 len help, 2a len unit }
+    {
+      name: 'gauge with help',
+      m: { metric: 'up', type: 'gauge', help: 'x', unit: '' },
+      hex: '1a09080212027570220178',
+    },
+    {
+      name: 'unknown type and empty help are omitted',
+      m: { metric: 'a', type: 'unknown', help: '', unit: '' },
+      hex: '1a03120161',
+    },
+    {
+      name: 'type outside the enum is unknown',
+      m: { metric: 'a', type: 'untyped', help: '', unit: '' },
+      hex: '1a03120161',
+    },
+    {
+      name: 'stateset with unit',
+      m: { metric: 'a', type: 'stateset', help: '', unit: 's' },
+      hex: '1a0808071201612a0173',
+    },
+  ];
+  for (const tc of cases) {
+    assert.equal(encodeMetadataRequest([tc.m]).toString('hex'), tc.hex, tc.name);
+  }
+});
+
+test('metadata: round trip through the decoder, beside series', () => {
+  const items = [
+    { metric: 'request_total', type: 'counter', help: 'Total count of HTTP requests.', unit: '' },
+    { metric: 'response_latency_ms', type: 'histogram', help: 'Elapsed times ℵ.', unit: 'ms' },
+    { metric: 'process_start_time_seconds', type: 'gauge', help: '', unit: 'seconds' },
+    { metric: 'g', type: 'gaugehistogram', help: '', unit: '' },
+    { metric: 's', type: 'summary', help: 'h', unit: '' },
+    { metric: 'i', type: 'info', help: '', unit: '' },
+    { metric: 'u', type: 'unknown', help: '', unit: '' },
+  ];
+  const series = new WriteRequestEncoder().encode([0], [1000], [1.5], 1, () =>
+    encodeLabels(Labels.from({ __name__: 'up' })),
+  );
+  const body = Buffer.concat([encodeMetadataRequest(items), series]);
+  const out = decodeWriteRequest(body, new DecodedWriteRequest());
+  assert.deepEqual(out.metadata, items);
+  assert.equal(out.series, 1);
+  assert.equal(out.samples, 1);
+  decodeWriteRequest(series, out);
+  assert.deepEqual(out.metadata, [], 'reset between requests');
+});
+
+test('metadata: deduplicated on all four fields, first seen first (as 2.42)', () => {
+  const a = { metric: 'a', type: 'counter', help: 'h', unit: '' };
+  const a2 = { metric: 'a', type: 'counter', help: 'other', unit: '' };
+  const b = { metric: 'b', type: 'gauge', help: '', unit: '' };
+  assert.deepEqual(dedupMetadata([a, b, { ...a }, a2, { ...b }]), [a, b, a2]);
 });

@@ -107,6 +107,8 @@ export async function startCollector(
   const remote = new RemoteWriteManager({
     dataDir: opts.dataDir,
     logger: (line) => remoteLog('warn', line),
+    // Read once per send_interval, after the scrape manager below exists.
+    metadata: { metadata: () => scrapeManager.metadata() },
   });
   const db = await openDB(opts.dataDir, {
     logger: (line) => log('tsdb')('info', line),

@@ -35,7 +35,16 @@ export {
 export {
   WriteRequestEncoder,
   DecodedWriteRequest,
+  METADATA_TYPES,
   decodeWriteRequest,
   encodeLabels,
+  encodeMetadataRequest,
+  type RemoteMetadata,
 } from './protobuf.js';
+export {
+  MetadataSender,
+  dedupMetadata,
+  type MetadataSenderHooks,
+  type MetadataSource,
+} from './metadata.js';
 export type { MetricRow } from './metrics.js';

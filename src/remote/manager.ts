@@ -13,6 +13,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RemoteWriteConfig } from '../config/index.js';
 import { segmentPath } from '../tsdb/wal/index.js';
+import type { MetadataSource } from './metadata.js';
 import type { MetricRow } from './metrics.js';
 import { QueueManager } from './queue.js';
 
@@ -25,6 +26,8 @@ export interface RemoteWriteManagerOptions {
   walMaxAgeMs?: number;
   /** How often each queue polls the WAL (ms). Default 50. */
   pollIntervalMs?: number;
+  /** The scraped metadata the queues send (`metadata_config`); none is sent without it. */
+  metadata?: MetadataSource;
 }
 
 /** Starts, reconfigures and stops the remote-write queues. */
@@ -50,6 +53,7 @@ export class RemoteWriteManager {
           externalLabels,
           logger: this.opts.logger,
           pollIntervalMs: this.opts.pollIntervalMs,
+          metadata: this.opts.metadata,
         }),
     );
     for (const q of this.queues) q.start();

@@ -7,6 +7,8 @@
  * TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; }
  * Label        { string name = 1; string value = 2; }
  * Sample       { double value = 1; int64 timestamp = 2; }
+ * WriteRequest { repeated MetricMetadata metadata = 3; }   (sent in requests of their own)
+ * MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
  * ```
  *
  * The encoder writes into a reused, growing buffer; a series' labels are encoded once
@@ -31,6 +33,33 @@ const TAG_NAME = (1 << 3) | WIRE_LEN; // Label.name
 const TAG_VALUE = (2 << 3) | WIRE_LEN; // Label.value
 const TAG_SAMPLE_VALUE = (1 << 3) | WIRE_FIXED64; // Sample.value
 const TAG_SAMPLE_TS = (2 << 3) | WIRE_VARINT; // Sample.timestamp
+const TAG_METADATA = (3 << 3) | WIRE_LEN; // WriteRequest.metadata
+const TAG_MD_TYPE = (1 << 3) | WIRE_VARINT; // MetricMetadata.type
+const TAG_MD_FAMILY = (2 << 3) | WIRE_LEN; // MetricMetadata.metric_family_name
+const TAG_MD_HELP = (4 << 3) | WIRE_LEN; // MetricMetadata.help
+const TAG_MD_UNIT = (5 << 3) | WIRE_LEN; // MetricMetadata.unit
+
+/** `MetricMetadata.MetricType` values by position (prompb/types.proto). */
+export const METADATA_TYPES = [
+  'unknown',
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+] as const;
+
+/** One metric family's metadata, as remote write carries it. */
+export interface RemoteMetadata {
+  /** The metric family name. */
+  readonly metric: string;
+  /** A {@link METADATA_TYPES} word; anything else is sent as `unknown`. */
+  readonly type: string;
+  readonly help: string;
+  readonly unit: string;
+}
 
 const TWO_32 = 4294967296;
 
@@ -226,6 +255,37 @@ export class WriteRequestEncoder {
 }
 
 /**
+ * Encodes a WriteRequest holding only `items` as `metadata`, as Prometheus sends them
+ * (fields with their default value are left out, as Go's protobuf does).
+ */
+export function encodeMetadataRequest(items: readonly RemoteMetadata[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const m of items) {
+    const type = Math.max(0, (METADATA_TYPES as readonly string[]).indexOf(m.type));
+    const fields: [number, Buffer][] = [[TAG_MD_FAMILY, Buffer.from(m.metric, 'utf8')]];
+    if (m.help !== '') fields.push([TAG_MD_HELP, Buffer.from(m.help, 'utf8')]);
+    if (m.unit !== '') fields.push([TAG_MD_UNIT, Buffer.from(m.unit, 'utf8')]);
+    let inner = type !== 0 ? 2 : 0;
+    for (const [, b] of fields) inner += 1 + varintSize(b.length) + b.length;
+    const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
+    let p = 0;
+    out[p++] = TAG_METADATA;
+    p = putVarint(out, p, inner);
+    if (type !== 0) {
+      out[p++] = TAG_MD_TYPE;
+      out[p++] = type;
+    }
+    for (const [tag, b] of fields) {
+      out[p++] = tag;
+      p = putVarint(out, p, b.length);
+      p += b.copy(out, p);
+    }
+    parts.push(out);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
  * A decoded WriteRequest as columns: series `i` has label pairs
  * `labelPairs[labelStart[i] .. labelStart[i+1])` (name, value, name, value…) and samples
  * `[sampleStart[i], sampleStart[i+1])` of `ts`/`vs`. Reuse it across requests.
@@ -238,10 +298,13 @@ export class DecodedWriteRequest {
   sampleStart: Int32Array = new Int32Array(64);
   ts: Float64Array = new Float64Array(1024);
   vs: Float64Array = new Float64Array(1024);
+  /** The request's `metadata` entries (rare, small: one object each). */
+  metadata: RemoteMetadata[] = [];
 
   reset(): void {
     this.series = 0;
     this.samples = 0;
+    this.metadata.length = 0;
     this.labelPairs.length = 0;
     this.labelStart[0] = 0;
     this.sampleStart[0] = 0;
@@ -400,9 +463,33 @@ function utf8(buf: Uint8Array, s: number, e: number, r: Reader): string {
   }
 }
 
+/** Decodes one `MetricMetadata` message at the reader's position. */
+function decodeMetadata(r: Reader, body: Uint8Array): RemoteMetadata {
+  const end = r.delimited();
+  let type = 0;
+  let metric = '';
+  let help = '';
+  let unit = '';
+  while (r.pos < end) {
+    const tag = r.varint();
+    if (tag === TAG_MD_TYPE) type = r.varint();
+    else if (tag === TAG_MD_FAMILY || tag === TAG_MD_HELP || tag === TAG_MD_UNIT) {
+      const e = r.delimited();
+      if (e > end) r.fail('metadata field runs past its message');
+      const s = utf8(body, r.pos, e, r);
+      if (tag === TAG_MD_FAMILY) metric = s;
+      else if (tag === TAG_MD_HELP) help = s;
+      else unit = s;
+      r.pos = e;
+    } else r.skip(tag & 7);
+  }
+  if (r.pos !== end) r.fail('metadata overruns its length');
+  return { metric, type: METADATA_TYPES[type] ?? 'unknown', help, unit };
+}
+
 /**
- * Decodes a WriteRequest into `out` (reset first). Unknown fields (metadata, exemplars,
- * histograms) are skipped. Throws a ParseError naming the byte offset on malformed input.
+ * Decodes a WriteRequest into `out` (reset first): series, samples and metadata. Other
+ * fields (exemplars, histograms) are skipped. Throws a ParseError naming the byte offset on malformed input.
  */
 export function decodeWriteRequest(
   body: Uint8Array,
@@ -412,6 +499,10 @@ export function decodeWriteRequest(
   const r = new Reader(body, 0, body.length);
   while (r.pos < r.end) {
     const tag = r.varint();
+    if (tag === TAG_METADATA) {
+      out.metadata.push(decodeMetadata(r, body));
+      continue;
+    }
     if (tag !== TAG_TIMESERIES) {
       r.skip(tag & 7);
       continue;

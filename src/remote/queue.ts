@@ -32,6 +32,7 @@ import { Labels } from '../model/labels.js';
 import { relabel } from '../relabel/index.js';
 import type { RefSeries, SampleBatch } from '../tsdb/record.js';
 import { RemoteWriteClient, type SendResult } from './client.js';
+import { MetadataSender, type MetadataSource } from './metadata.js';
 import type { MetricRow } from './metrics.js';
 import { WriteRequestEncoder, encodeLabels } from './protobuf.js';
 import { WalWatcher, type SavedPosition, type WalPosition } from './watcher.js';
@@ -47,6 +48,8 @@ export interface QueueOptions {
   logger?: (line: string) => void;
   /** How often the WAL is polled for new records (ms). Default 50. */
   pollIntervalMs?: number;
+  /** Metadata to send when `metadata_config.send` is on; none is sent without it. */
+  metadata?: MetadataSource;
 }
 
 /** The backoff before retry `attempt` (0-based): min·2^attempt, capped at max. */
@@ -143,6 +146,7 @@ export class QueueManager {
   private readonly positionFile: string;
   private readonly client: RemoteWriteClient;
   private readonly watcher: WalWatcher;
+  private readonly metadataSender: MetadataSender | null;
   private readonly logger: (line: string) => void;
   private readonly pollMs: number;
   private readonly externalLabels: Record<string, string>;
@@ -192,6 +196,16 @@ export class QueueManager {
       this.numShards = saved.shards;
       this.done = saved.done.slice();
     }
+    this.metadataSender =
+      cfg.metadataConfig.send && opts.metadata !== undefined
+        ? new MetadataSender(cfg, this.client, opts.metadata, {
+            running: () => this.running,
+            pause: (ms) => this.pause(ms),
+            backoff: (attempt) =>
+              backoffDelay(attempt, cfg.queueConfig.minBackoffMs, cfg.queueConfig.maxBackoffMs),
+            logger: (line) => this.logger(`remote_write ${this.label()}: ${line}`),
+          })
+        : null;
     this.watcher = new WalWatcher(opts.walDir, this.acked, {
       series: (s) => this.storeSeries(s),
       samples: (b) => this.takeSamples(b),
@@ -211,6 +225,7 @@ export class QueueManager {
     this.loop = this.run().catch((err: Error) => {
       this.logger(`remote_write ${this.label()}: queue stopped: ${err.message}`);
     });
+    this.metadataSender?.start();
   }
 
   /**
@@ -221,6 +236,7 @@ export class QueueManager {
     this.running = false;
     for (const w of [...this.wakers]) w();
     await this.loop;
+    await this.metadataSender?.stopped();
     this.watcher.close();
     this.client.close();
   }
@@ -295,6 +311,7 @@ export class QueueManager {
         'The total number of bytes of data (not metadata) sent by the queue after compression.',
         this.bytesTotal,
       ),
+      ...(this.metadataSender?.metrics(labels) ?? []),
     ];
   }
 
