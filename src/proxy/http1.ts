@@ -36,9 +36,9 @@ function routedAgent(side: Side): http.Agent {
     maxFreeSockets: 256,
     scheduling: 'lifo',
   });
-  const baseName = agent.getName.bind(agent);
-  // Pool per authority as well as per address, so a socket's labels match its requests.
-  agent.getName = (o?: RoutedRequestOptions) => baseName(o) + '|' + (o?.meshRoute?.authority ?? '');
+  // Pool per authority as well as per address, so a socket's labels match its requests; the
+  // route carries its pool name, so finding a free socket builds no string.
+  agent.getName = (o?: RoutedRequestOptions) => o?.meshRoute?.pool ?? '';
   (
     agent as unknown as { createConnection: (o: RoutedRequestOptions) => net.Socket }
   ).createConnection = (o) => {
@@ -49,19 +49,68 @@ function routedAgent(side: Side): http.Agent {
   return agent;
 }
 
-/** Copies the end-to-end headers of `h`. */
-function endToEnd(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const k in h) {
-    if (!HOP_BY_HOP.has(k)) out[k] = h[k];
+/** True when `name` (any case) is a hop-by-hop header. */
+function isHopByHop(name: string): boolean {
+  // Every hop-by-hop name is 2..19 characters long; most end-to-end names skip the lowercasing.
+  return name.length <= 19 && HOP_BY_HOP.has(name.toLowerCase());
+}
+
+/**
+ * What a request's raw headers say, found in one pass: the Host value, whether a body follows
+ * (Content-Length or Transfer-Encoding), and the end-to-end headers as a flat
+ * `[name, value, …]` list with names as the client wrote them, ready for `http.request`
+ * (which then writes them as they are instead of validating and storing each one).
+ */
+interface RequestHead {
+  host: string | undefined;
+  hasBody: boolean;
+  headers: string[];
+}
+
+function requestHead(raw: readonly string[]): RequestHead {
+  const headers: string[] = [];
+  let host: string | undefined;
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && host === undefined && name.toLowerCase() === 'host') host = raw[i + 1];
+    else if (name.length === 14 && name.toLowerCase() === 'content-length')
+      hasBody ||= raw[i + 1] !== '0';
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') hasBody = true;
+    if (!isHopByHop(name)) headers.push(name, raw[i + 1]);
   }
-  return out;
+  return { host, hasBody, headers };
+}
+
+/** The end-to-end part of a response's raw headers, and its `grpc-status` if any. */
+function responseHeaders(raw: readonly string[]): { headers: string[]; grpcStatus: string } {
+  const headers: string[] = [];
+  let grpcStatus = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (isHopByHop(name)) continue;
+    if (name.length === 11 && name.toLowerCase() === 'grpc-status') grpcStatus = raw[i + 1];
+    headers.push(name, raw[i + 1]);
+  }
+  return { headers, grpcStatus };
+}
+
+/** Replaces (or adds) the Host header of a flat header list. */
+function setHost(headers: string[], host: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i].length === 4 && headers[i].toLowerCase() === 'host') {
+      headers[i + 1] = host;
+      return;
+    }
+  }
+  headers.push('Host', host);
 }
 
 /** Where a request goes: the route of its authority and the origin-form path. */
 function target(
   side: Side,
   req: http.IncomingMessage,
+  host: string | undefined,
 ): { route: Route; path: string; absolute: boolean; rawAuthority: string } | null {
   const url = req.url ?? '/';
   if (side.direction === 'outbound' && url.startsWith('http://')) {
@@ -75,7 +124,6 @@ function target(
       rawAuthority: authority,
     };
   }
-  const host = req.headers.host;
   if (host === undefined && side.direction === 'outbound') return null;
   return { route: side.route(host ?? ''), path: url, absolute: false, rawAuthority: host ?? '' };
 }
@@ -91,7 +139,8 @@ export function createHttp1Server(side: Side): http.Server {
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const t0 = performance.now();
-    const dest = target(side, req);
+    const head = requestHead(req.rawHeaders);
+    const dest = target(side, req, head.host);
     if (dest === null) {
       m.error(side.direction, 'http', 'unexpected');
       res.writeHead(400, { 'content-type': 'text/plain' }).end('missing Host header\n');
@@ -106,9 +155,11 @@ export function createHttp1Server(side: Side): http.Server {
       done = true;
       m.responseEnd(ep, status, grpcStatus, error);
     };
-    const headers = endToEnd(req.headers);
+    const headers = head.headers;
     // An absolute-form target names the authority; Host must agree with it (RFC 9112 §3.2.2).
-    if (dest.absolute) headers.host = dest.rawAuthority;
+    // A raw header list is sent as is, so a request without Host (HTTP/1.0) gets one here.
+    if (dest.absolute) setHost(headers, dest.rawAuthority);
+    else if (head.host === undefined) setHost(headers, `${dest.route.host}:${dest.route.port}`);
     const opts: RoutedRequestOptions = {
       host: dest.route.host,
       port: dest.route.port,
@@ -122,7 +173,8 @@ export function createHttp1Server(side: Side): http.Server {
     up.on('response', (upRes) => {
       status = upRes.statusCode ?? 0;
       m.responseStart(ep, status, performance.now() - t0);
-      res.writeHead(status, upRes.statusMessage, endToEnd(upRes.headers));
+      const resHead = responseHeaders(upRes.rawHeaders);
+      res.writeHead(status, upRes.statusMessage, resHead.headers);
       upRes.on('data', (chunk: Buffer) => {
         if (!res.write(chunk)) {
           upRes.pause();
@@ -130,14 +182,14 @@ export function createHttp1Server(side: Side): http.Server {
         }
       });
       upRes.once('end', () => {
-        const trailers = upRes.trailers;
         let grpc = '';
-        if (trailers && Object.keys(trailers).length > 0) {
+        if (upRes.rawTrailers.length > 0) {
+          const trailers = upRes.trailers;
           res.addTrailers(trailers);
           grpc = String(trailers['grpc-status'] ?? '');
         }
-        if (grpc === '' && upRes.headers['grpc-status'] !== undefined)
-          grpc = String(upRes.headers['grpc-status']);
+        // A trailers-only gRPC answer carries its status in the headers.
+        if (grpc === '') grpc = resHead.grpcStatus;
         res.end();
         finish(grpc, '');
       });
@@ -179,7 +231,10 @@ export function createHttp1Server(side: Side): http.Server {
     // A client that goes away mid-request ends the upstream request too.
     req.on('error', () => up.destroy());
     res.on('error', () => up.destroy());
-    req.pipe(up);
+    // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3):
+    // end the upstream request now instead of piping an empty stream.
+    if (head.hasBody) req.pipe(up);
+    else up.end();
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
@@ -214,7 +269,7 @@ function upgrade(
 ): void {
   const t0 = performance.now();
   const m = side.metrics;
-  const dest = target(side, req);
+  const dest = target(side, req, req.headers.host);
   if (dest === null) {
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     return;

@@ -30,6 +30,8 @@ export interface Route {
   readonly endpoint: LabelSet;
   /** Transport labels of the connection the proxy opens (`peer="dst"`). */
   readonly connect: LabelSet;
+  /** Name of the connection pool: routes share idle connections only when these match. */
+  readonly pool: string;
 }
 
 /** Default port of an authority without one. */
@@ -82,6 +84,7 @@ export class Side {
       authority,
       host,
       port: Number(port),
+      pool: `${target}|${authority}`,
       endpoint: this.labels.make(inboundEndpointPairs(authority, target)),
       connect: this.labels.cached('inbound\u0000' + target, () =>
         connectPairs('inbound', '', target, []),
@@ -103,6 +106,7 @@ export class Side {
       authority,
       host: target.host,
       port: Number(target.port || port),
+      pool: `${targetAddr}|${authority}`,
       endpoint: this.labels.make(outboundEndpointPairs(authority, targetAddr, dst.labels)),
       connect: this.labels.make(connectPairs('outbound', authority, targetAddr, dst.labels)),
     };
