@@ -799,3 +799,43 @@ test('label sets of evicted series lose their ids; an old endpoint returns as on
     await p.stop();
   }
 });
+
+test('a response the target cuts short is counted with error="i/o" and ends the client response', async () => {
+  // The target promises 100 bytes, sends 7, then resets the connection.
+  const cut = net.createServer((s) => {
+    s.once('data', () => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial');
+      setTimeout(() => s.resetAndDestroy(), 20);
+    });
+    s.on('error', () => {});
+  });
+  const cutAddr = await listen(cut);
+  const p = new Proxy(options({ inboundApp: cutAddr }));
+  const a = await p.start();
+  try {
+    const got = await new Promise<string>((resolve) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: port(a.inbound), path: '/', headers: { host: 'cut.test' } },
+        (res) => {
+          res.on('data', () => {});
+          res.on('error', () => resolve('error'));
+          res.on('end', () => resolve('end'));
+        },
+      );
+      req.on('error', () => resolve('request error'));
+      req.end();
+    });
+    assert.notEqual(got, 'end', 'the client must not see a complete response');
+    const { map } = await scrape(a.admin);
+    const series = [...map.keys()].filter((k) => k.startsWith('response_total{'));
+    assert.equal(series.length, 1, series.join('\n'));
+    assert.match(
+      series[0],
+      /status_code="200",classification="failure",grpc_status="",error="i\/o"\}$/,
+    );
+    assert.equal(map.get(series[0]), 1);
+  } finally {
+    await p.stop();
+    cut.close();
+  }
+});

@@ -181,7 +181,7 @@ export function createHttp1Server(side: Side): http.Server {
           res.once('drain', () => upRes.resume());
         }
       });
-      upRes.once('end', () => {
+      upRes.on('end', () => {
         let grpc = '';
         if (upRes.rawTrailers.length > 0) {
           const trailers = upRes.trailers;
@@ -193,11 +193,9 @@ export function createHttp1Server(side: Side): http.Server {
         res.end();
         finish(grpc, '');
       });
-      upRes.once('aborted', () => {
-        finish('', 'i/o');
-        res.destroy();
-      });
-      upRes.once('error', () => {
+      // A response cut short (the target closed or reset the connection) is destroyed with
+      // an error, so one 'error' listener also covers what 'aborted' reports.
+      upRes.on('error', () => {
         finish('', 'i/o');
         res.destroy();
       });
@@ -221,7 +219,7 @@ export function createHttp1Server(side: Side): http.Server {
         res.destroy();
       }
     });
-    res.once('close', () => {
+    res.on('close', () => {
       // The client went away before the response ended.
       if (!done && !res.writableFinished) {
         up.destroy();
