@@ -85,6 +85,8 @@ type Kind = keyof typeof FLOOR;
 
 interface Tally {
   passed: number;
+  /** Passes where both sides had no series. */
+  passedEmpty: string[];
   failed: number;
   unsupported: number;
   versionDifference: number;
@@ -123,6 +125,7 @@ function record(tally: Tally, what: string, o: Outcome): void {
   switch (o.verdict) {
     case 'passed':
       tally.passed++;
+      if (o.empty === true) tally.passedEmpty.push(what);
       return;
     case 'unsupported':
       tally.unsupported++;
@@ -139,7 +142,15 @@ function record(tally: Tally, what: string, o: Outcome): void {
 }
 
 function newTally(): Tally {
-  return { passed: 0, failed: 0, unsupported: 0, versionDifference: 0, setupBroken: 0, lines: [] };
+  return {
+    passed: 0,
+    passedEmpty: [],
+    failed: 0,
+    unsupported: 0,
+    versionDifference: 0,
+    setupBroken: 0,
+    lines: [],
+  };
 }
 
 /**
@@ -251,13 +262,17 @@ test(
       instant: newTally(),
       metadata: newTally(),
     };
-    const ranges = RANGE_WINDOWS.flatMap((w) => queries.map((q) => ({ q, w })));
-    await pool(ranges, CONCURRENCY, async ({ q, w }) => {
-      if (q.skipComparison) return;
+    const windowMs: string[] = [];
+    for (const w of RANGE_WINDOWS) {
+      const tw = Date.now();
       const params = { start: sec(w.start), end: sec(w.end), step: String(w.stepS) };
-      const o = await checkQuery(prom, ours, q, '/api/v1/query_range', params);
-      record(tallies.range, `${q.query} (window ${w.name})`, o);
-    });
+      await pool(queries, CONCURRENCY, async (q) => {
+        if (q.skipComparison) return;
+        const o = await checkQuery(prom, ours, q, '/api/v1/query_range', params);
+        record(tallies.range, `${q.query} (window ${w.name})`, o);
+      });
+      windowMs.push(`${w.name} ${Date.now() - tw} ms`);
+    }
     const tRange = Date.now();
     const instants = queries.flatMap((q) => INSTANT_TIMES_MS.map((at) => ({ q, at })));
     await pool(instants, CONCURRENCY, async ({ q, at }) => {
@@ -285,12 +300,16 @@ test(
     for (const kind of Object.keys(tallies) as Kind[]) {
       const x = tallies[kind];
       out.push(
-        `${kind}: ${x.passed} passed, ${x.failed} failed, ${x.versionDifference} version differences, ` +
+        `${kind}: ${x.passed} passed (${x.passedEmpty.length} empty on both sides), ${x.failed} failed, ${x.versionDifference} version differences, ` +
           `${x.unsupported} unsupported, ${x.setupBroken} setup-broken`,
       );
     }
+    const emptyA = tallies.range.passedEmpty.filter((w) => w.endsWith('(window A)'));
     out.push(
-      `timing: data+promtool ${tData - t0} ms, start ${tReady - tData} ms, range ${tRange - tReady} ms, ` +
+      `range window A, empty on both sides (${emptyA.length}): ${emptyA.sort().join(' | ')}`,
+    );
+    out.push(
+      `timing: data+promtool ${tData - t0} ms, start ${tReady - tData} ms, range ${windowMs.join(' + ')}, ` +
         `instant ${tInstant - tRange} ms, metadata ${Date.now() - tInstant} ms`,
     );
     const all = Object.values(tallies);
