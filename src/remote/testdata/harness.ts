@@ -12,6 +12,8 @@ import { loadConfig, type RemoteWriteConfig } from '../../config/index.js';
 import { Labels } from '../../model/labels.js';
 import { Matcher } from '../../model/matcher.js';
 import type { Appendable, Queryable } from '../../storage/interface.js';
+import snappy from 'snappy';
+import { DecodedWriteRequest, decodeWriteRequest, type RemoteMetadata } from '../protobuf.js';
 import { handleRemoteWrite } from '../receiver.js';
 
 /** A remote_write config with Prometheus's defaults, from the YAML of one list entry. */
@@ -330,4 +332,49 @@ export async function queryRange(
     );
   }
   return out;
+}
+
+/** What a {@link CaptureReceiver} got in one request. */
+export interface CapturedRequest {
+  series: number;
+  samples: number;
+  metadata: RemoteMetadata[];
+}
+
+/** A receiver on 127.0.0.1 that decodes and keeps every request (answers 204). */
+export interface CaptureReceiver {
+  url: string;
+  requests: CapturedRequest[];
+  close(): Promise<void>;
+}
+
+/** Starts a {@link CaptureReceiver} on a free loopback port. */
+export async function startCaptureReceiver(): Promise<CaptureReceiver> {
+  const requests: CapturedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const raw = snappy.uncompressSync(Buffer.concat(chunks)) as Buffer;
+        const d = decodeWriteRequest(raw, new DecodedWriteRequest());
+        requests.push({ series: d.series, samples: d.samples, metadata: d.metadata.slice() });
+        res.writeHead(204).end();
+      } catch (err) {
+        res.writeHead(400).end((err as Error).message);
+      }
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/api/v1/write`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
