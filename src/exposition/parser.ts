@@ -1210,6 +1210,11 @@ export class ExpositionParser<K = unknown> {
     return this.hasExemplar;
   }
 
+  /** @internal Whether the current series was read without its label scan (so far). */
+  labelScanSkipped(): boolean {
+    return this.labelsPending;
+  }
+
   /** @internal Throws a ParseError at the start of the current line. */
   failLine(what: string): never {
     throw new ParseError(what, this.curLine, 1);
