@@ -153,6 +153,23 @@ function newTally(): Tally {
   };
 }
 
+/** Range-query latencies: [query, Prometheus ms, ours ms]. */
+const latencies: [string, number, number][] = [];
+
+/** One line on query speed: total time on each side and our slowest queries. */
+function latencySummary(): string {
+  const refMs = latencies.reduce((n, x) => n + x[1], 0);
+  const ourMs = latencies.reduce((n, x) => n + x[2], 0);
+  const slowest = [...latencies]
+    .sort((a, b) => b[2] - a[2])
+    .slice(0, 5)
+    .map(([q, r, o]) => `${q} ${Math.round(o)} ms vs ${Math.round(r)} ms`);
+  return (
+    `range-query time (concurrent, rough): Prometheus ${Math.round(refMs)} ms, ours ${Math.round(ourMs)} ms; ` +
+    `our slowest: ${slowest.join(' | ')}`
+  );
+}
+
 /**
  * Judges one query on both servers; a failed comparison is re-checked with the left-open
  * rule and reclassified as a version difference when the rule explains it.
@@ -168,6 +185,8 @@ async function checkQuery(
     postForm(prom.base, path, { query: q.query, ...params }),
     postForm(ours.base, path, { query: q.query, ...params }),
   ]);
+  if (path === '/api/v1/query_range')
+    latencies.push([q.query, ref.elapsedMs ?? 0, mine.elapsedMs ?? 0]);
   const o = judge(ref, mine, q.shouldFail);
   if (o.verdict !== 'failed') return o;
   if (o.cause === 'unexpected success') {
@@ -308,6 +327,7 @@ test(
     out.push(
       `range window A, empty on both sides (${emptyA.length}): ${emptyA.sort().join(' | ')}`,
     );
+    out.push(latencySummary());
     out.push(
       `timing: data+promtool ${tData - t0} ms, start ${tReady - tData} ms, range ${windowMs.join(' + ')}, ` +
         `instant ${tInstant - tRange} ms, metadata ${Date.now() - tInstant} ms`,

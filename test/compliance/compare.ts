@@ -25,6 +25,8 @@ export interface ApiReply {
   result?: unknown;
   /** Transport failure (connection refused, timeout). */
   transport?: string;
+  /** Wall time of the request, in ms (under concurrency: a rough figure). */
+  elapsedMs?: number;
 }
 
 /**
@@ -59,8 +61,11 @@ async function request(url: string, init: RequestInit): Promise<ApiReply> {
   let transport = '';
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
+      const t0 = performance.now();
       const res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      return envelope(res.status, await res.text());
+      const reply = envelope(res.status, await res.text());
+      reply.elapsedMs = performance.now() - t0;
+      return reply;
     } catch (err) {
       transport = (err as Error).message;
     }
