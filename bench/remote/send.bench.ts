@@ -3,19 +3,40 @@
  *  1. encode: samples/s of the hand-written WriteRequest encoder, alone and with snappy;
  *  2. catch-up: a backlog of 1M samples (1000 series × 1000) in the WAL while the
  *     receiver (a local VictoriaMetrics, when installed) is down, then sent: wall time,
- *     samples/s, and samples per CPU-second of this process.
- * Run: node --expose-gc --import tsx bench/remote/send.bench.ts
+ *     samples/s, and samples per CPU-second of this process;
+ *  3. side by side with Prometheus 2.42 (when installed): our collector and Prometheus
+ *     scrape the same targets (../shared/bench/targets.mjs, Linkerd-shaped, 1,000 series
+ *     each, every second) and remote-write into the same VictoriaMetrics with the same
+ *     queue_config; the receiver is stopped for a while, then started; for each sender,
+ *     the time to clear the backlog, samples/s while catching up, and CPU-seconds per
+ *     million samples sent, with the ratio. CPU is utime+stime of the process from /proc;
+ *     "send CPU" subtracts the process's CPU rate measured during the outage (scraping,
+ *     retries, and for our collector the tsx loader) from the catch-up window.
+ * Run: node --expose-gc --import tsx bench/remote/send.bench.ts [--targets N] [--outage S]
+ *   [--only side-by-side]. Defaults: 10 targets, 20 s outage; about 1.5 minutes in all.
  * @module
  */
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import snappy from 'snappy';
 import { Labels } from '../../src/model/labels.js';
 import { QueueManager, WriteRequestEncoder, encodeLabels } from '../../src/remote/index.js';
-import { appendKnown, freePort, rwConfig, waitFor } from '../../src/remote/testdata/harness.js';
+import {
+  appendKnown,
+  freePort,
+  rwConfig,
+  selfMetric,
+  startCollectorProcess,
+  startPeer,
+  startVictoriaMetrics,
+  waitFor,
+  type PeerProcess,
+} from '../../src/remote/testdata/harness.js';
 import { findProgram } from '../../test/support/peers.js';
 import { openDB } from '../../src/tsdb/db.js';
 
@@ -128,6 +149,194 @@ async function benchCatchUp(): Promise<void> {
   }
 }
 
+// The shared harness sits beside the repository, as in every checkout of this project.
+const TARGETS_SCRIPT = fileURLToPath(new URL('../../../shared/bench/targets.mjs', import.meta.url));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (utime + stime) of a process so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // CLK_TCK
+}
+
+/** `n` consecutive free loopback ports, from a random start. */
+async function freePortRange(n: number): Promise<number> {
+  const canBind = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (;;) {
+    const base = 30_000 + Math.floor(Math.random() * 20_000);
+    let ok = true;
+    for (let i = 0; i <= n && ok; i++) ok = await canBind(base + i);
+    if (ok) return base;
+  }
+}
+
+interface Sender {
+  name: string;
+  peer: PeerProcess;
+}
+
+interface SenderState {
+  cpu: number;
+  sent: number;
+  highestSentS: number;
+}
+
+async function senderState(s: Sender): Promise<SenderState> {
+  const text = await (await fetch(`${s.peer.base}/metrics`)).text();
+  return {
+    cpu: cpuSeconds(s.peer.proc.pid as number),
+    sent: selfMetric(text, 'prometheus_remote_storage_samples_total'),
+    highestSentS: selfMetric(
+      text,
+      'prometheus_remote_storage_queue_highest_sent_timestamp_seconds',
+    ),
+  };
+}
+
+async function benchSideBySide(nTargets: number, outageS: number): Promise<void> {
+  const vmBin = findProgram('victoria-metrics');
+  const promBin = findProgram('prometheus');
+  if (vmBin === null || promBin === null) {
+    console.log('side by side: prometheus or victoria-metrics not installed; skipped');
+    return;
+  }
+  const root = mkdtempSync(join(tmpdir(), 'mm-rw-side-'));
+  const procs: PeerProcess[] = [];
+  const basePort = await freePortRange(nTargets);
+  const targets = spawn(
+    process.execPath,
+    [
+      TARGETS_SCRIPT,
+      ...['--targets', String(nTargets), '--series', '1000'],
+      ...['--base-port', String(basePort), '--control-port', String(basePort + nTargets)],
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    await waitFor(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${basePort + nTargets}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    }, 30_000);
+    const vmPort = await freePort();
+    let vm = await startVictoriaMetrics(vmBin, join(root, 'vm'), vmPort);
+    procs.push(vm);
+    const config = (sender: string): string =>
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        `  external_labels: {sender: ${sender}}`,
+        'scrape_configs:',
+        '  - job_name: linkerd-proxy',
+        '    static_configs:',
+        `      - targets: [${Array.from({ length: nTargets }, (_, i) => `'127.0.0.1:${basePort + i}'`).join(', ')}]`,
+        'remote_write:',
+        `  - url: http://127.0.0.1:${vmPort}/api/v1/write`,
+        '    queue_config: {min_backoff: 50ms, max_backoff: 500ms}',
+        '    metadata_config: {send: false}',
+        '',
+      ].join('\n');
+    writeFileSync(join(root, 'mm.yml'), config('meshmetrics'));
+    writeFileSync(join(root, 'prom.yml'), config('prometheus'));
+    const ourPort = await freePort();
+    const promPort = await freePort();
+    const [ours, prom] = await Promise.all([
+      startCollectorProcess(join(root, 'mm.yml'), join(root, 'mm'), ourPort, ['--log.level=warn']),
+      startPeer(
+        promBin,
+        [
+          `--config.file=${join(root, 'prom.yml')}`,
+          `--storage.tsdb.path=${join(root, 'prom')}`,
+          `--web.listen-address=127.0.0.1:${promPort}`,
+          '--log.level=warn',
+        ],
+        promPort,
+        '/-/ready',
+      ),
+    ]);
+    procs.push(ours, prom);
+    const senders: Sender[] = [
+      { name: 'meshmetrics', peer: ours },
+      { name: 'prometheus 2.42', peer: prom },
+    ];
+    // Warm up: both sending, then a few seconds of steady state.
+    await waitFor(async () => {
+      for (const s of senders) if (!((await senderState(s)).sent > 0)) return false;
+      return true;
+    }, 60_000);
+    await sleep(5000);
+
+    await vm.stop();
+    const down = await Promise.all(senders.map(senderState));
+    await sleep(outageS * 1000);
+    const up = await Promise.all(senders.map(senderState));
+    vm = await startVictoriaMetrics(vmBin, join(root, 'vm'), vmPort);
+    procs.push(vm);
+    const backAtS = Date.now() / 1000;
+    const results = await Promise.all(
+      senders.map(async (s, i) => {
+        const start = await senderState(s);
+        let end = start;
+        await waitFor(async () => {
+          end = await senderState(s);
+          return end.highestSentS >= backAtS;
+        }, 180_000);
+        const wallS = Date.now() / 1000 - backAtS;
+        const baselineCores = (up[i].cpu - down[i].cpu) / outageS;
+        const samples = end.sent - start.sent;
+        const cpu = end.cpu - start.cpu;
+        const sendCpu = Math.max(0, cpu - baselineCores * wallS);
+        return {
+          name: s.name,
+          wallS,
+          samples,
+          cpu,
+          sendCpu,
+          baselineCores,
+          caughtUp: end.highestSentS >= backAtS,
+        };
+      }),
+    );
+    console.log(
+      `side by side: ${nTargets} targets × ~1,000 series @1s into one VictoriaMetrics, receiver down ${outageS} s, same queue_config (defaults, backoff 50ms–500ms)`,
+    );
+    for (const r of results) {
+      console.log(
+        `  ${r.name.padEnd(16)} ${r.caughtUp ? 'caught up' : 'NOT caught up'} in ${r.wallS.toFixed(1)} s: ` +
+          `${r.samples} samples at ${(r.samples / r.wallS / 1e3).toFixed(0)} k samples/s; ` +
+          `send CPU ${((r.sendCpu / r.samples) * 1e6).toFixed(2)} CPU-s per M samples ` +
+          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} incl. scraping; outage baseline ${r.baselineCores.toFixed(2)} cores)`,
+      );
+    }
+    const [a, b] = results;
+    console.log(
+      `  ratio meshmetrics / prometheus: catch-up speed ${(a.samples / a.wallS / (b.samples / b.wallS)).toFixed(2)}×, ` +
+        `send CPU per sample ${(a.sendCpu / a.samples / (b.sendCpu / b.samples)).toFixed(2)}×, ` +
+        `process CPU per sample ${(a.cpu / a.samples / (b.cpu / b.samples)).toFixed(2)}×`,
+    );
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    targets.kill('SIGTERM');
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function flag(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
 console.log('remote write bench (shared 2-core machine: preliminary figures)');
-benchEncode();
-await benchCatchUp();
+if (flag('--only', '') !== 'side-by-side') {
+  benchEncode();
+  await benchCatchUp();
+}
+await benchSideBySide(Number(flag('--targets', '10')), Number(flag('--outage', '20')));
