@@ -1,19 +1,26 @@
 /**
- * What the proxy costs: added latency (p50, p99) and throughput of HTTP/1.1 through the
- * inbound proxy, and through outbound then inbound proxy, against the app called directly.
- * The app and each proxy run in their own processes; the load generator (ours, keep-alive
- * agents) runs here, first open-loop at a fixed rate (1,000 req/s), then closed-loop at max
- * with a fixed number of requests in flight. Then the recording cost per request and the
- * /metrics render time, in-process.
+ * What the proxy costs: CPU time per request in the proxy process (the main figure: it
+ * holds on a shared machine where latency does not), added latency (p50, p99) and
+ * throughput of HTTP/1.1 through the inbound proxy, and through outbound then inbound proxy,
+ * against the app called directly. The app and each proxy run in their own processes; the
+ * load generator (ours, keep-alive agents) runs here, first open-loop at a fixed rate
+ * (1,000 req/s; CPU per request is measured over this phase), then closed-loop at max with a
+ * fixed number of requests in flight. Then the recording cost per request and the /metrics
+ * render time, in-process.
  *
- * wrk and nginx are used too when installed (not installed here at the time of writing).
+ * Side by side in the same run, when present:
+ * - nginx (Debian `nginx-light`) as a keep-alive reverse proxy in front of the same app;
+ * - a baseline build of meshmetrics (BENCH_BASELINE=<folder with bin/meshmetrics.js and
+ *   dist/>, e.g. an older commit built elsewhere), for before/after figures;
+ * - wrk, at max rate.
  * Figures are preliminary on a shared machine.
  *
  * Run: npm run build && node --expose-gc --import tsx bench/proxy/overhead.bench.ts
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
@@ -26,10 +33,14 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const FIXED_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 3);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 // The compiled package, as users run it (`npm run bench` builds it first); a TypeScript
 // loader in the children would add its own thread's CPU to every figure.
 const MAIN = pathToFileURL(resolve('dist/cmd/main.js')).href;
+const BASELINE = process.env.BENCH_BASELINE
+  ? pathToFileURL(resolve(process.env.BENCH_BASELINE, 'dist/cmd/main.js')).href
+  : null;
 const children: ChildProcess[] = [];
 /** Child pids by role, for CPU time per request (robust to a shared machine). */
 const pids: Record<string, number> = {};
@@ -79,13 +90,17 @@ http.createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-ty
   .listen(Number(process.argv[1]), '127.0.0.1', () => console.log('ready'));
 `;
 
-const PROXY = `import { main } from ${JSON.stringify(MAIN)}; process.exitCode = await main(process.argv.slice(1));`;
+const proxyCode = (main: string): string =>
+  `import { main } from ${JSON.stringify(main)}; process.exitCode = await main(process.argv.slice(1));`;
+const PROXY = proxyCode(MAIN);
 
 interface Target {
   name: string;
   port: number;
   path: string;
   host: string;
+  /** Roles (keys of `pids`) of the processes doing this path's proxying. */
+  roles: string[];
 }
 
 function once(agent: http.Agent, t: Target): Promise<number> {
@@ -107,12 +122,28 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
 }
 
+/** CPU µs per request of each of `roles` between two snapshots. */
+function cpuPerRequest(
+  roles: string[],
+  before: Record<string, number>,
+  n: number,
+): { role: string; us: number }[] {
+  return roles.map((role) => ({ role, us: ((cpuSeconds(pids[role]) - before[role]) / n) * 1e6 }));
+}
+
+function cpuSnapshot(): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuSeconds(pid)]));
+}
+
 /** Open loop: RATE req/s for FIXED_SECONDS, sent in 1 ms ticks, latencies recorded. */
-async function fixedRate(t: Target): Promise<{ p50: number; p99: number; n: number }> {
+async function fixedRate(
+  t: Target,
+): Promise<{ p50: number; p99: number; n: number; cpu: { role: string; us: number }[] }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   // Warm up connections and JIT.
-  for (let i = 0; i < 200; i++) await once(agent, t);
+  for (let i = 0; i < 500; i++) await once(agent, t);
   const total = Math.round(RATE * FIXED_SECONDS);
+  const cpu0 = cpuSnapshot();
   const lat = new Float64Array(total);
   let sent = 0;
   let done = 0;
@@ -131,9 +162,10 @@ async function fixedRate(t: Target): Promise<{ p50: number; p99: number; n: numb
     };
     tick();
   });
+  const cpu = cpuPerRequest(t.roles, cpu0, total);
   agent.destroy();
   lat.sort();
-  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), n: total };
+  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), n: total, cpu };
 }
 
 /** Closed loop: IN_FLIGHT requests always outstanding for MAX_SECONDS. */
@@ -221,29 +253,102 @@ function recordingCost(): void {
   );
 }
 
+/** nginx as a keep-alive reverse proxy to the app, or null when it is not installed. */
+async function startNginx(appPort: number, listenPort: number): Promise<boolean> {
+  if (spawnSync('nginx', ['-v']).error) return false;
+  const dir = mkdtempSync(resolve(tmpdir(), 'proxy-bench-nginx-'));
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(resolve(dir, sub));
+  const conf = resolve(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+master_process off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream app { server 127.0.0.1:${appPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${listenPort};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+    }
+  }
+}
+`,
+  );
+  const c = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(c);
+  pids.nginx = c.pid ?? 0;
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((res) => {
+      const s = net.connect(listenPort, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), res(true)));
+      s.once('error', () => res(false));
+    });
+    if (up) return true;
+    if (c.exitCode !== null) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/**
+ * Baseline and current inbound proxy, alternating for BENCH_ROUNDS rounds at the fixed rate,
+ * so both see the same machine; prints each round and the medians.
+ */
+async function beforeAfter(targets: Target[]): Promise<void> {
+  const pair = ['baseline inbound', 'inbound proxy'].map((n) => targets.find((t) => t.name === n)!);
+  const cpu: number[][] = [[], []];
+  const p99: number[][] = [[], []];
+  console.log(`\nbefore -> after, ${ROUNDS} alternating rounds at ${RATE} req/s:`);
+  for (let r = 0; r < ROUNDS; r++) {
+    const line: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const f = await fixedRate(pair[i]);
+      cpu[i].push(f.cpu[0].us);
+      p99[i].push(f.p99);
+      line.push(`${pair[i].name} ${f.cpu[0].us.toFixed(0)} µs/req, p99 ${f.p99.toFixed(2)} ms`);
+    }
+    console.log(`  round ${r + 1}: ${line.join(' | ')}`);
+  }
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  console.log(
+    `  median CPU per request: ${median(cpu[0]).toFixed(0)} -> ${median(cpu[1]).toFixed(0)} µs (${((median(cpu[1]) / median(cpu[0]) - 1) * 100).toFixed(0)} %); median p99: ${median(p99[0]).toFixed(2)} -> ${median(p99[1]).toFixed(2)} ms`,
+  );
+}
+
 async function main(): Promise<void> {
   recordingCost();
-  const appPort = await freePort();
-  const [inPort, outPort, adminA, inB, adminB] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const [appPort, inPort, outPort, adminA, inB, adminB, inBase, adminBase, nginxPort] =
+    await Promise.all(Array.from({ length: 9 }, freePort));
   await child('app', APP, [String(appPort)]);
-  // Server-side proxy in front of the app.
-  await child('server proxy', PROXY, [
+  const inboundArgs = (listen: number, admin: number): string[] => [
     'proxy',
     '--inbound.listen-address',
-    `127.0.0.1:${inPort}`,
+    `127.0.0.1:${listen}`,
     '--inbound.app-address',
     `127.0.0.1:${appPort}`,
     '--outbound.listen-address',
     '127.0.0.1:0',
     '--admin.listen-address',
-    `127.0.0.1:${adminA}`,
-  ]);
+    `127.0.0.1:${admin}`,
+  ];
+  // Server-side proxy in front of the app.
+  await child('server proxy', PROXY, inboundArgs(inPort, adminA));
   // Client-side proxy whose outbound resolves app.bench:80 to the server-side proxy.
   const dst = JSON.stringify({
     'app.bench:80': {
@@ -251,8 +356,6 @@ async function main(): Promise<void> {
       labels: { namespace: 'bench', deployment: 'app' },
     },
   });
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
   const file = resolve(mkdtempSync(resolve(tmpdir(), 'proxy-bench-')), 'dst.json');
   writeFileSync(file, dst);
   await child('client proxy', PROXY, [
@@ -268,41 +371,56 @@ async function main(): Promise<void> {
     '--destinations',
     file,
   ]);
+  if (BASELINE !== null)
+    await child('baseline proxy', proxyCode(BASELINE), inboundArgs(inBase, adminBase));
+  const nginx = await startNginx(appPort, nginxPort);
 
+  const host = 'app.bench:80';
   const targets: Target[] = [
-    { name: 'direct', port: appPort, path: '/', host: 'app.bench:80' },
-    { name: 'inbound proxy', port: inPort, path: '/', host: 'app.bench:80' },
-    { name: 'outbound+inbound', port: outPort, path: '/', host: 'app.bench:80' },
+    { name: 'direct', port: appPort, path: '/', host, roles: [] },
+    ...(BASELINE !== null
+      ? [{ name: 'baseline inbound', port: inBase, path: '/', host, roles: ['baseline proxy'] }]
+      : []),
+    { name: 'inbound proxy', port: inPort, path: '/', host, roles: ['server proxy'] },
+    ...(nginx ? [{ name: 'nginx', port: nginxPort, path: '/', host, roles: ['nginx'] }] : []),
+    {
+      name: 'outbound+inbound',
+      port: outPort,
+      path: '/',
+      host,
+      roles: ['client proxy', 'server proxy'],
+    },
   ];
   console.log(
-    `\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s`,
+    `\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s` +
+      (nginx ? '' : ' (nginx not installed)'),
   );
-  console.log('path                 p50 ms   p99 ms   added p50   added p99   max req/s');
+  console.log(
+    'path                 p50 ms   p99 ms   added p50   added p99   max req/s   proxy CPU µs/req at fixed rate',
+  );
   let base: { p50: number; p99: number } | null = null;
   const cpuLines: string[] = [];
   for (const t of targets) {
     const f = await fixedRate(t);
-    const cpu0 = Object.fromEntries(
-      Object.entries(pids).map(([role, pid]) => [role, cpuSeconds(pid)]),
-    );
+    const cpu0 = cpuSnapshot();
     const { rate: max, n } = await maxRate(t);
-    const cpuLine = Object.entries(pids)
-      .map(([role, pid]) => [role, ((cpuSeconds(pid) - cpu0[role]) / n) * 1e6] as const)
-      .filter(([, us]) => us > 0)
-      .map(([role, us]) => `${role} ${us.toFixed(0)} µs`)
-      .join(', ');
-    cpuLines.push(`${t.name.padEnd(18)} CPU per request at max: ${cpuLine}`);
+    const atMax = cpuPerRequest(t.roles, cpu0, n);
+    if (atMax.length)
+      cpuLines.push(
+        `${t.name.padEnd(18)} CPU per request at max: ${atMax.map((c) => `${c.role} ${c.us.toFixed(0)} µs`).join(', ')}`,
+      );
     base ??= f;
     console.log(
-      `${t.name.padEnd(18)} ${f.p50.toFixed(3).padStart(8)} ${f.p99.toFixed(3).padStart(8)} ${(f.p50 - base.p50).toFixed(3).padStart(11)} ${(f.p99 - base.p99).toFixed(3).padStart(11)} ${max.toFixed(0).padStart(11)}`,
+      `${t.name.padEnd(18)} ${f.p50.toFixed(3).padStart(8)} ${f.p99.toFixed(3).padStart(8)} ${(f.p50 - base.p50).toFixed(3).padStart(11)} ${(f.p99 - base.p99).toFixed(3).padStart(11)} ${max.toFixed(0).padStart(11)}   ${f.cpu.map((c) => `${c.role} ${c.us.toFixed(0)}`).join(', ')}`,
     );
     const w = wrk(t);
     if (w !== null) console.log(`wrk ${t.name}:\n${w}`);
   }
   console.log('\n' + cpuLines.join('\n'));
-  const load = (await import('node:os')).loadavg()[0];
+  if (BASELINE !== null) await beforeAfter(targets);
+  const os = await import('node:os');
   console.log(
-    `\n(load average ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs while measuring: figures are preliminary)`,
+    `\n(load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs while measuring: figures are preliminary)`,
   );
 }
 
