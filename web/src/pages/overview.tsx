@@ -106,7 +106,9 @@ interface TrendData {
 }
 
 async function loadTrend(metric: TrendMetric, signal: AbortSignal): Promise<TrendData> {
-  const end = Math.floor(Date.now() / 1000 / TREND_STEP_SECONDS) * TREND_STEP_SECONDS;
+  // The next step boundary: the last point covers the latest samples, and points stay on the
+  // same timestamps between refreshes.
+  const end = Math.ceil(Date.now() / 1000 / TREND_STEP_SECONDS) * TREND_STEP_SECONDS;
   const start = end - TREND_RANGE_SECONDS;
   const r = await api.queryRange(
     trendQuery(metric, 60),

@@ -1,0 +1,328 @@
+/**
+ * Browser tests of the dashboard's overview, workload and targets pages: chromium (via
+ * playwright-core) against `meshmetrics demo`, one demo and one browser for the whole file.
+ * Each page must load without console errors and show what the API says: the demo's three
+ * workloads with the success rate and RPS the same queries return, the workload's charts,
+ * edges and pods, and every active target with its health. Screenshots of each page go to
+ * `artifacts/screenshots/` (overview.png, workload.png, targets.png).
+ *
+ * Needs `npm run build:web` first (the demo serves dist/dashboard).
+ * @module
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { launchBrowser, openPage, screenshot, startDemo } from './support/browser.js';
+
+interface ApiAnswer<T> {
+  status: string;
+  data: T;
+  error?: string;
+}
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+interface Target {
+  scrapeUrl: string;
+  health: string;
+  scrapePool: string;
+  labels: Record<string, string>;
+}
+
+async function apiGet<T>(base: string, path: string, params: Record<string, string> = {}) {
+  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`);
+  const body = (await res.json()) as ApiAnswer<T>;
+  assert.equal(body.status, 'success', `${path}: ${body.error}`);
+  return body.data;
+}
+
+/**
+ * Success share and RPS per workload, computed here from the API as `stat` does (the same
+ * query the overview sends, written out again so the test does not trust the page's code).
+ */
+async function statFromApi(base: string): Promise<Map<string, { success: number; rps: number }>> {
+  const data = await apiGet<{ result: Sample[] }>(base, '/api/v1/query', {
+    query:
+      'sum(increase(response_total{direction="inbound", deployment!=""}[1m])) by (namespace, deployment, classification)',
+  });
+  const acc = new Map<string, { ok: number; failed: number }>();
+  for (const s of data.result) {
+    const key = `${s.metric.namespace}/${s.metric.deployment}`;
+    const a = acc.get(key) ?? { ok: 0, failed: 0 };
+    const v = Number(s.value[1]);
+    if (s.metric.classification === 'success') a.ok += v;
+    else if (s.metric.classification === 'failure') a.failed += v;
+    acc.set(key, a);
+  }
+  const out = new Map<string, { success: number; rps: number }>();
+  for (const [k, a] of acc)
+    out.set(k, { success: a.ok / (a.ok + a.failed), rps: (a.ok + a.failed) / 60 });
+  return out;
+}
+
+/** The overview's rows as shown: name, success (share) and RPS cell values. */
+async function overviewRows(page: Page) {
+  return page.$$eval('tr[data-workload]', (trs) =>
+    trs.map((tr) => ({
+      name: tr.getAttribute('data-workload')!,
+      success: tr.querySelector('td[data-col="success"]')!.textContent!.trim(),
+      rps: tr.querySelector('td[data-col="rps"]')!.textContent!.trim(),
+    })),
+  );
+}
+
+async function waitFor<T>(what: string, f: () => Promise<T | null>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const WORKLOADS = ['demo/authors', 'demo/books', 'demo/web'];
+
+test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestContext) => {
+  const browser = await launchBrowser(t);
+  if (browser === null) return;
+  const demo = await startDemo(t);
+  const base = demo.url;
+  // Wait until all three workloads have answered requests and have a pod scraped.
+  await waitFor('traffic to the three demo workloads', async () => {
+    const s = await statFromApi(base);
+    return WORKLOADS.every((w) => (s.get(w)?.rps ?? 0) > 0) ? s : null;
+  });
+
+  await t.test('overview lists the workloads with the API numbers', async () => {
+    const { page, errors } = await openPage(browser);
+    // The page's request query and ours at about the same moment: the demo runs live.
+    const answered = page.waitForResponse(
+      (r) => r.url().includes('/api/v1/query?') && r.url().includes('increase%28response_total'),
+    );
+    await page.goto(`${base}/#/`);
+    await answered;
+    const api = await statFromApi(base);
+    await page.waitForSelector('tr[data-workload]');
+    const rows = await overviewRows(page);
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      WORKLOADS,
+    );
+    for (const r of rows) {
+      const want = api.get(r.name)!;
+      const success = Number(r.success.replace('%', '')) / 100;
+      const rps = Number(r.rps);
+      assert.ok(
+        Math.abs(success - want.success) <= 0.02,
+        `${r.name}: page success ${r.success}, API ${(want.success * 100).toFixed(2)}%`,
+      );
+      assert.ok(
+        Math.abs(rps - want.rps) <= 0.2 * want.rps + 0.05,
+        `${r.name}: page RPS ${r.rps}, API ${want.rps.toFixed(2)}`,
+      );
+    }
+    // Health colours follow the success thresholds.
+    for (const r of rows) {
+      const cls = await page.getAttribute(`tr[data-workload="${r.name}"]`, 'class');
+      const s = Number(r.success.replace('%', ''));
+      const want = s >= 99 ? 'good' : s >= 95 ? 'warn' : 'bad';
+      assert.match(cls!, new RegExp(`health-${want}`), `${r.name} ${r.success}`);
+    }
+    // Sparklines: one query_range for all rows, drawn once it answers.
+    await page.waitForSelector('tr[data-workload] svg.sparkline path[d^="M"]', {
+      state: 'attached',
+    });
+    await screenshot(page, 'overview');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('overview sorts and filters', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('tr[data-workload]');
+    const rpsOf = async () => (await overviewRows(page)).map((r) => Number(r.rps));
+    await page.click('th[data-col="rps"]');
+    await page.waitForFunction(`location.hash.includes('sort=rps')`);
+    const desc = await rpsOf();
+    assert.deepEqual(
+      desc,
+      [...desc].sort((a, b) => b - a),
+      'RPS descending',
+    );
+    await page.click('th[data-col="rps"]');
+    await page.waitForFunction(`location.hash.includes('desc=0')`);
+    const asc = await rpsOf();
+    assert.deepEqual(
+      asc,
+      [...asc].sort((a, b) => a - b),
+      'RPS ascending',
+    );
+    await page.click('th[data-col="name"]');
+    await page.waitForFunction(`location.hash.includes('sort=name')`);
+    assert.deepEqual(
+      (await overviewRows(page)).map((r) => r.name),
+      WORKLOADS,
+    );
+    await page.click('th[data-col="name"]');
+    await page.waitForFunction(`location.hash.includes('desc=1')`);
+    assert.deepEqual(
+      (await overviewRows(page)).map((r) => r.name),
+      [...WORKLOADS].reverse(),
+    );
+
+    await page.fill('input[aria-label="Filter workloads"]', 'boo');
+    await page.waitForFunction(`document.querySelectorAll('tr[data-workload]').length === 1`);
+    assert.deepEqual(
+      (await overviewRows(page)).map((r) => r.name),
+      ['demo/books'],
+    );
+    await page.fill('input[aria-label="Filter workloads"]', 'nothing-like-this');
+    await page.waitForSelector('text=No workload matches');
+    await page.click('text=Clear the filters.');
+    await page.waitForFunction(`document.querySelectorAll('tr[data-workload]').length === 3`);
+    await page.selectOption('select[aria-label="Namespace"]', 'demo');
+    assert.equal((await overviewRows(page)).length, 3);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('a row opens the workload page: charts, edges and pods', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}/#/`);
+    await page.click('tr[data-workload="demo/web"] td.num >> nth=0');
+    await page.waitForFunction(`location.hash.startsWith('#/workload/demo/web')`);
+    await page.waitForSelector('h1:has-text("web")');
+    // Charts: each drawn on a canvas with a size.
+    await page.waitForSelector('.chart-panel canvas');
+    const sizes = await page.$$eval('.chart-panel canvas', (cs) =>
+      cs.map((c) => [c.getBoundingClientRect().width, c.getBoundingClientRect().height]),
+    );
+    assert.ok(sizes.length >= 5, `${sizes.length} charts`);
+    for (const [w, h] of sizes) assert.ok(w > 100 && h > 50, `canvas ${w}×${h}`);
+    // web calls books and authors.
+    await page.waitForSelector('[data-edges="Calls"] tr[data-edge]');
+    const callees = await page.$$eval('[data-edges="Calls"] tr[data-edge]', (trs) =>
+      trs.map((tr) => tr.getAttribute('data-edge')).sort(),
+    );
+    assert.deepEqual(callees, ['demo/authors', 'demo/books']);
+    // Its pod, with the target's /metrics link.
+    const targets = await apiGet<{ activeTargets: Target[] }>(base, '/api/v1/targets');
+    const webTarget = targets.activeTargets.find((x) => x.labels.deployment === 'web')!;
+    const podLink = await page.getAttribute(`tr[data-pod="${webTarget.labels.pod}"] a`, 'href');
+    assert.equal(podLink, webTarget.scrapeUrl);
+    // Time range picker.
+    await page.click('button:has-text("15m")');
+    await page.waitForFunction(`location.hash.includes('range=15m')`);
+    await page.waitForSelector('text=Step 3s');
+    await screenshot(page, 'workload');
+
+    // books is called by web; the edge links back to web's page.
+    await page.goto(`${base}/#/workload/demo/books?range=5m`);
+    await page.waitForSelector('[data-edges="Called by"] tr[data-edge="demo/web"]');
+    await page.click('[data-edges="Called by"] tr[data-edge="demo/web"] a');
+    await page.waitForFunction(`location.hash.startsWith('#/workload/demo/web')`);
+    // The outbound tab.
+    await page.click('button[role="tab"]:has-text("Outbound")');
+    await page.waitForFunction(`location.hash.includes('dir=outbound')`);
+    await page.waitForSelector('.chart-panel canvas');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('targets page shows every active target with its health', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}/#/targets`);
+    await page.waitForSelector('tr[data-target]');
+    const targets = await apiGet<{ activeTargets: Target[]; droppedTargets: unknown[] }>(
+      base,
+      '/api/v1/targets',
+    );
+    assert.ok(targets.activeTargets.length >= 3);
+    for (const x of targets.activeTargets) {
+      const health = await page.getAttribute(`tr[data-target="${x.scrapeUrl}"]`, 'data-health');
+      assert.equal(health, x.health, x.scrapeUrl);
+    }
+    const shown = await page.$$eval('tr[data-target]', (trs) => trs.length);
+    assert.equal(shown, targets.activeTargets.length);
+    assert.match(
+      (await page.textContent('.pool .counts'))!,
+      new RegExp(`${targets.activeTargets.length}/${targets.activeTargets.length} up`),
+    );
+    await screenshot(page, 'targets');
+    // Filters: the demo's targets are all up.
+    await page.check('text=Unhealthy only');
+    await page.waitForSelector('text=Every target is up');
+    await page.uncheck('text=Unhealthy only');
+    await page.fill('input[aria-label="Filter targets"]', 'books');
+    await page.waitForFunction(`document.querySelectorAll('tr[data-target]').length === 1`);
+    // Groups collapse; dropped targets are collapsed with their count.
+    await page.fill('input[aria-label="Filter targets"]', '');
+    await page.click('.pool .group-header');
+    assert.equal(await page.$$eval('tr[data-target]', (trs) => trs.length), 0);
+    assert.equal(
+      (await page.textContent('.dropped .counts'))!.trim(),
+      String(targets.droppedTargets.length),
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('the top bar navigates between pages', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}/`);
+    await page.waitForSelector('tr[data-workload]');
+    await page.click('.topbar nav a:has-text("Targets")');
+    await page.waitForSelector('h1:has-text("Targets")');
+    assert.equal(await page.evaluate('location.hash'), '#/targets');
+    assert.equal(await page.textContent('.topbar nav a.active'), 'Targets');
+    await page.click('.topbar nav a:has-text("Workloads")');
+    await page.waitForSelector('tr[data-workload]');
+    assert.equal(await page.evaluate('location.hash'), '#/');
+    await page.click('.topbar .brand');
+    await page.waitForSelector('h1:has-text("Workloads")');
+    // The collector's Prometheus paths lead to the pages.
+    await page.goto(`${base}/targets`);
+    await page.waitForSelector('h1:has-text("Targets")');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('a failing API shows its message and the request', async () => {
+    const { page } = await openPage(browser);
+    await page.route('**/api/v1/query?**', (route) =>
+      route.fulfill({
+        status: 422,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          status: 'error',
+          errorType: 'execution',
+          error: 'query processing would load too many samples into memory',
+        }),
+      }),
+    );
+    await page.route('**/api/v1/targets**', (route) =>
+      route.fulfill({ status: 503, contentType: 'text/plain', body: 'Service Unavailable' }),
+    );
+    await page.goto(`${base}/#/`);
+    const overviewError = await page.waitForSelector('.state.error');
+    const text = (await overviewError.textContent())!;
+    assert.match(text, /Cannot load the workloads/);
+    assert.match(text, /execution/);
+    assert.match(text, /too many samples/);
+    assert.match(text, /curl -sG '.*\/api\/v1\/query' --data-urlencode 'query=/);
+
+    await page.goto(`${base}/#/targets`);
+    await page.waitForSelector('.state.error:has-text("Cannot load the targets")');
+    assert.match(
+      (await page.textContent('.state.error'))!,
+      /HTTP 503.*not JSON[\s\S]*\/api\/v1\/targets/,
+    );
+
+    await page.goto(`${base}/#/workload/demo/web`);
+    await page.waitForSelector('.state.error:has-text("Cannot load the workload")');
+    await page.close();
+  });
+});
