@@ -60,9 +60,19 @@ const editorTheme = EditorView.theme({
   '.cm-completionDetail': { color: '#6b7280', fontStyle: 'normal', marginLeft: '1em' },
 });
 
+/** Text put into the editor from outside (history, an example, the URL); `seq` says when. */
+export interface EditorLoad {
+  text: string;
+  seq: number;
+}
+
 export interface PromqlEditorProps {
-  /** The text to show; when it changes from outside (history, URL), the editor follows. */
-  value: string;
+  /**
+   * The text to show at first, and again each time `seq` changes. The editor owns its text
+   * otherwise: it reports edits through `onChange` and is never fed them back, since a
+   * render that lags a fast typist would write an older text over a newer one.
+   */
+  load: EditorLoad;
   onChange: (text: string) => void;
   /** Enter (or Ctrl+Enter) pressed with no completion open. */
   onRun: () => void;
@@ -70,7 +80,7 @@ export interface PromqlEditorProps {
   apiUrl: string;
 }
 
-export function PromqlEditor({ value, onChange, onRun, apiUrl }: PromqlEditorProps) {
+export function PromqlEditor({ load, onChange, onRun, apiUrl }: PromqlEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   // The callbacks change on every render; the editor is built once and reads them here.
@@ -93,7 +103,7 @@ export function PromqlEditor({ value, onChange, onRun, apiUrl }: PromqlEditorPro
       return true;
     };
     const state = EditorState.create({
-      doc: value,
+      doc: load.text,
       extensions: [
         history(),
         drawSelection(),
@@ -142,9 +152,12 @@ export function PromqlEditor({ value, onChange, onRun, apiUrl }: PromqlEditorPro
 
   useEffect(() => {
     const v = view.current;
-    if (v === null || v.state.doc.toString() === value) return;
-    v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
-  }, [value]);
+    if (v === null || v.state.doc.toString() === load.text) return;
+    v.dispatch({
+      changes: { from: 0, to: v.state.doc.length, insert: load.text },
+      selection: { anchor: load.text.length },
+    });
+  }, [load.seq]);
 
   return <div class="q-editor" ref={host} data-testid="promql-editor" />;
 }

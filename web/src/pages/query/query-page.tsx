@@ -4,10 +4,10 @@
  * tab (range query). The expression and every option live in the URL, so a view can be
  * shared and survives a reload; each run shows the equivalent curl command.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, curlOf, toApiTime, type QueryResult } from '../../api.js';
 import { href } from '../../router.js';
-import { PromqlEditor } from './promql-editor.js';
+import { PromqlEditor, type EditorLoad } from './promql-editor.js';
 import { ResultTable } from './result-table.js';
 import { ResultGraph } from './result-graph.js';
 import { CodeBlock } from './copy.js';
@@ -82,7 +82,13 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
   const stepParam = params.get('step') ?? '';
   const stacked = params.get('stacked') === '1';
 
-  const [draft, setDraft] = useState(expr);
+  // The editor's text as typed (not state: typing needs no render) and what was last put in.
+  const draft = useRef(expr);
+  const [load, setLoad] = useState<EditorLoad>({ text: expr, seq: 0 });
+  const put = (text: string) => {
+    draft.current = text;
+    setLoad((l) => ({ text, seq: l.seq + 1 }));
+  };
   const [runSeq, setRunSeq] = useState(0);
   const [run, setRun] = useState<Run | null>(null);
   const [loading, setLoading] = useState(false);
@@ -90,9 +96,11 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
   const [showHistory, setShowHistory] = useState(false);
 
   // A link or a reload brings a new expression: the editor shows it.
-  useEffect(() => setDraft(expr), [expr]);
+  useEffect(() => {
+    if (expr !== draft.current) put(expr);
+  }, [expr]);
 
-  const execute = (text = draft) => {
+  const execute = (text = draft.current) => {
     const e = text.trim();
     if (e === '') return;
     setHistory(rememberQuery(e));
@@ -153,8 +161,8 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
       <section class="q-input panel">
         <div class="q-editor-row">
           <PromqlEditor
-            value={draft}
-            onChange={setDraft}
+            load={load}
+            onChange={(text) => (draft.current = text)}
             onRun={() => execute()}
             apiUrl={baseUrl()}
           />
@@ -177,7 +185,7 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
           <ul class="q-history">
             {history.map((h) => (
               <li key={h}>
-                <button type="button" onClick={() => (setDraft(h), execute(h))}>
+                <button type="button" onClick={() => (put(h), execute(h))}>
                   {h}
                 </button>
               </li>
@@ -307,7 +315,7 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
                   <button
                     type="button"
                     class="q-link"
-                    onClick={() => (setDraft(x.expr), execute(x.expr))}
+                    onClick={() => (put(x.expr), execute(x.expr))}
                   >
                     {x.title}
                   </button>
