@@ -180,7 +180,8 @@ const UNIT_FORMAT: Record<ChartPlan['unit'], (v: number) => string> = {
   rps: (v) => formatRps(v),
   ms: (v) => formatMs(v),
   bytesPerSecond: (v) => `${formatBytes(v)}/s`,
-  count: (v) => formatCount(v),
+  // Axis ticks of a count may fall between integers (2.5): keep their fraction.
+  count: (v) => (Number.isInteger(v) ? formatCount(v) : String(+v.toFixed(2))),
 };
 
 /** The y range of a chart: success rates from a round tenth below the lowest point up to 100 %. */
