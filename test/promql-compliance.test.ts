@@ -1,7 +1,8 @@
 /**
  * The PromQL compliance differential test (prometheus/compliance's `promql` tester, run
  * our way): both a real Prometheus 2.42 and our collector open copies of the same blocks,
- * backfilled by promtool from a deterministic look-alike of the PromLabs demo service; the
+ * backfilled by promtool from a deterministic look-alike of the PromLabs demo service (plus
+ * one block we write for the series that carries stale markers, which OpenMetrics cannot); the
  * upstream query list (read unchanged from ../shared/peer-tests/compliance/) is expanded
  * (118 templates → 539 queries) and each query goes to both as a range query, then as an
  * instant query at two times; `/api/v1/series`, `/labels` and `/label/<n>/values` are
@@ -20,7 +21,15 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
-import { DEMO_DATA, generateDemoOpenMetrics } from './compliance/demo-data.js';
+import { DEMO_DATA, generateDemoData } from './compliance/demo-data.js';
+import { Labels } from '../src/model/labels.js';
+import { STALE_NAN } from '../src/model/stale.js';
+import {
+  encodeXORChunks,
+  sourceFromSeries,
+  writeBlock,
+  type BlockSeries,
+} from '../src/tsdb/block-writer.js';
 import { expandTemplates, readTemplates, type ComplianceQuery } from './compliance/queries.js';
 import {
   compareResults,
@@ -255,10 +264,21 @@ test(
 
     // 1. The data, backfilled into blocks by promtool; each server gets its own copy.
     const om = join(dir, 'demo.om');
-    writeFileSync(om, generateDemoOpenMetrics(DEMO_DATA));
+    const data = generateDemoData(DEMO_DATA, STALE_NAN);
+    writeFileSync(om, data.openMetrics);
     const refDir = join(dir, 'prometheus-data');
     await runProgram(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', om, refDir]);
     rmSync(om);
+    // The series with stale markers, as a block of its own overlapping promtool's (both
+    // Prometheus 2.42 and our TSDB merge overlapping blocks at query time).
+    const staleBlock: BlockSeries[] = data.staleSeries.map((x) => ({
+      labels: Labels.from(x.labels),
+      chunks: encodeXORChunks(x.ts, x.vs),
+    }));
+    writeBlock(refDir, sourceFromSeries(staleBlock), {
+      mint: DATA_START_MS,
+      maxt: DEMO_DATA.endMs + 60_000,
+    });
     const ourDir = join(dir, 'meshmetrics-data');
     cpSync(refDir, ourDir, { recursive: true });
     const config = writeEmptyConfig(dir);
@@ -271,6 +291,13 @@ test(
     t.after(() => ours.stop());
     await Promise.all([waitReady(prom, 30_000), waitReady(ours, 60_000)]);
     const tReady = Date.now();
+    // The reference must see the stale markers: in an odd minute the series is gone at once,
+    // not after the 5 min lookback.
+    const oddMinute = await postForm(prom.base, '/api/v1/query', {
+      query: 'demo_intermittent_metric',
+      time: sec(RANGE_END_MS - 30_000),
+    });
+    assert.deepEqual(oddMinute.result, [], 'Prometheus does not see the stale markers');
 
     // 3. The queries: range, then instant at two times.
     const queries = expandTemplates(readTemplates(QUERY_FILE), DEMO_DATA.host);

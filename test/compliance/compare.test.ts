@@ -7,7 +7,8 @@ import { compareSets, judge, valuesEqual, type ApiReply } from './compare.js';
 import { expandTemplates, readTemplates } from './queries.js';
 import { REPO_ROOT } from './servers.js';
 import { durationMs, leftOpenEquivalent, utf8LabelNameChange } from './version-rules.js';
-import { generateDemoOpenMetrics } from './demo-data.js';
+import { generateDemoData } from './demo-data.js';
+import { isStaleNaN, STALE_NAN } from '../../src/model/stale.js';
 
 test('expands the upstream list to 539 queries, 5 of them should_fail, host replaced', () => {
   const file = join(
@@ -222,15 +223,24 @@ test('UTF-8 label-name rule applies only to valid UTF-8 names 2.42 refused', () 
   f('invalid regular expression in label_replace(): (.*', null);
 });
 
-test('the demo data is the same every run and ends with # EOF', () => {
-  const opts = { endMs: Date.UTC(2026, 0, 1), durationMs: 120_000, host: 'h', seed: 7 };
-  const a = generateDemoOpenMetrics(opts);
-  assert.equal(a, generateDemoOpenMetrics(opts));
-  assert.ok(a.endsWith('# EOF\n'));
-  assert.match(a, /^demo_num_cpus\{instance="h:10000",job="demo"\} 4 \d+\.\d{3}$/m);
+test('the demo data is the same every run, ends with # EOF, and marks staleness', () => {
+  const opts = { endMs: Date.UTC(2026, 0, 1), durationMs: 180_000, host: 'h', seed: 7 };
+  const a = generateDemoData(opts, STALE_NAN);
+  assert.equal(a.openMetrics, generateDemoData(opts, STALE_NAN).openMetrics);
+  assert.ok(a.openMetrics.endsWith('# EOF\n'));
+  assert.match(a.openMetrics, /^demo_num_cpus\{instance="h:10000",job="demo"\} 4 \d+\.\d{3}$/m);
   assert.match(
-    a,
+    a.openMetrics,
     /^demo_api_request_duration_seconds_bucket\{instance="h:10002",job="demo",method="POST",path="\/api\/foo",status="500",le="\+Inf"\} /m,
   );
-  assert.notEqual(a, generateDemoOpenMetrics({ ...opts, seed: 8 }));
+  assert.ok(!a.openMetrics.includes('demo_intermittent_metric'));
+  assert.notEqual(a.openMetrics, generateDemoData({ ...opts, seed: 8 }, STALE_NAN).openMetrics);
+  // Minutes 23:57 (odd), 23:58, 23:59, 00:00: present in even minutes, one stale marker after each.
+  assert.equal(a.staleSeries.length, 3);
+  for (const s of a.staleSeries) {
+    const stale = [...s.vs].flatMap((v, i) => (isStaleNaN(v) ? [s.ts[i]] : []));
+    assert.equal(stale.length, 1, JSON.stringify(s.labels));
+    assert.equal(Math.floor(stale[0] / 60_000) % 2, 1);
+    assert.ok(s.ts.every((t, i) => isStaleNaN(s.vs[i]) || Math.floor(t / 60_000) % 2 === 0));
+  }
 });

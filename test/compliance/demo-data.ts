@@ -15,7 +15,10 @@
  *   leave `demo_batch_last_success_timestamp_seconds` where it was.
  * - `demo_api_request_duration_seconds_{bucket,sum,count}{method,path,status}`: a latency
  *   histogram with periodic outages (a burst of 500s and slow requests).
- * - `demo_intermittent_metric` = 1, only during even wall-clock minutes.
+ * - `demo_intermittent_metric` = 1, only during even wall-clock minutes. A scraping
+ *   Prometheus writes a stale marker at the first scrape that misses it; OpenMetrics cannot
+ *   carry stale markers, so this series comes apart from the text, with its markers, to be
+ *   written as a block of its own.
  *
  * Scrape timestamps carry a per-instance offset and a few ms of jitter, like real scrapes,
  * so they never fall on the 10 s grid the queries are evaluated on. One instance restarts
@@ -35,6 +38,20 @@ export interface DemoDataOptions {
   seed: number;
 }
 
+/** A series with its samples, stale markers included. */
+export interface SampleSeries {
+  labels: Record<string, string>;
+  ts: number[];
+  /** A typed array, so stale markers keep their NaN payload. */
+  vs: Float64Array;
+}
+
+/** The generated data: OpenMetrics text, and the series that carry stale markers. */
+export interface DemoData {
+  openMetrics: string;
+  staleSeries: SampleSeries[];
+}
+
 /** The defaults the compliance test uses: 75 minutes ending at 2026-01-01T00:30:00Z. */
 export const DEMO_DATA: Readonly<DemoDataOptions> = Object.freeze({
   endMs: Date.UTC(2026, 0, 1, 0, 30, 0),
@@ -47,6 +64,8 @@ export const DEMO_DATA: Readonly<DemoDataOptions> = Object.freeze({
 export const DEMO_PORTS = [10000, 10001, 10002] as const;
 
 const SCRAPE_INTERVAL_MS = 5_000;
+/** Placeholder for a stale marker while samples sit in plain arrays. */
+const STALE = -1;
 const MEMORY_TOTAL = 4 * 2 ** 30;
 const DISK_TOTAL = 160e9;
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
@@ -131,9 +150,17 @@ function freshState(rand: () => number, i: number): InstanceState {
   };
 }
 
-/** Generates the OpenMetrics text (ending in `# EOF`). */
-export function generateDemoOpenMetrics(opts: DemoDataOptions = DEMO_DATA): string {
+/**
+ * Generates the data: OpenMetrics text (ending in `# EOF`) without `demo_intermittent_metric`,
+ * which comes in `staleSeries` with the stale markers `staleNaN` a scrape would write.
+ */
+export function generateDemoData(opts: DemoDataOptions, staleNaN: number): DemoData {
   const rand = prng(opts.seed);
+  const intermittent = DEMO_PORTS.map((port) => ({
+    labels: { __name__: 'demo_intermittent_metric', instance: `${opts.host}:${port}`, job: 'demo' },
+    ts: [] as number[],
+    vs: [] as number[],
+  }));
   const fams = new Families();
   const startMs = opts.endMs - opts.durationMs;
   const steps = Math.floor(opts.durationMs / SCRAPE_INTERVAL_MS);
@@ -228,8 +255,15 @@ export function generateDemoOpenMetrics(opts: DemoDataOptions = DEMO_DATA): stri
         fams.get('demo_api_request_duration_seconds_count', labels).add(t, h.count);
       }
 
-      // Present only in even wall-clock minutes.
-      if (Math.floor(t / 60_000) % 2 === 0) fams.get('demo_intermittent_metric', base).add(t, 1);
+      // Present only in even wall-clock minutes; the first scrape without it marks it stale.
+      const im = intermittent[i];
+      if (Math.floor(t / 60_000) % 2 === 0) {
+        im.ts.push(t);
+        im.vs.push(1);
+      } else if (im.vs.length > 0 && im.vs[im.vs.length - 1] === 1) {
+        im.ts.push(t);
+        im.vs.push(STALE); // becomes the stale NaN in the typed array below
+      }
     }
   }
 
@@ -241,7 +275,15 @@ export function generateDemoOpenMetrics(opts: DemoDataOptions = DEMO_DATA): stri
         out.push(`${name}{${s.labelText}} ${s.vs[j]} ${(s.ts[j] / 1000).toFixed(3)}\n`);
   }
   out.push('# EOF\n');
-  return out.join('');
+  return {
+    openMetrics: out.join(''),
+    staleSeries: intermittent.map((x) => {
+      // Plain arrays may canonicalize a NaN's payload; write the marker into the typed array.
+      const vs = new Float64Array(x.vs.length);
+      for (let j = 0; j < vs.length; j++) vs[j] = x.vs[j] === STALE ? staleNaN : x.vs[j];
+      return { labels: x.labels, ts: x.ts, vs };
+    }),
+  };
 }
 
 /** First and last sample time of the generated data, in ms (before jitter and offsets). */
