@@ -1,6 +1,6 @@
 /**
  * The HTTP side of a scrape: one GET with Prometheus 2.42's headers, a deadline that aborts
- * the request, and a body read into a reusable buffer with the body size limit enforced
+ * the request, and a body read into a pooled buffer with the body size limit enforced
  * while streaming (after gzip decoding, as Prometheus counts it).
  * @module
  */
@@ -27,6 +27,32 @@ export interface FetchResult {
   body: Buffer;
   contentType: string;
 }
+
+/** First size of a body buffer; it doubles to fit the bodies it reads. */
+const INITIAL_BODY_BYTES = 64 * 1024;
+/** Free body buffers kept for reuse; more are left to the garbage collector. */
+const MAX_FREE_BODIES = 8;
+
+/**
+ * Body buffers shared by every target. A target holds one only from its response's first
+ * byte until the loop has parsed the body ({@link TargetFetcher.release}), so the buffers
+ * in use are as many as the scrapes in flight, not one per target: with a ~300 KB Linkerd
+ * body per target, a buffer per target cost ~500 bytes of RSS per series.
+ */
+class BodyBufferPool {
+  private readonly free: Buffer[] = [];
+
+  get(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(INITIAL_BODY_BYTES);
+  }
+
+  put(b: Buffer): void {
+    if (this.free.length < MAX_FREE_BODIES) this.free.push(b);
+  }
+}
+
+const bodyBuffers = new BodyBufferPool();
+const EMPTY = Buffer.alloc(0);
 
 /** Options shared by the fetchers of one pool. */
 export interface HttpScrapeOptions {
@@ -88,8 +114,8 @@ function authorizationHeader(cfg: HttpClientConfig | null): string | undefined {
 }
 
 /**
- * Fetches one target's metrics, again and again, reusing one growable body buffer
- * (the returned view is valid until the next fetch).
+ * Fetches one target's metrics, again and again, into a growable body buffer taken from a
+ * shared pool. The returned view is valid until {@link release} or the next fetch.
  */
 export class TargetFetcher {
   private readonly url: URL;
@@ -97,7 +123,8 @@ export class TargetFetcher {
   private readonly opts: HttpScrapeOptions;
   private readonly timeoutHeader: string;
   private readonly timeoutMs: number;
-  private buf: Buffer;
+  /** The body buffer while a fetch or its body is in use, else null (back in the pool). */
+  private buf: Buffer | null;
 
   constructor(url: string, timeoutMs: number, agents: PoolAgents, opts: HttpScrapeOptions) {
     this.url = new URL(url);
@@ -105,7 +132,7 @@ export class TargetFetcher {
     this.opts = opts;
     this.timeoutMs = timeoutMs;
     this.timeoutHeader = String(timeoutMs / 1000);
-    this.buf = Buffer.allocUnsafe(64 * 1024);
+    this.buf = null;
   }
 
   /**
@@ -199,12 +226,14 @@ export class TargetFetcher {
               );
               return;
             }
-            if (need > this.buf.length) {
-              const grown = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-              this.buf.copy(grown, 0, 0, n);
-              this.buf = grown;
+            let buf = this.buf;
+            if (buf === null) buf = this.buf = bodyBuffers.get();
+            if (need > buf.length) {
+              const grown = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+              buf.copy(grown, 0, 0, n);
+              buf = this.buf = grown;
             }
-            chunk.copy(this.buf, n);
+            chunk.copy(buf, n);
             n = need;
           });
           stream.on('end', () => {
@@ -213,7 +242,7 @@ export class TargetFetcher {
             clearTimeout(timer);
             signal.removeEventListener('abort', onAbort);
             resolve({
-              body: this.buf.subarray(0, n),
+              body: this.buf === null ? EMPTY : this.buf.subarray(0, n),
               contentType: String(res.headers['content-type'] ?? ''),
             });
           });
@@ -250,8 +279,11 @@ export class TargetFetcher {
     });
   }
 
-  /** Drops the body buffer when it grew past `maxBytes`, so one huge scrape is not kept forever. */
-  trim(maxBytes: number): void {
-    if (this.buf.length > maxBytes) this.buf = Buffer.allocUnsafe(64 * 1024);
+  /** The body of the last fetch is no longer used: its buffer goes back to the pool. */
+  release(): void {
+    const b = this.buf;
+    if (b === null) return;
+    this.buf = null;
+    bodyBuffers.put(b);
   }
 }

@@ -74,7 +74,10 @@ function fetcher(bodies: TestBody[]): Fetcher {
   };
 }
 
-function newLoop(bodies: TestBody[], opts: { honorLabels?: boolean; metricRelabel?: string } = {}) {
+function newLoop(
+  bodies: TestBody[],
+  opts: { honorLabels?: boolean; metricRelabel?: string; fetcher?: Fetcher } = {},
+) {
   const store = new MemStore();
   const labels = Labels.from({ job: 'j', instance: 'i:1' });
   const internal = Labels.from({
@@ -88,7 +91,7 @@ function newLoop(bodies: TestBody[], opts: { honorLabels?: boolean; metricRelabe
   const loop = new ScrapeLoop({
     target: new Target(labels, internal, internal, 1000, 500),
     appendable: store,
-    fetcher: fetcher(bodies),
+    fetcher: opts.fetcher ?? fetcher(bodies),
     honorLabels: opts.honorLabels ?? false,
     honorTimestamps: true,
     metricRelabel: opts.metricRelabel ? compileRelabelConfigs(JSON.parse(opts.metricRelabel)) : [],
@@ -221,6 +224,24 @@ describe('ScrapeLoop', () => {
       [1, 2, 3],
     );
     assert.ok(store.appendsByLabels > byLabels);
+  });
+
+  test('the fetcher gets its body buffer back after every scrape, failed or not', async () => {
+    const inner = fetcher(['a 1\n', 'a 0x1\n', new Error('connection refused'), 'a 2\n']);
+    let releases = 0;
+    let fetches = 0;
+    const { loop } = newLoop([], {
+      fetcher: {
+        fetch: (signal) => {
+          assert.equal(releases, fetches, 'released before the next fetch');
+          fetches++;
+          return inner.fetch(signal);
+        },
+        release: () => void releases++,
+      },
+    });
+    for (let i = 0; i < 4; i++) await loop.scrapeAndReport();
+    assert.deepEqual([fetches, releases], [4, 4]);
   });
 
   test('an HTTP error writes up=0 and stale markers once', async () => {

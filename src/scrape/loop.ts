@@ -33,7 +33,10 @@ import type { Target } from './target.js';
 
 /** Fetches a target's body; the HTTP implementation is {@link TargetFetcher}. */
 export interface Fetcher {
+  /** The body stays valid until {@link release} or the next fetch. */
   fetch(signal: AbortSignal): Promise<FetchResult>;
+  /** Called once the last body is parsed: the fetcher may reuse its memory. */
+  release?(): void;
 }
 
 /** Per-scrape limits of a job; 0 means no limit. */
@@ -232,7 +235,10 @@ export class ScrapeLoop {
         err = e as Error;
       }
     }
-    if (this.stopped) return; // aborted by stop(): a shutdown is not a failed scrape
+    if (this.stopped) {
+      this.fetcher.release?.();
+      return; // aborted by stop(): a shutdown is not a failed scrape
+    }
     let app = this.appendable.appender();
     const counts: AppendCounts = { total: 0, added: 0, seriesAdded: 0 };
     if (err === null && res !== null) {
@@ -244,6 +250,8 @@ export class ScrapeLoop {
         app = this.appendable.appender();
       }
     }
+    // The body is parsed (the parser let it go): its buffer can serve another target.
+    this.fetcher.release?.();
     if (err !== null) {
       // An empty scrape: every series of the last good scrape goes stale.
       this.appendBody(app, EMPTY_BODY, '', start, { total: 0, added: 0, seriesAdded: 0 });
