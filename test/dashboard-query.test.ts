@@ -37,6 +37,11 @@ async function apiGet<T>(
   return (await res.json()) as ApiBody<T>;
 }
 
+/** The query explorer's parameters, from the URL's hash. */
+function hashParams(page: Page): URLSearchParams {
+  return new URLSearchParams(new URL(page.url()).hash.replace(/^#\/query\?/, ''));
+}
+
 /** Replaces the editor's text by typing, as a user would. */
 async function typeExpr(page: Page, text: string): Promise<void> {
   await page.locator('.cm-content').click();
@@ -134,6 +139,11 @@ test('query explorer and export page', { timeout: 120_000 }, async (t) => {
     assert.equal(params.get('tab'), 'graph');
     const curl = await page.locator('[data-testid=query-curl]').textContent();
     assert.match(curl ?? '', /api\/v1\/query_range'.*--data-urlencode 'step=\d+'/);
+    // A shorter range (the demo is seconds old) re-runs the query with a finer automatic step.
+    await page.getByRole('combobox').selectOption('5m');
+    await page.locator('[data-testid=query-stats]', { hasText: 'step 2s' }).waitFor();
+    assert.equal(hashParams(page).get('range'), '5m');
+    await page.locator('[data-testid=query-graph] canvas').waitFor();
     // Hovering reads values into the legend.
     const box = (await page.locator('[data-testid=query-graph] .u-over').boundingBox())!;
     await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2);

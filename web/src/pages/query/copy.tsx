@@ -41,10 +41,13 @@ export function CodeBlock({
   title,
   text,
   testId,
+  wrap = false,
 }: {
   title?: string;
   text: string;
   testId?: string;
+  /** Wrap long lines (a one-line command) instead of scrolling (a config file). */
+  wrap?: boolean;
 }) {
   return (
     <div class="code-block">
@@ -52,7 +55,9 @@ export function CodeBlock({
         <span>{title ?? ''}</span>
         <CopyButton text={text} />
       </div>
-      <pre data-testid={testId}>{text}</pre>
+      <pre data-testid={testId} class={wrap ? 'wrap' : ''}>
+        {text}
+      </pre>
     </div>
   );
 }

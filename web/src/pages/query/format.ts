@@ -101,21 +101,23 @@ export function matrixColumns(
   return { times, values };
 }
 
-/** A sample value as the API sends it (`"0.5"`, `"NaN"`, `"+Inf"`), for display. */
-export function formatValue(v: string): string {
-  return v;
-}
-
 /** `2026-11-27 15:04:05` in local time, for the evaluation-time and end-time fields. */
 export function toLocalInput(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** The inverse of `toLocalInput`; undefined for an empty or malformed field. */
+/**
+ * The inverse of `toLocalInput` (seconds optional, `T` accepted), or Unix seconds; undefined
+ * for anything else.
+ */
 export function fromLocalInput(text: string): number | undefined {
-  if (text.trim() === '') return undefined;
-  const ms = new Date(text).getTime();
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return parseFloat(s) * 1000;
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(s);
+  if (m === null) return undefined;
+  const [y, mo, d, h, mi, sec] = m.slice(1).map((x) => parseInt(x ?? '0', 10)) as number[];
+  const ms = new Date(y!, mo! - 1, d, h, mi, sec).getTime();
   return Number.isFinite(ms) ? ms : undefined;
 }

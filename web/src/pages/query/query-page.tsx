@@ -11,15 +11,9 @@ import { PromqlEditor, type EditorLoad } from './promql-editor.js';
 import { ResultTable } from './result-table.js';
 import { ResultGraph } from './result-graph.js';
 import { CodeBlock } from './copy.js';
+import { TimeInput } from './time-input.js';
 import { loadHistory, rememberQuery } from './history.js';
-import {
-  autoStepSeconds,
-  formatDuration,
-  fromLocalInput,
-  parseDurationMs,
-  RANGES,
-  toLocalInput,
-} from './format.js';
+import { autoStepSeconds, formatDuration, parseDurationMs, RANGES } from './format.js';
 import './query.css';
 
 type Tab = 'table' | 'graph';
@@ -216,24 +210,11 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
           {tab === 'table' ? (
             <label>
               Evaluation time
-              <input
-                type="datetime-local"
-                step={1}
-                value={timeParam === '' ? '' : toLocalInput(parseFloat(timeParam) * 1000)}
-                onChange={(e) => {
-                  const ms = fromLocalInput((e.target as HTMLInputElement).value);
-                  setParams(params, { time: ms === undefined ? '' : toApiTime(ms) });
-                }}
+              <TimeInput
+                label="Evaluation time"
+                value={timeParam}
+                onChange={(time) => setParams(params, { time })}
               />
-              {timeParam !== '' && (
-                <button
-                  type="button"
-                  class="q-link"
-                  onClick={() => setParams(params, { time: '' })}
-                >
-                  now
-                </button>
-              )}
             </label>
           ) : (
             <>
@@ -254,26 +235,11 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
               </label>
               <label>
                 End
-                <input
-                  type="datetime-local"
-                  step={1}
-                  value={endParam === '' ? '' : toLocalInput(parseFloat(endParam) * 1000)}
-                  onChange={(e) => {
-                    const ms = fromLocalInput((e.target as HTMLInputElement).value);
-                    setParams(params, { end: ms === undefined ? '' : toApiTime(ms) });
-                  }}
+                <TimeInput
+                  label="End"
+                  value={endParam}
+                  onChange={(end) => setParams(params, { end })}
                 />
-                {endParam !== '' ? (
-                  <button
-                    type="button"
-                    class="q-link"
-                    onClick={() => setParams(params, { end: '' })}
-                  >
-                    now
-                  </button>
-                ) : (
-                  <span class="q-muted">now</span>
-                )}
               </label>
               <label>
                 Step
@@ -383,7 +349,7 @@ export function QueryPage({ params }: { params: URLSearchParams }) {
       </section>
 
       {run !== null && (
-        <CodeBlock title="The same request with curl" text={run.curl} testId="query-curl" />
+        <CodeBlock title="The same request with curl" text={run.curl} testId="query-curl" wrap />
       )}
     </div>
   );

@@ -34,6 +34,11 @@ function stackColumns(cols: (number | null)[][]): (number | null)[][] {
   );
 }
 
+function lastValue(col: (number | null)[]): number | null {
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return col[i]!;
+  return null;
+}
+
 function formatNumber(v: number): string {
   if (v === 0 || !Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
@@ -60,6 +65,7 @@ export function ResultGraph({ series, startS, endS, stepS, stacked }: ResultGrap
   useEffect(() => {
     const el = host.current;
     if (el === null) return;
+    const sparse = cols.values.map((c) => c.length < 60 || c.filter((v) => v !== null).length < 30);
     const visible = cols.values.map((c, i) =>
       only === null || only === i ? c : c.map(() => null),
     );
@@ -75,7 +81,8 @@ export function ResultGraph({ series, startS, endS, stepS, stacked }: ResultGrap
           stroke: seriesColor(i),
           fill: stacked ? seriesColor(i) + '40' : undefined,
           width: 1.5,
-          points: { show: cols.times.length < 60 },
+          // Isolated samples (a new series, a short range) are invisible as lines: mark them.
+          points: { show: sparse[i]! },
         })),
       ],
       axes: [
@@ -120,12 +127,13 @@ export function ResultGraph({ series, startS, endS, stepS, stacked }: ResultGrap
       <div class="q-canvas" ref={host} data-testid="query-graph" />
       <div class="q-legend-head">
         {at === undefined || at === null
-          ? 'Hover over the graph to read values; click a series to show it alone.'
+          ? 'Last values · hover over the graph to read others · click a series to show it alone'
           : `Values at ${new Date(at * 1000).toLocaleString()}`}
       </div>
       <ul class="q-legend">
         {drawn.map((s, i) => {
-          const v = cursorIdx === null ? null : cols.values[i]![cursorIdx];
+          const col = cols.values[i]!;
+          const v = cursorIdx === null ? lastValue(col) : col[cursorIdx];
           return (
             <li
               key={i}
