@@ -16,25 +16,35 @@ import {
   type SeriesSet,
 } from '../storage/interface.js';
 import { XORBulkDecoder, XORIterator } from './chunkenc/xor.js';
+import { XORCheckpointCache } from './chunkenc/xor-checkpoints.js';
 import type { Head } from './head.js';
-import { CLOSED_STRIDE, type MemSeries } from './head-series.js';
+import { CLOSED_STRIDE, type ChunkArena, type MemSeries } from './head-series.js';
 import { compareStrings, postingsForMatchers } from './index/postings.js';
 
 const NO_BYTES = new Uint8Array(0);
 
+/** Numbers per chunk in a {@link ChunkSeriesIterator}'s `meta`. */
+export const CHUNK_META_STRIDE = 4;
+
+/** Chunks shorter than this (in samples before the point sought) are not checkpointed. */
+const MIN_CHECKPOINT_SAMPLES = 16;
+
 /**
  * Iterates a list of XOR chunks in time order, clipped to `[mint, maxt]`. Chunks are
- * given as views with sample counts, so a chunk still growing is read as it was when
- * the list was made. Each chunk is decoded in one pass into the reused arrays of an
- * {@link XORBulkDecoder} (stopping past `maxt`), and the iterator then walks those arrays:
- * a seek skips whole chunks by their max time and binary-searches the decoded one.
+ * given as views plus {@link CHUNK_META_STRIDE} numbers each in `meta`: sample count,
+ * max time, key and id in the checkpoint cache. The count makes a chunk still growing
+ * read as it was when the list was made. Each chunk is decoded in one pass into the
+ * reused arrays of an {@link XORBulkDecoder} (stopping past `maxt`), and the iterator then
+ * walks those arrays: a seek skips whole chunks by their max time, resumes decoding from
+ * the chunk's checkpoint when one lies before the point sought (and leaves one for next
+ * time when not), and binary-searches the decoded samples.
  */
 export class ChunkSeriesIterator implements SampleIterator {
   private chunks: readonly Uint8Array[];
-  private counts: readonly number[];
-  private maxts: readonly number[];
+  private meta: readonly number[];
   private mint: number;
   private maxt: number;
+  private cache: XORCheckpointCache | null;
   /** Chunk decoded into `dec`; -1 before the first. */
   private i: number;
   private readonly dec: XORBulkDecoder;
@@ -48,16 +58,16 @@ export class ChunkSeriesIterator implements SampleIterator {
 
   constructor(
     chunks: readonly Uint8Array[],
-    counts: readonly number[],
-    maxts: readonly number[],
+    meta: readonly number[],
     mint: number,
     maxt: number,
+    cache: XORCheckpointCache | null,
   ) {
     this.chunks = chunks;
-    this.counts = counts;
-    this.maxts = maxts;
+    this.meta = meta;
     this.mint = mint;
     this.maxt = maxt;
+    this.cache = cache;
     this.i = -1;
     this.dec = new XORBulkDecoder();
     this.n = 0;
@@ -70,16 +80,16 @@ export class ChunkSeriesIterator implements SampleIterator {
   /** Restarts on another chunk list. */
   reset(
     chunks: readonly Uint8Array[],
-    counts: readonly number[],
-    maxts: readonly number[],
+    meta: readonly number[],
     mint: number,
     maxt: number,
+    cache: XORCheckpointCache | null,
   ): void {
     this.chunks = chunks;
-    this.counts = counts;
-    this.maxts = maxts;
+    this.meta = meta;
     this.mint = mint;
     this.maxt = maxt;
+    this.cache = cache;
     this.i = -1;
     this.n = 0;
     this.k = 0;
@@ -88,20 +98,48 @@ export class ChunkSeriesIterator implements SampleIterator {
     this.error = null;
   }
 
-  /** Decodes chunk `i`; false (and done) when there is none or it is corrupt. */
-  private open(i: number): boolean {
+  private maxtOf(i: number): number {
+    return this.meta[i * CHUNK_META_STRIDE + 1];
+  }
+
+  /**
+   * Decodes chunk `i`, from its checkpoint when that lies at or before `from` (the time
+   * sought; -Infinity reads from the start). False (and done) when there is no chunk i or
+   * it is corrupt.
+   */
+  private open(i: number, from: number): boolean {
     if (i >= this.chunks.length || this.last) return false;
     this.i = i;
     this.k = 0;
-    const n = this.dec.decode(this.chunks[i], this.counts[i], this.maxt);
+    const m = i * CHUNK_META_STRIDE;
+    const count = this.meta[m];
+    const dec = this.dec;
+    const cache = this.cache;
+    let n: number;
+    if (cache === null || from === -Infinity) {
+      n = dec.decode(this.chunks[i], count, this.maxt);
+    } else {
+      const key = this.meta[m + 2];
+      const id = this.meta[m + 3];
+      const at = cache.find(key, id);
+      const cp = cache.data;
+      if (at >= 0 && cp[at + 2] <= from && cp[at] < count) {
+        n = dec.decodeFrom(this.chunks[i], count, this.maxt, cp, at);
+      } else {
+        dec.markBefore = from;
+        n = dec.decode(this.chunks[i], count, this.maxt);
+        dec.markBefore = -Infinity;
+        if (n >= 0 && dec.mark[0] >= MIN_CHECKPOINT_SAMPLES) cache.put(key, id, dec.mark);
+      }
+    }
     if (n < 0) {
-      this.error = this.dec.error;
+      this.error = dec.error;
       this.n = 0;
       return false;
     }
     this.n = n;
-    // Fewer samples than the chunk holds: the rest, and all later chunks, are past maxt.
-    if (n < this.counts[i]) this.last = true;
+    // Stopped before the chunk's end: the rest, and all later chunks, are past maxt.
+    if (dec.first + n < dec.total) this.last = true;
     return true;
   }
 
@@ -117,7 +155,7 @@ export class ChunkSeriesIterator implements SampleIterator {
     if (this.i < 0) return this.seek(this.mint);
     if (++this.k < this.n) return ValueType.Float;
     for (;;) {
-      if (!this.open(this.i + 1)) return this.finish();
+      if (!this.open(this.i + 1, -Infinity)) return this.finish();
       if (this.n > 0) return ValueType.Float;
     }
   }
@@ -128,9 +166,9 @@ export class ChunkSeriesIterator implements SampleIterator {
     if (t < this.mint) t = this.mint;
     // Whole chunks that end before t need no decoding.
     let i = this.i < 0 ? 0 : this.i;
-    if (this.i < 0 || this.maxts[i] < t) {
-      while (i < this.chunks.length && this.maxts[i] < t) i++;
-      if (!this.open(i)) return this.finish();
+    if (this.i < 0 || this.maxtOf(i) < t) {
+      while (i < this.chunks.length && this.maxtOf(i) < t) i++;
+      if (!this.open(i, t)) return this.finish();
     }
     for (;;) {
       // First decoded sample at or after t, from the current one on.
@@ -144,7 +182,7 @@ export class ChunkSeriesIterator implements SampleIterator {
       }
       this.k = lo;
       if (lo < this.n) return ValueType.Float;
-      if (!this.open(this.i + 1)) return this.finish();
+      if (!this.open(this.i + 1, t)) return this.finish();
     }
   }
 
@@ -165,34 +203,47 @@ export class ChunkSeriesIterator implements SampleIterator {
 class HeadSeries implements Series {
   readonly labels: Labels;
   private readonly chunks: Uint8Array[];
-  private readonly counts: number[];
-  private readonly maxts: number[];
+  private readonly meta: number[];
   private readonly mint: number;
   private readonly maxt: number;
+  private readonly cache: XORCheckpointCache;
 
   constructor(
     labels: Labels,
     chunks: Uint8Array[],
-    counts: number[],
-    maxts: number[],
+    meta: number[],
     mint: number,
     maxt: number,
+    cache: XORCheckpointCache,
   ) {
     this.labels = labels;
     this.chunks = chunks;
-    this.counts = counts;
-    this.maxts = maxts;
+    this.meta = meta;
     this.mint = mint;
     this.maxt = maxt;
+    this.cache = cache;
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
     if (reuse instanceof ChunkSeriesIterator) {
-      reuse.reset(this.chunks, this.counts, this.maxts, this.mint, this.maxt);
+      reuse.reset(this.chunks, this.meta, this.mint, this.maxt, this.cache);
       return reuse;
     }
-    return new ChunkSeriesIterator(this.chunks, this.counts, this.maxts, this.mint, this.maxt);
+    return new ChunkSeriesIterator(this.chunks, this.meta, this.mint, this.maxt, this.cache);
   }
+}
+
+/**
+ * Checkpoints of each head's chunks. Keys: a closed chunk's arena address (never reused
+ * while the arena lives), and `-1 - series ref` for a series' open chunk, whose first
+ * timestamp is the id that tells one open chunk of the series from the next.
+ */
+const CHECKPOINTS = new WeakMap<ChunkArena, XORCheckpointCache>();
+
+function checkpointsOf(arena: ChunkArena): XORCheckpointCache {
+  let c = CHECKPOINTS.get(arena);
+  if (c === undefined) CHECKPOINTS.set(arena, (c = new XORCheckpointCache()));
+  return c;
 }
 
 /** Series of a head select, snapshotting each series' chunks when the set reaches it. */
@@ -201,6 +252,7 @@ class HeadSeriesSet implements SeriesSet {
   private readonly series: MemSeries[];
   private readonly mint: number;
   private readonly maxt: number;
+  private readonly cache: XORCheckpointCache;
   private i = -1;
   private cur: HeadSeries | null = null;
   private readonly probe = new XORIterator(NO_BYTES);
@@ -210,6 +262,7 @@ class HeadSeriesSet implements SeriesSet {
     this.series = series;
     this.mint = mint;
     this.maxt = maxt;
+    this.cache = checkpointsOf(head.arena);
   }
 
   next(): boolean {
@@ -220,31 +273,27 @@ class HeadSeriesSet implements SeriesSet {
       const s = this.series[this.i];
       // The series may have been truncated away since the select: then it has no chunks.
       const chunks: Uint8Array[] = [];
-      const counts: number[] = [];
-      const maxts: number[] = [];
+      const meta: number[] = [];
       const cl = s.closed;
       for (let k = 0; k < cl.length; k += CLOSED_STRIDE) {
         if (cl[k + 3] < mint || cl[k + 2] > maxt) continue;
         const bytes = arena.view(cl[k], cl[k + 1]);
         chunks.push(bytes);
-        counts.push((bytes[0] << 8) | bytes[1]);
-        maxts.push(cl[k + 3]);
+        meta.push((bytes[0] << 8) | bytes[1], cl[k + 3], cl[k], cl[k + 2]);
       }
       const h = s.head;
       if (h !== null && s.maxTime >= mint && s.headMint <= maxt) {
         const n = h.numSamples();
         if (n > 0) {
           chunks.push(h.bytes());
-          counts.push(n);
-          maxts.push(s.maxTime);
+          meta.push(n, s.maxTime, -1 - s.ref, s.headMint);
         }
       }
       if (chunks.length === 0) continue;
       // One chunk reaching past both ends may still hold no sample inside the range (a
       // gap); with any other overlap, some chunk edge lies inside it. Probe only that case.
-      if (chunks.length === 1 && maxts[0] > maxt && !this.hasSampleIn(chunks[0], counts[0]))
-        continue;
-      this.cur = new HeadSeries(s.labels, chunks, counts, maxts, mint, maxt);
+      if (chunks.length === 1 && meta[1] > maxt && !this.hasSampleIn(chunks[0], meta[0])) continue;
+      this.cur = new HeadSeries(s.labels, chunks, meta, mint, maxt, this.cache);
       return true;
     }
     this.cur = null;

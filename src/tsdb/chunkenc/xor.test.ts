@@ -377,6 +377,52 @@ test('bulk decoder stops at maxt and at the given count', async (t) => {
   });
 });
 
+test('bulk decoder resumes from the checkpoint a decode left', async (t) => {
+  const r = rng(7);
+  const ts: number[] = [];
+  const vs: number[] = [];
+  for (let i = 0; i < 120; i++) {
+    ts.push(1.7e12 + i * 10_000 + Math.floor(r() * 40));
+    vs.push(i % 3 === 0 ? r() * 1e6 : Math.floor(i / 5));
+  }
+  const bytes = encode(ts, vs).bytes();
+  const cases: { name: string; before: number; wantMark: number }[] = [
+    { name: 'nothing before the first sample', before: ts[0], wantMark: 0 },
+    { name: 'sample 0 is never a checkpoint', before: ts[1], wantMark: 0 },
+    { name: 'just past sample 1', before: ts[1] + 1, wantMark: 1 },
+    { name: 'in the middle', before: ts[60], wantMark: 59 },
+    { name: 'before the last sample', before: ts[119], wantMark: 118 },
+    { name: 'past the end', before: Infinity, wantMark: 118 },
+  ];
+  const dec = new XORBulkDecoder();
+  for (const tc of cases) {
+    await t.test(tc.name, () => {
+      dec.markBefore = tc.before;
+      assert.equal(dec.decode(bytes, -1, Infinity), 120);
+      dec.markBefore = -Infinity;
+      assert.equal(dec.mark[0], tc.wantMark);
+      if (tc.wantMark === 0) return;
+      const cp = dec.mark.slice();
+      const n = dec.decodeFrom(bytes, -1, Infinity, cp, 0);
+      assert.equal(n, 120 - tc.wantMark);
+      assert.equal(dec.first, tc.wantMark);
+      for (let i = 0; i < n; i++) {
+        assert.equal(dec.ts[i], ts[tc.wantMark + i], `t of sample ${tc.wantMark + i}`);
+        assert.equal(bitsOf(dec.vs[i]), bitsOf(vs[tc.wantMark + i]));
+      }
+      // maxt still cuts a resumed decode.
+      assert.equal(dec.decodeFrom(bytes, -1, ts[119] - 1, cp, 0), 119 - tc.wantMark);
+    });
+  }
+  await t.test('a checkpoint past the count is refused', () => {
+    dec.markBefore = Infinity;
+    dec.decode(bytes, -1, Infinity);
+    dec.markBefore = -Infinity;
+    assert.equal(dec.decodeFrom(bytes, 50, Infinity, dec.mark.slice(), 0), -1);
+    assert.ok(dec.error instanceof CorruptionError);
+  });
+});
+
 test('NaN payloads survive without passing through plain arrays', async (t) => {
   // V8 quiets NaNs stored in plain number arrays, so these values go straight from the
   // bit pattern into the chunk and straight out into a typed array.
