@@ -142,12 +142,18 @@ function record(tally: Tally, what: string, o: Outcome): void {
     case 'setup-broken':
       tally.setupBroken++;
       break;
+    case 'version-difference':
+      tally.versionDifference++;
+      break;
     case 'failed':
-      if (o.cause.startsWith('version difference')) tally.versionDifference++;
-      else tally.failed++;
+      tally.failed++;
       break;
   }
-  tally.lines.push(`${o.verdict === 'failed' ? o.cause : o.verdict}: ${what}\n    ${o.diff}`);
+  const kind =
+    o.verdict === 'failed' || o.verdict === 'version-difference'
+      ? o.cause
+      : `${o.verdict} (${o.cause})`;
+  tally.lines.push(`${kind}: ${what}\n    ${o.diff}`);
 }
 
 function newTally(): Tally {
@@ -201,7 +207,11 @@ async function checkQuery(
   if (o.cause === 'unexpected success') {
     const name = utf8LabelNameChange(ref.error ?? '');
     if (name !== null)
-      return { ...o, cause: `version difference (UTF-8 label names, Prometheus 3.0: ${name})` };
+      return {
+        ...o,
+        verdict: 'version-difference',
+        cause: `version difference (UTF-8 label names, Prometheus 3.0: ${name})`,
+      };
     return o;
   }
   if (q.shouldFail || mine.status !== 'success') return o;
@@ -209,7 +219,11 @@ async function checkQuery(
   if (leftOpen === null) return o;
   const ref3: ApiReply = await postForm(prom.base, path, { query: leftOpen, ...params });
   if (ref3.status === 'success' && compareResults(ref3, mine).verdict === 'passed')
-    return { ...o, cause: 'version difference (left-open range windows, Prometheus 3.0)' };
+    return {
+      ...o,
+      verdict: 'version-difference',
+      cause: 'version difference (left-open range windows, Prometheus 3.0)',
+    };
   return o;
 }
 

@@ -93,7 +93,13 @@ function envelope(httpStatus: number, text: string): ApiReply {
 }
 
 /** What the comparison concluded. */
-export type Verdict = 'passed' | 'failed' | 'unsupported' | 'setup-broken';
+export type Verdict =
+  | 'passed'
+  | 'failed'
+  | 'unsupported'
+  /** A failure a stated rule attributes to a documented 2.42 → 3.x change (set by the caller). */
+  | 'version-difference'
+  | 'setup-broken';
 
 /** The outcome of one case, with a short cause and a diff for the report. */
 export interface Outcome {
