@@ -246,14 +246,8 @@ export class ExpositionParser<K = unknown> {
   private curKeyBytes: number;
   /** The current series key once made (seriesKey() or a remembered key), else null. */
   private curKey: string | null;
-  /**
-   * A window of the body as one char per byte, buf[winStart, winEnd), for remembered-key
-   * compares: one native copy per KEY_WINDOW_BYTES instead of one per line, and never a
-   * copy of a whole (possibly huge) body.
-   */
-  private winStr: string;
-  private winStart: number;
-  private winEnd: number;
+  /** Native compares of body bytes with strings (remembered keys, interned strings). */
+  private readonly window: BodyWindow;
 
   constructor(buf: Buffer, opts: ParserOptions) {
     this.buf = buf as Latin1Buffer;
@@ -295,7 +289,8 @@ export class ExpositionParser<K = unknown> {
     this.validator = this.om && opts.strict !== false ? new OpenMetricsValidator() : null;
     this.scratchNames = [];
     this.scratchValues = [];
-    this.strings = new StringTable();
+    this.window = new BodyWindow(this.buf);
+    this.strings = new StringTable(this.window);
     this.knownKeys = null;
     this.knownValue = undefined;
     this.labelsPending = false;
@@ -306,9 +301,7 @@ export class ExpositionParser<K = unknown> {
     this.curKeys = [];
     this.curKeyBytes = 0;
     this.curKey = null;
-    this.winStr = '';
-    this.winStart = 0;
-    this.winEnd = 0;
+    this.window.reset(this.buf);
   }
 
   /**
@@ -355,9 +348,7 @@ export class ExpositionParser<K = unknown> {
     this.skippedScans = 0;
     this.rescans = 0;
     this.curKey = null;
-    this.winStr = '';
-    this.winStart = 0;
-    this.winEnd = 0;
+    this.window.reset(this.buf);
   }
 
   /** 1-based line of the current entry. */
@@ -649,15 +640,7 @@ export class ExpositionParser<K = unknown> {
       while (c === SP || c === TAB) c = buf[++j];
       if (c === LBRACE) return false;
     }
-    if (i < this.winStart || e > this.winEnd) {
-      const we = Math.min(this.len, Math.max(e, i + KEY_WINDOW_BYTES));
-      this.winStr = buf.latin1Slice(i, we);
-      this.winStart = i;
-      this.winEnd = we;
-    }
-    // A substring of a flat string is a view, so this compare copies nothing.
-    const ws = this.winStart;
-    return this.winStr.substring(i - ws, e - ws) === key;
+    return this.window.equals(key, i, e);
   }
 
   /**
@@ -1228,28 +1211,73 @@ export class ExpositionParser<K = unknown> {
  */
 const MAX_REMEMBERED_KEY_BYTES = 16 * 1024 * 1024;
 
-/** Bytes of body decoded at once for remembered-key compares (see `winStr`). */
-const KEY_WINDOW_BYTES = 64 * 1024;
+/** Bytes of body decoded at once by BodyWindow. */
+const WINDOW_BYTES = 64 * 1024;
+
+/**
+ * Compares body bytes with a string natively. A byte-by-byte compare in JavaScript costs
+ * more than copying the bytes to a new string, so the body is decoded (one char per byte)
+ * a window at a time, and a compare is a substring (a view, no copy) and `===`: one native
+ * copy per WINDOW_BYTES of body, and never a copy of a whole (possibly huge) body.
+ */
+class BodyWindow {
+  private buf: Latin1Buffer;
+  private str = '';
+  private start = 0;
+  private end = 0;
+
+  constructor(buf: Latin1Buffer) {
+    this.buf = buf;
+  }
+
+  /** Switches to a new body. */
+  reset(buf: Latin1Buffer): void {
+    this.buf = buf;
+    this.str = '';
+    this.start = 0;
+    this.end = 0;
+  }
+
+  /** Whether buf[s, e) holds exactly the chars of `k` (one byte per char). */
+  equals(k: string, s: number, e: number): boolean {
+    if (k.length !== e - s) return false;
+    if (s < this.start || e > this.end) {
+      const we = Math.min(this.buf.length, Math.max(e, s + WINDOW_BYTES));
+      this.str = this.buf.latin1Slice(s, we);
+      this.start = s;
+      this.end = we;
+    }
+    const ws = this.start;
+    return this.str.substring(s - ws, e - ws) === k;
+  }
+}
 
 /** Longest label value (bytes) looked up in the string table instead of decoded afresh. */
 const MAX_INTERNED_VALUE = 128;
 
 /**
  * A small direct-mapped cache from ASCII byte ranges to strings: label names and short
- * values recur on every line, and a hit costs one hash and one compare over a few bytes
- * instead of a native slice call and a new string. Fixed size, so memory stays bounded.
+ * values recur on every line, and a hit costs one hash and one compare instead of a native
+ * slice call and a new string (Labels keep these strings, so sharing them saves memory).
+ * Fixed size, so memory stays bounded. Short ranges are hashed and compared byte by byte;
+ * longer ones (metric names) hash a sample of their bytes and compare natively
+ * (BodyWindow), since a JavaScript loop over every byte would cost more than the slice.
  */
 class StringTable {
   private readonly keys: string[] = new Array<string>(STRING_TABLE_SIZE).fill('');
   private readonly hashes = new Int32Array(STRING_TABLE_SIZE);
+  private readonly window: BodyWindow;
+
+  constructor(window: BodyWindow) {
+    this.window = window;
+  }
 
   /** The string for ASCII bytes buf[s, e) (names are always ASCII). */
   get(buf: Latin1Buffer, s: number, e: number): string {
-    let h = 0x811c9dc5 ^ (e - s);
-    for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const h = e - s <= SHORT_STRING ? hashBytes(buf, s, e) : hashSample(buf, s, e);
     const slot = (h ^ (h >>> 15)) & (STRING_TABLE_SIZE - 1);
     const k = this.keys[slot];
-    if (this.hashes[slot] === h && k.length === e - s && equalsAscii(k, buf, s)) return k;
+    if (this.hashes[slot] === h && this.equals(k, buf, s, e)) return k;
     const str = buf.latin1Slice(s, e);
     this.keys[slot] = str;
     this.hashes[slot] = h;
@@ -1258,20 +1286,66 @@ class StringTable {
 
   /** Like get() for a raw label value; null when it holds a backslash or a non-ASCII byte. */
   getValue(buf: Latin1Buffer, s: number, e: number): string | null {
-    let h = 0x811c9dc5 ^ (e - s);
-    for (let i = s; i < e; i++) {
-      const c = buf[i];
-      if (c === BACKSLASH || c >= 0x80) return null;
-      h = Math.imul(h ^ c, 0x01000193);
+    let h: number;
+    if (e - s <= SHORT_STRING) {
+      h = 0x811c9dc5 ^ (e - s);
+      for (let i = s; i < e; i++) {
+        const c = buf[i];
+        if (c === BACKSLASH || c >= 0x80) return null;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+    } else {
+      // A cached string is plain ASCII, so bytes equal to it are too: check only on a miss.
+      h = hashSample(buf, s, e);
     }
     const slot = (h ^ (h >>> 15)) & (STRING_TABLE_SIZE - 1);
     const k = this.keys[slot];
-    if (this.hashes[slot] === h && k.length === e - s && equalsAscii(k, buf, s)) return k;
+    if (this.hashes[slot] === h && this.equals(k, buf, s, e)) return k;
+    if (e - s > SHORT_STRING) {
+      for (let i = s; i < e; i++) {
+        const c = buf[i];
+        if (c === BACKSLASH || c >= 0x80) return null;
+      }
+    }
     const str = buf.latin1Slice(s, e);
     this.keys[slot] = str;
     this.hashes[slot] = h;
     return str;
   }
+
+  /** Whether `k` spells buf[s, e). */
+  private equals(k: string, buf: Uint8Array, s: number, e: number): boolean {
+    if (k.length !== e - s) return false;
+    return e - s <= SHORT_STRING ? equalsAscii(k, buf, s) : this.window.equals(k, s, e);
+  }
+}
+
+/** Longest string (bytes) hashed and compared in JavaScript by StringTable. */
+const SHORT_STRING = 12;
+
+/** FNV-1a of buf[s, e), seeded with the length. */
+function hashBytes(buf: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5 ^ (e - s);
+  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h;
+}
+
+/**
+ * FNV-1a of the length and eight bytes of buf[s, e) (e - s > 8): both ends, where names
+ * differ most (`_bucket`, `_sum`), and two inside. Equal hashes are compared in full.
+ */
+function hashSample(buf: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  let h = 0x811c9dc5 ^ n;
+  h = Math.imul(h ^ buf[s], 0x01000193);
+  h = Math.imul(h ^ buf[s + 1], 0x01000193);
+  h = Math.imul(h ^ buf[s + (n >> 2)], 0x01000193);
+  h = Math.imul(h ^ buf[s + (n >> 1)], 0x01000193);
+  h = Math.imul(h ^ buf[e - (n >> 2)], 0x01000193);
+  h = Math.imul(h ^ buf[e - 3], 0x01000193);
+  h = Math.imul(h ^ buf[e - 2], 0x01000193);
+  h = Math.imul(h ^ buf[e - 1], 0x01000193);
+  return h;
 }
 
 const STRING_TABLE_SIZE = 4096;
