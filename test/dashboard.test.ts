@@ -89,6 +89,141 @@ test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestCon
   if (browser === null) return;
   const demo = await startDemo(t);
   const base = demo.url;
+  // Pages against a mocked API first, while the demo's traffic builds up.
+  await t.test('empty states say what is missing', async () => {
+    const { page, errors } = await openPage(browser);
+    let targets: unknown = { activeTargets: [], droppedTargets: [] };
+    await page.route('**/api/v1/query?**', (route) =>
+      route.fulfill({ json: { status: 'success', data: { resultType: 'vector', result: [] } } }),
+    );
+    await page.route('**/api/v1/query_range?**', (route) =>
+      route.fulfill({ json: { status: 'success', data: { resultType: 'matrix', result: [] } } }),
+    );
+    await page.route('**/api/v1/targets**', (route) =>
+      route.fulfill({ json: { status: 'success', data: targets } }),
+    );
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('.state.empty:has-text("No targets yet")');
+    assert.match((await page.textContent('.state.empty'))!, /lists no active target/);
+    await page.goto(`${base}/#/targets`);
+    await page.waitForSelector('.state.empty:has-text("No targets yet")');
+    // Targets but no traffic.
+    targets = await apiGet(base, '/api/v1/targets');
+    await page.goto(`${base}/#/`);
+    await page.reload();
+    await page.waitForSelector('.state.empty:has-text("No traffic yet")');
+    const t3 = targets as { activeTargets: Target[] };
+    const up = t3.activeTargets.filter((x) => x.health === 'up').length;
+    assert.match(
+      (await page.textContent('.state.empty'))!,
+      new RegExp(`${t3.activeTargets.length} targets are scraped \\(${up} up\\)`),
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('the overview of 500 workloads costs a few requests and renders fast', async () => {
+    const { page, errors } = await openPage(browser);
+    const N = 500;
+    const names = Array.from({ length: N }, (_, i) => `app-${String(i).padStart(3, '0')}`);
+    const now = Date.now() / 1000;
+    const vector = (f: (m: Record<string, string>, i: number) => Sample[]) => ({
+      status: 'success',
+      data: {
+        resultType: 'vector',
+        result: names.flatMap((d, i) => f({ namespace: `ns-${i % 7}`, deployment: d }, i)),
+      },
+    });
+    const requests: string[] = [];
+    await page.route('**/api/v1/query?**', (route) => {
+      const q = new URL(route.request().url()).searchParams.get('query')!;
+      requests.push(q);
+      const at = (v: number): [number, string] => [now, String(v)];
+      if (q.includes('increase(response_total'))
+        return route.fulfill({
+          json: vector((m, i) => [
+            { metric: { ...m, classification: 'success' }, value: at(600 - i) },
+            { metric: { ...m, classification: 'failure' }, value: at(i % 10) },
+          ]),
+        });
+      return route.fulfill({ json: vector((m, i) => [{ metric: m, value: at(1 + (i % 5)) }]) });
+    });
+    await page.route('**/api/v1/query_range?**', (route) => {
+      requests.push('range');
+      const u = new URL(route.request().url()).searchParams;
+      const start = Number(u.get('start'));
+      const step = Number(u.get('step'));
+      return route.fulfill({
+        json: {
+          status: 'success',
+          data: {
+            resultType: 'matrix',
+            result: names.map((d, i) => ({
+              metric: { namespace: `ns-${i % 7}`, deployment: d },
+              values: Array.from({ length: 121 }, (_, k) => [
+                start + k * step,
+                String(5 + Math.sin(k / 10 + i)),
+              ]),
+            })),
+          },
+        },
+      });
+    });
+    const t0 = Date.now();
+    await page.goto(`${base}/#/`);
+    await page.waitForFunction(`document.querySelectorAll('tr[data-workload]').length === ${N}`);
+    await page.waitForSelector('tr[data-workload] svg.sparkline path[d^="M"]', {
+      state: 'attached',
+    });
+    const loadMs = Date.now() - t0;
+    // One refresh: the stat queries, two pod counts and one range query, whatever N is.
+    assert.ok(requests.length <= 8, `${requests.length} requests: ${requests.join('\n')}`);
+    const t1 = Date.now();
+    await page.fill('input[aria-label="Filter workloads"]', 'app-49');
+    await page.waitForFunction(`document.querySelectorAll('tr[data-workload]').length === 10`);
+    const filterMs = Date.now() - t1;
+    t.diagnostic(`500 workloads: loaded and drawn in ${loadMs} ms, filtered in ${filterMs} ms`);
+    assert.ok(loadMs < 15_000 && filterMs < 5_000, `load ${loadMs} ms, filter ${filterMs} ms`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  await t.test('a failing API shows its message and the request', async () => {
+    const { page } = await openPage(browser);
+    await page.route('**/api/v1/query?**', (route) =>
+      route.fulfill({
+        status: 422,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          status: 'error',
+          errorType: 'execution',
+          error: 'query processing would load too many samples into memory',
+        }),
+      }),
+    );
+    await page.route('**/api/v1/targets**', (route) =>
+      route.fulfill({ status: 503, contentType: 'text/plain', body: 'Service Unavailable' }),
+    );
+    await page.goto(`${base}/#/`);
+    const overviewError = await page.waitForSelector('.state.error');
+    const text = (await overviewError.textContent())!;
+    assert.match(text, /Cannot load the workloads/);
+    assert.match(text, /execution/);
+    assert.match(text, /too many samples/);
+    assert.match(text, /curl -sG '.*\/api\/v1\/query' --data-urlencode 'query=/);
+
+    await page.goto(`${base}/#/targets`);
+    await page.waitForSelector('.state.error:has-text("Cannot load the targets")');
+    assert.match(
+      (await page.textContent('.state.error'))!,
+      /HTTP 503.*not JSON[\s\S]*\/api\/v1\/targets/,
+    );
+
+    await page.goto(`${base}/#/workload/demo/web`);
+    await page.waitForSelector('.state.error:has-text("Cannot load the workload")');
+    await page.close();
+  });
+
   // Wait until all three workloads have answered requests and have a pod scraped.
   await waitFor('traffic to the three demo workloads', async () => {
     const s = await statFromApi(base);
@@ -277,6 +412,7 @@ test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestCon
     await page.click('.topbar nav a:has-text("Targets")');
     await page.waitForSelector('h1:has-text("Targets")');
     assert.equal(await page.evaluate('location.hash'), '#/targets');
+    assert.equal(await page.title(), 'Targets — meshmetrics');
     assert.equal(await page.textContent('.topbar nav a.active'), 'Targets');
     await page.click('.topbar nav a:has-text("Workloads")');
     await page.waitForSelector('tr[data-workload]');
@@ -287,135 +423,6 @@ test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestCon
     await page.goto(`${base}/targets`);
     await page.waitForSelector('h1:has-text("Targets")');
     assert.deepEqual(errors, []);
-    await page.close();
-  });
-
-  await t.test('empty states say what is missing', async () => {
-    const { page, errors } = await openPage(browser);
-    let targets: unknown = { activeTargets: [], droppedTargets: [] };
-    await page.route('**/api/v1/query?**', (route) =>
-      route.fulfill({ json: { status: 'success', data: { resultType: 'vector', result: [] } } }),
-    );
-    await page.route('**/api/v1/query_range?**', (route) =>
-      route.fulfill({ json: { status: 'success', data: { resultType: 'matrix', result: [] } } }),
-    );
-    await page.route('**/api/v1/targets**', (route) =>
-      route.fulfill({ json: { status: 'success', data: targets } }),
-    );
-    await page.goto(`${base}/#/`);
-    await page.waitForSelector('.state.empty:has-text("No targets yet")');
-    assert.match((await page.textContent('.state.empty'))!, /lists no active target/);
-    await page.goto(`${base}/#/targets`);
-    await page.waitForSelector('.state.empty:has-text("No targets yet")');
-    // Targets but no traffic.
-    targets = await apiGet(base, '/api/v1/targets');
-    await page.goto(`${base}/#/`);
-    await page.reload();
-    await page.waitForSelector('.state.empty:has-text("No traffic yet")');
-    assert.match((await page.textContent('.state.empty'))!, /3 targets are scraped \(3 up\)/);
-    assert.deepEqual(errors, []);
-    await page.close();
-  });
-
-  await t.test('the overview of 500 workloads costs a few requests and renders fast', async () => {
-    const { page, errors } = await openPage(browser);
-    const N = 500;
-    const names = Array.from({ length: N }, (_, i) => `app-${String(i).padStart(3, '0')}`);
-    const now = Date.now() / 1000;
-    const vector = (f: (m: Record<string, string>, i: number) => Sample[]) => ({
-      status: 'success',
-      data: {
-        resultType: 'vector',
-        result: names.flatMap((d, i) => f({ namespace: `ns-${i % 7}`, deployment: d }, i)),
-      },
-    });
-    const requests: string[] = [];
-    await page.route('**/api/v1/query?**', (route) => {
-      const q = new URL(route.request().url()).searchParams.get('query')!;
-      requests.push(q);
-      const at = (v: number): [number, string] => [now, String(v)];
-      if (q.includes('increase(response_total'))
-        return route.fulfill({
-          json: vector((m, i) => [
-            { metric: { ...m, classification: 'success' }, value: at(600 - i) },
-            { metric: { ...m, classification: 'failure' }, value: at(i % 10) },
-          ]),
-        });
-      return route.fulfill({ json: vector((m, i) => [{ metric: m, value: at(1 + (i % 5)) }]) });
-    });
-    await page.route('**/api/v1/query_range?**', (route) => {
-      requests.push('range');
-      const u = new URL(route.request().url()).searchParams;
-      const start = Number(u.get('start'));
-      const step = Number(u.get('step'));
-      return route.fulfill({
-        json: {
-          status: 'success',
-          data: {
-            resultType: 'matrix',
-            result: names.map((d, i) => ({
-              metric: { namespace: `ns-${i % 7}`, deployment: d },
-              values: Array.from({ length: 121 }, (_, k) => [
-                start + k * step,
-                String(5 + Math.sin(k / 10 + i)),
-              ]),
-            })),
-          },
-        },
-      });
-    });
-    const t0 = Date.now();
-    await page.goto(`${base}/#/`);
-    await page.waitForFunction(`document.querySelectorAll('tr[data-workload]').length === ${N}`);
-    await page.waitForSelector('tr[data-workload] svg.sparkline path[d^="M"]', {
-      state: 'attached',
-    });
-    const loadMs = Date.now() - t0;
-    // One refresh: the stat queries, two pod counts and one range query, whatever N is.
-    assert.ok(requests.length <= 8, `${requests.length} requests: ${requests.join('\n')}`);
-    const t1 = Date.now();
-    await page.fill('input[aria-label="Filter workloads"]', 'app-49');
-    await page.waitForFunction(`document.querySelectorAll('tr[data-workload]').length === 10`);
-    const filterMs = Date.now() - t1;
-    t.diagnostic(`500 workloads: loaded and drawn in ${loadMs} ms, filtered in ${filterMs} ms`);
-    assert.ok(loadMs < 15_000 && filterMs < 5_000, `load ${loadMs} ms, filter ${filterMs} ms`);
-    assert.deepEqual(errors, []);
-    await page.close();
-  });
-
-  await t.test('a failing API shows its message and the request', async () => {
-    const { page } = await openPage(browser);
-    await page.route('**/api/v1/query?**', (route) =>
-      route.fulfill({
-        status: 422,
-        contentType: 'application/json',
-        body: JSON.stringify({
-          status: 'error',
-          errorType: 'execution',
-          error: 'query processing would load too many samples into memory',
-        }),
-      }),
-    );
-    await page.route('**/api/v1/targets**', (route) =>
-      route.fulfill({ status: 503, contentType: 'text/plain', body: 'Service Unavailable' }),
-    );
-    await page.goto(`${base}/#/`);
-    const overviewError = await page.waitForSelector('.state.error');
-    const text = (await overviewError.textContent())!;
-    assert.match(text, /Cannot load the workloads/);
-    assert.match(text, /execution/);
-    assert.match(text, /too many samples/);
-    assert.match(text, /curl -sG '.*\/api\/v1\/query' --data-urlencode 'query=/);
-
-    await page.goto(`${base}/#/targets`);
-    await page.waitForSelector('.state.error:has-text("Cannot load the targets")');
-    assert.match(
-      (await page.textContent('.state.error'))!,
-      /HTTP 503.*not JSON[\s\S]*\/api\/v1\/targets/,
-    );
-
-    await page.goto(`${base}/#/workload/demo/web`);
-    await page.waitForSelector('.state.error:has-text("Cannot load the workload")');
     await page.close();
   });
 });

@@ -3,13 +3,22 @@
  * Pages: overview (`#/`), workload (`#/workload/<namespace>/<deployment>`), targets, query, export.
  */
 import { render } from 'preact';
+import { useEffect } from 'preact/hooks';
 import { useRoute, href } from './router.js';
 import { OverviewPage } from './pages/overview.js';
 import { WorkloadPage } from './pages/workload.js';
 import { TargetsPage } from './pages/targets.js';
-import { QueryPage } from './pages/query/query-page.js';
-import { ExportPage } from './pages/export/export-page.js';
+import { lazyPage } from './components/lazy.js';
 import './styles.css';
+
+// The query editor (CodeMirror and the PromQL grammar) is most of the bundle: load it, and the
+// export page that shares its code, on first visit.
+const QueryPage = lazyPage('query', () =>
+  import('./pages/query/query-page.js').then((m) => m.QueryPage),
+);
+const ExportPage = lazyPage('export', () =>
+  import('./pages/export/export-page.js').then((m) => m.ExportPage),
+);
 
 const NAV: { segment: string; title: string }[] = [
   { segment: '', title: 'Workloads' },
@@ -27,7 +36,15 @@ function App() {
       page = <OverviewPage params={route.params} />;
       break;
     case 'workload':
-      page = <WorkloadPage namespace={rest[0] ?? ''} name={rest[1] ?? ''} params={route.params} />;
+      // Keyed by workload: another workload's page starts empty instead of showing the last one's data.
+      page = (
+        <WorkloadPage
+          key={`${rest[0]}/${rest[1]}`}
+          namespace={rest[0] ?? ''}
+          name={rest[1] ?? ''}
+          params={route.params}
+        />
+      );
       break;
     case 'targets':
       page = <TargetsPage params={route.params} />;
@@ -46,6 +63,13 @@ function App() {
       );
   }
   const active = first === 'workload' ? '' : first;
+  useEffect(() => {
+    const where =
+      first === 'workload'
+        ? `${rest[1] ?? ''} · ${rest[0] ?? ''}`
+        : (NAV.find((n) => n.segment === first)?.title ?? 'Not found');
+    document.title = `${where} — meshmetrics`;
+  }, [route]);
   return (
     <>
       <header class="topbar">

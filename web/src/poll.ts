@@ -11,6 +11,8 @@ export interface Polled<T> {
   error: Error | undefined;
   /** True until the first answer (success or failure). */
   loading: boolean;
+  /** When `data` was loaded (ms since the epoch). */
+  updatedAt?: number;
 }
 
 /** The refresh interval for every page, in ms. */
@@ -37,10 +39,10 @@ export function usePoll<T>(
       ac = new AbortController();
       try {
         const data = await loadRef.current(ac.signal);
-        if (!stopped) setState({ data, error: undefined, loading: false });
+        if (!stopped) setState({ data, error: undefined, loading: false, updatedAt: Date.now() });
       } catch (e) {
         if ((e as Error).name === 'AbortError' || stopped) return;
-        setState((s) => ({ data: s.data, error: e as Error, loading: false }));
+        setState((s) => ({ ...s, error: e as Error, loading: false }));
       }
     };
     void run();

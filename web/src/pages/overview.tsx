@@ -29,6 +29,7 @@ import {
   type Health,
 } from '../components/format.js';
 import { Card } from '../components/card.js';
+import { Freshness } from '../components/freshness.js';
 import { HealthDot } from '../components/health.js';
 import { Segmented } from '../components/segmented.js';
 import { Sparkline } from '../components/sparkline.js';
@@ -288,7 +289,7 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
   if (rows.length === 0) {
     return (
       <section class="page">
-        <PageHeader />
+        <PageHeader updatedAt={data.updatedAt} failed={data.error !== undefined} />
         <StaleBanner error={data.error} />
         <NoWorkloads targets={data.data.targets} />
       </section>
@@ -303,7 +304,7 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
 
   return (
     <section class="page">
-      <PageHeader />
+      <PageHeader updatedAt={data.updatedAt} failed={data.error !== undefined} />
       <StaleBanner error={data.error} />
       <div class="cards">
         <Card label="Workloads" value={formatCount(rows.length)} />
@@ -444,10 +445,12 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
   );
 }
 
-function PageHeader() {
+function PageHeader({ updatedAt, failed }: { updatedAt?: number; failed?: boolean }) {
   return (
     <div class="page-header">
       <h1>Workloads</h1>
+      <span class="spacer" />
+      <Freshness updatedAt={updatedAt} failed={failed} />
     </div>
   );
 }

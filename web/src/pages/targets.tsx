@@ -9,6 +9,7 @@ import { api, type ActiveTarget, type TargetsResult } from '../api.js';
 import { usePoll } from '../poll.js';
 import { replaceParams } from '../router.js';
 import { formatAgo, formatSeconds } from '../components/format.js';
+import { Freshness } from '../components/freshness.js';
 import { HealthDot, HealthPill } from '../components/health.js';
 import { EmptyState, ErrorState, Loading, StaleBanner } from '../components/states.js';
 import { useNow } from '../components/use-now.js';
@@ -75,6 +76,8 @@ export function TargetsPage({ params }: { params: URLSearchParams }) {
   const header = (
     <div class="page-header">
       <h1>Targets</h1>
+      <span class="spacer" />
+      <Freshness updatedAt={targets.updatedAt} failed={targets.error !== undefined} />
     </div>
   );
   if (targets.data === undefined) {

@@ -40,6 +40,7 @@ import {
   healthOf,
   HEALTH_WORD,
 } from '../components/format.js';
+import { Freshness } from '../components/freshness.js';
 import { HealthDot, HealthPill } from '../components/health.js';
 import { Segmented } from '../components/segmented.js';
 import { EmptyState, ErrorState, Loading, StaleBanner } from '../components/states.js';
@@ -274,6 +275,7 @@ export function WorkloadPage(props: { namespace: string; name: string; params: U
         <span class="label-chip">namespace={w.namespace}</span>
         <span class="label-chip">deployment={w.deployment}</span>
         <span class="spacer" />
+        <Freshness updatedAt={summary.updatedAt} failed={summary.error !== undefined} />
         <Segmented
           label="Time range"
           options={RANGE_OPTIONS}
