@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Labels } from '../model/labels.js';
+import { compareLabels, Labels } from '../model/labels.js';
 import { parseMatcher } from '../storage/querier-suite.js';
 import { ValueType } from '../storage/interface.js';
 import { Head } from './head.js';
@@ -92,4 +92,36 @@ test('a checkpoint of a series open chunk is not used for its next one', async (
     assert.deepEqual(await read(head, mint, maxt), want(mint, maxt));
     assert.deepEqual(await read(head, mint, maxt), want(mint, maxt));
   }
+});
+
+test('large sorted selects come out in label order, also after series are added', async () => {
+  const head = new Head();
+  const labelsOf = (i: number): Labels =>
+    Labels.from({
+      __name__: i % 3 === 0 ? 'a_total' : 'b_total',
+      pod: `web-${(i * 7919) % 5003}`,
+      le: String(i % 11),
+    });
+  const add = async (from: number, to: number): Promise<void> => {
+    const app = head.appender();
+    for (let i = from; i < to; i++) app.append(0, labelsOf(i), 1000, i);
+    await app.commit();
+  };
+  const check = async (want: number): Promise<void> => {
+    const q = await head.querier(0, 2000);
+    for (const matcher of ['__name__=~".+"', '__name__="b_total"']) {
+      const ss = q.select(true, null, [parseMatcher(matcher)]);
+      const got: Labels[] = [];
+      while (ss.next()) got.push(ss.at().labels);
+      const sorted = [...got].sort(compareLabels);
+      assert.deepEqual(got.map(String), sorted.map(String), matcher);
+      if (matcher === '__name__=~".+"') assert.equal(got.length, want);
+    }
+    q.close();
+  };
+  await add(0, 6000);
+  await check(6000);
+  await check(6000);
+  await add(6000, 6100);
+  await check(6100);
 });

@@ -328,6 +328,54 @@ const EMPTY_SET: SeriesSet = {
   warnings: () => [],
 };
 
+/** Sorted selects of fewer series than this sort their label sets directly. */
+const MIN_RANKED_SELECT = 4096;
+
+/**
+ * The label order of all of a head's series, as ranks by ref. Valid while no series was
+ * created or removed since it was built (labels never change), which in a steady state is
+ * from one /federate to the next.
+ */
+interface LabelOrder {
+  created: number;
+  removed: number;
+  rank: Uint32Array;
+  byRank: MemSeries[];
+}
+
+const LABEL_ORDERS = new WeakMap<Head, LabelOrder>();
+
+/**
+ * The series of `refs` sorted by labels. A large select sorts numbers (each series' rank
+ * in the head's label order) instead of comparing label sets: after the first such select
+ * builds the order, a /federate of every series sorts 100k integers instead of making
+ * ~1.7M label-set comparisons.
+ */
+function sortedSeries(head: Head, refs: Uint32Array): MemSeries[] {
+  if (refs.length < MIN_RANKED_SELECT) return head.sortedSeries(refs);
+  const st = head.stats;
+  let o = LABEL_ORDERS.get(head);
+  if (o === undefined || o.created !== st.seriesCreated || o.removed !== st.seriesRemoved) {
+    const all = head.sortedSeries(head.postings.allPostings());
+    let maxRef = 0;
+    for (const s of all) if (s.ref > maxRef) maxRef = s.ref;
+    const rank = new Uint32Array(maxRef + 1);
+    for (let i = 0; i < all.length; i++) rank[all[i].ref] = i;
+    o = { created: st.seriesCreated, removed: st.seriesRemoved, rank, byRank: all };
+    LABEL_ORDERS.set(head, o);
+  }
+  const ranks = new Uint32Array(refs.length);
+  let n = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i];
+    if (ref < o.rank.length && head.seriesByRef(ref) !== undefined) ranks[n++] = o.rank[ref];
+  }
+  const sorted = ranks.subarray(0, n).sort();
+  const out: MemSeries[] = new Array<MemSeries>(n);
+  for (let i = 0; i < n; i++) out[i] = o.byRank[sorted[i]];
+  return out;
+}
+
 /** Reads the head over `[mint, maxt]` (ms, inclusive). */
 export class HeadQuerier implements Querier {
   private readonly head: Head;
@@ -344,7 +392,7 @@ export class HeadQuerier implements Querier {
     if (matchers.length === 0 || !this.overlapsHead()) return EMPTY_SET;
     const refs = postingsForMatchers(this.head.postingsIndex, matchers);
     if (refs.length === 0) return EMPTY_SET;
-    const series = sorted ? this.head.sortedSeries(refs) : this.unsorted(refs);
+    const series = sorted ? sortedSeries(this.head, refs) : this.unsorted(refs);
     return new HeadSeriesSet(this.head, series, this.mint, this.maxt);
   }
 
