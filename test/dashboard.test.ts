@@ -188,6 +188,45 @@ test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestCon
     await page.close();
   });
 
+  await t.test(
+    'targets page: a down target shows its error and passes the unhealthy filter',
+    async () => {
+      const { page, errors } = await openPage(browser);
+      const real = await apiGet<{ activeTargets: Target[]; droppedTargets: unknown[] }>(
+        base,
+        '/api/v1/targets',
+      );
+      const down = {
+        ...real.activeTargets[0]!,
+        scrapeUrl: 'http://127.0.0.1:9/metrics',
+        health: 'down',
+        lastError: 'Get "http://127.0.0.1:9/metrics": connection refused',
+        labels: { ...real.activeTargets[0]!.labels, instance: '127.0.0.1:9', pod: 'gone-1' },
+      };
+      const dropped = { discoveredLabels: { __address__: '10.0.0.9:8080', job: 'linkerd-proxy' } };
+      await page.route('**/api/v1/targets**', (route) =>
+        route.fulfill({
+          json: {
+            status: 'success',
+            data: { activeTargets: [...real.activeTargets, down], droppedTargets: [dropped] },
+          },
+        }),
+      );
+      await page.goto(`${base}/#/targets?unhealthy=1`);
+      await page.waitForSelector('tr[data-target="http://127.0.0.1:9/metrics"]');
+      assert.equal(await page.$$eval('tr[data-target]', (trs) => trs.length), 1);
+      assert.match((await page.textContent('tr[data-health="down"]'))!, /connection refused/);
+      const n = real.activeTargets.length;
+      assert.equal((await page.textContent('.pool .counts'))!.trim(), `${n}/${n + 1} up`);
+      // Dropped targets: collapsed with their count, then their discovered labels.
+      assert.equal((await page.textContent('.dropped .counts'))!.trim(), '1');
+      await page.click('.dropped .group-header');
+      await page.waitForSelector('.dropped .label-chip:has-text("__address__")');
+      assert.deepEqual(errors, []);
+      await page.close();
+    },
+  );
+
   await t.test('a failing API shows its message and the request', async () => {
     const { page } = await openPage(browser);
     await page.route('**/api/v1/query?**', (route) =>

@@ -357,7 +357,14 @@ export function OverviewPage({ params }: { params: URLSearchParams }) {
                   title={c.hint}
                   aria-sort={sort === c.id ? (desc ? 'descending' : 'ascending') : 'none'}
                   data-col={c.id}
+                  tabIndex={0}
                   onClick={() => onSort(c.id)}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter' || e.key === ' ') {
+                      e.preventDefault();
+                      onSort(c.id);
+                    }
+                  }}
                 >
                   {sort === c.id && c.numeric ? (
                     <span class="arrow">{desc ? '▼' : '▲'}</span>
