@@ -2,7 +2,10 @@
  * Exposition parser throughput, single core, in MB/s and samples/s, for a Linkerd proxy body
  * (~1,700 series) and Prometheus's own textparse benchmark inputs. Modes:
  * - scan: `next()` + `seriesKey()` + `value()` + `timestamp()` per sample, the parser's
- *   share of a warm scrape;
+ *   share of a warm scrape, on a parser that has read the same body before (as a scraper's
+ *   parser has: text lines then match the keys remembered from the previous body);
+ * - scan-first: the same on a new parser each pass, i.e. a body seen for the first time
+ *   (every line tokenised forward: name, labels, value, timestamp);
  * - scan+map: the same plus the scraper's `Map.get(seriesKey)` hit, i.e. a whole warm scrape
  *   minus the append;
  * - warm: the scrape loop's warm path, the cache handed to the parser as known keys, so text
@@ -18,7 +21,8 @@
  * MB/s and the median ratio (×) over the rounds. Quote ratios when comparing runs.
  *
  * Run: node --expose-gc --import tsx bench/exposition/parse.bench.ts [--dist] [filters...]
- *   --dist      load the compiled parser from dist/ (`npm run build` first) instead of src/
+ *   --dist      load the compiled parser from dist/ (`npm run build` first) instead of src/;
+ *               --dist=DIR loads DIR/exposition/index.js (e.g. an older build, for before/after)
  *   filters     only inputs or modes whose name contains one of these (e.g. `nometa full`)
  * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per slice of a round (default 0.1).
  */
@@ -32,10 +36,14 @@ import { linkerdProxyBody } from '../../test/fixtures/linkerd-body.js';
 type ExpositionModule = typeof import('../../src/exposition/index.js');
 
 const argv = process.argv.slice(2);
-const useDist = argv.includes('--dist');
+const distArg = argv.find((a) => a === '--dist' || a.startsWith('--dist='));
+const useDist = distArg !== undefined;
 const filters = argv.filter((a) => !a.startsWith('--'));
 const REPO = resolve(import.meta.dirname, '../..');
-const DIST = join(REPO, 'dist/exposition/index.js');
+const DIST = join(
+  distArg?.startsWith('--dist=') ? resolve(distArg.slice(7)) : join(REPO, 'dist'),
+  'exposition/index.js',
+);
 if (useDist && !existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run build first`);
 const { EntryType, ExpositionParser: Parser } = (await import(
   useDist ? pathToFileURL(DIST).href : '../../src/exposition/index.js'
@@ -138,7 +146,7 @@ function full(p: ExpositionParser): number {
   return n;
 }
 
-type Mode = 'scan' | 'scan+map' | 'warm' | 'full';
+type Mode = 'scan' | 'scan-first' | 'scan+map' | 'warm' | 'full';
 
 /** CPU seconds (user) this process has used so far. */
 function cpuNow(): number {
@@ -188,6 +196,7 @@ function measure(input: Input, mode: Mode): Cell {
     if (t === EntryType.Series) cache.set(p.seriesKey(), cache.size + 1);
   if (mode === 'warm') p.setKnownKeys(cache);
   const once = (): number => {
+    if (mode === 'scan-first') return scan(new Parser(input.body, input.opts));
     p.reset(input.body);
     if (mode === 'warm') return scanKnown(p, cache);
     return mode === 'scan' ? scan(p) : mode === 'scan+map' ? scanMap(p, cache) : full(p);
@@ -223,14 +232,14 @@ function measure(input: Input, mode: Mode): Cell {
 
 const matches = (name: string): boolean =>
   filters.length === 0 || filters.some((f) => name.includes(f));
-const allModes: Mode[] = ['scan', 'scan+map', 'warm', 'full'];
+const allModes: Mode[] = ['scan', 'scan-first', 'scan+map', 'warm', 'full'];
 const modes = allModes.some(matches) ? allModes.filter(matches) : allModes;
 const selected = inputs.some((i) => matches(i.name))
   ? inputs.filter((i) => matches(i.name))
   : inputs;
 
 console.log(
-  `parser from ${useDist ? 'dist/ (compiled)' : 'src/ (tsx)'}; ${ROUNDS} rounds of ${SECONDS} CPU-s per slice; cells: median MB/s (median ratio to the byte loop) and samples/s`,
+  `parser from ${useDist ? `${DIST} (compiled)` : 'src/ (tsx)'}; ${ROUNDS} rounds of ${SECONDS} CPU-s per slice; cells: median MB/s (median ratio to the byte loop) and samples/s`,
 );
 const rows: string[][] = [
   [
