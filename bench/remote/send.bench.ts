@@ -185,6 +185,7 @@ interface SenderState {
   cpu: number;
   sent: number;
   highestSentS: number;
+  shards: number;
 }
 
 async function senderState(s: Sender): Promise<SenderState> {
@@ -192,6 +193,7 @@ async function senderState(s: Sender): Promise<SenderState> {
   return {
     cpu: cpuSeconds(s.peer.proc.pid as number),
     sent: selfMetric(text, 'prometheus_remote_storage_samples_total'),
+    shards: selfMetric(text, 'prometheus_remote_storage_shards'),
     highestSentS: selfMetric(
       text,
       'prometheus_remote_storage_queue_highest_sent_timestamp_seconds',
@@ -285,8 +287,10 @@ async function benchSideBySide(nTargets: number, outageS: number): Promise<void>
       senders.map(async (s, i) => {
         const start = await senderState(s);
         let end = start;
+        let maxShards = start.shards;
         await waitFor(async () => {
           end = await senderState(s);
+          maxShards = Math.max(maxShards, end.shards);
           return end.highestSentS >= backAtS;
         }, 180_000);
         const wallS = Date.now() / 1000 - backAtS;
@@ -302,6 +306,7 @@ async function benchSideBySide(nTargets: number, outageS: number): Promise<void>
           sendCpu,
           baselineCores,
           caughtUp: end.highestSentS >= backAtS,
+          maxShards,
         };
       }),
     );
@@ -313,7 +318,7 @@ async function benchSideBySide(nTargets: number, outageS: number): Promise<void>
         `  ${r.name.padEnd(16)} ${r.caughtUp ? 'caught up' : 'NOT caught up'} in ${r.wallS.toFixed(1)} s: ` +
           `${r.samples} samples at ${(r.samples / r.wallS / 1e3).toFixed(0)} k samples/s; ` +
           `send CPU ${((r.sendCpu / r.samples) * 1e6).toFixed(2)} CPU-s per M samples ` +
-          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} incl. scraping; outage baseline ${r.baselineCores.toFixed(2)} cores)`,
+          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} incl. scraping; outage baseline ${r.baselineCores.toFixed(2)} cores); up to ${r.maxShards} shards`,
       );
     }
     const [a, b] = results;

@@ -17,7 +17,9 @@
  *
  * Shard scaling (every 10 s, applied between rounds): with `inRate` samples/s read from
  * the WAL, `sendSecondsPerSample` the mean shard-time spent per sent sample and `backlog`
- * the samples waiting in the WAL behind us (estimated from the lag in timestamps), the
+ * the samples waiting in the WAL behind us (the WAL bytes not read yet, at the bytes per
+ * sample of the last window; Prometheus uses the lag between the newest appended and the
+ * newest sent timestamp, which a reader of the WAL does not know until it reads it), the
  * desired shards are `ceil(sendSecondsPerSample × (inRate + backlog / 20 s))`, clamped to
  * `[min_shards, max_shards]`, and changed only when 30 % away from the current number.
  * @module
@@ -176,6 +178,7 @@ export class QueueManager {
   private inRead = 0;
   private sentSamplesWindow = 0;
   private sendSecondsWindow = 0;
+  private bytesReadAtScale = 0;
   private lastScaleAt = 0;
 
   constructor(cfg: RemoteWriteConfig, opts: QueueOptions) {
@@ -420,13 +423,10 @@ export class QueueManager {
     for (let i = 0; i < r.length; i++) {
       this.shardCols[r.refs[i] % n].push(r.refs[i], r.ts[i], r.vs[i]);
     }
-    const started = performance.now();
     if (this.done.length !== n) this.done = new Array<number>(n).fill(0);
     const results = await Promise.all(
       this.shardCols.slice(0, n).map((cols, s) => this.sendShard(s, cols, this.encoders[s])),
     );
-    this.sendSecondsWindow += (performance.now() - started) / 1000;
-    this.sentSamplesWindow += r.length;
     if (results.every(Boolean)) {
       r.length = 0;
       this.done = [];
@@ -468,8 +468,13 @@ export class QueueManager {
     for (let i = start; i < end; i++) if (cols.ts[i] > maxTs) maxTs = cols.ts[i];
     const q = this.cfg.queueConfig;
     for (let attempt = 0; this.running; attempt++) {
+      const sentAt = performance.now();
       const res: SendResult = await this.client.send(body);
       if (res.status >= 200 && res.status < 300) {
+        // Only acknowledged requests measure the cost of sending (an outage's retries
+        // would make every sample look slow and ask for max_shards).
+        this.sendSecondsWindow += (performance.now() - sentAt) / 1000;
+        this.sentSamplesWindow += n;
         this.samplesTotal += n;
         this.bytesTotal += body.length;
         if (maxTs > this.highestSentTs) this.highestSentTs = maxTs;
@@ -500,11 +505,12 @@ export class QueueManager {
     const inRate = this.inRead / elapsed;
     const perSample =
       this.sentSamplesWindow > 0 ? this.sendSecondsWindow / this.sentSamplesWindow : 0;
-    const lagSeconds = Math.max(0, (this.highestReadTs - this.highestSentTs) / 1000);
+    const bytes = this.watcher.bytesRead - this.bytesReadAtScale;
+    const backlog = bytes > 0 ? (this.watcher.pendingBytes() * this.inRead) / bytes : 0;
     const desired = desiredShards({
       inRate,
       sendSecondsPerSample: perSample,
-      backlog: lagSeconds * inRate,
+      backlog,
       current: this.numShards,
       min: q.minShards,
       max: q.maxShards,
@@ -516,6 +522,7 @@ export class QueueManager {
     this.inRead = 0;
     this.sentSamplesWindow = 0;
     this.sendSecondsWindow = 0;
+    this.bytesReadAtScale = this.watcher.bytesRead;
     this.lastScaleAt = now;
   }
 }

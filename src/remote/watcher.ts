@@ -9,7 +9,7 @@
  * @module
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import {
   RecordType,
   SampleBatch,
@@ -59,6 +59,8 @@ export class WalWatcher {
   /** Corruption met while reading; the watcher stops there until restarted. */
   private error: Error | null;
   private lastGapCheck = 0;
+  /** WAL bytes passed over so far (segments' records; for the backlog estimate). */
+  bytesRead = 0;
 
   constructor(walDir: string, sentUpTo: WalPosition | null, sink: WatcherSink) {
     this.walDir = walDir;
@@ -112,6 +114,24 @@ export class WalWatcher {
     return handed;
   }
 
+  /**
+   * WAL bytes not read yet: the rest of the current segment and every later one (one
+   * folder listing and a stat per segment: call it seldom, e.g. when rescaling shards).
+   */
+  pendingBytes(): number {
+    let n = 0;
+    for (const seg of listSegments(this.walDir)) {
+      if (seg < this.pos.segment) continue;
+      try {
+        const size = statSync(segmentPath(this.walDir, seg)).size;
+        n += seg === this.pos.segment ? Math.max(0, size - this.pos.offset) : size;
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return n;
+  }
+
   /** Stops reading and releases the open segment. */
   close(): void {
     this.reader?.close();
@@ -155,7 +175,10 @@ export class WalWatcher {
 
   private handle(rec: Uint8Array, seg: number, end: number, mayShip: boolean): number {
     const type = recordType(rec);
-    if (seg >= 0) this.pos = { segment: seg, offset: end };
+    if (seg >= 0) {
+      this.bytesRead += seg === this.pos.segment ? end - this.pos.offset : end;
+      this.pos = { segment: seg, offset: end };
+    }
     if (type === RecordType.Series) {
       this.series.length = 0;
       decodeSeries(rec, this.series);
