@@ -839,3 +839,56 @@ test('a response the target cuts short is counted with error="i/o" and ends the 
     cut.close();
   }
 });
+
+test('HTTP/1 headers pass as written: case, order and repeats kept, hop-by-hop dropped', async () => {
+  // The app answers with the request head it received, and repeated, mixed-case headers.
+  const heads: string[] = [];
+  const echo = net.createServer((s) => {
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      heads.push(buf.slice(0, end));
+      buf = buf.slice(end + 4);
+      s.write(
+        'HTTP/1.1 200 OK\r\nX-Multi: a\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\n' +
+          'Keep-Alive: timeout=99\r\nContent-Length: 2\r\n\r\nok',
+      );
+    });
+    s.on('error', () => {});
+  });
+  const echoAddr2 = await listen(echo);
+  const p = new Proxy(options({ inboundApp: echoAddr2 }));
+  const a = await p.start();
+  try {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(port(a.inbound), '127.0.0.1', () =>
+        c.write(
+          'GET /h HTTP/1.1\r\nHost: echo.test\r\nX-Trace: 1\r\nx-trace: 2\r\n' +
+            'Connection: keep-alive, X-Hop\r\nProxy-Connection: x\r\nTE: trailers\r\n\r\n' +
+            // HTTP/1.0 without Host: the proxy names the target itself.
+            'GET /old HTTP/1.0\r\nX-Old: 1\r\n\r\n',
+        ),
+      );
+      let got = '';
+      c.on('data', (d) => (got += d.toString('latin1')));
+      c.on('end', () => resolve(got));
+      c.on('error', reject);
+    });
+    assert.equal(heads.length, 2, heads.join('\n---\n'));
+    assert.match(
+      heads[0],
+      /^GET \/h HTTP\/1\.1\r\nHost: echo\.test\r\nX-Trace: 1\r\nx-trace: 2\r\n/,
+    );
+    assert.doesNotMatch(heads[0], /Proxy-Connection|TE: trailers/i);
+    assert.match(heads[1], /^GET \/old HTTP\/1\.1\r\nX-Old: 1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
+    const first = reply.slice(0, reply.indexOf('\r\n\r\n'));
+    assert.match(first, /\r\nX-Multi: a\r\nSet-Cookie: s=1\r\nSet-Cookie: t=2\r\n/);
+    assert.doesNotMatch(first, /timeout=99/);
+    assert.equal(reply.match(/HTTP\/1\.1 200 OK\r\n/g)?.length, 2, reply);
+  } finally {
+    await p.stop();
+    echo.close();
+  }
+});
