@@ -12,8 +12,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launchBrowser, openPage, screenshot, startDemo } from './support/browser.js';
+import { requirePeer } from './support/peers.js';
 import { loadConfig } from '../src/config/index.js';
+import {
+  autoStepSeconds,
+  formatDuration,
+  fromLocalInput,
+  matrixColumns,
+  parseDurationMs,
+  seriesName,
+  toLocalInput,
+} from '../web/src/pages/query/format.js';
+import { federationJob, jobMatcher, serviceMonitor } from '../web/src/pages/export/configs.js';
 
 const EXPR = 'sum(rate(request_total[1m])) by (deployment)';
 
@@ -62,6 +77,116 @@ async function tableRows(page: Page): Promise<Map<string, number>> {
     );
   return new Map(rows.map(([s, v]) => [s!, parseFloat(v!)]));
 }
+
+test('durations of the range and step fields', () => {
+  const cases: [string, number | undefined][] = [
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['250ms', 250],
+    ['7d', 604_800_000],
+    ['15', 15_000],
+    ['0.5', 500],
+    ['', undefined],
+    ['5x', undefined],
+    ['m5', undefined],
+    ['1h 5m', undefined],
+  ];
+  for (const [text, want] of cases) assert.equal(parseDurationMs(text), want, text);
+  assert.equal(formatDuration(5_400_000), '1h30m');
+  assert.equal(formatDuration(15_000), '15s');
+});
+
+test('the automatic step gives about 250 points, rounded', () => {
+  const cases: [string, number][] = [
+    ['5m', 2],
+    ['1h', 15],
+    ['1d', 600],
+    ['7d', 3600],
+  ];
+  for (const [range, want] of cases) {
+    const step = autoStepSeconds(parseDurationMs(range)!);
+    assert.equal(step, want, range);
+    assert.ok(parseDurationMs(range)! / 1000 / step <= 250, range);
+  }
+});
+
+test('a matrix becomes columns on the steps the API evaluated; missing and non-finite values are gaps', () => {
+  const got = matrixColumns(
+    [
+      {
+        values: [
+          [110, '1'],
+          [130, 'NaN'],
+        ],
+      },
+      { values: [[100, '+Inf']] },
+    ],
+    100,
+    130,
+    10,
+  );
+  assert.deepEqual(got.times, [100, 110, 120, 130]);
+  assert.deepEqual(got.values, [
+    [null, 1, null, null],
+    [null, null, null, null],
+  ]);
+});
+
+test('series are named as Prometheus prints them', () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ __name__: 'up', job: 'a', instance: 'b:1' }, 'up{job="a", instance="b:1"}'],
+    [{ __name__: 'up' }, 'up'],
+    [{}, '{}'],
+    [{ path: 'a"b\\c' }, '{path="a\\"b\\\\c"}'],
+  ];
+  for (const [metric, want] of cases) assert.equal(seriesName(metric), want);
+});
+
+test('time fields read local time or Unix seconds', () => {
+  const ms = new Date(2026, 10, 27, 15, 4, 5).getTime();
+  assert.equal(toLocalInput(ms), '2026-11-27 15:04:05');
+  const cases: [string, number | undefined][] = [
+    ['2026-11-27 15:04:05', ms],
+    ['2026-11-27T15:04:05', ms],
+    ['2026-11-27 15:04', ms - 5000],
+    ['1700000000', 1_700_000_000_000],
+    ['1700000000.5', 1_700_000_000_500],
+    ['yesterday', undefined],
+    ['', undefined],
+  ];
+  for (const [text, want] of cases) assert.equal(fromLocalInput(text), want, text);
+});
+
+test('the federation job and ServiceMonitor keep odd job names and a path prefix intact', () => {
+  const job = `it's "odd"`;
+  const matchers = [jobMatcher(job), '{job="linkerd-proxy"}'];
+  const address = { scheme: 'https', host: '10.1.2.3:9443', prefix: '/mm/' };
+  const cfg = parseYaml(federationJob(address, matchers)) as {
+    scrape_configs: Record<string, unknown>[];
+  };
+  assert.deepEqual(cfg.scrape_configs[0], {
+    job_name: 'linkerd',
+    static_configs: [{ targets: ['10.1.2.3:9443'] }],
+    scheme: 'https',
+    honor_labels: true,
+    metrics_path: '/mm/federate',
+    params: { 'match[]': matchers },
+  });
+  const docs = parseAllDocuments(serviceMonitor(address, matchers)).map((d) => d.toJS()) as {
+    kind: string;
+    subsets?: { addresses: { ip: string }[] }[];
+    spec?: { endpoints?: { params: Record<string, string[]>; path: string; scheme: string }[] };
+  }[];
+  assert.deepEqual(
+    docs.map((d) => d.kind),
+    ['Service', 'Endpoints', 'ServiceMonitor'],
+  );
+  assert.equal(docs[1]!.subsets![0]!.addresses[0]!.ip, '10.1.2.3');
+  const ep = docs[2]!.spec!.endpoints![0]!;
+  assert.deepEqual(ep.params['match[]'], matchers);
+  assert.equal(ep.path, '/mm/federate');
+  assert.equal(ep.scheme, 'https');
+});
 
 test('query explorer and export page', { timeout: 120_000 }, async (t) => {
   const browser = await launchBrowser(t);
@@ -187,7 +312,7 @@ test('query explorer and export page', { timeout: 120_000 }, async (t) => {
 
   await t.test(
     'the export page shows this collector, its linkerd-proxy job, and valid YAML',
-    async () => {
+    async (st) => {
       await page.goto(`${base}#/export`);
       const fed = page.locator('[data-testid=federation-config]');
       await fed.waitFor();
@@ -203,6 +328,18 @@ test('query explorer and export page', { timeout: 120_000 }, async (t) => {
           static_configs: { targets: string[] }[];
         }[];
       };
+      const promtool = requirePeer(st, 'promtool', 'prometheus');
+      if (promtool !== null) {
+        const dir = mkdtempSync(join(tmpdir(), 'mm-export-'));
+        try {
+          writeFileSync(join(dir, 'prometheus.yml'), text);
+          execFileSync(promtool, ['check', 'config', join(dir, 'prometheus.yml')], {
+            stdio: 'pipe',
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
       const job = cfg.scrape_configs[0]!;
       assert.equal(job.honor_labels, true);
       assert.equal(job.metrics_path, '/federate');

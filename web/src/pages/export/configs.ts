@@ -15,16 +15,6 @@ export interface CollectorAddress {
   prefix: string;
 }
 
-/** The address the page was loaded from. */
-export function currentAddress(): CollectorAddress {
-  const { protocol, host, pathname } = window.location;
-  return {
-    scheme: protocol.replace(/:$/, ''),
-    host,
-    prefix: pathname.replace(/[^/]*$/, ''),
-  };
-}
-
 /** The base URL, `http://host:port/prefix/`. */
 export function baseUrl(a: CollectorAddress): string {
   return `${a.scheme}://${a.host}${a.prefix}`;

@@ -11,15 +11,25 @@ import { CodeBlock } from '../query/copy.js';
 import {
   baseUrl,
   curlCommands,
-  currentAddress,
   DOCS_MATCHERS,
   federationJob,
   jobMatcher,
   RECEIVER_NOTE,
   remoteWriteSection,
   serviceMonitor,
+  type CollectorAddress,
 } from './configs.js';
 import './export.css';
+
+/** The address the page was loaded from. */
+function currentAddress(): CollectorAddress {
+  const { protocol, host, pathname } = window.location;
+  return {
+    scheme: protocol.replace(/:$/, ''),
+    host,
+    prefix: pathname.replace(/[^/]*$/, ''),
+  };
+}
 
 /** One scraped job: its `job` label value and how many of its targets are up. */
 interface Job {

@@ -2,8 +2,6 @@
  * Pure helpers of the query explorer: series names in PromQL's `name{a="b"}` form, the
  * durations of the range picker, the automatic step, and the matrix → chart columns.
  */
-import type { MatrixSeries } from '../../api.js';
-
 /** `name{a="b", c="d"}`, as Prometheus prints a series; `{}` for a series with no labels. */
 export function seriesName(metric: Record<string, string>): string {
   const name = metric.__name__ ?? '';
@@ -79,10 +77,11 @@ export function autoStepSeconds(rangeMs: number): number {
 
 /**
  * A range query's result as chart columns: one time axis from `startS` to `endS` by `stepS`
- * (the steps the API evaluated), and per series one value per step, null where it has none.
+ * (the steps the API evaluated), and per series one value per step, null where it has none
+ * or where the value is not finite.
  */
 export function matrixColumns(
-  series: MatrixSeries[],
+  series: readonly { values: [number, string][] }[],
   startS: number,
   endS: number,
   stepS: number,
@@ -94,7 +93,9 @@ export function matrixColumns(
     const col = new Array<number | null>(n).fill(null);
     for (const [t, v] of s.values) {
       const i = Math.round((t - startS) / stepS);
-      if (i >= 0 && i < n) col[i] = parseFloat(v);
+      const x = Number(v);
+      // NaN and ±Inf (`"NaN"`, `"+Inf"`) cannot be drawn: they are gaps, as in Prometheus's graph.
+      if (i >= 0 && i < n && Number.isFinite(x)) col[i] = x;
     }
     return col;
   });
