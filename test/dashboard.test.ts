@@ -6,13 +6,25 @@
  * edges and pods, and every active target with its health. Screenshots of each page go to
  * `artifacts/screenshots/` (overview.png, workload.png, targets.png).
  *
+ * A first test, without a browser, checks that the overview sends the queries `meshmetrics stat
+ * deploy -A` sends and reads their answers into the same figures.
+ *
  * Needs `npm run build:web` first (the demo serves dist/dashboard).
  * @module
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchBrowser, openPage, screenshot, startDemo } from './support/browser.js';
+import {
+  buildStatQueries,
+  parseResources,
+  statSummary,
+  type StatOptions,
+} from '../src/cli/stat.js';
+import type { PromApiClient } from '../src/cli/prom-api.js';
 
 interface ApiAnswer<T> {
   status: string;
@@ -83,6 +95,132 @@ async function waitFor<T>(what: string, f: () => Promise<T | null>, timeoutMs = 
 }
 
 const WORKLOADS = ['demo/authors', 'demo/books', 'demo/web'];
+
+/** What the test uses of web/src/linkerd-queries.ts (loaded at run time: it is browser code). */
+interface LinkerdQueries {
+  OVERVIEW_PLAN: {
+    by: string[];
+    requests: string;
+    latency: [string, string, string];
+    tcpConnections: string;
+  };
+  POD_COUNT_QUERIES: { meshed: string; total: string };
+  statFigures(
+    plan: LinkerdQueries['OVERVIEW_PLAN'],
+    answers: {
+      requests: Sample[];
+      latency: [Sample[], Sample[], Sample[]];
+      tcpConnections: Sample[];
+    },
+  ): Map<
+    string,
+    {
+      labels: Record<string, string>;
+      success: number | null;
+      rps: number | null;
+      p50: number | null;
+      p95: number | null;
+      p99: number | null;
+      tcpConnections: number | null;
+    }
+  >;
+}
+
+test('the overview asks what `stat deploy -A` asks and reads the answers the same way', async () => {
+  const web = (await import(
+    pathToFileURL(join(import.meta.dirname, '..', 'web', 'src', 'linkerd-queries.ts')).href
+  )) as LinkerdQueries;
+  const resources = parseResources(['deploy']);
+  const o: StatOptions = {
+    resources,
+    namespace: 'default',
+    allNamespaces: true,
+    windowMs: 60_000,
+    to: null,
+    toNamespace: '',
+    from: null,
+    fromNamespace: '',
+    selector: '',
+    accurate: false,
+    clusterDomain: 'cluster.local',
+  };
+  const stat = buildStatQueries(resources[0]!, o);
+  const plan = web.OVERVIEW_PLAN;
+  // stat also groups requests by tls, which it then ignores.
+  assert.equal(plan.requests, stat.requests.replace(', classification, tls)', ', classification)'));
+  assert.deepEqual(plan.latency, stat.latency);
+  assert.equal(plan.tcpConnections, stat.tcpConnections);
+  assert.equal(web.POD_COUNT_QUERIES.meshed, stat.meshed);
+  assert.equal(web.POD_COUNT_QUERIES.total, stat.total);
+
+  const m = (deployment: string, extra: Record<string, string> = {}) => ({
+    namespace: 'demo',
+    deployment,
+    ...extra,
+  });
+  const v = (metric: Record<string, string>, x: string): Sample => ({ metric, value: [1, x] });
+  const cases: { name: string; requests: Sample[]; latency: Sample[][]; tcp: Sample[] }[] = [
+    {
+      name: 'success and failure over two tls values, latency and connections',
+      requests: [
+        v(m('web', { classification: 'success', tls: 'true' }), '540'),
+        v(m('web', { classification: 'success', tls: 'no_identity' }), '6'),
+        v(m('web', { classification: 'failure', tls: 'true' }), '54.5'),
+      ],
+      latency: [[v(m('web'), '4.6')], [v(m('web'), '95.2')], [v(m('web'), '99.5')]],
+      tcp: [v(m('web'), '7')],
+    },
+    {
+      name: 'NaN latency reads as 0, a missing connection count as 0',
+      requests: [v(m('books', { classification: 'success', tls: 'true' }), '60')],
+      latency: [[v(m('books'), 'NaN')], [], [v(m('books'), 'NaN')]],
+      tcp: [],
+    },
+    {
+      name: 'connections without requests make a row without figures',
+      requests: [],
+      latency: [[], [], []],
+      tcp: [v(m('idle'), '3')],
+    },
+    {
+      name: 'zero requests: no success rate, 0 RPS',
+      requests: [v(m('quiet', { classification: 'success', tls: 'true' }), '0')],
+      latency: [[], [], []],
+      tcp: [v(m('quiet'), '1')],
+    },
+  ];
+  for (const c of cases) {
+    const answers = new Map<string, Sample[]>([
+      [stat.requests, c.requests],
+      [stat.latency[0], c.latency[0]!],
+      [stat.latency[1], c.latency[1]!],
+      [stat.latency[2], c.latency[2]!],
+      [stat.tcpConnections!, c.tcp],
+    ]);
+    const client = {
+      query: async (q: string) => ({
+        data: { resultType: 'vector', result: answers.get(q) ?? [] },
+        warnings: [],
+      }),
+    } as unknown as PromApiClient;
+    const rows = await statSummary(client, o);
+    const figures = web.statFigures(plan, {
+      requests: c.requests,
+      latency: [c.latency[0]!, c.latency[1]!, c.latency[2]!],
+      tcpConnections: c.tcp,
+    });
+    assert.equal(figures.size, rows.length, c.name);
+    for (const r of rows) {
+      const f = figures.get(`${r.namespace}\x00${r.name}`);
+      assert.ok(f, `${c.name}: ${r.namespace}/${r.name}`);
+      assert.deepEqual(
+        [f.success, f.rps, f.p50, f.p95, f.p99, f.tcpConnections],
+        [r.success, r.rps, r.latencyP50, r.latencyP95, r.latencyP99, r.tcpOpenConnections],
+        c.name,
+      );
+    }
+  }
+});
 
 test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestContext) => {
   const browser = await launchBrowser(t);

@@ -26,9 +26,9 @@ export interface WorkloadRef {
   deployment: string;
 }
 
-/** A PromQL string literal. */
+/** A PromQL string literal (JSON's escapes are PromQL's, as `stat` writes them). */
 export function promString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  return JSON.stringify(s);
 }
 
 /** `{a="x", b!=""}` from matchers already written as PromQL. */
@@ -167,8 +167,10 @@ export interface StatAnswers {
 }
 
 /**
- * Turns a plan's answers into rows keyed by `rowKey`. A row exists for every group with request
- * data or TCP connections; figures other than TCP stay null without request data.
+ * Turns a plan's answers into rows keyed by `rowKey`, with `stat`'s rules: a row exists for
+ * every group with request data or TCP connections, but only rows with request data get figures
+ * (a row with connections alone shows '-' everywhere); with request data, a missing or NaN
+ * latency or connection count is 0.
  */
 export function statFigures(plan: StatPlan, a: StatAnswers): Map<string, StatFigures> {
   const rows = new Map<string, StatFigures & { ok: number; failed: number; seen: boolean }>();
@@ -200,10 +202,14 @@ export function statFigures(plan: StatPlan, a: StatAnswers): Map<string, StatFig
     if (s.metric.classification === 'success') r.ok += num(s);
     else if (s.metric.classification === 'failure') r.failed += num(s);
   }
+  for (const s of a.tcpConnections) at(s.metric, true);
   for (const r of rows.values()) {
+    if (!r.seen) continue;
     const n = r.ok + r.failed;
     r.success = n > 0 ? r.ok / n : null;
     r.rps = n / STAT_WINDOW_SECONDS;
+    if (plan.latency !== null) r.p50 = r.p95 = r.p99 = 0;
+    if (plan.tcpConnections !== null) r.tcpConnections = 0;
   }
   const put = (xs: VectorSample[], f: (r: StatFigures, v: number) => void) => {
     for (const s of xs) {
@@ -214,7 +220,7 @@ export function statFigures(plan: StatPlan, a: StatAnswers): Map<string, StatFig
   put(a.latency[0], (r, v) => (r.p50 = Math.round(v)));
   put(a.latency[1], (r, v) => (r.p95 = Math.round(v)));
   put(a.latency[2], (r, v) => (r.p99 = Math.round(v)));
-  for (const s of a.tcpConnections) at(s.metric, true)!.tcpConnections = Math.round(num(s));
+  put(a.tcpConnections, (r, v) => (r.tcpConnections = Math.round(v)));
   const out = new Map<string, StatFigures>();
   for (const [k, r] of rows) {
     const { ok: _ok, failed: _failed, seen: _seen, ...figures } = r;
