@@ -304,8 +304,8 @@ http {
 }
 
 /**
- * Baseline and current inbound proxy, alternating for BENCH_ROUNDS rounds at the fixed rate,
- * so both see the same machine; prints each round and the medians.
+ * Baseline and current inbound proxy, alternating (ABBA) for BENCH_ROUNDS rounds at the fixed
+ * rate, so both see the same machine; prints each round and the medians.
  */
 async function beforeAfter(targets: Target[]): Promise<void> {
   const pair = ['baseline inbound', 'inbound proxy'].map((n) => targets.find((t) => t.name === n)!);
@@ -314,7 +314,8 @@ async function beforeAfter(targets: Target[]): Promise<void> {
   console.log(`\nbefore -> after, ${ROUNDS} alternating rounds at ${RATE} req/s:`);
   for (let r = 0; r < ROUNDS; r++) {
     const line: string[] = [];
-    for (let i = 0; i < 2; i++) {
+    // ABBA order, so neither side always runs second (after the other's burst).
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
       const f = await fixedRate(pair[i]);
       cpu[i].push(f.cpu[0].us);
       p99[i].push(f.p99);
