@@ -222,7 +222,7 @@ test('the overview asks what `stat deploy -A` asks and reads the answers the sam
   }
 });
 
-test('dashboard pages against the demo', { timeout: 120_000 }, async (t: TestContext) => {
+test('dashboard pages against the demo', { timeout: 180_000 }, async (t: TestContext) => {
   const browser = await launchBrowser(t);
   if (browser === null) return;
   const demo = await startDemo(t);
