@@ -109,15 +109,32 @@ interface Workload {
   admin: string;
 }
 
+/** Ports already handed out by this process, never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that is free now, for a listener started a moment later by this process or a child.
+ * It is drawn below Linux's ephemeral range (32768–60999), so the outgoing connections of the
+ * demo itself (scrapes, traffic) cannot take it between this check and the bind, as they could
+ * with a port the kernel picked from that range.
+ */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res, rej) => {
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', res);
-  });
-  const port = (s.address() as { port: number }).port;
-  await new Promise((res) => s.close(res));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port)) continue;
+    const s = createServer();
+    const ok = await new Promise<boolean>((res) => {
+      s.once('error', () => res(false));
+      s.listen(port, '127.0.0.1', () => res(true));
+    });
+    if (!ok) {
+      if (attempt > 200) throw new PromError('ERR_DEMO_PORTS', 'no free port found in 20000-31999');
+      continue;
+    }
+    await new Promise((res) => s.close(res));
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** A stable short hex hash of a string, for pod names. */
