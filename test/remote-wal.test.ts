@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { QueueManager, RemoteWriteManager } from '../src/remote/index.js';
+import { QueueManager, RemoteWriteManager, WalWatcher } from '../src/remote/index.js';
 import {
   appendKnown,
   knownLabels,
@@ -136,6 +136,38 @@ test(
         await rx.close();
         await src.close();
         await dst.close();
+      }
+    });
+  },
+);
+
+test(
+  'watcher: pending bytes cover the segments not read yet (the backlog shards scale on)',
+  { timeout: 30_000 },
+  async () => {
+    await withRoot(async (root) => {
+      const db = await openDB(join(root, 'db'), { logger: quiet, walSegmentSizeBytes: SEG });
+      try {
+        await appendKnown(db, 50, 0, 400, T0, 1000);
+        const walDir = join(root, 'db', 'wal');
+        assert.ok(listSegments(walDir).length > 2, 'several segments');
+        let samples = 0;
+        const w = new WalWatcher(walDir, null, {
+          series: () => {},
+          samples: (b) => (samples += b.length),
+        });
+        const total = w.pendingBytes();
+        assert.ok(total > 2 * SEG, `pending ${total}`);
+        w.read(5_000);
+        const mid = w.pendingBytes();
+        assert.ok(mid > 0 && mid < total, `pending after a part: ${mid} of ${total}`);
+        assert.ok(w.bytesRead > 0 && w.bytesRead <= total - mid, `read ${w.bytesRead}`);
+        while (w.read(100_000) > 0);
+        assert.equal(samples, 50 * 400);
+        assert.equal(w.pendingBytes(), 0);
+        w.close();
+      } finally {
+        await db.close();
       }
     });
   },
