@@ -39,7 +39,8 @@ import {
   parseTime,
   type Params,
 } from '../../params.js';
-import { exprString, formatPromDuration } from '../../promql-print.js';
+import { formatPromDuration } from '../../promql-print.js';
+import { prettyExpr } from '../../promql-pretty.js';
 import { hasNonEmptyMatcher, parseMetricSelector } from '../../selector.js';
 
 /** Most points a range query may return per series (`(end-start)/step`, integer division). */
@@ -365,14 +366,15 @@ export class Api {
   }
 
   private formatQuery(p: Params): ApiResult {
+    const query = p.get('query');
     let expr: Expr;
     try {
-      expr = parseExpr(p.get('query'));
+      expr = parseExpr(query);
     } catch (e) {
       if (e instanceof PromQLParseError) throw new ParamError('query', e.message);
       throw e;
     }
-    return { kind: 'data', data: exprString(expr) };
+    return { kind: 'data', data: prettyExpr(expr, { source: query }) };
   }
 
   // --- series metadata -----------------------------------------------------------------
