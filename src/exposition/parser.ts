@@ -8,6 +8,11 @@
  * numbers only, builds no label objects and decodes no escapes. `labels()` does that work,
  * and is meant to be called only when the scrape cache misses.
  *
+ * A text parser that is `reset()` to a new body remembers the keys `seriesKey()` returned
+ * for the previous one, in line order, and first compares each line with the key expected
+ * at its place: on a repeat scrape a line costs one native compare, with no label scan and
+ * no new key string (the remembered string is returned, so a cache finds it by identity).
+ *
  * Two formats:
  * - `'text'` behaves like the scraper of Prometheus 2.42 (`promparse`): lenient, stateless
  *   from line to line (see docs/format/exposition.md for every deliberate quirk).
