@@ -94,31 +94,14 @@ async function benchCatchUp(): Promise<void> {
   const n = 1000;
   const t0 = Math.floor((Date.now() - 30 * 60_000) / 1000) * 1000;
   const db = await openDB(join(root, 'db'), { logger: () => {} });
-  let proc: ReturnType<typeof spawn> | null = null;
+  let proc: PeerProcess | null = null;
   try {
     const a0 = performance.now();
     await appendKnown(db, nSeries, 0, n, t0, 1000, 'bench_metric');
     console.log(
       `backlog: ${nSeries * n} samples appended to the WAL in ${((performance.now() - a0) / 1000).toFixed(1)} s`,
     );
-    proc = spawn(
-      vm,
-      [
-        `-httpListenAddr=127.0.0.1:${port}`,
-        `-storageDataPath=${join(root, 'vm')}`,
-        '-retentionPeriod=10y',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await waitFor(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
-      } catch {
-        return false;
-      }
-    }, 20_000);
+    proc = await startVictoriaMetrics(vm, join(root, 'vm'), port);
     for (const [label, extra] of [
       ['defaults (500/send, shards from 1)', ''],
       ['4 shards, 2000/send', 'queue_config:\n  min_shards: 4\n  max_samples_per_send: 2000'],
@@ -143,7 +126,7 @@ async function benchCatchUp(): Promise<void> {
       );
     }
   } finally {
-    proc?.kill('SIGTERM');
+    await proc?.stop();
     await db.close();
     rmSync(root, { recursive: true, force: true });
   }
