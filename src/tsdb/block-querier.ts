@@ -16,7 +16,7 @@ import {
   type SelectHints,
   type SeriesSet,
 } from '../storage/interface.js';
-import { ENCODING_XOR, XORIterator } from './chunkenc/index.js';
+import { ENCODING_XOR, XORBulkDecoder } from './chunkenc/index.js';
 import type { ChunkReader } from './chunks/segments.js';
 import { SeriesChunks, type IndexReader } from './index/index-reader.js';
 import { merge, postingsForMatchers, type PostingsIndex } from './index/postings.js';
@@ -274,7 +274,11 @@ export class BlockSeriesEntry implements Series {
   }
 }
 
-/** Samples of a series across its chunks, within [mint, maxt], skipping deleted ones. */
+/**
+ * Samples of a series across its chunks, within [mint, maxt], skipping deleted ones. Each
+ * chunk is decoded in one pass into the reused arrays of an {@link XORBulkDecoder}
+ * (stopping past maxt), which the iterator then walks.
+ */
 export class BlockSeriesIterator implements SampleIterator {
   private chunks: ChunkReader | null = null;
   private maxts: number[] = [];
@@ -284,16 +288,18 @@ export class BlockSeriesIterator implements SampleIterator {
   private deleted: readonly number[] | undefined = undefined;
   /** Index of the next chunk to load. */
   private ci = 0;
-  private readonly xor: XORIterator = new XORIterator(new Uint8Array(2));
-  private inChunk = false;
+  private readonly dec = new XORBulkDecoder();
+  /** Samples decoded from the current chunk, and the current one's index (n: none). */
+  private n = 0;
+  private k = 0;
+  /** True once a chunk ended past maxt: no later chunk is read. */
+  private last = false;
   private done = false;
   /** Chunk bytes read ahead for chunks [loadedFrom, loadedTo). */
   private readonly data: Uint8Array[] = [];
   private readonly encodings: number[] = [];
   private loadedFrom = 0;
   private loadedTo = 0;
-  private t = 0;
-  private v = 0;
   private error: Error | null = null;
 
   reset(
@@ -311,7 +317,9 @@ export class BlockSeriesIterator implements SampleIterator {
     this.maxt = maxt;
     this.deleted = deleted;
     this.ci = 0;
-    this.inChunk = false;
+    this.n = 0;
+    this.k = 0;
+    this.last = false;
     this.done = false;
     this.error = null;
     this.data.length = 0;
@@ -320,8 +328,9 @@ export class BlockSeriesIterator implements SampleIterator {
     this.loadedTo = 0;
   }
 
+  /** Decodes the next chunk; false at the end or on an error. */
   private loadNext(): boolean {
-    if (this.ci >= this.refs.length) return false;
+    if (this.ci >= this.refs.length || this.last) return false;
     const i = this.ci++;
     try {
       if (i >= this.loadedTo || i < this.loadedFrom) {
@@ -337,68 +346,73 @@ export class BlockSeriesIterator implements SampleIterator {
           `unsupported chunk encoding ${this.encodings[i]}`,
         );
       }
-      this.xor.reset(this.data[i]);
-      this.data[i] = EMPTY_CHUNK; // the iterator holds it now
     } catch (err) {
       this.error = err as Error;
       return false;
     }
-    this.inChunk = true;
+    const n = this.dec.decode(this.data[i], -1, this.maxt);
+    this.data[i] = EMPTY_CHUNK; // decoded: the bytes are not needed again
+    if (n < 0) {
+      this.error = this.dec.error;
+      return false;
+    }
+    if (n < this.dec.total) this.last = true;
+    this.n = n;
+    this.k = -1;
     return true;
   }
 
-  next(): ValueType {
+  /** Moves to the next sample at or after `from` that is in range and not deleted. */
+  private advance(from: number): ValueType {
     if (this.done) return ValueType.None;
+    if (from < this.mint) from = this.mint;
     for (;;) {
-      if (!this.inChunk && !this.loadNext()) {
-        this.done = true;
-        return ValueType.None;
-      }
-      if (this.xor.next() === ValueType.None) {
-        const e = this.xor.err();
-        if (e !== null) {
-          this.error = e;
-          this.done = true;
-          return ValueType.None;
+      const ts = this.dec.ts;
+      let k = this.k + 1;
+      if (k < this.n && ts[k] < from) {
+        // Binary search for the first sample at or after `from`.
+        let hi = this.n;
+        while (k < hi) {
+          const mid = (k + hi) >>> 1;
+          if (ts[mid] < from) k = mid + 1;
+          else hi = mid;
         }
-        this.inChunk = false;
-        continue;
       }
-      const t = this.xor.atT();
-      if (t < this.mint) continue;
-      if (t > this.maxt) {
+      const del = this.deleted;
+      while (k < this.n && del !== undefined && isDeleted(del, ts[k])) k++;
+      if (k < this.n) {
+        this.k = k;
+        return ValueType.Float;
+      }
+      this.k = this.n;
+      // Whole chunks that end before `from` need no decoding.
+      while (this.ci < this.refs.length && this.maxts[this.ci] < from) this.ci++;
+      if (!this.loadNext()) {
         this.done = true;
+        // atT/atV keep answering for the last sample read.
+        this.k = this.n > 0 ? this.n - 1 : 0;
         return ValueType.None;
       }
-      if (this.deleted !== undefined && isDeleted(this.deleted, t)) continue;
-      this.t = t;
-      this.v = this.xor.atV();
-      return ValueType.Float;
     }
+  }
+
+  next(): ValueType {
+    return this.advance(-Infinity);
   }
 
   seek(t: number): ValueType {
     if (this.done) return ValueType.None;
-    if (this.inChunk && this.t >= t && this.t >= this.mint) return ValueType.Float;
-    // Skip whole chunks that end before t without decoding them.
-    if (!this.inChunk) {
-      while (this.ci < this.refs.length && this.maxts[this.ci] < t) this.ci++;
-    } else if (this.maxts[this.ci - 1] < t) {
-      this.inChunk = false;
-      while (this.ci < this.refs.length && this.maxts[this.ci] < t) this.ci++;
-    }
-    for (;;) {
-      const vt = this.next();
-      if (vt === ValueType.None || this.t >= t) return vt;
-    }
+    if (this.k >= 0 && this.k < this.n && this.dec.ts[this.k] >= t) return ValueType.Float;
+    this.k--; // advance() starts at the sample after k: let it consider the current one
+    return this.advance(t);
   }
 
   atT(): number {
-    return this.t;
+    return this.dec.ts[this.k];
   }
 
   atV(): number {
-    return this.v;
+    return this.dec.vs[this.k];
   }
 
   err(): Error | null {
