@@ -10,7 +10,7 @@
  * Run: node --expose-gc --import tsx bench/tsdb/wal.bench.ts [OPEN_SERIES]
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Encbuf } from '../../src/tsdb/encoding.js';
@@ -22,6 +22,7 @@ import {
   recordType,
 } from '../../src/tsdb/record.js';
 import { WAL, replay } from '../../src/tsdb/wal/index.js';
+import type { WalCompression } from '../../src/tsdb/wal/wal.js';
 import { Labels } from '../../src/model/labels.js';
 import { openDB } from '../../src/tsdb/db.js';
 import { encodeSeries, type RefSeries } from '../../src/tsdb/record.js';
@@ -63,8 +64,9 @@ async function writeBench(
   dir: string,
   batches: number,
   fsync: 'segment' | 'commit',
+  compression: WalCompression = 'none',
 ): Promise<number> {
-  const w = WAL.open(dir, { fsync });
+  const w = WAL.open(dir, { fsync, compression });
   const b = new SampleBatch(BATCH);
   const enc = new Encbuf(32 * 1024);
   let bytes = 0;
@@ -81,15 +83,17 @@ async function writeBench(
   await w.close();
   const { s, cpuS } = since(t0);
   const samples = batches * BATCH;
+  const disk = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
   console.log(
-    `write  fsync=${fsync.padEnd(7)} ${fmt(batches)} commits of ${BATCH}: ${fmt(samples / s)} samples/s, ` +
+    `write  fsync=${fsync.padEnd(7)} compression=${compression.padEnd(6)} ${fmt(batches)} commits of ${BATCH}: ${fmt(samples / s)} samples/s, ` +
       `${(bytes / s / 1e6).toFixed(1)} MB/s of records, ${fmt(batches / s)} commits/s, ` +
-      `${(bytes / samples).toFixed(2)} bytes/sample; ${fmt(samples / cpuS)} samples per CPU-s`,
+      `${(bytes / samples).toFixed(2)} record bytes/sample, ${(disk / samples).toFixed(2)} on disk (padding included); ` +
+      `${fmt(samples / cpuS)} samples per CPU-s, ${fmt(batches / cpuS)} records per CPU-s`,
   );
   return bytes;
 }
 
-function replayBench(dir: string, bytes: number): void {
+function replayBench(dir: string, bytes: number, label: string): void {
   gc();
   const w = WAL.open(dir);
   const b = new SampleBatch(BATCH);
@@ -103,7 +107,7 @@ function replayBench(dir: string, bytes: number): void {
   });
   const { s, cpuS } = since(t0);
   console.log(
-    `replay (read, check CRC, decode samples): ${fmt(samples)} samples in ${(s * 1000).toFixed(0)} ms: ` +
+    `replay ${label} (read, check CRC, decode samples): ${fmt(samples)} samples in ${(s * 1000).toFixed(0)} ms: ` +
       `${fmt(samples / s)} samples/s, ${(bytes / s / 1e6).toFixed(1)} MB/s; ${fmt(samples / cpuS)} samples per CPU-s`,
   );
 }
@@ -204,8 +208,14 @@ const openSeries = Number(process.argv[2] ?? 1_000_000);
 const root = mkdtempSync(join(tmpdir(), 'meshmetrics-wal-bench-'));
 try {
   codecBench();
-  const bytes = await writeBench(join(root, 'a'), 5000, 'segment');
-  replayBench(join(root, 'a'), bytes);
+  // Same process, alternating, so that load from elsewhere hits both alike.
+  for (let round = 0; round < 2; round++) {
+    for (const c of ['none', 'snappy'] as const) {
+      const d = join(root, `a-${c}-${round}`);
+      const bytes = await writeBench(d, 5000, 'segment', c);
+      replayBench(d, bytes, `compression=${c}`);
+    }
+  }
   await writeBench(join(root, 'b'), 300, 'commit');
   await openBench(join(root, 'db'), openSeries);
 } finally {

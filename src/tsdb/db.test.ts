@@ -106,7 +106,8 @@ test('rolled back and interleaved appenders never leave samples of unlogged seri
 
 test('truncateHead checkpoints the WAL; reopen keeps what the head kept', async (t) => {
   const dir = tempDir(t);
-  const opts: DBOptions = { ...quiet, walSegmentSizeBytes: 32 * 1024 };
+  // Uncompressed records, so that the writes fill the several segments the test needs.
+  const opts: DBOptions = { ...quiet, walSegmentSizeBytes: 32 * 1024, walCompression: 'none' };
   let db = await openDB(dir, opts);
   const series = Array.from({ length: 40 }, (_, i) => Labels.from({ __name__: 'm', i: String(i) }));
   const refs = new Array<number>(40).fill(0);

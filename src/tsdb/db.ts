@@ -68,7 +68,7 @@ import { blocksBeyondRetention, DEFAULT_RETENTION_MS } from './retention.js';
 import { Tombstones } from './tombstones.js';
 import { checkpoint, type CheckpointStats } from './wal/checkpoint.js';
 import { replay, type ReplayResult } from './wal/replay.js';
-import { WAL, type FsyncMode } from './wal/wal.js';
+import { WAL, type FsyncMode, type WalCompression } from './wal/wal.js';
 
 /**
  * Default chunk size of blocks we write: 2 h of 10 s samples in one chunk. On the shared
@@ -88,6 +88,11 @@ export interface DBOptions {
   walSegmentSizeBytes?: number;
   /** WAL durability mode (docs/format/wal.md); default `'segment'`. */
   fsync?: FsyncMode;
+  /**
+   * Compression of new WAL records (`--storage.tsdb.wal-compression`). Default `'snappy'`,
+   * as Prometheus 2.42. Records of either kind are read whatever this says.
+   */
+  walCompression?: WalCompression;
   /** Receives one-line notices (repairs, replay summary). Default: console.warn. */
   logger?: (line: string) => void;
   /**
@@ -798,6 +803,7 @@ function openLocked(dir: string, opts: DBOptions, started: number): DB {
     wal = WAL.open(join(dir, 'wal'), {
       segmentSizeBytes: opts.walSegmentSizeBytes,
       fsync: opts.fsync,
+      compression: opts.walCompression ?? 'snappy',
       logger,
     });
   } catch (err) {

@@ -100,7 +100,11 @@ export async function checkpoint(
     if (/^checkpoint\.\d+\.tmp$/.test(name))
       rmSync(join(wal.dir, name), { recursive: true, force: true });
   }
-  const out = WAL.open(tmp, { segmentSizeBytes: wal.segmentSizeBytes, fsync: 'segment' });
+  const out = WAL.open(tmp, {
+    segmentSizeBytes: wal.segmentSizeBytes,
+    fsync: 'segment',
+    compression: wal.compression,
+  });
 
   const series: RefSeries[] = [];
   const kept: RefSeries[] = [];

@@ -4,7 +4,13 @@
  * @module
  */
 
-export { WAL, type FsyncMode, type WALOptions, type RepairResult } from './wal.js';
+export {
+  WAL,
+  type FsyncMode,
+  type WalCompression,
+  type WALOptions,
+  type RepairResult,
+} from './wal.js';
 export { WalReader, WalCorruptionError, type WalReaderOptions } from './reader.js';
 export { replay, type ReplayResult } from './replay.js';
 export { checkpoint, type CheckpointStats } from './checkpoint.js';

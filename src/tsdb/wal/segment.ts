@@ -26,8 +26,12 @@ export const FragmentType = {
 } as const;
 export type FragmentType = (typeof FragmentType)[keyof typeof FragmentType];
 
+/** Type-byte bit of a record compressed with Snappy's block format (Prometheus 2.x). */
+export const SNAPPY_FLAG = 0x08;
+/** Type-byte bit of a zstd-compressed record (Prometheus 2.45+; not supported). */
+export const ZSTD_FLAG = 0x10;
 /** Type-byte bits that mark a Snappy or zstd compressed record. */
-export const COMPRESSION_MASK = 0x08 | 0x10;
+export const COMPRESSION_MASK = SNAPPY_FLAG | ZSTD_FLAG;
 /** Mask of the fragment type in the type byte. */
 export const FRAGMENT_TYPE_MASK = 0x07;
 

@@ -356,21 +356,86 @@ test('segment sizes that are not whole pages are refused', (t) => {
   }
 });
 
-test('compressed fragments are reported as unsupported at their offset', async (t) => {
+test('zstd-compressed fragments are reported as unsupported at their offset', async (t) => {
   const dir = tempDir(t);
   const w = WAL.open(dir);
   w.log(rec(10, 0), rec(10, 1));
   await w.close();
   const p = segmentPath(dir, 0);
   const b = readFileSync(p);
-  b[17] |= 0x08; // the second fragment's type byte: set the Snappy bit
+  b[17] |= 0x10; // the second fragment's type byte: set the zstd bit
   writeFileSync(p, b);
   const r = new WalReader(dir);
   assert.equal(r.next(), true);
   assert.equal(r.next(), false);
   assert.match(
     String(r.err()),
-    /00000000: offset 17: compressed record \(type byte 0x9\) is not supported/,
+    /00000000: offset 17: zstd-compressed record \(type byte 0x11\) is not supported/,
   );
   assert.equal(r.err()?.lastGoodEnd, 17);
+});
+
+test('a Snappy flag on bytes that are not Snappy is corruption at the fragment', async (t) => {
+  const dir = tempDir(t);
+  const w = WAL.open(dir);
+  w.log(rec(10, 0), rec(10, 1));
+  await w.close();
+  const p = segmentPath(dir, 0);
+  const b = readFileSync(p);
+  b[17] |= 0x08;
+  writeFileSync(p, b);
+  const r = new WalReader(dir);
+  assert.equal(r.next(), true);
+  assert.equal(r.next(), false);
+  assert.match(String(r.err()), /00000000: offset 17: invalid snappy record/);
+  assert.equal(r.err()?.lastGoodEnd, 17);
+});
+
+const WORDS = ['pod', 'deployment', 'namespace', 'linkerd', 'le="0.5"', 'route', 'outbound', 'tls'];
+
+test('snappy compression: records round-trip across pages and segments, flag on every fragment', async (t) => {
+  const cases = [
+    { name: 'compressible records span pages', n: 200, size: 3000, random: false },
+    { name: 'incompressible records stay raw', n: 20, size: 5000, random: true },
+    { name: 'compressed records bigger than a page', n: 3, size: 5 * PAGE_SIZE, random: false },
+    { name: 'empty records', n: 5, size: 0, random: false },
+  ];
+  for (const c of cases) {
+    const dir = tempDir(t);
+    const w = WAL.open(dir, { segmentSizeBytes: SMALL_SEGMENT, compression: 'snappy' });
+    const want: Buffer[] = [];
+    for (let i = 0; i < c.n; i++) {
+      // Compressible: random picks among a few label-like words (Snappy halves them, so
+      // big ones still span pages); incompressible: random bytes.
+      const r = Buffer.alloc(c.size);
+      for (let j = 0; j < c.size;) {
+        if (c.random) r[j++] = (Math.random() * 256) | 0;
+        else j += r.write(WORDS[(Math.random() * WORDS.length) | 0], j);
+      }
+      want.push(r);
+      w.log(r);
+      if (i % 7 === 0) await w.commit();
+    }
+    await w.close();
+    const r = new WalReader(dir);
+    let k = 0;
+    while (r.next()) {
+      assert.deepEqual(Buffer.from(r.record()), want[k], `${c.name}: record ${k}`);
+      k++;
+    }
+    assert.equal(r.err(), null, c.name);
+    assert.equal(k, c.n, c.name);
+    // Fragment type bytes: the Snappy bit is set when compressed and only then.
+    const seg0 = readFileSync(segmentPath(dir, 0));
+    const flagged = (seg0[0] & 0x08) !== 0;
+    assert.equal(
+      flagged,
+      !c.random && c.size > 0,
+      `${c.name}: first type byte 0x${seg0[0].toString(16)}`,
+    );
+    if (c.name.includes('bigger')) {
+      assert.equal(seg0[0] & 0x07, 2, 'a first fragment');
+      assert.ok(seg0[PAGE_SIZE] & 0x08, 'the next fragment is flagged too');
+    }
+  }
 });

@@ -18,6 +18,7 @@ import {
   writeSync,
   close as closeFd,
 } from 'node:fs';
+import { compressSync } from 'snappy';
 import { StorageError } from '../../model/errors.js';
 import { crc32c } from '../crc32c.js';
 import {
@@ -25,6 +26,7 @@ import {
   FRAGMENT_HEADER_SIZE,
   FragmentType,
   PAGE_SIZE,
+  SNAPPY_FLAG,
   fsyncDir,
   listSegments,
   segmentName,
@@ -40,12 +42,24 @@ import type { WalCorruptionError } from './reader.js';
  */
 export type FsyncMode = 'segment' | 'commit';
 
+/**
+ * How records are stored: `'snappy'` (Prometheus 2.42's default,
+ * `--storage.tsdb.wal-compression`) compresses each record with Snappy's block format
+ * and keeps the compressed form when it is smaller; `'none'` stores records as they are.
+ */
+export type WalCompression = 'none' | 'snappy';
+
 /** Options of {@link WAL.open}. */
 export interface WALOptions {
   /** Largest size of a segment file; a multiple of 32 KiB. Default 128 MiB. */
   segmentSizeBytes?: number;
   /** See {@link FsyncMode}. Default `'segment'`. */
   fsync?: FsyncMode;
+  /**
+   * See {@link WalCompression}. Default `'none'` at this level (byte layouts stay
+   * predictable); the database passes its own default, `'snappy'` as Prometheus 2.42.
+   */
+  compression?: WalCompression;
   /** Receives the one-line reports of repairs. Default: console.warn. */
   logger?: (line: string) => void;
 }
@@ -80,6 +94,7 @@ export class WAL {
   readonly dir: string;
   readonly segmentSizeBytes: number;
   readonly fsyncMode: FsyncMode;
+  readonly compression: WalCompression;
   private readonly logger: (line: string) => void;
 
   /** File descriptor of the active segment, -1 before the first write. */
@@ -101,6 +116,7 @@ export class WAL {
     this.dir = dir;
     this.segmentSizeBytes = opts.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE;
     this.fsyncMode = opts.fsync ?? 'segment';
+    this.compression = opts.compression ?? 'none';
     this.logger = opts.logger ?? ((line) => console.warn(line));
     this.fd = -1;
     this.segIndex = nextIndex;
@@ -244,7 +260,17 @@ export class WAL {
 
   // --- fragments and pages ---
 
-  private logOne(rec: Uint8Array): void {
+  private logOne(raw: Uint8Array): void {
+    let rec = raw;
+    let flag = 0;
+    if (this.compression === 'snappy' && raw.length > 0) {
+      // As Prometheus: keep the compressed form only when it is smaller.
+      const c = compressSync(raw);
+      if (c.length < raw.length) {
+        rec = c;
+        flag = SNAPPY_FLAG;
+      }
+    }
     if (this.fd < 0) this.openSegment();
     this.padIfPageFull();
     // Free space in this page and in the pages left in the segment: a record never
@@ -274,7 +300,7 @@ export class WAL {
       const b = this.pending;
       const o = this.pendingLen;
       const crc = crc32c(rec, off, off + l);
-      b[o] = type;
+      b[o] = type | flag;
       b[o + 1] = l >>> 8;
       b[o + 2] = l;
       b[o + 3] = crc >>> 24;
