@@ -90,6 +90,13 @@ function parseHexFloat(s: string): number {
   return neg ? -v : v;
 }
 
+/** Go's `unknown escape sequence %#U` for the character at `i`: `U+007A 'z'`. */
+function unknownEscape(body: string, i: number): string {
+  const cp = body.codePointAt(i) ?? 0;
+  const hex = cp.toString(16).toUpperCase().padStart(4, '0');
+  return `unknown escape sequence U+${hex} '${String.fromCodePoint(cp)}'`;
+}
+
 /**
  * Unquotes a PromQL string literal (double, single or back quotes) with Go's escapes.
  * Throws an Error with a short reason when the literal is malformed.
@@ -144,7 +151,7 @@ export function unquoteString(lit: string): string {
         break;
       case '"':
       case "'":
-        if (e !== q) throw new Error('unknown escape sequence');
+        if (e !== q) throw new Error(unknownEscape(body, i));
         out += e;
         break;
       case 'x': {
@@ -172,7 +179,7 @@ export function unquoteString(lit: string): string {
           i += 2;
           break;
         }
-        throw new Error('unknown escape sequence');
+        throw new Error(unknownEscape(body, i));
     }
   }
   flush();

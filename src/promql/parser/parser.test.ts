@@ -72,8 +72,8 @@ test('rejects invalid queries with positioned Prometheus messages', () => {
     ],
     ['round()', '1:1: parse error: expected at least 1 argument(s) in call to "round", got 0'],
     ['nosuchfunc(foo)', '1:1: parse error: unknown function with name "nosuchfunc"'],
-    ['foo{a="b"', '1:10: parse error: unexpected end of input'],
-    ['(foo)[5m]', '1:1: parse error: ranges only allowed for vector selectors'],
+    ['foo{a="b"', '1:10: parse error: unexpected end of input inside braces'],
+    ['(foo)[5m]', '1:6: parse error: ranges only allowed for vector selectors'],
     ['foo offset 1m offset 2m', '1:1: parse error: offset may not be set multiple times'],
   ];
   for (const [q, want] of cases) {

@@ -177,6 +177,92 @@ function blankTrailingDots(q: string): string {
   return out;
 }
 
+/** Go's lexer keywords, which its parser errors write as `<by>`. */
+const GO_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+]);
+
+/**
+ * How Go's parser names the token an error stops at (`Item.desc()`): `<by>`,
+ * `identifier "foo"`, `number "5"`, `string "\"a\""`, or the quoted punctuation.
+ */
+function goTokenDesc(text: string, inBracket: boolean): string {
+  if (text === '') return 'character';
+  // Inside `[...]` Go's lexer takes one colon only.
+  if (inBracket && text.startsWith(':')) return "colon ':'";
+  const ident = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(text);
+  if (ident) {
+    const w = ident[0];
+    if (GO_KEYWORDS.has(w.toLowerCase())) return `<${w}>`;
+    return `identifier ${JSON.stringify(w)}`;
+  }
+  const num = /^(0[xX][0-9a-fA-F]+|[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(?![A-Za-z0-9_])/.exec(text);
+  if (num) return `number ${JSON.stringify(num[0])}`;
+  const str = /^("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)/.exec(text);
+  if (str) {
+    // Go quotes at most 10 characters of a longer token (`%.10q...`).
+    const v = str[0];
+    return `string ${v.length > 10 ? JSON.stringify(v.slice(0, 10)) + '...' : JSON.stringify(v)}`;
+  }
+  const op = /^(==|!=|>=|<=|=~|!~|[-+*/%^(){}[\],=<>@;!])/.exec(text);
+  if (op) return JSON.stringify(op[0]);
+  if (text.charCodeAt(0) < 0x80) return JSON.stringify(text.split(/\s/)[0]);
+  // Go's lexer stops at a character it has no token for.
+  return `character: '${String.fromCodePoint(text.codePointAt(0) ?? 0)}'`;
+}
+
+const AGGREGATION_GROUPING =
+  /\b(sum|min|max|avg|group|stddev|stdvar|count|count_values|bottomk|topk|quantile)\s*(by|without)\s*\([^()]*\)\s*$/i;
+
+/**
+ * The rule Go's parser was in when it stopped, as its error productions name it
+ * (` in @, expected timestamp`), found from the text before the error; '' when unknown.
+ */
+function goErrorContext(before: string, open: { brace: boolean }, token: string): string {
+  const b = before.trimEnd();
+  if (/@\s*((start|end)\s*)?$/i.test(b)) return ' in @, expected timestamp';
+  if (/\boffset\s*-?$/i.test(b)) return ' in offset, expected duration';
+  if (open.brace) {
+    if (/["'`]$/.test(b)) return ' in label matching, expected "," or "}"';
+    if (/(=|!=|=~|!~)$/.test(b)) return ' in label matching, expected string';
+    if (/[A-Za-z0-9_]$/.test(b)) return ' in label matching, expected label matching operator';
+    if (/[{,]$/.test(b)) return ' in label matching, expected identifier or "}"';
+  }
+  if (/^(by|without)\b/i.test(token) && AGGREGATION_GROUPING.test(b)) return ' in aggregation';
+  return '';
+}
+
+/** Open parentheses, and whether a `[` or `{` is open, before `end` (strings and comments skipped). */
+function goLexerDepths(
+  q: string,
+  end: number,
+): { parens: number; bracket: boolean; brace: boolean } {
+  let parens = 0;
+  let bracket = false;
+  let brace = false;
+  for (let i = 0; i < end && i < q.length; i++) {
+    const c = q[i];
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < end && q[i] !== c; i++) if (q[i] === '\\' && c !== '`') i++;
+    } else if (c === '#') {
+      while (i < end && q[i] !== '\n') i++;
+    } else if (c === '(') parens++;
+    else if (c === ')') parens--;
+    else if (c === '[') bracket = true;
+    else if (c === ']') bracket = false;
+    else if (c === '{') brace = true;
+    else if (c === '}') brace = false;
+  }
+  return { parens, bracket, brace };
+}
+
 class Walker {
   private readonly q: string;
   private readonly opts: ParseOptions;
@@ -226,7 +312,20 @@ class Walker {
     if (err !== null) {
       const e = err as SyntaxNode;
       const text = this.q.slice(e.from, e.to).trim();
-      if (e.from >= this.q.trimEnd().length) this.fail(e, 'unexpected end of input');
+      if (this.q.trim() === '') this.fail({ start: 0, end: 0 }, 'no expression found in input');
+      const open = goLexerDepths(this.q, e.from);
+      if (e.from >= this.q.trimEnd().length) {
+        // Go's lexer reports unclosed brackets at the end before the parser sees the end.
+        if (open.brace) this.fail(e, 'unexpected end of input inside braces');
+        if (open.parens > 0) this.fail(e, 'unclosed left parenthesis');
+        if (open.bracket) this.fail(e, 'unclosed left bracket');
+        this.fail(e, `unexpected end of input${goErrorContext(this.q.slice(0, e.from), open, '')}`);
+      }
+      if (text.startsWith(')') && open.parens === 0) {
+        // Go's lexer counts the parenthesis first, so the position is just after it.
+        const at = this.q.indexOf(')', e.from) + 1;
+        this.fail({ start: at, end: at }, "unexpected right parenthesis ')'");
+      }
       const fn = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(this.q.slice(0, e.from));
       if (fn && this.q.slice(e.from).trimStart().startsWith('(') && !FUNCTIONS.has(fn[1])) {
         this.fail(
@@ -234,7 +333,14 @@ class Walker {
           `unknown function with name ${JSON.stringify(fn[1])}`,
         );
       }
-      this.fail(e, `unexpected ${text === '' ? 'character' : JSON.stringify(text.split(/\s/)[0])}`);
+      const bang = /^!([^=~])/u.exec(this.q.slice(e.from));
+      if (open.brace && bang) {
+        this.fail(e, `unexpected character after '!' inside braces: '${bang[1]}'`);
+      }
+      // An empty error node stands before the token that did not fit.
+      const next = text === '' ? this.q.slice(e.from).trim() : text;
+      const context = goErrorContext(this.q.slice(0, e.from), open, next);
+      this.fail(e, `unexpected ${goTokenDesc(next, open.bracket)}${context}`);
     }
     const body = kids(top);
     if (body.length === 0)
@@ -641,21 +747,24 @@ class Walker {
     try {
       return new Matcher(type, label, value);
     } catch (e) {
-      this.fail(k[2], `invalid regular expression in label matcher: ${(e as Error).message}`);
+      // Go reports a bad regex at the start of its matcher.
+      const at = { start: k[0].from, end: k[2].to };
+      this.fail(at, `invalid regular expression in label matcher: ${(e as Error).message}`);
     }
   }
 
   private matrix(n: SyntaxNode): Expr {
     const k = kids(n);
     const inner = this.expr(k[0]);
-    if (inner.type !== 'vectorSelector')
-      this.fail(inner.pos, 'ranges only allowed for vector selectors');
-    if (inner.offset !== 0) this.fail(inner.pos, 'no offset modifiers allowed before range');
+    // Go reports these at the `[`.
+    const bracket = this.q.indexOf('[', k[0].to);
+    const at = { start: bracket, end: n.to };
+    if (inner.type !== 'vectorSelector') this.fail(at, 'ranges only allowed for vector selectors');
+    if (inner.offset !== 0) this.fail(at, 'no offset modifiers allowed before range');
     if (inner.timestamp !== null || inner.startOrEnd)
-      this.fail(inner.pos, 'no @ modifiers allowed before range');
+      this.fail(at, 'no @ modifiers allowed before range');
     const range = this.duration(k[1]);
-    if (range <= 0)
-      this.fail(k[1], `invalid range ${JSON.stringify(this.text(k[1]))}: must be positive`);
+    if (range <= 0) this.fail(k[1], 'duration must be greater than 0');
     return { type: 'matrixSelector', selector: inner, range, pos: this.pos(n) };
   }
 
@@ -722,7 +831,7 @@ class Walker {
     const e = this.expr(k[0]);
     const t = this.modifiable(e, '@', n);
     if (t.timestamp !== null || t.startOrEnd !== null)
-      this.fail(n, '@ modifier may not be set multiple times');
+      this.fail(n, '@ <timestamp> may not be set multiple times');
     const atIdx = k.findIndex((c) => c.type.id === T.At);
     const rest = k.slice(atIdx + 1);
     let soe: StartOrEnd = null;

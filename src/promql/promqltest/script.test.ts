@@ -41,7 +41,7 @@ eval range from 0 to 10m step 5m foo * 2
 clear
 
 eval instant at 0m sum(
-  expect fail msg: 1:5: parse error: unexpected end of input
+  expect fail msg: 1:5: parse error: unclosed left parenthesis
 `);
   assert.deepEqual(
     cmds.map((c) => c.kind),
@@ -53,6 +53,6 @@ eval instant at 0m sum(
   assert.ok(r.kind === 'eval' && r.range?.step === 300_000 && r.expr === 'foo * 2');
   const f = cmds[4];
   assert.ok(
-    f.kind === 'eval' && f.fail && f.failMsg === '1:5: parse error: unexpected end of input',
+    f.kind === 'eval' && f.fail && f.failMsg === '1:5: parse error: unclosed left parenthesis',
   );
 });
