@@ -108,7 +108,7 @@ test('promtool query reads our API', { timeout: 60_000 }, async (t) => {
     {
       name: 'bad query',
       args: ['query', 'instant', url, 'sum('],
-      want: 'query error: bad_data: invalid parameter "query": 1:5: parse error: unexpected end of input',
+      want: 'query error: bad_data: invalid parameter "query": 1:5: parse error: unclosed left parenthesis',
       fails: true,
     },
   ];
