@@ -254,6 +254,8 @@ export function startCollectorProcess(
   return startPeer(
     process.execPath,
     [
+      // e.g. MESHMETRICS_COLLECTOR_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+      ...(process.env.MESHMETRICS_COLLECTOR_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       '--import',
       'tsx',
       '-e',
