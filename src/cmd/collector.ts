@@ -35,6 +35,8 @@ export interface CollectorOptions {
   enableLifecycle: boolean;
   enableAdminApi: boolean;
   enableRemoteWriteReceiver: boolean;
+  /** Snappy-compress WAL records (`--storage.tsdb.wal-compression`, default true as Prometheus). */
+  walCompression: boolean;
   webConfigFile: string;
   queryLookbackDeltaMs: number;
   queryTimeoutMs: number;
@@ -60,6 +62,7 @@ export const DEFAULT_COLLECTOR_OPTIONS: Readonly<CollectorOptions> = Object.free
   enableLifecycle: false,
   enableAdminApi: false,
   enableRemoteWriteReceiver: false,
+  walCompression: true,
   webConfigFile: '',
   queryLookbackDeltaMs: 5 * 60_000,
   queryTimeoutMs: 2 * 60_000,
@@ -116,6 +119,7 @@ export async function startCollector(
     // 0 leaves the DB's default (15d), as Prometheus treats an unset retention.
     retentionMs: opts.retentionTimeMs > 0 ? opts.retentionTimeMs : undefined,
     retentionBytes: opts.retentionSizeBytes,
+    walCompression: opts.walCompression ? 'snappy' : 'none',
   });
   mainLog('info', 'TSDB started', {
     dir: opts.dataDir,
@@ -242,6 +246,7 @@ function collectorFlags(o: CollectorOptions): Record<string, string> {
     'storage.tsdb.path': o.dataDir,
     'storage.tsdb.retention.time': `${o.retentionTimeMs / 1000}s`,
     'storage.tsdb.retention.size': String(o.retentionSizeBytes),
+    'storage.tsdb.wal-compression': String(o.walCompression),
     'web.listen-address': o.listenAddress,
     'web.enable-lifecycle': String(o.enableLifecycle),
     'web.enable-admin-api': String(o.enableAdminApi),
@@ -261,6 +266,7 @@ Discovers, scrapes and stores metrics. Flags (Prometheus's names):
   --storage.tsdb.path=DIR            data directory (default data/)
   --storage.tsdb.retention.time=D    how long to keep samples (default 15d)
   --storage.tsdb.retention.size=S    most bytes of blocks to keep (default 0: no limit)
+  --storage.tsdb.wal-compression     Snappy-compress WAL records (default true; --no-... to turn off)
   --web.listen-address=ADDR          address of the HTTP API (default 127.0.0.1:9090)
   --web.enable-lifecycle             allow /-/reload and /-/quit
   --web.enable-admin-api             allow the admin API
@@ -276,6 +282,7 @@ const BOOL_FLAGS: Record<string, keyof CollectorOptions> = {
   'web.enable-lifecycle': 'enableLifecycle',
   'web.enable-admin-api': 'enableAdminApi',
   'web.enable-remote-write-receiver': 'enableRemoteWriteReceiver',
+  'storage.tsdb.wal-compression': 'walCompression',
 };
 
 /**
