@@ -51,6 +51,11 @@ const STEP = 15_000;
 const NOW = Math.floor(Date.now() / STEP) * STEP;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mib = (b: number): string => (b / 1048576).toFixed(1);
+/** CPU ms (user + system) of this process since `c0`: steadier than wall time when shared. */
+const cpuSince = (c0: NodeJS.CpuUsage): string => {
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) / 1000).toFixed(0);
+};
 
 async function fill(head: Head): Promise<number> {
   const refs: number[] = [];
@@ -142,6 +147,7 @@ async function main(): Promise<void> {
       write: (b: Buffer): boolean => ((bytes += b.length), true),
       once: () => undefined,
     };
+    const c0 = process.cpuUsage();
     t0 = performance.now();
     const st = await writeFederation(sink, [[new Matcher('=', 'job', 'linkerd-proxy')]], {
       queryable: head,
@@ -151,7 +157,7 @@ async function main(): Promise<void> {
     });
     const ms = performance.now() - t0;
     console.log(
-      `  run ${run + 1}: ${ms.toFixed(0)} ms, ${st.series} series, ${mib(bytes)} MiB, ${Math.round(st.series / (ms / 1000))} series/s`,
+      `  run ${run + 1}: ${ms.toFixed(0)} ms (cpu ${cpuSince(c0)} ms), ${st.series} series, ${mib(bytes)} MiB, ${Math.round(st.series / (ms / 1000))} series/s`,
     );
   }
 
@@ -167,6 +173,7 @@ async function main(): Promise<void> {
         const r = process.memoryUsage().rss;
         if (r > peak) peak = r;
       }, 5);
+      const c0 = process.cpuUsage();
       t0 = performance.now();
       const res = await fetch(
         `${base}/federate?match[]=${encodeURIComponent('{job="linkerd-proxy"}')}`,
@@ -188,7 +195,7 @@ async function main(): Promise<void> {
       const rssNow = process.memoryUsage().rss;
       if (rssNow > peak) peak = rssNow;
       console.log(
-        `  ${gzip ? 'gzip ' : 'plain'} run ${run + 1}: ${ms.toFixed(0)} ms, ${mib(bytes)} MiB (decoded) , ${lines} lines, ` +
+        `  ${gzip ? 'gzip ' : 'plain'} run ${run + 1}: ${ms.toFixed(0)} ms (cpu ${cpuSince(c0)} ms, client included), ${mib(bytes)} MiB (decoded) , ${lines} lines, ` +
           `${Math.round(nSeries / (ms / 1000))} series/s, RSS ${mib(rssBefore)} -> peak ${mib(peak)} MiB (+${mib(peak - rssBefore)})`,
       );
     }
