@@ -269,14 +269,9 @@ or
  * right after an aggregation's `(` reaches the tree walker as a LineComment node, which
  * src/promql/parser/parser.ts does not skip ("unexpected "# Comment 2."").
  */
-const PARSER_TODO = new Set([
-  'sum by(job,foo) # Comment 1.\n(sum by(job,foo) ( # Comment 2.\ntask:errors:rate10s{job="s"}))',
-]);
-
 for (const [group, cases] of Object.entries(upstream)) {
   for (const [input, want] of cases) {
-    const todo = PARSER_TODO.has(input) ? 'parser does not skip a comment after "("' : undefined;
-    test(`prettier_test.go ${group}: ${JSON.stringify(input)}`, { todo }, () => {
+    test(`prettier_test.go ${group}: ${JSON.stringify(input)}`, () => {
       assert.equal(pretty10(input), want);
     });
   }

@@ -102,3 +102,17 @@ test('evaluates duration expressions against the query step and range', () => {
   assert.equal(ms.range, 30_000);
   assert.equal(ms.selector.offset, 30_000);
 });
+
+test('skips comments wherever they stand between tokens', () => {
+  // Positions move with the comments; everything else must be the same tree.
+  const withoutPos = (e: Expr): unknown =>
+    JSON.parse(JSON.stringify(e, (k, v: unknown) => (k === 'pos' ? undefined : v)));
+  const plain = withoutPos(parseExpr('sum by (job) (rate(x{a="b"}[5m]))'));
+  for (const q of [
+    'sum by (job) # one\n(rate(x{a="b"}[5m]))',
+    'sum by (job) ( # after a parenthesis\nrate(x{a="b"}[5m]))',
+    'sum by (job) (rate( # in a call\nx{a="b"}[5m]) # at the end\n)',
+  ]) {
+    assert.deepEqual(withoutPos(parseExpr(q)), plain, JSON.stringify(q));
+  }
+});

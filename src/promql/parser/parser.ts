@@ -125,9 +125,10 @@ function hasError(n: SyntaxNode): boolean {
   return found;
 }
 
+/** The children of a node, without comments (`# ...` may stand between any two tokens). */
 function kids(n: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+  for (let c = n.firstChild; c; c = c.nextSibling) if (c.type.id !== T.LineComment) out.push(c);
   return out;
 }
 
