@@ -107,15 +107,26 @@ export function sameBits(a: number, b: number): boolean {
   return U32[0] === U32[2] && U32[1] === U32[3];
 }
 
+/**
+ * The `closed` list of every series without closed chunks: most series of a young head.
+ * Shared and frozen; a series gets its own array at its first cut (saves 32 bytes each).
+ */
+const NO_CLOSED_CHUNKS: number[] = Object.freeze([]) as unknown as number[];
+
 /** An in-memory series: closed chunks in the arena plus one open chunk. */
 export class MemSeries {
   readonly ref: number;
   readonly labels: Labels;
-  /** Closed chunks, {@link CLOSED_STRIDE} numbers each: arena ref, byte length, mint, maxt. */
+  /**
+   * Closed chunks, {@link CLOSED_STRIDE} numbers each: arena ref, byte length, mint, maxt.
+   * Read-only for callers (it may be a shared empty array).
+   */
   closed: number[];
   /** The open chunk, or null before the first sample / after truncation. */
   head: XORChunk | null;
   app: XORAppender | null;
+  /** Samples in the open chunk (the chunk's own count, without reading its header per append). */
+  headSamples: number;
   /** Timestamp of the open chunk's first sample. */
   headMint: number;
   /** Timestamp of the newest sample, -Infinity when none. */
@@ -130,9 +141,10 @@ export class MemSeries {
   constructor(ref: number, labels: Labels) {
     this.ref = ref;
     this.labels = labels;
-    this.closed = [];
+    this.closed = NO_CLOSED_CHUNKS;
     this.head = null;
     this.app = null;
+    this.headSamples = 0;
     this.headMint = Infinity;
     this.maxTime = -Infinity;
     this.lastV = 0;
@@ -163,7 +175,7 @@ export class MemSeries {
       code = APPEND_NEW_CHUNK;
     } else {
       if (t <= this.maxTime) return APPEND_REJECTED;
-      const numSamples = c.numSamples();
+      const numSamples = this.headSamples;
       // At a quarter of a chunk, predict the end time that makes chunks equally full.
       if (numSamples === SAMPLES_PER_CHUNK / 4) {
         this.nextAt = computeChunkEndTime(this.headMint, this.maxTime, this.nextAt);
@@ -175,6 +187,7 @@ export class MemSeries {
       }
     }
     this.app!.append(t, v);
+    this.headSamples++;
     this.maxTime = t;
     this.lastV = v;
     return code;
@@ -184,8 +197,9 @@ export class MemSeries {
   private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): XORChunk {
     const old = this.head;
     let capacity = 0;
-    if (old !== null && old.numSamples() > 0) {
+    if (old !== null && this.headSamples > 0) {
       const bytes = old.bytes();
+      if (this.closed === NO_CLOSED_CHUNKS) this.closed = [];
       this.closed.push(arena.put(bytes), bytes.length, this.headMint, this.maxTime);
       // The next chunk will likely be about as big: allocate that once instead of doubling.
       capacity = bytes.length + (bytes.length >>> 3) + 32;
@@ -193,6 +207,7 @@ export class MemSeries {
     const c = XORChunk.withCapacity(capacity);
     this.head = c;
     this.app = c.appender();
+    this.headSamples = 0;
     this.headMint = t;
     this.nextAt = rangeForTimestamp(t, chunkRange);
     return c;
@@ -210,7 +225,7 @@ export class MemSeries {
       k += CLOSED_STRIDE;
     }
     let dropped = k / CLOSED_STRIDE;
-    if (k > 0) this.closed = cl.slice(k);
+    if (k > 0) this.closed = k < cl.length ? cl.slice(k) : NO_CLOSED_CHUNKS;
     if (
       this.head !== null &&
       this.closed.length === 0 &&
@@ -219,6 +234,7 @@ export class MemSeries {
     ) {
       this.head = null;
       this.app = null;
+      this.headSamples = 0;
       this.headMint = Infinity;
       dropped++;
     }
