@@ -65,7 +65,8 @@ const interval = 10;
 // multiple of 7200).
 const minutes = arg('minutes', 62);
 const start = 1_699_999_200 + Math.min(600, 7200 - minutes * 60);
-const end = start + Math.min(minutes * 60, 7200 - interval);
+// The last sample stays inside the block range (a sample at its end would open the next).
+const end = Math.min(start + minutes * 60, 1_699_999_200 + 7200 - interval);
 
 /** Bytes of the files under `dir`. */
 function du(dir: string): number {
