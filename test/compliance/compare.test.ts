@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { compareSets, judge, valuesEqual, type ApiReply } from './compare.js';
+import {
+  ISSUE_TOLERANCE,
+  UPSTREAM_TOLERANCE,
+  compareSets,
+  judge,
+  valuesEqual,
+  type ApiReply,
+} from './compare.js';
 import { expandTemplates, readTemplates } from './queries.js';
 import { REPO_ROOT } from './servers.js';
 import { durationMs, leftOpenEquivalent, utf8LabelNameChange } from './version-rules.js';
@@ -243,4 +250,24 @@ test('the demo data is the same every run, ends with # EOF, and marks staleness'
     assert.equal(Math.floor(stale[0] / 60_000) % 2, 1);
     assert.ok(s.ts.every((t, i) => isStaleNaN(s.vs[i]) || Math.floor(t / 60_000) % 2 === 0));
   }
+});
+
+test('values compare with the issue tolerance of 1e-6', () => {
+  const cases: [string, string, boolean][] = [
+    ['100000', '100000.09', true], // 0.09 ≤ 1e-6·100000
+    ['100000', '100000.11', false],
+    ['100000', '100000.9', false], // passes at 1e-5, fails at 1e-6
+    ['NaN', 'NaN', true],
+    ['-Inf', '-Inf', true],
+  ];
+  for (const [a, b, want] of cases)
+    assert.equal(valuesEqual(a, b, ISSUE_TOLERANCE), want, `${a} vs ${b}`);
+  assert.equal(
+    judge(ok('scalar', [1, '1']), ok('scalar', [1, '1.000002']), false, ISSUE_TOLERANCE).verdict,
+    'failed',
+  );
+  assert.equal(
+    judge(ok('scalar', [1, '1']), ok('scalar', [1, '1.000002']), false, UPSTREAM_TOLERANCE).verdict,
+    'passed',
+  );
 });

@@ -9,11 +9,19 @@
  *   `501` counts as "unsupported"); ours succeeding when it should fail is an "unexpected
  *   success";
  * - otherwise both results are sorted by label set and must have equal label sets, equal
- *   timestamps, and values equal within `|a−b| ≤ 1e-5·min(|a|,|b|)` (NaN equals NaN).
+ *   timestamps, and values equal within `|a−b| ≤ tol·min(|a|,|b|)` (NaN equals NaN), where
+ *   upstream's `tol` is 1e-5 ({@link UPSTREAM_TOLERANCE}).
  *
- * Beyond upstream: when both fail, `errorType` and the HTTP status must match too.
+ * Beyond upstream: when both fail, `errorType` and the HTTP status must match too; and the
+ * relative tolerance is a parameter, so a test can hold the issue's stricter 1e-6
+ * ({@link ISSUE_TOLERANCE}).
  * @module
  */
+
+/** The upstream tester's relative tolerance (`cmpopts.EquateApprox(1e-5, 0)`). */
+export const UPSTREAM_TOLERANCE = 1e-5;
+/** The relative tolerance the differential tests are held to (issue 5). */
+export const ISSUE_TOLERANCE = 1e-6;
 
 /** One HTTP API answer. */
 export interface ApiReply {
@@ -115,7 +123,12 @@ export interface Outcome {
 const PASS: Outcome = Object.freeze({ verdict: 'passed', cause: '', diff: '' });
 
 /** Judges one query's pair of answers as upstream does (plus error kinds when both fail). */
-export function judge(ref: ApiReply, ours: ApiReply, shouldFail: boolean): Outcome {
+export function judge(
+  ref: ApiReply,
+  ours: ApiReply,
+  shouldFail: boolean,
+  tolerance: number = UPSTREAM_TOLERANCE,
+): Outcome {
   // No answer at all (timeout, connection lost) is neither a verdict on the setup nor on
   // the engine's semantics; it counts as a failure of its own kind.
   if (ref.transport !== undefined || ours.transport !== undefined)
@@ -155,11 +168,15 @@ export function judge(ref: ApiReply, ours: ApiReply, shouldFail: boolean): Outco
       };
     return PASS;
   }
-  return compareResults(ref, ours);
+  return compareResults(ref, ours, tolerance);
 }
 
 /** Compares two successful query answers (matrix, vector, scalar or string). */
-export function compareResults(ref: ApiReply, ours: ApiReply): Outcome {
+export function compareResults(
+  ref: ApiReply,
+  ours: ApiReply,
+  tolerance: number = UPSTREAM_TOLERANCE,
+): Outcome {
   if (ref.resultType !== ours.resultType)
     return {
       verdict: 'failed',
@@ -193,7 +210,7 @@ export function compareResults(ref: ApiReply, ours: ApiReply): Outcome {
             `${a[i].labels}: ${pa.length} points in Prometheus, ${pb.length} in ours; ` +
             `first difference at point ${j}: Prometheus ${fmtPoint(x)}, ours ${fmtPoint(y)}`,
         };
-      if (!valuesEqual(x[1], y[1]))
+      if (!valuesEqual(x[1], y[1], tolerance))
         return {
           verdict: 'failed',
           cause: 'values differ',
@@ -228,15 +245,22 @@ export function compareSets(ref: ApiReply, ours: ApiReply): Outcome {
   };
 }
 
-/** Upstream's tolerance: `cmpopts.EquateApprox(1e-5, 0)`, with NaN equal to NaN. */
-export function valuesEqual(as: string, bs: string): boolean {
+/**
+ * Equal within `tolerance` relative to the smaller magnitude, as `cmpopts.EquateApprox(tolerance, 0)`
+ * (upstream uses 1e-5), with NaN equal to NaN.
+ */
+export function valuesEqual(
+  as: string,
+  bs: string,
+  tolerance: number = UPSTREAM_TOLERANCE,
+): boolean {
   if (as === bs) return true;
   const a = parseValue(as);
   const b = parseValue(bs);
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
   // As cmpopts.EquateApprox: infinities are not "real numbers" and only equal themselves.
   if (a === b || !Number.isFinite(a) || !Number.isFinite(b)) return a === b;
-  return Math.abs(a - b) <= 1e-5 * Math.min(Math.abs(a), Math.abs(b));
+  return Math.abs(a - b) <= tolerance * Math.min(Math.abs(a), Math.abs(b));
 }
 
 /** A sample value as the API writes it (Go's formatting: `+Inf`, `-Inf`, `NaN`). */
