@@ -3,6 +3,7 @@
  * `meshmetrics demo` started as a child process (the demo mesh with its collector). A test
  * file starts one demo and one browser, opens pages on them, and fails a page that logs a
  * console error or an uncaught exception. Screenshots go to `artifacts/screenshots/`.
+ * Firefox (Debian's firefox-esr) is driven by puppeteer-core over WebDriver BiDi instead.
  * @module
  */
 
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser as PuppeteerBrowser, Page as PuppeteerPage } from 'puppeteer-core';
 import { requirePeer } from './peers.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -118,6 +120,63 @@ export async function openPage(browser: Browser): Promise<WatchedPage> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/**
+ * Launches Debian's firefox-esr headless through puppeteer-core over WebDriver BiDi (stock
+ * Firefox speaks it; playwright-core needs its own patched build), with a temporary profile.
+ * Skips the test when firefox-esr is missing, unless MESHMETRICS_REQUIRE_PEERS=1; closed
+ * and its profile removed when the test ends. Returns null when skipped.
+ */
+export async function launchFirefox(t: TestContext): Promise<PuppeteerBrowser | null> {
+  const exe = process.env.FIREFOX_PATH ?? requirePeer(t, 'firefox-esr', 'firefox-esr');
+  if (exe === null) return null;
+  // Loaded here so the chromium tests do not pay for it.
+  const { default: puppeteer } = await import('puppeteer-core');
+  const profile = mkdtempSync(join(tmpdir(), 'mm-firefox-'));
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: exe,
+    headless: true,
+    userDataDir: profile,
+  });
+  t.after(async () => {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return browser;
+}
+
+/** A puppeteer page that records console errors, uncaught exceptions and failed requests. */
+export interface WatchedPuppeteerPage {
+  page: PuppeteerPage;
+  /** Console errors, page errors and failed requests seen so far, each with its text. */
+  errors: string[];
+}
+
+/** Opens a new 1400×900 puppeteer page that records errors. */
+export async function openPuppeteerPage(browser: PuppeteerBrowser): Promise<WatchedPuppeteerPage> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`uncaught: ${String(e)}`));
+  page.on('requestfailed', (r) => {
+    // Aborted fetches are the dashboard cancelling a refresh it no longer needs.
+    const why = r.failure()?.errorText ?? '';
+    if (!/ABORTED/.test(why)) errors.push(`request failed: ${r.url()} (${why})`);
+  });
+  return { page, errors };
+}
+
+/** `screenshot` for a puppeteer page: a full-page PNG in `artifacts/screenshots/<name>.png`. */
+export async function screenshotPuppeteer(page: PuppeteerPage, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`) as `${string}.png`;
   await page.screenshot({ path, fullPage: true });
   return path;
 }
