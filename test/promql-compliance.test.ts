@@ -18,11 +18,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
+import { pool, runProgram } from './compliance/run.js';
 import { DEMO_DATA, generateDemoData } from './compliance/demo-data.js';
 import { Labels } from '../src/model/labels.js';
 import { STALE_NAN } from '../src/model/stale.js';
@@ -39,6 +39,7 @@ import {
   getApi,
   ISSUE_TOLERANCE,
   judge,
+  maxRelativeDifference,
   UPSTREAM_TOLERANCE,
   postForm,
   type ApiReply,
@@ -111,31 +112,6 @@ interface Tally {
 
 const sec = (ms: number): string => String(ms / 1000);
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (x: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
-
-function runProgram(cmd: string, args: string[]): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', fail);
-    child.on('exit', (code) =>
-      code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)),
-    );
-  });
-}
-
 /** An outcome at 1e-6, with the verdict the same answers get at upstream's 1e-5. */
 type CheckedOutcome = Outcome & { looseVerdict?: Outcome['verdict'] };
 
@@ -179,6 +155,9 @@ function newTally(): Tally {
     lines: [],
   };
 }
+
+/** Passes whose values were not identical: [largest relative difference, query]. */
+const closestPasses: [number, string][] = [];
 
 /** Range-query latencies: [query, Prometheus ms, ours ms]. */
 const latencies: [string, number, number][] = [];
@@ -228,6 +207,10 @@ async function checkQueryAt(
   if (path === '/api/v1/query_range')
     latencies.push([q.query, ref.elapsedMs ?? 0, mine.elapsedMs ?? 0]);
   const o = judge(ref, mine, q.shouldFail, ISSUE_TOLERANCE);
+  if (o.verdict === 'passed') {
+    const d = maxRelativeDifference(ref, mine);
+    if (d > 0) closestPasses.push([d, `${q.query} (${path}, ${JSON.stringify(params)})`]);
+  }
   if (o.verdict !== 'failed') return o;
   const loose = judge(ref, mine, q.shouldFail, UPSTREAM_TOLERANCE);
   if (o.cause === 'unexpected success') {
@@ -394,6 +377,14 @@ test(
     const emptyA = tallies.range.passedEmpty.filter((w) => w.endsWith('(window A)'));
     out.push(
       `range window A, empty on both sides (${emptyA.length}): ${emptyA.sort().join(' | ')}`,
+    );
+    closestPasses.sort((a, b) => b[0] - a[0]);
+    out.push(
+      `passes with values not identical: ${closestPasses.length}; closest to the 1e-6 tolerance: ` +
+        closestPasses
+          .slice(0, 3)
+          .map(([d, q]) => `${d.toExponential(2)} ${q}`)
+          .join(' | '),
     );
     out.push(latencySummary());
     out.push(

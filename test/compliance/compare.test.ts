@@ -8,6 +8,7 @@ import {
   UPSTREAM_TOLERANCE,
   compareSets,
   judge,
+  maxRelativeDifference,
   valuesEqual,
   type ApiReply,
 } from './compare.js';
@@ -270,4 +271,24 @@ test('values compare with the issue tolerance of 1e-6', () => {
     judge(ok('scalar', [1, '1']), ok('scalar', [1, '1.000002']), false, UPSTREAM_TOLERANCE).verdict,
     'passed',
   );
+});
+
+test('the largest relative difference between two answers', () => {
+  const vec = (...vs: [string, string][]): ApiReply =>
+    ok(
+      'vector',
+      vs.map(([pod, v]) => ({ metric: { pod }, value: [10, v] })),
+    );
+  const cases: [ApiReply, ApiReply, number][] = [
+    [vec(['a', '1'], ['b', '2']), vec(['a', '1'], ['b', '2']), 0],
+    [vec(['a', '100'], ['b', '2']), vec(['a', '100.001'], ['b', '2']), 1e-5],
+    [vec(['a', 'NaN']), vec(['a', 'NaN']), 0],
+    [vec(['a', '+Inf']), vec(['a', '1']), 0], // not finite: judged by valuesEqual, not measured
+    [vec(['a', '1']), vec(['b', '2']), 0], // no common series
+    [ok('scalar', [1, '4']), ok('scalar', [1, '4.000004']), 1e-6],
+  ];
+  for (const [a, b, want] of cases) {
+    const got = maxRelativeDifference(a, b);
+    assert.ok(Math.abs(got - want) <= 1e-12, `got ${got}, want ${want}`);
+  }
 });

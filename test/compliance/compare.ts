@@ -221,6 +221,30 @@ export function compareResults(
   return PASS;
 }
 
+/**
+ * The largest relative difference `|a−b| / min(|a|,|b|)` between finite values at the same
+ * label set and timestamp of two answers (0 when all agree exactly), to show how close a
+ * pass came to the tolerance.
+ */
+export function maxRelativeDifference(ref: ApiReply, ours: ApiReply): number {
+  if (ref.resultType !== ours.resultType) return 0;
+  const b = new Map(normalize(ours.resultType, ours.result).map((s) => [s.labels, s.points]));
+  let max = 0;
+  for (const s of normalize(ref.resultType, ref.result)) {
+    const pb = b.get(s.labels);
+    if (pb === undefined) continue;
+    for (let j = 0; j < Math.min(s.points.length, pb.length); j++) {
+      if (s.points[j][0] !== pb[j][0]) break;
+      const x = parseValue(s.points[j][1]);
+      const y = parseValue(pb[j][1]);
+      if (x === y || !Number.isFinite(x) || !Number.isFinite(y)) continue;
+      const m = Math.min(Math.abs(x), Math.abs(y));
+      max = Math.max(max, m === 0 ? Infinity : Math.abs(x - y) / m);
+    }
+  }
+  return max;
+}
+
 /** Compares two lists of strings or label sets (series, labels, label values) as sets. */
 export function compareSets(ref: ApiReply, ours: ApiReply): Outcome {
   if (ref.status !== 'success' || ours.status !== 'success') {
