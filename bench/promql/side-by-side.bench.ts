@@ -20,14 +20,24 @@
  *
  *   npx tsc -p tsconfig.build.json     # dist/ for bin/meshmetrics.js
  *   node --expose-gc --import tsx bench/promql/side-by-side.bench.ts [--targets 20]
- *        [--minutes 62] [--reps 10] [--no-vm] [--stat] [--keep]
+ *        [--minutes 62] [--reps 10] [--no-vm] [--stat] [--keep] [--work DIR]
  *
- * `--stat` adds the other `viz stat` queries (RPS, p50, p95, TCP connections).
+ * `--stat` adds the other `viz stat` queries (RPS, p50, p95, TCP connections). `--work DIR`
+ * keeps the loaded data in DIR; a second run with the same DIR only starts the servers and
+ * queries (about a minute instead of ~9 at the full size on a loaded machine).
  * @module
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,14 +81,26 @@ function numArg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
-const TARGETS = numArg('targets', 20);
-const MINUTES = numArg('minutes', 62);
+function strArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+// `--work DIR`: keep the loaded data there; a later run with the same DIR reuses it and
+// only queries (the history's parameters come from DIR/history.json then).
+const WORK_ARG = strArg('work');
+const REUSED = (
+  WORK_ARG && existsSync(join(WORK_ARG, 'history.json'))
+    ? JSON.parse(readFileSync(join(WORK_ARG, 'history.json'), 'utf8'))
+    : null
+) as { targets: number; minutes: number; end: number; vm: boolean } | null;
+const TARGETS = REUSED?.targets ?? numArg('targets', 20);
+const MINUTES = REUSED?.minutes ?? numArg('minutes', 62);
 const REPS = numArg('reps', 10);
 const SERIES = 1000;
 const INTERVAL = 10;
-const WITH_VM = !process.argv.includes('--no-vm');
+const WITH_VM = REUSED ? REUSED.vm : !process.argv.includes('--no-vm');
 const WITH_STAT = process.argv.includes('--stat');
-const KEEP = process.argv.includes('--keep');
+const KEEP = process.argv.includes('--keep') || WORK_ARG !== undefined;
 
 // The queries of ANCHORS.md §5/§6 (run.mjs QUERIES), then the rest of `viz stat`.
 const ANCHOR_QUERIES: Record<string, string> = {
@@ -98,7 +120,7 @@ const QUERIES = WITH_STAT ? { ...ANCHOR_QUERIES, ...STAT_QUERIES } : ANCHOR_QUER
 // (as run.mjs range does).
 const nowS = Math.floor(Date.now() / 1000);
 const boundary = Math.floor(nowS / 7200) * 7200;
-const END = boundary - 120 - ((boundary - 120) % INTERVAL);
+const END = REUSED?.end ?? boundary - 120 - ((boundary - 120) % INTERVAL);
 const START = END - MINUTES * 60;
 
 // ---------------------------------------------------------------- processes
@@ -177,6 +199,8 @@ interface Figures {
   cpuMs: number[];
   resultSeries: number;
   bytes: number;
+  /** The warm-up answer's values by series, to check that the systems agree. */
+  values: Map<string, number[]>;
 }
 
 function queryUrl(s: Server, path: string, params: Record<string, string>): string {
@@ -191,10 +215,50 @@ async function timedRequest(s: Server, url: string): Promise<{ r: HttpResult; cp
   return { r, cpuMs };
 }
 
-function resultCount(body: string | null): number {
-  const j = JSON.parse(body ?? '{}') as { status?: string; data?: { result?: unknown[] } };
+interface QueryResult {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
+}
+
+/** The answer's values by series (sorted label pairs), NaN for a missing step. */
+function resultValues(body: string | null): Map<string, number[]> {
+  const j = JSON.parse(body ?? '{}') as { status?: string; data?: { result?: QueryResult[] } };
   if (j.status !== 'success') throw new Error(`query failed: ${body?.slice(0, 300)}`);
-  return j.data?.result?.length ?? -1;
+  const out = new Map<string, number[]>();
+  for (const r of j.data?.result ?? []) {
+    const key = JSON.stringify(Object.entries(r.metric).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const points = r.values ?? (r.value ? [r.value] : []);
+    // Timestamps (ms) first, then the values: maxRelDiff wants the first half equal.
+    out.set(key, [
+      ...points.map(([t]) => Math.round(t * 1000)),
+      ...points.map(([, v]) => Number(v)),
+    ]);
+  }
+  return out;
+}
+
+/**
+ * The largest relative difference between two answers' values, over series and points; the
+ * series sets and timestamps must match (Infinity when they do not).
+ */
+function maxRelDiff(a: Map<string, number[]>, b: Map<string, number[]>): number {
+  if (a.size !== b.size) return Infinity;
+  let worst = 0;
+  for (const [key, xs] of a) {
+    const ys = b.get(key);
+    if (!ys || ys.length !== xs.length) return Infinity;
+    const half = xs.length / 2;
+    for (let i = 0; i < half; i++) if (xs[i] !== ys[i]) return Infinity;
+    for (let i = half; i < xs.length; i++) {
+      const x = xs[i];
+      const y = ys[i];
+      if (Number.isNaN(x) && Number.isNaN(y)) continue;
+      if (x === y) continue;
+      worst = Math.max(worst, Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y)));
+    }
+  }
+  return worst;
 }
 
 /** 1 warm-up per system, then REPS rounds of one request per system, order rotating. */
@@ -206,7 +270,8 @@ async function measure(
   const out = new Map<string, Figures>();
   for (const s of servers) {
     const { r } = await timedRequest(s, queryUrl(s, path, params));
-    out.set(s.name, { ms: [], cpuMs: [], resultSeries: resultCount(r.body), bytes: r.bytes });
+    const values = resultValues(r.body);
+    out.set(s.name, { ms: [], cpuMs: [], resultSeries: values.size, bytes: r.bytes, values });
   }
   for (let round = 0; round < REPS; round++) {
     for (let k = 0; k < servers.length; k++) {
@@ -237,7 +302,8 @@ function mean(xs: number[]): number {
 
 // ---------------------------------------------------------------- main
 
-const work = mkdtempSync(join(tmpdir(), 'mm-side-by-side-'));
+const work = WORK_ARG ?? mkdtempSync(join(tmpdir(), 'mm-side-by-side-'));
+mkdirSync(work, { recursive: true });
 const hopts = { targets: TARGETS, series: SERIES, interval: INTERVAL, start: START, end: END };
 const hs = historyStats({ ...hopts, format: 'om' });
 log(
@@ -246,24 +312,34 @@ log(
 
 try {
   // 1. History → OpenMetrics → promtool block, copied for each system that opens it.
-  const omFile = join(work, 'history.om');
-  let t0 = performance.now();
-  const om = await historyToFile({ ...hopts, format: 'om' }, omFile);
-  log(
-    `wrote ${(om.bytes / 2 ** 30).toFixed(2)} GiB OpenMetrics in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
   const promDir = join(work, 'prometheus');
   const oursDir = join(work, 'meshmetrics');
-  mkdirSync(promDir);
-  t0 = performance.now();
-  const pt = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', omFile, promDir], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  if (pt.status !== 0) throw new Error(`promtool failed: ${pt.stderr.slice(-1000)}`);
-  log(`promtool create-blocks-from openmetrics: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  rmSync(omFile);
-  cpSync(promDir, oursDir, { recursive: true });
+  const omFile = join(work, 'history.om');
+  let t0 = performance.now();
+  if (REUSED) log(`reusing the data loaded in ${work}`);
+  else await writeBlocks();
+  async function writeBlocks(): Promise<void> {
+    const om = await historyToFile({ ...hopts, format: 'om' }, omFile);
+    log(
+      `wrote ${(om.bytes / 2 ** 30).toFixed(2)} GiB OpenMetrics in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    mkdirSync(promDir);
+    t0 = performance.now();
+    const pt = spawnSync(
+      'promtool',
+      ['tsdb', 'create-blocks-from', 'openmetrics', omFile, promDir],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      },
+    );
+    if (pt.status !== 0) throw new Error(`promtool failed: ${pt.stderr.slice(-1000)}`);
+    log(
+      `promtool create-blocks-from openmetrics: ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    rmSync(omFile);
+    cpSync(promDir, oursDir, { recursive: true });
+  }
 
   const config = join(work, 'empty.yml');
   writeFileSync(config, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
@@ -321,6 +397,15 @@ try {
       { nocache: '1' },
     );
     await waitReady(vm, '/health', 180_000);
+    if (!REUSED) await importVm(vm);
+    servers.push(vm);
+  }
+  if (WORK_ARG && !REUSED) {
+    const meta = { targets: TARGETS, minutes: MINUTES, end: END, vm: WITH_VM };
+    writeFileSync(join(work, 'history.json'), JSON.stringify(meta));
+  }
+
+  async function importVm(vm: Server): Promise<void> {
     t0 = performance.now();
     await historyToPost({ ...hopts, format: 'prom' }, `${vm.base}/api/v1/import/prometheus`);
     await request(`${vm.base}/internal/force_flush`);
@@ -333,14 +418,13 @@ try {
     log(
       `victoriametrics loaded (import, flush, merge) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
-    servers.push(vm);
   }
 
   // 3. Queries.
   const others = servers.filter((s) => s !== ours).map((s) => s.name);
   const header =
     `| query | ${servers.map((s) => `${s.name} median (min–p90) ms`).join(' | ')} | ` +
-    `${others.map((o) => `ours/${o}`).join(' | ')} | ${servers.map((s) => `${s.name} CPU ms/query`).join(' | ')} | series, bytes |`;
+    `${others.map((o) => `ours/${o}`).join(' | ')} | ${servers.map((s) => `${s.name} CPU ms/query`).join(' | ')} | series/bytes | max rel diff ours vs prometheus |`;
   const rows: string[] = [header, header.replace(/[^|]+/g, '---')];
   for (const [name, query] of Object.entries(QUERIES)) {
     for (const range of [false, true]) {
@@ -367,8 +451,9 @@ try {
           return `${f.resultSeries}/${(f.bytes / 1024).toFixed(0)}K`;
         })
         .join(', ');
+      const diff = maxRelDiff(figures.get(ours.name)!.values, figures.get(prom.name)!.values);
       rows.push(
-        `| ${label} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ${cpu.join(' | ')} | ${shape} |`,
+        `| ${label} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ${cpu.join(' | ')} | ${shape} | ${diff.toExponential(1)} |`,
       );
       log(rows[rows.length - 1]);
     }
@@ -376,6 +461,9 @@ try {
   console.log(
     `\nHistory: ${TARGETS} targets × ${SERIES}+5 series, ${MINUTES} min @${INTERVAL}s (${hs.samples} samples). ` +
       `1 warm-up + ${REPS} rounds, systems alternating, keep-alive loopback; ratio < 1 = ours faster. ` +
+      `Max rel diff: warm-up answers, same series and timestamps required (Infinity otherwise); ` +
+      `our range windows are left-open (t-1m, t] as in Prometheus 3, 2.42's are closed [t-1m, t], ` +
+      `so on this grid-aligned data a 1m window holds one sample less here and the values differ. ` +
       `CPU = server utime+stime per request (10 ms ticks, mean). Preliminary: shared 2-core machine.\n`,
   );
   console.log(rows.join('\n'));
