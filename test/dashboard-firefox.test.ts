@@ -3,8 +3,8 @@
  * BiDi): one demo and one browser for the file. Each page must load without a console error,
  * an uncaught exception or a failed request, and show its content: the overview the three demo
  * workloads with their figures, the workload page its charts, the targets page every active
- * target, the query explorer a graph and a table for a simple query, and the export page the
- * federation config with this collector's host:port. The deeper behaviour of each page is
+ * target, the query explorer a graph and a table for a simple query (also when typed into its
+ * editor), and the export page the federation config with this collector's host:port. The deeper behaviour of each page is
  * tested in chromium (dashboard.test.ts, dashboard-query.test.ts); this file checks that the
  * same pages work in the other engine. Screenshots: artifacts/screenshots/firefox-<page>.png.
  *
@@ -100,7 +100,8 @@ const PAGES: PageCase[] = [
   },
   {
     name: 'workload',
-    hash: '#/workload/demo/web',
+    // Five minutes, so that the seconds-old demo's lines show in the screenshot.
+    hash: '#/workload/demo/web?range=5m',
     async check(page) {
       await page.waitForSelector('h1 ::-p-text(web)');
       // The charts are drawn as their range queries answer, one after another.
@@ -165,6 +166,26 @@ const PAGES: PageCase[] = [
         api.result.map((s) => `{deployment=${JSON.stringify(s.metric.deployment)}}`).sort(),
       );
       for (const [s, v] of shown) assert.ok(parseFloat(v!) > 0, `${s} = ${v}`);
+    },
+  },
+  {
+    // CodeMirror's input handling differs between engines: type the query as a user would.
+    name: 'query-typed',
+    hash: '#/query',
+    async check(page) {
+      await page.waitForSelector('.cm-content');
+      await page.click('.cm-content');
+      await page.keyboard.type('sum(rate(request_total[1m])) by (deployment)', { delay: 5 });
+      await page.keyboard.press('Escape'); // close a completion list, if one is open
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.q-table tbody tr');
+      assert.equal(await page.$eval('.cm-content', (e) => e.textContent), EXPR);
+      assert.equal(await page.$$eval('.q-table tbody tr', (trs) => trs.length), 3);
+      assert.equal(
+        new URLSearchParams(new URL(page.url()).hash.replace(/^#\/query\?/, '')).get('expr'),
+        EXPR,
+        'the URL carries the query',
+      );
     },
   },
   {
