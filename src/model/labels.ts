@@ -277,6 +277,27 @@ export function fnv1a32(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * FNV-1a over a label set's names and values with separators, for in-memory hash maps
+ * (the head's and the scrape cache's series by labels). Unlike {@link Labels.hash} it does
+ * not build and cache the set's key string, which for long-lived sets would cost as much as
+ * the labels. The result is a signed 32-bit integer, so V8 keeps it as a small integer and
+ * `Map` lookups stay on the fast path; it is never written anywhere.
+ */
+export function hashLabelSet(ls: Labels): number {
+  let h = 0x811c9dc5;
+  const n = ls.size;
+  for (let i = 0; i < n; i++) {
+    const name = ls.name(i);
+    for (let j = 0; j < name.length; j++) h = Math.imul(h ^ name.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0xfffe, 0x01000193);
+    const value = ls.value(i);
+    for (let j = 0; j < value.length; j++) h = Math.imul(h ^ value.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0xffff, 0x01000193);
+  }
+  return h | 0;
+}
+
 /** Reports whether `s` is a legacy metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
 export function isValidMetricName(s: string): boolean {
   if (s.length === 0) return false;

@@ -18,23 +18,9 @@
  * @module
  */
 
-import type { Labels } from '../model/labels.js';
+import { hashLabelSet, type Labels } from '../model/labels.js';
 import type { SeriesRef } from '../storage/interface.js';
 import { MetadataStore } from './metadata.js';
-
-/** FNV-1a over label names and values, with separators; computed on a cache miss only. */
-function hashLabels(ls: Labels): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < ls.size; i++) {
-    const n = ls.name(i);
-    for (let j = 0; j < n.length; j++) h = Math.imul(h ^ n.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xfffe, 0x01000193);
-    const v = ls.value(i);
-    for (let j = 0; j < v.length; j++) h = Math.imul(h ^ v.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xffff, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /** One series a target exposes, as stored. */
 export class CachedSeries {
@@ -147,7 +133,7 @@ export class ScrapeCache {
    * pending one. Resolved series hold no labels, so they are matched later, by ref.
    */
   seriesFor(labels: Labels): CachedSeries {
-    const h = hashLabels(labels);
+    const h = hashLabelSet(labels); // on a cache miss only
     const e = this.byHash.get(h);
     if (e !== undefined) {
       if (!Array.isArray(e)) {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Labels } from '../model/labels.js';
+import { hashLabelSet, type Labels } from '../model/labels.js';
 import { XORChunk, type XORAppender } from './chunkenc/xor.js';
 
 /** Bytes per arena page. */
@@ -242,21 +242,5 @@ export class MemSeries {
   }
 }
 
-/**
- * FNV-1a over a label set's names and values with separators. Computed here rather than
- * through `Labels.hash()`, which caches the label set's full key string on the object:
- * for the head's long-lived label sets that string would cost as much as the labels.
- */
-export function hashLabels(ls: Labels): number {
-  let h = 0x811c9dc5;
-  const n = ls.size;
-  for (let i = 0; i < n; i++) {
-    const name = ls.name(i);
-    for (let j = 0; j < name.length; j++) h = Math.imul(h ^ name.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xfffe, 0x01000193);
-    const value = ls.value(i);
-    for (let j = 0; j < value.length; j++) h = Math.imul(h ^ value.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xffff, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** The head's series-map hash of a label set (see {@link hashLabelSet}). */
+export const hashLabels = hashLabelSet;
