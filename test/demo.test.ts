@@ -56,6 +56,13 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  // The dashboard is where the demo says, served by the collector.
+  assert.match(stdout, new RegExp(`dashboard: +${api.replace(/[.]/g, '\\.')}/\n`));
+  const page = await fetch(`${api}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(await page.text(), /<div id="app">/);
+
   // Wait until every deployment has request data (irate needs two scrapes after the first request).
   let rows: {
     name: string;

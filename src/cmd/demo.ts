@@ -362,6 +362,7 @@ export async function run(args: string[]): Promise<number> {
 
       say(`meshmetrics demo is running (namespace ${ns}); Ctrl-C stops it.`);
       say(`  API:               ${api}`);
+      say(`  dashboard:         ${api}/`);
       say(`  data:              ${dataDir}`);
       for (const w of workloads)
         say(
