@@ -221,6 +221,8 @@ export class ExpositionParser<K = unknown> {
   private readonly validator: OpenMetricsValidator | null;
   private scratchNames: string[];
   private scratchValues: string[];
+  /** Labels collected by the last {@link labels} call, for {@link exposedEmpty}. */
+  private scratchCount = 0;
   /** Interned names and short values, kept across reset() so repeat scrapes allocate less. */
   private readonly strings: StringTable;
 
@@ -410,7 +412,22 @@ export class ExpositionParser<K = unknown> {
     const names = this.scratchNames;
     const values = this.scratchValues;
     const n = this.collectLabels(names, values, 0, this.nLabels, true);
+    this.scratchCount = n;
     return this.finishLabels(names, values, n, b);
+  }
+
+  /**
+   * Reports whether the series of the last {@link labels} call wrote label `name` with an
+   * empty value, which {@link labels} leaves out. A scrape with `honor_labels` needs it:
+   * Prometheus then keeps the target's label off the series (the exposed empty value wins,
+   * and an empty value means absent).
+   */
+  exposedEmpty(name: string): boolean {
+    const names = this.scratchNames;
+    const values = this.scratchValues;
+    for (let k = 0; k < this.scratchCount; k++)
+      if (values[k] === '' && names[k] === name) return true;
+    return false;
   }
 
   /** The sample value. NaN is always the ordinary NaN, never the staleness marker. */

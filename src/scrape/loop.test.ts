@@ -298,6 +298,20 @@ describe('ScrapeLoop', () => {
       honor: true,
       want: '{__name__="m", instance="i:1", job="j"}',
     },
+    {
+      // As a live Prometheus 2.42 stores it: the exposed empty value counts as exposed, and
+      // empty means absent.
+      name: 'honor_labels with an exposed empty value leaves the label off',
+      body: 'm{instance="",x="1"} 1\n',
+      honor: true,
+      want: '{__name__="m", job="j", x="1"}',
+    },
+    {
+      name: 'an exposed empty value does not clash without honor_labels',
+      body: 'm{job=""} 1\n',
+      honor: false,
+      want: '{__name__="m", instance="i:1", job="j"}',
+    },
   ];
   for (const tc of conflicts) {
     test(`target labels: ${tc.name}`, async () => {

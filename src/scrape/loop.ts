@@ -530,19 +530,23 @@ export class ScrapeLoop {
    * relabeling dropped the series.
    */
   private seriesLabels(p: ExpositionParser<CacheEntry>): Labels | null {
-    let lset: Labels | null = this.mutateSampleLabels(p.labels());
+    let lset: Labels | null = this.mutateSampleLabels(p.labels(), p);
     if (this.metricRelabel.length > 0)
       lset = relabel(lset, this.metricRelabel, this.relabelBuilder);
     return lset === null || lset.size === 0 ? null : lset;
   }
 
   /** Merges the target labels into exposed ones, as Prometheus's `mutateSampleLabels`. */
-  private mutateSampleLabels(exposed: Labels): Labels {
+  private mutateSampleLabels(exposed: Labels, p: ExpositionParser<CacheEntry>): Labels {
     const target = this.target.labels;
     const lb = this.labelsBuilder.reset(exposed);
     if (this.honorLabels) {
-      for (let i = 0; i < target.size; i++)
-        if (!exposed.has(target.name(i))) lb.set(target.name(i), target.value(i));
+      // A label the body wrote empty counts as exposed: 2.42 neither adds the target's
+      // value nor keeps the empty one (`instance=""` leaves the series without instance).
+      for (let i = 0; i < target.size; i++) {
+        const name = target.name(i);
+        if (!exposed.has(name) && !p.exposedEmpty(name)) lb.set(name, target.value(i));
+      }
       return lb.labels();
     }
     let conflicts: [string, string][] | null = null;
