@@ -24,8 +24,13 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import snappy from 'snappy';
-import { Labels } from '../../src/model/labels.js';
-import { QueueManager, WriteRequestEncoder, encodeLabels } from '../../src/remote/index.js';
+import { QueueManager, WriteRequestEncoder } from '../../src/remote/index.js';
+import {
+  BENCH_SAMPLES_PER_REQUEST,
+  BENCH_SERIES,
+  benchSampleArrays,
+  benchSeriesLabels,
+} from './request-data.js';
 import {
   appendKnown,
   freePort,
@@ -41,23 +46,10 @@ import { findProgram } from '../../test/support/peers.js';
 import { openDB } from '../../src/tsdb/db.js';
 
 function benchEncode(): void {
-  const nSeries = 500;
-  const labels = Array.from({ length: nSeries }, (_, s) =>
-    encodeLabels(
-      Labels.from({
-        __name__: 'request_total',
-        namespace: 'emojivoto',
-        deployment: `web-${s % 20}`,
-        pod: `web-${s}-abcde`,
-        direction: 'inbound',
-        status_code: String(200 + (s % 5)),
-      }),
-    ),
-  );
-  const per = 500;
-  const refs = new Float64Array(per);
-  const ts = new Float64Array(per);
-  const vs = new Float64Array(per);
+  const nSeries = BENCH_SERIES;
+  const labels = benchSeriesLabels();
+  const per = BENCH_SAMPLES_PER_REQUEST;
+  const { refs, ts, vs } = benchSampleArrays();
   const enc = new WriteRequestEncoder();
   const rounds = 4000;
   let bytes = 0;

@@ -12,8 +12,13 @@
 
 import { randomBytes } from 'node:crypto';
 import snappy from 'snappy';
-import { Labels } from '../../src/model/labels.js';
-import { WriteRequestEncoder, encodeLabels } from '../../src/remote/index.js';
+import { WriteRequestEncoder } from '../../src/remote/index.js';
+import {
+  BENCH_SAMPLES_PER_REQUEST,
+  BENCH_SERIES,
+  benchSampleArrays,
+  benchSeriesLabels,
+} from './request-data.js';
 
 const FRAGMENT = 1 << 16;
 const HASH_BITS = 14;
@@ -151,23 +156,10 @@ function snappyCompress(src: Uint8Array): Buffer {
 }
 
 function request(): Buffer {
-  const nSeries = 500;
-  const labels = Array.from({ length: nSeries }, (_, s) =>
-    encodeLabels(
-      Labels.from({
-        __name__: 'request_total',
-        namespace: 'emojivoto',
-        deployment: `web-${s % 20}`,
-        pod: `web-${s}-abcde`,
-        direction: 'inbound',
-        status_code: String(200 + (s % 5)),
-      }),
-    ),
-  );
-  const per = 500;
-  const refs = new Float64Array(per);
-  const ts = new Float64Array(per);
-  const vs = new Float64Array(per);
+  const nSeries = BENCH_SERIES;
+  const labels = benchSeriesLabels();
+  const per = BENCH_SAMPLES_PER_REQUEST;
+  const { refs, ts, vs } = benchSampleArrays();
   for (let i = 0; i < per; i++) {
     refs[i] = i % nSeries;
     ts[i] = 1_700_000_000_000 + i * 15;
