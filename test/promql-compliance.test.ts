@@ -18,7 +18,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
@@ -46,14 +46,7 @@ import {
   type Outcome,
 } from './compliance/compare.js';
 import { leftOpenEquivalent, utf8LabelNameChange } from './compliance/version-rules.js';
-import {
-  REPO_ROOT,
-  startOurCollector,
-  startPrometheus,
-  waitReady,
-  writeEmptyConfig,
-  type RunningServer,
-} from './compliance/servers.js';
+import { REPO_ROOT, startBothOnBlocks, type RunningServer } from './compliance/servers.js';
 
 const QUERY_FILE = join(
   REPO_ROOT,
@@ -302,17 +295,10 @@ test(
       mint: DATA_START_MS,
       maxt: DEMO_DATA.endMs + 60_000,
     });
-    const ourDir = join(dir, 'meshmetrics-data');
-    cpSync(refDir, ourDir, { recursive: true });
-    const config = writeEmptyConfig(dir);
     const tData = Date.now();
 
     // 2. Both servers.
-    const prom = await startPrometheus(prometheus, refDir, config);
-    t.after(() => prom.stop());
-    const ours = await startOurCollector(ourDir, config);
-    t.after(() => ours.stop());
-    await Promise.all([waitReady(prom, 30_000), waitReady(ours, 60_000)]);
+    const { prom, ours } = await startBothOnBlocks(t, prometheus, refDir, dir);
     const tReady = Date.now();
     // The reference must see the stale markers: in an odd minute the series is gone at once,
     // not after the 5 min lookback.

@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
@@ -29,12 +29,7 @@ import {
   postForm,
   type Outcome,
 } from './compliance/compare.js';
-import {
-  startOurCollector,
-  startPrometheus,
-  waitReady,
-  writeEmptyConfig,
-} from './compliance/servers.js';
+import { startBothOnBlocks } from './compliance/servers.js';
 
 const START_MS = LINKERD_DATA.endMs - LINKERD_DATA.durationMs;
 const RESTART_MS = START_MS + LINKERD_DATA.durationMs / 2 + 3_000;
@@ -75,17 +70,10 @@ test(
     const refDir = join(dir, 'prometheus-data');
     await runProgram(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', om, refDir]);
     rmSync(om);
-    const ourDir = join(dir, 'meshmetrics-data');
-    cpSync(refDir, ourDir, { recursive: true });
-    const config = writeEmptyConfig(dir);
     const tData = Date.now();
 
     // 2. Both servers.
-    const prom = await startPrometheus(prometheus, refDir, config);
-    t.after(() => prom.stop());
-    const ours = await startOurCollector(ourDir, config);
-    t.after(() => ours.stop());
-    await Promise.all([waitReady(prom, 30_000), waitReady(ours, 60_000)]);
+    const { prom, ours } = await startBothOnBlocks(t, prometheus, refDir, dir);
     const tReady = Date.now();
     // The reference must see the restart, or the windows across it test nothing special.
     const resets = await postForm(prom.base, '/api/v1/query', {

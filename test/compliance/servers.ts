@@ -6,7 +6,8 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -123,4 +124,25 @@ export async function waitReady(s: RunningServer, timeoutMs: number): Promise<vo
       throw new Error(`${s.name} not ready after ${timeoutMs} ms: ${s.stderr()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Copies the reference's TSDB folder `refDir` for our collector, starts both servers on it
+ * with an empty configuration (stopped when the test ends) and waits until both are ready.
+ */
+export async function startBothOnBlocks(
+  t: TestContext,
+  prometheus: string,
+  refDir: string,
+  dir: string,
+): Promise<{ prom: RunningServer; ours: RunningServer }> {
+  const ourDir = join(dir, 'meshmetrics-data');
+  cpSync(refDir, ourDir, { recursive: true });
+  const config = writeEmptyConfig(dir);
+  const prom = await startPrometheus(prometheus, refDir, config);
+  t.after(() => prom.stop());
+  const ours = await startOurCollector(ourDir, config);
+  t.after(() => ours.stop());
+  await Promise.all([waitReady(prom, 30_000), waitReady(ours, 60_000)]);
+  return { prom, ours };
 }
