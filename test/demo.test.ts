@@ -3,67 +3,28 @@
 // proxies, collector and apps, and the process exits 0 within a few seconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { startDemo } from './support/browser.js';
 import { runCli } from './support/cli.js';
 
 const cli = runCli;
 
 test('demo: traffic shows up in stat for every deployment, and SIGINT stops it cleanly', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mm-demo-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const code =
-    "const m = await import('./src/cmd/main.ts'); process.exitCode = await m.main(process.argv.slice(1));";
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      code,
-      '--',
-      'demo',
-      '--web.listen-address=127.0.0.1:0',
-      '--scrape-interval=1s',
-      '--status-interval=2s',
-      '--rps=20',
-      `--data-dir=${join(dir, 'data')}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((res) =>
-    child.on('exit', (c, s) => res({ code: c, signal: s })),
-  );
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-
+  const demo = await startDemo(t, ['--rps=20'], '2s');
+  const { child, exited } = demo;
+  const api = demo.url;
   const deadline = Date.now() + 45_000;
-  let api = '';
-  while (!api) {
-    api = /API: +(http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
-    assert.ok(
-      Date.now() < deadline && child.exitCode === null,
-      `demo did not start:\n${stdout}\n${stderr}`,
-    );
-    await new Promise((r) => setTimeout(r, 100));
-  }
 
   // The dashboard is where the demo says, served by the collector.
-  assert.match(stdout, new RegExp(`dashboard: +${api.replace(/[.]/g, '\\.')}/\n`));
+  assert.match(demo.stdout(), new RegExp(`dashboard: +${api.replace(/[.]/g, '\\.')}/\n`));
   const page = await fetch(`${api}/`);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   assert.match(await page.text(), /<div id="app">/);
 
-  // Wait until every deployment has request data (irate needs two scrapes after the first request).
+  // Wait until every deployment has request data (irate needs two scrapes after the first
+  // request), at most 45 s.
   let rows: {
     name: string;
     meshed: string;
@@ -87,7 +48,7 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
     if (rows.length === 3 && rows.every((x) => (x.rps ?? 0) > 0)) break;
     assert.ok(
       Date.now() < deadline,
-      `no traffic for every deployment: ${JSON.stringify(rows)}\n${r.stderr}\n${stderr}`,
+      `no traffic for every deployment: ${JSON.stringify(rows)}\n${r.stderr}\n${demo.stderr()}`,
     );
     await new Promise((res) => setTimeout(res, 1000));
   }
@@ -152,8 +113,8 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
   // loaded machine the first lines may still miss one, so wait for a line that has web.
   const statusLine = /^\[\d\d:\d\d:\d\d\] .*web \d+\.\d% \d+\.\drps/m;
   const statusDeadline = Date.now() + 30_000;
-  while (!statusLine.test(stdout)) {
-    assert.ok(Date.now() < statusDeadline, `no status line with web's traffic:\n${stdout}`);
+  while (!statusLine.test(demo.stdout())) {
+    assert.ok(Date.now() < statusDeadline, `no status line with web's traffic:\n${demo.stdout()}`);
     await new Promise((res) => setTimeout(res, 500));
   }
 
@@ -162,8 +123,8 @@ test('demo: traffic shows up in stat for every deployment, and SIGINT stops it c
   const { code: exitCode, signal } = await exited;
   const tookMs = Date.now() - t0;
   assert.equal(signal, null);
-  assert.equal(exitCode, 0, stderr);
+  assert.equal(exitCode, 0, demo.stderr());
   assert.ok(tookMs < 8000, `stopping took ${tookMs} ms`);
-  assert.match(stdout, /demo: stopped\./);
-  assert.ok(existsSync(join(dir, 'data', 'wal')), 'the collector wrote its WAL');
+  assert.match(demo.stdout(), /demo: stopped\./);
+  assert.ok(existsSync(join(demo.dataDir, 'wal')), 'the collector wrote its WAL');
 });

@@ -24,14 +24,26 @@ export const SCREENSHOT_DIR = join(REPO, 'artifacts', 'screenshots');
 export interface Demo {
   url: string;
   child: ChildProcess;
+  /** Everything printed so far, stdout then stderr. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
+  /** The demo's `--data-dir` (removed when the test ends). */
+  dataDir: string;
+  /** Resolves when the demo process exits. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
 /**
  * Starts `meshmetrics demo` (from source, with the built dashboard in dist/dashboard) and
  * waits until it prints the collector's address; stopped when the test ends.
+ * `statusInterval` is the demo's status-line period; `extraArgs` go last.
  */
-export async function startDemo(t: TestContext, extraArgs: string[] = []): Promise<Demo> {
+export async function startDemo(
+  t: TestContext,
+  extraArgs: string[] = [],
+  statusInterval = '60s',
+): Promise<Demo> {
   if (!existsSync(join(REPO, 'dist', 'dashboard', 'index.html')))
     throw new Error('the dashboard is not built: run `npm run build:web` first');
   const dir = mkdtempSync(join(tmpdir(), 'mm-dash-'));
@@ -49,18 +61,21 @@ export async function startDemo(t: TestContext, extraArgs: string[] = []): Promi
       'demo',
       '--web.listen-address=127.0.0.1:0',
       '--scrape-interval=1s',
-      '--status-interval=60s',
+      `--status-interval=${statusInterval}`,
       `--data-dir=${join(dir, 'data')}`,
       ...extraArgs,
     ],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((res) =>
+    child.once('exit', (code, signal) => res({ code, signal })),
+  );
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -70,10 +85,19 @@ export async function startDemo(t: TestContext, extraArgs: string[] = []): Promi
   });
   const deadline = Date.now() + 45_000;
   for (;;) {
-    const url = /API: +(http:\/\/\S+?)\/?(\s|$)/.exec(out)?.[1];
-    if (url !== undefined) return { url, child, output: () => out };
+    const url = /API: +(http:\/\/\S+?)\/?(\s|$)/.exec(stdout)?.[1];
+    if (url !== undefined)
+      return {
+        url,
+        child,
+        output: () => stdout + stderr,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        dataDir: join(dir, 'data'),
+        exited,
+      };
     if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`demo did not start:\n${out}`);
+      throw new Error(`demo did not start:\n${stdout}${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
