@@ -6,18 +6,22 @@
  *  ┌───────────────────────────────┐          ┌─────────────────────────────────────┐
  *  │ ref, labels (interned)        │          │ page 0: [chunk][chunk][chunk]...    │
  *  │ closed: [ref,len,mint,maxt]*k ├─────────▶│ page 1: [chunk][chunk]...           │
- *  │ head: XORChunk (open, growing)│          └─────────────────────────────────────┘
- *  │ maxTime, lastV, nextAt        │   a page is dropped when its last chunk is truncated
- *  └───────────────────────────────┘
+ *  │ open: id in the head's XORSlab├──┐       └─────────────────────────────────────┘
+ *  │ maxTime, lastV, nextAt        │  │  a page is dropped when its last chunk is truncated
+ *  └───────────────────────────────┘  │       XORSlab (open chunks, slots by size class)
+ *                                     └─────▶ [slot][slot][slot]... + a row of encoder state
  * ```
  *
  * Closed chunks are copied into shared pages instead of each owning a typed array: a
  * typed array costs ~100 bytes of headers, about as much as a 120-sample counter chunk.
+ * The open chunk is a slot of the head's {@link XORSlab} for the same reason (a chunk,
+ * its appender, bit writer and buffer would be ~400 bytes of objects per series).
  * @module
  */
 
 import { hashLabelSet, type Labels } from '../model/labels.js';
-import { XORChunk, type XORAppender } from './chunkenc/xor.js';
+import { XORChunk } from './chunkenc/xor.js';
+import type { XORSlab } from './chunkenc/xor-slab.js';
 
 /** Bytes per arena page. */
 const PAGE_BYTES = 1 << 20;
@@ -113,7 +117,7 @@ export function sameBits(a: number, b: number): boolean {
  */
 const NO_CLOSED_CHUNKS: number[] = Object.freeze([]) as unknown as number[];
 
-/** An in-memory series: closed chunks in the arena plus one open chunk. */
+/** An in-memory series: closed chunks in the arena plus one open chunk in the slab. */
 export class MemSeries {
   readonly ref: number;
   readonly labels: Labels;
@@ -122,9 +126,10 @@ export class MemSeries {
    * Read-only for callers (it may be a shared empty array).
    */
   closed: number[];
-  /** The open chunk, or null before the first sample / after truncation. */
-  head: XORChunk | null;
-  app: XORAppender | null;
+  /** The head's open chunks. */
+  private readonly slab: XORSlab;
+  /** Id of the open chunk in {@link slab}, -1 before the first sample / after truncation. */
+  open: number;
   /** Samples in the open chunk (the chunk's own count, without reading its header per append). */
   headSamples: number;
   /** Timestamp of the open chunk's first sample. */
@@ -138,12 +143,12 @@ export class MemSeries {
   /** Appenders holding uncommitted samples for this series; it is not collected meanwhile. */
   pending: number;
 
-  constructor(ref: number, labels: Labels) {
+  constructor(ref: number, labels: Labels, slab: XORSlab) {
     this.ref = ref;
     this.labels = labels;
     this.closed = NO_CLOSED_CHUNKS;
-    this.head = null;
-    this.app = null;
+    this.slab = slab;
+    this.open = -1;
     this.headSamples = 0;
     this.headMint = Infinity;
     this.maxTime = -Infinity;
@@ -152,9 +157,22 @@ export class MemSeries {
     this.pending = 0;
   }
 
+  /**
+   * A snapshot of the open chunk (a copy of its bytes: later appends, cuts and the slot's
+   * reuse leave it alone), or null when there is none.
+   */
+  get head(): XORChunk | null {
+    return this.open < 0 ? null : new XORChunk(this.slab.copy(this.open));
+  }
+
+  /** Whether the series has an open chunk. */
+  hasOpenChunk(): boolean {
+    return this.open >= 0;
+  }
+
   /** Number of chunks, the open one included. */
   numChunks(): number {
-    return this.closed.length / CLOSED_STRIDE + (this.head !== null ? 1 : 0);
+    return this.closed.length / CLOSED_STRIDE + (this.open >= 0 ? 1 : 0);
   }
 
   /** Timestamp of the oldest sample held, Infinity when none. */
@@ -167,14 +185,12 @@ export class MemSeries {
    * when it is not newer than the newest sample (Prometheus `appendPreprocessor` + append).
    */
   append(t: number, v: number, chunkRange: number, arena: ChunkArena): number {
+    if (t <= this.maxTime) return APPEND_REJECTED;
     let code = APPEND_OK;
-    let c = this.head;
-    if (c === null) {
-      if (t <= this.maxTime) return APPEND_REJECTED;
-      c = this.cutNewHeadChunk(t, chunkRange, arena);
+    if (this.open < 0) {
+      this.cutNewHeadChunk(t, chunkRange, arena);
       code = APPEND_NEW_CHUNK;
     } else {
-      if (t <= this.maxTime) return APPEND_REJECTED;
       const numSamples = this.headSamples;
       // At a quarter of a chunk, predict the end time that makes chunks equally full.
       if (numSamples === SAMPLES_PER_CHUNK / 4) {
@@ -182,35 +198,33 @@ export class MemSeries {
       }
       // Past twice the target the prediction was wrong (the rate went up): cut anyway.
       if (t >= this.nextAt || numSamples >= SAMPLES_PER_CHUNK * 2) {
-        c = this.cutNewHeadChunk(t, chunkRange, arena);
+        this.cutNewHeadChunk(t, chunkRange, arena);
         code = APPEND_NEW_CHUNK;
       }
     }
-    this.app!.append(t, v);
+    this.slab.append(this.open, t, v);
     this.headSamples++;
     this.maxTime = t;
     this.lastV = v;
     return code;
   }
 
-  /** Closes the open chunk into the arena and opens a new one starting at `t`. */
-  private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): XORChunk {
-    const old = this.head;
-    let capacity = 0;
-    if (old !== null && this.headSamples > 0) {
-      const bytes = old.bytes();
+  /**
+   * Closes the open chunk into the arena and opens a new one starting at `t`. The slot is
+   * kept for the new chunk: the next one will likely be about as big.
+   */
+  private cutNewHeadChunk(t: number, chunkRange: number, arena: ChunkArena): void {
+    const slab = this.slab;
+    if (this.open < 0) this.open = slab.open(0);
+    else if (this.headSamples > 0) {
+      const len = slab.byteLength(this.open);
       if (this.closed === NO_CLOSED_CHUNKS) this.closed = [];
-      this.closed.push(arena.put(bytes), bytes.length, this.headMint, this.maxTime);
-      // The next chunk will likely be about as big: allocate that once instead of doubling.
-      capacity = bytes.length + (bytes.length >>> 3) + 32;
+      this.closed.push(arena.put(slab.view(this.open)), len, this.headMint, this.maxTime);
+      slab.clear(this.open);
     }
-    const c = XORChunk.withCapacity(capacity);
-    this.head = c;
-    this.app = c.appender();
     this.headSamples = 0;
     this.headMint = t;
     this.nextAt = rangeForTimestamp(t, chunkRange);
-    return c;
   }
 
   /**
@@ -226,14 +240,9 @@ export class MemSeries {
     }
     let dropped = k / CLOSED_STRIDE;
     if (k > 0) this.closed = k < cl.length ? cl.slice(k) : NO_CLOSED_CHUNKS;
-    if (
-      this.head !== null &&
-      this.closed.length === 0 &&
-      this.maxTime < mint &&
-      this.pending === 0
-    ) {
-      this.head = null;
-      this.app = null;
+    if (this.open >= 0 && this.closed.length === 0 && this.maxTime < mint && this.pending === 0) {
+      this.slab.close(this.open);
+      this.open = -1;
       this.headSamples = 0;
       this.headMint = Infinity;
       dropped++;

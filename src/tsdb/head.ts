@@ -22,6 +22,7 @@ import {
 import { MemPostings, memPostingsIndex, type PostingsIndex } from './index/postings.js';
 import { Interner } from './intern.js';
 import { HeadQuerier } from './querier.js';
+import { XORSlab } from './chunkenc/xor-slab.js';
 
 export { hashLabels } from './head-series.js';
 
@@ -93,6 +94,8 @@ export class Head implements Appendable, Queryable {
   readonly postingsIndex: PostingsIndex;
   readonly interner = new Interner();
   readonly arena = new ChunkArena();
+  /** The series' open chunks. */
+  readonly openChunks = new XORSlab();
   private numChunks = 0;
   private mint = Infinity;
   private maxt = -Infinity;
@@ -173,7 +176,7 @@ export class Head implements Appendable, Queryable {
   createSeries(ls: Labels, hash = hashLabels(ls), refHint = 0): MemSeries {
     const ref = refHint > 0 ? refHint : this.nextRef;
     if (ref >= this.nextRef) this.nextRef = ref + 1;
-    const s = new MemSeries(ref, this.interner.internLabels(ls));
+    const s = new MemSeries(ref, this.interner.internLabels(ls), this.openChunks);
     this.byRef[ref] = s;
     const e = this.byHash.get(hash);
     if (e === undefined) this.byHash.set(hash, s);
@@ -276,7 +279,7 @@ export class Head implements Appendable, Queryable {
         this.numChunks -= dropped;
         this.stats.chunksRemoved += dropped;
       }
-      if (s.head === null && s.closed.length === 0 && s.pending === 0) {
+      if (!s.hasOpenChunk() && s.closed.length === 0 && s.pending === 0) {
         deleted.add(ref);
         deletedLabels.push(s.labels);
         this.removeSeries(s);
