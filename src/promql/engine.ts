@@ -16,7 +16,13 @@ import { QueryError, PromError } from '../model/errors.js';
 import { Labels, LabelsBuilder, METRIC_NAME, compareLabels } from '../model/labels.js';
 import { isStaleNaN } from '../model/stale.js';
 import { Matcher } from '../model/matcher.js';
-import type { Queryable, Querier, SelectHints } from '../storage/interface.js';
+import type {
+  Queryable,
+  Querier,
+  SampleIterator,
+  SelectHints,
+  SeriesSet,
+} from '../storage/interface.js';
 import {
   aggregate,
   aggregateK,
@@ -37,8 +43,8 @@ import {
   type RangeFn,
   type RangeWindow,
 } from './functions.js';
-import { histogramFraction, histogramQuantile } from './histogram.js';
-import { KAHAN, formatFloatF, formatFloatG, kahanSumInc } from './mathutil.js';
+import { histogramFraction, histogramQuantile, HistogramSteps } from './histogram.js';
+import { formatFloatF, formatFloatG } from './mathutil.js';
 import { isValidUtf8 } from './parser/lex.js';
 import {
   kindOf,
@@ -50,6 +56,13 @@ import {
   type VectorSelector,
 } from './parser/ast.js';
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
+import {
+  GroupAccumulator,
+  rollupRow,
+  type GroupTable,
+  type StepAggregationOp,
+  type StepGrid,
+} from './rollup.js';
 import type {
   QueryResult,
   QueryValue,
@@ -85,13 +98,76 @@ interface LoadedSeries {
   hasStale: boolean;
 }
 
-/** A range function's values for all steps of a range query, series-major. */
+/**
+ * A range function's values for all steps of a range query, series-major. `vals`/`has`
+ * are null when an aggregation consumed the rows as they were computed (see load()).
+ */
 interface StepTable {
   steps: number;
-  vals: Float64Array;
-  has: Uint8Array;
+  vals: Float64Array | null;
+  has: Uint8Array | null;
   /** Samples read per step, for the max-samples limit. */
   samples: Float64Array;
+}
+
+/**
+ * How a range query reads a selector series-at-a-time: the rollup call over it, and the
+ * aggregation that adds up that call's rows (null when the rows are kept per series).
+ */
+interface RollupPlan {
+  rc: RollupCall;
+  agg: Extract<Expr, { type: 'aggregation' }> | null;
+  op: StepAggregationOp | null;
+}
+
+/**
+ * A range function over a plain matrix selector with constant other arguments: what a
+ * range query can evaluate series-at-a-time over all steps (see rollup.ts).
+ */
+interface RollupCall {
+  call: Call;
+  /** Index of the matrix argument. */
+  mi: number;
+  arg: Extract<Expr, { type: 'matrixSelector' }>;
+  fn: RangeFn;
+  params: number[];
+  checkCounter: boolean;
+}
+
+/** The parts of a rollup call, or null when `e` is not one (see {@link RollupCall}). */
+function rollupCall(e: Expr): RollupCall | null {
+  if (e.type !== 'call' || !(e.func in RANGE_FUNCTIONS)) return null;
+  let mi = e.args.findIndex((a) => kindOf(a) === 'matrix');
+  if (mi < 0) mi = 0;
+  const arg = unwrapParens(e.args[mi]);
+  if (arg.type !== 'matrixSelector' || arg.selector.extended !== null) return null;
+  const params: number[] = [];
+  for (let i = 0; i < e.args.length; i++) {
+    if (i === mi) continue;
+    const x = unwrapParens(e.args[i]);
+    if (x.type !== 'numberLiteral') return null;
+    params.push(x.val);
+  }
+  const checkCounter = e.func === 'rate' || e.func === 'increase';
+  return { call: e, mi, arg, fn: RANGE_FUNCTIONS[e.func], params, checkCounter };
+}
+
+/**
+ * The aggregation of a range query that can read a rollup call's rows for all steps
+ * (`sum|count|min|max|group` of it, not grouping by the name), or null.
+ */
+function stepAggregation(
+  e: Extract<Expr, { type: 'aggregation' }>,
+): { op: StepAggregationOp; rc: RollupCall } | null {
+  const op = e.op;
+  if (op !== 'sum' && op !== 'count' && op !== 'min' && op !== 'max' && op !== 'group') return null;
+  if (!e.without && e.grouping.includes(METRIC_NAME)) return null;
+  const rc = rollupCall(unwrapParens(e.expr));
+  if (rc === null) return null;
+  // These check their parameters at each step, which the per-step path does.
+  const f = rc.call.func;
+  if (f === 'quantile_over_time' || f === 'double_exponential_smoothing') return null;
+  return { op, rc };
 }
 
 /** Thrown inside evaluation to end the query with a typed error. */
@@ -224,6 +300,70 @@ function upperBound(a: Float64Array, x: number): number {
   return lo;
 }
 
+/**
+ * Reads a selector's series over `[mint, maxt]`. The samples are copied into shared blocks
+ * (one copy per sample), and each series gets views onto its part. A full block is not
+ * grown: a fresh, larger one takes over and only the series being read moves, so nothing
+ * already read is copied again. Range selectors (`range` > 0) never see stale markers:
+ * they are dropped here, once.
+ */
+function loadSamples(set: SeriesSet, mint: number, maxt: number, range: number): LoadedSeries[] {
+  const loaded: LoadedSeries[] = [];
+  let it: SampleIterator | undefined = undefined;
+  let tsBuf = new Float64Array(1024);
+  let vsBuf = new Float64Array(1024);
+  let n = 0;
+  while (set.next()) {
+    const s = set.at();
+    it = s.iterator(it);
+    let lo = n;
+    let hasStale = false;
+    for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
+      const t = it.atT();
+      if (t > maxt) break;
+      if (n === tsBuf.length) {
+        const part = n - lo;
+        const size = Math.max(Math.min(n * 2, MAX_LOAD_BLOCK), part * 2);
+        const nt = new Float64Array(size);
+        nt.set(tsBuf.subarray(lo, n));
+        tsBuf = nt;
+        const nv = new Float64Array(size);
+        nv.set(vsBuf.subarray(lo, n));
+        vsBuf = nv;
+        lo = 0;
+        n = part;
+      }
+      const v = it.atV();
+      if (v !== v && isStaleNaN(v)) {
+        if (range > 0) continue;
+        hasStale = true;
+      }
+      tsBuf[n] = t;
+      vsBuf[n] = v;
+      n++;
+    }
+    const err = it.err();
+    if (err) throw err;
+    if (n === lo) continue;
+    loaded.push({
+      metric: s.labels,
+      ts: tsBuf.subarray(lo, n),
+      vs: vsBuf.subarray(lo, n),
+      hasStale,
+    });
+  }
+  return loaded;
+}
+
+/** A copy of `a` in an array of twice its length. */
+function doubled<T extends Float64Array | Uint8Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+const NO_SAMPLES = new Float64Array(0);
+
 /** Removes `__name__` (with `__type__` and `__unit__`, which describe it) from samples marked for delayed name removal. */
 function materialiseNames(vec: Sample[]): Sample[] {
   let any = false;
@@ -263,10 +403,14 @@ class Evaluator {
    * Per aggregation on the fast path: its groups and their results for every step,
    * group-major (`[group * steps + step]`), filled in one pass over the step table.
    */
-  private readonly groupIndex = new Map<
-    Expr,
-    { labels: Labels[]; steps: number; val: Float64Array; cnt: Float64Array }
-  >();
+  private readonly groupIndex = new Map<Expr, GroupTable>();
+  /** Per aggregation: whether (and how) it reads a rollup call's rows; see stepAggregation. */
+  private readonly stepAggs = new Map<Expr, ReturnType<typeof stepAggregation>>();
+  /** Per histogram_quantile call of a range query: its bucket layout over a group table. */
+  private readonly histogramSteps = new Map<Call, HistogramSteps>();
+  /** Reused while reading one series at a time (see loadRollup()). */
+  private scratchTs = new Float64Array(1024);
+  private scratchVs = new Float64Array(1024);
   /** Nesting depth of subquery evaluation; step tables only serve the outer steps. */
   private subqueryDepth = 0;
   /**
@@ -305,6 +449,7 @@ class Evaluator {
       range: number;
       func: string;
       sorted: boolean;
+      rollup: RollupPlan | null;
     }[] = [];
     walk(expr, (e, path) => {
       if (e.type !== 'vectorSelector') return;
@@ -319,7 +464,15 @@ class Evaluator {
         }
       }
       const [mint, maxt] = this.selectorRange(e, path, range);
-      ranges.push({ sel: e, mint, maxt, range, func, sorted: !feedsOnlyAggregation(path) });
+      ranges.push({
+        sel: e,
+        mint,
+        maxt,
+        range,
+        func,
+        sorted: !feedsOnlyAggregation(path),
+        rollup: this.rollupPlan(e, path),
+      });
     });
     // info()'s info-series selector is read at the reference times of its first argument,
     // so it needs the union of that argument's ranges, and only its name matchers.
@@ -361,60 +514,125 @@ class Evaluator {
         range: r.range,
       };
       const set = querier.select(r.sorted, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
-      // The series of a selector are copied into shared blocks (one copy per sample), and
-      // each gets views onto its part. A full block is not grown: a fresh, larger one takes
-      // over and only the series being read moves, so nothing already read is copied again.
-      const loaded: LoadedSeries[] = [];
-      let it = undefined;
-      let tsBuf = new Float64Array(1024);
-      let vsBuf = new Float64Array(1024);
-      let n = 0;
-      while (set.next()) {
-        const s = set.at();
-        it = s.iterator(it);
-        let lo = n;
-        let hasStale = false;
-        for (let vt = it.seek(r.mint); vt !== 0; vt = it.next()) {
-          const t = it.atT();
-          if (t > r.maxt) break;
-          if (n === tsBuf.length) {
-            const part = n - lo;
-            const size = Math.max(Math.min(n * 2, MAX_LOAD_BLOCK), part * 2);
-            const nt = new Float64Array(size);
-            nt.set(tsBuf.subarray(lo, n));
-            tsBuf = nt;
-            const nv = new Float64Array(size);
-            nv.set(vsBuf.subarray(lo, n));
-            vsBuf = nv;
-            lo = 0;
-            n = part;
-          }
-          const v = it.atV();
-          if (v !== v && isStaleNaN(v)) {
-            // Range selectors never see stale markers: drop them once here.
-            if (r.range > 0) continue;
-            hasStale = true;
-          }
-          tsBuf[n] = t;
-          vsBuf[n] = v;
-          n++;
-        }
-        const err = it.err();
-        if (err) throw err;
-        if (n === lo) continue;
-        loaded.push({
-          metric: s.labels,
-          ts: tsBuf.subarray(lo, n),
-          vs: vsBuf.subarray(lo, n),
-          hasStale,
-        });
-      }
+      if (r.rollup !== null) this.loadRollup(set, r.rollup, r.mint, r.maxt);
+      else this.data.set(r.sel, loadSamples(set, r.mint, r.maxt, r.range));
       const err = set.err();
       if (err) throw err;
       for (const w of set.warnings()) this.warnings.add(w);
-      this.data.set(r.sel, loaded);
     }
     return querier;
+  }
+
+  /**
+   * How a range query can read `sel` series-at-a-time (see {@link RollupPlan}), or null
+   * when it is read step by step: in instant queries, subqueries, with `@`, with an
+   * extended range, or anywhere but as the matrix argument of a rollup call.
+   */
+  private rollupPlan(sel: VectorSelector, path: readonly Expr[]): RollupPlan | null {
+    if (this.step === 0 || this.fixedAt(sel) !== null) return null;
+    if (path.some((p) => p.type === 'subquery')) return null;
+    let i = path.length - 1;
+    if (i < 0 || path[i].type !== 'matrixSelector') return null;
+    i--;
+    while (i >= 0 && path[i].type === 'parenExpr') i--;
+    if (i < 0) return null;
+    const rc = rollupCall(path[i]);
+    if (rc === null || rc.arg.selector !== sel) return null;
+    i--;
+    while (i >= 0 && path[i].type === 'parenExpr') i--;
+    const p = i >= 0 ? path[i] : null;
+    if (p !== null && p.type === 'aggregation') {
+      const sa = this.stepAggregationOf(p);
+      if (sa !== null && sa.rc.call === rc.call) return { rc: sa.rc, agg: p, op: sa.op };
+    }
+    return { rc, agg: null, op: null };
+  }
+
+  /** stepAggregation(e), computed once per query. */
+  private stepAggregationOf(
+    e: Extract<Expr, { type: 'aggregation' }>,
+  ): ReturnType<typeof stepAggregation> {
+    let sa = this.stepAggs.get(e);
+    if (sa === undefined) this.stepAggs.set(e, (sa = stepAggregation(e)));
+    return sa;
+  }
+
+  /**
+   * Reads a rollup selector one series at a time into reused arrays and evaluates the
+   * call over all steps at once: its rows go to the call's step table, or straight into
+   * the consuming aggregation's groups, so the samples are never kept.
+   */
+  private loadRollup(set: SeriesSet, plan: RollupPlan, mint: number, maxt: number): void {
+    const { rc, agg, op } = plan;
+    const steps = Math.floor((this.end - this.start) / this.step) + 1;
+    const grid: StepGrid = { start: this.start, step: this.step, steps };
+    const samples = new Float64Array(steps);
+    const acc =
+      agg !== null && op !== null
+        ? new GroupAccumulator(op, agg.grouping, agg.without, steps)
+        : null;
+    // Rows per series when kept (growing by doubling); one reused row when aggregated.
+    let vals = new Float64Array((acc === null ? 64 : 1) * steps);
+    let has = new Uint8Array(vals.length);
+    const loaded: LoadedSeries[] = [];
+    const { range, selector } = rc.arg;
+    const pos = rc.call.args[rc.mi].pos;
+    let ts = this.scratchTs;
+    let vs = this.scratchVs;
+    let it: SampleIterator | undefined = undefined;
+    while (set.next()) {
+      const s = set.at();
+      it = s.iterator(it);
+      let n = 0;
+      for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
+        const t = it.atT();
+        if (t > maxt) break;
+        const v = it.atV();
+        // Range selectors never see stale markers.
+        if (v !== v && isStaleNaN(v)) continue;
+        if (n === ts.length) {
+          ts = doubled(ts);
+          vs = doubled(vs);
+        }
+        ts[n] = t;
+        vs[n] = v;
+        n++;
+      }
+      const err = it.err();
+      if (err) throw err;
+      if (n === 0) continue;
+      const at = acc === null ? loaded.length * steps : 0;
+      if (at + steps > vals.length) {
+        vals = doubled(vals);
+        has = doubled(has);
+      }
+      const seen = rollupRow(
+        ts,
+        vs,
+        n,
+        grid,
+        range,
+        selector.offset,
+        rc.fn,
+        rc.params,
+        vals,
+        has,
+        at,
+        samples,
+      );
+      if (seen && rc.checkCounter) this.checkCounterName(s.labels, pos);
+      if (acc !== null) acc.add(acc.groupOf(s.labels), vals, has, 0);
+      else loaded.push({ metric: s.labels, ts: NO_SAMPLES, vs: NO_SAMPLES, hasStale: false });
+    }
+    this.scratchTs = ts;
+    this.scratchVs = vs;
+    this.data.set(selector, loaded);
+    if (acc !== null && agg !== null) {
+      this.stepTables.set(rc.call, { steps, vals: null, has: null, samples });
+      this.groupIndex.set(agg, acc.finish());
+    } else {
+      this.stepTables.set(rc.call, { steps, vals, has, samples });
+    }
   }
 
   /** The `[mint, maxt]` a selector needs over the whole query (getTimeRangesForSelector). */
@@ -932,6 +1150,8 @@ class Evaluator {
         return { kind: 'vector', vec: out };
       }
       case 'histogram_quantile': {
+        const fast = this.histogramQuantileStep(e, t);
+        if (fast !== null) return { kind: 'vector', vec: fast };
         const q = this.scalarArg(args[0], t);
         const vec = materialiseNames(this.vectorArg(args[1], t));
         if (!(q >= 0 && q <= 1))
@@ -1061,36 +1281,32 @@ class Evaluator {
 
   /**
    * Range query fast path for `sum|count|min|max|group (range_fn(selector[r]))`: the
-   * aggregation reads the function's step table and accumulates per group in typed
-   * arrays, so no per-series sample is made for the steps. Null when it does not apply.
+   * aggregation's results for all steps, from the function's rows (see loadRollup()), and
+   * the function's step table (for the sample counts). Null when it does not apply.
    */
+  private groupTable(
+    e: Extract<Expr, { type: 'aggregation' }>,
+  ): { g: GroupTable; table: StepTable } | null {
+    if (this.step === 0 || this.subqueryDepth > 0) return null;
+    const sa = this.stepAggregationOf(e);
+    if (sa === null) return null;
+    const { call, arg, fn, params, mi, checkCounter } = sa.rc;
+    const table = this.precomputed(call, arg, fn, params, mi, checkCounter);
+    if (!table) return null;
+    const g =
+      this.groupIndex.get(e) ??
+      this.aggregateAllSteps(sa.op, e, this.data.get(arg.selector) ?? [], table);
+    return { g, table };
+  }
+
+  /** This step's row of {@link groupTable}, as an instant vector; null when it does not apply. */
   private aggregateStepTable(
     e: Extract<Expr, { type: 'aggregation' }>,
     t: number,
   ): Sample[] | null {
-    const op = e.op;
-    if (op !== 'sum' && op !== 'count' && op !== 'min' && op !== 'max' && op !== 'group')
-      return null;
-    if (this.step === 0 || this.subqueryDepth > 0) return null;
-    if (!e.without && e.grouping.includes(METRIC_NAME)) return null;
-    const call = unwrapParens(e.expr);
-    if (call.type !== 'call' || !(call.func in RANGE_FUNCTIONS)) return null;
-    if (call.func === 'quantile_over_time' || call.func === 'double_exponential_smoothing')
-      return null;
-    let mi = call.args.findIndex((a) => kindOf(a) === 'matrix');
-    if (mi < 0) mi = 0;
-    const arg = unwrapParens(call.args[mi]);
-    if (arg.type !== 'matrixSelector') return null;
-    const params = call.args.flatMap((a, i) => {
-      if (i === mi) return [];
-      const x = unwrapParens(a);
-      return [x.type === 'numberLiteral' ? x.val : NaN];
-    });
-    const checkCounter = call.func === 'rate' || call.func === 'increase';
-    const table = this.precomputed(call, arg, RANGE_FUNCTIONS[call.func], params, mi, checkCounter);
-    if (!table) return null;
-    let g = this.groupIndex.get(e);
-    if (!g) g = this.aggregateAllSteps(op, e, this.data.get(arg.selector) ?? [], table);
+    const gt = this.groupTable(e);
+    if (gt === null) return null;
+    const { g, table } = gt;
     const k = (t - this.start) / this.step;
     this.countSamples(table.samples[k]);
     const { val, cnt, steps } = g;
@@ -1101,6 +1317,32 @@ class Evaluator {
       out.push({ metric: g.labels[j], v: val[at], t, dropName: false });
     }
     return out;
+  }
+
+  /**
+   * Range query fast path for `histogram_quantile(q, agg)` with a constant `q` and an
+   * aggregation on the {@link groupTable} path: reads this step's bucket counts from the
+   * aggregation's table instead of building its vector. Null when it does not apply.
+   */
+  private histogramQuantileStep(e: Call, t: number): Sample[] | null {
+    if (this.step === 0 || this.subqueryDepth > 0) return null;
+    const qe = unwrapParens(e.args[0]);
+    const agg = unwrapParens(e.args[1]);
+    if (qe.type !== 'numberLiteral' || agg.type !== 'aggregation') return null;
+    const gt = this.groupTable(agg);
+    if (gt === null) return null;
+    let hs = this.histogramSteps.get(e);
+    if (hs === undefined) this.histogramSteps.set(e, (hs = new HistogramSteps(gt.g.labels)));
+    const q = qe.val;
+    if (!(q >= 0 && q <= 1))
+      this.annotate(
+        'warn',
+        `quantile value should be between 0 and 1, got ${formatFloatG(q)}`,
+        e.args[0].pos,
+      );
+    const k = (t - this.start) / this.step;
+    this.countSamples(gt.table.samples[k]);
+    return hs.quantile(q, gt.g, k, (kind, msg) => this.annotate(kind, msg, e.args[1].pos));
   }
 
   /** The time at which an expression's first selector reads, after `@` and offsets. */
@@ -1179,10 +1421,11 @@ class Evaluator {
         // Range query: read this step's row of the table computed for all steps at once.
         const k = (t - this.start) / this.step;
         const loaded = this.data.get(arg.selector) ?? [];
-        const n = pre.steps;
+        const { steps: n, vals, has } = pre;
+        if (vals === null || has === null) throw new Error('BUG: step table rows were not kept');
         for (let i = 0; i < loaded.length; i++) {
-          if (pre.has[i * n + k] === 1) {
-            out.push({ metric: loaded[i].metric, v: pre.vals[i * n + k], t, dropName: !keep });
+          if (has[i * n + k] === 1) {
+            out.push({ metric: loaded[i].metric, v: vals[i * n + k], t, dropName: !keep });
           }
         }
         this.countSamples(pre.samples[k]);
@@ -1218,75 +1461,31 @@ class Evaluator {
   }
 
   /**
-   * Aggregates a step table into per-group results for every step at once. Both tables
-   * are read and written in memory order (series by series, then step by step), which
-   * matters at thousands of series: a per-step pass would stride across the whole table.
-   * Each group sums its series in series order, as the per-step aggregation does.
+   * Aggregates a step table into per-group results for every step at once, reading it
+   * in memory order (series by series, then step by step). Used when the table was not
+   * consumed while it was computed.
    */
   private aggregateAllSteps(
-    op: 'sum' | 'count' | 'min' | 'max' | 'group',
+    op: StepAggregationOp,
     e: Extract<Expr, { type: 'aggregation' }>,
     loaded: LoadedSeries[],
     table: StepTable,
-  ): { labels: Labels[]; steps: number; val: Float64Array; cnt: Float64Array } {
-    const byKey = new Map<string, number>();
-    const labels: Labels[] = [];
-    const idx = new Int32Array(loaded.length);
-    const keyOf = groupKeyFn(e.grouping, e.without);
-    for (let i = 0; i < loaded.length; i++) {
-      const m = loaded[i].metric;
-      const key = keyOf(m);
-      let j = byKey.get(key);
-      if (j === undefined) {
-        j = labels.length;
-        byKey.set(key, j);
-        labels.push(groupLabels(m, e.grouping, e.without));
-      }
-      idx[i] = j;
-    }
-    const steps = table.steps;
-    const size = labels.length * steps;
-    const val = new Float64Array(size);
-    const c = new Float64Array(size);
-    const cnt = new Float64Array(size);
-    const { vals, has } = table;
-    for (let i = 0; i < loaded.length; i++) {
-      const row = i * steps;
-      const grow = idx[i] * steps;
-      for (let k = 0; k < steps; k++) {
-        if (has[row + k] === 0) continue;
-        const f = vals[row + k];
-        const at = grow + k;
-        if (cnt[at] === 0) {
-          val[at] = f;
-        } else if (op === 'sum') {
-          kahanSumInc(f, val[at], c[at]);
-          val[at] = KAHAN.sum;
-          c[at] = KAHAN.c;
-        } else if (op === 'max') {
-          if (val[at] < f || val[at] !== val[at]) val[at] = f;
-        } else if (op === 'min') {
-          if (val[at] > f || val[at] !== val[at]) val[at] = f;
-        }
-        cnt[at]++;
-      }
-    }
-    for (let at = 0; at < size; at++) {
-      if (cnt[at] === 0) continue;
-      if (op === 'sum') val[at] += c[at];
-      else if (op === 'count') val[at] = cnt[at];
-      else if (op === 'group') val[at] = 1;
-    }
-    const g = { labels, steps, val, cnt };
+  ): GroupTable {
+    const { vals, has, steps } = table;
+    if (vals === null || has === null) throw new Error('BUG: step table rows were not kept');
+    const acc = new GroupAccumulator(op, e.grouping, e.without, steps);
+    for (let i = 0; i < loaded.length; i++)
+      acc.add(acc.groupOf(loaded[i].metric), vals, has, i * steps);
+    const g = acc.finish();
     this.groupIndex.set(e, g);
     return g;
   }
 
   /**
-   * For a range query, evaluates a range function over a plain matrix selector for every
-   * step in one pass per series (two pointers over the samples instead of two binary
-   * searches per step). Returns null where that does not apply: inside subqueries, with
-   * `@`, or with non-constant parameters.
+   * For a range query, a range function over a plain matrix selector evaluated for every
+   * step at once (series-at-a-time, see rollup.ts): normally computed while loading;
+   * otherwise here, from the loaded samples. Null where that does not apply: inside
+   * subqueries, with `@`, or with non-constant parameters.
    */
   private precomputed(
     e: Call,
@@ -1306,32 +1505,29 @@ class Evaluator {
     const constant = e.args.every((a, i) => i === mi || unwrapParens(a).type === 'numberLiteral');
     if (constant) {
       const steps = Math.floor((this.end - this.start) / this.step) + 1;
+      const grid: StepGrid = { start: this.start, step: this.step, steps };
       const loaded = this.data.get(arg.selector) ?? [];
       const vals = new Float64Array(loaded.length * steps);
       const has = new Uint8Array(loaded.length * steps);
       const samples = new Float64Array(steps);
-      const w: RangeWindow = { start: 0, end: 0, rangeMs: arg.range, evalT: 0 };
       for (let i = 0; i < loaded.length; i++) {
         const { ts, vs, metric } = loaded[i];
-        let lo = 0;
-        let hi = 0;
-        let seen = false;
-        for (let k = 0; k < steps; k++) {
-          const t = this.start + k * this.step;
-          const ref = t - arg.selector.offset;
-          while (hi < ts.length && ts[hi] <= ref) hi++;
-          while (lo < hi && ts[lo] <= ref - arg.range) lo++;
-          if (hi <= lo) continue;
-          seen = true;
-          samples[k] += hi - lo;
-          w.start = ref - arg.range;
-          w.end = ref;
-          w.evalT = t;
-          const v = fn(ts, vs, lo, hi, w, params);
-          if (v === null) continue;
-          vals[i * steps + k] = v;
-          has[i * steps + k] = 1;
-        }
+        const off = arg.selector.offset;
+        const at = i * steps;
+        const seen = rollupRow(
+          ts,
+          vs,
+          ts.length,
+          grid,
+          arg.range,
+          off,
+          fn,
+          params,
+          vals,
+          has,
+          at,
+          samples,
+        );
         if (seen && checkCounter) this.checkCounterName(metric, e.args[mi].pos);
       }
       table = { steps, vals, has, samples };

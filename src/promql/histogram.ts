@@ -6,6 +6,7 @@
 
 import { Labels, METRIC_NAME } from '../model/labels.js';
 import { parseNumber } from './parser/lex.js';
+import type { GroupTable } from './rollup.js';
 import type { Sample } from './value.js';
 
 /** Reports an annotation: kind and text without the `PromQL …:` prefix. */
@@ -76,31 +77,172 @@ function prepare(buckets: Bucket[]): { buckets: Bucket[]; forced: boolean } {
   return { buckets: merged, forced };
 }
 
-/** The q-quantile of classic buckets, or NaN. */
-export function bucketQuantile(q: number, raw: Bucket[]): { v: number; forced: boolean } {
-  if (q !== q) return { v: NaN, forced: false };
-  if (q < 0) return { v: -Infinity, forced: false };
-  if (q > 1) return { v: Infinity, forced: false };
-  const sorted = raw.slice().sort((a, b) => a.ub - b.ub);
-  if (sorted[sorted.length - 1].ub !== Infinity) return { v: NaN, forced: false };
-  const { buckets, forced } = prepare(sorted);
-  if (buckets.length < 2) return { v: NaN, forced: false };
-  const observations = buckets[buckets.length - 1].count;
-  if (observations === 0) return { v: NaN, forced: false };
+/** Whether the last {@link bucketQuantileSorted} had to fix the counts' monotonicity. */
+export const QUANTILE_FIX = { forced: false };
+
+/**
+ * The q-quantile of `m` classic buckets given as upper bounds `ub` (ascending) and
+ * cumulative counts `cnt`, or NaN (Prometheus's `bucketQuantile`). Works in place: equal
+ * bounds are merged and the counts are fixed for tiny precision errors and monotonicity.
+ * Sets {@link QUANTILE_FIX}.
+ */
+export function bucketQuantileSorted(
+  q: number,
+  ub: Float64Array,
+  cnt: Float64Array,
+  m: number,
+): number {
+  QUANTILE_FIX.forced = false;
+  if (q !== q) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  if (ub[m - 1] !== Infinity) return NaN;
+  let n = 0;
+  for (let i = 0; i < m; i++) {
+    if (n > 0 && ub[n - 1] === ub[i]) {
+      cnt[n - 1] += cnt[i];
+    } else {
+      ub[n] = ub[i];
+      cnt[n] = cnt[i];
+      n++;
+    }
+  }
+  let prev = cnt[0];
+  for (let i = 1; i < n; i++) {
+    const cur = cnt[i];
+    const delta = Math.abs(cur - prev);
+    if (delta === 0) continue;
+    if (delta / cur <= 1e-12) cnt[i] = prev;
+    else prev = cur;
+  }
+  let forced = false;
+  let max = cnt[0];
+  for (let i = 1; i < n; i++) {
+    if (cnt[i] > max) max = cnt[i];
+    else if (cnt[i] < max) {
+      cnt[i] = max;
+      forced = true;
+    }
+  }
+  if (n < 2) return NaN;
+  const observations = cnt[n - 1];
+  if (observations === 0) return NaN;
+  QUANTILE_FIX.forced = forced;
   let rank = q * observations;
   let b = 0;
-  while (b < buckets.length - 1 && !(buckets[b].count >= rank)) b++;
-  if (b === buckets.length - 1) return { v: buckets[buckets.length - 2].ub, forced };
-  if (b === 0 && buckets[0].ub <= 0) return { v: buckets[0].ub, forced };
+  while (b < n - 1 && !(cnt[b] >= rank)) b++;
+  if (b === n - 1) return ub[n - 2];
+  if (b === 0 && ub[0] <= 0) return ub[0];
   let start = 0;
-  const end = buckets[b].ub;
-  let count = buckets[b].count;
+  const end = ub[b];
+  let count = cnt[b];
   if (b > 0) {
-    start = buckets[b - 1].ub;
-    count -= buckets[b - 1].count;
-    rank -= buckets[b - 1].count;
+    start = ub[b - 1];
+    count -= cnt[b - 1];
+    rank -= cnt[b - 1];
   }
-  return { v: start + (end - start) * (rank / count), forced };
+  return start + (end - start) * (rank / count);
+}
+
+/** The q-quantile of classic buckets, or NaN. */
+export function bucketQuantile(q: number, raw: Bucket[]): { v: number; forced: boolean } {
+  const sorted = raw.slice().sort((a, b) => a.ub - b.ub);
+  const ub = new Float64Array(sorted.length);
+  const cnt = new Float64Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    ub[i] = sorted[i].ub;
+    cnt[i] = sorted[i].count;
+  }
+  const v = bucketQuantileSorted(q, ub, cnt, sorted.length);
+  return { v, forced: QUANTILE_FIX.forced };
+}
+
+/** One histogram of a {@link HistogramSteps}: its bucket groups in bound order. */
+interface StepHistogram {
+  metric: Labels;
+  name: string;
+  groups: Int32Array;
+  ubs: Float64Array;
+}
+
+/**
+ * histogram_quantile over an aggregation's results for all steps of a range query (a
+ * {@link GroupTable}): which group is which bucket of which histogram is worked out once,
+ * and each step reads its bucket counts from the table into reused arrays. Gives what
+ * {@link histogramQuantile} gives on that step's vector.
+ */
+export class HistogramSteps {
+  private readonly hists: StepHistogram[] = [];
+  /** Groups whose `le` is missing or malformed, with the label values for the warning. */
+  private readonly malformed: { group: number; le: string; name: string }[] = [];
+  private readonly ub: Float64Array;
+  private readonly cnt: Float64Array;
+
+  constructor(labels: readonly Labels[]) {
+    const byKey = new Map<string, { metric: Labels; name: string; members: Bucket[] }>();
+    for (let j = 0; j < labels.length; j++) {
+      const m = labels[j];
+      const le = m.get('le');
+      const ub = le === '' ? null : parseNumber(le);
+      if (ub === null || ub !== ub) {
+        this.malformed.push({ group: j, le, name: m.get(METRIC_NAME) });
+        continue;
+      }
+      const metric = m.without('le', METRIC_NAME);
+      const key = metric.key();
+      let h = byKey.get(key);
+      if (!h) byKey.set(key, (h = { metric, name: m.get(METRIC_NAME), members: [] }));
+      // `count` holds the group index here.
+      h.members.push({ ub, count: j });
+    }
+    let most = 0;
+    for (const h of byKey.values()) {
+      h.members.sort((a, b) => a.ub - b.ub);
+      most = Math.max(most, h.members.length);
+      this.hists.push({
+        metric: h.metric,
+        name: h.name,
+        groups: Int32Array.from(h.members, (b) => b.count),
+        ubs: Float64Array.from(h.members, (b) => b.ub),
+      });
+    }
+    this.ub = new Float64Array(most);
+    this.cnt = new Float64Array(most);
+  }
+
+  /** histogram_quantile(q, ·) at step `k` of `g`. */
+  quantile(q: number, g: GroupTable, k: number, annotate: Annotate): Sample[] {
+    const { val, cnt: present, steps } = g;
+    for (const x of this.malformed) {
+      if (present[x.group * steps + k] === 0) continue;
+      annotate(
+        'warn',
+        `bucket label "le" is missing or has a malformed value of ${JSON.stringify(x.le)} for metric name ${JSON.stringify(x.name)}`,
+      );
+    }
+    const out: Sample[] = [];
+    const { ub, cnt } = this;
+    for (const h of this.hists) {
+      let m = 0;
+      for (let i = 0; i < h.groups.length; i++) {
+        const at = h.groups[i] * steps + k;
+        if (present[at] === 0) continue;
+        ub[m] = h.ubs[i];
+        cnt[m] = val[at];
+        m++;
+      }
+      if (m === 0) continue;
+      const v = bucketQuantileSorted(q, ub, cnt, m);
+      if (QUANTILE_FIX.forced) {
+        annotate(
+          'info',
+          `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(h.name)}`,
+        );
+      }
+      out.push({ metric: h.metric, v, t: 0, dropName: false });
+    }
+    return out;
+  }
 }
 
 /** histogram_quantile(q, v) over classic buckets. */

@@ -1,0 +1,182 @@
+/**
+ * Series-at-a-time evaluation for range queries, as VictoriaMetrics's rollups: a range
+ * function over a plain matrix selector is computed for every step while the series'
+ * samples are read once, sliding the left-open window `(ref - range, ref]` over them with
+ * two indices; an order-free aggregation on top adds each series' step values into
+ * per-group typed arrays. Nothing is allocated per step or per sample.
+ *
+ * Grid: step k evaluates at `start + k * step`; a series' step values live in a row of
+ * `steps` numbers plus a `has` flag per step (no output at that step when 0).
+ * @module
+ */
+
+import type { Labels } from '../model/labels.js';
+import { groupKeyFn, groupLabels } from './aggregations.js';
+import type { RangeFn, RangeWindow } from './functions.js';
+import { KAHAN, kahanSumInc } from './mathutil.js';
+
+/** The evaluation times of a range query. */
+export interface StepGrid {
+  start: number;
+  step: number;
+  steps: number;
+}
+
+/**
+ * Evaluates `fn` over one series at every step of `grid`: the window of step k is
+ * `(ref - range, ref]` with `ref = start + k * step - offset`. Writes `vals`/`has` at
+ * `[at, at + steps)`, adds each window's sample count to `samples[k]`, and returns whether
+ * any window held a sample. `ts`/`vs` hold the series' first `n` samples in time order.
+ */
+export function rollupRow(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  grid: StepGrid,
+  range: number,
+  offset: number,
+  fn: RangeFn,
+  params: number[],
+  vals: Float64Array,
+  has: Uint8Array,
+  at: number,
+  samples: Float64Array,
+): boolean {
+  const { start, step, steps } = grid;
+  const w: RangeWindow = { start: 0, end: 0, rangeMs: range, evalT: 0 };
+  let lo = 0;
+  let hi = 0;
+  let seen = false;
+  for (let k = 0; k < steps; k++) {
+    const t = start + k * step;
+    const ref = t - offset;
+    while (hi < n && ts[hi] <= ref) hi++;
+    const from = ref - range;
+    while (lo < hi && ts[lo] <= from) lo++;
+    if (hi <= lo) {
+      has[at + k] = 0;
+      continue;
+    }
+    seen = true;
+    samples[k] += hi - lo;
+    w.start = from;
+    w.end = ref;
+    w.evalT = t;
+    const v = fn(ts, vs, lo, hi, w, params);
+    if (v === null) {
+      has[at + k] = 0;
+      continue;
+    }
+    vals[at + k] = v;
+    has[at + k] = 1;
+  }
+  return seen;
+}
+
+/** Aggregations that {@link GroupAccumulator} computes. */
+export type StepAggregationOp = 'sum' | 'count' | 'min' | 'max' | 'group';
+
+/** An aggregation's result at every step: group-major values and input counts. */
+export interface GroupTable {
+  labels: Labels[];
+  steps: number;
+  /** `[group * steps + step]`. */
+  val: Float64Array;
+  /** Input series with a value, per group and step; 0 means no output. */
+  cnt: Float64Array;
+}
+
+/**
+ * Aggregates series rows into per-group rows for all steps at once. Each group adds its
+ * series in the order they are given, as the per-step aggregation adds its input vector
+ * (Kahan–Neumaier sums for `sum`, Go's NaN rules for `min`/`max`).
+ */
+export class GroupAccumulator {
+  private readonly op: StepAggregationOp;
+  private readonly steps: number;
+  private readonly grouping: readonly string[];
+  private readonly without: boolean;
+  private readonly keyOf: (m: Labels) => string;
+  private readonly byKey = new Map<string, number>();
+  private readonly labels: Labels[] = [];
+  private val: Float64Array;
+  private c: Float64Array;
+  private cnt: Float64Array;
+
+  constructor(op: StepAggregationOp, grouping: readonly string[], without: boolean, steps: number) {
+    this.op = op;
+    this.steps = steps;
+    this.grouping = grouping;
+    this.without = without;
+    this.keyOf = groupKeyFn(grouping, without);
+    const size = 16 * steps;
+    this.val = new Float64Array(size);
+    this.c = new Float64Array(size);
+    this.cnt = new Float64Array(size);
+  }
+
+  /** The index of the group of a series with labels `m`, made on first sight. */
+  groupOf(m: Labels): number {
+    const key = this.keyOf(m);
+    let j = this.byKey.get(key);
+    if (j !== undefined) return j;
+    j = this.labels.length;
+    this.byKey.set(key, j);
+    this.labels.push(groupLabels(m, this.grouping, this.without));
+    if ((j + 1) * this.steps > this.val.length) {
+      const size = this.val.length * 2;
+      this.val = grow(this.val, size);
+      this.c = grow(this.c, size);
+      this.cnt = grow(this.cnt, size);
+    }
+    return j;
+  }
+
+  /** Adds a series' row (`vals`/`has` at `[at, at + steps)`) into group `j`. */
+  add(j: number, vals: Float64Array, has: Uint8Array, at: number): void {
+    const steps = this.steps;
+    const { op, val, c, cnt } = this;
+    const g = j * steps;
+    for (let k = 0; k < steps; k++) {
+      if (has[at + k] === 0) continue;
+      const f = vals[at + k];
+      const x = g + k;
+      if (cnt[x] === 0) {
+        val[x] = f;
+      } else if (op === 'sum') {
+        kahanSumInc(f, val[x], c[x]);
+        val[x] = KAHAN.sum;
+        c[x] = KAHAN.c;
+      } else if (op === 'max') {
+        if (val[x] < f || val[x] !== val[x]) val[x] = f;
+      } else if (op === 'min') {
+        if (val[x] > f || val[x] !== val[x]) val[x] = f;
+      }
+      cnt[x]++;
+    }
+  }
+
+  /** The groups' results; the accumulator is not used afterwards. */
+  finish(): GroupTable {
+    const size = this.labels.length * this.steps;
+    const { op, val, c, cnt } = this;
+    for (let x = 0; x < size; x++) {
+      if (cnt[x] === 0) continue;
+      if (op === 'sum') val[x] += c[x];
+      else if (op === 'count') val[x] = cnt[x];
+      else if (op === 'group') val[x] = 1;
+    }
+    return {
+      labels: this.labels,
+      steps: this.steps,
+      val: val.subarray(0, size),
+      cnt: cnt.subarray(0, size),
+    };
+  }
+}
+
+function grow(a: Float64Array, size: number): Float64Array {
+  const b = new Float64Array(size);
+  b.set(a);
+  return b;
+}
