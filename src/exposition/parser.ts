@@ -28,7 +28,7 @@
  * @module
  */
 
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { ParseError } from '../model/errors.js';
 import { Labels, LabelsBuilder, METRIC_NAME } from '../model/labels.js';
 import { parseFloatBytes, parseIntTimestampBytes } from './float.js';
@@ -215,6 +215,10 @@ export class ExpositionParser<K = unknown> {
 
   /** Whether the whole body is valid UTF-8 (checked once, natively), so values need no check. */
   private bodyIsUtf8: boolean;
+  /** Whether the whole body is ASCII (checked once, natively), so every value decodes as latin1. */
+  private bodyIsAscii: boolean;
+  /** The body, for comparing four bytes at a time (common prefixes, interned strings). */
+  private view: DataView;
   /** Bytes that end the fast scan of a label value: STOP_UTF8 or STOP_ANY. */
   private stopTable: Uint8Array;
 
@@ -223,6 +227,33 @@ export class ExpositionParser<K = unknown> {
   private scratchValues: string[];
   /** Labels collected by the last {@link labels} call, for {@link exposedEmpty}. */
   private scratchCount = 0;
+  /** The series (by `seriesSeq`) whose strings the scratch arrays hold, or -1. */
+  private scratchSeq = -1;
+  /** How many leading scratch names are known to be in strictly ascending order. */
+  private scratchSorted = 0;
+
+  /**
+   * Text mode: the last series line parsed forward, whose label offsets `lbl` holds, as a
+   * template for the next one. Lines of a family repeat the name and the leading labels, so
+   * the forward parse first measures the bytes the line shares with this one (four at a
+   * time) and tokenises only from where they differ. `prevKeyLen` 0 means no template.
+   */
+  private prevStart = 0;
+  private prevNameLen = 0;
+  private prevKeyLen = 0;
+  private prevNLabels = 0;
+  private prevEscapes = false;
+  /** Numbers the series lines parsed forward; the current one is `seriesSeq`. */
+  private seriesSeq = 0;
+  /**
+   * The current series shares its name and its first `sharedLabels` labels, byte for byte,
+   * with the series numbered `sharedSeq` (-1: nothing shared), so labels() can take their
+   * strings from the scratch arrays when they still hold that series.
+   */
+  private sharedSeq = -1;
+  private sharedLabels = 0;
+  /** The number of the current series when it was parsed forward, else -1. */
+  private curSeq = -1;
   /** Interned names and short values, kept across reset() so repeat scrapes allocate less. */
   private readonly strings: StringTable;
 
@@ -291,13 +322,15 @@ export class ExpositionParser<K = unknown> {
     this.textStart = 0;
     this.textEnd = 0;
     this.mtype = 'untyped';
-    this.bodyIsUtf8 = isUtf8(buf);
+    this.bodyIsAscii = isAscii(buf);
+    this.bodyIsUtf8 = this.bodyIsAscii || isUtf8(buf);
     this.stopTable = this.bodyIsUtf8 ? STOP_UTF8 : STOP_ANY;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
     this.validator = this.om && opts.strict !== false ? new OpenMetricsValidator() : null;
     this.scratchNames = [];
     this.scratchValues = [];
     this.window = new BodyWindow(this.buf);
-    this.strings = new StringTable(this.window);
+    this.strings = new StringTable(this.window, this.view);
     this.knownKeys = null;
     this.knownValue = undefined;
     this.labelsPending = false;
@@ -339,8 +372,13 @@ export class ExpositionParser<K = unknown> {
     this.eof = false;
     this.nLabels = 0;
     this.hasExemplar = false;
-    this.bodyIsUtf8 = isUtf8(buf);
+    this.bodyIsAscii = isAscii(buf);
+    this.bodyIsUtf8 = this.bodyIsAscii || isUtf8(buf);
     this.stopTable = this.bodyIsUtf8 ? STOP_UTF8 : STOP_ANY;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    this.prevKeyLen = 0;
+    this.sharedSeq = -1;
+    this.scratchSeq = -1;
     this.validator?.reset();
     // The keys just read become the expected keys of the next body. A body that yielded
     // none (such as the empty one a scraper resets to after a scrape) leaves them alone.
@@ -356,6 +394,7 @@ export class ExpositionParser<K = unknown> {
     this.rescans = 0;
     this.curKey = null;
     this.window.reset(this.buf);
+    this.strings.reset(this.view);
   }
 
   /** 1-based line of the current entry. */
@@ -371,6 +410,8 @@ export class ExpositionParser<K = unknown> {
     this.knownValue = undefined;
     this.labelsPending = false;
     this.curKey = null;
+    this.curSeq = -1;
+    this.sharedSeq = -1;
     if (this.eof) return EntryType.EOF;
     const t = this.om ? this.nextOpenMetrics() : this.nextText();
     if (t === EntryType.EOF) this.eof = true;
@@ -411,9 +452,12 @@ export class ExpositionParser<K = unknown> {
     if (this.labelsPending) this.rescanSeries();
     const names = this.scratchNames;
     const values = this.scratchValues;
-    const n = this.collectLabels(names, values, 0, this.nLabels, true);
+    // The strings of labels shared with the series the scratch arrays hold stay where they are.
+    const keep = this.sharedSeq >= 0 && this.sharedSeq === this.scratchSeq ? this.sharedLabels : -1;
+    const n = this.collectLabels(names, values, 0, this.nLabels, true, keep);
     this.scratchCount = n;
-    return this.finishLabels(names, values, n, b);
+    this.scratchSeq = this.curSeq;
+    return this.finishLabels(names, values, n, b, keep);
   }
 
   /**
@@ -445,9 +489,17 @@ export class ExpositionParser<K = unknown> {
     if (!this.hasExemplar) return null;
     const names = this.scratchNames;
     const values = this.scratchValues;
-    const n = this.collectLabels(names, values, this.exStart, this.exStart + this.nExLabels, false);
+    const n = this.collectLabels(
+      names,
+      values,
+      this.exStart,
+      this.exStart + this.nExLabels,
+      false,
+      -1,
+    );
+    this.scratchSeq = -1;
     return {
-      labels: this.finishLabels(names, values, n, undefined),
+      labels: this.finishLabels(names, values, n, undefined, -1),
       value: this.exVal,
       timestamp: this.exHasTs ? this.exTs : null,
     };
@@ -752,26 +804,92 @@ export class ExpositionParser<K = unknown> {
     this.labelsPending = false;
   }
 
-  /** The forward parse of a text sample line: validates everything, records label offsets. */
-  private textSeriesForward(i: number): EntryType {
+  /**
+   * The forward parse of a text sample line: validates everything, records label offsets.
+   * The bytes the line shares with the template line (see `prevKeyLen`) were validated
+   * there and tokenise the same way, so the name and every label that lies wholly inside
+   * them are taken over (offsets shifted), and tokenising resumes at the last label name
+   * that starts before the first differing byte, in the state the template's parse had there.
+   */
+  private textSeriesForward(start: number): EntryType {
     const buf = this.buf;
     const len = this.len;
-    this.nameStart = i;
-    i++;
-    while (i < len && CLASS[buf[i]] & M_CHAR) i++;
-    this.nameEnd = i;
-    this.keyEnd = i;
-    this.nLabels = 0;
+    this.nameStart = start;
     this.escapes = false;
     this.hasExemplar = false;
+    const seq = ++this.seriesSeq;
+    this.curSeq = seq;
+    const pk = this.prevKeyLen;
+    const ps = this.prevStart;
+    const same = pk === 0 ? 0 : commonPrefix(this.view, ps, start, Math.min(pk, len - start));
+    this.prevKeyLen = 0; // `lbl` is rewritten now: a line that fails leaves no template
+    this.sharedSeq = -1;
+    let i: number;
+    let n = 0;
+    if (same > this.prevNameLen) {
+      // The name and the byte after it are the template's: the name ends where it did.
+      const a = this.lbl;
+      const pn = this.prevNLabels;
+      const delta = start - ps;
+      this.nameEnd = start + this.prevNameLen;
+      this.sharedSeq = seq - 1;
+      if (same === pk && buf[ps + pk - 1] === RBRACE) {
+        // The whole key repeats.
+        n = pn;
+        for (let k = 0; k < pn << 2; k++) a[k] += delta;
+        this.sharedLabels = n;
+        this.nLabels = n;
+        this.escapes = this.prevEscapes;
+        i = start + pk;
+        this.keyEnd = i;
+        this.textValueAndTimestamp(i);
+        this.keepTemplate(start);
+        return EntryType.Series;
+      }
+      // Template labels whose first name byte is shared: the parse reached it in the same
+      // state (it looked at that byte, not past it, to skip blanks and the comma before it).
+      let named = 0;
+      while (named < pn && a[named << 2] - ps < same) named++;
+      if (named > 0) {
+        n = named - 1;
+        const resume = a[n << 2] + delta;
+        for (let k = 0; k < n << 2; k++) a[k] += delta;
+        this.sharedLabels = n;
+        this.escapes = n > 0 && this.prevEscapes; // may over-report: only costs a search
+        i = this.textLabels(resume, n);
+        this.keyEnd = i;
+        this.textValueAndTimestamp(i);
+        this.keepTemplate(start);
+        return EntryType.Series;
+      }
+      this.sharedLabels = 0;
+      i = this.nameEnd;
+    } else {
+      // Bytes before `same` are a prefix of the template's name: name characters.
+      i = start + (same > 1 ? same : 1);
+      while (i < len && CLASS[buf[i]] & M_CHAR) i++;
+      this.nameEnd = i;
+    }
+    this.keyEnd = i;
+    this.nLabels = 0;
     let c = buf[i];
     while (c === SP || c === TAB) c = buf[++i];
     if (c === LBRACE) {
-      i = this.textLabels(i + 1);
+      i = this.textLabels(i + 1, 0);
       this.keyEnd = i;
     }
     this.textValueAndTimestamp(i);
+    this.keepTemplate(start);
     return EntryType.Series;
+  }
+
+  /** Makes the series line just parsed forward, starting at `start`, the next template. */
+  private keepTemplate(start: number): void {
+    this.prevStart = start;
+    this.prevNameLen = this.nameEnd - start;
+    this.prevKeyLen = this.keyEnd - start;
+    this.prevNLabels = this.nLabels;
+    this.prevEscapes = this.escapes;
   }
 
   /**
@@ -814,13 +932,13 @@ export class ExpositionParser<K = unknown> {
 
   /**
    * Label pairs after `{` in text mode. Blanks may surround every token, commas are
-   * optional between pairs (as in promparse) and one may trail. Returns the offset after `}`.
+   * optional between pairs (as in promparse) and one may trail. Labels are stored from slot
+   * `n` on (slots before it are already filled). Returns the offset after `}`.
    */
-  private textLabels(i: number): number {
+  private textLabels(i: number, n: number): number {
     const buf = this.buf;
     const len = this.len;
     const stop = this.stopTable;
-    let n = 0;
     for (;;) {
       let c = buf[i];
       while (c === SP || c === TAB) c = buf[++i];
@@ -933,36 +1051,53 @@ export class ExpositionParser<K = unknown> {
   // ---------------------------------------------------------------------------------------
   // Label materialisation (the cache-miss path).
 
-  /** Decodes labels [from, to) into names/values; with `withName`, `__name__` comes first. */
+  /**
+   * Decodes labels [from, to) into names/values; with `withName`, `__name__` comes first.
+   * With `keep` >= 0 the name and the first `keep` labels are already in place (`from` is 0).
+   */
   private collectLabels(
     names: string[],
     values: string[],
     from: number,
     to: number,
     withName: boolean,
+    keep: number,
   ): number {
     const buf = this.buf;
     const a = this.lbl;
     const strings = this.strings;
     let n = 0;
+    let k = from;
     if (withName) {
-      names[0] = METRIC_NAME;
-      const ns = this.nameStart;
-      const ne = this.nameEnd;
-      values[0] =
-        ne - ns <= MAX_INTERNED_VALUE ? strings.get(buf, ns, ne) : buf.latin1Slice(ns, ne);
+      if (keep < 0) {
+        names[0] = METRIC_NAME;
+        const ns = this.nameStart;
+        const ne = this.nameEnd;
+        values[0] =
+          ne - ns <= MAX_INTERNED_VALUE ? strings.get(buf, ns, ne) : buf.latin1Slice(ns, ne);
+      }
       n = 1;
     }
-    for (let k = from; k < to; k++) {
+    if (keep > 0) {
+      k += keep;
+      n += keep;
+    }
+    // Without a backslash or a non-ASCII byte a value is its bytes, one char each.
+    const plain = this.bodyIsAscii && !this.escapes;
+    for (; k < to; k++) {
       const o = k << 2;
       names[n] = strings.get(buf, a[o], a[o + 1]);
       const vs = a[o + 2];
       const ve = a[o + 3];
       // Short values repeat across series (le, status codes, directions): intern those.
-      let v = ve - vs <= MAX_INTERNED_VALUE ? strings.getValue(buf, vs, ve) : null;
+      let v = ve - vs <= MAX_INTERNED_VALUE ? strings.getValue(buf, vs, ve, plain) : null;
       if (v === null) {
-        const raw = buf.utf8Slice(vs, ve);
-        v = this.escapes && raw.indexOf('\\') >= 0 ? decodeLabelValue(raw) : raw;
+        if (plain) {
+          v = buf.latin1Slice(vs, ve);
+        } else {
+          const raw = buf.utf8Slice(vs, ve);
+          v = this.escapes && raw.indexOf('\\') >= 0 ? decodeLabelValue(raw) : raw;
+        }
       }
       values[n] = v;
       n++;
@@ -970,34 +1105,37 @@ export class ExpositionParser<K = unknown> {
     return n;
   }
 
-  /** Sorts, rejects duplicate names, drops empty values and builds the Labels. */
+  /**
+   * Sorts, rejects duplicate names, drops empty values and builds the Labels. Names come
+   * mostly in order already, which one compare per label confirms (strictly ascending also
+   * means no duplicates); `keep` >= 0 says the first keep + 1 names are those of the last call.
+   */
   private finishLabels(
     names: string[],
     values: string[],
     n: number,
     b: LabelsBuilder | undefined,
+    keep: number,
   ): Labels {
-    const idx = sortedIndex(names, n);
-    for (let k = 1; k < n; k++) {
-      if (names[idx[k]] === names[idx[k - 1]]) {
-        throw new ParseError(
-          `label name ${JSON.stringify(names[idx[k]])} is not unique`,
-          this.curLine,
-          1,
-        );
+    let sorted = keep >= 0 ? Math.min(this.scratchSorted, keep + 1) : 1;
+    while (sorted < n && names[sorted - 1] < names[sorted]) sorted++;
+    this.scratchSorted = sorted;
+    if (sorted < n) {
+      const idx = sortedIndex(names, n);
+      for (let k = 1; k < n; k++) {
+        if (names[idx[k]] === names[idx[k - 1]]) {
+          throw new ParseError(
+            `label name ${JSON.stringify(names[idx[k]])} is not unique`,
+            this.curLine,
+            1,
+          );
+        }
       }
+      if (b) return builtLabels(b, names, values, n);
+      return Labels.fromSortedPairs(pairsByIndex(names, values, idx, n));
     }
-    if (b) {
-      b.reset();
-      for (let k = 0; k < n; k++) b.set(names[k], values[k]);
-      return b.labels();
-    }
-    const pairs: string[] = [];
-    for (let k = 0; k < n; k++) {
-      const v = values[idx[k]];
-      if (v !== '') pairs.push(names[idx[k]], v);
-    }
-    return Labels.fromSortedPairs(pairs);
+    if (b) return builtLabels(b, names, values, n);
+    return Labels.fromSortedPairs(sortedPairs(names, values, n));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1279,98 +1417,120 @@ const MAX_INTERNED_VALUE = 128;
 
 /**
  * A small direct-mapped cache from ASCII byte ranges to strings: label names and short
- * values recur on every line, and a hit costs one hash and one compare instead of a native
+ * values recur on every line, and a hit costs a hash and a compare instead of a native
  * slice call and a new string (Labels keep these strings, so sharing them saves memory).
- * Fixed size, so memory stays bounded. Short ranges are hashed and compared byte by byte;
- * longer ones (metric names) hash a sample of their bytes and compare natively
- * (BodyWindow), since a JavaScript loop over every byte would cost more than the slice.
+ * Fixed size, so memory stays bounded. Hashing and comparing read four bytes at a time
+ * through a DataView (a JavaScript loop over single bytes cost more than the slice it
+ * saved). Each slot remembers where in the current body its string was last seen, so a
+ * compare is body bytes against body bytes; a slot not seen in this body yet is compared
+ * with its string once.
  */
 class StringTable {
   private readonly keys: string[] = new Array<string>(STRING_TABLE_SIZE).fill('');
   private readonly hashes = new Int32Array(STRING_TABLE_SIZE);
+  /** 1 + the offset in the current body where the slot's string was seen; 0: not yet. */
+  private readonly seenAt = new Int32Array(STRING_TABLE_SIZE);
   private readonly window: BodyWindow;
+  private view: DataView;
 
-  constructor(window: BodyWindow) {
+  constructor(window: BodyWindow, view: DataView) {
     this.window = window;
+    this.view = view;
+  }
+
+  /** Switches to a new body (its DataView). */
+  reset(view: DataView): void {
+    this.view = view;
+    this.seenAt.fill(0);
   }
 
   /** The string for ASCII bytes buf[s, e) (names are always ASCII). */
   get(buf: Latin1Buffer, s: number, e: number): string {
-    const h = e - s <= SHORT_STRING ? hashBytes(buf, s, e) : hashSample(buf, s, e);
-    const slot = (h ^ (h >>> 15)) & (STRING_TABLE_SIZE - 1);
+    const view = this.view;
+    const n = e - s;
+    const h = hashRange(view, s, e);
+    const slot = h & (STRING_TABLE_SIZE - 1);
     const k = this.keys[slot];
-    if (this.hashes[slot] === h && this.equals(k, buf, s, e)) return k;
-    const str = buf.latin1Slice(s, e);
-    this.keys[slot] = str;
-    this.hashes[slot] = h;
-    return str;
-  }
-
-  /** Like get() for a raw label value; null when it holds a backslash or a non-ASCII byte. */
-  getValue(buf: Latin1Buffer, s: number, e: number): string | null {
-    let h: number;
-    if (e - s <= SHORT_STRING) {
-      h = 0x811c9dc5 ^ (e - s);
-      for (let i = s; i < e; i++) {
-        const c = buf[i];
-        if (c === BACKSLASH || c >= 0x80) return null;
-        h = Math.imul(h ^ c, 0x01000193);
-      }
-    } else {
-      // A cached string is plain ASCII, so bytes equal to it are too: check only on a miss.
-      h = hashSample(buf, s, e);
-    }
-    const slot = (h ^ (h >>> 15)) & (STRING_TABLE_SIZE - 1);
-    const k = this.keys[slot];
-    if (this.hashes[slot] === h && this.equals(k, buf, s, e)) return k;
-    if (e - s > SHORT_STRING) {
-      for (let i = s; i < e; i++) {
-        const c = buf[i];
-        if (c === BACKSLASH || c >= 0x80) return null;
+    if (this.hashes[slot] === h && k.length === n) {
+      const at = this.seenAt[slot] - 1;
+      if (at >= 0) {
+        if (at === s || equalRanges(view, at, s, n)) return k;
+      } else if (n <= SHORT_STRING ? equalsAscii(k, buf, s) : this.window.equals(k, s, e)) {
+        this.seenAt[slot] = s + 1;
+        return k;
       }
     }
     const str = buf.latin1Slice(s, e);
     this.keys[slot] = str;
     this.hashes[slot] = h;
+    this.seenAt[slot] = s + 1;
     return str;
   }
 
-  /** Whether `k` spells buf[s, e). */
-  private equals(k: string, buf: Uint8Array, s: number, e: number): boolean {
-    if (k.length !== e - s) return false;
-    return e - s <= SHORT_STRING ? equalsAscii(k, buf, s) : this.window.equals(k, s, e);
+  /**
+   * Like get() for a raw label value; null when it holds a backslash or a non-ASCII byte.
+   * `plain` says the caller knows it holds neither.
+   */
+  getValue(buf: Latin1Buffer, s: number, e: number, plain: boolean): string | null {
+    if (s === e) return '';
+    if (!plain) {
+      for (let i = s; i < e; i++) {
+        const c = buf[i];
+        if (c === BACKSLASH || c >= 0x80) return null;
+      }
+    }
+    return this.get(buf, s, e);
   }
 }
 
-/** Longest string (bytes) hashed and compared in JavaScript by StringTable. */
+/** Longest string (bytes) compared in JavaScript by StringTable the first time in a body. */
 const SHORT_STRING = 12;
 
-/** FNV-1a of buf[s, e), seeded with the length. */
-function hashBytes(buf: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5 ^ (e - s);
-  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  return h;
-}
+const STRING_TABLE_SIZE = 4096;
 
 /**
- * FNV-1a of the length and eight bytes of buf[s, e) (e - s > 8): both ends, where names
- * differ most (`_bucket`, `_sum`), and two inside. Equal hashes are compared in full.
+ * A 32-bit hash of the bytes [s, e), read four at a time: all of them up to 16 bytes;
+ * beyond, both ends (where metric names differ most: `_bucket`, `_sum`) and the middle,
+ * equal hashes being compared in full anyway. Mixed at the end, as the low bits pick the slot.
  */
-function hashSample(buf: Uint8Array, s: number, e: number): number {
+function hashRange(view: DataView, s: number, e: number): number {
   const n = e - s;
   let h = 0x811c9dc5 ^ n;
-  h = Math.imul(h ^ buf[s], 0x01000193);
-  h = Math.imul(h ^ buf[s + 1], 0x01000193);
-  h = Math.imul(h ^ buf[s + (n >> 2)], 0x01000193);
-  h = Math.imul(h ^ buf[s + (n >> 1)], 0x01000193);
-  h = Math.imul(h ^ buf[e - (n >> 2)], 0x01000193);
-  h = Math.imul(h ^ buf[e - 3], 0x01000193);
-  h = Math.imul(h ^ buf[e - 2], 0x01000193);
-  h = Math.imul(h ^ buf[e - 1], 0x01000193);
-  return h;
+  if (n < 4) {
+    for (let i = s; i < e; i++) h = Math.imul(h ^ view.getUint8(i), 0x01000193);
+  } else if (n <= 16) {
+    for (let i = s; i + 4 < e; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+    h = Math.imul(h ^ view.getInt32(e - 4, true), 0x01000193);
+  } else {
+    h = Math.imul(h ^ view.getInt32(s, true), 0x01000193);
+    h = Math.imul(h ^ view.getInt32(s + 4, true), 0x01000193);
+    h = Math.imul(h ^ view.getInt32(s + (n >> 1) - 2, true), 0x01000193);
+    h = Math.imul(h ^ view.getInt32(e - 8, true), 0x01000193);
+    h = Math.imul(h ^ view.getInt32(e - 4, true), 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
 }
 
-const STRING_TABLE_SIZE = 4096;
+/** Whether the n bytes at `a` equal the n bytes at `b`, compared four at a time. */
+function equalRanges(view: DataView, a: number, b: number, n: number): boolean {
+  if (n < 4) {
+    for (let i = 0; i < n; i++) if (view.getUint8(a + i) !== view.getUint8(b + i)) return false;
+    return true;
+  }
+  for (let i = 0; i + 4 < n; i += 4)
+    if (view.getInt32(a + i, true) !== view.getInt32(b + i, true)) return false;
+  return view.getInt32(a + n - 4, true) === view.getInt32(b + n - 4, true);
+}
+
+/** How many of the n bytes at `a` and at `b` are equal before the first that differs. */
+function commonPrefix(view: DataView, a: number, b: number, n: number): number {
+  let i = 0;
+  while (i + 4 <= n && view.getInt32(a + i, true) === view.getInt32(b + i, true)) i += 4;
+  while (i < n && view.getUint8(a + i) === view.getUint8(b + i)) i++;
+  return i;
+}
 
 /** Reports whether `k` equals the bytes at buf[s, s + k.length) (k is ASCII). */
 function equalsAscii(k: string, buf: Uint8Array, s: number): boolean {
@@ -1495,6 +1655,58 @@ function sortedIndex(names: string[], n: number): number[] {
     idx[j + 1] = x;
   }
   return idx;
+}
+
+/** Fills `b` with the labels and returns its label set (the caller keeps editing `b`). */
+function builtLabels(b: LabelsBuilder, names: string[], values: string[], n: number): Labels {
+  b.reset();
+  for (let k = 0; k < n; k++) b.set(names[k], values[k]);
+  return b.labels();
+}
+
+/**
+ * Flat pairs of labels already in order, empty values left out, in an array of exactly
+ * the right size (label sets live long; common sizes are literals, packed arrays).
+ */
+function sortedPairs(names: string[], values: string[], n: number): string[] {
+  let empty = 0;
+  for (let k = 0; k < n; k++) if (values[k] === '') empty++;
+  if (empty === 0) {
+    switch (n) {
+      case 1:
+        return [names[0], values[0]];
+      case 2:
+        return [names[0], values[0], names[1], values[1]];
+      case 3:
+        return [names[0], values[0], names[1], values[1], names[2], values[2]];
+      case 4:
+        return [names[0], values[0], names[1], values[1], names[2], values[2], names[3], values[3]];
+    }
+  }
+  const out = new Array<string>(2 * (n - empty));
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const v = values[k];
+    if (v === '') continue;
+    out[j++] = names[k];
+    out[j++] = v;
+  }
+  return out;
+}
+
+/** Flat pairs in the order of `idx`, empty values left out. */
+function pairsByIndex(names: string[], values: string[], idx: number[], n: number): string[] {
+  let empty = 0;
+  for (let k = 0; k < n; k++) if (values[k] === '') empty++;
+  const out = new Array<string>(2 * (n - empty));
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const v = values[idx[k]];
+    if (v === '') continue;
+    out[j++] = names[idx[k]];
+    out[j++] = v;
+  }
+  return out;
 }
 
 /**
