@@ -3,22 +3,14 @@
 // grow linearly, so increase(), irate() and histogram_quantile() have exact answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
+import { startPrometheus } from './support/servers.js';
 import { formatGoFloat } from '../src/exposition/format-float.js';
 import { runCli } from './support/cli.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((res) => s.close(res));
-  return port;
-}
 
 const cli = runCli;
 
@@ -178,32 +170,15 @@ test('stat, query and federate against Prometheus 2.42', async (t) => {
     join(dir, 'prometheus.yml'),
     'global: {scrape_interval: 15s, evaluation_interval: 15s}\n',
   );
-  const port = await freePort();
-  const proc = spawn(
-    prometheus,
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${data}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  const prom = await startPrometheus(null, prometheus, {
+    configFile: join(dir, 'prometheus.yml'),
+    dataDir: data,
+  });
   t.after(async () => {
-    proc.kill('SIGTERM');
-    await new Promise((res) => setTimeout(res, 300));
+    await prom.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ok = await fetch(`${url}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    assert.ok(Date.now() < deadline, 'prometheus did not become ready');
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  const url = prom.base;
   const P = `--prometheus-url=${url}`;
 
   await t.test('stat deploy -o json gives exact figures and linkerd keys', async () => {

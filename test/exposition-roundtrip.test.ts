@@ -328,21 +328,12 @@ test('the prometheus-textparse inputs survive a rewrite in both formats', async 
 // Through a real Prometheus: our text output is scraped (Go parses it), then /federate
 // writes the same samples back with Go's expfmt. Our writer must produce those bytes.
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 test('Prometheus 2.42 /federate writes exactly what our text writer writes', async (t) => {
   const { requirePeer } = await import('./support/peers.js');
   const prometheus = requirePeer(t, 'prometheus', 'prometheus');
   if (!prometheus) return;
   const { createServer } = await import('node:http');
-  const { spawn } = await import('node:child_process');
+  const { startPrometheus } = await import('./support/servers.js');
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -388,24 +379,17 @@ test('Prometheus 2.42 /federate writes exactly what our text writer writes', asy
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const targetPort = (server.address() as { port: number }).port;
   const dir = mkdtempSync(join(tmpdir(), 'federate-'));
-  const promPort = await freePort();
   writeFileSync(
     join(dir, 'prometheus.yml'),
     `global: {scrape_interval: 1s, scrape_timeout: 1s}\nscrape_configs:\n- job_name: rt\n  static_configs: [{targets: ['127.0.0.1:${targetPort}']}]\n`,
   );
-  const proc = spawn(
-    prometheus,
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  const prom = await startPrometheus(null, prometheus, {
+    configFile: join(dir, 'prometheus.yml'),
+    dataDir: join(dir, 'data'),
+  });
   t.after(async () => {
-    proc.kill('SIGTERM');
+    await prom.stop();
     server.close();
-    await new Promise((res) => setTimeout(res, 300));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -425,7 +409,7 @@ test('Prometheus 2.42 /federate writes exactly what our text writer writes', asy
   }
   const wantText = want.take().toString('utf8');
 
-  const url = `http://127.0.0.1:${promPort}/federate?match[]=${encodeURIComponent('{__name__=~"rt_.*"}')}`;
+  const url = `${prom.base}/federate?match[]=${encodeURIComponent('{__name__=~"rt_.*"}')}`;
   let got = '';
   const deadline = Date.now() + 40_000;
   while (Date.now() < deadline) {

@@ -7,9 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Labels } from '../src/model/labels.js';
@@ -18,17 +16,7 @@ import { Engine } from '../src/promql/index.js';
 import { Head } from '../src/tsdb/head.js';
 import { WebServer } from '../src/web/index.js';
 import { requirePeer } from './support/peers.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { startPrometheus, type RunningServer } from './support/servers.js';
 
 interface VectorReply {
   data: {
@@ -66,7 +54,11 @@ test(
     const prom = requirePeer(t, 'prometheus', 'prometheus');
     if (prom === null) return;
     const dir = mkdtempSync(join(tmpdir(), 'federate-prom-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    let prometheus: RunningServer | null = null;
+    t.after(async () => {
+      await prometheus?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
     // Our data: recent samples (Prometheus ingests them with their own timestamps).
     const T = Math.floor(Date.now() / 1000) * 1000 - 5000;
@@ -147,7 +139,6 @@ test(
     const { port: ourPort } = await ours.listen('127.0.0.1:0');
     t.after(() => ours.close());
 
-    const promPort = await freePort();
     const cfg = join(dir, 'prometheus.yml');
     writeFileSync(
       cfg,
@@ -168,28 +159,8 @@ test(
         '',
       ].join('\n'),
     );
-    const stderr: string[] = [];
-    const child = spawn(
-      prom,
-      [
-        `--config.file=${cfg}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    t.after(async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    });
-    const base = `http://127.0.0.1:${promPort}`;
+    prometheus = await startPrometheus(null, prom, { configFile: cfg, dataDir: join(dir, 'data') });
+    const { base, child, stderr } = prometheus;
     const ourBase = `http://127.0.0.1:${ourPort}`;
     const sel = encodeURIComponent('{job=~"linkerd-.*"}');
 
@@ -219,7 +190,7 @@ test(
     const deadline = Date.now() + 40_000;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
-      if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr.join('')}`);
+      if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr()}`);
       try {
         const r = await fetch(`${base}/api/v1/series?match[]=${sel}`);
         if (!r.ok) continue;

@@ -4,8 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
@@ -21,6 +19,7 @@ import {
 import type { TargetGroup } from '../src/discovery/index.js';
 import { FakeKubeApi, linkerdPod } from './support/fake-kube-api.js';
 import { requirePeer } from './support/peers.js';
+import { freePort, startPrometheus, watchServer } from './support/servers.js';
 
 function sdConfig(apiServer: string, extra = ''): KubernetesSdConfig {
   const cfg = loadConfig(
@@ -473,14 +472,6 @@ test('an HTTPS API server is verified against tls_config', async (t) => {
 // ---------------------------------------------------------------------------------------
 // The real Prometheus against the same fake API.
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 // The linkerd-viz `linkerd-proxy` job (reference linkerd-metrics.md §2, job 5).
 const PROXY_JOB_RELABEL = `
     relabel_configs:
@@ -568,20 +559,9 @@ test('the real Prometheus discovers the same labels from the same API', async (t
     return;
   }
 
-  const port = await freePort();
-  const proc = spawn(
-    prometheus,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  t.after(() => {
-    proc.kill('SIGTERM');
+  const prom = await startPrometheus(t, prometheus, {
+    configFile,
+    dataDir: join(dir, 'data'),
   });
 
   type ApiTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
@@ -594,7 +574,7 @@ test('the real Prometheus discovers the same labels from the same API', async (t
   await waitFor(
     'Prometheus targets',
     () => {
-      void fetch(`http://127.0.0.1:${port}/api/v1/targets`)
+      void fetch(`${prom.base}/api/v1/targets`)
         .then((r) => r.json() as Promise<{ data: typeof targets }>)
         .then((b) => (targets = b.data))
         .catch(() => {});
@@ -603,7 +583,7 @@ test('the real Prometheus discovers the same labels from the same API', async (t
     },
     30_000,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}; prometheus stderr:\n${stderr.slice(-2000)}`);
+    throw new Error(`${err.message}; prometheus stderr:\n${prom.stderr().slice(-2000)}`);
   });
   const theirs = [...targets!.activeTargets, ...targets!.droppedTargets]
     .map((x) => canonical(x.discoveredLabels))
@@ -665,21 +645,21 @@ test('vmagent discovers the same labels from the same API', async (t) => {
   await writeFile(configFile, configYaml);
   const job = loadConfig(configYaml, configFile).scrapeConfigs[0];
   const port = await freePort();
-  const proc = spawn(
-    vmagent,
-    [
-      `-promscrape.config=${configFile}`,
-      `-httpListenAddr=127.0.0.1:${port}`,
-      '-remoteWrite.url=http://127.0.0.1:1/api/v1/write',
-      `-remoteWrite.tmpDataPath=${join(dir, 'data')}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+  const agent = watchServer(
+    'vmagent',
+    spawn(
+      vmagent,
+      [
+        `-promscrape.config=${configFile}`,
+        `-httpListenAddr=127.0.0.1:${port}`,
+        '-remoteWrite.url=http://127.0.0.1:1/api/v1/write',
+        `-remoteWrite.tmpDataPath=${join(dir, 'data')}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+    port,
   );
-  let stderr = '';
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  t.after(() => {
-    proc.kill('SIGTERM');
-  });
+  t.after(() => agent.stop());
   const ours = startDiscovery(job.kubernetesSdConfigs[0]);
   t.after(() => ours.stop());
   const expected = () =>
@@ -701,7 +681,7 @@ test('vmagent discovers the same labels from the same API', async (t) => {
     },
     20_000,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}; vmagent log:\n${stderr.slice(-2000)}`);
+    throw new Error(`${err.message}; vmagent log:\n${agent.stderr().slice(-2000)}`);
   });
   const theirs = [...targets!.activeTargets, ...targets!.droppedTargets]
     .map((x) => canonical(x.discoveredLabels))

@@ -6,15 +6,14 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../src/promql/index.js';
 import { Head } from '../src/tsdb/head.js';
 import { WebServer } from '../src/web/index.js';
 import { findProgram, requirePeer } from './support/peers.js';
+import { startPrometheus, type RunningServer } from './support/servers.js';
 
 /** Queries for format_query: short and long, nested, matching, subqueries, modifiers, numbers. */
 const FORMAT_QUERIES: string[] = [
@@ -246,17 +245,6 @@ const KNOWN_ERROR_DIFFERENCES: KnownDifference[] = [
   },
 ];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const T0 = 1_700_000_000;
 const head = new Head();
 const ours = new WebServer({
@@ -267,7 +255,7 @@ const ours = new WebServer({
 });
 let ourBase = '';
 let promBase = '';
-let prom: ChildProcess | null = null;
+let prom: RunningServer | null = null;
 const dir = mkdtempSync(join(tmpdir(), 'promql-text-'));
 
 before(async () => {
@@ -275,40 +263,15 @@ before(async () => {
   ourBase = `http://127.0.0.1:${port}`;
   const bin = findProgram('prometheus');
   if (bin === null) return;
-  const promPort = await freePort();
   const cfg = join(dir, 'prometheus.yml');
   writeFileSync(cfg, 'global:\n  scrape_interval: 1m\n');
-  prom = spawn(
-    bin,
-    [
-      `--config.file=${cfg}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  promBase = `http://127.0.0.1:${promPort}`;
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    if (prom.exitCode !== null) throw new Error(`prometheus exited with ${prom.exitCode}`);
-    try {
-      if ((await fetch(`${promBase}/-/ready`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('prometheus did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  prom = await startPrometheus(null, bin, { configFile: cfg, dataDir: join(dir, 'data') });
+  promBase = prom.base;
 });
 
 after(async () => {
   await ours.close();
-  if (prom !== null && prom.exitCode === null) {
-    const exited = new Promise((r) => prom?.once('exit', r));
-    prom.kill('SIGTERM');
-    await exited;
-  }
+  await prom?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requirePeer } from './support/peers.js';
+import { startPrometheus } from './support/servers.js';
 import { Labels } from '../src/model/labels.js';
 import { isStaleNaN, STALE_NAN } from '../src/model/stale.js';
 import { Matcher } from '../src/model/matcher.js';
@@ -337,19 +338,6 @@ test('promtool reads blocks we merge into big chunks, and honours our tombstones
   assert.equal(meshmetrics(['tsdb', 'dump', dir]), expectedDump(kept));
 });
 
-/** A free loopback port. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 test('a Prometheus server queries the blocks we write', async (t) => {
   const prom = requirePeer(t, 'prometheus', 'prometheus');
   if (prom === null) return;
@@ -383,40 +371,13 @@ test('a Prometheus server queries the blocks we write', async (t) => {
   }
   const cfg = join(dir, 'prometheus.yml');
   writeFileSync(cfg, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
-  const port = await freePort();
-  const { spawn } = await import('node:child_process');
-  const child = spawn(
-    prom,
-    [
-      `--config.file=${cfg}`,
-      `--storage.tsdb.path=${data}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const stderr: string[] = [];
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-  t.after(() => child.kill('SIGKILL'));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr.join('')}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/-/ready`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) assert.fail(`prometheus not ready: ${stderr.join('')}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  const prometheus = await startPrometheus(t, prom, { configFile: cfg, dataDir: data });
   const query = async (
     q: string,
     time: number,
   ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
     const res = await fetch(
-      `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`,
+      `${prometheus.base}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`,
     );
     const body = (await res.json()) as {
       status: string;

@@ -6,9 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -22,17 +21,7 @@ import {
   type TargetJobConfig,
 } from '../src/relabel/index.js';
 import { findProgram, requirePeer } from './support/peers.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { startPrometheus, type RunningServer } from './support/servers.js';
 
 // ---------------------------------------------------------------------------------------
 // The mesh job: ~50 targets, rules of every kind.
@@ -261,14 +250,9 @@ test('relabeling and target labels agree with Prometheus', { timeout: 60_000 }, 
   const prom = requirePeer(t, 'prometheus', 'prometheus');
   if (prom === null) return;
   const dir = mkdtempSync(join(tmpdir(), 'meshmetrics-relabel-'));
-  let child: ChildProcess | null = null;
+  let server: RunningServer | null = null;
   t.after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -372,19 +356,7 @@ test('relabeling and target labels agree with Prometheus', { timeout: 60_000 }, 
   }
   const expectedListed = [...ours.values()].filter((r) => r.discoveredLabels !== null).length;
 
-  const port = await freePort();
-  const stderr: string[] = [];
-  child = spawn(
-    prom,
-    [
-      `--config.file=${cfgFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  server = await startPrometheus(null, prom, { configFile: cfgFile, dataDir: join(dir, 'data') });
 
   // Poll until every target is listed (discovery and the scrape manager update every 5 s).
   let active: ApiTarget[] = [];
@@ -392,9 +364,9 @@ test('relabeling and target labels agree with Prometheus', { timeout: 60_000 }, 
   const deadline = Date.now() + 40_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr.join('')}`);
+    if (server.child.exitCode !== null) assert.fail(`prometheus exited: ${server.stderr()}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets`);
+      const res = await fetch(`${server.base}/api/v1/targets`);
       if (!res.ok) continue;
       const body = (await res.json()) as {
         data: { activeTargets: ApiTarget[]; droppedTargets: ApiTarget[] };

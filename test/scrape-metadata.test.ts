@@ -7,9 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
@@ -19,6 +17,7 @@ import type { Appendable, SeriesRef } from '../src/storage/interface.js';
 import { WebServer } from '../src/web/index.js';
 import { startTargets, type TargetServer } from './fixtures/targets.js';
 import { requirePeer } from './support/peers.js';
+import { startPrometheus, type RunningServer } from './support/servers.js';
 
 /** A text body; `who` makes one family's HELP differ between targets. */
 function textBody(who: string): string {
@@ -71,17 +70,6 @@ om_unknown 2
 # EOF
 `;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** A store that takes every sample and keeps nothing: metadata needs no TSDB. */
 const discard: Appendable = {
   appender: () => {
@@ -130,16 +118,11 @@ test('metric metadata endpoints agree with Prometheus 2.42', { timeout: 60_000 }
   if (prom === null) return;
   const dir = mkdtempSync(join(tmpdir(), 'meshmetrics-metadata-'));
   const servers: TargetServer[] = [];
-  let child: ChildProcess | null = null;
+  let prometheus: RunningServer | null = null;
   let manager: ScrapeManager | null = null;
   let web: WebServer | null = null;
   t.after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await prometheus?.stop();
     await manager?.stop({ staleness: false });
     await web?.close();
     for (const s of servers) await s.close();
@@ -166,19 +149,11 @@ scrape_configs:
   const cfgFile = join(dir, 'prometheus.yml');
   writeFileSync(cfgFile, yaml);
 
-  const promPort = await freePort();
-  const stderr: string[] = [];
-  child = spawn(
-    prom,
-    [
-      `--config.file=${cfgFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  prometheus = await startPrometheus(null, prom, {
+    configFile: cfgFile,
+    dataDir: join(dir, 'data'),
+  });
+  const { port: promPort, child, stderr } = prometheus;
 
   manager = new ScrapeManager(discard, { jitterSeed: 0 });
   manager.applyConfig(loadConfig(yaml, 'prometheus.yml'));
@@ -210,7 +185,7 @@ scrape_configs:
   };
   const deadline = Date.now() + 30_000;
   while (!((await ready(promPort)) && (await ready(ourPort)))) {
-    if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr.join('')}`);
+    if (child.exitCode !== null) assert.fail(`prometheus exited: ${stderr()}`);
     if (Date.now() > deadline) assert.fail('targets were not scraped within 30 s');
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -16,7 +16,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +24,7 @@ import { Matcher } from '../../model/matcher.js';
 import { ValueType } from '../../storage/interface.js';
 import { STALE_NAN } from '../../model/stale.js';
 import { requirePeer } from '../../../test/support/peers.js';
+import { freePort, startPrometheus } from '../../../test/support/servers.js';
 import { openDB } from '../db.js';
 import {
   RecordType,
@@ -37,17 +37,6 @@ import {
 import { WalReader } from './reader.js';
 
 const run = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
 
 for (const walCompression of ['snappy', 'none'] as const) {
   test(`promtool tsdb dump reads the WAL we write (compression ${walCompression})`, async (t) => {
@@ -112,33 +101,16 @@ test('we replay the compressed WAL of a Prometheus killed with SIGKILL, sample f
   );
   const data = join(dir, 'data');
   // No compression flag: 2.42's default (on) is what is tested.
-  const child = spawn(
-    prometheus,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${data}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  t.after(() => child.kill('SIGKILL'));
-  // A few scrapes of its own ~700 series, then a crash.
+  const prom = await startPrometheus(t, prometheus, { configFile: config, dataDir: data, port });
+  // A few scrapes of its own ~700 series, then a crash: wait for the first scrape to reach
+  // the WAL, then for a few more.
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !stderr.includes('TSDB started')) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.ok(stderr.includes('TSDB started'), `prometheus did not start: ${stderr.slice(-2000)}`);
-  // Wait for the first scrape to reach the WAL, then for a few more.
   const walFile = join(data, 'wal', '00000000');
   while (Date.now() < deadline && (!existsSync(walFile) || statSync(walFile).size === 0)) {
     await new Promise((r) => setTimeout(r, 200));
   }
   await new Promise((r) => setTimeout(r, 3500));
-  child.kill('SIGKILL');
-  await exited;
+  await prom.stop('SIGKILL');
 
   // Its records are Snappy-compressed.
   const seg = readFileSync(join(data, 'wal', '00000000'));
@@ -149,7 +121,7 @@ test('we replay the compressed WAL of a Prometheus killed with SIGKILL, sample f
   r.close();
   assert.ok(
     records > 3,
-    `${records} records in ${JSON.stringify(readdirSync(join(data, 'wal')))}, ${seg.length} bytes; ${stderr.slice(-1500)}`,
+    `${records} records in ${JSON.stringify(readdirSync(join(data, 'wal')))}, ${seg.length} bytes; ${prom.stderr().slice(-1500)}`,
   );
   assert.ok((seg[0] & 0x08) !== 0, `first type byte 0x${seg[0].toString(16)}: not compressed`);
 
@@ -234,20 +206,12 @@ test('we read the WAL Prometheus writes (compression off), live and finished', a
     `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: self\n    static_configs: [{ targets: ['127.0.0.1:${port}'] }]\n`,
   );
   const data = join(dir, 'data');
-  const child = spawn(
-    prometheus,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${data}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--no-storage.tsdb.wal-compression',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  t.after(() => child.kill('SIGKILL'));
+  const prom = await startPrometheus(t, prometheus, {
+    configFile: config,
+    dataDir: data,
+    port,
+    args: ['--no-storage.tsdb.wal-compression'],
+  });
 
   // Tail the WAL while Prometheus writes it (a live reader) until two scrapes of `up` are
   // in; then stop it cleanly and read the whole log again as a finished one.
@@ -256,19 +220,15 @@ test('we read the WAL Prometheus writes (compression off), live and finished', a
   let liveUp = 0;
   while (Date.now() < deadline && liveUp < 2) {
     await new Promise((r) => setTimeout(r, 200));
-    if (live === null) {
-      if (!stderr.includes('TSDB started')) continue;
-      live = new WalReader(join(data, 'wal'), { live: true });
-    }
+    live ??= new WalReader(join(data, 'wal'), { live: true });
     liveUp += countUp(live);
     assert.equal(live.err(), null, `tailing Prometheus's WAL: ${String(live.err())}`);
   }
   live?.close();
-  child.kill('SIGTERM');
-  await exited;
+  await prom.stop();
   assert.ok(
     liveUp >= 2,
-    `live reader saw ${liveUp} up samples; prometheus said: ${stderr.slice(-2000)}`,
+    `live reader saw ${liveUp} up samples; prometheus said: ${prom.stderr().slice(-2000)}`,
   );
 
   series.clear();
