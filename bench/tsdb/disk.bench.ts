@@ -6,8 +6,9 @@
  * One generated history feeds both: its OpenMetrics text goes to a file for
  * `promtool tsdb create-blocks-from openmetrics`, and the same lines are appended through
  * our database's head and compacted into a block, first with the head's 120-sample
- * chunks (as Prometheus), then re-encoded into longer chunks (`blockChunkSamples`).
- * promtool must read every variant (`promtool tsdb analyze`).
+ * chunks (as Prometheus), then re-encoded into longer chunks (`blockChunkSamples`) with
+ * planned XOR windows; identical chunks are written once except in the "not shared" rows.
+ * promtool must read the variants (`promtool tsdb analyze`).
  *
  *   node --expose-gc --import tsx bench/tsdb/disk.bench.ts [--targets 20] [--series 1000]
  *        [--minutes 62] [--no-promtool]
@@ -32,7 +33,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Labels } from '../../src/model/labels.js';
-import { compactHead } from '../../src/tsdb/compact.js';
+import { compactHead, type CompactOptions } from '../../src/tsdb/compact.js';
 import { openDB } from '../../src/tsdb/index.js';
 import { readMeta } from '../../src/tsdb/meta.js';
 
@@ -195,24 +196,32 @@ async function main(): Promise<void> {
     const mint = start * 1000;
     const maxt = 7200_000 * Math.ceil((end * 1000 + 1) / 7200_000);
     const blockMint = maxt - 7200_000;
-    for (const perChunk of [undefined, 240, 480, 65535]) {
-      const out = join(work, `ours-${perChunk ?? 120}`);
+    // Variants: the head's chunks copied (Prometheus's layout), then re-encoded into
+    // longer chunks with planned XOR windows; identical chunks are written once unless
+    // the row says otherwise.
+    const variants: { name: string; dir: string; opts: CompactOptions }[] = [
+      {
+        name: 'head chunks (120), not shared',
+        dir: 'copy-noshare',
+        opts: { shareIdenticalChunks: false },
+      },
+      { name: 'head chunks (120)', dir: 'copy', opts: {} },
+      { name: 're-encoded ≤240', dir: '240', opts: { samplesPerChunk: 240 } },
+      { name: 're-encoded ≤480', dir: '480', opts: { samplesPerChunk: 480 } },
+      { name: 're-encoded ≤720', dir: '720', opts: { samplesPerChunk: 720 } },
+      {
+        name: 're-encoded ≤720, not shared',
+        dir: '720-noshare',
+        opts: { samplesPerChunk: 720, shareIdenticalChunks: false },
+      },
+    ];
+    for (const v of variants) {
+      const out = join(work, `ours-${v.dir}`);
       const t1 = performance.now();
-      const meta = compactHead(
-        out,
-        db.head,
-        blockMint,
-        maxt,
-        perChunk === undefined ? {} : { samplesPerChunk: perChunk },
-      );
+      const meta = compactHead(out, db.head, blockMint, maxt, v.opts);
       if (meta === null) throw new Error('empty block');
       const s = ((performance.now() - t1) / 1000).toFixed(1);
-      rows.push(
-        measure(
-          `ours, ${perChunk === undefined ? 'head chunks (120)' : `re-encoded ≤${perChunk}`} [${s}s]`,
-          join(out, meta.ulid),
-        ),
-      );
+      rows.push(measure(`ours, ${v.name} [${s}s]`, join(out, meta.ulid)));
     }
     await db.close();
 
@@ -236,8 +245,8 @@ async function main(): Promise<void> {
         ),
       );
       // Prometheus's reader must read our variants: analyze walks every chunk.
-      for (const perChunk of [120, 65535]) {
-        const dir = join(work, `ours-${perChunk}`);
+      for (const v of ['copy', '720']) {
+        const dir = join(work, `ours-${v}`);
         execFileSync(promtool, ['tsdb', 'analyze', dir], { stdio: 'ignore' });
       }
     } else

@@ -60,6 +60,12 @@ export interface WriteBlockOptions {
   /** Direct inputs of a merged block. */
   parents?: BlockDesc[];
   maxSegmentSize?: number;
+  /**
+   * Write a chunk once when several series have the same bytes, all pointing at it
+   * (`ChunkWriter`'s `shareIdentical`; Prometheus reads such blocks as any other).
+   * Default true.
+   */
+  shareIdenticalChunks?: boolean;
 }
 
 /** A source over series already in memory; sorts them and collects their symbols. */
@@ -129,6 +135,7 @@ export function writeBlock(
     const chunkw = new ChunkWriter(
       join(tmp, 'chunks'),
       opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE,
+      opts.shareIdenticalChunks ?? true,
     );
     const indexw = new IndexWriter(join(tmp, 'index'));
     let numSeries = 0;

@@ -12,6 +12,7 @@ import { compareLabels, type Labels } from '../model/labels.js';
 import { ValueType, type SampleIterator } from '../storage/interface.js';
 import { ChainSampleIterator } from '../storage/merge.js';
 import { ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XORChunk } from './chunkenc/index.js';
+import { encodeXORPlanned } from './chunkenc/xor.js';
 import { deleteBlockDir, openBlocks, type Block } from './block.js';
 import { BlockSeriesIterator } from './block-querier.js';
 import {
@@ -51,35 +52,45 @@ export interface HeadSource {
   compactionSeries(mint: number, maxt: number): { labels: Labels; chunks: HeadChunk[] }[];
 }
 
-/** Encodes the samples of `it` into XOR chunks of up to `perChunk` samples. */
-function encodeIterator(
-  it: SampleIterator,
-  perChunk = SAMPLES_PER_CHUNK,
-  tightWindows = false,
-): ChunkData[] {
-  const out: ChunkData[] = [];
-  let c: XORChunk | null = null;
-  let app: ReturnType<XORChunk['appender']> | null = null;
+// One series' samples while it is re-encoded, grown as needed.
+let seriesTs = new Float64Array(1024);
+let seriesVs = new Float64Array(1024);
+
+/**
+ * Encodes the samples of `it` into XOR chunks of up to `perChunk` samples, cut evenly
+ * (740 samples at 720 a chunk make two of 370, not 720 and a costly 20), each with its
+ * value windows chosen for the fewest bits (`encodeXORPlanned`): smaller than the head's
+ * chunks and read by every XOR reader.
+ */
+function encodeIterator(it: SampleIterator, perChunk = SAMPLES_PER_CHUNK): ChunkData[] {
   let n = 0;
-  let mint = 0;
-  let maxt = 0;
   while (it.next() !== ValueType.None) {
-    const t = it.atT();
-    if (c === null || n === perChunk) {
-      if (c !== null) out.push({ mint, maxt, encoding: ENCODING_XOR, data: c.compact() });
-      c = new XORChunk();
-      app = c.appender();
-      if (tightWindows) app.setTightWindows(true);
-      n = 0;
-      mint = t;
+    if (n === seriesTs.length) {
+      const ts = new Float64Array(n * 2);
+      const vs = new Float64Array(n * 2);
+      ts.set(seriesTs);
+      vs.set(seriesVs);
+      seriesTs = ts;
+      seriesVs = vs;
     }
-    app!.append(t, it.atV());
-    maxt = t;
+    seriesTs[n] = it.atT();
+    seriesVs[n] = it.atV();
     n++;
   }
   const e = it.err();
   if (e !== null) throw e;
-  if (c !== null) out.push({ mint, maxt, encoding: ENCODING_XOR, data: c.compact() });
+  const out: ChunkData[] = [];
+  const numChunks = Math.ceil(n / perChunk);
+  for (let c = 0, from = 0; c < numChunks; c++) {
+    const to = Math.round((n * (c + 1)) / numChunks);
+    out.push({
+      mint: seriesTs[from],
+      maxt: seriesTs[to - 1],
+      encoding: ENCODING_XOR,
+      data: encodeXORPlanned(seriesTs, seriesVs, from, to),
+    });
+    from = to;
+  }
   return out;
 }
 
@@ -160,7 +171,7 @@ export function compactHead(
   for (const s of src) {
     let chunks: ChunkData[];
     if (perChunk !== undefined) {
-      chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1), perChunk, true);
+      chunks = encodeIterator(new ClippedChunksIterator(s.chunks, mint, maxt - 1), perChunk);
     } else if (s.chunks.every((c) => c.mint >= mint && c.maxt < maxt)) {
       chunks = s.chunks.map((c) => ({
         mint: c.mint,
@@ -177,7 +188,11 @@ export function compactHead(
   }
   if (series.length === 0) return null;
   const source: BlockSource = { symbols: () => sortedSymbols(symbols), series: () => series };
-  return writeBlock(dataDir, source, { mint, maxt });
+  return writeBlock(dataDir, source, {
+    mint,
+    maxt,
+    shareIdenticalChunks: opts.shareIdenticalChunks,
+  });
 }
 
 /** One series of one block during a merge. */
@@ -197,6 +212,8 @@ export interface CompactOptions {
    * they are.
    */
   samplesPerChunk?: number;
+  /** Write identical chunks once (see `WriteBlockOptions.shareIdenticalChunks`). Default true. */
+  shareIdenticalChunks?: boolean;
 }
 
 /** A source merging several blocks series by series; chunk bytes are read one series at a time. */
@@ -286,7 +303,6 @@ function mergeChunks(parts: Part[], perChunk: number | undefined): ChunkData[] {
   return encodeIterator(
     its.length === 1 ? its[0] : new ChainSampleIterator(its),
     Math.min(perChunk ?? SAMPLES_PER_CHUNK, MAX_SAMPLES_PER_CHUNK),
-    perChunk !== undefined,
   );
 }
 
@@ -313,6 +329,7 @@ export function compactBlocks(
     level: level + 1,
     sources: [...sources].sort(),
     parents: sorted.map((b) => ({ ulid: b.ulid, minTime: b.minTime, maxTime: b.maxTime })),
+    shareIdenticalChunks: opts.shareIdenticalChunks,
   });
   if (!meta.stats.numSamples) {
     deleteBlockDir(join(dataDir, meta.ulid));

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorruptionError } from '../../model/errors.js';
+import { crc32c } from '../crc32c.js';
 import {
   ChunkReader,
   ChunkWriter,
@@ -140,4 +141,108 @@ test('reads the chunks of a series in one run, checking each', (t) => {
   const r2 = new ChunkReader(dir);
   assert.throws(() => r2.readRun(refs, 0, refs.length, [], []), /checksum mismatch/);
   r2.close();
+});
+
+/** `payload` followed by the little-endian CRC-32C of `[encoding, ...payload]`. */
+function withOwnCrc(encoding: number, payload: number[]): Uint8Array {
+  const m = Uint8Array.from([encoding, ...payload]);
+  const c = crc32c(m);
+  return Uint8Array.from([...payload, c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, c >>> 24]);
+}
+
+test('shares a chunk between identical writes, and only identical ones', async (t) => {
+  const a = new Uint8Array(200).fill(9);
+  const b = Uint8Array.from(a, (x, i) => (i === 100 ? 8 : x));
+  // Two different chunks with the same length and checksum: a CRC-32C over a message
+  // followed by its own little-endian CRC is a constant.
+  const c1 = withOwnCrc(1, [1, 2, 3, 4, 5, 6]);
+  const c2 = withOwnCrc(1, [6, 5, 4, 3, 2, 1]);
+  const crcOf = (c: Uint8Array): number => crc32c(Uint8Array.from([1, ...c]));
+  assert.equal(crcOf(c1), crcOf(c2), 'the two chunks collide');
+  const filler = (n: number): Uint8Array => new Uint8Array(n).fill(0x55);
+  const cases: {
+    name: string;
+    writes: [number, Uint8Array][];
+    /** Index of the write whose ref each write must get. */
+    sameAs: number[];
+    maxSegmentSize?: number;
+  }[] = [
+    {
+      name: 'identical bytes',
+      writes: [
+        [1, a],
+        [1, a],
+        [1, b],
+        [1, a],
+      ],
+      sameAs: [0, 0, 2, 0],
+    },
+    {
+      name: 'same bytes, other encoding',
+      writes: [
+        [1, a],
+        [2, a],
+      ],
+      sameAs: [0, 1],
+    },
+    {
+      name: 'same length and checksum, other bytes',
+      writes: [
+        [1, c1],
+        [1, c2],
+        [1, c2],
+      ],
+      // The map keeps the first chunk of a key, so a repeat of the second is written again.
+      sameAs: [0, 1, 2],
+    },
+    {
+      // The first copy has left the write buffer: it is compared from the file.
+      name: 'identical after the write buffer was flushed',
+      writes: [
+        [1, a],
+        ...Array.from({ length: 20 }, (): [number, Uint8Array] => [1, filler(60_000)]),
+        [1, a],
+      ],
+      sameAs: [0, ...Array.from({ length: 20 }, () => 1), 0],
+    },
+    {
+      name: 'a new segment writes its own copy',
+      writes: [
+        [1, a],
+        [1, filler(300)],
+        [1, a],
+        [1, a],
+      ],
+      sameAs: [0, 1, 2, 2],
+      maxSegmentSize: 600,
+    },
+  ];
+  for (const tc of cases) {
+    await t.test(tc.name, (t) => {
+      const dir = tempDir(t);
+      const w = new ChunkWriter(dir, tc.maxSegmentSize, true);
+      const refs = tc.writes.map(([enc, data]) => w.write(enc, data));
+      w.close();
+      assert.deepEqual(
+        refs.map((r) => refs.indexOf(r)),
+        tc.sameAs,
+      );
+      const distinct = new Set(tc.sameAs).size;
+      assert.equal(w.chunksShared, tc.writes.length - distinct);
+      const r = new ChunkReader(dir);
+      t.after(() => r.close());
+      tc.writes.forEach(([enc, data], i) => {
+        assert.deepEqual(r.read(refs[i]), data, `write ${i}`);
+        assert.equal(r.encoding, enc);
+      });
+      // Nothing was written for a shared chunk.
+      const onDisk = readdirSync(dir).reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
+      assert.equal(onDisk, w.bytesWritten);
+    });
+  }
+  await t.test('off by default', (t) => {
+    const dir = tempDir(t);
+    const w = new ChunkWriter(dir);
+    assert.notEqual(w.write(1, a), w.write(1, a));
+  });
 });

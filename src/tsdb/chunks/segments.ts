@@ -79,6 +79,14 @@ const WRITE_BUFFER_SIZE = 1 << 20;
 /**
  * Writes chunks into segment files of one directory. Not reusable: call
  * {@link close} once, which fsyncs every segment.
+ *
+ * With `shareIdentical`, a chunk whose bytes (encoding included) equal a chunk already
+ * in the current segment is not written again: {@link write} returns the earlier
+ * chunk's reference, so several series of the index point at one chunk. Nothing in the
+ * format ties a chunk to one series (a reference is only a position), and readers read
+ * it as any other. Series with the same samples at the same timestamps are common in
+ * scraped data: a histogram's `le="+Inf"` bucket and its `_count` always, and every
+ * bucket that stays at zero or has caught up with +Inf (docs/format/chunks.md).
  */
 export class ChunkWriter {
   private readonly dir: string;
@@ -89,10 +97,21 @@ export class ChunkWriter {
   private segmentSize: number;
   private readonly buf: Buffer;
   private bufLen: number;
+  /** Segment offset of `buf[0]`: bytes before it are in the file. */
+  private bufStart: number;
+  /**
+   * With sharing on: offset in the current segment of the first chunk seen per key
+   * (CRC of encoding and data, plus length × 2^32); candidates are compared byte for byte.
+   */
+  private readonly written: Map<number, number> | null;
+  /** Scratch for reading back a candidate that left the write buffer. */
+  private compareBuf: Buffer;
   /** Total bytes written over all segments. */
   bytesWritten: number;
+  /** Chunks that were not written because an identical one was (see class doc). */
+  chunksShared: number;
 
-  constructor(dir: string, maxSegmentSize = DEFAULT_MAX_SEGMENT_SIZE) {
+  constructor(dir: string, maxSegmentSize = DEFAULT_MAX_SEGMENT_SIZE, shareIdentical = false) {
     this.dir = dir;
     this.maxSegmentSize = maxSegmentSize;
     this.fd = -1;
@@ -100,13 +119,18 @@ export class ChunkWriter {
     this.segmentSize = 0;
     this.buf = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
     this.bufLen = 0;
+    this.bufStart = 0;
+    this.written = shareIdentical ? new Map() : null;
+    this.compareBuf = Buffer.allocUnsafe(0);
     this.bytesWritten = 0;
+    this.chunksShared = 0;
     mkdirSync(dir, { recursive: true });
   }
 
   /**
-   * Appends one chunk and returns its reference. `data` is the chunk's bytes without
-   * the encoding byte; it is copied.
+   * Appends one chunk and returns its reference (or, when sharing, the reference of an
+   * identical chunk written before). `data` is the chunk's bytes without the encoding
+   * byte; it is copied.
    */
   write(encoding: number, data: Uint8Array): number {
     const size = uvarintSize(data.length) + 1 + data.length + 4;
@@ -119,17 +143,46 @@ export class ChunkWriter {
     const ref = packChunkRef(this.segment, this.segmentSize);
     if (this.bufLen + size > this.buf.length) this.flush();
     if (size > this.buf.length) {
-      // A chunk larger than the write buffer goes straight to the file.
+      // A chunk larger than the write buffer goes straight to the file (never shared).
       const tmp = Buffer.allocUnsafe(size);
       this.encodeInto(tmp, 0, encoding, data);
       let off = 0;
       while (off < size) off += writeSync(this.fd, tmp, off, size - off);
+      this.bufStart += size;
     } else {
-      this.bufLen = this.encodeInto(this.buf, this.bufLen, encoding, data);
+      const at = this.bufLen;
+      this.bufLen = this.encodeInto(this.buf, at, encoding, data);
+      if (this.written !== null) {
+        const key = data.length * TWO_32 + this.buf.readUInt32BE(this.bufLen - 4);
+        const prev = this.written.get(key);
+        if (prev === undefined) {
+          this.written.set(key, this.segmentSize);
+        } else if (this.sameAsWritten(prev, at, size)) {
+          this.bufLen = at; // drop the copy just encoded
+          this.chunksShared++;
+          return packChunkRef(this.segment, prev);
+        }
+      }
     }
     this.segmentSize += size;
     this.bytesWritten += size;
     return ref;
+  }
+
+  /** Whether the `size` bytes at segment offset `prev` equal those at `buf[at]`. */
+  private sameAsWritten(prev: number, at: number, size: number): boolean {
+    if (prev >= this.bufStart) {
+      const i = prev - this.bufStart;
+      return this.buf.compare(this.buf, at, at + size, i, i + size) === 0;
+    }
+    if (this.compareBuf.length < size) this.compareBuf = Buffer.allocUnsafe(Math.max(size, 4096));
+    let got = 0;
+    while (got < size) {
+      const n = readSync(this.fd, this.compareBuf, got, size - got, prev + got);
+      if (n === 0) return false;
+      got += n;
+    }
+    return this.compareBuf.compare(this.buf, at, at + size, 0, size) === 0;
   }
 
   private encodeInto(dst: Buffer, off: number, encoding: number, data: Uint8Array): number {
@@ -145,7 +198,10 @@ export class ChunkWriter {
   private cut(): void {
     if (this.fd >= 0) this.finishSegment();
     this.segment++;
-    this.fd = openSync(join(this.dir, segmentFileName(this.segment)), 'w');
+    // Read access too: a chunk to share is compared with the bytes already written.
+    this.fd = openSync(join(this.dir, segmentFileName(this.segment)), 'w+');
+    this.written?.clear();
+    this.bufStart = 0;
     this.buf.writeUInt32BE(MAGIC_CHUNKS, 0);
     this.buf[4] = CHUNKS_FORMAT_V1;
     this.buf[5] = this.buf[6] = this.buf[7] = 0;
@@ -157,6 +213,7 @@ export class ChunkWriter {
   private flush(): void {
     let off = 0;
     while (off < this.bufLen) off += writeSync(this.fd, this.buf, off, this.bufLen - off);
+    this.bufStart += this.bufLen;
     this.bufLen = 0;
   }
 
