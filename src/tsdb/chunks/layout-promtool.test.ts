@@ -85,7 +85,7 @@ function makeSeries(): Series[] {
     for (let i = 0; i < N; i++) {
       if (i >= 300 && i < 330) continue; // a gap
       gts.push(T0 + i * STEP + 3);
-      gvs.push(i % 50 === 7 ? special[(i / 50) | (0 % special.length)] : (r() - 0.5) * 1e6);
+      gvs.push(i % 50 === 7 ? special[Math.floor(i / 50) % special.length] : (r() - 0.5) * 1e6);
     }
     const g = Float64Array.from(gvs);
     g[gts.findIndex((t) => t > T0 + 299 * STEP)] = STALE_NAN; // stale just before the gap
