@@ -143,8 +143,12 @@ class BlockSeriesSet implements SeriesSet {
   private cur: BlockSeriesEntry | null;
   private error: Error | null;
   private readonly scratch: SeriesChunks;
-  /** Iterator reused to check that a series has a sample in the range. */
-  private peek: BlockSeriesIterator | null = null;
+  /**
+   * Iterator for checking that a series has a sample in the range. After a successful
+   * check it goes to the series (whose first iterator() continues from it, so the chunk
+   * is not read and decoded twice), and the set takes the iterator that call gives back.
+   */
+  peek: BlockSeriesIterator | null = null;
 
   constructor(b: BlockReaders, refs: Uint32Array, mint: number, maxt: number) {
     this.b = b;
@@ -191,6 +195,7 @@ class BlockSeriesSet implements SeriesSet {
         this.mint,
         this.maxt,
         deleted,
+        this,
       );
       // When no chunk lies wholly inside the range (or tombstones may hide samples), the
       // range can fall between two samples: peek, so a series without samples is left out.
@@ -200,15 +205,20 @@ class BlockSeriesSet implements SeriesSet {
           inside = mint[k] >= this.mint && maxt[k] <= this.maxt;
       }
       if (!inside) {
-        this.peek = entry.iterator(this.peek ?? undefined) as BlockSeriesIterator;
-        if (this.peek.next() === ValueType.None) {
-          const e = this.peek.err();
+        const peek = this.peek ?? new BlockSeriesIterator();
+        entry.resetIterator(peek);
+        if (peek.next() === ValueType.None) {
+          this.peek = peek;
+          const e = peek.err();
           if (e !== null) {
             this.error = e;
             return false;
           }
           continue;
         }
+        peek.rewind();
+        entry.peeked = peek;
+        this.peek = null;
       }
       this.cur = entry;
       return true;
@@ -246,6 +256,13 @@ export class BlockSeriesEntry implements Series {
   private readonly mint: number;
   private readonly maxt: number;
   private readonly deleted: readonly number[] | undefined;
+  /** The set that made it, which lends its peek iterator (see {@link peeked}). */
+  private readonly set: BlockSeriesSet | null;
+  /**
+   * An iterator the set already started on this series to check it has a sample in the
+   * range, rewound to that sample: the first iterator() call returns it.
+   */
+  peeked: BlockSeriesIterator | null = null;
 
   constructor(
     labels: Labels,
@@ -256,6 +273,7 @@ export class BlockSeriesEntry implements Series {
     mint: number,
     maxt: number,
     deleted: readonly number[] | undefined,
+    set: BlockSeriesSet | null = null,
   ) {
     this.labels = labels;
     this.chunks = chunks;
@@ -265,12 +283,26 @@ export class BlockSeriesEntry implements Series {
     this.mint = mint;
     this.maxt = maxt;
     this.deleted = deleted;
+    this.set = set;
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
+    const peeked = this.peeked;
+    if (peeked !== null) {
+      this.peeked = null;
+      // The caller gives `reuse` up: the set peeks with it from now on.
+      if (this.set !== null && this.set.peek === null && reuse instanceof BlockSeriesIterator)
+        this.set.peek = reuse;
+      return peeked;
+    }
     const it = reuse instanceof BlockSeriesIterator ? reuse : new BlockSeriesIterator();
-    it.reset(this.chunks, this.chunkMaxt, this.chunkRefs, this.mint, this.maxt, this.deleted);
+    this.resetIterator(it);
     return it;
+  }
+
+  /** Starts `it` on this series. */
+  resetIterator(it: BlockSeriesIterator): void {
+    it.reset(this.chunks, this.chunkMaxt, this.chunkRefs, this.mint, this.maxt, this.deleted);
   }
 }
 
@@ -295,6 +327,8 @@ export class BlockSeriesIterator implements SampleIterator {
   /** True once a chunk ended past maxt: no later chunk is read. */
   private last = false;
   private done = false;
+  /** Set by rewind(): the current sample is to be returned again. */
+  private rewound = false;
   /** Chunk bytes read ahead for chunks [loadedFrom, loadedTo). */
   private readonly data: Uint8Array[] = [];
   private readonly encodings: number[] = [];
@@ -321,6 +355,7 @@ export class BlockSeriesIterator implements SampleIterator {
     this.k = 0;
     this.last = false;
     this.done = false;
+    this.rewound = false;
     this.error = null;
     this.data.length = 0;
     this.encodings.length = 0;
@@ -397,10 +432,23 @@ export class BlockSeriesIterator implements SampleIterator {
   }
 
   next(): ValueType {
+    if (this.rewound) {
+      this.rewound = false;
+      return ValueType.Float;
+    }
     return this.advance(-Infinity);
   }
 
+  /**
+   * Steps back before the current sample, so that the next call to next() or seek()
+   * (for a time at or before it) returns it again: the iterator then reads as a fresh one.
+   */
+  rewind(): void {
+    this.rewound = true;
+  }
+
   seek(t: number): ValueType {
+    this.rewound = false;
     if (this.done) return ValueType.None;
     if (this.k >= 0 && this.k < this.n && this.dec.ts[this.k] >= t) return ValueType.Float;
     this.k--; // advance() starts at the sample after k: let it consider the current one

@@ -1,0 +1,78 @@
+// The side-by-side queries (success ratio, p99, and with --stat the rest of `viz stat`)
+// run in-process against a copy of the block that bench/promql/side-by-side.bench.ts
+// keeps in its --work directory (20 targets × 1,005 series, 62 min @10s), without HTTP:
+// the engine and the block reader alone, for profiling (`node --cpu-prof`) and for
+// before/after CPU figures. Each query runs once as a warm-up, then --runs times (default
+// 10 instant, 4 range); the figure is the minimum CPU time (user + system) per query.
+// Run: node --expose-gc --import tsx bench/promql/block-cpu.bench.ts
+//        [--work /tmp/sbs-full] [--stat] [--only ratio|p99|...] [--instant|--range] [--runs N]
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../src/promql/engine.js';
+import { openDB } from '../../src/tsdb/index.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const work = arg('work') ?? '/tmp/sbs-full';
+const only = arg('only');
+const runsArg = arg('runs');
+const kinds = process.argv.includes('--instant')
+  ? [false]
+  : process.argv.includes('--range')
+    ? [true]
+    : [false, true];
+
+const QUERIES: Record<string, string> = {
+  ratio:
+    'sum(rate(response_total{classification="success"}[1m])) by (dst_deployment) / sum(rate(response_total[1m])) by (dst_deployment)',
+  p99: 'histogram_quantile(0.99, sum(rate(response_latency_ms_bucket[1m])) by (le, dst_deployment))',
+};
+if (process.argv.includes('--stat')) {
+  Object.assign(QUERIES, {
+    rps: 'sum(rate(request_total[1m])) by (dst_deployment)',
+    p50: 'histogram_quantile(0.5, sum(rate(response_latency_ms_bucket[1m])) by (le, dst_deployment))',
+    tcp: 'sum(tcp_open_connections) by (dst_deployment)',
+  });
+}
+
+const { end } = JSON.parse(readFileSync(join(work, 'history.json'), 'utf8')) as { end: number };
+const END_MS = end * 1000;
+const dir = mkdtempSync(join(tmpdir(), 'block-cpu-'));
+cpSync(join(work, 'meshmetrics'), dir, { recursive: true });
+const db = await openDB(dir, { disableAutoCompaction: true, retentionMs: 0, logger: () => {} });
+const engine = new Engine();
+try {
+  console.log('query    instant cpu ms   1h range @15s cpu ms   (min per query)');
+  for (const [name, q] of Object.entries(QUERIES)) {
+    if (only !== undefined && only !== name) continue;
+    const figures: string[] = [];
+    for (const range of [false, true]) {
+      if (!kinds.includes(range)) {
+        figures.push('-');
+        continue;
+      }
+      const run = (): Promise<unknown> =>
+        range
+          ? engine.rangeQuery(db, q, END_MS - 3_600_000, END_MS, 15_000)
+          : engine.instantQuery(db, q, END_MS);
+      await run();
+      let best = Infinity;
+      const runs = runsArg !== undefined ? Number(runsArg) : range ? 4 : 10;
+      for (let i = 0; i < runs; i++) {
+        const c0 = process.cpuUsage();
+        await run();
+        const c = process.cpuUsage(c0);
+        best = Math.min(best, (c.user + c.system) / 1000);
+      }
+      figures.push(best.toFixed(1));
+    }
+    console.log(`${name.padEnd(8)} ${figures[0].padStart(14)} ${figures[1].padStart(22)}`);
+  }
+  console.log('(preliminary: the machine is shared)');
+} finally {
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
