@@ -1,49 +1,83 @@
 /**
- * What the proxy costs: CPU time per request in the proxy process (the main figure: it
- * holds on a shared machine where latency does not), added latency (p50, p99) and
- * throughput of HTTP/1.1 through the inbound proxy, and through outbound then inbound proxy,
- * against the app called directly. The app and each proxy run in their own processes; the
- * load generator (ours, keep-alive agents) runs here, first open-loop at a fixed rate
- * (1,000 req/s; CPU per request is measured over this phase), then closed-loop at max with a
- * fixed number of requests in flight. Then the recording cost per request and the /metrics
- * render time, in-process.
+ * What the proxy adds: latency (p50, p99) of HTTP/1.1 at a fixed 1,000 requests/s through
+ * the inbound proxy, against the app called directly and against nginx (Debian
+ * `nginx-light`) as a keep-alive reverse proxy in front of the same app, in the same run;
+ * and CPU time per request of each proxy process (read from /proc, which holds on a shared
+ * machine where latency does not).
  *
- * Side by side in the same run, when present:
- * - nginx (Debian `nginx-light`) as a keep-alive reverse proxy in front of the same app;
- * - a baseline build of meshmetrics (BENCH_BASELINE=<folder with bin/meshmetrics.js and
- *   dist/>, e.g. an older commit built elsewhere), for before/after figures;
- * - wrk, at max rate.
- * Figures are preliminary on a shared machine.
+ * Load: our open-loop generator (loadgen.ts) in its own process. Requests are due at fixed
+ * times whether or not earlier ones were answered, and latency is taken from the intended
+ * send time, so a stall of the proxy shows in every request it delays (wrk and
+ * `h2load --rps` send the next request of a connection only after the previous answer, which
+ * hides such stalls). The generator's own lateness is printed beside the figures.
+ *
+ * Rounds: BENCH_ROUNDS rounds; in each, every system gets a warm-up second, then
+ * BENCH_SECONDS at BENCH_RATE, in a rotating order so none always runs first. The table
+ * holds the median over rounds of each system's p50/p99 and of its per-round difference to
+ * the direct path ("added"), with the range over rounds.
+ *
+ * Pinning (BENCH_PIN=0 turns it off; needs 2+ CPUs and `taskset`): the generator on CPU 0,
+ * the app and every proxy on CPU 1, so the generator neither slows the proxy nor waits
+ * behind it. BENCH_RT=1 (root, `chrt`) also runs them at real-time priority, so other work
+ * on a shared machine does not queue in front of them.
+ *
+ * Optional, when present:
+ * - nginx: `apt-get install -y nginx-light` (the table says when it is missing);
+ * - wrk (`apt-get install -y wrk`): closed-loop maximum throughput, 32 connections;
+ * - BENCH_BASELINE=<folder with dist/cmd/main.js>: an older build as another system, for
+ *   before/after figures in the same run;
+ * - BENCH_TWO_HOPS=1: outbound then inbound proxy as another system.
+ * BENCH_BUILD=<folder> runs the proxy from <folder>/dist instead of ./dist.
+ *
+ * Figures are preliminary on a shared machine: the load average is printed.
  *
  * Run: npm run build && node --expose-gc --import tsx bench/proxy/overhead.bench.ts
  */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { tmpdir } from 'node:os';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { LabelSets, ProxyMetrics } from '../../src/proxy/index.js';
 import { inboundEndpointPairs } from '../../src/proxy/labels.js';
+import type { LoadJob, LoadResult } from './loadgen.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
-const FIXED_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 3);
-const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 2);
+const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && hasCommand('taskset');
+const RT = process.env.BENCH_RT === '1' && process.getuid?.() === 0 && hasCommand('chrt');
 
 // The compiled package, as users run it (`npm run bench` builds it first); a TypeScript
 // loader in the children would add its own thread's CPU to every figure.
-const MAIN = pathToFileURL(resolve('dist/cmd/main.js')).href;
+const MAIN = pathToFileURL(resolve(process.env.BENCH_BUILD ?? '.', 'dist/cmd/main.js')).href;
 const BASELINE = process.env.BENCH_BASELINE
   ? pathToFileURL(resolve(process.env.BENCH_BASELINE, 'dist/cmd/main.js')).href
   : null;
 const children: ChildProcess[] = [];
 /** Child pids by role, for CPU time per request (robust to a shared machine). */
 const pids: Record<string, number> = {};
+
+function hasCommand(cmd: string): boolean {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error === undefined;
+}
+
+/**
+ * Pins every thread of `pid` to `cpu` and, as root, gives it a real-time priority
+ * (SCHED_FIFO 20): on a machine shared with other work, the processes under test then run
+ * as soon as they are ready instead of queueing behind the rest. They use a fraction of a
+ * CPU at the fixed rate, so the others are not starved.
+ */
+function pin(pid: number, cpu: number): void {
+  if (PIN) spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' });
+  if (RT) spawnSync('chrt', ['-a', '-f', '-p', '20', String(pid)], { stdio: 'ignore' });
+}
 
 /** CPU seconds (user + system) used so far by process `pid`, from /proc (Linux only). */
 function cpuSeconds(pid: number): number {
@@ -81,6 +115,7 @@ async function child(role: string, code: string, args: string[] = []): Promise<v
     c.stderr!.on('data', onData);
     c.once('exit', (code) => rej(new Error(`child exited ${code}: ${out}`)));
   });
+  pin(pids[role], 1);
 }
 
 const APP = `
@@ -92,119 +127,94 @@ http.createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-ty
 
 const proxyCode = (main: string): string =>
   `import { main } from ${JSON.stringify(main)}; process.exitCode = await main(process.argv.slice(1));`;
-const PROXY = proxyCode(MAIN);
 
-interface Target {
+/** One way to reach the app. */
+interface System {
   name: string;
   port: number;
-  path: string;
-  host: string;
   /** Roles (keys of `pids`) of the processes doing this path's proxying. */
   roles: string[];
 }
 
-function once(agent: http.Agent, t: Target): Promise<number> {
-  return new Promise((res, rej) => {
-    const t0 = performance.now();
-    const req = http.request(
-      { host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host } },
-      (r) => {
-        r.resume();
-        r.on('end', () => res(performance.now() - t0));
-      },
-    );
-    req.on('error', rej);
-    req.end();
-  });
+/** The load generator process and a call per job. */
+class Generator {
+  private readonly proc: ChildProcess;
+  private constructor(proc: ChildProcess) {
+    this.proc = proc;
+  }
+
+  static async start(): Promise<Generator> {
+    const proc = fork(resolve('bench/proxy/loadgen.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(proc);
+    await new Promise<void>((res, rej) => {
+      proc.once('message', () => res());
+      proc.once('exit', (code) => rej(new Error(`load generator exited ${code}`)));
+    });
+    pin(proc.pid ?? 0, 0);
+    return new Generator(proc);
+  }
+
+  run(job: LoadJob): Promise<LoadResult> {
+    return new Promise((res, rej) => {
+      const onExit = (code: number | null, signal: string | null): void =>
+        rej(new Error(`load generator exited (${code ?? signal})`));
+      this.proc.once('exit', onExit);
+      this.proc.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => {
+        this.proc.off('exit', onExit);
+        if (m.ok) res(m.result!);
+        else rej(new Error(m.error));
+      });
+      this.proc.send(job);
+    });
+  }
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
+const HOST = 'app.bench:80';
+
+function job(port: number, seconds: number): LoadJob {
+  return { port, host: HOST, path: '/', rate: RATE, seconds, connections: 4, maxConnections: 256 };
 }
 
-/** CPU µs per request of each of `roles` between two snapshots. */
-function cpuPerRequest(
-  roles: string[],
-  before: Record<string, number>,
-  n: number,
-): { role: string; us: number }[] {
-  return roles.map((role) => ({ role, us: ((cpuSeconds(pids[role]) - before[role]) / n) * 1e6 }));
+interface Sample {
+  load: LoadResult;
+  /** CPU µs per request of each proxying process. */
+  cpuUs: number[];
 }
 
-function cpuSnapshot(): Record<string, number> {
-  return Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuSeconds(pid)]));
+/** Warm-up, then one measured job with the CPU time of the system's processes around it. */
+async function measure(gen: Generator, s: System): Promise<Sample> {
+  await gen.run(job(s.port, WARMUP_SECONDS));
+  const before = s.roles.map((r) => cpuSeconds(pids[r]));
+  const load = await gen.run(job(s.port, SECONDS));
+  const cpuUs = s.roles.map((r, i) => ((cpuSeconds(pids[r]) - before[i]) / load.sent) * 1e6);
+  return { load, cpuUs };
 }
 
-/** Open loop: RATE req/s for FIXED_SECONDS, sent in 1 ms ticks, latencies recorded. */
-async function fixedRate(
-  t: Target,
-): Promise<{ p50: number; p99: number; n: number; cpu: { role: string; us: number }[] }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  // Warm up connections and JIT.
-  for (let i = 0; i < 500; i++) await once(agent, t);
-  const total = Math.round(RATE * FIXED_SECONDS);
-  const cpu0 = cpuSnapshot();
-  const lat = new Float64Array(total);
-  let sent = 0;
-  let done = 0;
-  const start = performance.now();
-  await new Promise<void>((resolveAll, rej) => {
-    const tick = (): void => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
-      while (sent < due) {
-        const i = sent++;
-        once(agent, t).then((ms) => {
-          lat[i] = ms;
-          if (++done === total) resolveAll();
-        }, rej);
-      }
-      if (sent < total) setTimeout(tick, 1);
-    };
-    tick();
-  });
-  const cpu = cpuPerRequest(t.roles, cpu0, total);
-  agent.destroy();
-  lat.sort();
-  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), n: total, cpu };
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Closed loop: IN_FLIGHT requests always outstanding for MAX_SECONDS. */
-async function maxRate(t: Target): Promise<{ rate: number; n: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const end = performance.now() + MAX_SECONDS * 1000;
-  let n = 0;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      await once(agent, t);
-      n++;
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  const secs = (performance.now() - t0) / 1000;
-  agent.destroy();
-  return { rate: n / secs, n };
-}
+const ms = (x: number): string => x.toFixed(3);
+const range = (xs: number[], f: (x: number) => string): string =>
+  `${f(Math.min(...xs))}..${f(Math.max(...xs))}`;
 
-function wrk(t: Target): string | null {
-  const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  if (probe.error) return null;
+/** Closed-loop maximum throughput with wrk, or null when wrk is not installed. */
+function wrkMax(s: System): string | null {
+  if (!hasCommand('wrk')) return null;
+  const args = ['-t1', '-c32', `-d${MAX_SECONDS}s`, '-H', `Host: ${HOST}`];
+  const cmd = PIN ? 'taskset' : 'wrk';
   const r = spawnSync(
-    'wrk',
-    [
-      '-t1',
-      `-c${IN_FLIGHT}`,
-      `-d${MAX_SECONDS}s`,
-      '--latency',
-      '-H',
-      `Host: ${t.host}`,
-      `http://127.0.0.1:${t.port}${t.path}`,
-    ],
+    cmd,
+    [...(PIN ? ['-c', '0', 'wrk'] : []), ...args, `http://127.0.0.1:${s.port}/`],
     { encoding: 'utf8' },
   );
-  return r.stdout;
+  const rps = /Requests\/sec:\s*([\d.]+)/.exec(r.stdout)?.[1];
+  return rps === undefined ? `wrk failed: ${r.stderr}` : `${Number(rps).toFixed(0)} req/s`;
 }
-
 function recordingCost(): void {
   const m = new ProxyMetrics({
     buildInfo: { date: '', git_sha: '', profile: 'bench', vendor: 'meshmetrics', version: '0' },
@@ -290,6 +300,7 @@ http {
   const c = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(c);
   pids.nginx = c.pid ?? 0;
+  pin(pids.nginx, 1);
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((res) => {
       const s = net.connect(listenPort, '127.0.0.1');
@@ -301,35 +312,6 @@ http {
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
-}
-
-/**
- * Baseline and current inbound proxy, alternating (ABBA) for BENCH_ROUNDS rounds at the fixed
- * rate, so both see the same machine; prints each round and the medians.
- */
-async function beforeAfter(targets: Target[]): Promise<void> {
-  const pair = ['baseline inbound', 'inbound proxy'].map((n) => targets.find((t) => t.name === n)!);
-  const cpu: number[][] = [[], []];
-  const p99: number[][] = [[], []];
-  console.log(`\nbefore -> after, ${ROUNDS} alternating rounds at ${RATE} req/s:`);
-  for (let r = 0; r < ROUNDS; r++) {
-    const line: string[] = [];
-    // ABBA order, so neither side always runs second (after the other's burst).
-    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-      const f = await fixedRate(pair[i]);
-      cpu[i].push(f.cpu[0].us);
-      p99[i].push(f.p99);
-      line.push(`${pair[i].name} ${f.cpu[0].us.toFixed(0)} µs/req, p99 ${f.p99.toFixed(2)} ms`);
-    }
-    console.log(`  round ${r + 1}: ${line.join(' | ')}`);
-  }
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
-  console.log(
-    `  median CPU per request: ${median(cpu[0]).toFixed(0)} -> ${median(cpu[1]).toFixed(0)} µs (${((median(cpu[1]) / median(cpu[0]) - 1) * 100).toFixed(0)} %); median p99: ${median(p99[0]).toFixed(2)} -> ${median(p99[1]).toFixed(2)} ms`,
-  );
 }
 
 async function main(): Promise<void> {
@@ -348,88 +330,109 @@ async function main(): Promise<void> {
     '--admin.listen-address',
     `127.0.0.1:${admin}`,
   ];
-  // Server-side proxy in front of the app.
-  await child('server proxy', PROXY, inboundArgs(inPort, adminA));
-  // Client-side proxy whose outbound resolves app.bench:80 to the server-side proxy.
-  const dst = JSON.stringify({
-    'app.bench:80': {
-      address: `127.0.0.1:${inPort}`,
-      labels: { namespace: 'bench', deployment: 'app' },
-    },
-  });
-  const file = resolve(mkdtempSync(resolve(tmpdir(), 'proxy-bench-')), 'dst.json');
-  writeFileSync(file, dst);
-  await child('client proxy', PROXY, [
-    'proxy',
-    '--inbound.listen-address',
-    `127.0.0.1:${inB}`,
-    '--inbound.app-address',
-    '127.0.0.1:1',
-    '--outbound.listen-address',
-    `127.0.0.1:${outPort}`,
-    '--admin.listen-address',
-    `127.0.0.1:${adminB}`,
-    '--destinations',
-    file,
-  ]);
-  if (BASELINE !== null)
-    await child('baseline proxy', proxyCode(BASELINE), inboundArgs(inBase, adminBase));
-  const nginx = await startNginx(appPort, nginxPort);
-
-  const host = 'app.bench:80';
-  const targets: Target[] = [
-    { name: 'direct', port: appPort, path: '/', host, roles: [] },
-    ...(BASELINE !== null
-      ? [{ name: 'baseline inbound', port: inBase, path: '/', host, roles: ['baseline proxy'] }]
-      : []),
-    { name: 'inbound proxy', port: inPort, path: '/', host, roles: ['server proxy'] },
-    ...(nginx ? [{ name: 'nginx', port: nginxPort, path: '/', host, roles: ['nginx'] }] : []),
-    {
-      name: 'outbound+inbound',
-      port: outPort,
-      path: '/',
-      host,
-      roles: ['client proxy', 'server proxy'],
-    },
-  ];
-  console.log(
-    `\nHTTP/1.1, keep-alive; fixed ${RATE} req/s for ${FIXED_SECONDS}s, then max with ${IN_FLIGHT} in flight for ${MAX_SECONDS}s` +
-      (nginx ? '' : ' (nginx not installed)'),
-  );
-  console.log(
-    'path                 p50 ms   p99 ms   added p50   added p99   max req/s   proxy CPU µs/req at fixed rate',
-  );
-  let base: { p50: number; p99: number } | null = null;
-  const cpuLines: string[] = [];
-  for (const t of targets) {
-    const f = await fixedRate(t);
-    const cpu0 = cpuSnapshot();
-    const { rate: max, n } = await maxRate(t);
-    const atMax = cpuPerRequest(t.roles, cpu0, n);
-    if (atMax.length)
-      cpuLines.push(
-        `${t.name.padEnd(18)} CPU per request at max: ${atMax.map((c) => `${c.role} ${c.us.toFixed(0)} µs`).join(', ')}`,
-      );
-    base ??= f;
-    console.log(
-      `${t.name.padEnd(18)} ${f.p50.toFixed(3).padStart(8)} ${f.p99.toFixed(3).padStart(8)} ${(f.p50 - base.p50).toFixed(3).padStart(11)} ${(f.p99 - base.p99).toFixed(3).padStart(11)} ${max.toFixed(0).padStart(11)}   ${f.cpu.map((c) => `${c.role} ${c.us.toFixed(0)}`).join(', ')}`,
-    );
-    const w = wrk(t);
-    if (w !== null) console.log(`wrk ${t.name}:\n${w}`);
+  const systems: System[] = [{ name: 'direct', port: appPort, roles: [] }];
+  await child('proxy', proxyCode(MAIN), inboundArgs(inPort, adminA));
+  systems.push({ name: 'meshmetrics', port: inPort, roles: ['proxy'] });
+  if (BASELINE !== null) {
+    await child('baseline', proxyCode(BASELINE), inboundArgs(inBase, adminBase));
+    systems.push({ name: 'baseline', port: inBase, roles: ['baseline'] });
   }
-  console.log('\n' + cpuLines.join('\n'));
-  if (BASELINE !== null) await beforeAfter(targets);
-  const os = await import('node:os');
+  const nginx = await startNginx(appPort, nginxPort);
+  if (nginx) systems.push({ name: 'nginx', port: nginxPort, roles: ['nginx'] });
+  if (process.env.BENCH_TWO_HOPS === '1') {
+    // A client-side proxy whose outbound resolves app.bench:80 to the server-side proxy.
+    const file = resolve(mkdtempSync(resolve(tmpdir(), 'proxy-bench-')), 'dst.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        [HOST]: { address: `127.0.0.1:${inPort}`, labels: { namespace: 'bench' } },
+      }),
+    );
+    await child('client proxy', proxyCode(MAIN), [
+      'proxy',
+      '--inbound.listen-address',
+      `127.0.0.1:${inB}`,
+      '--inbound.app-address',
+      '127.0.0.1:1',
+      '--outbound.listen-address',
+      `127.0.0.1:${outPort}`,
+      '--admin.listen-address',
+      `127.0.0.1:${adminB}`,
+      '--destinations',
+      file,
+    ]);
+    systems.push({ name: 'outbound+inbound', port: outPort, roles: ['client proxy', 'proxy'] });
+  }
+  const gen = await Generator.start();
+
   console.log(
-    `\n(load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs while measuring: figures are preliminary)`,
+    `\nHTTP/1.1 keep-alive, open loop at ${RATE} req/s: ${ROUNDS} rounds x ${SECONDS} s per system` +
+      ` (after ${WARMUP_SECONDS} s of warm-up), order rotating;` +
+      (PIN ? ' generator pinned to CPU 0, app and proxies to CPU 1' : ' not pinned') +
+      (RT ? '; all at SCHED_FIFO 20' : '; normal scheduling') +
+      (nginx ? '' : '\n(nginx not installed: apt-get install -y nginx-light)'),
+  );
+  const load0 = os.loadavg()[0];
+  const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = systems.map((_, i) => systems[(i + r) % systems.length]);
+    const line: string[] = [];
+    for (const s of order) {
+      const x = await measure(gen, s);
+      samples.get(s.name)!.push(x);
+      const cpu = x.cpuUs.length ? ` ${x.cpuUs.map((u) => u.toFixed(0)).join('+')} µs` : '';
+      line.push(`${s.name} ${ms(x.load.intended.p50)}/${ms(x.load.intended.p99)}${cpu}`);
+      if (x.load.errors > 0) line.push(`(${x.load.errors} errors)`);
+    }
+    console.log(`  round ${r + 1} (p50/p99 ms, CPU/req): ${line.join(' | ')}`);
+  }
+  const load1 = os.loadavg()[0];
+
+  // Per-round differences to the direct path of the same round.
+  const direct = samples.get('direct')!;
+  console.log(
+    `\nmedians over rounds, latency from the intended send time (range over rounds in brackets):`,
+  );
+  console.log(
+    'system             p50 ms   p99 ms   added p50               added p99               p99 from write   CPU µs/req      max (wrk)',
+  );
+  for (const s of systems) {
+    const xs = samples.get(s.name)!;
+    const p50 = xs.map((x) => x.load.intended.p50);
+    const p99 = xs.map((x) => x.load.intended.p99);
+    const add50 = xs.map((x, r) => x.load.intended.p50 - direct[r].load.intended.p50);
+    const add99 = xs.map((x, r) => x.load.intended.p99 - direct[r].load.intended.p99);
+    const cpu = xs.map((x) => x.cpuUs.reduce((a, b) => a + b, 0));
+    const w = wrkMax(s) ?? 'wrk not installed';
+    console.log(
+      `${s.name.padEnd(18)} ${ms(median(p50)).padStart(6)} ${ms(median(p99)).padStart(8)}   ` +
+        `${(ms(median(add50)) + ` [${range(add50, ms)}]`).padEnd(23)} ` +
+        `${(ms(median(add99)) + ` [${range(add99, ms)}]`).padEnd(23)} ` +
+        `${ms(median(xs.map((x) => x.load.written.p99))).padStart(14)}   ` +
+        `${(s.roles.length ? `${median(cpu).toFixed(0)} [${range(cpu, (u) => u.toFixed(0))}]` : '-').padEnd(15)} ${w}`,
+    );
+  }
+  const late = [...samples.values()].flat().map((x) => x.load.lateness);
+  console.log(
+    `\ngenerator lateness (write time - intended), median over all runs: p50 ${ms(median(late.map((l) => l.p50)))} ms, p99 ${ms(median(late.map((l) => l.p99)))} ms`,
+  );
+  console.log(
+    `load average ${load0.toFixed(1)} -> ${load1.toFixed(1)} on ${os.cpus().length} CPUs while measuring: figures are preliminary`,
   );
 }
 
+const stopChildren = (): void => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+};
+process.on('exit', stopChildren);
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    stopChildren();
+    process.exit(1);
+  });
 main()
   .catch((err) => {
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
-  });
+  .finally(stopChildren);

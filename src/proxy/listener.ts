@@ -1,9 +1,10 @@
 /**
  * A listener that counts every accepted connection (`peer="src"`), reads its first bytes,
- * and hands it to the HTTP/1 server, the HTTP/2 server, or opaque TCP forwarding.
+ * and hands it to the HTTP/1 fast path (which passes anything unusual on to the node:http
+ * server), the HTTP/2 server, or opaque TCP forwarding.
  *
  * ```
- *   accept ──▶ peek ──▶ "GET / …"      ──▶ http.Server  (emit 'connection', bytes unshifted)
+ *   accept ──▶ peek ──▶ "GET / …"      ──▶ FastConnection ──▶ http.Server when unusual
  *                 ├──▶ "PRI * HTTP/2.0" ──▶ http2 server
  *                 └──▶ anything else / detect timeout ──▶ TCP forward (or refused)
  * ```
@@ -15,6 +16,7 @@ import * as net from 'node:net';
 import { detectProtocol } from './detect.js';
 import { Http2Forwarder } from './http2.js';
 import { createHttp1Server } from './http1.js';
+import { FastConnection, UpstreamPool } from './http1-fast.js';
 import { acceptPairs, joinHostPort, splitHostPort, type LabelSets } from './labels.js';
 import type { Route, Side } from './side.js';
 import { forwardTcp } from './tcp.js';
@@ -40,6 +42,12 @@ export class Listener {
   private readonly opts: ListenerOptions;
   private readonly server: net.Server;
   private readonly http1: http.Server;
+  /** Idle connections of the HTTP/1 fast path to targets. */
+  private readonly pool: UpstreamPool;
+  private readonly toHttp1 = (socket: net.Socket): void => {
+    this.http1.emit('connection', socket);
+    socket.resume();
+  };
   private readonly h2: Http2Forwarder;
   private readonly labels: LabelSets;
   private readonly sockets = new Set<net.Socket>();
@@ -49,6 +57,7 @@ export class Listener {
     this.labels = labels;
     this.opts = opts;
     this.http1 = createHttp1Server(side);
+    this.pool = new UpstreamPool(side);
     this.h2 = new Http2Forwarder(side);
     this.server = net.createServer({ noDelay: true }, (s) => this.onConnection(s));
   }
@@ -77,6 +86,7 @@ export class Listener {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     this.http1.closeAllConnections();
+    this.pool.close();
     this.http1.emit('close');
     this.h2.close();
     await closed;
@@ -110,11 +120,13 @@ export class Listener {
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();
-      if (buf !== null) socket.unshift(buf);
       if (p === 'http1') {
-        this.http1.emit('connection', socket);
+        new FastConnection(side, socket, this.pool, this.toHttp1).start(buf);
         socket.resume();
-      } else if (p === 'h2') {
+        return;
+      }
+      if (buf !== null) socket.unshift(buf);
+      if (p === 'h2') {
         // The session reads the unshifted preface itself (socket.read() on the next tick),
         // then consumes the handle directly; resuming here would emit the bytes to no one.
         this.h2.server.emit('connection', socket);
