@@ -39,7 +39,12 @@ function windowed(
   return (ts, vs, lo, hi, w, p) => fn(ts.subarray(lo, hi), vs.subarray(lo, hi), w, p);
 }
 
-function extrapolatedRate(
+/**
+ * rate, increase and delta over the window `[lo, hi)` (Prometheus's `extrapolatedRate`).
+ * `scanResets` false skips the search for counter resets, for a caller that knows the
+ * window holds no decrease.
+ */
+export function extrapolatedRate(
   ts: Float64Array,
   vs: Float64Array,
   lo: number,
@@ -47,6 +52,7 @@ function extrapolatedRate(
   w: RangeWindow,
   isCounter: boolean,
   isRate: boolean,
+  scanResets = isCounter,
 ): number | null {
   const n = hi - lo;
   if (n < 2) return null;
@@ -54,7 +60,7 @@ function extrapolatedRate(
   const lastT = ts[hi - 1];
   const firstV = vs[lo];
   let result = vs[hi - 1] - firstV;
-  if (isCounter) {
+  if (scanResets) {
     let last = 0;
     for (let i = lo; i < hi; i++) {
       const v = vs[i];

@@ -12,8 +12,7 @@
 
 import type { Labels } from '../model/labels.js';
 import { groupKeyFn, groupLabels } from './aggregations.js';
-import type { RangeFn, RangeWindow } from './functions.js';
-import { KAHAN, kahanSumInc } from './mathutil.js';
+import { extrapolatedRate, type RangeFn, type RangeWindow } from './functions.js';
 
 /** The evaluation times of a range query. */
 export interface StepGrid {
@@ -22,11 +21,18 @@ export interface StepGrid {
   steps: number;
 }
 
+/** The window handed to range functions; rollups run synchronously, so one is enough. */
+const W: RangeWindow = { start: 0, end: 0, rangeMs: 0, evalT: 0 };
+
+/** Per sample, how many decreases (counter resets) lie at or before it; grown on demand. */
+let decreases = new Int32Array(1024);
+
 /**
- * Evaluates `fn` over one series at every step of `grid`: the window of step k is
- * `(ref - range, ref]` with `ref = start + k * step - offset`. Writes `vals`/`has` at
- * `[at, at + steps)`, adds each window's sample count to `samples[k]`, and returns whether
- * any window held a sample. `ts`/`vs` hold the series' first `n` samples in time order.
+ * Evaluates the range function `func` (`fn`) over one series at every step of `grid`: the
+ * window of step k is `(ref - range, ref]` with `ref = start + k * step - offset`. Writes
+ * `vals`/`has` at `[at, at + steps)`, adds each window's sample count to `samples[k]`, and
+ * returns whether any window held a sample. `ts`/`vs` hold the series' first `n` samples
+ * in time order.
  */
 export function rollupRow(
   ts: Float64Array,
@@ -35,6 +41,7 @@ export function rollupRow(
   grid: StepGrid,
   range: number,
   offset: number,
+  func: string,
   fn: RangeFn,
   params: number[],
   vals: Float64Array,
@@ -42,8 +49,24 @@ export function rollupRow(
   at: number,
   samples: Float64Array,
 ): boolean {
+  if (func === 'rate' || func === 'increase') {
+    return rollupCounterRate(
+      ts,
+      vs,
+      n,
+      grid,
+      range,
+      offset,
+      func === 'rate',
+      vals,
+      has,
+      at,
+      samples,
+    );
+  }
   const { start, step, steps } = grid;
-  const w: RangeWindow = { start: 0, end: 0, rangeMs: range, evalT: 0 };
+  const w = W;
+  w.rangeMs = range;
   let lo = 0;
   let hi = 0;
   let seen = false;
@@ -137,16 +160,32 @@ export class GroupAccumulator {
     const steps = this.steps;
     const { op, val, c, cnt } = this;
     const g = j * steps;
+    if (op === 'sum') {
+      for (let k = 0; k < steps; k++) {
+        if (has[at + k] === 0) continue;
+        const f = vals[at + k];
+        const x = g + k;
+        if (cnt[x] === 0) {
+          val[x] = f;
+        } else {
+          // Kahan–Neumaier step (mathutil.kahanSumInc), inlined for the hot loop.
+          const sum = val[x];
+          const t = sum + f;
+          if (t === Infinity || t === -Infinity) c[x] = 0;
+          else if (Math.abs(sum) >= Math.abs(f)) c[x] += sum - t + f;
+          else c[x] += f - t + sum;
+          val[x] = t;
+        }
+        cnt[x]++;
+      }
+      return;
+    }
     for (let k = 0; k < steps; k++) {
       if (has[at + k] === 0) continue;
       const f = vals[at + k];
       const x = g + k;
       if (cnt[x] === 0) {
         val[x] = f;
-      } else if (op === 'sum') {
-        kahanSumInc(f, val[x], c[x]);
-        val[x] = KAHAN.sum;
-        c[x] = KAHAN.c;
       } else if (op === 'max') {
         if (val[x] < f || val[x] !== val[x]) val[x] = f;
       } else if (op === 'min') {
@@ -179,4 +218,62 @@ function grow(a: Float64Array, size: number): Float64Array {
   const b = new Float64Array(size);
   b.set(a);
   return b;
+}
+
+/**
+ * {@link rollupRow} for rate and increase: the same computation, but a window is searched
+ * for counter resets only when the series decreases inside it (counted once per series),
+ * which on counters is seldom.
+ */
+function rollupCounterRate(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  grid: StepGrid,
+  range: number,
+  offset: number,
+  isRate: boolean,
+  vals: Float64Array,
+  has: Uint8Array,
+  at: number,
+  samples: Float64Array,
+): boolean {
+  if (decreases.length < n) decreases = new Int32Array(Math.max(n, decreases.length * 2));
+  const dec = decreases;
+  let d = 0;
+  dec[0] = 0;
+  for (let i = 1; i < n; i++) {
+    if (vs[i] < vs[i - 1]) d++;
+    dec[i] = d;
+  }
+  const { start, step, steps } = grid;
+  const w = W;
+  w.rangeMs = range;
+  let lo = 0;
+  let hi = 0;
+  let seen = false;
+  for (let k = 0; k < steps; k++) {
+    const t = start + k * step;
+    const ref = t - offset;
+    while (hi < n && ts[hi] <= ref) hi++;
+    const from = ref - range;
+    while (lo < hi && ts[lo] <= from) lo++;
+    if (hi <= lo) {
+      has[at + k] = 0;
+      continue;
+    }
+    seen = true;
+    samples[k] += hi - lo;
+    w.start = from;
+    w.end = ref;
+    w.evalT = t;
+    const v = extrapolatedRate(ts, vs, lo, hi, w, true, isRate, dec[hi - 1] !== dec[lo]);
+    if (v === null) {
+      has[at + k] = 0;
+      continue;
+    }
+    vals[at + k] = v;
+    has[at + k] = 1;
+  }
+  return seen;
 }
