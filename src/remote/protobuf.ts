@@ -19,6 +19,7 @@
 
 import { ParseError } from '../model/errors.js';
 import type { Labels } from '../model/labels.js';
+import { CopyList, compressWithCopies, type LabelPairTable } from './label-snappy.js';
 
 /** Wire types of the protobuf fields used here. */
 const WIRE_VARINT = 0;
@@ -163,22 +164,74 @@ export function encodeLabels(ls: Labels): Buffer {
  * Builds WriteRequests from columns of samples. Samples of the same series in one request
  * are grouped into one TimeSeries, in the order given (per-series order is kept). Reuse
  * one encoder: its buffers grow to the largest request and stay.
+ *
+ * The sender's path is {@link encodeSlots}: series are dense slots into a table of
+ * encoded label sets, so grouping is an array lookup, the labels are one copy each, and
+ * values are copied as the 8 bytes they are in the column (no float conversion, NaN
+ * payloads such as stale markers kept).
  */
 export class WriteRequestEncoder {
   private buf: Buffer;
   /** Per sample: the next sample of the same series in the batch, or -1. */
   private nextOf: Int32Array;
-  /** Per group (series in the batch): first and last sample index. */
+  /** Per sample: the bytes of its timestamp's varint. */
+  private tsLen: Uint8Array;
+  /** Per group (series in the batch): first and last sample index, and message size. */
   private firstOf: Int32Array;
   private lastOf: Int32Array;
-  private readonly groupOf: Map<number, number>;
+  private sizeOf: Int32Array;
+  /** Per slot: its group in the batch being encoded, valid when `stampOf[slot] === stamp`. */
+  private groupOfSlot: Int32Array;
+  private stampOf: Int32Array;
+  private stamp = 0;
+  /** {@link encode}'s map from refs to slots. */
+  private readonly slotOfRef = new Map<number, number>();
+  private slotScratch: Int32Array;
+  private labelScratch: Uint8Array[] = [];
+  /** Per label-pair id: where this request last wrote it, valid when `pairStamp[id] === stamp`. */
+  private pairAt: Int32Array;
+  private pairStamp: Int32Array;
+  private readonly copies = new CopyList();
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
     this.nextOf = new Int32Array(1024);
+    this.tsLen = new Uint8Array(1024);
     this.firstOf = new Int32Array(1024);
     this.lastOf = new Int32Array(1024);
-    this.groupOf = new Map();
+    this.sizeOf = new Int32Array(1024);
+    this.groupOfSlot = new Int32Array(1024);
+    this.stampOf = new Int32Array(1024);
+    this.slotScratch = new Int32Array(1024);
+    this.pairAt = new Int32Array(1024);
+    this.pairStamp = new Int32Array(1024);
+  }
+
+  /**
+   * The snappy-compressed WriteRequest of samples `[start, end)` (see {@link encodeSlots}),
+   * compressed with the repeats of label pairs found while writing it (see
+   * label-snappy.ts). `pairIds[slot]` are the interned `Label` messages of
+   * `labels[slot]`, from `pairs`. Returns a new Buffer.
+   */
+  encodeSnappy(
+    slots: Int32Array,
+    ts: Float64Array,
+    vs: Float64Array,
+    start: number,
+    end: number,
+    labels: readonly Uint8Array[],
+    pairIds: readonly Int32Array[],
+    pairs: LabelPairTable,
+  ): Buffer {
+    if (this.pairStamp.length < pairs.size) {
+      const c = Math.max(pairs.size, this.pairStamp.length * 2);
+      const st = new Int32Array(c);
+      st.set(this.pairStamp);
+      this.pairStamp = st;
+      this.pairAt = new Int32Array(c);
+    }
+    const raw = this.write(slots, ts, vs, start, end, labels, pairIds, pairs.lengths);
+    return compressWithCopies(raw, raw.length, this.copies);
   }
 
   /**
@@ -193,64 +246,163 @@ export class WriteRequestEncoder {
     n: number,
     labelsOf: (ref: number) => Uint8Array,
   ): Buffer {
-    if (this.nextOf.length < n) {
-      const c = Math.max(n, this.nextOf.length * 2);
-      this.nextOf = new Int32Array(c);
-      this.firstOf = new Int32Array(c);
-      this.lastOf = new Int32Array(c);
+    if (this.slotScratch.length < n)
+      this.slotScratch = new Int32Array(Math.max(n, 2 * this.slotScratch.length));
+    const slots = this.slotScratch;
+    const table = this.labelScratch;
+    const slotOf = this.slotOfRef;
+    slotOf.clear();
+    table.length = 0;
+    for (let i = 0; i < n; i++) {
+      let s = slotOf.get(refs[i]);
+      if (s === undefined) {
+        s = table.length;
+        slotOf.set(refs[i], s);
+        table.push(labelsOf(refs[i]));
+      }
+      slots[i] = s;
     }
+    const t = ts instanceof Float64Array ? ts : Float64Array.from({ length: n }, (_, i) => ts[i]);
+    const v = vs instanceof Float64Array ? vs : Float64Array.from({ length: n }, (_, i) => vs[i]);
+    return this.encodeSlots(slots, t, v, 0, n, table);
+  }
+
+  /**
+   * Encodes samples `[start, end)` of the columns; `slots[i]` indexes `labels`, the
+   * encoded label sets ({@link encodeLabels}). Returns a view of the internal buffer,
+   * valid until the next call.
+   */
+  encodeSlots(
+    slots: Int32Array,
+    ts: Float64Array,
+    vs: Float64Array,
+    start: number,
+    end: number,
+    labels: readonly Uint8Array[],
+  ): Buffer {
+    return this.write(slots, ts, vs, start, end, labels, null, null);
+  }
+
+  /** Writes the request; with `pairIds`, records repeated label pairs in `copies`. */
+  private write(
+    slots: Int32Array,
+    ts: Float64Array,
+    vs: Float64Array,
+    start: number,
+    end: number,
+    labels: readonly Uint8Array[],
+    pairIds: readonly Int32Array[] | null,
+    pairLengths: Int32Array | null,
+  ): Buffer {
+    const n = end - start;
+    this.reserve(n, labels.length);
     const nextOf = this.nextOf;
+    const tsLen = this.tsLen;
     const firstOf = this.firstOf;
     const lastOf = this.lastOf;
-    const groupOf = this.groupOf;
-    groupOf.clear();
-    // Group samples by series with linked lists in typed arrays (no object per sample).
+    const sizeOf = this.sizeOf;
+    const groupOfSlot = this.groupOfSlot;
+    const stampOf = this.stampOf;
+    const stamp = ++this.stamp;
+    // Group samples by series (linked lists in typed arrays) and size each TimeSeries:
+    // every length prefix must be known before its message is written.
     let groups = 0;
-    for (let i = 0; i < n; i++) {
-      nextOf[i] = -1;
-      const g = groupOf.get(refs[i]);
-      if (g === undefined) {
-        groupOf.set(refs[i], groups);
-        firstOf[groups] = i;
-        lastOf[groups] = i;
+    for (let k = 0; k < n; k++) {
+      const i = start + k;
+      const slot = slots[i];
+      const len = int64Size(ts[i]);
+      tsLen[k] = len;
+      nextOf[k] = -1;
+      const sampleSize = 2 + 9 + 1 + len; // tag, len (< 128), value, timestamp
+      if (stampOf[slot] !== stamp) {
+        stampOf[slot] = stamp;
+        groupOfSlot[slot] = groups;
+        firstOf[groups] = k;
+        lastOf[groups] = k;
+        sizeOf[groups] = labels[slot].length + sampleSize;
         groups++;
       } else {
-        nextOf[lastOf[g]] = i;
-        lastOf[g] = i;
+        const g = groupOfSlot[slot];
+        nextOf[lastOf[g]] = k;
+        lastOf[g] = k;
+        sizeOf[g] += sampleSize;
       }
     }
-    // Size pass: every length prefix must be known before its message is written.
     let total = 0;
-    for (let g = 0; g < groups; g++) {
-      const lb = labelsOf(refs[firstOf[g]]);
-      let ts_ = lb.length;
-      for (let i = firstOf[g]; i >= 0; i = nextOf[i]) {
-        ts_ += 2 + 9 + 1 + int64Size(ts[i]); // tag, len (< 128), value, timestamp
-      }
-      total += 1 + varintSize(ts_) + ts_;
-    }
+    for (let g = 0; g < groups; g++) total += 1 + varintSize(sizeOf[g]) + sizeOf[g];
     if (this.buf.length < total)
       this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
     const buf = this.buf;
+    const vb = new Uint8Array(vs.buffer, vs.byteOffset, vs.length * 8);
+    const copies = this.copies;
+    copies.reset();
+    const pairAt = this.pairAt;
+    const pairStamp = this.pairStamp;
     let p = 0;
     for (let g = 0; g < groups; g++) {
-      const lb = labelsOf(refs[firstOf[g]]);
-      let size = lb.length;
-      for (let i = firstOf[g]; i >= 0; i = nextOf[i]) size += 2 + 9 + 1 + int64Size(ts[i]);
+      const first = firstOf[g];
+      const slot = slots[start + first];
+      const lb = labels[slot];
       buf[p++] = TAG_TIMESERIES;
-      p = putVarint(buf, p, size);
+      p = putVarint(buf, p, sizeOf[g]);
       buf.set(lb, p);
+      if (pairIds !== null && pairLengths !== null) {
+        // Each label pair written before in this request is a copy of its last occurrence.
+        const ids = pairIds[slot];
+        let q = p;
+        for (let k = 0; k < ids.length; k++) {
+          const id = ids[k];
+          const len = pairLengths[id];
+          if (pairStamp[id] === stamp) copies.add(q, pairAt[id], len);
+          else pairStamp[id] = stamp;
+          pairAt[id] = q;
+          q += len;
+        }
+      }
       p += lb.length;
-      for (let i = firstOf[g]; i >= 0; i = nextOf[i]) {
+      for (let k = first; k >= 0; k = nextOf[k]) {
+        const i = start + k;
         buf[p++] = TAG_SAMPLES;
-        buf[p++] = 9 + 1 + int64Size(ts[i]);
+        buf[p++] = 9 + 1 + tsLen[k];
         buf[p++] = TAG_SAMPLE_VALUE;
-        p = putDouble(buf, p, vs[i]);
+        if (LITTLE_ENDIAN) {
+          const q = i * 8;
+          buf[p] = vb[q];
+          buf[p + 1] = vb[q + 1];
+          buf[p + 2] = vb[q + 2];
+          buf[p + 3] = vb[q + 3];
+          buf[p + 4] = vb[q + 4];
+          buf[p + 5] = vb[q + 5];
+          buf[p + 6] = vb[q + 6];
+          buf[p + 7] = vb[q + 7];
+          p += 8;
+        } else {
+          p = putDouble(buf, p, vs[i]);
+        }
         buf[p++] = TAG_SAMPLE_TS;
         p = putInt64(buf, p, ts[i]);
       }
     }
     return buf.subarray(0, p);
+  }
+
+  /** Grows the scratch arrays for `n` samples and `slots` slots. */
+  private reserve(n: number, slots: number): void {
+    if (this.nextOf.length < n) {
+      const c = Math.max(n, this.nextOf.length * 2);
+      this.nextOf = new Int32Array(c);
+      this.tsLen = new Uint8Array(c);
+      this.firstOf = new Int32Array(c);
+      this.lastOf = new Int32Array(c);
+      this.sizeOf = new Int32Array(c);
+    }
+    if (this.stampOf.length < slots) {
+      const c = Math.max(slots, this.stampOf.length * 2);
+      const st = new Int32Array(c);
+      st.set(this.stampOf);
+      this.stampOf = st;
+      this.groupOfSlot = new Int32Array(c);
+    }
   }
 }
 

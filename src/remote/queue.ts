@@ -36,7 +36,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import snappy from 'snappy';
 import type { RemoteWriteConfig } from '../config/index.js';
 import { Labels } from '../model/labels.js';
 import { relabel } from '../relabel/index.js';
@@ -44,6 +43,7 @@ import type { RefSeries, SampleBatch } from '../tsdb/record.js';
 import { RemoteWriteClient, type SendResult } from './client.js';
 import { MetadataSender, type MetadataSource } from './metadata.js';
 import type { MetricRow } from './metrics.js';
+import { LabelPairTable } from './label-snappy.js';
 import { WriteRequestEncoder, encodeLabels } from './protobuf.js';
 import { WalWatcher, type SavedPosition, type WalPosition } from './watcher.js';
 
@@ -166,29 +166,63 @@ class PositionWriter {
   }
 }
 
-/** Growable sample columns of one shard or round. */
+/**
+ * How many requests per shard one round may hold when the WAL has that much to send (a
+ * backlog): a deep round keeps a shard busy with back-to-back requests, the next one
+ * encoded while the last is on the wire, instead of waiting for every shard at the end
+ * of each request. A constant, so a restart rebuilds a round the same (see SavedPosition).
+ */
+const ROUND_DEPTH = 8;
+
+/**
+ * Growable sample columns of one shard's part of a round: the series' slot in the
+ * encoded-labels table, the timestamp and the value of each sample.
+ */
 class Columns {
-  refs: Float64Array = new Float64Array(1024);
+  slots: Int32Array = new Int32Array(1024);
   ts: Float64Array = new Float64Array(1024);
   vs: Float64Array = new Float64Array(1024);
   length = 0;
-  push(ref: number, t: number, v: number): void {
+  push(slot: number, t: number, v: number): void {
     const i = this.length;
-    if (i === this.refs.length) {
-      const grow = (a: Float64Array): Float64Array => {
-        const b = new Float64Array(i * 2);
-        b.set(a);
-        return b;
-      };
-      this.refs = grow(this.refs);
-      this.ts = grow(this.ts);
-      this.vs = grow(this.vs);
+    if (i === this.slots.length) {
+      const slots = new Int32Array(i * 2);
+      slots.set(this.slots);
+      this.slots = slots;
+      const ts = new Float64Array(i * 2);
+      ts.set(this.ts);
+      this.ts = ts;
+      const vs = new Float64Array(i * 2);
+      vs.set(this.vs);
+      this.vs = vs;
     }
-    this.refs[i] = ref;
+    this.slots[i] = slot;
     this.ts[i] = t;
     this.vs[i] = v;
     this.length = i + 1;
   }
+}
+
+/**
+ * The protobuf `TimeSeries.labels` of a series with the external labels added (the
+ * series' own label wins on a name both have); both inputs are sorted by name.
+ */
+function withExternalLabels(ls: Labels, ext: readonly string[]): Labels {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  const n = ls.size;
+  while (i < n || j < ext.length) {
+    if (j >= ext.length || (i < n && ls.name(i) <= ext[j])) {
+      if (j < ext.length && ls.name(i) === ext[j]) j += 2;
+      out.push(ls.name(i), ls.value(i));
+      i++;
+    } else {
+      out.push(ext[j], ext[j + 1]);
+      j += 2;
+    }
+  }
+  return Labels.fromSortedPairs(out);
 }
 
 /** Sends one endpoint's share of the WAL. Start with {@link start}, end with {@link stop}. */
@@ -202,11 +236,19 @@ export class QueueManager {
   private readonly metadataSender: MetadataSender | null;
   private readonly logger: (line: string) => void;
   private readonly pollMs: number;
-  private readonly externalLabels: Record<string, string>;
-  /** Encoded labels per series ref; null when write_relabel_configs dropped it. */
-  private readonly seriesLabels = new Map<number, Uint8Array | null>();
-  private readonly round = new Columns();
+  /** `global.external_labels` as name/value pairs sorted by name. */
+  private readonly externalPairs: string[];
+  /** Slot of each series ref in {@link labelTable}; -1 when write_relabel_configs dropped it. */
+  private readonly slotOfRef = new Map<number, number>();
+  /** Encoded `TimeSeries.labels` of each series, by slot: encoded once, copied per request. */
+  private readonly labelTable: Uint8Array[] = [];
+  /** The label pairs of each slot's labels, interned (what the compressor copies). */
+  private readonly pairIdTable: Int32Array[] = [];
+  private readonly labelPairs = new LabelPairTable();
+  /** The round being built: each shard's samples (split by series ref as they are read). */
   private shardCols: Columns[] = [];
+  /** Samples in the round. */
+  private pending = 0;
   private readonly encoders: WriteRequestEncoder[] = [];
   private numShards: number;
   private running = false;
@@ -244,7 +286,10 @@ export class QueueManager {
     this.client = new RemoteWriteClient(cfg);
     this.logger = opts.logger ?? ((l) => console.warn(l));
     this.pollMs = opts.pollIntervalMs ?? 50;
-    this.externalLabels = opts.externalLabels;
+    this.externalPairs = Object.keys(opts.externalLabels)
+      .filter((k) => opts.externalLabels[k] !== '')
+      .sort()
+      .flatMap((k) => [k, opts.externalLabels[k]]);
     this.numShards = Math.max(1, cfg.queueConfig.minShards);
     if (saved?.shards !== undefined && saved.done !== undefined) {
       // Resume the interrupted round with the split it had.
@@ -341,7 +386,7 @@ export class QueueManager {
         'samples_pending',
         'gauge',
         'The number of samples pending in the queues shards to be sent to the remote storage.',
-        this.round.length,
+        this.pending,
       ),
       row(
         'shards',
@@ -378,39 +423,66 @@ export class QueueManager {
   private storeSeries(s: RefSeries): void {
     // External labels first; the series' own label wins; then write_relabel_configs.
     let ls = s.labels;
-    const ext = this.externalLabels;
-    const extNames = Object.keys(ext);
-    if (extNames.length > 0) {
-      const obj: Record<string, string> = { ...ext, ...ls.toObject() };
-      ls = Labels.from(obj);
-    }
+    if (this.externalPairs.length > 0) ls = withExternalLabels(ls, this.externalPairs);
     const out = relabel(ls, this.cfg.writeRelabelConfigs.compiled);
-    this.seriesLabels.set(s.ref, out === null || out.size === 0 ? null : encodeLabels(out));
+    const slot = this.slotOfRef.get(s.ref);
+    if (out === null || out.size === 0) {
+      this.slotOfRef.set(s.ref, -1);
+    } else {
+      const encoded = encodeLabels(out);
+      const pairIds = this.labelPairs.intern(encoded);
+      if (slot !== undefined && slot >= 0) {
+        this.labelTable[slot] = encoded;
+        this.pairIdTable[slot] = pairIds;
+      } else {
+        this.slotOfRef.set(s.ref, this.labelTable.length);
+        this.labelTable.push(encoded);
+        this.pairIdTable.push(pairIds);
+      }
+    }
+  }
+
+  /** Makes room for the round's shards (their number changes only between rounds). */
+  private ensureShardColumns(): void {
+    while (this.shardCols.length < this.numShards) this.shardCols.push(new Columns());
+    while (this.encoders.length < this.numShards) this.encoders.push(new WriteRequestEncoder());
   }
 
   private takeSamples(b: SampleBatch): void {
-    const seriesLabels = this.seriesLabels;
+    const slotOfRef = this.slotOfRef;
+    const cols = this.shardCols;
+    const n = this.numShards;
+    const refs = b.refs;
+    const ts = b.ts;
+    const vs = b.vs;
+    let highest = this.highestReadTs;
+    let taken = 0;
     for (let i = 0; i < b.length; i++) {
-      const ref = b.refs[i];
-      const t = b.ts[i];
-      if (t > this.highestReadTs) this.highestReadTs = t;
-      this.inRead++;
-      const ls = seriesLabels.get(ref);
-      if (ls === undefined || ls === null) {
+      const ref = refs[i];
+      const t = ts[i];
+      if (t > highest) highest = t;
+      const slot = slotOfRef.get(ref);
+      if (slot === undefined || slot < 0) {
         this.samplesDropped++;
         continue;
       }
-      this.round.push(ref, t, b.vs[i]);
+      cols[ref % n].push(slot, t, vs[i]);
+      taken++;
     }
+    this.highestReadTs = highest;
+    this.inRead += b.length;
+    this.pending += taken;
   }
 
   private async run(): Promise<void> {
     const q = this.cfg.queueConfig;
     let firstPendingAt = 0;
     while (this.running) {
+      this.ensureShardColumns();
       const full = q.maxSamplesPerSend * this.numShards;
-      const before = this.round.length;
-      const asked = Math.max(1, full - before);
+      const target = full * ROUND_DEPTH;
+      const before = this.pending;
+      const asked = Math.max(1, target - before);
       const exhausted = this.watcher.read(asked) < asked;
       if (this.watcher.err() !== null) {
         this.logger(
@@ -418,17 +490,20 @@ export class QueueManager {
         );
         return;
       }
-      if (before === 0 && this.round.length > 0) firstPendingAt = performance.now();
+      const pending = this.pending;
+      if (before === 0 && pending > 0) firstPendingAt = performance.now();
       // An interrupted round being resumed must contain at least what it held before the
-      // restart: read on until full or until the WAL has nothing more, whatever the deadline.
+      // restart: read on until the target or until the WAL has nothing more, whatever the
+      // deadline. Otherwise a round is sent once it fills a request per shard and the WAL
+      // has no more for now, or when it is deep, or at the deadline.
       const resuming = this.done.length > 0;
       const due =
-        this.round.length >= full ||
-        (this.round.length > 0 &&
-          (resuming ? exhausted : performance.now() - firstPendingAt >= q.batchSendDeadlineMs));
+        pending >= target ||
+        (pending > 0 && exhausted && (resuming || pending >= full)) ||
+        (pending > 0 && !resuming && performance.now() - firstPendingAt >= q.batchSendDeadlineMs);
       if (!due) {
         // Samples-free records still move the position: save it when nothing is pending.
-        if (this.round.length === 0) this.ack(this.watcher.position());
+        if (pending === 0) this.ack(this.watcher.position());
         await this.pause(this.pollMs);
         continue;
       }
@@ -469,54 +544,65 @@ export class QueueManager {
   /** Sends the round over the shards; false when stopped before every batch was acknowledged. */
   private async sendRound(): Promise<boolean> {
     const n = this.numShards;
-    while (this.shardCols.length < n) this.shardCols.push(new Columns());
-    while (this.encoders.length < n) this.encoders.push(new WriteRequestEncoder());
-    for (let s = 0; s < n; s++) this.shardCols[s].length = 0;
-    const r = this.round;
-    for (let i = 0; i < r.length; i++) {
-      this.shardCols[r.refs[i] % n].push(r.refs[i], r.ts[i], r.vs[i]);
-    }
     if (this.done.length !== n) this.done = new Array<number>(n).fill(0);
-    const results = await Promise.all(
-      this.shardCols.slice(0, n).map((cols, s) => this.sendShard(s, cols, this.encoders[s])),
-    );
+    const sends: Promise<boolean>[] = [];
+    for (let s = 0; s < n; s++) sends.push(this.sendShard(s, this.shardCols[s], this.encoders[s]));
+    const results = await Promise.all(sends);
     if (results.every(Boolean)) {
-      r.length = 0;
+      for (let s = 0; s < n; s++) this.shardCols[s].length = 0;
+      this.pending = 0;
       this.done = [];
       return true;
     }
     return false;
   }
 
+  /** The snappy-compressed WriteRequest of samples [start, end) of `cols`. */
+  private requestBody(cols: Columns, start: number, end: number, enc: WriteRequestEncoder): Buffer {
+    return enc.encodeSnappy(
+      cols.slots,
+      cols.ts,
+      cols.vs,
+      start,
+      end,
+      this.labelTable,
+      this.pairIdTable,
+      this.labelPairs,
+    );
+  }
+
   private async sendShard(s: number, cols: Columns, enc: WriteRequestEncoder): Promise<boolean> {
     const per = this.cfg.queueConfig.maxSamplesPerSend;
     // Samples acknowledged before a restart are skipped (the round is rebuilt the same).
-    for (let start = Math.min(this.done[s], cols.length); start < cols.length; start += per) {
-      const end = Math.min(cols.length, start + per);
-      const ok = await this.sendBatch(cols, start, end, enc);
-      if (!ok) return false;
-      if (end < cols.length) this.ackShard(s, end);
+    let start = Math.min(this.done[s], cols.length);
+    if (start >= cols.length) return true;
+    let end = Math.min(cols.length, start + per);
+    let body = this.requestBody(cols, start, end, enc);
+    for (;;) {
+      const sent = this.sendBatch(cols, start, end, body);
+      // Encode the shard's next request while this one is on the wire.
+      const nextEnd = Math.min(cols.length, end + per);
+      const next = end < cols.length ? this.requestBody(cols, end, nextEnd, enc) : null;
+      if (!(await sent)) return false;
+      if (next === null) return true;
+      this.ackShard(s, end);
+      start = end;
+      end = nextEnd;
+      body = next;
     }
-    return true;
   }
 
-  /** Sends samples [start, end) of `cols` until acknowledged or dropped; false when stopped. */
+  /**
+   * Sends `body`, the samples [start, end) of `cols`, until acknowledged or dropped; false
+   * when stopped.
+   */
   private async sendBatch(
     cols: Columns,
     start: number,
     end: number,
-    enc: WriteRequestEncoder,
+    body: Buffer,
   ): Promise<boolean> {
     const n = end - start;
-    const labels = this.seriesLabels;
-    const raw = enc.encode(
-      cols.refs.subarray(start, end),
-      cols.ts.subarray(start, end),
-      cols.vs.subarray(start, end),
-      n,
-      (ref) => labels.get(ref) as Uint8Array,
-    );
-    const body = snappy.compressSync(raw);
     let maxTs = 0;
     for (let i = start; i < end; i++) if (cols.ts[i] > maxTs) maxTs = cols.ts[i];
     const q = this.cfg.queueConfig;
