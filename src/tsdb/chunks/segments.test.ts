@@ -246,3 +246,21 @@ test('shares a chunk between identical writes, and only identical ones', async (
     assert.notEqual(w.write(1, a), w.write(1, a));
   });
 });
+
+test('reads a run whose first chunk is shared from far back in the file', (t) => {
+  const dir = tempDir(t);
+  const w = new ChunkWriter(dir, undefined, true);
+  const shared = new Uint8Array(100).fill(1);
+  const first = w.write(1, shared);
+  for (let i = 0; i < 40; i++) w.write(1, new Uint8Array(5000).fill(i + 2));
+  // A later series: its first chunk is the shared one, its second new.
+  const own = new Uint8Array(300).fill(99);
+  const refs = [w.write(1, shared), w.write(1, own)];
+  w.close();
+  assert.equal(refs[0], first);
+  const r = new ChunkReader(dir);
+  t.after(() => r.close());
+  const out: Uint8Array[] = [];
+  r.readRun(refs, 0, 2, out, []);
+  assert.deepEqual(out, [shared, own]);
+});

@@ -231,6 +231,8 @@ export class ChunkWriter {
 }
 
 const FIRST_READ = 256;
+/** Farthest apart two chunks may start and still be read by one {@link ChunkReader.readRun} read. */
+const MAX_RUN_GAP = 64 * 1024;
 
 /**
  * Reads chunks of one block's segment files by reference. Holds one file descriptor
@@ -377,9 +379,9 @@ export class ChunkReader {
   }
 
   /**
-   * Reads chunks `refs[from, to)` (of one series: increasing refs) with as few reads as
-   * possible: chunks of a series lie back to back, so one read from the first chunk to
-   * past the start of the last usually covers them all. Each chunk's CRC is checked.
+   * Reads chunks `refs[from, to)` (of one series) with as few reads as possible: chunks
+   * of a series usually lie back to back, so one read from the first chunk to past the
+   * start of the last covers them; a shared chunk elsewhere is read on its own. Each chunk's CRC is checked.
    * Fills `out` with data views (owned by the caller) and `encodings` with their
    * encoding bytes, at the same indexes as `refs`.
    */
@@ -395,10 +397,13 @@ export class ChunkReader {
       const seg = chunkRefSegment(refs[i]);
       const start = chunkRefOffset(refs[i]);
       let j = i + 1;
+      // A run ends where the next chunk is not just after this one: a series may point
+      // at a chunk shared with an earlier series, far back in the file.
       while (
         j < to &&
         chunkRefSegment(refs[j]) === seg &&
-        chunkRefOffset(refs[j]) > chunkRefOffset(refs[j - 1])
+        chunkRefOffset(refs[j]) > chunkRefOffset(refs[j - 1]) &&
+        chunkRefOffset(refs[j]) - chunkRefOffset(refs[j - 1]) <= MAX_RUN_GAP
       )
         j++;
       if (seg >= this.fds.length || start < SEGMENT_HEADER_SIZE || j === i + 1) {
