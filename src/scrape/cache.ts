@@ -88,15 +88,21 @@ export class ScrapeCache {
   /** Keys and series seen in the current iteration. */
   seenEntries = 0;
   seenSeries = 0;
-  /** Tracked (no explicit timestamp) series of the current and the previous successful scrape. */
-  private cur: CachedSeries[] = [];
-  private prev: CachedSeries[] = [];
+  /**
+   * Tracked (no explicit timestamp) series of the current and the previous successful
+   * scrape, the first `curN` / `prevN` slots of each. The arrays keep their capacity from
+   * one scrape to the next (setting a length of 0 would free it and regrow it every time).
+   */
+  private cur: (CachedSeries | null)[] = [];
+  private prev: (CachedSeries | null)[] = [];
+  private curN = 0;
+  private prevN = 0;
 
   /** Starts a scrape; returns its iteration number. */
   beginIteration(): number {
     this.seenEntries = 0;
     this.seenSeries = 0;
-    this.cur.length = 0;
+    this.curN = 0;
     this.cursor = null;
     return ++this.iter;
   }
@@ -190,7 +196,7 @@ export class ScrapeCache {
 
   /** Records that `s` (without an explicit timestamp) was in this scrape: staleness tracks it. */
   track(s: CachedSeries): void {
-    this.cur.push(s);
+    this.cur[this.curN++] = s;
   }
 
   /**
@@ -201,8 +207,8 @@ export class ScrapeCache {
     out.length = 0;
     const iter = this.iter;
     const prev = this.prev;
-    for (let i = 0; i < prev.length; i++) {
-      const s = prev[i];
+    for (let i = 0; i < this.prevN; i++) {
+      const s = prev[i]!;
       if (s.lastIter !== iter && s.mergedInto === null) out.push(s);
     }
     return out;
@@ -216,10 +222,14 @@ export class ScrapeCache {
    * so a steady scrape costs nothing here. A scrape that was rolled back is not ended.
    */
   endIteration(flush: boolean): void {
-    const t = this.prev;
-    this.prev = this.cur;
-    this.cur = t;
-    this.cur.length = 0;
+    const done = this.cur;
+    const n = this.curN;
+    // Let go of series an older scrape left past the end (slots past a fill are null).
+    for (let i = n; i < done.length && done[i] !== null; i++) done[i] = null;
+    this.cur = this.prev;
+    this.curN = 0;
+    this.prev = done;
+    this.prevN = n;
     if (!flush) return;
     const iter = this.iter;
     this.metadata.evict(iter);
@@ -245,7 +255,7 @@ export class ScrapeCache {
 
   /** Every series of the previous successful scrape (for end-of-run staleness). */
   previous(): readonly CachedSeries[] {
-    return this.prev;
+    return this.prev.slice(0, this.prevN) as CachedSeries[];
   }
 
   /** Number of distinct series cached. */

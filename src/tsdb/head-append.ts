@@ -24,7 +24,8 @@ class AppendBatch {
   refs = new Uint32Array(256);
   ts = new Float64Array(256);
   vs = new Float64Array(256);
-  series: MemSeries[] = [];
+  /** Series of the first `n` samples; keeps its capacity across batches (see {@link clear}). */
+  series: (MemSeries | null)[] = [];
   n = 0;
 
   grow(): void {
@@ -40,9 +41,10 @@ class AppendBatch {
     this.vs = vs;
   }
 
+  /** Empties the batch; nulls the series slots rather than setting length 0, which frees them. */
   clear(): void {
+    this.series.fill(null, 0, this.n);
     this.n = 0;
-    this.series.length = 0;
   }
 }
 
@@ -153,7 +155,7 @@ export class HeadAppender implements Appender {
     const vs = b.vs;
     let appended = 0;
     for (let i = 0; i < n; i++) {
-      const s = series[i];
+      const s = series[i]!;
       s.pending--;
       const t = ts[i];
       if (head.publish(s, t, vs[i])) {
@@ -179,7 +181,7 @@ export class HeadAppender implements Appender {
 
   private release(): void {
     const b = this.batch!;
-    for (let i = 0; i < b.n; i++) b.series[i].pending--;
+    for (let i = 0; i < b.n; i++) b.series[i]!.pending--;
     this.batch = null;
     recycle(b);
   }

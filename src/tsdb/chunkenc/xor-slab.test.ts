@@ -35,7 +35,10 @@ const CASES: { name: string; samples: (n: number) => [number, number][] }[] = [
       const gaps = [1, 2, 5_000, 70_000, 600_000, 2 ** 33, 1, 9_000];
       const vals = [0, -0, STALE_NAN, NaN, Infinity, -Infinity, 1.5, 2 ** 60, -3];
       let t = -5_000;
-      return Array.from({ length: n }, (_, i) => [(t += gaps[i % gaps.length]), vals[i % vals.length]]);
+      return Array.from({ length: n }, (_, i) => [
+        (t += gaps[i % gaps.length]),
+        vals[i % vals.length],
+      ]);
     },
   },
   {

@@ -37,7 +37,7 @@ const PAGE_TARGET = 64 * 1024;
 
 /** Slot sizes: 32, 48, 64, 96, … up to 2 MiB (a 65,535-sample chunk fits). */
 const SLOT_SIZES: number[] = [];
-for (let s = MIN_SLOT; s <= 2 * 1024 * 1024; ) {
+for (let s = MIN_SLOT; s <= 2 * 1024 * 1024;) {
   SLOT_SIZES.push(s);
   SLOT_SIZES.push((s * 3) / 2);
   s *= 2;
