@@ -12,8 +12,12 @@
  *     million samples sent, with the ratio. CPU is utime+stime of the process from /proc;
  *     "send CPU" subtracts the process's CPU rate measured during the outage (scraping,
  *     retries, and for our collector the tsx loader) from the catch-up window.
- * Run: node --expose-gc --import tsx bench/remote/send.bench.ts [--targets N] [--outage S]
- *   [--only side-by-side]. Defaults: 10 targets, 20 s outage; about 1.5 minutes in all.
+ * Run: node --expose-gc --import tsx bench/remote/send.bench.ts [--targets N | --rate N]
+ *   [--outage S] [--cap S] [--only side-by-side]. Defaults: 10 targets, 20 s outage, catch-up
+ *   capped at 180 s; about 1.5 minutes in all. `--rate 50000` scrapes 50 targets (1,000
+ *   series each, every second). The issue's long run, `--only side-by-side --rate 50000
+ *   --outage 600 --cap 1800`, prints progress every 30 s and, for a sender that has not
+ *   caught up when the cap is hit, what it drained, at what rate, and how far behind it is.
  * @module
  */
 
@@ -176,7 +180,7 @@ async function senderState(s: Sender): Promise<SenderState> {
   };
 }
 
-async function benchSideBySide(nTargets: number, outageS: number): Promise<void> {
+async function benchSideBySide(nTargets: number, outageS: number, capS: number): Promise<void> {
   const vmBin = findProgram('victoria-metrics');
   const promBin = findProgram('prometheus');
   if (vmBin === null || promBin === null) {
@@ -253,21 +257,39 @@ async function benchSideBySide(nTargets: number, outageS: number): Promise<void>
 
     await vm.stop();
     const down = await Promise.all(senders.map(senderState));
+    const log = (line: string): void =>
+      console.log(`  [${new Date().toISOString().slice(11, 19)}] ${line}`);
+    if (outageS >= 60) log(`receiver stopped for ${outageS} s`);
     await sleep(outageS * 1000);
     const up = await Promise.all(senders.map(senderState));
     vm = await startVictoriaMetrics(vmBin, join(root, 'vm'), vmPort);
     procs.push(vm);
     const backAtS = Date.now() / 1000;
+    if (outageS >= 60) log(`receiver back; catch-up capped at ${capS} s`);
+    // Polled seldom: each poll renders the sender's /metrics, which is not sending.
+    const pollMs = outageS >= 60 ? 1000 : 200;
     const results = await Promise.all(
       senders.map(async (s, i) => {
         const start = await senderState(s);
         let end = start;
         let maxShards = start.shards;
-        await waitFor(async () => {
+        let nextReport = Date.now() + 30_000;
+        const capAt = Date.now() + capS * 1000;
+        while (Date.now() < capAt) {
           end = await senderState(s);
           maxShards = Math.max(maxShards, end.shards);
-          return end.highestSentS >= backAtS;
-        }, 180_000);
+          if (end.highestSentS >= backAtS) break;
+          if (outageS >= 60 && Date.now() >= nextReport) {
+            nextReport += 30_000;
+            const t = Date.now() / 1000 - backAtS;
+            log(
+              `${s.name}: ${t.toFixed(0)} s: ${end.sent - start.sent} sent since the receiver came back ` +
+                `(${((end.sent - start.sent) / t / 1e3).toFixed(1)} k/s), ${end.shards} shards, ` +
+                `${(Date.now() / 1000 - end.highestSentS).toFixed(0)} s behind`,
+            );
+          }
+          await sleep(pollMs);
+        }
         const wallS = Date.now() / 1000 - backAtS;
         const baselineCores = (up[i].cpu - down[i].cpu) / outageS;
         const samples = end.sent - start.sent;
@@ -281,6 +303,7 @@ async function benchSideBySide(nTargets: number, outageS: number): Promise<void>
           sendCpu,
           baselineCores,
           caughtUp: end.highestSentS >= backAtS,
+          behindS: Date.now() / 1000 - end.highestSentS,
           maxShards,
         };
       }),
@@ -289,11 +312,16 @@ async function benchSideBySide(nTargets: number, outageS: number): Promise<void>
       `side by side: ${nTargets} targets × ~1,000 series @1s into one VictoriaMetrics, receiver down ${outageS} s, same queue_config (defaults, backoff 50ms–500ms)`,
     );
     for (const r of results) {
+      // Ingestion goes on while catching up: the backlog left is the lag at the scrape rate.
+      const left = r.caughtUp
+        ? ''
+        : `; cap hit: ${r.behindS.toFixed(0)} s behind, about ${((r.behindS * nTargets * 1000) / 1e6).toFixed(1)} M samples left at ${nTargets}k samples/s scraped`;
       console.log(
         `  ${r.name.padEnd(16)} ${r.caughtUp ? 'caught up' : 'NOT caught up'} in ${r.wallS.toFixed(1)} s: ` +
           `${r.samples} samples at ${(r.samples / r.wallS / 1e3).toFixed(0)} k samples/s; ` +
           `send CPU ${((r.sendCpu / r.samples) * 1e6).toFixed(2)} CPU-s per M samples ` +
-          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} incl. scraping; outage baseline ${r.baselineCores.toFixed(2)} cores); up to ${r.maxShards} shards`,
+          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} incl. scraping; outage baseline ${r.baselineCores.toFixed(2)} cores); ` +
+          `${(r.samples / Math.max(r.sendCpu, 1e-9) / 1e3).toFixed(0)} k samples per send CPU-second; up to ${r.maxShards} shards${left}`,
       );
     }
     const [a, b] = results;
@@ -319,4 +347,9 @@ if (flag('--only', '') !== 'side-by-side') {
   benchEncode();
   await benchCatchUp();
 }
-await benchSideBySide(Number(flag('--targets', '10')), Number(flag('--outage', '20')));
+const rate = Number(flag('--rate', '0'));
+await benchSideBySide(
+  rate > 0 ? Math.round(rate / 1000) : Number(flag('--targets', '10')),
+  Number(flag('--outage', '20')),
+  Number(flag('--cap', '180')),
+);
