@@ -23,8 +23,8 @@
  *   With `strict: false` it checks the line syntax only, about as Prometheus's scraper does.
  *
  * The input Buffer is not copied and must not change while the parser uses it. Apart from
- * reusable offset arrays (bounded by the label limit) and a fixed-size string table, the
- * parser allocates nothing per line beyond the strings its accessors return.
+ * reusable offset arrays (bounded by the label limit) and a fixed-size string table shared
+ * by all parsers, the parser allocates nothing per line beyond what its accessors return.
  * @module
  */
 
@@ -254,8 +254,6 @@ export class ExpositionParser<K = unknown> {
   private sharedLabels = 0;
   /** The number of the current series when it was parsed forward, else -1. */
   private curSeq = -1;
-  /** Interned names and short values, kept across reset() so repeat scrapes allocate less. */
-  private readonly strings: StringTable;
 
   /** Text mode: series keys already validated, for the warm path (see {@link setKnownKeys}). */
   private knownKeys: KnownKeys<K> | null;
@@ -284,7 +282,7 @@ export class ExpositionParser<K = unknown> {
   private curKeyBytes: number;
   /** The current series key once made (seriesKey() or a remembered key), else null. */
   private curKey: string | null;
-  /** Native compares of body bytes with strings (remembered keys, interned strings). */
+  /** Native compares of body bytes with remembered keys. */
   private readonly window: BodyWindow;
 
   constructor(buf: Buffer, opts: ParserOptions) {
@@ -330,7 +328,6 @@ export class ExpositionParser<K = unknown> {
     this.scratchNames = [];
     this.scratchValues = [];
     this.window = new BodyWindow(this.buf);
-    this.strings = new StringTable(this.window, this.view);
     this.knownKeys = null;
     this.knownValue = undefined;
     this.labelsPending = false;
@@ -394,7 +391,6 @@ export class ExpositionParser<K = unknown> {
     this.rescans = 0;
     this.curKey = null;
     this.window.reset(this.buf);
-    this.strings.reset(this.view);
   }
 
   /** 1-based line of the current entry. */
@@ -1065,7 +1061,7 @@ export class ExpositionParser<K = unknown> {
   ): number {
     const buf = this.buf;
     const a = this.lbl;
-    const strings = this.strings;
+    const view = this.view;
     let n = 0;
     let k = from;
     if (withName) {
@@ -1074,7 +1070,7 @@ export class ExpositionParser<K = unknown> {
         const ns = this.nameStart;
         const ne = this.nameEnd;
         values[0] =
-          ne - ns <= MAX_INTERNED_VALUE ? strings.get(buf, ns, ne) : buf.latin1Slice(ns, ne);
+          ne - ns <= MAX_INTERNED_BYTES ? STRINGS.get(buf, view, ns, ne) : buf.latin1Slice(ns, ne);
       }
       n = 1;
     }
@@ -1086,11 +1082,11 @@ export class ExpositionParser<K = unknown> {
     const plain = this.bodyIsAscii && !this.escapes;
     for (; k < to; k++) {
       const o = k << 2;
-      names[n] = strings.get(buf, a[o], a[o + 1]);
+      names[n] = STRINGS.get(buf, view, a[o], a[o + 1]);
       const vs = a[o + 2];
       const ve = a[o + 3];
       // Short values repeat across series (le, status codes, directions): intern those.
-      let v = ve - vs <= MAX_INTERNED_VALUE ? strings.getValue(buf, vs, ve, plain) : null;
+      let v = ve - vs <= MAX_INTERNED_BYTES ? STRINGS.getValue(buf, view, vs, ve, plain) : null;
       if (v === null) {
         if (plain) {
           v = buf.latin1Slice(vs, ve);
@@ -1412,58 +1408,39 @@ class BodyWindow {
   }
 }
 
-/** Longest label value (bytes) looked up in the string table instead of decoded afresh. */
-const MAX_INTERNED_VALUE = 128;
+/** Longest name or value (bytes) looked up in the string table instead of decoded afresh. */
+const MAX_INTERNED_BYTES = 128;
 
 /**
- * A small direct-mapped cache from ASCII byte ranges to strings: label names and short
- * values recur on every line, and a hit costs a hash and a compare instead of a native
- * slice call and a new string (Labels keep these strings, so sharing them saves memory).
- * Fixed size, so memory stays bounded. Hashing and comparing read four bytes at a time
- * through a DataView (a JavaScript loop over single bytes cost more than the slice it
- * saved). Each slot remembers where in the current body its string was last seen, so a
- * compare is body bytes against body bytes; a slot not seen in this body yet is compared
- * with its string once.
+ * A direct-mapped cache from ASCII byte ranges to strings: label names and short values
+ * recur on every line (and across targets), and a hit costs a hash and a compare instead of
+ * a native slice call and a new string (Labels keep these strings, so sharing them saves
+ * memory). Each slot keeps its string's bytes too, so a compare is bytes against bytes,
+ * four at a time through DataViews (a JavaScript loop over single bytes, or a native
+ * compare of strings, cost more than the slice it saved). Fixed size, so memory stays
+ * bounded; one table serves every parser (a cache only: any parser may replace a slot).
  */
 class StringTable {
   private readonly keys: string[] = new Array<string>(STRING_TABLE_SIZE).fill('');
   private readonly hashes = new Int32Array(STRING_TABLE_SIZE);
-  /** 1 + the offset in the current body where the slot's string was seen; 0: not yet. */
-  private readonly seenAt = new Int32Array(STRING_TABLE_SIZE);
-  private readonly window: BodyWindow;
-  private view: DataView;
+  /** The bytes of slot k's string at k * MAX_INTERNED_BYTES. */
+  private readonly bytes = new Uint8Array(STRING_TABLE_SIZE * MAX_INTERNED_BYTES);
+  private readonly bytesView = new DataView(this.bytes.buffer);
 
-  constructor(window: BodyWindow, view: DataView) {
-    this.window = window;
-    this.view = view;
-  }
-
-  /** Switches to a new body (its DataView). */
-  reset(view: DataView): void {
-    this.view = view;
-    this.seenAt.fill(0);
-  }
-
-  /** The string for ASCII bytes buf[s, e) (names are always ASCII). */
-  get(buf: Latin1Buffer, s: number, e: number): string {
-    const view = this.view;
+  /** The string for ASCII bytes buf[s, e) (names are always ASCII), `view` being buf's. */
+  get(buf: Latin1Buffer, view: DataView, s: number, e: number): string {
     const n = e - s;
+    if (n > MAX_INTERNED_BYTES) return buf.latin1Slice(s, e);
     const h = hashRange(view, s, e);
     const slot = h & (STRING_TABLE_SIZE - 1);
     const k = this.keys[slot];
-    if (this.hashes[slot] === h && k.length === n) {
-      const at = this.seenAt[slot] - 1;
-      if (at >= 0) {
-        if (at === s || equalRanges(view, at, s, n)) return k;
-      } else if (n <= SHORT_STRING ? equalsAscii(k, buf, s) : this.window.equals(k, s, e)) {
-        this.seenAt[slot] = s + 1;
-        return k;
-      }
-    }
+    const at = slot * MAX_INTERNED_BYTES;
+    if (this.hashes[slot] === h && k.length === n && equalBytes(view, s, this.bytesView, at, n))
+      return k;
     const str = buf.latin1Slice(s, e);
     this.keys[slot] = str;
     this.hashes[slot] = h;
-    this.seenAt[slot] = s + 1;
+    this.bytes.set(buf.subarray(s, e), at);
     return str;
   }
 
@@ -1471,7 +1448,7 @@ class StringTable {
    * Like get() for a raw label value; null when it holds a backslash or a non-ASCII byte.
    * `plain` says the caller knows it holds neither.
    */
-  getValue(buf: Latin1Buffer, s: number, e: number, plain: boolean): string | null {
+  getValue(buf: Latin1Buffer, view: DataView, s: number, e: number, plain: boolean): string | null {
     if (s === e) return '';
     if (!plain) {
       for (let i = s; i < e; i++) {
@@ -1479,14 +1456,14 @@ class StringTable {
         if (c === BACKSLASH || c >= 0x80) return null;
       }
     }
-    return this.get(buf, s, e);
+    return this.get(buf, view, s, e);
   }
 }
 
-/** Longest string (bytes) compared in JavaScript by StringTable the first time in a body. */
-const SHORT_STRING = 12;
-
 const STRING_TABLE_SIZE = 4096;
+
+/** The string table all parsers share (512 KiB of key bytes). */
+const STRINGS = new StringTable();
 
 /**
  * A 32-bit hash of the bytes [s, e), read four at a time: all of them up to 16 bytes;
@@ -1513,15 +1490,15 @@ function hashRange(view: DataView, s: number, e: number): number {
   return h ^ (h >>> 13);
 }
 
-/** Whether the n bytes at `a` equal the n bytes at `b`, compared four at a time. */
-function equalRanges(view: DataView, a: number, b: number, n: number): boolean {
+/** Whether the n bytes at `a` in `va` equal the n bytes at `b` in `vb`, four at a time. */
+function equalBytes(va: DataView, a: number, vb: DataView, b: number, n: number): boolean {
   if (n < 4) {
-    for (let i = 0; i < n; i++) if (view.getUint8(a + i) !== view.getUint8(b + i)) return false;
+    for (let i = 0; i < n; i++) if (va.getUint8(a + i) !== vb.getUint8(b + i)) return false;
     return true;
   }
   for (let i = 0; i + 4 < n; i += 4)
-    if (view.getInt32(a + i, true) !== view.getInt32(b + i, true)) return false;
-  return view.getInt32(a + n - 4, true) === view.getInt32(b + n - 4, true);
+    if (va.getInt32(a + i, true) !== vb.getInt32(b + i, true)) return false;
+  return va.getInt32(a + n - 4, true) === vb.getInt32(b + n - 4, true);
 }
 
 /** How many of the n bytes at `a` and at `b` are equal before the first that differs. */
@@ -1530,12 +1507,6 @@ function commonPrefix(view: DataView, a: number, b: number, n: number): number {
   while (i + 4 <= n && view.getInt32(a + i, true) === view.getInt32(b + i, true)) i += 4;
   while (i < n && view.getUint8(a + i) === view.getUint8(b + i)) i++;
   return i;
-}
-
-/** Reports whether `k` equals the bytes at buf[s, s + k.length) (k is ASCII). */
-function equalsAscii(k: string, buf: Uint8Array, s: number): boolean {
-  for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) !== buf[s + i]) return false;
-  return true;
 }
 
 const KW_HELP = 1;
