@@ -63,7 +63,7 @@ export interface WriteBlockOptions {
   /**
    * Write a chunk once when several series have the same bytes, all pointing at it
    * (`ChunkWriter`'s `shareIdentical`; Prometheus reads such blocks as any other).
-   * Default true.
+   * Default false, so a backfill writes the same bytes as promtool; compaction turns it on.
    */
   shareIdenticalChunks?: boolean;
 }
@@ -135,7 +135,7 @@ export function writeBlock(
     const chunkw = new ChunkWriter(
       join(tmp, 'chunks'),
       opts.maxSegmentSize ?? DEFAULT_MAX_SEGMENT_SIZE,
-      opts.shareIdenticalChunks ?? true,
+      opts.shareIdenticalChunks ?? false,
     );
     const indexw = new IndexWriter(join(tmp, 'index'));
     let numSeries = 0;

@@ -2,8 +2,11 @@
  * Compaction, as Prometheus's `tsdb/compact.go` LeveledCompactor: the head's data for
  * `[mint, maxt)` becomes a level-1 block, and blocks that together fill one of the
  * exponential ranges (2h, 6h, 18h, …) are merged into one block of the next level.
- * Chunks are copied as they are when they can be; they are re-encoded only where series
- * overlap across blocks, cross the block's edge, or lose samples to tombstones.
+ * Without `samplesPerChunk`, chunks are copied as they are when they can be, and
+ * re-encoded only where series overlap across blocks, cross the block's edge, or lose
+ * samples to tombstones. With it (the database always sets it), every series is
+ * re-encoded into longer chunks whose XOR windows are planned for the fewest bits, and
+ * the block writer stores identical chunks once (docs/format/chunks.md).
  * @module
  */
 
@@ -191,7 +194,7 @@ export function compactHead(
   return writeBlock(dataDir, source, {
     mint,
     maxt,
-    shareIdenticalChunks: opts.shareIdenticalChunks,
+    shareIdenticalChunks: opts.shareIdenticalChunks ?? true,
   });
 }
 
@@ -329,7 +332,7 @@ export function compactBlocks(
     level: level + 1,
     sources: [...sources].sort(),
     parents: sorted.map((b) => ({ ulid: b.ulid, minTime: b.minTime, maxTime: b.maxTime })),
-    shareIdenticalChunks: opts.shareIdenticalChunks,
+    shareIdenticalChunks: opts.shareIdenticalChunks ?? true,
   });
   if (!meta.stats.numSamples) {
     deleteBlockDir(join(dataDir, meta.ulid));

@@ -230,7 +230,12 @@ export class ChunkWriter {
   }
 }
 
-const FIRST_READ = 256;
+/**
+ * Bytes read at a chunk's offset before its length is known: enough for the whole of
+ * most chunks of our blocks (a 720-sample counter chunk is 300–700 bytes), so a series
+ * costs one read.
+ */
+const FIRST_READ = 1024;
 /** Farthest apart two chunks may start and still be read by one {@link ChunkReader.readRun} read. */
 const MAX_RUN_GAP = 64 * 1024;
 
