@@ -7,11 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValueType } from '../src/storage/interface.js';
 import { XORChunk } from '../src/tsdb/chunkenc/index.js';
+import { encodeXORPlanned } from '../src/tsdb/chunkenc/xor.js';
 
+/** With `tight`, the windows compaction plans (fewest bits); else Prometheus's rule. */
 function encode(ts: number[], vs: Float64Array, tight: boolean): Uint8Array {
+  if (tight) return encodeXORPlanned(ts, vs, 0, ts.length);
   const c = new XORChunk();
   const app = c.appender();
-  app.setTightWindows(tight);
   for (let i = 0; i < ts.length; i++) app.append(ts[i], vs[i]);
   return c.compact();
 }
