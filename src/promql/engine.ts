@@ -1321,19 +1321,38 @@ class Evaluator {
   }
 
   /**
-   * Range query fast path for `histogram_quantile(q, agg)` with a constant `q` and an
-   * aggregation on the {@link groupTable} path: reads this step's bucket counts from the
-   * aggregation's table instead of building its vector. Null when it does not apply.
+   * Range query fast path for `histogram_quantile(q, v)` with a constant `q`, where `v` is
+   * an aggregation on the {@link groupTable} path or a range function with a step table:
+   * reads this step's bucket counts from their rows instead of building `v`'s vector.
+   * Null when it does not apply.
    */
   private histogramQuantileStep(e: Call, t: number): Sample[] | null {
     if (this.step === 0 || this.subqueryDepth > 0) return null;
     const qe = unwrapParens(e.args[0]);
-    const agg = unwrapParens(e.args[1]);
-    if (qe.type !== 'numberLiteral' || agg.type !== 'aggregation') return null;
-    const gt = this.groupTable(agg);
-    if (gt === null) return null;
+    const inner = unwrapParens(e.args[1]);
+    if (qe.type !== 'numberLiteral') return null;
+    let rows: { val: Float64Array; present: Float64Array | Uint8Array; samples: Float64Array };
     let hs = this.histogramSteps.get(e);
-    if (hs === undefined) this.histogramSteps.set(e, (hs = new HistogramSteps(gt.g.labels)));
+    if (inner.type === 'aggregation') {
+      const gt = this.groupTable(inner);
+      if (gt === null) return null;
+      rows = { val: gt.g.val, present: gt.g.cnt, samples: gt.table.samples };
+      if (hs === undefined) hs = new HistogramSteps(gt.g.labels, false);
+    } else {
+      const rc = rollupCall(inner);
+      if (rc === null) return null;
+      const f = rc.call.func;
+      if (f === 'quantile_over_time' || f === 'double_exponential_smoothing') return null;
+      const { call, arg, fn, params, mi, checkCounter } = rc;
+      const table = this.precomputed(call, arg, fn, params, mi, checkCounter);
+      if (table === null || table.vals === null || table.has === null) return null;
+      rows = { val: table.vals, present: table.has, samples: table.samples };
+      if (hs === undefined) {
+        const labels = (this.data.get(arg.selector) ?? []).map((s) => s.metric);
+        hs = new HistogramSteps(labels, !KEEPS_NAME.has(f));
+      }
+    }
+    this.histogramSteps.set(e, hs);
     const q = qe.val;
     if (!(q >= 0 && q <= 1))
       this.annotate(
@@ -1342,8 +1361,11 @@ class Evaluator {
         e.args[0].pos,
       );
     const k = (t - this.start) / this.step;
-    this.countSamples(gt.table.samples[k]);
-    return hs.quantile(q, gt.g, k, (kind, msg) => this.annotate(kind, msg, e.args[1].pos));
+    const steps = Math.floor((this.end - this.start) / this.step) + 1;
+    this.countSamples(rows.samples[k]);
+    return hs.quantile(q, rows.val, rows.present, steps, k, (kind, msg) =>
+      this.annotate(kind, msg, e.args[1].pos),
+    );
   }
 
   /** The time at which an expression's first selector reads, after `@` and offsets. */

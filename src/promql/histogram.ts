@@ -6,7 +6,6 @@
 
 import { Labels, METRIC_NAME } from '../model/labels.js';
 import { parseNumber } from './parser/lex.js';
-import type { GroupTable } from './rollup.js';
 import type { Sample } from './value.js';
 
 /** Reports an annotation: kind and text without the `PromQL …:` prefix. */
@@ -166,10 +165,11 @@ interface StepHistogram {
 }
 
 /**
- * histogram_quantile over an aggregation's results for all steps of a range query (a
- * {@link GroupTable}): which group is which bucket of which histogram is worked out once,
- * and each step reads its bucket counts from the table into reused arrays. Gives what
- * {@link histogramQuantile} gives on that step's vector.
+ * histogram_quantile over rows of values for all steps of a range query: an
+ * aggregation's groups (rollup.ts's `GroupTable`) or a range function's series. Which row is
+ * which bucket of which histogram is worked out once, and each step reads its bucket
+ * counts from the rows into reused arrays. Gives what {@link histogramQuantile} gives on
+ * that step's vector.
  */
 export class HistogramSteps {
   private readonly hists: StepHistogram[] = [];
@@ -178,20 +178,24 @@ export class HistogramSteps {
   private readonly ub: Float64Array;
   private readonly cnt: Float64Array;
 
-  constructor(labels: readonly Labels[]) {
+  /** `dropName`: the rows' vectors drop the metric name (it is then not reported). */
+  constructor(labels: readonly Labels[], dropName: boolean) {
     const byKey = new Map<string, { metric: Labels; name: string; members: Bucket[] }>();
     for (let j = 0; j < labels.length; j++) {
       const m = labels[j];
       const le = m.get('le');
       const ub = le === '' ? null : parseNumber(le);
       if (ub === null || ub !== ub) {
-        this.malformed.push({ group: j, le, name: m.get(METRIC_NAME) });
+        this.malformed.push({ group: j, le, name: dropName ? '' : m.get(METRIC_NAME) });
         continue;
       }
       const metric = m.without('le', METRIC_NAME);
       const key = metric.key();
       let h = byKey.get(key);
-      if (!h) byKey.set(key, (h = { metric, name: m.get(METRIC_NAME), members: [] }));
+      if (!h) {
+        h = { metric, name: dropName ? '' : m.get(METRIC_NAME), members: [] };
+        byKey.set(key, h);
+      }
       // `count` holds the group index here.
       h.members.push({ ub, count: j });
     }
@@ -210,9 +214,18 @@ export class HistogramSteps {
     this.cnt = new Float64Array(most);
   }
 
-  /** histogram_quantile(q, ·) at step `k` of `g`. */
-  quantile(q: number, g: GroupTable, k: number, annotate: Annotate): Sample[] {
-    const { val, cnt: present, steps } = g;
+  /**
+   * histogram_quantile(q, ·) at step `k`: row j's value is `val[j * steps + k]`, present
+   * where `present` is not 0 there (a group table's `cnt`, or a step table's `has`).
+   */
+  quantile(
+    q: number,
+    val: Float64Array,
+    present: Float64Array | Uint8Array,
+    steps: number,
+    k: number,
+    annotate: Annotate,
+  ): Sample[] {
     for (const x of this.malformed) {
       if (present[x.group * steps + k] === 0) continue;
       annotate(
