@@ -16,10 +16,10 @@
  * holds the median over rounds of each system's p50/p99 and of its per-round difference to
  * the direct path ("added"), with the range over rounds.
  *
- * Pinning (BENCH_PIN=0 turns it off; needs 2+ CPUs and `taskset`): the generator on CPU 0,
- * the app and every proxy on CPU 1, so the generator neither slows the proxy nor waits
- * behind it. BENCH_RT=1 (root, `chrt`) also runs them at real-time priority, so other work
- * on a shared machine does not queue in front of them.
+ * Scheduling: as root, the generator, the app and the proxies run at nice -20 (BENCH_NICE=0
+ * turns it off; BENCH_RT=1 uses SCHED_FIFO instead), so other work on a shared machine does
+ * not queue in front of them. BENCH_PIN=1 (2+ CPUs, `taskset`) puts the generator on CPU 0
+ * and the app and proxies on CPU 1; it steadies an idle machine and hurts a busy one.
  *
  * Optional, when present:
  * - nginx: `apt-get install -y nginx-light` (the table says when it is missing);
@@ -35,7 +35,7 @@
  */
 
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import * as net from 'node:net';
@@ -51,7 +51,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 2);
-const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && hasCommand('taskset');
+const PIN = process.env.BENCH_PIN === '1' && os.cpus().length >= 2 && hasCommand('taskset');
+const NICE = process.env.BENCH_NICE !== '0' && process.getuid?.() === 0;
 const RT = process.env.BENCH_RT === '1' && process.getuid?.() === 0 && hasCommand('chrt');
 
 // The compiled package, as users run it (`npm run bench` builds it first); a TypeScript
@@ -69,14 +70,18 @@ function hasCommand(cmd: string): boolean {
 }
 
 /**
- * Pins every thread of `pid` to `cpu` and, as root, gives it a real-time priority
- * (SCHED_FIFO 20): on a machine shared with other work, the processes under test then run
- * as soon as they are ready instead of queueing behind the rest. They use a fraction of a
+ * Applies the scheduling options to every thread of `pid`: pinning to `cpu`
+ * (BENCH_PIN=1), nice -20 (as root, unless BENCH_NICE=0) or SCHED_FIFO 20 (BENCH_RT=1).
+ * On a machine shared with other work, a raised priority lets the processes under test run
+ * as soon as they are ready instead of queueing behind the rest; they use a fraction of a
  * CPU at the fixed rate, so the others are not starved.
  */
 function pin(pid: number, cpu: number): void {
   if (PIN) spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' });
   if (RT) spawnSync('chrt', ['-a', '-f', '-p', '20', String(pid)], { stdio: 'ignore' });
+  else if (NICE)
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      spawnSync('renice', ['-n', '-20', '-p', tid], { stdio: 'ignore' });
 }
 
 /** CPU seconds (user + system) used so far by process `pid`, from /proc (Linux only). */
@@ -369,7 +374,7 @@ async function main(): Promise<void> {
     `\nHTTP/1.1 keep-alive, open loop at ${RATE} req/s: ${ROUNDS} rounds x ${SECONDS} s per system` +
       ` (after ${WARMUP_SECONDS} s of warm-up), order rotating;` +
       (PIN ? ' generator pinned to CPU 0, app and proxies to CPU 1' : ' not pinned') +
-      (RT ? '; all at SCHED_FIFO 20' : '; normal scheduling') +
+      (RT ? '; all at SCHED_FIFO 20' : NICE ? '; all at nice -20' : '; normal priority') +
       (nginx ? '' : '\n(nginx not installed: apt-get install -y nginx-light)'),
   );
   const load0 = os.loadavg()[0];

@@ -426,6 +426,17 @@ class Upstream {
       return;
     }
     this.received += d.length;
+    // Head and body bytes of one read leave in one write.
+    const client = owner.socket;
+    client.cork();
+    try {
+      this.consume(d, owner);
+    } finally {
+      client.uncork();
+    }
+  }
+
+  private consume(d: Buffer, owner: FastConnection): void {
     let b = d;
     if (!this.inBody) {
       if (this.buf !== null) b = Buffer.concat([this.buf, d]);
@@ -555,7 +566,7 @@ class Upstream {
  */
 export class FastConnection {
   private readonly side: Side;
-  private readonly socket: net.Socket;
+  readonly socket: net.Socket;
   private readonly pool: UpstreamPool;
   private readonly handOff: (socket: net.Socket) => void;
   private readonly onData = (d: Buffer): void => this.read(d);
@@ -694,18 +705,22 @@ export class FastConnection {
     this.side.metrics.request(route.endpoint);
     const up = (this.up = this.pool.acquire(route));
     up.begin(this);
-    up.socket.write(head);
     const body = b.subarray(end + 4);
     this.pending = null;
     if (this.reqLeft === 0 && this.reqChunks === null) {
       this.requestSent = true;
+      up.socket.write(head);
       if (body.length > 0) this.pending = body;
       return;
     }
+    // Head and the body bytes already here leave in one write.
+    up.socket.cork();
+    up.socket.write(head);
     if (body.length > 0) {
       const rest = this.forwardBody(body);
       if (rest !== null && rest.length > 0) this.pending = rest;
     }
+    up.socket.uncork();
   }
 
   /** Sends request body bytes on; returns the bytes past the body, or null if none. */
