@@ -50,6 +50,12 @@ function floatOf(s: string): number | undefined {
   return parseFloatBytes(b, 0, b.length);
 }
 
+/** Series of one point found by a linear search before a Set takes over. */
+const MAX_LISTED_POINT_SERIES = 32;
+
+/** Most `le`/`quantile` texts remembered by one validator: bucket bounds repeat on every point. */
+const MAX_CACHED_FLOATS = 1024;
+
 /** Tracks the current family, label group and metric point of a strict OpenMetrics parse. */
 export class OpenMetricsValidator {
   private familiesSeen = new Set<string>();
@@ -66,7 +72,22 @@ export class OpenMetricsValidator {
   private group: string | null = null;
   private groupsSeen = new Set<string>();
 
-  private pointSeries = new Set<string>();
+  /**
+   * Series of the current point, by name and `skip` label value (the group is the same):
+   * a point holds a few series, and a linear search over interned strings beats a Set of
+   * new key strings; a big point (hundreds of buckets) moves to a Set.
+   */
+  private pointNames: string[] = [];
+  private pointSkips: string[] = [];
+  private pointSet: Set<string> | null = null;
+  /** The current group's label set, compared label by label before building a group key. */
+  private groupLabels: Labels | null = null;
+  private groupSkip = '';
+  /** floatOf() results by text. */
+  private floats = new Map<string, number | undefined>();
+  /** The last sample name given to suffixOf() for the current family, and its answer. */
+  private lastName = '';
+  private lastSuffix: string | null = null;
   private pointTs: number | null = null;
   private bucketLe: number[] = [];
   private bucketVal: number[] = [];
@@ -79,8 +100,21 @@ export class OpenMetricsValidator {
   reset(): void {
     this.familiesSeen.clear();
     this.claimed.clear();
+    this.floats.clear();
     this.fam = null;
     this.startFamily(null);
+  }
+
+  /** floatOf(s), remembered: a histogram repeats its bucket bounds on every point. */
+  private floatOf(s: string): number | undefined {
+    const floats = this.floats;
+    let v = floats.get(s);
+    if (v === undefined && !floats.has(s)) {
+      v = floatOf(s);
+      if (floats.size >= MAX_CACHED_FLOATS) floats.clear();
+      floats.set(s, v);
+    }
+    return v;
   }
 
   /** Called after a HELP, TYPE or UNIT line. */
@@ -167,7 +201,7 @@ export class OpenMetricsValidator {
         if (suffix === '_bucket') {
           const s = ls.get('le');
           if (s === '') p.failLine(`${type} bucket "${name}" has no "le" label`);
-          le = floatOf(s);
+          le = this.floatOf(s);
           if (le === undefined || le !== le)
             p.failLine(`${type} bucket "${name}" has invalid le="${s}"`);
           if (v !== v || v < 0) p.failLine(`${type} bucket "${name}" has invalid value ${v}`);
@@ -185,7 +219,7 @@ export class OpenMetricsValidator {
       case 'summary':
         if (suffix === '') {
           const s = ls.get('quantile');
-          const q = s === '' ? undefined : floatOf(s);
+          const q = s === '' ? undefined : this.floatOf(s);
           if (q === undefined || !(q >= 0 && q <= 1))
             p.failLine(`summary "${name}" needs a quantile label in [0, 1], got "${s}"`);
           if (v < 0) p.failLine(`summary quantile "${name}" has negative value ${v}`);
@@ -207,18 +241,25 @@ export class OpenMetricsValidator {
         break;
     }
 
-    const key = groupKey(ls, skip);
-    const seriesId = ls.key();
+    // Within a group, a series is told apart by its name and its `skip` label.
+    const skipValue = skip === '' ? '' : ls.get(skip);
     const ts = p.timestampSeconds();
-    if (key !== this.group) {
-      if (this.groupsSeen.has(key))
-        p.failLine(
-          `label set of "${name}" interleaved with other label sets of family "${this.fam}"`,
-        );
-      this.finishPoint(p);
-      this.group = key;
-      this.groupsSeen.add(key);
-    } else if (this.pointSeries.has(seriesId)) {
+    const gl = this.groupLabels;
+    if (gl === null || skip !== this.groupSkip || !sameGroup(gl, ls, skip)) {
+      const key = groupKey(ls, skip);
+      if (key !== this.group) {
+        if (this.groupsSeen.has(key))
+          p.failLine(
+            `label set of "${name}" interleaved with other label sets of family "${this.fam}"`,
+          );
+        this.finishPoint(p);
+        this.group = key;
+        this.groupsSeen.add(key);
+      }
+      this.groupLabels = ls;
+      this.groupSkip = skip;
+    }
+    if (this.pointUsed && this.inPoint(name, skipValue)) {
       // The same series again: a new metric point, which needs a later or equal timestamp.
       if (this.pointTs === null || ts === null)
         p.failLine(`series "${name}" repeated without timestamps`);
@@ -228,7 +269,7 @@ export class OpenMetricsValidator {
     }
     if (!this.pointUsed) this.pointTs = ts;
     this.pointUsed = true;
-    this.pointSeries.add(seriesId);
+    this.addToPoint(name, skipValue);
 
     if (type === 'histogram' || type === 'gaugehistogram') {
       if (suffix === '_bucket') {
@@ -243,6 +284,32 @@ export class OpenMetricsValidator {
     }
   }
 
+  /** Whether the current point has the series named `name` with `skip` label `skipValue`. */
+  private inPoint(name: string, skipValue: string): boolean {
+    if (this.pointSet !== null) return this.pointSet.has(name + '\u0000' + skipValue);
+    const names = this.pointNames;
+    const skips = this.pointSkips;
+    for (let k = 0; k < names.length; k++)
+      if (skips[k] === skipValue && names[k] === name) return true;
+    return false;
+  }
+
+  private addToPoint(name: string, skipValue: string): void {
+    let set = this.pointSet;
+    if (set === null && this.pointNames.length < MAX_LISTED_POINT_SERIES) {
+      this.pointNames.push(name);
+      this.pointSkips.push(skipValue);
+      return;
+    }
+    if (set === null) {
+      set = new Set<string>();
+      for (let k = 0; k < this.pointNames.length; k++)
+        set.add(this.pointNames[k] + '\u0000' + this.pointSkips[k]);
+      this.pointSet = set;
+    }
+    set.add(name + '\u0000' + skipValue);
+  }
+
   /** Called at `# EOF`. */
   end(p: ExpositionParser): void {
     this.closeFamily(p);
@@ -250,10 +317,16 @@ export class OpenMetricsValidator {
 
   /** The suffix by which `name` belongs to the current family, or null when it does not. */
   private suffixOf(name: string): string | null {
+    if (name === this.lastName) return this.lastSuffix;
     const fam = this.fam;
-    if (fam === null || !name.startsWith(fam)) return null;
-    const s = name.slice(fam.length);
-    return SUFFIXES[this.type].includes(s) ? s : null;
+    let suffix: string | null = null;
+    if (fam !== null && name.startsWith(fam)) {
+      const s = name.slice(fam.length);
+      if (SUFFIXES[this.type].includes(s)) suffix = s;
+    }
+    this.lastName = name;
+    this.lastSuffix = suffix;
+    return suffix;
   }
 
   private startFamily(name: string | null): void {
@@ -265,7 +338,10 @@ export class OpenMetricsValidator {
     this.unit = '';
     this.hasSamples = false;
     this.group = null;
+    this.groupLabels = null;
     this.groupsSeen.clear();
+    this.lastName = '';
+    this.lastSuffix = null;
     this.clearPoint();
   }
 
@@ -284,7 +360,9 @@ export class OpenMetricsValidator {
   }
 
   private clearPoint(): void {
-    this.pointSeries.clear();
+    this.pointNames.length = 0;
+    this.pointSkips.length = 0;
+    this.pointSet = null;
     this.pointTs = null;
     this.bucketLe.length = 0;
     this.bucketVal.length = 0;
@@ -334,6 +412,20 @@ export class OpenMetricsValidator {
       }
     }
     this.clearPoint();
+  }
+}
+
+/** Whether two label sets agree on every label but `skip` and `__name__`. */
+function sameGroup(a: Labels, b: Labels, skip: string): boolean {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < a.size && (a.name(i) === skip || a.name(i) === '__name__')) i++;
+    while (j < b.size && (b.name(j) === skip || b.name(j) === '__name__')) j++;
+    if (i === a.size || j === b.size) return i === a.size && j === b.size;
+    if (a.name(i) !== b.name(j) || a.value(i) !== b.value(j)) return false;
+    i++;
+    j++;
   }
 }
 

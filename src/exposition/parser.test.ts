@@ -272,6 +272,29 @@ test('openmetrics: syntax and semantic errors', () => {
   f('# UNIT a seconds\n# EOF\n', 'not a suffix of family name');
   f('# TYPE a gauge\n# TYPE a gauge\n# EOF\n', 'TYPE for family "a" given twice');
   f('a 1 1.0002\na 2 1.0001\n# EOF\n', 'timestamps of series "a" go backwards'); // same ms, still ordered
+  // A repeated series in one point, among few series and among many (past the linear search).
+  const buckets = (n: number): string =>
+    Array.from({ length: n }, (_, k) => `a_bucket{x="1",le="${k}"} ${k}\n`).join('');
+  for (const n of [3, 40]) {
+    f(
+      `# TYPE a histogram\n${buckets(n)}a_bucket{x="1",le="1"} 9\n# EOF\n`,
+      'repeated without timestamps',
+    );
+  }
+  // Same groups written in another label order are still one group.
+  f(
+    '# TYPE a histogram\na_bucket{x="1",le="1"} 0\na_bucket{le="+Inf",x="1"} 1\na_count{x="1"} 1\na_sum{x="1"} 1\na_bucket{y="1",le="+Inf"} 0\na_bucket{x="1",le="+Inf"} 0\n# EOF\n',
+    'interleaved with other label sets',
+  );
+});
+
+test('openmetrics: points of many series and groups in any label order are accepted', () => {
+  const series = Array.from({ length: 40 }, (_, k) => `a_bucket{x="1",le="${k}"} ${k}\n`).join('');
+  const body = `# TYPE a histogram\n${series}a_bucket{le="+Inf",x="1"} 40\na_count{x="1"} 40\na_sum{x="1"} 3\n${series.replaceAll('x="1"', 'x="2"')}a_bucket{x="2",le="+Inf"} 40\n# EOF\n`;
+  const p = new ExpositionParser(Buffer.from(body), { format: 'openmetrics' });
+  let n = 0;
+  while (p.next() !== EntryType.EOF) n++;
+  assert.equal(n, 85); // TYPE and 84 samples
 });
 
 test('openmetrics strict: false checks the syntax only', () => {

@@ -435,7 +435,7 @@ export class ExpositionParser<K = unknown> {
   /** The metric name of the current series. */
   metricName(): string {
     if (this.nameEnd < 0) this.findNameEnd();
-    return this.buf.latin1Slice(this.nameStart, this.nameEnd);
+    return STRINGS.get(this.buf, this.view, this.nameStart, this.nameEnd);
   }
 
   /**
