@@ -12,6 +12,8 @@ import { startPrometheus } from '../../../test/support/servers.js';
 import { formatGoFloat } from '../../exposition/format-float.js';
 import { Labels } from '../../model/labels.js';
 import { isStaleNaN, STALE_NAN } from '../../model/stale.js';
+import { Matcher } from '../../model/matcher.js';
+import { ValueType } from '../../storage/interface.js';
 import { openBlocks } from '../block.js';
 import { compactHead, type HeadChunk, type HeadSource } from '../compact.js';
 import { XORChunk } from '../chunkenc/xor.js';
@@ -199,4 +201,50 @@ test('Prometheus 2.42 reads the compacted layout: planned windows, one chunk a s
       );
     });
   }
+});
+
+test('a series whose later chunk is shared with an earlier series (a negative ref delta) reads back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mm-layout-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = join(dir, 'data');
+  mkdirSync(join(data, 'wal'), { recursive: true });
+  const times = Array.from({ length: 240 }, (_, i) => T0 + i * STEP);
+  // `a` is written first; `b`'s second chunk (samples 120..239) has a's bytes.
+  const a: Series = {
+    labels: Labels.from({ __name__: 'a_total' }),
+    ts: times.slice(120),
+    vs: new Float64Array(120).fill(5),
+  };
+  const bv = new Float64Array(240).fill(5);
+  for (let i = 0; i < 120; i++) bv[i] = i * 3;
+  const b: Series = { labels: Labels.from({ __name__: 'b_total' }), ts: times, vs: bv };
+  const meta = compactHead(data, headOf([a, b]), T0, T0 + 7_200_000, { samplesPerChunk: 120 })!;
+  assert.equal(meta.stats.numChunks, 3);
+  const [block] = openBlocks(data);
+  t.after(() => block.close());
+  const sc = new SeriesChunks();
+  const [ra, rb] = block.index.allPostings();
+  block.index.series(ra, sc);
+  const aRef = sc.ref[0];
+  block.index.series(rb, sc);
+  assert.ok(sc.ref[1] === aRef && sc.ref[0] > aRef, 'b points back at a chunk of a');
+  const q = await block.querier(T0, T0 + 7_200_000);
+  const ss = q.select(true, null, [new Matcher('=', '__name__', 'b_total')]);
+  assert.ok(ss.next());
+  const it = ss.at().iterator();
+  for (let i = 0; i < 240; i++) {
+    assert.equal(it.next(), ValueType.Float);
+    assert.equal(it.atT(), times[i]);
+    assert.equal(it.atV(), bv[i]);
+  }
+  assert.equal(it.next(), ValueType.None);
+  const promtool = requirePeer(t, 'promtool', 'prometheus');
+  if (promtool === null) return;
+  const dump = spawnSync(promtool, ['tsdb', 'dump', data], { encoding: 'utf8' });
+  assert.equal(dump.status, 0, dump.stderr);
+  let want = '';
+  for (const s of [a, b])
+    for (let i = 0; i < s.ts.length; i++)
+      want += `${s.labels.toString()} ${formatGoFloat(s.vs[i])} ${s.ts[i]}\n`;
+  assert.equal(dump.stdout, want);
 });
