@@ -62,6 +62,9 @@ async function metrics(admin: string): Promise<string> {
   return r.text();
 }
 
+/** A body far larger than the socket buffers, to make the proxy wait for a slow reader. */
+const BIG = Buffer.alloc(8 << 20, 'x');
+
 const servers: net.Server[] = [];
 const proxies: Proxy[] = [];
 let app: ProxyAddresses;
@@ -78,6 +81,11 @@ before(async () => {
         res.write('abc');
         res.addTrailers({ 'grpc-status': '2' });
         res.end();
+        return;
+      }
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': BIG.length });
+        res.end(BIG);
         return;
       }
       const body =
@@ -138,6 +146,36 @@ test('the same requests split into one-byte writes are answered the same', async
   });
   assert.match(got, /POST \/echo hello/);
   assert.match(got, /POST \/echo2 abc$/);
+});
+
+test('a large response to a slow reader arrives whole; the connection serves the next one', async () => {
+  const got = await new Promise<string>((resolve, reject) => {
+    const c = net.connect(port(app.inbound), '127.0.0.1', () => {
+      c.write('GET /big HTTP/1.1\r\nHost: b.test\r\n\r\n');
+      c.pause();
+      setTimeout(() => c.resume(), 300);
+    });
+    let bytes = 0;
+    let tail = '';
+    let second = false;
+    c.on('data', (d: Buffer) => {
+      bytes += d.length;
+      if (!second && bytes >= BIG.length) {
+        const head = 'HTTP/1.1 200 OK\r\n'.length;
+        if (bytes > head + BIG.length) {
+          second = true;
+          c.write('GET /echo HTTP/1.1\r\nHost: b.test\r\n\r\n');
+        }
+      }
+      if (second) tail += d.toString('latin1');
+      if (tail.endsWith('GET /echo ')) {
+        c.destroy();
+        resolve(tail);
+      }
+    });
+    c.on('error', reject);
+  });
+  assert.match(got, /HTTP\/1\.1 200 OK\r\n[^]*GET \/echo $/);
 });
 
 test('a chunked response passes with its trailers; grpc-status in them classifies it', async () => {

@@ -395,6 +395,8 @@ class Upstream {
 
   /** Starts an exchange: `owner` has written the request head. */
   begin(owner: FastConnection): void {
+    // Its last response may have paused it for a slow client.
+    if (this.socket.isPaused()) this.socket.resume();
     this.owner = owner;
     this.received = 0;
     this.buf = null;
@@ -402,10 +404,6 @@ class Upstream {
     this.framing = NONE;
     this.keepAlive = true;
     this.chunks = null;
-  }
-
-  get responseStarted(): boolean {
-    return this.received > 0;
   }
 
   private onClose(): void {
@@ -775,10 +773,9 @@ export class FastConnection {
       this.socket.end();
       return;
     }
-    if (this.pending !== null) {
-      this.socket.resume();
-      this.next();
-    }
+    // Reading may have been paused for a slow target or while pipelined requests waited.
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.pending !== null) this.next();
   }
 
   /** The target failed or closed before the response ended. */
@@ -796,7 +793,8 @@ export class FastConnection {
       fresh.socket.write(head);
       return;
     }
-    if (responseStarted || this.status !== 0) {
+    if (this.status !== 0) {
+      // Cut short after the head went out: the client's response cannot be completed.
       this.active = false;
       m.responseEnd(route.endpoint, this.status, '', 'i/o');
       this.finishConnection();
