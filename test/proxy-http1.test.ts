@@ -270,6 +270,11 @@ test('requests the fast path leaves to node:http are still served', async () => 
       want: /^HTTP\/1\.1 400 /,
     },
     {
+      name: 'a header name with a space',
+      request: 'GET /echo HTTP/1.1\r\nHost: e.test\r\nBad Name: 1\r\n\r\n',
+      want: /^HTTP\/1\.1 400 /,
+    },
+    {
       name: 'a fast request, then an HTTP/1.0 one on the same connection',
       request:
         'GET /echo HTTP/1.1\r\nHost: e.test\r\n\r\nGET /echo2 HTTP/1.0\r\nHost: e.test\r\n\r\n',

@@ -26,6 +26,13 @@ import type { Route, Side } from './side.js';
 const MAX_HEAD_BYTES = 16 * 1024;
 /** Idle connections kept per pool. */
 const MAX_IDLE_PER_POOL = 256;
+/** A client connection idle this long is closed (node:http's keepAliveTimeout here), ms. */
+const CLIENT_IDLE_MS = 60_000;
+
+/** Bytes allowed in a header name (RFC 9110 §5.6.2 tchar). */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  TOKEN[c.charCodeAt(0)] = 1;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -114,6 +121,11 @@ function scanHeaders(
       return;
     }
     const len = colon - p;
+    for (let i = p; i < colon; i++)
+      if (TOKEN[b[i]] === 0) {
+        head.unusual = true; // node:http answers 400
+        return;
+      }
     let vs = colon + 1;
     let ve = eol - 1;
     while (vs < ve && (b[vs] === SP || b[vs] === HT)) vs++;
@@ -575,6 +587,9 @@ export class FastConnection {
   private readonly onUpDrain = (): void => {
     this.socket.resume();
   };
+  private readonly onTimeout = (): void => {
+    if (!this.active) this.socket.destroy();
+  };
   /** Bytes received and not yet served (the next request, pipelined ones). */
   private pending: Buffer | null = null;
   private done = false;
@@ -608,6 +623,7 @@ export class FastConnection {
     socket.on('data', this.onData);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
+    socket.setTimeout(CLIENT_IDLE_MS, this.onTimeout);
   }
 
   /** Serves the connection; `first` holds the bytes read during protocol detection. */
@@ -836,6 +852,8 @@ export class FastConnection {
     s.off('data', this.onData);
     s.off('close', this.onClose);
     s.off('drain', this.onDrain);
+    s.setTimeout(0);
+    s.off('timeout', this.onTimeout);
     s.pause();
     if (this.pending !== null) s.unshift(this.pending);
     this.pending = null;
