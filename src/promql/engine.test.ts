@@ -195,6 +195,10 @@ function rollupStore(): MemStorage {
       }
       if (inst === '1')
         s.append(Labels.from({ __name__: 'lat_bucket', instance: inst, le: 'x' }), at, 1);
+      // A gauge that instance 2 marks stale at 12m and writes again from 14m.
+      const up = Labels.from({ __name__: 'up', instance: inst });
+      if (inst !== '2' || t < 12 * 60_000 || t >= 14 * 60_000) s.append(up, at, at / 1000);
+      else if (t === 12 * 60_000) s.append(up, at, STALE_NAN);
     }
     if (inst === '1')
       s.append(
@@ -225,6 +229,11 @@ test('range queries computed series-at-a-time equal the same expression evaluate
     'histogram_quantile(0.99, rate(lat_bucket[1m]))',
     'histogram_quantile(1.5, rate(lat_bucket[1m]))',
     'histogram_quantile(0.5, last_over_time(lat_bucket[1m]))',
+    'sum(up)',
+    'count by (instance) (up offset 2m)',
+    'max without (code) (http_total)',
+    'group(http_total)',
+    'histogram_quantile(0.9, sum by (le) (lat_bucket))',
   ];
   const start = 60_000;
   const end = 29 * 60_000;

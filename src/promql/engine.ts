@@ -58,6 +58,7 @@ import {
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
 import {
   GroupAccumulator,
+  rollupLookback,
   rollupRow,
   type GroupTable,
   type StepAggregationOp,
@@ -111,11 +112,14 @@ interface StepTable {
 }
 
 /**
- * How a range query reads a selector series-at-a-time: the rollup call over it, and the
- * aggregation that adds up that call's rows (null when the rows are kept per series).
+ * How a range query reads a selector series-at-a-time: the rollup call over it (null for
+ * an instant selector, whose value at a step is its latest sample within the lookback),
+ * and the aggregation that adds up the rows (null when they are kept per series, which
+ * only a rollup call does).
  */
 interface RollupPlan {
-  rc: RollupCall;
+  sel: VectorSelector;
+  rc: RollupCall | null;
   agg: Extract<Expr, { type: 'aggregation' }> | null;
   op: StepAggregationOp | null;
 }
@@ -153,21 +157,26 @@ function rollupCall(e: Expr): RollupCall | null {
 }
 
 /**
- * The aggregation of a range query that can read a rollup call's rows for all steps
- * (`sum|count|min|max|group` of it, not grouping by the name), or null.
+ * The aggregation of a range query that can read its argument's rows for all steps
+ * (`sum|count|min|max|group` of a rollup call or of a plain instant selector, not grouping
+ * by the name), or null.
  */
 function stepAggregation(
   e: Extract<Expr, { type: 'aggregation' }>,
-): { op: StepAggregationOp; rc: RollupCall } | null {
+): { op: StepAggregationOp; rc: RollupCall | null; sel: VectorSelector } | null {
   const op = e.op;
   if (op !== 'sum' && op !== 'count' && op !== 'min' && op !== 'max' && op !== 'group') return null;
   if (!e.without && e.grouping.includes(METRIC_NAME)) return null;
-  const rc = rollupCall(unwrapParens(e.expr));
+  const arg = unwrapParens(e.expr);
+  if (arg.type === 'vectorSelector') {
+    return arg.extended === null ? { op, rc: null, sel: arg } : null;
+  }
+  const rc = rollupCall(arg);
   if (rc === null) return null;
   // These check their parameters at each step, which the per-step path does.
   const f = rc.call.func;
   if (f === 'quantile_over_time' || f === 'double_exponential_smoothing') return null;
-  return { op, rc };
+  return { op, rc, sel: rc.arg.selector };
 }
 
 /** Thrown inside evaluation to end the query with a typed error. */
@@ -399,6 +408,8 @@ class Evaluator {
   private readonly regexCache = new Map<string, RegExp>();
   /** Range-function results for every step, per call (see precomputed()); null: not applicable. */
   private readonly stepTables = new Map<Call, StepTable | null>();
+  /** Sample counts per step of instant selectors aggregated at load (see loadRollup()). */
+  private readonly selectorTables = new Map<VectorSelector, StepTable>();
   /**
    * Per aggregation on the fast path: its groups and their results for every step,
    * group-major (`[group * steps + step]`), filled in one pass over the step table.
@@ -526,13 +537,22 @@ class Evaluator {
   /**
    * How a range query can read `sel` series-at-a-time (see {@link RollupPlan}), or null
    * when it is read step by step: in instant queries, subqueries, with `@`, with an
-   * extended range, or anywhere but as the matrix argument of a rollup call.
+   * extended range, or anywhere but as the matrix argument of a rollup call or as the
+   * argument of an aggregation on the {@link groupTable} path.
    */
   private rollupPlan(sel: VectorSelector, path: readonly Expr[]): RollupPlan | null {
     if (this.step === 0 || this.fixedAt(sel) !== null) return null;
     if (path.some((p) => p.type === 'subquery')) return null;
     let i = path.length - 1;
-    if (i < 0 || path[i].type !== 'matrixSelector') return null;
+    if (i >= 0 && path[i].type !== 'matrixSelector') {
+      while (i >= 0 && path[i].type === 'parenExpr') i--;
+      const p = i >= 0 ? path[i] : null;
+      if (p === null || p.type !== 'aggregation') return null;
+      const sa = this.stepAggregationOf(p);
+      if (sa === null || sa.rc !== null || sa.sel !== sel) return null;
+      return { sel, rc: null, agg: p, op: sa.op };
+    }
+    if (i < 0) return null;
     i--;
     while (i >= 0 && path[i].type === 'parenExpr') i--;
     if (i < 0) return null;
@@ -543,9 +563,10 @@ class Evaluator {
     const p = i >= 0 ? path[i] : null;
     if (p !== null && p.type === 'aggregation') {
       const sa = this.stepAggregationOf(p);
-      if (sa !== null && sa.rc.call === rc.call) return { rc: sa.rc, agg: p, op: sa.op };
+      if (sa !== null && sa.rc !== null && sa.rc.call === rc.call)
+        return { sel, rc: sa.rc, agg: p, op: sa.op };
     }
-    return { rc, agg: null, op: null };
+    return { sel, rc, agg: null, op: null };
   }
 
   /** stepAggregation(e), computed once per query. */
@@ -563,7 +584,7 @@ class Evaluator {
    * the consuming aggregation's groups, so the samples are never kept.
    */
   private loadRollup(set: SeriesSet, plan: RollupPlan, mint: number, maxt: number): void {
-    const { rc, agg, op } = plan;
+    const { sel, rc, agg, op } = plan;
     const steps = Math.floor((this.end - this.start) / this.step) + 1;
     const grid: StepGrid = { start: this.start, step: this.step, steps };
     const samples = new Float64Array(steps);
@@ -575,12 +596,14 @@ class Evaluator {
     let vals = new Float64Array((acc === null ? 64 : 1) * steps);
     let has = new Uint8Array(vals.length);
     const loaded: LoadedSeries[] = [];
-    const { range, selector } = rc.arg;
-    const pos = rc.call.args[rc.mi].pos;
+    const lookback = this.eng.lookbackDeltaMs;
     let ts = this.scratchTs;
     let vs = this.scratchVs;
     let it: SampleIterator | undefined = undefined;
+    let read = 0;
     while (set.next()) {
+      // The whole query's work happens here: honour the timeout and cancellation.
+      if ((++read & 255) === 0) this.checkAbort();
       const s = set.at();
       it = s.iterator(it);
       let n = 0;
@@ -588,8 +611,8 @@ class Evaluator {
         const t = it.atT();
         if (t > maxt) break;
         const v = it.atV();
-        // Range selectors never see stale markers.
-        if (v !== v && isStaleNaN(v)) continue;
+        // Range selectors never see stale markers (instant ones end at them).
+        if (rc !== null && v !== v && isStaleNaN(v)) continue;
         if (n === ts.length) {
           ts = doubled(ts);
           vs = doubled(vs);
@@ -606,32 +629,39 @@ class Evaluator {
         vals = doubled(vals);
         has = doubled(has);
       }
-      const seen = rollupRow(
-        ts,
-        vs,
-        n,
-        grid,
-        range,
-        selector.offset,
-        rc.call.func,
-        rc.fn,
-        rc.params,
-        vals,
-        has,
-        at,
-        samples,
-      );
-      if (seen && rc.checkCounter) this.checkCounterName(s.labels, pos);
+      if (rc !== null) {
+        const { range, selector } = rc.arg;
+        const seen = rollupRow(
+          ts,
+          vs,
+          n,
+          grid,
+          range,
+          selector.offset,
+          rc.call.func,
+          rc.fn,
+          rc.params,
+          vals,
+          has,
+          at,
+          samples,
+        );
+        if (seen && rc.checkCounter) this.checkCounterName(s.labels, rc.call.args[rc.mi].pos);
+      } else {
+        rollupLookback(ts, vs, n, grid, lookback, sel.offset, vals, has, at, samples);
+      }
       if (acc !== null) acc.add(acc.groupOf(s.labels), vals, has, 0);
       else loaded.push({ metric: s.labels, ts: NO_SAMPLES, vs: NO_SAMPLES, hasStale: false });
     }
     this.scratchTs = ts;
     this.scratchVs = vs;
-    this.data.set(selector, loaded);
+    this.data.set(sel, loaded);
     if (acc !== null && agg !== null) {
-      this.stepTables.set(rc.call, { steps, vals: null, has: null, samples });
+      const table = { steps, vals: null, has: null, samples };
+      if (rc !== null) this.stepTables.set(rc.call, table);
+      else this.selectorTables.set(sel, table);
       this.groupIndex.set(agg, acc.finish());
-    } else {
+    } else if (rc !== null) {
       this.stepTables.set(rc.call, { steps, vals, has, samples });
     }
   }
@@ -1291,6 +1321,12 @@ class Evaluator {
     if (this.step === 0 || this.subqueryDepth > 0) return null;
     const sa = this.stepAggregationOf(e);
     if (sa === null) return null;
+    if (sa.rc === null) {
+      // An instant selector's rows exist only when load() planned them.
+      const table = this.selectorTables.get(sa.sel);
+      const g = this.groupIndex.get(e);
+      return table !== undefined && g !== undefined ? { g, table } : null;
+    }
     const { call, arg, fn, params, mi, checkCounter } = sa.rc;
     const table = this.precomputed(call, arg, fn, params, mi, checkCounter);
     if (!table) return null;

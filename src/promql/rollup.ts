@@ -11,6 +11,7 @@
  */
 
 import type { Labels } from '../model/labels.js';
+import { isStaleNaN } from '../model/stale.js';
 import { groupKeyFn, groupLabels } from './aggregations.js';
 import { extrapolatedRate, type RangeFn, type RangeWindow } from './functions.js';
 
@@ -94,6 +95,42 @@ export function rollupRow(
     has[at + k] = 1;
   }
   return seen;
+}
+
+/**
+ * An instant selector at every step of `grid`: its latest sample in
+ * `(ref - lookback, ref]` with `ref = start + k * step - offset`, unless that sample is a
+ * stale marker. Writes `vals`/`has` at `[at, at + steps)` and counts one sample in
+ * `samples[k]` per value. `ts`/`vs` hold the series' first `n` samples, stale markers
+ * included.
+ */
+export function rollupLookback(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  grid: StepGrid,
+  lookback: number,
+  offset: number,
+  vals: Float64Array,
+  has: Uint8Array,
+  at: number,
+  samples: Float64Array,
+): void {
+  const { start, step, steps } = grid;
+  let hi = 0;
+  for (let k = 0; k < steps; k++) {
+    const ref = start + k * step - offset;
+    while (hi < n && ts[hi] <= ref) hi++;
+    const i = hi - 1;
+    const v = i >= 0 ? vs[i] : NaN;
+    if (i < 0 || ts[i] <= ref - lookback || (v !== v && isStaleNaN(v))) {
+      has[at + k] = 0;
+      continue;
+    }
+    vals[at + k] = v;
+    has[at + k] = 1;
+    samples[k]++;
+  }
 }
 
 /** Aggregations that {@link GroupAccumulator} computes. */
