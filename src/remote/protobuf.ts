@@ -188,9 +188,12 @@ export class WriteRequestEncoder {
   private readonly slotOfRef = new Map<number, number>();
   private slotScratch: Int32Array;
   private labelScratch: Uint8Array[] = [];
-  /** Per label-pair id: where this request last wrote it, valid when `pairStamp[id] === stamp`. */
+  /**
+   * Per label-pair id: `pairBase` + where the current request last wrote it; smaller
+   * values are from earlier requests (each request moves the base past its own length).
+   */
   private pairAt: Int32Array;
-  private pairStamp: Int32Array;
+  private pairBase = 1;
   private readonly copies = new CopyList();
 
   constructor(initialBytes = 64 * 1024) {
@@ -204,7 +207,6 @@ export class WriteRequestEncoder {
     this.stampOf = new Int32Array(1024);
     this.slotScratch = new Int32Array(1024);
     this.pairAt = new Int32Array(1024);
-    this.pairStamp = new Int32Array(1024);
   }
 
   /**
@@ -223,12 +225,10 @@ export class WriteRequestEncoder {
     pairIds: readonly Int32Array[],
     pairs: LabelPairTable,
   ): Buffer {
-    if (this.pairStamp.length < pairs.size) {
-      const c = Math.max(pairs.size, this.pairStamp.length * 2);
-      const st = new Int32Array(c);
-      st.set(this.pairStamp);
-      this.pairStamp = st;
-      this.pairAt = new Int32Array(c);
+    if (this.pairAt.length < pairs.size) {
+      const at = new Int32Array(Math.max(pairs.size, this.pairAt.length * 2));
+      at.set(this.pairAt);
+      this.pairAt = at;
     }
     const raw = this.write(slots, ts, vs, start, end, labels, pairIds, pairs.lengths);
     return compressWithCopies(raw, raw.length, this.copies);
@@ -336,8 +336,16 @@ export class WriteRequestEncoder {
     const vb = new Uint8Array(vs.buffer, vs.byteOffset, vs.length * 8);
     const copies = this.copies;
     copies.reset();
+    // pairAt holds base + position: entries below this request's base are older requests'.
+    if (this.pairBase > 0x3fffffff) {
+      this.pairAt.fill(0);
+      this.pairBase = 1;
+    }
+    const base = this.pairBase;
     const pairAt = this.pairAt;
-    const pairStamp = this.pairStamp;
+    let runDst = 0;
+    let runSrc = 0;
+    let runLen = 0;
     let p = 0;
     for (let g = 0; g < groups; g++) {
       const first = firstOf[g];
@@ -347,15 +355,25 @@ export class WriteRequestEncoder {
       p = putVarint(buf, p, sizeOf[g]);
       buf.set(lb, p);
       if (pairIds !== null && pairLengths !== null) {
-        // Each label pair written before in this request is a copy of its last occurrence.
+        // Each label pair written before in this request is a copy of its last occurrence;
+        // consecutive pairs copied from consecutive places make one copy (the run).
         const ids = pairIds[slot];
         let q = p;
         for (let k = 0; k < ids.length; k++) {
           const id = ids[k];
           const len = pairLengths[id];
-          if (pairStamp[id] === stamp) copies.add(q, pairAt[id], len);
-          else pairStamp[id] = stamp;
-          pairAt[id] = q;
+          const at = pairAt[id] - base;
+          if (at >= 0) {
+            if (runLen > 0 && runDst + runLen === q && runSrc + runLen === at) {
+              runLen += len;
+            } else {
+              if (runLen > 0) copies.add(runDst, runSrc, runLen);
+              runDst = q;
+              runSrc = at;
+              runLen = len;
+            }
+          }
+          pairAt[id] = base + q;
           q += len;
         }
       }
@@ -383,6 +401,8 @@ export class WriteRequestEncoder {
         p = putInt64(buf, p, ts[i]);
       }
     }
+    if (runLen > 0) copies.add(runDst, runSrc, runLen);
+    this.pairBase = base + p + 1;
     return buf.subarray(0, p);
   }
 

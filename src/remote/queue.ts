@@ -170,9 +170,14 @@ class PositionWriter {
  * How many requests per shard one round may hold when the WAL has that much to send (a
  * backlog): a deep round keeps a shard busy with back-to-back requests, the next one
  * encoded while the last is on the wire, instead of waiting for every shard at the end
- * of each request. A constant, so a restart rebuilds a round the same (see SavedPosition).
+ * of each request. Up to 8, and rounds of at most ~32k samples beyond one request per
+ * shard: many shards already overlap, and a round is read from the WAL in one go (the
+ * event loop, scraping included, waits meanwhile). A function of the batch size and the
+ * shards only, so a restart rebuilds a round the same (see SavedPosition).
  */
-const ROUND_DEPTH = 8;
+export function roundDepth(samplesPerRequestPerShard: number): number {
+  return Math.max(1, Math.min(8, Math.floor(32_000 / samplesPerRequestPerShard)));
+}
 
 /**
  * Growable sample columns of one shard's part of a round: the series' slot in the
@@ -480,7 +485,7 @@ export class QueueManager {
     while (this.running) {
       this.ensureShardColumns();
       const full = q.maxSamplesPerSend * this.numShards;
-      const target = full * ROUND_DEPTH;
+      const target = full * roundDepth(full);
       const before = this.pending;
       const asked = Math.max(1, target - before);
       const exhausted = this.watcher.read(asked) < asked;
