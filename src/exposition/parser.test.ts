@@ -86,6 +86,22 @@ test('text: samples, labels, values and timestamps', () => {
   f('m{a="ünï☃"} 1\n', ['{__name__="m", a="ünï☃"} 1']);
 });
 
+test('text: integer values (the fast path) and what falls back to the float parser', () => {
+  const cases: [string, string][] = [
+    ['a 007\n', '{__name__="a"} 7'],
+    ['a 123456789012345\n', '{__name__="a"} 123456789012345'],
+    ['a 1234567890123456789\n', '{__name__="a"} 1234567890123456800'],
+    ['a 12\t34\n', '{__name__="a"} 12 @34'],
+    ['a 5', '{__name__="a"} 5'],
+    ['a 1e3\n', '{__name__="a"} 1000'],
+    ['a 10.5 7\n', '{__name__="a"} 10.5 @7'],
+    ['a{b="1"}-3\n', '{__name__="a", b="1"} -3'],
+  ];
+  for (const [body, want] of cases) assert.deepEqual(entries(body), [want], body);
+  rejects('a 1{b="1"} 2\n', 'expected value after metric');
+  rejects('a 12x\n', 'invalid value "12x": expected a float');
+});
+
 test('text: label value escapes as promparse (unknown ones kept literally)', () => {
   const one = (body: string): string => {
     const p = new ExpositionParser(Buffer.from(body), { format: 'text' });

@@ -900,15 +900,27 @@ export class ExpositionParser<K = unknown> {
     // As in promparse, the value may follow the name with no blank: `m-1` is m = -1.
     // Value: everything up to a blank or the end of line.
     const vs = i;
-    while (i < len && (c = buf[i]) !== SP && c !== TAB && c !== NL) {
-      if (c === LBRACE) throw this.expected('value after metric', vs);
+    // Fast path: a plain integer of up to 15 digits (counters, counts) is exact as a double.
+    let n = 0;
+    let d = 0;
+    while (i < len && (d = buf[i] - 48) >= 0 && d <= 9) {
+      n = n * 10 + d;
       i++;
     }
-    if (i === vs) throw this.expected('value after metric', vs);
-    const v = parseFloatBytes(buf, vs, i);
-    if (v === undefined)
-      throw this.fail(`invalid value ${showToken(buf, vs, i)}: expected a float`, vs);
-    this.val = v;
+    if (i > vs && i - vs <= 15 && (i >= len || (c = buf[i]) === SP || c === TAB || c === NL)) {
+      this.val = n;
+    } else {
+      i = vs;
+      while (i < len && (c = buf[i]) !== SP && c !== TAB && c !== NL) {
+        if (c === LBRACE) throw this.expected('value after metric', vs);
+        i++;
+      }
+      if (i === vs) throw this.expected('value after metric', vs);
+      const v = parseFloatBytes(buf, vs, i);
+      if (v === undefined)
+        throw this.fail(`invalid value ${showToken(buf, vs, i)}: expected a float`, vs);
+      this.val = v;
+    }
     this.hasTs = false;
     while (i < len && ((c = buf[i]) === SP || c === TAB)) i++;
     if (i < len && c !== NL) {
