@@ -11,15 +11,17 @@
  * `h2load --rps` send the next request of a connection only after the previous answer, which
  * hides such stalls). The generator's own lateness is printed beside the figures.
  *
- * Rounds: BENCH_ROUNDS rounds; in each, every system gets a warm-up second, then
- * BENCH_SECONDS at BENCH_RATE, in a rotating order so none always runs first. The table
- * holds the median over rounds of each system's p50/p99 and of its per-round difference to
- * the direct path ("added"), with the range over rounds.
+ * Rounds: after 3 s of warm-up per system, BENCH_ROUNDS rounds; in each, every system gets
+ * a warm-up second, then BENCH_SECONDS at BENCH_RATE, in a rotating order so none always
+ * runs first. The table holds the median over rounds of each system's p50/p99 and of its
+ * per-round difference to the direct path ("added"), with the range over rounds.
  *
  * Scheduling: as root, the generator, the app and the proxies run at nice -20 (BENCH_NICE=0
- * turns it off; BENCH_RT=1 uses SCHED_FIFO instead), so other work on a shared machine does
- * not queue in front of them. BENCH_PIN=1 (2+ CPUs, `taskset`) puts the generator on CPU 0
- * and the app and proxies on CPU 1; it steadies an idle machine and hurts a busy one.
+ * turns it off; BENCH_RT=1 uses SCHED_FIFO instead, the only setting that gave steady
+ * latency on a machine loaded by other work), so other work does not queue in front of
+ * them. BENCH_PIN=1 (2+ CPUs, `taskset`) puts the generator on CPU 0 and the app and
+ * proxies on CPU 1; it steadies an idle machine and hurts a busy one. CPU time per request
+ * is higher under SCHED_FIFO (for nginx too): compare figures of the same setting only.
  *
  * Optional, when present:
  * - nginx: `apt-get install -y nginx-light` (the table says when it is missing);
@@ -49,6 +51,7 @@ import type { LoadJob, LoadResult } from './loadgen.js';
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const FIRST_WARMUP_SECONDS = 3;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 2);
 const PIN = process.env.BENCH_PIN === '1' && os.cpus().length >= 2 && hasCommand('taskset');
@@ -377,6 +380,8 @@ async function main(): Promise<void> {
       (RT ? '; all at SCHED_FIFO 20' : NICE ? '; all at nice -20' : '; normal priority') +
       (nginx ? '' : '\n(nginx not installed: apt-get install -y nginx-light)'),
   );
+  // JIT and connection pools warm before the first round, not inside it.
+  for (const s of systems) await gen.run(job(s.port, FIRST_WARMUP_SECONDS));
   const load0 = os.loadavg()[0];
   const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
