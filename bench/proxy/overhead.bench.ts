@@ -401,10 +401,12 @@ async function main(): Promise<void> {
   // Per-round differences to the direct path of the same round.
   const direct = samples.get('direct')!;
   console.log(
-    `\nmedians over rounds, latency from the intended send time (range over rounds in brackets):`,
+    `\nmedians over rounds, latency from the intended send time; "added" is the median of the` +
+      ` per-round differences to direct (range over rounds in brackets), "p99-p99(direct)" the` +
+      ` difference of the medians:`,
   );
   console.log(
-    'system             p50 ms   p99 ms   added p50               added p99               p99 from write   CPU µs/req      max (wrk)',
+    'system             p50 ms   p99 ms   added p50               added p99               p99-p99(direct)  p99 from write   CPU µs/req      max (wrk)',
   );
   for (const s of systems) {
     const xs = samples.get(s.name)!;
@@ -418,6 +420,7 @@ async function main(): Promise<void> {
       `${s.name.padEnd(18)} ${ms(median(p50)).padStart(6)} ${ms(median(p99)).padStart(8)}   ` +
         `${(ms(median(add50)) + ` [${range(add50, ms)}]`).padEnd(23)} ` +
         `${(ms(median(add99)) + ` [${range(add99, ms)}]`).padEnd(23)} ` +
+        `${ms(median(p99) - median(direct.map((x) => x.load.intended.p99))).padStart(15)}  ` +
         `${ms(median(xs.map((x) => x.load.written.p99))).padStart(14)}   ` +
         `${(s.roles.length ? `${median(cpu).toFixed(0)} [${range(cpu, (u) => u.toFixed(0))}]` : '-').padEnd(15)} ${w}`,
     );
