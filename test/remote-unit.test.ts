@@ -10,6 +10,7 @@ import { Labels } from '../src/model/labels.js';
 import { STALE_NAN } from '../src/model/stale.js';
 import {
   DecodedWriteRequest,
+  RemoteWriteManager,
   WriteRequestEncoder,
   backoffDelay,
   desiredShards,
@@ -20,6 +21,7 @@ import {
   encodeMetadataRequest,
   loadPosition,
   parseRetryAfter,
+  roundDepth,
   savePosition,
   snappyDecodedLength,
 } from '../src/remote/index.js';
@@ -243,4 +245,38 @@ test('metadata: deduplicated on all four fields, first seen first (as 2.42)', ()
   const a2 = { metric: 'a', type: 'counter', help: 'other', unit: '' };
   const b = { metric: 'b', type: 'gauge', help: '', unit: '' };
   assert.deepEqual(dedupMetadata([a, b, { ...a }, a2, { ...b }]), [a, b, a2]);
+});
+
+test('highest_timestamp_in_seconds: one gauge without labels, from the newest appended sample (as 2.42)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'mm-rw-highest-'));
+  try {
+    const cases: { name: string; highest: number; want: number }[] = [
+      { name: 'empty database', highest: -Infinity, want: 0 },
+      { name: 'newest sample', highest: 1_700_000_123_456, want: 1_700_000_123.456 },
+    ];
+    for (const c of cases) {
+      const m = new RemoteWriteManager({ dataDir: root, highestTimestamp: () => c.highest });
+      const rows = m
+        .metrics()
+        .filter((r) => r.name === 'prometheus_remote_storage_highest_timestamp_in_seconds');
+      assert.equal(rows.length, 1, c.name);
+      assert.deepEqual(rows[0].labels, {}, c.name);
+      assert.equal(rows[0].type, 'gauge');
+      assert.equal(rows[0].value, c.want, c.name);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('round depth: up to 8 requests per shard, shallower as shards grow, never below 1', () => {
+  const cases: [number, number][] = [
+    [500, 8], // 1 shard of 500
+    [4000, 8],
+    [5000, 6],
+    [32_000, 1],
+    [100_000, 1], // 200 shards of 500
+  ];
+  for (const [full, want] of cases)
+    assert.equal(roundDepth(full), want, `${full} per request round`);
 });

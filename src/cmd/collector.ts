@@ -112,6 +112,8 @@ export async function startCollector(
     logger: (line) => remoteLog('warn', line),
     // Read once per send_interval, after the scrape manager below exists.
     metadata: { metadata: () => scrapeManager.metadata() },
+    // Read when /metrics is rendered, once the database below is open.
+    highestTimestamp: () => db.head.maxTime(),
   });
   const db = await openDB(opts.dataDir, {
     logger: (line) => log('tsdb')('info', line),

@@ -12,6 +12,7 @@ export {
   desiredShards,
   endpointKey,
   loadPosition,
+  roundDepth,
   savePosition,
   type QueueOptions,
   type ShardLoad,

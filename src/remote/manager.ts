@@ -28,6 +28,12 @@ export interface RemoteWriteManagerOptions {
   pollIntervalMs?: number;
   /** The scraped metadata the queues send (`metadata_config`); none is sent without it. */
   metadata?: MetadataSource;
+  /**
+   * The newest sample timestamp appended to the database (ms; -Infinity when none), for
+   * `prometheus_remote_storage_highest_timestamp_in_seconds`. Without it the gauge shows
+   * the newest timestamp the queues read from the WAL.
+   */
+  highestTimestamp?: () => number;
 }
 
 /** Starts, reconfigures and stops the remote-write queues. */
@@ -88,9 +94,27 @@ export class RemoteWriteManager {
     return low;
   }
 
-  /** Self-metric rows of every queue. */
+  /**
+   * Self-metric rows of every queue, and the one
+   * `prometheus_remote_storage_highest_timestamp_in_seconds` gauge: as in Prometheus 2.42,
+   * a single series without labels for the newest timestamp appended (not per queue); a
+   * queue's progress is its `queue_highest_sent_timestamp_seconds`.
+   */
   metrics(): MetricRow[] {
-    return this.queues.flatMap((q) => q.metrics());
+    let highest = this.opts.highestTimestamp?.() ?? -Infinity;
+    if (this.opts.highestTimestamp === undefined) {
+      for (const q of this.queues) highest = Math.max(highest, q.highestReadTs);
+    }
+    return [
+      {
+        name: 'prometheus_remote_storage_highest_timestamp_in_seconds',
+        type: 'gauge',
+        help: 'Highest timestamp that has come into the remote storage via the Appender interface, in seconds since epoch.',
+        labels: {},
+        value: Number.isFinite(highest) && highest > 0 ? highest / 1000 : 0,
+      },
+      ...this.queues.flatMap((q) => q.metrics()),
+    ];
   }
 
   /** Stops every queue (positions are saved after each acknowledged round). */

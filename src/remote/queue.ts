@@ -400,12 +400,6 @@ export class QueueManager {
         this.numShards,
       ),
       row(
-        'highest_timestamp_in_seconds',
-        'gauge',
-        'Highest timestamp that has come into the remote storage via the WAL, in seconds since epoch.',
-        this.highestReadTs / 1000,
-      ),
-      row(
         'queue_highest_sent_timestamp_seconds',
         'gauge',
         'Timestamp from a WAL sample, the highest timestamp successfully sent by this queue, in seconds since epoch.',
