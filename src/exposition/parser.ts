@@ -13,6 +13,13 @@
  * at its place: on a repeat scrape a line costs one native compare, with no label scan and
  * no new key string (the remembered string is returned, so a cache finds it by identity).
  *
+ * A line read forward (a new body, or a line that changed) is first compared, four bytes at
+ * a time, with the previous line read forward: lines of one family repeat the name and the
+ * leading labels, so tokenising starts at the last label that begins before the first
+ * differing byte, and `labels()` keeps the strings it made for the shared labels. Text mode
+ * stays stateless from line to line in what it accepts: parser-template.test.ts checks every
+ * line of generated and mutated bodies against a parse of that line alone.
+ *
  * Two formats:
  * - `'text'` behaves like the scraper of Prometheus 2.42 (`promparse`): lenient, stateless
  *   from line to line (see docs/format/exposition.md for every deliberate quirk).
