@@ -316,12 +316,18 @@ async function benchSideBySide(nTargets: number, outageS: number, capS: number):
       const left = r.caughtUp
         ? ''
         : `; cap hit: ${r.behindS.toFixed(0)} s behind, about ${((r.behindS * nTargets * 1000) / 1e6).toFixed(1)} M samples left at ${nTargets}k samples/s scraped`;
+      // When the process used no more CPU catching up than while the receiver was down
+      // (a starved machine), "send CPU" cannot be told apart from scraping: say so.
+      const send =
+        r.sendCpu > 0.05 * r.cpu
+          ? `send CPU ${((r.sendCpu / r.samples) * 1e6).toFixed(2)} CPU-s per M samples = ` +
+            `${(r.samples / r.sendCpu / 1e3).toFixed(0)} k samples per send CPU-second`
+          : 'send CPU n/a (no more CPU than during the outage)';
       console.log(
         `  ${r.name.padEnd(16)} ${r.caughtUp ? 'caught up' : 'NOT caught up'} in ${r.wallS.toFixed(1)} s: ` +
-          `${r.samples} samples at ${(r.samples / r.wallS / 1e3).toFixed(0)} k samples/s; ` +
-          `send CPU ${((r.sendCpu / r.samples) * 1e6).toFixed(2)} CPU-s per M samples ` +
-          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} incl. scraping; outage baseline ${r.baselineCores.toFixed(2)} cores); ` +
-          `${(r.samples / Math.max(r.sendCpu, 1e-9) / 1e3).toFixed(0)} k samples per send CPU-second; up to ${r.maxShards} shards${left}`,
+          `${r.samples} samples at ${(r.samples / r.wallS / 1e3).toFixed(1)} k samples/s; ${send} ` +
+          `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} CPU-s per M incl. scraping, ${(r.cpu / r.wallS).toFixed(2)} cores while catching up; ` +
+          `outage baseline ${r.baselineCores.toFixed(2)} cores); up to ${r.maxShards} shards${left}`,
       );
     }
     const [a, b] = results;
