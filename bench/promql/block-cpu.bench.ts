@@ -42,6 +42,8 @@ const { end } = JSON.parse(readFileSync(join(work, 'history.json'), 'utf8')) as 
 const END_MS = end * 1000;
 const dir = mkdtempSync(join(tmpdir(), 'block-cpu-'));
 cpSync(join(work, 'meshmetrics'), dir, { recursive: true });
+// The side-by-side's collector may hold the original open; the copy is ours alone.
+rmSync(join(dir, 'lock'), { force: true });
 const db = await openDB(dir, { disableAutoCompaction: true, retentionMs: 0, logger: () => {} });
 const engine = new Engine();
 try {
