@@ -415,7 +415,7 @@ async function main(): Promise<void> {
     const add50 = xs.map((x, r) => x.load.intended.p50 - direct[r].load.intended.p50);
     const add99 = xs.map((x, r) => x.load.intended.p99 - direct[r].load.intended.p99);
     const cpu = xs.map((x) => x.cpuUs.reduce((a, b) => a + b, 0));
-    const w = wrkMax(s) ?? 'wrk not installed';
+    const w = wrkMax(s) ?? 'no wrk (apt-get install -y wrk)';
     console.log(
       `${s.name.padEnd(18)} ${ms(median(p50)).padStart(6)} ${ms(median(p99)).padStart(8)}   ` +
         `${(ms(median(add50)) + ` [${range(add50, ms)}]`).padEnd(23)} ` +
