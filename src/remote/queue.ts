@@ -11,9 +11,10 @@
  *                                                   shard n-1              ─┘
  * ```
  *
- * A round is sent when it holds `max_samples_per_send × shards` samples or when its oldest
- * sample has waited `batch_send_deadline`. While the receiver is down, the round is
- * retried and nothing more is read: the backlog stays in the WAL, not in memory.
+ * A round is sent when it holds `max_samples_per_send × shards` samples and the WAL has no
+ * more for now, when it is {@link roundDepth} requests per shard deep (a backlog), or when
+ * its oldest sample has waited `batch_send_deadline`. While the receiver is down, the
+ * round is retried and nothing more is read: the backlog stays in the WAL, not in memory.
  *
  * Shard scaling (every 10 s, applied between rounds): with `inRate` samples/s read from
  * the WAL, `sendSecondsPerSample` the mean shard-time spent per sent sample and `backlog`
