@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { DEFAULT_PROXY_OPTIONS, Proxy, type ProxyAddresses } from '../src/proxy/index.js';
+import { fastPathLimits } from '../src/proxy/http1-fast.js';
 
 const BUILD = { date: '', git_sha: '', profile: 'test', vendor: 'meshmetrics', version: '0' };
 
@@ -285,4 +286,21 @@ test('requests the fast path leaves to node:http are still served', async () => 
     const { got } = await raw(app.inbound, c.request, (s) => c.want.test(s));
     assert.match(got, c.want, c.name);
   }
+});
+
+test('a request head trickled past the head timeout is answered 408 and closed', async (t) => {
+  const saved = fastPathLimits.headTimeoutMs;
+  fastPathLimits.headTimeoutMs = 150;
+  t.after(() => (fastPathLimits.headTimeoutMs = saved));
+  const c = net.connect(port(app.inbound), '127.0.0.1');
+  let got = '';
+  c.on('data', (d) => (got += d.toString('latin1')));
+  const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+  c.write('GET /echo HTTP/1.1\r\nHost: a.test\r\n');
+  for (const line of ['X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n']) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (!c.destroyed) c.write(line);
+  }
+  await closed;
+  assert.match(got, /^HTTP\/1\.1 408 Request Timeout\r\n/);
 });

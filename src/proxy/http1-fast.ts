@@ -29,10 +29,26 @@ const MAX_IDLE_PER_POOL = 256;
 /** A client connection idle this long is closed (node:http's keepAliveTimeout here), ms. */
 const CLIENT_IDLE_MS = 60_000;
 
+/** Limits a test may shorten. */
+export const fastPathLimits = {
+  /**
+   * A request head still incomplete this long after its first byte is answered 408 and the
+   * connection closed (node:http's headersTimeout), so a client trickling bytes cannot hold
+   * a connection past the idle timeout. Checked when bytes arrive; silence is the idle
+   * timeout's. In ms.
+   */
+  headTimeoutMs: 60_000,
+};
+
 /** Bytes allowed in a header name (RFC 9110 §5.6.2 tchar). */
 const TOKEN = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TOKEN[c.charCodeAt(0)] = 1;
+
+const REQUEST_TIMEOUT = Buffer.from(
+  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+  'latin1',
+);
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -592,6 +608,8 @@ export class FastConnection {
   };
   /** Bytes received and not yet served (the next request, pipelined ones). */
   private pending: Buffer | null = null;
+  /** When the first byte of the incomplete head in `pending` arrived (0: none waiting). */
+  private headSince = 0;
   private done = false;
 
   // The exchange in flight.
@@ -650,8 +668,14 @@ export class FastConnection {
     const end = b.indexOf(CRLFCRLF);
     if (end < 0) {
       if (b.length > MAX_HEAD_BYTES) this.toNodeHttp();
+      else if (this.headSince === 0) this.headSince = performance.now();
+      else if (performance.now() - this.headSince > fastPathLimits.headTimeoutMs) {
+        this.done = true;
+        this.socket.end(REQUEST_TIMEOUT);
+      }
       return;
     }
+    this.headSince = 0;
     const lineEnd = b.indexOf(LF);
     const sp1 = b.indexOf(SP);
     const sp2 = sp1 < 0 ? -1 : b.indexOf(SP, sp1 + 1);
