@@ -8,7 +8,7 @@
  *     scrape the same targets (../shared/bench/targets.mjs, Linkerd-shaped, 1,000 series
  *     each, every second) and remote-write into the same VictoriaMetrics with the same
  *     queue_config; the receiver is stopped for a while, then started; for each sender,
- *     the time to clear the backlog, samples/s while catching up, and CPU-seconds per
+ *     the time to clear the outage's backlog (every sample older than the receiver's return sent; what was scraped meanwhile still waits), samples/s while catching up, and CPU-seconds per
  *     million samples sent, with the ratio. CPU is utime+stime of the process from /proc;
  *     "send CPU" subtracts the process's CPU rate measured during the outage (scraping,
  *     retries, and for our collector the tsx loader) from the catch-up window.
@@ -324,7 +324,7 @@ async function benchSideBySide(nTargets: number, outageS: number, capS: number):
             `${(r.samples / r.sendCpu / 1e3).toFixed(0)} k samples per send CPU-second`
           : 'send CPU n/a (no more CPU than during the outage)';
       console.log(
-        `  ${r.name.padEnd(16)} ${r.caughtUp ? 'caught up' : 'NOT caught up'} in ${r.wallS.toFixed(1)} s: ` +
+        `  ${r.name.padEnd(16)} ${r.caughtUp ? 'sent the outage backlog' : 'did NOT send the outage backlog'} in ${r.wallS.toFixed(1)} s: ` +
           `${r.samples} samples at ${(r.samples / r.wallS / 1e3).toFixed(1)} k samples/s; ${send} ` +
           `(process ${((r.cpu / r.samples) * 1e6).toFixed(2)} CPU-s per M incl. scraping, ${(r.cpu / r.wallS).toFixed(2)} cores while catching up; ` +
           `outage baseline ${r.baselineCores.toFixed(2)} cores); up to ${r.maxShards} shards${left}`,
