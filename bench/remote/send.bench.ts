@@ -8,8 +8,9 @@
  *     scrape the same targets (../shared/bench/targets.mjs, Linkerd-shaped, 1,000 series
  *     each, every second) and remote-write into the same VictoriaMetrics with the same
  *     queue_config; the receiver is stopped for a while, then started; for each sender,
- *     the time to clear the outage's backlog (every sample older than the receiver's return sent; what was scraped meanwhile still waits), samples/s while catching up, and CPU-seconds per
- *     million samples sent, with the ratio. CPU is utime+stime of the process from /proc;
+ *     the time to clear the outage's backlog (every sample older than the receiver's
+ *     return sent; what was scraped meanwhile still waits), samples/s while catching up,
+ *     and CPU-seconds per million samples sent, with the ratio. CPU is utime+stime of the process from /proc;
  *     "send CPU" subtracts the process's CPU rate measured during the outage (scraping,
  *     retries, and for our collector the tsx loader) from the catch-up window.
  * Run: node --expose-gc --import tsx bench/remote/send.bench.ts [--targets N | --rate N]
