@@ -19,7 +19,7 @@
 
 import { ParseError } from '../model/errors.js';
 import type { Labels } from '../model/labels.js';
-import { CopyList, compressWithCopies, type LabelPairTable } from './label-snappy.js';
+import snappy from 'snappy';
 
 /** Wire types of the protobuf fields used here. */
 const WIRE_VARINT = 0;
@@ -188,13 +188,6 @@ export class WriteRequestEncoder {
   private readonly slotOfRef = new Map<number, number>();
   private slotScratch: Int32Array;
   private labelScratch: Uint8Array[] = [];
-  /**
-   * Per label-pair id: `pairBase` + where the current request last wrote it; smaller
-   * values are from earlier requests (each request moves the base past its own length).
-   */
-  private pairAt: Int32Array;
-  private pairBase = 1;
-  private readonly copies = new CopyList();
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -206,14 +199,13 @@ export class WriteRequestEncoder {
     this.groupOfSlot = new Int32Array(1024);
     this.stampOf = new Int32Array(1024);
     this.slotScratch = new Int32Array(1024);
-    this.pairAt = new Int32Array(1024);
   }
 
   /**
    * The snappy-compressed WriteRequest of samples `[start, end)` (see {@link encodeSlots}),
-   * compressed with the repeats of label pairs found while writing it (see
-   * label-snappy.ts). `pairIds[slot]` are the interned `Label` messages of
-   * `labels[slot]`, from `pairs`. Returns a new Buffer.
+   * compressed by the `snappy` package. (A writer that put each repeated label pair into
+   * the block as a copy, with no search, was measured: requests 54 % larger, for no
+   * measurable saving of sender CPU.) Returns a new Buffer.
    */
   encodeSnappy(
     slots: Int32Array,
@@ -222,16 +214,8 @@ export class WriteRequestEncoder {
     start: number,
     end: number,
     labels: readonly Uint8Array[],
-    pairIds: readonly Int32Array[],
-    pairs: LabelPairTable,
   ): Buffer {
-    if (this.pairAt.length < pairs.size) {
-      const at = new Int32Array(Math.max(pairs.size, this.pairAt.length * 2));
-      at.set(this.pairAt);
-      this.pairAt = at;
-    }
-    const raw = this.write(slots, ts, vs, start, end, labels, pairIds, pairs.lengths);
-    return compressWithCopies(raw, raw.length, this.copies);
+    return snappy.compressSync(this.encodeSlots(slots, ts, vs, start, end, labels)) as Buffer;
   }
 
   /**
@@ -280,20 +264,6 @@ export class WriteRequestEncoder {
     end: number,
     labels: readonly Uint8Array[],
   ): Buffer {
-    return this.write(slots, ts, vs, start, end, labels, null, null);
-  }
-
-  /** Writes the request; with `pairIds`, records repeated label pairs in `copies`. */
-  private write(
-    slots: Int32Array,
-    ts: Float64Array,
-    vs: Float64Array,
-    start: number,
-    end: number,
-    labels: readonly Uint8Array[],
-    pairIds: readonly Int32Array[] | null,
-    pairLengths: Int32Array | null,
-  ): Buffer {
     const n = end - start;
     this.reserve(n, labels.length);
     const nextOf = this.nextOf;
@@ -334,18 +304,6 @@ export class WriteRequestEncoder {
       this.buf = Buffer.allocUnsafe(Math.max(total, this.buf.length * 2));
     const buf = this.buf;
     const vb = new Uint8Array(vs.buffer, vs.byteOffset, vs.length * 8);
-    const copies = this.copies;
-    copies.reset();
-    // pairAt holds base + position: entries below this request's base are older requests'.
-    if (this.pairBase > 0x3fffffff) {
-      this.pairAt.fill(0);
-      this.pairBase = 1;
-    }
-    const base = this.pairBase;
-    const pairAt = this.pairAt;
-    let runDst = 0;
-    let runSrc = 0;
-    let runLen = 0;
     let p = 0;
     for (let g = 0; g < groups; g++) {
       const first = firstOf[g];
@@ -354,29 +312,6 @@ export class WriteRequestEncoder {
       buf[p++] = TAG_TIMESERIES;
       p = putVarint(buf, p, sizeOf[g]);
       buf.set(lb, p);
-      if (pairIds !== null && pairLengths !== null) {
-        // Each label pair written before in this request is a copy of its last occurrence;
-        // consecutive pairs copied from consecutive places make one copy (the run).
-        const ids = pairIds[slot];
-        let q = p;
-        for (let k = 0; k < ids.length; k++) {
-          const id = ids[k];
-          const len = pairLengths[id];
-          const at = pairAt[id] - base;
-          if (at >= 0) {
-            if (runLen > 0 && runDst + runLen === q && runSrc + runLen === at) {
-              runLen += len;
-            } else {
-              if (runLen > 0) copies.add(runDst, runSrc, runLen);
-              runDst = q;
-              runSrc = at;
-              runLen = len;
-            }
-          }
-          pairAt[id] = base + q;
-          q += len;
-        }
-      }
       p += lb.length;
       for (let k = first; k >= 0; k = nextOf[k]) {
         const i = start + k;
@@ -401,8 +336,6 @@ export class WriteRequestEncoder {
         p = putInt64(buf, p, ts[i]);
       }
     }
-    if (runLen > 0) copies.add(runDst, runSrc, runLen);
-    this.pairBase = base + p + 1;
     return buf.subarray(0, p);
   }
 

@@ -44,7 +44,6 @@ import type { RefSeries, SampleBatch } from '../tsdb/record.js';
 import { RemoteWriteClient, type SendResult } from './client.js';
 import { MetadataSender, type MetadataSource } from './metadata.js';
 import type { MetricRow } from './metrics.js';
-import { LabelPairTable } from './label-snappy.js';
 import { WriteRequestEncoder, encodeLabels } from './protobuf.js';
 import { WalWatcher, type SavedPosition, type WalPosition } from './watcher.js';
 
@@ -248,9 +247,6 @@ export class QueueManager {
   private readonly slotOfRef = new Map<number, number>();
   /** Encoded `TimeSeries.labels` of each series, by slot: encoded once, copied per request. */
   private readonly labelTable: Uint8Array[] = [];
-  /** The label pairs of each slot's labels, interned (what the compressor copies). */
-  private readonly pairIdTable: Int32Array[] = [];
-  private readonly labelPairs = new LabelPairTable();
   /** The round being built: each shard's samples (split by series ref as they are read). */
   private shardCols: Columns[] = [];
   /** Samples in the round. */
@@ -430,14 +426,11 @@ export class QueueManager {
       this.slotOfRef.set(s.ref, -1);
     } else {
       const encoded = encodeLabels(out);
-      const pairIds = this.labelPairs.intern(encoded);
       if (slot !== undefined && slot >= 0) {
         this.labelTable[slot] = encoded;
-        this.pairIdTable[slot] = pairIds;
       } else {
         this.slotOfRef.set(s.ref, this.labelTable.length);
         this.labelTable.push(encoded);
-        this.pairIdTable.push(pairIds);
       }
     }
   }
@@ -559,16 +552,7 @@ export class QueueManager {
 
   /** The snappy-compressed WriteRequest of samples [start, end) of `cols`. */
   private requestBody(cols: Columns, start: number, end: number, enc: WriteRequestEncoder): Buffer {
-    return enc.encodeSnappy(
-      cols.slots,
-      cols.ts,
-      cols.vs,
-      start,
-      end,
-      this.labelTable,
-      this.pairIdTable,
-      this.labelPairs,
-    );
+    return enc.encodeSnappy(cols.slots, cols.ts, cols.vs, start, end, this.labelTable);
   }
 
   private async sendShard(s: number, cols: Columns, enc: WriteRequestEncoder): Promise<boolean> {
