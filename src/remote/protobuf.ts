@@ -204,8 +204,9 @@ export class WriteRequestEncoder {
   /**
    * The snappy-compressed WriteRequest of samples `[start, end)` (see {@link encodeSlots}),
    * compressed by the `snappy` package. (A writer that put each repeated label pair into
-   * the block as a copy, with no search, was measured: requests 54 % larger, for no
-   * measurable saving of sender CPU.) Returns a new Buffer.
+   * the block as a copy, with no search, was measured: about 15 % less sender CPU end to
+   * end, but requests 54 % larger. Bytes on the wire are what a remote store's user
+   * pays for, so the generic compressor stays.) Returns a new Buffer.
    */
   encodeSnappy(
     slots: Int32Array,
