@@ -12,6 +12,7 @@ import {
 } from '../src/exposition/parser.js';
 import { ExpositionWriter, type ExemplarInput, type FamilyType } from '../src/exposition/writer.js';
 import { linkerdProxyBody } from './fixtures/linkerd-body.js';
+import { mulberry32 as rng } from './support/rng.js';
 
 /** One sample as the parser reports it, in comparable form. */
 interface Sample {
@@ -112,17 +113,6 @@ function assertSameSamples(got: Sample[], want: Sample[]): void {
 
 // ---------------------------------------------------------------------------------------
 // Random inputs.
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'a',

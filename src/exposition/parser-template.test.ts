@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LabelsBuilder } from '../model/labels.js';
 import { EntryType, ExpositionParser } from './parser.js';
+import { mulberry32 as rng } from '../../test/support/rng.js';
 
 /**
  * The text parser tokenises a series line from where it first differs from the previous
@@ -10,18 +11,6 @@ import { EntryType, ExpositionParser } from './parser.js';
  * tests parse bodies whole (one parser, reset between bodies, labels() on some lines only)
  * and compare each entry and error with a fresh parser on that line by itself.
  */
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['http_requests_total', 'http_requests_total_x', 'http_req', 'h', 'A', '_a', 'le'];
 const LABEL_NAMES = ['le', 'code', 'handler', 'A', '_x', 'code2', 'c', '__name__'];

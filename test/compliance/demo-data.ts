@@ -26,6 +26,8 @@
  * @module
  */
 
+import { mulberry32 as prng } from '../support/rng.js';
+
 /** Parameters of the generated data. */
 export interface DemoDataOptions {
   /** Time of the last scrape window, in ms. */
@@ -70,18 +72,6 @@ const MEMORY_TOTAL = 4 * 2 ** 30;
 const DISK_TOTAL = 160e9;
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
 const BUCKET_BOUNDS = BUCKETS.map(Number);
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One series being filled: its label text and its samples. */
 class SeriesBuf {

@@ -25,6 +25,7 @@
  */
 
 import { LINKERD_LATENCY_BUCKETS_MS } from '../fixtures/linkerd-body.js';
+import { mulberry32 as prng } from '../support/rng.js';
 
 /** Parameters of the generated history. */
 export interface LinkerdDataOptions {
@@ -87,18 +88,6 @@ const UNMESHED: readonly [string, number][] = [
   ['webapp', 2.5],
   ['voting', 1],
 ];
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One series being filled, with its running value (counters) kept beside the samples. */
 interface SeriesBuf {

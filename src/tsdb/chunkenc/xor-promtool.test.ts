@@ -11,17 +11,7 @@ import { requirePeer } from '../../../test/support/peers.js';
 import { ValueType } from '../../storage/interface.js';
 import { XORChunk } from './xor.js';
 import { ENCODING_XOR } from './chunk.js';
-
-/** Deterministic PRNG so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../../test/support/rng.js';
 
 /** OpenMetrics text with series of several shapes; returns it and the sample count. */
 function exposition(): { text: string; samples: number } {

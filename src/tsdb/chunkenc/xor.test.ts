@@ -5,6 +5,7 @@ import { STALE_NAN, NORMAL_NAN } from '../../model/stale.js';
 import { ValueType } from '../../storage/interface.js';
 import { ENCODING_XOR, XORBulkDecoder, XORChunk } from './index.js';
 import { encodeXORPlanned, planXORWindows } from './xor.js';
+import { mulberry32 as rng } from '../../../test/support/rng.js';
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
@@ -57,18 +58,6 @@ function assertRoundTrip(c: XORChunk, ts: readonly number[], vs: readonly number
     assert.equal(dec.ts[i], ts[i], `bulk t of sample ${i}`);
     assert.equal(bitsOf(dec.vs[i]), bitsOf(vs[i]), `bulk v bits of sample ${i}`);
   }
-}
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('golden bytes', async (t) => {

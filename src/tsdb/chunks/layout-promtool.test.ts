@@ -18,6 +18,7 @@ import { openBlocks } from '../block.js';
 import { compactHead, type HeadChunk, type HeadSource } from '../compact.js';
 import { XORChunk } from '../chunkenc/xor.js';
 import { SeriesChunks } from '../index/index-reader.js';
+import { mulberry32 as rng } from '../../../test/support/rng.js';
 
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % 7_200_000); // a 2h boundary
 const STEP = 10_000;
@@ -28,17 +29,6 @@ interface Series {
   ts: number[];
   /** Typed, so the stale marker keeps its NaN payload. */
   vs: Float64Array;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
