@@ -38,10 +38,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/servers.js';
 
 // The shared harness sits beside the repository; it is plain JS, typed here by use.
 const SHARED = fileURLToPath(new URL('../../../shared/bench/', import.meta.url));
@@ -139,17 +139,6 @@ const started: Server[] = [];
 process.on('exit', () => {
   for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 function startServer(
   name: string,

@@ -47,6 +47,7 @@ import { performance } from 'node:perf_hooks';
 import { LabelSets, ProxyMetrics } from '../../src/proxy/index.js';
 import { inboundEndpointPairs } from '../../src/proxy/labels.js';
 import type { LoadJob, LoadResult } from './loadgen.js';
+import { freePort } from '../../test/support/servers.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -96,14 +97,6 @@ function cpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
 }
 
 /** Starts a child running `code` (an ES module body) and waits for "ready" on stdout. */
