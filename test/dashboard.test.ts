@@ -507,8 +507,12 @@ test('dashboard pages against the demo', { timeout: 180_000 }, async (t: TestCon
     await page.click('tr[data-workload="demo/web"] td.num >> nth=0');
     await page.waitForFunction(`location.hash.startsWith('#/workload/demo/web')`);
     await page.waitForSelector('h1:has-text("web")');
-    // Charts: each drawn on a canvas with a size.
-    await page.waitForSelector('.chart-panel canvas');
+    // Charts: each drawn on a canvas with a size, once its query has answered.
+    await page
+      .waitForFunction(`document.querySelectorAll('.chart-panel canvas').length >= 5`, null, {
+        timeout: 15_000,
+      })
+      .catch(() => {}); // the count is asserted below, with the number found
     const sizes = await page.$$eval('.chart-panel canvas', (cs) =>
       cs.map((c) => [c.getBoundingClientRect().width, c.getBoundingClientRect().height]),
     );
