@@ -6,6 +6,7 @@
  * @module
  */
 import { PromError } from '../model/errors.js';
+import type { FlagSpec } from './flags.js';
 
 /** Where the commands look for the API when `--prometheus-url` is not given. */
 export const DEFAULT_PROMETHEUS_URL = 'http://127.0.0.1:9090';
@@ -13,6 +14,18 @@ export const DEFAULT_PROMETHEUS_URL = 'http://127.0.0.1:9090';
 /** The URL from the flag, else `MESHMETRICS_PROMETHEUS_URL`, else the default. */
 export function prometheusUrl(flag: string | undefined): string {
   return flag || process.env.MESHMETRICS_PROMETHEUS_URL || DEFAULT_PROMETHEUS_URL;
+}
+
+/**
+ * The `--prometheus-url` flag every client command takes; `purpose` says what the server is
+ * used for, when that is more than answering the command's queries.
+ */
+export function prometheusUrlFlag(purpose = 'Prometheus-compatible API'): FlagSpec {
+  return {
+    name: 'prometheus-url',
+    kind: 'string',
+    help: `${purpose} (env MESHMETRICS_PROMETHEUS_URL; default ${DEFAULT_PROMETHEUS_URL})`,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   flagsHelp,
   parseFlags,
   prometheusUrl,
+  prometheusUrlFlag,
   PromApiClient,
   runCommand,
   UsageError,
@@ -47,11 +48,7 @@ const FLAGS: FlagSpec[] = [
     help: 'only targets of this scrape job (default: any job)',
   },
   { name: 'timeout', kind: 'string', default: '30s', help: 'overall deadline for all proxies' },
-  {
-    name: 'prometheus-url',
-    kind: 'string',
-    help: 'collector whose /api/v1/targets finds the proxies (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
-  },
+  prometheusUrlFlag('collector whose /api/v1/targets finds the proxies'),
 ];
 
 const USAGE = `Fetch the metrics of the proxies of a workload.

@@ -7,6 +7,7 @@ import {
   flagsHelp,
   parseFlags,
   prometheusUrl,
+  prometheusUrlFlag,
   PromApiClient,
   runCommand,
   UsageError,
@@ -19,11 +20,7 @@ const FLAGS: FlagSpec[] = [
     kind: 'list',
     help: 'series selector, e.g. {job="linkerd-proxy"} (repeatable; at least one)',
   },
-  {
-    name: 'prometheus-url',
-    kind: 'string',
-    help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
-  },
+  prometheusUrlFlag(),
 ];
 
 const USAGE = `Print the federation exposition of the matching series.

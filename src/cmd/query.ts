@@ -7,6 +7,7 @@ import {
   flagsHelp,
   parseFlags,
   prometheusUrl,
+  prometheusUrlFlag,
   PromApiClient,
   runCommand,
   UsageError,
@@ -34,11 +35,7 @@ const FLAGS: FlagSpec[] = [
     default: 'table',
     help: 'output format: table or json',
   },
-  {
-    name: 'prometheus-url',
-    kind: 'string',
-    help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
-  },
+  prometheusUrlFlag(),
 ];
 
 const USAGE = `Run a PromQL query.

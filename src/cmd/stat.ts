@@ -7,6 +7,7 @@ import {
   flagsHelp,
   parseFlags,
   prometheusUrl,
+  prometheusUrlFlag,
   PromApiClient,
   runCommand,
   UsageError,
@@ -73,11 +74,7 @@ const FLAGS: FlagSpec[] = [
     default: 'cluster.local',
     help: 'cluster domain used to match service authorities',
   },
-  {
-    name: 'prometheus-url',
-    kind: 'string',
-    help: 'Prometheus-compatible API (env MESHMETRICS_PROMETHEUS_URL; default http://127.0.0.1:9090)',
-  },
+  prometheusUrlFlag(),
 ];
 
 const USAGE = `Display traffic stats about one or many resources.
