@@ -1,13 +1,9 @@
 /**
  * WAL benchmark: write throughput for commits of 1,000 samples (both fsync modes),
  * replay speed, and record encode/decode alone. Prints its figures; the machine may be
- * shared, so treat them as indicative.
+ * shared, so treat them as indicative. The time to open a database from its WAL is `open-wal.bench.ts`.
  *
- * and the time to open a database (replay into the head) of OPEN_SERIES series (default
- * 1M) with 3 samples each. The database is written straight as WAL records, which is
- * much faster to set up than appending through the head.
- *
- * Run: node --expose-gc --import tsx bench/tsdb/wal.bench.ts [OPEN_SERIES]
+ * Run: node --expose-gc --import tsx bench/tsdb/wal.bench.ts
  */
 
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -23,9 +19,6 @@ import {
 } from '../../src/tsdb/record.js';
 import { WAL, replay } from '../../src/tsdb/wal/index.js';
 import type { WalCompression } from '../../src/tsdb/wal/wal.js';
-import { Labels } from '../../src/model/labels.js';
-import { openDB } from '../../src/tsdb/db.js';
-import { encodeSeries, type RefSeries } from '../../src/tsdb/record.js';
 
 const BATCH = 1000;
 const SERIES = 10_000;
@@ -141,70 +134,6 @@ function codecBench(): void {
   );
 }
 
-/** Writes a WAL of `n` series (labels shaped like proxy metrics) with 3 samples each. */
-async function writeDBWal(dir: string, n: number): Promise<number> {
-  const w = WAL.open(join(dir, 'wal'));
-  const enc = new Encbuf(1024 * 1024);
-  const chunk: RefSeries[] = [];
-  const b = new SampleBatch(1000);
-  let bytes = 0;
-  for (let ref = 1; ref <= n; ref++) {
-    chunk.push({
-      ref,
-      labels: Labels.from({
-        __name__: `request_total_${ref % 50}`,
-        direction: ref % 2 ? 'inbound' : 'outbound',
-        namespace: `ns-${ref % 20}`,
-        pod: `web-${Math.floor(ref / 50)}-7d4b9c`,
-        status_code: String(200 + (ref % 5)),
-      }),
-    });
-    if (chunk.length === 1000 || ref === n) {
-      enc.reset();
-      encodeSeries(enc, chunk);
-      w.log(enc.get());
-      bytes += enc.len;
-      for (let k = 0; k < 3; k++) {
-        b.reset();
-        for (const s of chunk) b.push(s.ref, 1_700_000_000_000 + k * 15_000, k);
-        enc.reset();
-        encodeSampleBatch(enc, b);
-        w.log(enc.get());
-        bytes += enc.len;
-      }
-      chunk.length = 0;
-      await w.commit();
-    }
-  }
-  await w.close();
-  return bytes;
-}
-
-async function openBench(dir: string, n: number): Promise<void> {
-  let t0 = performance.now();
-  const bytes = await writeDBWal(dir, n);
-  console.log(
-    `open:  wrote ${fmt(n)} series x 3 samples as WAL (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
-  gc();
-  const rss0 = process.memoryUsage().rss;
-  t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const db = await openDB(dir);
-  const s = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuS = (cpu.user + cpu.system) / 1e6;
-  gc();
-  const rss = process.memoryUsage().rss - rss0;
-  console.log(
-    `open:  openDB of ${fmt(db.openStats.series)} series, ${fmt(db.openStats.samples)} samples: ${s.toFixed(2)} s ` +
-      `wall, ${cpuS.toFixed(2)} s CPU (${fmt(db.openStats.series / cpuS)} series/s of CPU), ` +
-      `head + replay RSS +${(rss / 1e6).toFixed(0)} MB`,
-  );
-  await db.close();
-}
-
-const openSeries = Number(process.argv[2] ?? 1_000_000);
 const root = mkdtempSync(join(tmpdir(), 'meshmetrics-wal-bench-'));
 try {
   codecBench();
@@ -217,7 +146,6 @@ try {
     }
   }
   await writeBench(join(root, 'b'), 300, 'commit');
-  await openBench(join(root, 'db'), openSeries);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
