@@ -1,6 +1,6 @@
 // Kubernetes pod discovery against a fake API server speaking the list/watch protocol,
 // and (when a Prometheus with Kubernetes SD is installed) against the real Prometheus.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { Labels } from '../src/model/index.js';
 import { finishTargetLabels } from '../src/relabel/index.js';
-import type { KubernetesSdConfig } from '../src/config/index.js';
+import type { KubernetesSdConfig, ScrapeConfig } from '../src/config/index.js';
 import {
   DiscoveryMetrics,
   KubernetesDiscoverer,
@@ -524,11 +524,8 @@ function canonical(ls: Record<string, string>): string {
   return JSON.stringify(kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-test('the real Prometheus discovers the same labels from the same API', async (t) => {
-  const prometheus = requirePeer(t, 'prometheus', 'prometheus');
-  if (!prometheus) return;
-  const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-sd-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+/** The pods both peer comparisons discover: two Linkerd pods and one that has finished. */
+async function servePeerComparisonPods(t: TestContext): Promise<FakeKubeApi> {
   const api = new FakeKubeApi();
   await api.start();
   t.after(() => api.close());
@@ -544,6 +541,65 @@ test('the real Prometheus discovers the same labels from the same API', async (t
   api.apply(
     linkerdPod({ name: 'done-1-2', namespace: 'emojivoto', ip: '10.42.0.20', phase: 'Succeeded' }),
   );
+  return api;
+}
+
+/** Every target our discovery produced, as group labels merged with target labels. */
+function discoveredLabelSets(groups: Map<string, TargetGroup>): Record<string, string>[] {
+  return [...groups.values()].flatMap((g) => g.targets.map((tl) => ({ ...g.labels, ...tl })));
+}
+
+type PeerTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
+type PeerTargets = { activeTargets: PeerTarget[]; droppedTargets: PeerTarget[] };
+
+/** Polls a peer's `/api/v1/targets` until it lists as many targets as we expect. */
+async function peerTargets(
+  peer: string,
+  base: string,
+  expectedCount: () => number,
+  timeoutMs: number,
+  log: () => string,
+): Promise<PeerTargets> {
+  let targets: PeerTargets | null = null;
+  await waitFor(
+    `${peer} targets`,
+    () => {
+      void fetch(`${base}/api/v1/targets`)
+        .then((r) => r.json() as Promise<{ data: PeerTargets }>)
+        .then((b) => (targets = b.data))
+        .catch(() => {});
+      const n = targets ? targets.activeTargets.length + targets.droppedTargets.length : 0;
+      return n > 0 && n === expectedCount();
+    },
+    timeoutMs,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; ${peer} log:\n${log().slice(-2000)}`);
+  });
+  return targets!;
+}
+
+const byInstance = (a: Record<string, string>, b: Record<string, string>) =>
+  a.instance < b.instance ? -1 : 1;
+
+/** Our relabeling of our discovered targets: the labels of the targets the job keeps. */
+function relabeledActiveTargets(
+  groups: Map<string, TargetGroup>,
+  job: ScrapeConfig,
+): Record<string, string>[] {
+  const jobConfig = { ...job, relabel: job.relabelConfigs.compiled };
+  return discoveredLabelSets(groups)
+    .map((ls) => finishTargetLabels(Labels.from(ls), jobConfig))
+    .filter((f) => f.publicLabels !== null)
+    .map((f) => f.publicLabels!.toObject())
+    .sort(byInstance);
+}
+
+test('the real Prometheus discovers the same labels from the same API', async (t) => {
+  const prometheus = requirePeer(t, 'prometheus', 'prometheus');
+  if (!prometheus) return;
+  const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-sd-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const api = await servePeerComparisonPods(t);
   const configYaml =
     `global:\n  scrape_interval: 1h\nscrape_configs:\n  - job_name: linkerd-proxy\n` +
     `    kubernetes_sd_configs:\n      - role: pod\n        api_server: ${api.url}\n${PROXY_JOB_RELABEL}`;
@@ -564,50 +620,29 @@ test('the real Prometheus discovers the same labels from the same API', async (t
     dataDir: join(dir, 'data'),
   });
 
-  type ApiTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
-  let targets: { activeTargets: ApiTarget[]; droppedTargets: ApiTarget[] } | null = null;
   const job = loadConfig(configYaml, configFile).scrapeConfigs[0];
   const ours = startDiscovery(job.kubernetesSdConfigs[0]);
   t.after(() => ours.stop());
-  const expected = () =>
-    [...ours.groups.values()].flatMap((g) => g.targets.map((tl) => ({ ...g.labels, ...tl })));
-  await waitFor(
-    'Prometheus targets',
-    () => {
-      void fetch(`${prom.base}/api/v1/targets`)
-        .then((r) => r.json() as Promise<{ data: typeof targets }>)
-        .then((b) => (targets = b.data))
-        .catch(() => {});
-      const n = targets ? targets.activeTargets.length + targets.droppedTargets.length : 0;
-      return n > 0 && n === expected().length;
-    },
+  const expected = () => discoveredLabelSets(ours.groups);
+  const targets = await peerTargets(
+    'Prometheus',
+    prom.base,
+    () => expected().length,
     30_000,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; prometheus stderr:\n${prom.stderr().slice(-2000)}`);
-  });
-  const theirs = [...targets!.activeTargets, ...targets!.droppedTargets]
+    prom.stderr,
+  );
+  const theirs = [...targets.activeTargets, ...targets.droppedTargets]
     .map((x) => canonical(x.discoveredLabels))
     .sort();
-  const mine = expected().map(canonical).sort();
-  assert.deepEqual(mine, theirs);
+  assert.deepEqual(expected().map(canonical).sort(), theirs);
   // Only the linkerd-admin ports of running pods survive the job's relabeling, and our
   // relabeling of our discovered labels gives the labels Prometheus shows.
-  const byInstance = (a: Record<string, string>, b: Record<string, string>) =>
-    a.instance < b.instance ? -1 : 1;
-  const active = targets!.activeTargets.map((x) => x.labels!).sort(byInstance);
+  const active = targets.activeTargets.map((x) => x.labels!).sort(byInstance);
   assert.deepEqual(
     active.map((l) => l.instance),
     ['10.42.0.11:4191', '10.42.0.12:4191'],
   );
-  const jobConfig = { ...job, relabel: job.relabelConfigs.compiled };
-  const finished = [...ours.groups.values()]
-    .flatMap((g) =>
-      g.targets.map((tl) => finishTargetLabels(Labels.from({ ...g.labels, ...tl }), jobConfig)),
-    )
-    .filter((f) => f.publicLabels !== null)
-    .map((f) => f.publicLabels!.toObject())
-    .sort(byInstance);
-  assert.deepEqual(finished, active);
+  assert.deepEqual(relabeledActiveTargets(ours.groups, job), active);
 });
 
 // VictoriaMetrics' vmagent is an independent implementation of the same discovery (its
@@ -622,21 +657,7 @@ test('vmagent discovers the same labels from the same API', async (t) => {
   if (!vmagent) return;
   const dir = await mkdtemp(join(tmpdir(), 'mm-k8s-vm-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const api = new FakeKubeApi();
-  await api.start();
-  t.after(() => api.close());
-  api.apply(linkerdPod(WEB));
-  api.apply(
-    linkerdPod({
-      name: 'emoji-6c9f5d8b7a-qwert',
-      namespace: 'emojivoto',
-      ip: '10.42.0.12',
-      labels: { 'linkerd.io/proxy-job': 'j1' },
-    }),
-  );
-  api.apply(
-    linkerdPod({ name: 'done-1-2', namespace: 'emojivoto', ip: '10.42.0.20', phase: 'Succeeded' }),
-  );
+  const api = await servePeerComparisonPods(t);
   api.apply(linkerdPod({ name: 'pending-1-2', namespace: 'emojivoto', ip: '' }));
   const configFile = join(dir, 'vmagent.yml');
   const configYaml =
@@ -663,44 +684,24 @@ test('vmagent discovers the same labels from the same API', async (t) => {
   const ours = startDiscovery(job.kubernetesSdConfigs[0]);
   t.after(() => ours.stop());
   const expected = () =>
-    [...ours.groups.values()]
-      .flatMap((g) => g.targets.map((tl) => ({ ...g.labels, ...tl })))
-      .map((ls) => Object.fromEntries(Object.entries(ls).filter(([k]) => !VM_MISSING.has(k))));
-
-  type ApiTarget = { discoveredLabels: Record<string, string>; labels?: Record<string, string> };
-  let targets: { activeTargets: ApiTarget[]; droppedTargets: ApiTarget[] } | null = null;
-  await waitFor(
-    'vmagent targets',
-    () => {
-      void fetch(`http://127.0.0.1:${port}/api/v1/targets`)
-        .then((r) => r.json() as Promise<{ data: typeof targets }>)
-        .then((b) => (targets = b.data))
-        .catch(() => {});
-      const n = targets ? targets.activeTargets.length + targets.droppedTargets.length : 0;
-      return n > 0 && n === expected().length;
-    },
+    discoveredLabelSets(ours.groups).map((ls) =>
+      Object.fromEntries(Object.entries(ls).filter(([k]) => !VM_MISSING.has(k))),
+    );
+  const targets = await peerTargets(
+    'vmagent',
+    `http://127.0.0.1:${port}`,
+    () => expected().length,
     20_000,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}; vmagent log:\n${agent.stderr().slice(-2000)}`);
-  });
-  const theirs = [...targets!.activeTargets, ...targets!.droppedTargets]
+    agent.stderr,
+  );
+  const theirs = [...targets.activeTargets, ...targets.droppedTargets]
     .map((x) => canonical(x.discoveredLabels))
     .sort();
   assert.deepEqual(expected().map(canonical).sort(), theirs);
   // The linkerd-proxy job keeps only the linkerd-admin port of running pods, and maps the labels:
   // our relabeling of our discovered labels gives what vmagent shows.
-  const byInstance = (a: Record<string, string>, b: Record<string, string>) =>
-    a.instance < b.instance ? -1 : 1;
-  const active = targets!.activeTargets.map((x) => x.labels!).sort(byInstance);
-  const jobConfig = { ...job, relabel: job.relabelConfigs.compiled };
-  const finished = [...ours.groups.values()]
-    .flatMap((g) =>
-      g.targets.map((tl) => finishTargetLabels(Labels.from({ ...g.labels, ...tl }), jobConfig)),
-    )
-    .filter((f) => f.publicLabels !== null)
-    .map((f) => f.publicLabels!.toObject())
-    .sort(byInstance);
-  assert.deepEqual(finished, active);
+  const active = targets.activeTargets.map((x) => x.labels!).sort(byInstance);
+  assert.deepEqual(relabeledActiveTargets(ours.groups, job), active);
   assert.deepEqual(active, [
     {
       instance: '10.42.0.11:4191',
