@@ -56,10 +56,12 @@ import {
   type VectorSelector,
 } from './parser/ast.js';
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
+import { readSamplesWithST, startTimeOverlapWarning } from './start-timestamps.js';
 import {
   GroupAccumulator,
   rollupLookback,
   rollupRow,
+  rollupSawStartTimeOverlap,
   type GroupTable,
   type StepAggregationOp,
   type StepGrid,
@@ -97,6 +99,8 @@ interface LoadedSeries {
   ts: Float64Array;
   vs: Float64Array;
   hasStale: boolean;
+  /** Start timestamps parallel to `ts`, only for series whose iterator has them. */
+  st?: Float64Array;
 }
 
 /**
@@ -325,6 +329,11 @@ function loadSamples(set: SeriesSet, mint: number, maxt: number, range: number):
   while (set.next()) {
     const s = set.at();
     it = s.iterator(it);
+    if (it.atST !== undefined) {
+      const r = readSamplesWithST(it, mint, maxt, range > 0);
+      if (r !== null) loaded.push({ metric: s.labels, ...r });
+      continue;
+    }
     let lo = n;
     let hasStale = false;
     for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
@@ -422,6 +431,7 @@ class Evaluator {
   /** Reused while reading one series at a time (see loadRollup()). */
   private scratchTs = new Float64Array(1024);
   private scratchVs = new Float64Array(1024);
+  private scratchSt: Float64Array = new Float64Array(64);
   /** Nesting depth of subquery evaluation; step tables only serve the outer steps. */
   private subqueryDepth = 0;
   /**
@@ -607,6 +617,8 @@ class Evaluator {
       const s = set.at();
       it = s.iterator(it);
       let n = 0;
+      // Start timestamps, read only for the series whose iterator has them.
+      let st: Float64Array | null = it.atST !== undefined ? this.scratchSt : null;
       for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
         const t = it.atT();
         if (t > maxt) break;
@@ -619,6 +631,10 @@ class Evaluator {
         }
         ts[n] = t;
         vs[n] = v;
+        if (st !== null) {
+          if (n === st.length) st = this.scratchSt = doubled(st);
+          st[n] = it.atST!();
+        }
         n++;
       }
       const err = it.err();
@@ -645,8 +661,11 @@ class Evaluator {
           has,
           at,
           samples,
+          st,
         );
         if (seen && rc.checkCounter) this.checkCounterName(s.labels, rc.call.args[rc.mi].pos);
+        if (st !== null && rollupSawStartTimeOverlap())
+          this.warnStartTimeOverlap(s.labels, rc.call.args[rc.mi].pos);
       } else {
         rollupLookback(ts, vs, n, grid, lookback, sel.offset, vals, has, at, samples);
       }
@@ -1498,7 +1517,12 @@ class Evaluator {
         if (hi <= lo) continue;
         total += hi - lo;
         if (checkCounter) this.checkCounterName(s.metric, e.args[mi].pos);
+        w.st = s.st ?? null;
         const v = fn(s.ts, s.vs, lo, hi, w, params);
+        if (w.stOverlap) {
+          w.stOverlap = false;
+          this.warnStartTimeOverlap(s.metric, e.args[mi].pos);
+        }
         if (v !== null) out.push({ metric: s.metric, v, t, dropName: !keep });
       }
       this.countSamples(total);
@@ -1587,8 +1611,11 @@ class Evaluator {
           has,
           at,
           samples,
+          loaded[i].st ?? null,
         );
         if (seen && checkCounter) this.checkCounterName(metric, e.args[mi].pos);
+        if (loaded[i].st !== undefined && rollupSawStartTimeOverlap())
+          this.warnStartTimeOverlap(metric, e.args[mi].pos);
       }
       table = { steps, vals, has, samples };
     }
@@ -1667,6 +1694,10 @@ class Evaluator {
       out.push({ metric: s.metric, v: result, t, dropName: true });
     }
     return out;
+  }
+
+  private warnStartTimeOverlap(m: Labels, pos: PosRange): void {
+    this.annotate('warn', startTimeOverlapWarning(m.get(METRIC_NAME)), pos);
   }
 
   private checkCounterName(m: Labels, pos: PosRange): void {

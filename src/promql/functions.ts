@@ -8,6 +8,7 @@
 import { Labels, LabelsBuilder, METRIC_NAME } from '../model/labels.js';
 import { compileRegex } from '../model/regex.js';
 import { KAHAN, kahanSumInc, quantile } from './mathutil.js';
+import { extrapolatedRateST, instantRateST, resetsST } from './start-timestamps.js';
 import type { Sample } from './value.js';
 
 /** The time window a range function sees: `(start, end]` in ms, plus the selector range. */
@@ -17,6 +18,13 @@ export interface RangeWindow {
   rangeMs: number;
   /** The evaluation timestamp of the step (ms). */
   evalT: number;
+  /**
+   * Start timestamps of the series, parallel to `ts` (0: unknown), or null/absent when it
+   * has none; rate, increase, irate and resets read them (start-timestamps.ts).
+   */
+  st?: Float64Array | null;
+  /** Set by rate/increase when a start timestamp overlaps the previous sample; the caller warns and clears it. */
+  stOverlap?: boolean;
 }
 
 /**
@@ -220,10 +228,17 @@ function doubleExponentialSmoothing(vs: Float64Array, sf: number, tf: number): n
 
 /** Every range function, by name. `params` are the scalar arguments (in order). */
 export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
-  rate: (ts, vs, lo, hi, w) => extrapolatedRate(ts, vs, lo, hi, w, true, true),
-  increase: (ts, vs, lo, hi, w) => extrapolatedRate(ts, vs, lo, hi, w, true, false),
+  rate: (ts, vs, lo, hi, w) =>
+    w.st
+      ? extrapolatedRateST(ts, vs, w.st, lo, hi, w, true)
+      : extrapolatedRate(ts, vs, lo, hi, w, true, true),
+  increase: (ts, vs, lo, hi, w) =>
+    w.st
+      ? extrapolatedRateST(ts, vs, w.st, lo, hi, w, false)
+      : extrapolatedRate(ts, vs, lo, hi, w, true, false),
   delta: (ts, vs, lo, hi, w) => extrapolatedRate(ts, vs, lo, hi, w, false, false),
-  irate: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, true),
+  irate: (ts, vs, lo, hi, w) =>
+    w.st ? instantRateST(ts, vs, w.st, lo, hi) : instantValue(ts, vs, lo, hi, true),
   idelta: (ts, vs, lo, hi) => instantValue(ts, vs, lo, hi, false),
   deriv: windowed((ts, vs) => (ts.length < 2 ? null : linearRegression(ts, vs, ts[0])[0])),
   predict_linear: windowed((ts, vs, w, p) => {
@@ -298,7 +313,8 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
     }
     return changes;
   },
-  resets: (_ts, vs, lo, hi) => {
+  resets: (ts, vs, lo, hi, w) => {
+    if (w.st) return resetsST(ts, vs, w.st, lo, hi);
     let resets = 0;
     for (let i = lo + 1; i < hi; i++) if (vs[i] < vs[i - 1]) resets++;
     return resets;

@@ -23,7 +23,12 @@ export interface StepGrid {
 }
 
 /** The window handed to range functions; rollups run synchronously, so one is enough. */
-const W: RangeWindow = { start: 0, end: 0, rangeMs: 0, evalT: 0 };
+const W: RangeWindow = { start: 0, end: 0, rangeMs: 0, evalT: 0, st: null, stOverlap: false };
+
+/** Whether the last {@link rollupRow} call met a start timestamp overlapping the previous sample. */
+export function rollupSawStartTimeOverlap(): boolean {
+  return W.stOverlap === true;
+}
 
 /** Per sample, how many decreases (counter resets) lie at or before it; grown on demand. */
 let decreases = new Int32Array(1024);
@@ -33,7 +38,7 @@ let decreases = new Int32Array(1024);
  * window of step k is `(ref - range, ref]` with `ref = start + k * step - offset`. Writes
  * `vals`/`has` at `[at, at + steps)`, adds each window's sample count to `samples[k]`, and
  * returns whether any window held a sample. `ts`/`vs` hold the series' first `n` samples
- * in time order.
+ * in time order, `st` their start timestamps when the series has them.
  */
 export function rollupRow(
   ts: Float64Array,
@@ -49,8 +54,11 @@ export function rollupRow(
   has: Uint8Array,
   at: number,
   samples: Float64Array,
+  st: Float64Array | null = null,
 ): boolean {
-  if (func === 'rate' || func === 'increase') {
+  W.st = st;
+  W.stOverlap = false;
+  if (st === null && (func === 'rate' || func === 'increase')) {
     return rollupCounterRate(
       ts,
       vs,

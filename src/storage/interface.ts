@@ -34,6 +34,13 @@ export interface SampleIterator {
   atT(): number;
   /** Value of the current sample. */
   atV(): number;
+  /**
+   * Start timestamp (ms) of the current sample, 0 when unknown: when the cumulative count
+   * it reports began (a created timestamp), or where the interval of a delta sample starts.
+   * Optional, and present only on iterators over series that carry start timestamps, so a
+   * reader tests for it once per series and the others cost nothing.
+   */
+  atST?(): number;
   /** The error that ended iteration, if any; check after next() returned None. */
   err(): Error | null;
 }

@@ -1,7 +1,9 @@
 /**
  * A small in-memory {@link Queryable} for engine tests: sorted series, samples in
  * growable Float64Arrays (which keep the stale marker's NaN payload), matchers applied
- * per series. Test code, not a product store: the TSDB head takes its place in production.
+ * per series. Start timestamps live in a third parallel array that a series gets with its
+ * first non-zero one; only such series hand out iterators with `atST`. Test code, not a
+ * product store: the TSDB head takes its place in production.
  * @module
  */
 
@@ -21,14 +23,20 @@ class MemSeries implements Series {
   readonly labels: Labels;
   ts = new Float64Array(16);
   vs = new Float64Array(16);
+  /** Start timestamps parallel to `ts` (0: none), or null while the series has none. */
+  st: Float64Array | null = null;
   n = 0;
 
   constructor(labels: Labels) {
     this.labels = labels;
   }
 
-  /** Adds a sample; samples may arrive out of order and are kept sorted. Returns false if t is taken. */
-  add(t: number, v: number): boolean {
+  /**
+   * Adds a sample with start timestamp `st` (0: none); samples may arrive out of order and
+   * are kept sorted. Returns false if t is taken.
+   */
+  add(t: number, v: number, st = 0): boolean {
+    if (st !== 0 && this.st === null) this.st = new Float64Array(this.ts.length);
     if (this.n === this.ts.length) {
       const nt = new Float64Array(this.n * 2);
       nt.set(this.ts);
@@ -36,6 +44,11 @@ class MemSeries implements Series {
       const nv = new Float64Array(this.n * 2);
       nv.set(this.vs);
       this.vs = nv;
+      if (this.st !== null) {
+        const ns = new Float64Array(this.n * 2);
+        ns.set(this.st);
+        this.st = ns;
+      }
     }
     let i = this.n;
     if (i > 0 && this.ts[i - 1] >= t) {
@@ -50,28 +63,28 @@ class MemSeries implements Series {
       if (lo < this.n && this.ts[lo] === t) return false;
       this.ts.copyWithin(lo + 1, lo, this.n);
       this.vs.copyWithin(lo + 1, lo, this.n);
+      this.st?.copyWithin(lo + 1, lo, this.n);
       i = lo;
     }
     this.ts[i] = t;
     this.vs[i] = v;
+    if (this.st !== null) this.st[i] = st;
     this.n++;
     return true;
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
-    if (reuse instanceof MemIterator) {
-      reuse.reset(this);
-      return reuse;
-    }
-    const it = new MemIterator();
+    const kind = this.st === null ? MemIterator : MemSTIterator;
+    const it =
+      reuse !== undefined && reuse.constructor === kind ? (reuse as MemIterator) : new kind();
     it.reset(this);
     return it;
   }
 }
 
 class MemIterator implements SampleIterator {
-  private s: MemSeries | null = null;
-  private i = -1;
+  protected s: MemSeries | null = null;
+  protected i = -1;
 
   reset(s: MemSeries): void {
     this.s = s;
@@ -112,6 +125,13 @@ class MemIterator implements SampleIterator {
   }
 }
 
+/** The iterator of a series that has start timestamps. */
+class MemSTIterator extends MemIterator {
+  atST(): number {
+    return this.s!.st![this.i];
+  }
+}
+
 class ListSeriesSet implements SeriesSet {
   private readonly list: Series[];
   private i = -1;
@@ -139,8 +159,11 @@ export class MemStorage implements Queryable {
   /** Sorted series by metric name, built with {@link sorted}: `name="x"` selects scan only these. */
   private byName = new Map<string, MemSeries[]>();
 
-  /** Adds one sample. Returns false when the series already holds a sample at `t`. */
-  append(labels: Labels, t: number, v: number): boolean {
+  /**
+   * Adds one sample, with start timestamp `st` (ms, 0: none). Returns false when the
+   * series already holds a sample at `t`.
+   */
+  append(labels: Labels, t: number, v: number, st = 0): boolean {
     const key = labels.key();
     let s = this.series.get(key);
     if (!s) {
@@ -148,12 +171,15 @@ export class MemStorage implements Queryable {
       this.series.set(key, s);
       this.sorted = null;
     }
-    return s.add(t, v);
+    return s.add(t, v, st);
   }
 
-  /** Loads a whole series: `ts[i]` → `vs[i]`, skipping timestamps already filled. */
-  load(labels: Labels, ts: ArrayLike<number>, vs: ArrayLike<number>): void {
-    for (let i = 0; i < ts.length; i++) this.append(labels, ts[i], vs[i]);
+  /**
+   * Loads a whole series: `ts[i]` → `vs[i]` (start timestamp `st[i]` when given),
+   * skipping timestamps already filled.
+   */
+  load(labels: Labels, ts: ArrayLike<number>, vs: ArrayLike<number>, st?: ArrayLike<number>): void {
+    for (let i = 0; i < ts.length; i++) this.append(labels, ts[i], vs[i], st ? st[i] : 0);
   }
 
   /** Drops everything. */

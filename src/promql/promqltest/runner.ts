@@ -101,14 +101,20 @@ function loadInto(store: MemStorage, cmd: LoadCmd): void {
     // Float64Arrays keep the stale marker's NaN payload; plain arrays may not.
     const ts = new Float64Array(s.values.length);
     const vs = new Float64Array(s.values.length);
+    // Start timestamps are given as offsets from the sample's time; an absolute 0 means none.
+    const st = s.st ? new Float64Array(s.values.length) : undefined;
     let n = 0;
     s.values.forEach((v, i) => {
       if (typeof v === 'number' || v === 'stale') {
         ts[n] = i * cmd.intervalMs;
+        if (st) {
+          const off = s.st![i];
+          st[n] = off === null || off === undefined ? 0 : ts[n] + off;
+        }
         vs[n++] = v === 'stale' ? STALE_NAN : v;
       }
     });
-    store.load(s.labels, ts.subarray(0, n), vs.subarray(0, n));
+    store.load(s.labels, ts.subarray(0, n), vs.subarray(0, n), st?.subarray(0, n));
   }
 }
 

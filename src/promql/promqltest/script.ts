@@ -20,7 +20,11 @@ export interface LoadCmd {
   line: number;
   intervalMs: number;
   withNhcb: boolean;
-  series: { labels: Labels; values: SeqValue[] }[];
+  /**
+   * `st`, from a `<series>@st <offsets>` line just before the series: per value, its
+   * start timestamp as an offset (ms) from the sample's time, or null for none.
+   */
+  series: { labels: Labels; values: SeqValue[]; st?: (number | null)[] }[];
   /** Metric names loaded with histogram samples (or NHCB base names). */
   histogramNames: string[];
 }
@@ -194,6 +198,36 @@ export function parseSequence(text: string): SeqValue[] {
   return out;
 }
 
+/**
+ * Expands the offsets of a `<series>@st` line: durations (`-30s`, `1ms`, `+1m`, `0`) in the
+ * value-sequence notation (`-30s-1mx2` is -30s, -90s, -150s; `_` is no start timestamp).
+ */
+export function parseOffsetSequence(text: string): (number | null)[] {
+  const out: (number | null)[] = [];
+  const dur = (s: string): number => scriptDuration(s.startsWith('+') ? s.slice(1) : s);
+  for (const item of tokenizeSequence(text)) {
+    if (item === '_') {
+      out.push(null);
+      continue;
+    }
+    let m = /^_x(\d+)$/.exec(item);
+    if (m) {
+      for (let k = 0; k < Number(m[1]); k++) out.push(null);
+      continue;
+    }
+    m = /^(.+?)x(\d+)$/.exec(item);
+    const head = m ? m[1] : item;
+    const times = m ? Number(m[2]) : 0;
+    // The step starts at the last sign that is not the leading one.
+    let split = -1;
+    for (let k = 1; k < head.length; k++) if (head[k] === '+' || head[k] === '-') split = k;
+    const start = dur(split < 0 ? head : head.slice(0, split));
+    const step = split < 0 ? 0 : dur(head.slice(split));
+    for (let k = 0; k <= times; k++) out.push(start + k * step);
+  }
+  return out;
+}
+
 function tokenizeSequence(text: string): string[] {
   const out: string[] = [];
   let i = 0;
@@ -264,19 +298,36 @@ export function parseScript(text: string): Command[] {
         series: [],
         histogramNames: [],
       };
+      let pendingST: { labels: Labels; st: (number | null)[] } | null = null;
       for (const b of body) {
         const [desc, vals] = splitSeriesLine(b);
-        if (desc.includes('@st')) continue; // start timestamps are not supported
+        if (desc.endsWith('@st')) {
+          const stLabels = parseSeriesDesc(desc.slice(0, -3));
+          pendingST = { labels: stLabels, st: parseOffsetSequence(vals) };
+          continue;
+        }
         const labels = parseSeriesDesc(desc);
         const values = parseSequence(vals);
+        let st: (number | null)[] | undefined;
+        if (pendingST !== null) {
+          if (pendingST.labels.key() !== labels.key()) {
+            throw new ScriptError(
+              `line ${lineNo}: start timestamps of ${pendingST.labels.toString()} are followed by ${labels.toString()}`,
+            );
+          }
+          st = pendingST.st;
+          pendingST = null;
+        }
         const name = labels.get(METRIC_NAME);
         if (values.includes('histogram')) cmd.histogramNames.push(name);
         if (cmd.withNhcb) {
           const base = name.replace(/_(bucket|count|sum)$/, '');
           if (base !== name) cmd.histogramNames.push(base);
         }
-        cmd.series.push({ labels, values });
+        cmd.series.push(st ? { labels, values, st } : { labels, values });
       }
+      if (pendingST !== null)
+        throw new ScriptError(`line ${lineNo}: start timestamps without a series line after them`);
       cmds.push(cmd);
       i = j;
       continue;
