@@ -1,7 +1,7 @@
 // Unit tests of remote write: protobuf encode/decode, snappy block format, backoff,
 // position save/restore, label validation, Retry-After.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,6 +22,7 @@ import {
   loadPosition,
   parseRetryAfter,
   roundDepth,
+  roundsInFlight,
   savePosition,
   snappyDecodedLength,
 } from '../src/remote/index.js';
@@ -141,6 +142,33 @@ test('position: save and restore; missing or damaged means start over', () => {
     assert.deepEqual(loadPosition(f), { segment: 12, offset: 34567 });
     savePosition(f, { segment: 13, offset: 0 });
     assert.deepEqual(loadPosition(f), { segment: 13, offset: 0 });
+    // With the rounds in flight: kept when each has one count per shard.
+    const inFlight = {
+      segment: 13,
+      offset: 100,
+      shards: 2,
+      rounds: [
+        { segment: 13, offset: 900, done: [500, 0] },
+        { segment: 14, offset: 50, done: [20, 0] },
+      ],
+    };
+    savePosition(f, inFlight);
+    assert.deepEqual(loadPosition(f), inFlight);
+    const cases: [string, unknown][] = [
+      ['no rounds', { segment: 13, offset: 100, shards: 2, rounds: [] }],
+      [
+        'a done per shard missing',
+        { ...inFlight, rounds: [{ segment: 13, offset: 9, done: [1] }] },
+      ],
+      ['a round without its end', { ...inFlight, rounds: [{ done: [1, 2] }] }],
+      ['no shards', { segment: 13, offset: 100, rounds: inFlight.rounds }],
+    ];
+    for (const [what, bad] of cases) {
+      writeFileSync(f, JSON.stringify(bad));
+      assert.deepEqual(loadPosition(f), { segment: 13, offset: 100 }, what);
+    }
+    writeFileSync(f, '{"segment": 13, "off');
+    assert.equal(loadPosition(f), null, 'torn');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -279,4 +307,17 @@ test('round depth: up to 8 requests per shard, shallower as shards grow, never b
   ];
   for (const [full, want] of cases)
     assert.equal(roundDepth(full), want, `${full} per request round`);
+});
+
+test('rounds in flight: about capacity samples queued per shard, from 2 to 8', () => {
+  const cases: [number, number, number, number][] = [
+    // capacity, samples per request, round depth, rounds
+    [2500, 500, 8, 2], // few shards: deep rounds
+    [2500, 500, 1, 5], // 200 shards: one request per shard and round
+    [2500, 500, 2, 3],
+    [10_000, 100, 1, 8],
+    [100, 500, 1, 2],
+  ];
+  for (const [capacity, per, depth, want] of cases)
+    assert.equal(roundsInFlight(capacity, per, depth), want, `${capacity}/${per}/${depth}`);
 });

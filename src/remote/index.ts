@@ -13,11 +13,19 @@ export {
   endpointKey,
   loadPosition,
   roundDepth,
+  roundsInFlight,
   savePosition,
   type QueueOptions,
   type ShardLoad,
 } from './queue.js';
-export { WalWatcher, type SavedPosition, type WalPosition, type WatcherSink } from './watcher.js';
+export {
+  WalWatcher,
+  comparePositions,
+  type SavedPosition,
+  type SavedRound,
+  type WalPosition,
+  type WatcherSink,
+} from './watcher.js';
 export {
   RemoteWriteClient,
   PROTOCOL_HEADERS,

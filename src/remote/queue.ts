@@ -1,28 +1,38 @@
 /**
  * The queue of one remote_write endpoint (Prometheus `storage/remote.QueueManager`,
- * simplified): a {@link WalWatcher} feeds samples into a round; the round is split over
- * shards by series ref (so each series keeps its order), every shard sends its samples in
- * requests of `max_samples_per_send`, shards in parallel; when every request of the round
- * is acknowledged (2xx, or a 4xx that is dropped), the WAL position is saved.
+ * simplified): a {@link WalWatcher} reads the WAL into rounds; a round is split over
+ * shards by series ref as it is read (so each series keeps its order); every shard sends
+ * its part in requests of `max_samples_per_send`, one request in flight per shard, its
+ * next request encoded meanwhile. Shards do not wait for each other: a shard done with
+ * round N goes on to round N+1 while a slower one still sends round N, up to
+ * {@link roundsInFlight} rounds read ahead.
  *
  * ```
- *  WAL ──watcher──▶ round columns ──ref % shards──▶ shard 0: batch, batch… ─┐
- *                                                   shard 1: batch…        ─┼─▶ all acked ─▶ save position
- *                                                   shard n-1              ─┘
+ *  WAL ──watcher──▶ round N+2 (reading) ──ref % shards──▶ shard 0: N, N+1, N+2… ─┐
+ *                   round N+1 (sealed)                    shard 1: N, N+1…      ─┼─▶ rounds done by every
+ *                   round N   (sealed)                    shard n-1: N…         ─┘   shard ─▶ save position
  * ```
  *
- * A round is sent when it holds `max_samples_per_send × shards` samples and the WAL has no
- * more for now, when it is {@link roundDepth} requests per shard deep (a backlog), or when
- * its oldest sample has waited `batch_send_deadline`. While the receiver is down, the
- * round is retried and nothing more is read: the backlog stays in the WAL, not in memory.
+ * The saved WAL position only moves past a round once every shard has it acknowledged
+ * (2xx, or a 4xx that is dropped), so it never passes a sample a slow request still
+ * carries. With it are saved the end of each round in flight and what each shard has
+ * acknowledged of it: a restart rebuilds those rounds from the same records with the same
+ * split and request boundaries, and skips what was acknowledged (see SavedPosition).
  *
- * Shard scaling (every 10 s, applied between rounds): with `inRate` samples/s read from
+ * A round is sealed when it holds `max_samples_per_send × shards` samples and the WAL has
+ * no more for now, when it is {@link roundDepth} requests per shard deep (a backlog), or
+ * when its oldest sample has waited `batch_send_deadline`. While the receiver is down,
+ * each shard retries its request and nothing more is read once the rounds in flight are
+ * full: the backlog stays in the WAL, not in memory.
+ *
+ * Shard scaling (every 10 s): with `inRate` samples/s read from
  * the WAL, `sendSecondsPerSample` the mean shard-time spent per sent sample and `backlog`
  * the samples waiting in the WAL behind us (the WAL bytes not read yet, at the bytes per
  * sample of the last window; Prometheus uses the lag between the newest appended and the
  * newest sent timestamp, which a reader of the WAL does not know until it reads it), the
  * desired shards are `ceil(sendSecondsPerSample × (inRate + backlog / 20 s))`, clamped to
- * `[min_shards, max_shards]`, and changed only when 30 % away from the current number.
+ * `[min_shards, max_shards]`, and changed only when 30 % away from the current number. A
+ * new number applies once the rounds in flight are sent (a series changes shard with it).
  * @module
  */
 
@@ -45,7 +55,13 @@ import { RemoteWriteClient, type SendResult } from './client.js';
 import { MetadataSender, type MetadataSource } from './metadata.js';
 import type { MetricRow } from './metrics.js';
 import { WriteRequestEncoder, encodeLabels } from './protobuf.js';
-import { WalWatcher, type SavedPosition, type WalPosition } from './watcher.js';
+import {
+  WalWatcher,
+  comparePositions,
+  type SavedPosition,
+  type SavedRound,
+  type WalPosition,
+} from './watcher.js';
 
 /** Options of a {@link QueueManager}. */
 export interface QueueOptions {
@@ -97,30 +113,45 @@ export function endpointKey(cfg: RemoteWriteConfig): string {
   return createHash('sha256').update(cfg.url).digest('hex').slice(0, 12);
 }
 
+/** The saved rounds of `p` when well formed (every `done` one count per shard), else null. */
+function savedRounds(p: SavedPosition): { shards: number; rounds: SavedRound[] } | null {
+  const n = p.shards;
+  if (n === undefined || !Number.isInteger(n) || n < 1 || !Array.isArray(p.rounds)) return null;
+  for (const r of p.rounds) {
+    if (!Number.isInteger(r.segment) || !Number.isInteger(r.offset)) return null;
+    if (!Array.isArray(r.done) || r.done.length !== n) return null;
+  }
+  return { shards: n, rounds: p.rounds };
+}
+
 /** Reads a saved position; null when none (or unreadable: then everything is resent). */
 export function loadPosition(file: string): SavedPosition | null {
   try {
     const p = JSON.parse(readFileSync(file, 'utf8')) as SavedPosition;
     if (!Number.isInteger(p.segment) || !Number.isInteger(p.offset)) return null;
-    if (p.shards === undefined || !Array.isArray(p.done) || p.done.length !== p.shards) {
-      return { segment: p.segment, offset: p.offset };
-    }
-    return p;
+    const r = savedRounds(p);
+    if (r === null || r.rounds.length === 0) return { segment: p.segment, offset: p.offset };
+    return { segment: p.segment, offset: p.offset, shards: r.shards, rounds: r.rounds };
   } catch {
     // missing or damaged: start from the beginning of the WAL (duplicates, no gaps)
   }
   return null;
 }
 
+/** The JSON a position is saved as (the rounds in flight only when there are some). */
+function positionJson(p: SavedPosition): string {
+  const o: SavedPosition = { segment: p.segment, offset: p.offset };
+  if (p.shards !== undefined && p.rounds !== undefined && p.rounds.length > 0) {
+    o.shards = p.shards;
+    o.rounds = p.rounds;
+  }
+  return JSON.stringify(o);
+}
+
 /** Saves a position atomically (write, then rename). */
 export function savePosition(file: string, p: SavedPosition): void {
   const tmp = file + '.tmp';
-  const o: SavedPosition = { segment: p.segment, offset: p.offset };
-  if (p.shards !== undefined && p.done !== undefined) {
-    o.shards = p.shards;
-    o.done = p.done;
-  }
-  writeFileSync(tmp, JSON.stringify(o) + '\n');
+  writeFileSync(tmp, positionJson(p) + '\n');
   renameSync(tmp, file);
 }
 
@@ -142,12 +173,7 @@ class PositionWriter {
   }
 
   save(p: SavedPosition): void {
-    const o: SavedPosition = { segment: p.segment, offset: p.offset };
-    if (p.shards !== undefined && p.done !== undefined) {
-      o.shards = p.shards;
-      o.done = p.done;
-    }
-    const json = JSON.stringify(o);
+    const json = positionJson(p);
     this.size = Math.max(this.size, json.length + 1, 128);
     const buf = Buffer.alloc(this.size, 0x20);
     buf.write(json, 0, 'latin1');
@@ -177,6 +203,16 @@ class PositionWriter {
  */
 export function roundDepth(samplesPerRequestPerShard: number): number {
   return Math.max(1, Math.min(8, Math.floor(32_000 / samplesPerRequestPerShard)));
+}
+
+/**
+ * How many rounds may be read ahead of the oldest one not yet sent by every shard: enough
+ * that each shard has about `capacity` samples (Prometheus's per-shard queue size) queued
+ * behind its request, so a shard is not idle while a slower one finishes; at least 2 (one
+ * sent, one read ahead), at most 8.
+ */
+export function roundsInFlight(capacity: number, samplesPerRequest: number, depth: number): number {
+  return Math.max(2, Math.min(8, Math.ceil(capacity / (samplesPerRequest * depth))));
 }
 
 /**
@@ -230,6 +266,41 @@ function withExternalLabels(ls: Labels, ext: readonly string[]): Labels {
   return Labels.fromSortedPairs(out);
 }
 
+/**
+ * A round: the samples of the WAL records after the previous round's end up to
+ * {@link Round.end}, each shard's part in its own columns.
+ */
+class Round {
+  readonly shards: number;
+  readonly cols: Columns[];
+  /** Per shard: samples acknowledged (2xx or dropped), from the start of its part. */
+  readonly done: number[];
+  /** Per shard: samples handed to the shard's sender (acknowledged or in flight). */
+  readonly taken: number[];
+  /** The position after the round's last record; set when sealed. */
+  end: WalPosition = { segment: 0, offset: 0 };
+  /** Samples in the round. */
+  samples = 0;
+  /** When its first sample was read (ms, performance.now()). */
+  firstAt = 0;
+  /** Shards whose part is not all acknowledged yet (counted when sealed). */
+  unfinished = 0;
+
+  constructor(shards: number, cols: Columns[]) {
+    this.shards = shards;
+    this.cols = cols;
+    this.done = new Array<number>(shards).fill(0);
+    this.taken = new Array<number>(shards).fill(0);
+  }
+}
+
+/** One request of a shard: samples [start, end) of its part of `round`. */
+interface ShardRequest {
+  round: Round;
+  start: number;
+  end: number;
+}
+
 /** Sends one endpoint's share of the WAL. Start with {@link start}, end with {@link stop}. */
 export class QueueManager {
   readonly cfg: RemoteWriteConfig;
@@ -247,20 +318,34 @@ export class QueueManager {
   private readonly slotOfRef = new Map<number, number>();
   /** Encoded `TimeSeries.labels` of each series, by slot: encoded once, copied per request. */
   private readonly labelTable: Uint8Array[] = [];
-  /** The round being built: each shard's samples (split by series ref as they are read). */
-  private shardCols: Columns[] = [];
-  /** Samples in the round. */
+  /** The round being read, or null between rounds. */
+  private building: Round | null = null;
+  /** Sealed rounds not yet acknowledged by every shard, oldest first. */
+  private readonly rounds: Round[] = [];
+  /** Rounds in flight at the last stop or kill, to rebuild before reading on. */
+  private resume: SavedRound[];
+  /** Since when the first of {@link resume} is being rebuilt (ms). */
+  private resumeSince = 0;
+  /** Columns of finished rounds, for reuse. */
+  private readonly freeCols: Columns[] = [];
+  /** Samples read and not yet acknowledged or dropped. */
   private pending = 0;
   private readonly encoders: WriteRequestEncoder[] = [];
+  /** Shards of the rounds being sent. */
   private numShards: number;
+  /** Shards wanted by the last rescale; applied once no round is in flight. */
+  private wantShards: number;
   private running = false;
   private loop: Promise<void> | null = null;
+  private readonly shardLoops: Promise<void>[] = [];
+  /** Per shard: wakes its sender waiting for a round. */
+  private readonly shardWakers: ((() => void) | null)[] = [];
   /** Wakes every pause (shards back off concurrently) when stopping. */
   private readonly wakers = new Set<() => void>();
-  /** Saved position (what has been acknowledged). */
+  /** Wakes the reader waiting for a round to finish. */
+  private settled: (() => void) | null = null;
+  /** Saved position (every round before it is acknowledged). */
   private acked: WalPosition | null;
-  /** Samples of each shard acknowledged in the current round (see SavedPosition). */
-  private done: number[] = [];
 
   // Self-metrics.
   samplesTotal = 0;
@@ -293,11 +378,13 @@ export class QueueManager {
       .sort()
       .flatMap((k) => [k, opts.externalLabels[k]]);
     this.numShards = Math.max(1, cfg.queueConfig.minShards);
-    if (saved?.shards !== undefined && saved.done !== undefined) {
-      // Resume the interrupted round with the split it had.
+    this.resume = [];
+    if (saved?.shards !== undefined && saved.rounds !== undefined) {
+      // Rebuild the interrupted rounds with the split they had.
       this.numShards = saved.shards;
-      this.done = saved.done.slice();
+      this.resume = saved.rounds.slice();
     }
+    this.wantShards = this.numShards;
     this.metadataSender =
       cfg.metadataConfig.send && opts.metadata !== undefined
         ? new MetadataSender(cfg, this.client, opts.metadata, {
@@ -314,7 +401,7 @@ export class QueueManager {
     });
   }
 
-  /** The position saved after the last acknowledged round, or null. */
+  /** The position saved after the last round every shard acknowledged, or null. */
   position(): WalPosition | null {
     return this.acked;
   }
@@ -331,17 +418,20 @@ export class QueueManager {
   }
 
   /**
-   * Stops: a request in flight is abandoned (its round is sent again after a restart:
-   * duplicates, never gaps).
+   * Stops: requests in flight are abandoned (their rounds are rebuilt and sent again after
+   * a restart: duplicates, never gaps).
    */
   async stop(): Promise<void> {
     this.running = false;
     for (const w of [...this.wakers]) w();
+    for (const w of this.shardWakers) w?.();
+    this.settled?.();
+    this.client.close(); // ends the requests in flight: their senders see the stop
     await this.loop;
+    await Promise.all(this.shardLoops);
     this.positionWriter.close();
     await this.metadataSender?.stopped();
     this.watcher.close();
-    this.client.close();
   }
 
   /** Self-metric rows with Prometheus's names. */
@@ -435,16 +525,11 @@ export class QueueManager {
     }
   }
 
-  /** Makes room for the round's shards (their number changes only between rounds). */
-  private ensureShardColumns(): void {
-    while (this.shardCols.length < this.numShards) this.shardCols.push(new Columns());
-    while (this.encoders.length < this.numShards) this.encoders.push(new WriteRequestEncoder());
-  }
-
   private takeSamples(b: SampleBatch): void {
+    const round = this.building as Round; // the reader opens a round before reading
     const slotOfRef = this.slotOfRef;
-    const cols = this.shardCols;
-    const n = this.numShards;
+    const cols = round.cols;
+    const n = round.shards;
     const refs = b.refs;
     const ts = b.ts;
     const vs = b.vs;
@@ -465,45 +550,235 @@ export class QueueManager {
     this.highestReadTs = highest;
     this.inRead += b.length;
     this.pending += taken;
+    round.samples += taken;
   }
 
+  /** A new empty round over `shards` shards (columns reused from finished rounds). */
+  private openRound(shards: number): Round {
+    const cols: Columns[] = [];
+    for (let s = 0; s < shards; s++) cols.push(this.freeCols.pop() ?? new Columns());
+    return new Round(shards, cols);
+  }
+
+  /** Starts a sender per shard not running yet (senders of shards beyond the count idle). */
+  private startShards(): void {
+    while (this.encoders.length < this.numShards) this.encoders.push(new WriteRequestEncoder());
+    while (this.shardLoops.length < this.numShards) {
+      const s = this.shardLoops.length;
+      this.shardWakers.push(null);
+      this.shardLoops.push(
+        this.shardLoop(s).catch((err: Error) => {
+          this.logger(`remote_write ${this.label()}: shard ${s} stopped: ${err.message}`);
+        }),
+      );
+    }
+  }
+
+  /** Reads the WAL into rounds and seals them for the shards (see the module comment). */
   private async run(): Promise<void> {
     const q = this.cfg.queueConfig;
-    let firstPendingAt = 0;
     while (this.running) {
-      this.ensureShardColumns();
-      const full = q.maxSamplesPerSend * this.numShards;
+      if (this.building === null) {
+        if (this.wantShards !== this.numShards) {
+          // A series changes shard with the count: let the rounds in flight finish first.
+          if (this.rounds.length > 0) {
+            await this.roundSettled();
+            continue;
+          }
+          this.logger(
+            `remote_write ${this.label()}: shards ${this.numShards} → ${this.wantShards}`,
+          );
+          this.numShards = this.wantShards;
+        }
+        const full = q.maxSamplesPerSend * this.numShards;
+        const limit = roundsInFlight(q.capacity, q.maxSamplesPerSend, roundDepth(full));
+        if (this.rounds.length >= limit) {
+          await this.roundSettled();
+          continue;
+        }
+        this.startShards();
+        this.building = this.openRound(this.numShards);
+      }
+      const round = this.building;
+      const full = q.maxSamplesPerSend * round.shards;
       const target = full * roundDepth(full);
-      const before = this.pending;
-      const asked = Math.max(1, target - before);
-      const exhausted = this.watcher.read(asked) < asked;
+      const before = round.samples;
+      // A round being rebuilt is read up to exactly where it ended before the restart.
+      const plan = this.resume.length > 0 ? this.resume[0] : null;
+      const asked = plan !== null ? Number.MAX_SAFE_INTEGER : Math.max(1, target - before);
+      const got = this.watcher.read(asked, plan);
       if (this.watcher.err() !== null) {
         this.logger(
           `remote_write ${this.label()}: WAL read stopped: ${this.watcher.err()?.message}`,
         );
         return;
       }
-      const pending = this.pending;
-      if (before === 0 && pending > 0) firstPendingAt = performance.now();
-      // An interrupted round being resumed must contain at least what it held before the
-      // restart: read on until the target or until the WAL has nothing more, whatever the
-      // deadline. Otherwise a round is sent once it fills a request per shard and the WAL
-      // has no more for now, or when it is deep, or at the deadline.
-      const resuming = this.done.length > 0;
+      const now = performance.now();
+      if (before === 0 && round.samples > 0) round.firstAt = now;
+      if (plan !== null) {
+        const at = comparePositions(this.watcher.position(), plan);
+        if (at === 0) {
+          this.resume.shift();
+          this.resumeSince = 0;
+          this.seal(round, plan.done);
+          continue;
+        }
+        if (this.resumeSince === 0) this.resumeSince = now;
+        if (at < 0 && now - this.resumeSince < Math.max(q.batchSendDeadlineMs, 5000)) {
+          await this.pause(this.pollMs);
+          continue;
+        }
+        // Passed or never reached (the WAL changed under us): send it all again.
+        this.logger(
+          `remote_write ${this.label()}: cannot rebuild the rounds in flight before the restart; resending them whole`,
+        );
+        this.resume = [];
+        this.resumeSince = 0;
+      }
+      const exhausted = got < asked;
+      const samples = round.samples;
       const due =
-        pending >= target ||
-        (pending > 0 && exhausted && (resuming || pending >= full)) ||
-        (pending > 0 && !resuming && performance.now() - firstPendingAt >= q.batchSendDeadlineMs);
-      if (!due) {
-        // Samples-free records still move the position: save it when nothing is pending.
-        if (pending === 0) this.ack(this.watcher.position());
-        await this.pause(this.pollMs);
+        samples >= target ||
+        (samples > 0 && exhausted && samples >= full) ||
+        (samples > 0 && now - round.firstAt >= q.batchSendDeadlineMs);
+      if (due) {
+        this.seal(round, null);
         continue;
       }
-      const pos = this.watcher.position();
-      if (!(await this.sendRound())) return; // stopped mid-round: not acknowledged
-      this.ack(pos);
-      this.maybeRescale();
+      // Samples-free records still move the position: save it when nothing is pending.
+      if (samples === 0 && this.rounds.length === 0) this.ack(this.watcher.position());
+      await this.pause(this.pollMs);
+    }
+  }
+
+  /**
+   * Ends the round being read at the watcher's position and hands it to the shards;
+   * `done` is what each shard had acknowledged of it before a restart.
+   */
+  private seal(round: Round, done: readonly number[] | null): void {
+    round.end = this.watcher.position();
+    let unfinished = 0;
+    for (let s = 0; s < round.shards; s++) {
+      const len = round.cols[s].length;
+      if (done !== null) {
+        const d = Math.min(done[s], len);
+        round.done[s] = d;
+        round.taken[s] = d;
+        this.pending -= d;
+      }
+      if (round.done[s] < len) unfinished++;
+    }
+    round.unfinished = unfinished;
+    this.building = null;
+    this.rounds.push(round);
+    if (unfinished === 0) {
+      this.finishRounds();
+      this.saveProgress();
+    }
+    for (const w of this.shardWakers) w?.();
+    this.maybeRescale();
+  }
+
+  /** Waits until a round finishes (or the queue stops). */
+  private roundSettled(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.settled = () => {
+        this.settled = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Drops the leading rounds every shard has acknowledged and saves the position. */
+  private finishRounds(): void {
+    let moved = false;
+    while (this.rounds.length > 0 && this.rounds[0].unfinished === 0) {
+      const r = this.rounds.shift() as Round;
+      for (const c of r.cols) {
+        c.length = 0;
+        this.freeCols.push(c);
+      }
+      this.acked = r.end;
+      moved = true;
+    }
+    if (moved) this.settled?.();
+  }
+
+  /** Saves the acknowledged position with the progress of every round in flight. */
+  private saveProgress(): void {
+    const a = this.acked ?? { segment: 0, offset: 0 };
+    this.positionWriter.save({
+      segment: a.segment,
+      offset: a.offset,
+      shards: this.numShards,
+      rounds: this.rounds.map((r) => ({
+        segment: r.end.segment,
+        offset: r.end.offset,
+        done: r.done,
+      })),
+    });
+  }
+
+  /** The next request of shard `s`: the rest of its part of the oldest round that has one. */
+  private nextRequest(s: number): ShardRequest | null {
+    const per = this.cfg.queueConfig.maxSamplesPerSend;
+    for (const round of this.rounds) {
+      if (s >= round.shards) return null;
+      const len = round.cols[s].length;
+      const start = round.taken[s];
+      if (start < len) {
+        const end = Math.min(len, start + per);
+        round.taken[s] = end;
+        return { round, start, end };
+      }
+    }
+    return null;
+  }
+
+  /** The snappy-compressed WriteRequest of `r`. */
+  private requestBody(s: number, r: ShardRequest): Buffer {
+    const cols = r.round.cols[s];
+    return this.encoders[s].encodeSnappy(
+      cols.slots,
+      cols.ts,
+      cols.vs,
+      r.start,
+      r.end,
+      this.labelTable,
+    );
+  }
+
+  /**
+   * Shard `s`'s sender: its requests one at a time, in round order, the next one encoded
+   * while the last is on the wire.
+   */
+  private async shardLoop(s: number): Promise<void> {
+    let req = this.nextRequest(s);
+    let body = req === null ? null : this.requestBody(s, req);
+    while (this.running) {
+      if (req === null || body === null) {
+        await new Promise<void>((resolve) => {
+          this.shardWakers[s] = () => {
+            this.shardWakers[s] = null;
+            resolve();
+          };
+        });
+        req = this.nextRequest(s);
+        body = req === null ? null : this.requestBody(s, req);
+        continue;
+      }
+      const sent = this.sendBatch(req.round.cols[s], req.start, req.end, body);
+      const next = this.nextRequest(s);
+      const nextBody = next === null ? null : this.requestBody(s, next);
+      if (!(await sent)) return; // stopped: not acknowledged
+      const round = req.round;
+      round.done[s] = req.end;
+      this.pending -= req.end - req.start;
+      if (req.end === round.cols[s].length && --round.unfinished === 0) this.finishRounds();
+      this.saveProgress();
+      req = next;
+      body = nextBody;
     }
   }
 
@@ -520,60 +795,12 @@ export class QueueManager {
     });
   }
 
+  /** Saves `pos` when no round is in flight. */
   private ack(pos: WalPosition): void {
     const a = this.acked;
     if (a !== null && a.segment === pos.segment && a.offset === pos.offset) return;
     this.positionWriter.save(pos);
     this.acked = pos;
-  }
-
-  /** Records that shard `s` of the round in flight has its first `n` samples acknowledged. */
-  private ackShard(s: number, n: number): void {
-    this.done[s] = n;
-    if (this.acked === null) this.acked = { segment: 0, offset: 0 };
-    this.positionWriter.save({ ...this.acked, shards: this.numShards, done: this.done });
-  }
-
-  /** Sends the round over the shards; false when stopped before every batch was acknowledged. */
-  private async sendRound(): Promise<boolean> {
-    const n = this.numShards;
-    if (this.done.length !== n) this.done = new Array<number>(n).fill(0);
-    const sends: Promise<boolean>[] = [];
-    for (let s = 0; s < n; s++) sends.push(this.sendShard(s, this.shardCols[s], this.encoders[s]));
-    const results = await Promise.all(sends);
-    if (results.every(Boolean)) {
-      for (let s = 0; s < n; s++) this.shardCols[s].length = 0;
-      this.pending = 0;
-      this.done = [];
-      return true;
-    }
-    return false;
-  }
-
-  /** The snappy-compressed WriteRequest of samples [start, end) of `cols`. */
-  private requestBody(cols: Columns, start: number, end: number, enc: WriteRequestEncoder): Buffer {
-    return enc.encodeSnappy(cols.slots, cols.ts, cols.vs, start, end, this.labelTable);
-  }
-
-  private async sendShard(s: number, cols: Columns, enc: WriteRequestEncoder): Promise<boolean> {
-    const per = this.cfg.queueConfig.maxSamplesPerSend;
-    // Samples acknowledged before a restart are skipped (the round is rebuilt the same).
-    let start = Math.min(this.done[s], cols.length);
-    if (start >= cols.length) return true;
-    let end = Math.min(cols.length, start + per);
-    let body = this.requestBody(cols, start, end, enc);
-    for (;;) {
-      const sent = this.sendBatch(cols, start, end, body);
-      // Encode the shard's next request while this one is on the wire.
-      const nextEnd = Math.min(cols.length, end + per);
-      const next = end < cols.length ? this.requestBody(cols, end, nextEnd, enc) : null;
-      if (!(await sent)) return false;
-      if (next === null) return true;
-      this.ackShard(s, end);
-      start = end;
-      end = nextEnd;
-      body = next;
-    }
   }
 
   /**
@@ -630,7 +857,7 @@ export class QueueManager {
       this.sentSamplesWindow > 0 ? this.sendSecondsWindow / this.sentSamplesWindow : 0;
     const bytes = this.watcher.bytesRead - this.bytesReadAtScale;
     const backlog = bytes > 0 ? (this.watcher.pendingBytes() * this.inRead) / bytes : 0;
-    const desired = desiredShards({
+    this.wantShards = desiredShards({
       inRate,
       sendSecondsPerSample: perSample,
       backlog,
@@ -638,10 +865,6 @@ export class QueueManager {
       min: q.minShards,
       max: q.maxShards,
     });
-    if (desired !== this.numShards) {
-      this.logger(`remote_write ${this.label()}: shards ${this.numShards} → ${desired}`);
-      this.numShards = desired;
-    }
     this.inRead = 0;
     this.sentSamplesWindow = 0;
     this.sendSecondsWindow = 0;

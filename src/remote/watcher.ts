@@ -26,15 +26,29 @@ export interface WalPosition {
   offset: number;
 }
 
+/** A round in flight when a position was saved: where it ends, and what is acknowledged. */
+export interface SavedRound extends WalPosition {
+  /** Samples of each shard's part of the round acknowledged (from its start). */
+  done: number[];
+}
+
 /**
- * A saved position, plus the progress inside the round that starts there: the round
- * was split over `shards` shards and shard `s` had its first `done[s]` samples
- * acknowledged. A restart rebuilds the same round (same records, same split) and skips
- * those, so a receiver never sees an old sample mixed into a request with new ones.
+ * A saved position, plus the rounds in flight after it: they were split over `shards`
+ * shards, round `k` holds the records up to `rounds[k]` (each round starts where the
+ * previous one ends, the first at the position), and shard `s` of it had its first
+ * `rounds[k].done[s]` samples acknowledged. A restart rebuilds the same rounds (same
+ * records, same split, same request boundaries) and skips those, so a receiver never
+ * sees an old sample mixed into a request with new ones.
  */
 export interface SavedPosition extends WalPosition {
   shards?: number;
-  done?: number[];
+  rounds?: SavedRound[];
+}
+
+/** -1, 0 or 1 as position `a` is before, at or after `b`. */
+export function comparePositions(a: WalPosition, b: WalPosition): number {
+  if (a.segment !== b.segment) return a.segment < b.segment ? -1 : 1;
+  return a.offset === b.offset ? 0 : a.offset < b.offset ? -1 : 1;
 }
 
 /** Receives what the watcher reads. */
@@ -84,15 +98,17 @@ export class WalWatcher {
   }
 
   /**
-   * Reads records until at least `maxSamples` samples were handed to the sink or nothing
-   * more is there for now. Returns the number of samples handed over.
+   * Reads records until at least `maxSamples` samples were handed to the sink, the
+   * position reached `until` (when given), or nothing more is there for now. Returns the
+   * number of samples handed over.
    */
-  read(maxSamples: number): number {
+  read(maxSamples: number, until: WalPosition | null = null): number {
     if (this.error !== null) return 0;
     if (this.reader === null) this.open();
     const r = this.reader as WalReader;
     let handed = 0;
     while (handed < maxSamples) {
+      if (until !== null && comparePositions(this.pos, until) >= 0) return handed;
       if (!r.next()) {
         const e = r.err();
         if (e !== null) {
@@ -105,7 +121,7 @@ export class WalWatcher {
           r.close();
           this.sentUpTo = this.position();
           this.open();
-          return handed + this.read(maxSamples - handed);
+          return handed + this.read(maxSamples - handed, until);
         }
         return handed;
       }

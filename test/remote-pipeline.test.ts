@@ -1,0 +1,189 @@
+// Pipelined sending: shards do not wait for each other, yet the saved WAL position never
+// passes a sample a slow request still carries, and a restart rebuilds the rounds in
+// flight so that nothing is lost and nothing acknowledged is sent again.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import snappy from 'snappy';
+import {
+  DecodedWriteRequest,
+  QueueManager,
+  decodeWriteRequest,
+  loadPosition,
+} from '../src/remote/index.js';
+import { appendKnown, knownValue, rwConfig, waitFor } from '../src/remote/testdata/harness.js';
+import { openDB } from '../src/tsdb/db.js';
+
+const T0 = 1_700_000_000_000;
+const quiet = (): void => {};
+
+/**
+ * A receiver that, like Prometheus's, rejects a whole request with 400 when any of its
+ * samples is not newer than the last one stored for its series; it keeps each series'
+ * timestamps and values. While `hold` says so, a request holding series `series="0"` is
+ * left unanswered (a slow request).
+ */
+interface StrictReceiver {
+  url: string;
+  /** `series` label → [t, v] in arrival order. */
+  stored: Map<string, [number, number][]>;
+  rejected: number;
+  held: number;
+  hold: boolean;
+  close(): Promise<void>;
+}
+
+async function startStrictReceiver(): Promise<StrictReceiver> {
+  const rx: StrictReceiver = {
+    url: '',
+    stored: new Map(),
+    rejected: 0,
+    held: 0,
+    hold: false,
+    close: () => Promise.resolve(),
+  };
+  const d = new DecodedWriteRequest();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      d.reset();
+      decodeWriteRequest(snappy.uncompressSync(Buffer.concat(chunks)) as Buffer, d);
+      const names: string[] = [];
+      for (let i = 0; i < d.series; i++) {
+        const pairs = d.pairsOf(i);
+        names.push(pairs[pairs.indexOf('series') + 1]);
+      }
+      if (rx.hold && names.includes('0')) {
+        rx.held++;
+        return; // never answered: the sender gives up on it when stopped
+      }
+      for (let i = 0; i < d.series; i++) {
+        const have = rx.stored.get(names[i]) ?? [];
+        const last = have.length > 0 ? have[have.length - 1][0] : -Infinity;
+        if (d.ts[d.sampleStart[i]] <= last) {
+          rx.rejected++;
+          res.writeHead(400).end(`out of order sample for series ${names[i]}`);
+          return;
+        }
+      }
+      for (let i = 0; i < d.series; i++) {
+        const have = rx.stored.get(names[i]) ?? [];
+        for (let k = d.sampleStart[i]; k < d.sampleStart[i + 1]; k++) have.push([d.ts[k], d.vs[k]]);
+        rx.stored.set(names[i], have);
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
+  rx.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return rx;
+}
+
+const count = (rx: StrictReceiver, s: number): number => rx.stored.get(String(s))?.length ?? 0;
+
+test(
+  'a slow request in one shard: the others run rounds ahead, the saved position waits; a restart loses nothing and resends nothing acknowledged',
+  { timeout: 40_000 },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mm-rw-pipe-'));
+    const db = await openDB(join(root, 'db'), { logger: quiet });
+    const rx = await startStrictReceiver();
+    const nSeries = 8;
+    const cfg = rwConfig(
+      rx.url,
+      'name: pipe\nqueue_config:\n  min_shards: 4\n  max_shards: 4\n  max_samples_per_send: 10\n  batch_send_deadline: 50ms\n  min_backoff: 10ms\n  max_backoff: 100ms',
+    );
+    const opts = {
+      walDir: join(root, 'db', 'wal'),
+      stateDir: join(root, 'remote'),
+      externalLabels: {},
+      logger: quiet,
+    };
+    const positionFile = join(root, 'remote', 'pipe', 'position');
+    let q1: QueueManager | null = new QueueManager(cfg, opts);
+    let q2: QueueManager | null = null;
+    try {
+      // Phase 1: everything delivered, the position saved after it.
+      await appendKnown(db, nSeries, 0, 50, T0, 1000);
+      q1.start();
+      assert.ok(await waitFor(() => q1?.samplesTotal === nSeries * 50, 10_000), 'phase 1 sent');
+      assert.ok(await waitFor(() => loadPosition(positionFile)?.rounds === undefined, 5000));
+      const p1 = q1.position();
+      assert.ok(p1 !== null && p1.offset > 0, 'position saved after phase 1');
+
+      // Phase 2: series 0's shard stalls on its first request; the other shards go on.
+      rx.hold = true;
+      await appendKnown(db, nSeries, 50, 250, T0, 1000);
+      const aheadSeries = (): number[] =>
+        Array.from({ length: nSeries }, (_, s) => s).filter((s) => count(rx, s) === 250);
+      assert.ok(
+        await waitFor(() => aheadSeries().length >= 2, 15_000),
+        `other shards ran ahead (${Array.from({ length: nSeries }, (_, s) => count(rx, s)).join(' ')})`,
+      );
+      assert.equal(count(rx, 0), 50, 'series 0 held');
+      assert.ok(rx.held >= 1);
+      // 200 samples × 8 series are over several rounds (320 samples each): the shards
+      // that finished went through all of them while round one is still unfinished.
+      const saved = loadPosition(positionFile);
+      assert.ok(saved !== null);
+      assert.deepEqual(q1.position(), p1, 'the position did not pass the held samples');
+      assert.deepEqual({ segment: saved.segment, offset: saved.offset }, p1, 'nor on disk');
+      assert.ok((saved.rounds?.length ?? 0) >= 2, 'rounds after the held one were in flight');
+      const first = saved.rounds?.[0];
+      assert.ok(
+        first !== undefined && first.done.some((n) => n === 0),
+        'the held shard: none done',
+      );
+      assert.ok(
+        first.done.some((n) => n > 0),
+        'another shard: acknowledged',
+      );
+      const deliveredByQ1 = q1.samplesTotal - nSeries * 50;
+
+      // Restart (stop abandons the held request; positions were saved after each ack,
+      // so this is what a kill leaves behind too).
+      await q1.stop();
+      q1 = null;
+      rx.hold = false;
+      q2 = new QueueManager(cfg, opts);
+      q2.start();
+      const all = nSeries * 250;
+      assert.ok(
+        await waitFor(
+          () => Array.from({ length: nSeries }, (_, s) => count(rx, s)).every((n) => n === 250),
+          15_000,
+        ),
+        `caught up (${Array.from({ length: nSeries }, (_, s) => count(rx, s)).join(' ')})`,
+      );
+      for (let s = 0; s < nSeries; s++) {
+        const pts = rx.stored.get(String(s)) ?? [];
+        for (let i = 0; i < 250; i++) {
+          assert.deepEqual(pts[i], [T0 + i * 1000, knownValue(s, i)], `series ${s} sample ${i}`);
+        }
+      }
+      assert.equal(rx.rejected, 0, 'no request mixed acknowledged samples with new ones');
+      assert.equal(q2.samplesFailed, 0);
+      assert.equal(
+        q2.samplesTotal,
+        all - nSeries * 50 - deliveredByQ1,
+        'nothing acknowledged sent again',
+      );
+    } finally {
+      await q1?.stop();
+      await q2?.stop();
+      await rx.close();
+      await db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
