@@ -49,7 +49,7 @@ export interface LoadResult {
   intended: Distribution;
   /** Latency from the moment the request was written. */
   written: Distribution;
-  /** How late the generator wrote requests relative to their intended time. */
+  /** How late requests were written (loadgen.c: taken up) after their intended time. */
   lateness: Distribution;
   /** Connections used by the end of the job. */
   connections: number;
