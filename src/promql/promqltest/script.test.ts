@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseScript, parseSequence, parseSeriesDesc, splitSeriesLine } from './script.js';
+import {
+  parseOffsetSequence,
+  parseScript,
+  parseSequence,
+  parseSeriesDesc,
+  splitSeriesLine,
+} from './script.js';
 
 test('expands value sequences as the promqltest grammar', () => {
   const f = (s: string, want: unknown[]): void => assert.deepEqual(parseSequence(s), want, s);
@@ -55,4 +61,33 @@ eval instant at 0m sum(
   assert.ok(
     f.kind === 'eval' && f.fail && f.failMsg === '1:5: parse error: unclosed left parenthesis',
   );
+});
+
+test('expands start-timestamp offsets', () => {
+  const f = (s: string, want: (number | null)[]): void =>
+    assert.deepEqual(parseOffsetSequence(s), want, s);
+  f('_ -1m', [null, -60_000]);
+  f('-30s-1mx2', [-30_000, -90_000, -150_000]);
+  f('0-1mx2 1ms-1mx1', [0, -60_000, -120_000, 1, -59_999]);
+  f('-59999msx1 +1m _x2 -0msx1', [-59_999, -59_999, 60_000, null, null, 0, 0]);
+});
+
+test('attaches an @st line to the series line after it', () => {
+  const cmds = parseScript(`
+load 1m
+  m{a="1"}@st _ -1m
+  m{a="1"}    1 2
+  m{a="2"}    3
+`);
+  const l = cmds[0];
+  assert.ok(l.kind === 'load');
+  assert.deepEqual(
+    l.series.map((s) => [s.labels.toString(), s.values, s.st]),
+    [
+      ['{__name__="m", a="1"}', [1, 2], [null, -60_000]],
+      ['{__name__="m", a="2"}', [3], undefined],
+    ],
+  );
+  assert.throws(() => parseScript('load 1m\n  m{a="1"}@st 0\n  m{a="2"} 1\n'), /followed by/);
+  assert.throws(() => parseScript('load 1m\n  m@st 0\n'), /without a series/);
 });
