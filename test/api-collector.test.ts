@@ -11,16 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCollector } from '../src/cmd/collector.js';
 import { Labels } from '../src/model/labels.js';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => null);
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitForValue } from './support/wait.js';
 
 test(
   'the collector serves its API, targets, self-metrics and /-/quit',
@@ -57,7 +48,7 @@ test(
     });
     const base = `http://127.0.0.1:${c.webAddress.port}`;
 
-    const result = await waitFor('a scraped sample', async () => {
+    const result = await waitForValue('a scraped sample', async () => {
       const j = (await (await fetch(`${base}/api/v1/query?query=request_total`)).json()) as {
         data: { result: { metric: Record<string, string>; value: [number, string] }[] };
       };
@@ -118,7 +109,7 @@ test(
 
     const quit = await fetch(`${base}/-/quit`, { method: 'POST' });
     assert.equal(quit.status, 200);
-    await waitFor('quit', async () => (quitCalled ? true : null));
+    await waitForValue('quit', async () => (quitCalled ? true : null));
     stopped = true;
     await assert.rejects(fetch(`${base}/-/healthy`));
   },

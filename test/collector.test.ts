@@ -19,6 +19,7 @@ import { Matcher } from '../src/model/matcher.js';
 import { isStaleNaN } from '../src/model/stale.js';
 import { openDB, type DB } from '../src/tsdb/db.js';
 import { startTargets, type TargetServer } from './fixtures/targets.js';
+import { waitUntil } from './support/wait.js';
 
 interface Sample {
   t: number;
@@ -40,18 +41,6 @@ async function read(db: DB, ...matchers: Matcher[]): Promise<Map<string, Sample[
     q.close();
   }
   return out;
-}
-
-async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 8000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function configYaml(
@@ -146,9 +135,10 @@ describe('startCollector', () => {
     t.after(async () => {
       if (!stopped) await c.stop();
     });
-    await waitFor(
+    await waitUntil(
       'one scraped',
       async () => (await read(c.db, new Matcher('=', '__name__', 'one_total'))).size === 1,
+      8000,
     );
 
     // A changed file: job one scrapes less often, job two appears.
@@ -163,9 +153,10 @@ describe('startCollector', () => {
       ),
     );
     assert.equal(await c.reload(), true);
-    await waitFor(
+    await waitUntil(
       'two scraped',
       async () => (await read(c.db, new Matcher('=', '__name__', 'two'))).size === 1,
+      8000,
     );
     const pools = c.scrapeManager.targets();
     assert.deepEqual(
@@ -252,12 +243,12 @@ describe('meshmetrics collector process', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
     const before = srv.requestsFor('/two').length;
-    await waitFor(
+    await waitUntil(
       'first load',
       () => stderr.includes('Completed loading of configuration file'),
       20_000,
     );
-    await waitFor('scrapes', () => srv.requestsFor('/one').length >= 2, 15_000);
+    await waitUntil('scrapes', () => srv.requestsFor('/one').length >= 2, 15_000);
     writeFileSync(
       cfgFile,
       configYaml(
@@ -270,7 +261,7 @@ describe('meshmetrics collector process', () => {
     );
     child.kill('SIGHUP');
     // Discovery publishes at most every 5 s, as Prometheus's.
-    await waitFor(
+    await waitUntil(
       'job two scraped after SIGHUP',
       () => srv.requestsFor('/two').length > before,
       15_000,

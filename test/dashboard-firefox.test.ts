@@ -22,6 +22,7 @@ import {
   screenshotPuppeteer,
   startDemo,
 } from './support/browser.js';
+import { waitForValue } from './support/wait.js';
 
 const WORKLOADS = ['demo/authors', 'demo/books', 'demo/web'];
 const EXPR = 'sum(rate(request_total[1m])) by (deployment)';
@@ -38,17 +39,6 @@ async function apiGet<T>(base: string, path: string, params: Record<string, stri
   const body = (await res.json()) as { status: string; data: T; error?: string };
   assert.equal(body.status, 'success', `${path}: ${body.error}`);
   return body.data;
-}
-
-/** Waits until `f` returns non-null (polled every 250 ms), or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, f: () => Promise<T | null>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Sizes (width, height) of the canvases under `selector`, as laid out. */
@@ -218,7 +208,7 @@ test('the dashboard pages in Firefox', { timeout: 120_000 }, async (t: TestConte
   const demo = await startDemo(t);
   const base = demo.url;
   // The pages show figures once the three workloads have answered requests.
-  await waitFor('request rates of the three demo workloads', async () => {
+  await waitForValue('request rates of the three demo workloads', async () => {
     const v = await apiGet<Vector>(base, '/api/v1/query', { query: EXPR });
     return v.result.length >= 3 && v.result.every((s) => parseFloat(s.value[1]) > 0) ? v : null;
   });

@@ -25,6 +25,7 @@ import {
   type StatOptions,
 } from '../src/cli/stat.js';
 import type { PromApiClient } from '../src/cli/prom-api.js';
+import { waitForValue } from './support/wait.js';
 
 interface ApiAnswer<T> {
   status: string;
@@ -82,16 +83,6 @@ async function overviewRows(page: Page) {
       rps: tr.querySelector('td[data-col="rps"]')!.textContent!.trim(),
     })),
   );
-}
-
-async function waitFor<T>(what: string, f: () => Promise<T | null>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const WORKLOADS = ['demo/authors', 'demo/books', 'demo/web'];
@@ -402,7 +393,7 @@ test('dashboard pages against the demo', { timeout: 180_000 }, async (t: TestCon
   });
 
   // Wait until all three workloads have answered requests and have a pod scraped.
-  await waitFor('traffic to the three demo workloads', async () => {
+  await waitForValue('traffic to the three demo workloads', async () => {
     const s = await statFromApi(base);
     return WORKLOADS.every((w) => (s.get(w)?.rps ?? 0) > 0) ? s : null;
   });

@@ -20,6 +20,7 @@ import type { TargetGroup } from '../src/discovery/index.js';
 import { FakeKubeApi, linkerdPod } from './support/fake-kube-api.js';
 import { requirePeer } from './support/peers.js';
 import { freePort, startPrometheus, watchServer } from './support/servers.js';
+import { waitUntil } from './support/wait.js';
 
 function sdConfig(apiServer: string, extra = ''): KubernetesSdConfig {
   const cfg = loadConfig(
@@ -27,14 +28,6 @@ function sdConfig(apiServer: string, extra = ''): KubernetesSdConfig {
     'k.yml',
   );
   return cfg.scrapeConfigs[0].kubernetesSdConfigs[0];
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Runs a discoverer and keeps the latest group per source. */
@@ -75,7 +68,7 @@ test('a Linkerd-injected pod gives exactly Prometheus role=pod labels', async (t
   const stored = api.apply(linkerdPod(WEB));
   const run = startDiscovery(sdConfig(api.url));
   t.after(() => run.stop());
-  await waitFor('the pod group', () => run.groups.has('pod/emojivoto/web-5f8d7c9b4d-abcde'));
+  await waitUntil('the pod group', () => run.groups.has('pod/emojivoto/web-5f8d7c9b4d-abcde'));
   const g = run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')!;
   const P = '__meta_kubernetes_pod_';
   assert.deepEqual(g.labels, {
@@ -131,7 +124,7 @@ test('a Linkerd-injected pod gives exactly Prometheus role=pod labels', async (t
     },
   ]);
   // List first, then a watch from the list's resourceVersion, with bookmarks.
-  await waitFor('the watch', () => api.openWatches === 1);
+  await waitUntil('the watch', () => api.openWatches === 1);
   assert.match(api.requests[0], /^\/api\/v1\/pods$/);
   assert.match(
     api.requests[1],
@@ -145,16 +138,16 @@ test('adds, changes and deletes arrive through the watch', async (t) => {
   t.after(() => api.close());
   const run = startDiscovery(sdConfig(api.url));
   t.after(() => run.stop());
-  await waitFor('the watch', () => api.openWatches === 1);
+  await waitUntil('the watch', () => api.openWatches === 1);
 
   api.apply(linkerdPod(WEB));
-  await waitFor(
+  await waitUntil(
     'the added pod',
     () => run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.targets.length === 4,
   );
 
   api.apply(linkerdPod({ ...WEB, ready: false, labels: { version: 'v2' } }));
-  await waitFor(
+  await waitUntil(
     'the change',
     () =>
       run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.labels
@@ -167,7 +160,9 @@ test('adds, changes and deletes arrive through the watch', async (t) => {
 
   // A pod without an IP yet has no targets; it gets them once scheduled.
   api.apply(linkerdPod({ name: 'vote-bot-7d8f9c6b5a-xyz12', namespace: 'emojivoto', ip: '' }));
-  await waitFor('the pending pod', () => run.groups.has('pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12'));
+  await waitUntil('the pending pod', () =>
+    run.groups.has('pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12'),
+  );
   assert.deepEqual(run.groups.get('pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12'), {
     source: 'pod/emojivoto/vote-bot-7d8f9c6b5a-xyz12',
     targets: [],
@@ -175,7 +170,7 @@ test('adds, changes and deletes arrive through the watch', async (t) => {
   });
 
   assert.equal(api.delete('emojivoto', 'web-5f8d7c9b4d-abcde'), true);
-  await waitFor(
+  await waitUntil(
     'the delete',
     () => run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.targets.length === 0,
   );
@@ -190,9 +185,9 @@ test('a broken watch resumes from the last resourceVersion without listing again
   api.apply(linkerdPod(WEB));
   const run = startDiscovery(sdConfig(api.url));
   t.after(() => run.stop());
-  await waitFor('the watch', () => api.openWatches === 1);
+  await waitUntil('the watch', () => api.openWatches === 1);
   api.apply(linkerdPod({ ...WEB, labels: { version: 'v2' } }));
-  await waitFor(
+  await waitUntil(
     'the change',
     () =>
       run.groups.get('pod/emojivoto/web-5f8d7c9b4d-abcde')?.labels
@@ -205,7 +200,7 @@ test('a broken watch resumes from the last resourceVersion without listing again
   api.apply(
     linkerdPod({ name: 'emoji-6c9f5d8b7a-qwert', namespace: 'emojivoto', ip: '10.42.0.12' }),
   );
-  await waitFor('the replayed add', () => run.groups.has('pod/emojivoto/emoji-6c9f5d8b7a-qwert'));
+  await waitUntil('the replayed add', () => run.groups.has('pod/emojivoto/emoji-6c9f5d8b7a-qwert'));
   assert.equal(api.requestsMatching(/watch=1/).length, 2);
   assert.match(api.requestsMatching(/watch=1/)[1], new RegExp(`resourceVersion=${lastSeen}&`));
   assert.equal(api.requestsMatching(/^\/api\/v1\/pods$/).length, 1, 'no second list');
@@ -219,12 +214,12 @@ test('bookmarks advance the resourceVersion the next watch starts from', async (
   api.apply(linkerdPod(WEB));
   const run = startDiscovery(sdConfig(api.url, '        namespaces: {names: [other]}\n'));
   t.after(() => run.stop());
-  await waitFor('the watch', () => api.openWatches === 1);
+  await waitUntil('the watch', () => api.openWatches === 1);
   api.apply(linkerdPod({ name: 'x-1-2', namespace: 'emojivoto', ip: '10.42.0.99' })); // not in "other"
   api.bookmark();
   await new Promise((r) => setTimeout(r, 50));
   api.breakWatches();
-  await waitFor('the second watch', () => api.requestsMatching(/watch=1/).length === 2);
+  await waitUntil('the second watch', () => api.requestsMatching(/watch=1/).length === 2);
   assert.match(
     api.requestsMatching(/watch=1/)[1],
     /^\/api\/v1\/namespaces\/other\/pods\?resourceVersion=1002&/,
@@ -242,7 +237,7 @@ test('410 Gone lists again and removes pods deleted in the gap', async (t) => {
   );
   const run = startDiscovery(sdConfig(api.url));
   t.after(() => run.stop());
-  await waitFor('both pods', () => run.groups.size === 2 && api.openWatches === 1);
+  await waitUntil('both pods', () => run.groups.size === 2 && api.openWatches === 1);
 
   // Break the watch; while it is down, a pod goes away and the history is compacted.
   api.breakWatches();
@@ -251,16 +246,16 @@ test('410 Gone lists again and removes pods deleted in the gap', async (t) => {
     linkerdPod({ name: 'voting-7b6d5c4f3e-zxcvb', namespace: 'emojivoto', ip: '10.42.0.13' }),
   );
   api.compact();
-  await waitFor('the relist', () => api.requestsMatching(/^\/api\/v1\/pods$/).length === 2);
-  await waitFor(
+  await waitUntil('the relist', () => api.requestsMatching(/^\/api\/v1\/pods$/).length === 2);
+  await waitUntil(
     'the deletion',
     () => run.groups.get('pod/emojivoto/emoji-6c9f5d8b7a-qwert')?.targets.length === 0,
   );
-  await waitFor(
+  await waitUntil(
     'the new pod',
     () => (run.groups.get('pod/emojivoto/voting-7b6d5c4f3e-zxcvb')?.targets.length ?? 0) > 0,
   );
-  await waitFor('the new watch', () => api.openWatches === 1);
+  await waitUntil('the new watch', () => api.openWatches === 1);
   assert.ok(
     api.requestsMatching(/watch=1/).length >= 3,
     'watch, expired watch, watch after the relist',
@@ -292,7 +287,7 @@ test('namespaces and selectors go to the API', async (t) => {
     '            field: spec.nodeName=node-1\n';
   const run = startDiscovery(sdConfig(api.url, extra));
   t.after(() => run.stop());
-  await waitFor('two watches', () => api.openWatches === 2);
+  await waitUntil('two watches', () => api.openWatches === 2);
   await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual([...run.groups.keys()], ['pod/emojivoto/web-5f8d7c9b4d-abcde']);
   const lists = api
@@ -306,7 +301,7 @@ test('namespaces and selectors go to the API', async (t) => {
   api.apply(
     linkerdPod({ ...WEB, name: 'web-5f8d7c9b4d-fghij', ip: '10.42.0.14', nodeName: 'node-1' }),
   );
-  await waitFor('the moved pod', () => run.groups.has('pod/emojivoto/web-5f8d7c9b4d-fghij'));
+  await waitUntil('the moved pod', () => run.groups.has('pod/emojivoto/web-5f8d7c9b4d-fghij'));
 });
 
 test('a failing API is retried with backoff and counted', async (t) => {
@@ -314,7 +309,7 @@ test('a failing API is retried with backoff and counted', async (t) => {
   const url = await api.start();
   await api.close(); // nothing listens there any more
   const run = startDiscovery(sdConfig(url));
-  await waitFor('retries', () => run.metrics.kubernetesRequestErrorsTotal >= 3);
+  await waitUntil('retries', () => run.metrics.kubernetesRequestErrorsTotal >= 3);
   await run.stop();
   assert.equal(run.groups.size, 0);
   t.diagnostic(`failed requests: ${run.metrics.kubernetesRequestErrorsTotal}`);
@@ -335,11 +330,11 @@ test('credentials files are read per request, so a rotated token is used', async
     ),
   );
   t.after(() => run.stop());
-  await waitFor('the watch', () => api.openWatches === 1);
+  await waitUntil('the watch', () => api.openWatches === 1);
   assert.equal(api.requestHeaders[0].authorization, 'Bearer first');
   await writeFile(join(dir, 'token'), 'second\n');
   api.breakWatches();
-  await waitFor('the second watch', () => api.requestsMatching(/watch=1/).length === 2);
+  await waitUntil('the second watch', () => api.requestsMatching(/watch=1/).length === 2);
   assert.equal(api.requestHeaders.at(-1)!.authorization, 'Bearer second');
 
   const basic = startDiscovery(
@@ -349,7 +344,7 @@ test('credentials files are read per request, so a rotated token is used', async
     ),
   );
   t.after(() => basic.stop());
-  await waitFor('the basic-auth list', () =>
+  await waitUntil('the basic-auth list', () =>
     api.requestHeaders.some((h) => h.authorization?.startsWith('Basic ')),
   );
   const h = api.requestHeaders.find((x) => x.authorization?.startsWith('Basic '))!;
@@ -375,7 +370,7 @@ test('own_namespace reads the service account namespace', async (t) => {
     controller.abort();
     await done;
   });
-  await waitFor('the list', () => api.requests.length > 0);
+  await waitUntil('the list', () => api.requests.length > 0);
   assert.equal(api.requests[0], '/api/v1/namespaces/linkerd-viz/pods');
 });
 
@@ -455,16 +450,16 @@ test('an HTTPS API server is verified against tls_config', async (t) => {
     sdConfig(api.url, `        tls_config:\n          ca_file: ${cert}\n`),
   );
   t.after(() => trusted.stop());
-  await waitFor('discovery over TLS', () => trusted.groups.size === 1);
+  await waitUntil('discovery over TLS', () => trusted.groups.size === 1);
 
   const insecure = startDiscovery(
     sdConfig(api.url, '        tls_config: {insecure_skip_verify: true}\n'),
   );
   t.after(() => insecure.stop());
-  await waitFor('discovery without verification', () => insecure.groups.size === 1);
+  await waitUntil('discovery without verification', () => insecure.groups.size === 1);
 
   const untrusted = startDiscovery(sdConfig(api.url));
-  await waitFor('refused certificate', () => untrusted.metrics.kubernetesRequestErrorsTotal >= 2);
+  await waitUntil('refused certificate', () => untrusted.metrics.kubernetesRequestErrorsTotal >= 2);
   await untrusted.stop();
   assert.equal(untrusted.groups.size, 0);
 });
@@ -561,7 +556,7 @@ async function peerTargets(
   log: () => string,
 ): Promise<PeerTargets> {
   let targets: PeerTargets | null = null;
-  await waitFor(
+  await waitUntil(
     `${peer} targets`,
     () => {
       void fetch(`${base}/api/v1/targets`)

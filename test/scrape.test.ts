@@ -17,6 +17,7 @@ import { Labels } from '../src/model/labels.js';
 import { openDB, type DB } from '../src/tsdb/db.js';
 import { linkerdProxyBody } from './fixtures/linkerd-body.js';
 import { deadAddress, startTargets, type TargetServer } from './fixtures/targets.js';
+import { waitUntil } from './support/wait.js';
 
 const INTERVAL = 200;
 
@@ -51,18 +52,6 @@ async function samplesOf(db: DB, name: string, instance?: string): Promise<Sampl
   const got = await read(db, ...ms);
   assert.ok(got.size <= 1, `one series ${name} expected, got ${[...got.keys()].join(' ')}`);
   return [...got.values()][0] ?? [];
-}
-
-async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -127,7 +116,7 @@ describe('scrape loop', () => {
     const h = await harness(`- job_name: basic\n  metrics_path: /basic\n`);
     t.after(h.done);
     h.manager.sync(groups('basic', srv.address));
-    await waitFor('3 scrapes', () => srv.requestsFor('/basic').length >= 3);
+    await waitUntil('3 scrapes', () => srv.requestsFor('/basic').length >= 3);
     await sleep(50);
     const req = srv.requestsFor('/basic')[0];
     assert.equal(
@@ -196,7 +185,7 @@ describe('scrape loop', () => {
         { __address__: srv.address, __metrics_path__: '/om', instance: 'om' },
       ]),
     );
-    await waitFor(
+    await waitUntil(
       '3 scrapes each',
       () => srv.requestsFor('/linkerd').length >= 3 && srv.requestsFor('/om').length >= 2,
     );
@@ -241,7 +230,7 @@ describe('scrape loop', () => {
     const h = await harness(`- job_name: vanish\n  metrics_path: /vanish\n`);
     t.after(h.done);
     h.manager.sync(groups('vanish', srv.address));
-    await waitFor('4 scrapes', () => srv.requestsFor('/vanish').length >= 4);
+    await waitUntil('4 scrapes', () => srv.requestsFor('/vanish').length >= 4);
     await sleep(50);
     const up = await samplesOf(h.db, 'up');
     const b = await samplesOf(h.db, 'b');
@@ -261,7 +250,7 @@ describe('scrape loop', () => {
     const h = await harness(`- job_name: bad\n  metrics_path: /bad\n`);
     t.after(h.done);
     h.manager.sync(groups('bad', srv.address));
-    await waitFor('4 scrapes', () => srv.requestsFor('/bad').length >= 4);
+    await waitUntil('4 scrapes', () => srv.requestsFor('/bad').length >= 4);
     await sleep(50);
     const up = await samplesOf(h.db, 'up');
     assert.deepEqual(
@@ -289,12 +278,12 @@ describe('scrape loop', () => {
     const h = await harness(`- job_name: gone\n  metrics_path: /gone\n`);
     t.after(h.done);
     h.manager.sync(groups('gone', srv.address));
-    await waitFor('2 scrapes', () => srv.requestsFor('/gone').length >= 2);
+    await waitUntil('2 scrapes', () => srv.requestsFor('/gone').length >= 2);
     await sleep(30);
     h.manager.sync(groups('gone'));
     assert.equal(h.manager.targets()[0].active.length, 0);
     const removedAt = Date.now();
-    await waitFor(
+    await waitUntil(
       'up marker',
       async () => {
         const up = await samplesOf(h.db, 'up');
@@ -391,7 +380,7 @@ describe('scrape loop', () => {
         ],
       ]),
     );
-    await waitFor('2 scrapes', () => srv.requestsFor('/clash').length >= 4);
+    await waitUntil('2 scrapes', () => srv.requestsFor('/clash').length >= 4);
     await sleep(50);
     const m = await read(h.db, new Matcher('=~', '__name__', 'm|n'));
     const keys = [...m.keys()].sort();
@@ -412,7 +401,7 @@ describe('scrape loop', () => {
     );
     t.after(h.done);
     h.manager.sync(new Map([...groups('ts', srv.address), ...groups('ts2', srv.address)]));
-    await waitFor(
+    await waitUntil(
       '4 scrapes',
       () => srv.requestsFor('/ts').length >= 4 && srv.requestsFor('/ts2').length >= 2,
     );
@@ -438,7 +427,7 @@ describe('scrape loop', () => {
     const h = await harness(`- job_name: dup\n  metrics_path: /dup\n`);
     t.after(h.done);
     h.manager.sync(groups('dup', srv.address));
-    await waitFor('3 scrapes', () => srv.requestsFor('/dup').length >= 3);
+    await waitUntil('3 scrapes', () => srv.requestsFor('/dup').length >= 3);
     await sleep(50);
     const d = await samplesOf(h.db, 'd');
     assert.ok(d.length >= 2 && d.every((s) => s.v === 1), JSON.stringify(d));
@@ -456,7 +445,7 @@ describe('scrape loop', () => {
     );
     t.after(h.done);
     h.manager.sync(groups('mr', srv.address));
-    await waitFor('3 scrapes', () => srv.requestsFor('/mr').length >= 3);
+    await waitUntil('3 scrapes', () => srv.requestsFor('/mr').length >= 3);
     await sleep(50);
     const all = await read(
       h.db,
@@ -497,7 +486,7 @@ describe('scrape loop', () => {
         ...groups('file', srv.address),
       ]),
     );
-    await waitFor('scrapes', () =>
+    await waitUntil('scrapes', () =>
       ['/auth', '/auth2', '/auth3'].every((p) => srv.requestsFor(p).length >= 1),
     );
     assert.equal(
@@ -526,7 +515,7 @@ describe('scrape loop', () => {
         ],
       ]),
     );
-    await waitFor('failed scrapes', () =>
+    await waitUntil('failed scrapes', () =>
       h.manager.targets()[0].active.every((a) => a.health === 'down'),
     );
     const [pool] = h.manager.targets();
@@ -584,7 +573,7 @@ describe('scrape limits', () => {
       const h = await harness(`- job_name: lim\n  metrics_path: ${path}\n  ${tc.yaml}\n`);
       t.after(h.done);
       h.manager.sync(groups('lim', srv.address));
-      await waitFor('3 scrapes', () => srv.requestsFor(path).length >= 3);
+      await waitUntil('3 scrapes', () => srv.requestsFor(path).length >= 3);
       await sleep(50);
       const [a] = h.manager.targets()[0].active;
       assert.equal(a.health, 'down');

@@ -6,17 +6,10 @@ import { DiscoveryManager } from './manager.js';
 import type { TargetSets } from './manager.js';
 import { silentLogger } from './target-group.js';
 import type { Discoverer, TargetGroup } from './target-group.js';
+import { waitUntil } from '../../test/support/wait.js';
 
 function scrapeConfigs(yaml: string): ScrapeConfig[] {
   return loadConfig(yaml, 'c.yml').scrapeConfigs;
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function flat(sets: TargetSets): Record<string, string[]> {
@@ -36,7 +29,7 @@ test('static configs: one group per entry, sources 0, 1, …', async (t) => {
       'scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: [x:1, y:2]\n        labels: {env: prod}\n      - targets: [z:3]\n',
     ),
   );
-  await waitFor(
+  await waitUntil(
     'an update',
     () => updates.length > 0 && (updates.at(-1)!.get('a')?.length ?? 0) === 2,
   );
@@ -77,11 +70,11 @@ test('updates are throttled to one per interval and carry the full set per job',
   const updates: TargetSets[] = [];
   m.subscribe((s) => updates.push(s));
   m.applyConfig(scrapeConfigs('scrape_configs:\n  - job_name: a\n'));
-  await waitFor('the first update', () => updates.length === 1 && d.up !== null);
+  await waitUntil('the first update', () => updates.length === 1 && d.up !== null);
   const t0 = Date.now();
   for (let i = 0; i < 20; i++) d.send(`s${i}`, `h${i}:1`);
   d.send('s0'); // an empty group removes the source
-  await waitFor('the second update', () => updates.length === 2);
+  await waitUntil('the second update', () => updates.length === 2);
   assert.ok(Date.now() - t0 >= 150, 'the burst waited for the interval');
   await new Promise((r) => setTimeout(r, 250));
   assert.equal(updates.length, 2, 'one update for the whole burst');
@@ -110,14 +103,14 @@ test('a reload keeps discoverers whose config is unchanged and restarts the othe
     '  - job_name: change\n    static_configs: [{targets: [b:1]}]\n' +
     '  - job_name: gone\n';
   m.applyConfig(scrapeConfigs(v1));
-  await waitFor(
+  await waitUntil(
     'discoverers',
     () => made.size === 3 && [...made.values()].every((ds) => ds[0].up !== null),
   );
   made.get('keep')![0].send('x', 'keep:1');
   made.get('change')![0].send('x', 'change:1');
   made.get('gone')![0].send('x', 'gone:1');
-  await waitFor(
+  await waitUntil(
     'targets',
     () => Object.keys(flat(last)).length === 3 && flat(last).gone?.length === 1,
   );
@@ -128,7 +121,7 @@ test('a reload keeps discoverers whose config is unchanged and restarts the othe
     '  - job_name: keep\n    scrape_interval: 5s\n    static_configs: [{targets: [a:1]}]\n' +
     '  - job_name: change\n    static_configs: [{targets: [b:2]}]\n';
   m.applyConfig(scrapeConfigs(v2));
-  await waitFor('the reload', () => !last.has('gone') && made.get('change')!.length === 2);
+  await waitUntil('the reload', () => !last.has('gone') && made.get('change')!.length === 2);
   assert.equal(made.get('keep')!.length, 1, 'keep was not restarted');
   assert.equal(made.get('keep')![0].stopped, 0);
   assert.equal(made.get('change')![0].stopped, 1);
@@ -137,7 +130,7 @@ test('a reload keeps discoverers whose config is unchanged and restarts the othe
   // The old "change" discoverer can no longer publish.
   made.get('change')![0].up!([{ source: 'y', targets: [{ __address__: 'stale:1' }], labels: {} }]);
   made.get('change')![1].send('x', 'change:2');
-  await waitFor('the new discoverer', () => flat(last).change?.[0] === 'change:2');
+  await waitUntil('the new discoverer', () => flat(last).change?.[0] === 'change:2');
   assert.deepEqual(flat(last).change, ['change:2']);
 });
 
@@ -158,9 +151,9 @@ test('a failing discoverer is counted and logged, and the others carry on', asyn
   let last: TargetSets = new Map();
   m.subscribe((s) => (last = s));
   m.applyConfig(scrapeConfigs('scrape_configs:\n  - job_name: a\n'));
-  await waitFor('the failure', () => m.metrics.discovererFailuresTotal === 1 && ok.up !== null);
+  await waitUntil('the failure', () => m.metrics.discovererFailuresTotal === 1 && ok.up !== null);
   ok.send('s', 'h:1');
-  await waitFor('the other targets', () => flat(last).a?.length === 1);
+  await waitUntil('the other targets', () => flat(last).a?.length === 1);
   assert.match(logged[0], /Discoverer failed .*"job":"a".*boom/);
 });
 
@@ -174,7 +167,7 @@ test('stop ends every discoverer and no update follows', async () => {
   let n = 0;
   m.subscribe(() => n++);
   m.applyConfig(scrapeConfigs('scrape_configs:\n  - job_name: a\n'));
-  await waitFor('start', () => d.up !== null);
+  await waitUntil('start', () => d.up !== null);
   await m.stop();
   assert.equal(d.stopped, 1);
   const before = n;

@@ -7,14 +7,7 @@ import { DiscoveryMetrics } from '../metrics.js';
 import type { LogLevel, TargetGroup } from '../target-group.js';
 import { FileDiscoverer, parseFileSd } from './file.js';
 import { globFiles, matchElement } from './glob.js';
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitUntil } from '../../../test/support/wait.js';
 
 const matches: Array<[string, string, boolean]> = [
   ['*.json', 'a.json', true],
@@ -160,7 +153,7 @@ test('file discovery follows writes, keeps the last good groups on a broken file
     await done;
   });
 
-  await waitFor('the first read', () => groups.size === 2);
+  await waitUntil('the first read', () => groups.size === 2);
   assert.deepEqual(groups.get(`${a}:1`), {
     source: `${a}:1`,
     targets: [{ __address__: '10.0.0.2:4191' }],
@@ -169,11 +162,11 @@ test('file discovery follows writes, keeps the last good groups on a broken file
 
   // A new file matching a glob appears.
   await writeFile(b, '- targets: [10.0.0.3:4191]\n');
-  await waitFor('the new file', () => groups.get(`${b}:0`)?.targets.length === 1);
+  await waitUntil('the new file', () => groups.get(`${b}:0`)?.targets.length === 1);
 
   // A broken write keeps the last good groups, counts an error and logs the file.
   await writeFile(a, '[{"targets": [');
-  await waitFor('the read error', () => metrics.fileReadErrorsTotal > 0);
+  await waitUntil('the read error', () => metrics.fileReadErrorsTotal > 0);
   assert.equal(groups.get(`${a}:0`)?.targets.length, 1);
   assert.equal(groups.get(`${a}:1`)?.targets.length, 1);
   const err = logs.find(([level]) => level === 'error');
@@ -186,12 +179,12 @@ test('file discovery follows writes, keeps the last good groups on a broken file
     JSON.stringify([{ targets: ['10.0.0.9:4191'], labels: { v: '2' } }]),
   );
   await rename(join(dir, 'a.tmp'), a);
-  await waitFor('the fixed file', () => groups.get(`${a}:0`)?.labels.v === '2');
-  await waitFor('the lost source', () => groups.get(`${a}:1`)?.targets.length === 0);
+  await waitUntil('the fixed file', () => groups.get(`${a}:0`)?.labels.v === '2');
+  await waitUntil('the lost source', () => groups.get(`${a}:1`)?.targets.length === 0);
 
   // A deleted file removes its groups.
   await unlink(b);
-  await waitFor('the deleted file', () => groups.get(`${b}:0`)?.targets.length === 0);
+  await waitUntil('the deleted file', () => groups.get(`${b}:0`)?.targets.length === 0);
 });
 
 test('file discovery re-reads every refresh_interval without events', async (t) => {
@@ -212,7 +205,7 @@ test('file discovery re-reads every refresh_interval without events', async (t) 
     controller.abort();
     await done;
   });
-  await waitFor('two scans', () => metrics.fileScansTotal >= 2);
+  await waitUntil('two scans', () => metrics.fileScansTotal >= 2);
   await writeFile(a, '[{"targets": ["x:1"]}]');
-  await waitFor('the change', () => groups.get(`${a}:0`)?.targets.length === 1);
+  await waitUntil('the change', () => groups.get(`${a}:0`)?.targets.length === 1);
 });
