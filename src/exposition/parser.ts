@@ -8,10 +8,11 @@
  * numbers only, builds no label objects and decodes no escapes. `labels()` does that work,
  * and is meant to be called only when the scrape cache misses.
  *
- * A text parser that is `reset()` to a new body remembers the keys `seriesKey()` returned
- * for the previous one, in line order, and first compares each line with the key expected
- * at its place: on a repeat scrape a line costs one native compare, with no label scan and
- * no new key string (the remembered string is returned, so a cache finds it by identity).
+ * A text parser that is `reset()` to a new body keeps a copy of the previous one and the
+ * byte range of every series key in it, and first compares each line with the key expected
+ * at its place: on a repeat scrape a line costs one compare of bytes, four at a time, with
+ * no label scan and no string. {@link ExpositionParser.rememberedLine} tells a cache which
+ * line of the previous body matched, so it can find its entry by index, not by key.
  *
  * A line read forward (a new body, or a line that changed) is first compared, four bytes at
  * a time, with the previous line read forward: lines of one family repeat the name and the
@@ -61,10 +62,28 @@ export type MetricType =
   | 'untyped'
   | 'unknown';
 
-/** Series keys already validated, for the text warm path (a Map qualifies). */
-export interface KnownKeys<K> {
-  /** The value stored for `key` (a {@link ExpositionParser.seriesKey} string), or undefined. */
+/**
+ * Series keys already validated, for the text warm path: a map from key strings (a Map
+ * qualifies), or a lookup by the key's bytes, which spares a string per line.
+ */
+export type KnownKeys<K> = KnownKeyStrings<K> | KnownKeyBytes<K>;
+
+/** Known keys looked up by {@link ExpositionParser.seriesKey} strings. */
+export interface KnownKeyStrings<K> {
+  /** The value stored for `key`, or undefined. */
   get(key: string): K | undefined;
+}
+
+/** Known keys looked up by their bytes, or by their line in the remembered body. */
+export interface KnownKeyBytes<K> {
+  /** The value stored for the series key whose bytes are buf[start, end), or undefined. */
+  getRange(buf: Buffer, start: number, end: number): K | undefined;
+  /**
+   * The value stored for the key of series line `line` of the parser's remembered body
+   * ({@link ExpositionParser.rememberBody}), when the implementation recorded it by line;
+   * undefined sends the parser to {@link getRange}.
+   */
+  getRemembered(line: number): K | undefined;
 }
 
 /** An OpenMetrics exemplar attached to a sample. */
@@ -264,18 +283,33 @@ export class ExpositionParser<K = unknown> {
 
   /** Text mode: series keys already validated, for the warm path (see {@link setKnownKeys}). */
   private knownKeys: KnownKeys<K> | null;
+  /** `knownKeys` when it looks keys up by bytes, else null. */
+  private knownBytes: KnownKeyBytes<K> | null;
   /** The value `knownKeys` gave for the current series, or undefined after a forward parse. */
   private knownValue: K | undefined;
   /** The current series came through the warm path: label offsets are not recorded yet. */
   private labelsPending: boolean;
 
   /**
-   * Text mode: the series keys of the previous body, in line order (see {@link textSeriesRemembered}).
-   * They are the strings {@link seriesKey} returned, so a scrape cache holds the same objects.
+   * The remembered body (see {@link rememberBody}): a copy of its bytes in `kept[0, keptLen)`
+   * and, for each of its `keptN` series lines in order, the key's byte range.
    */
-  private prevKeys: string[];
-  /** Index in `prevKeys` of the key the next series line is expected to have. */
+  private kept: Buffer;
+  private keptLen: number;
+  private keptView: DataView;
+  private keptStart: Int32Array;
+  private keptEnd: Int32Array;
+  private keptN: number;
+  /** Index of the remembered line the next series line is expected to repeat. */
   private prevCursor: number;
+  /** The remembered line the current series repeats, or -1. */
+  private remembered: number;
+  /** Key byte ranges of the series lines of this body so far, `curN` of them. */
+  private curStart: Int32Array;
+  private curEnd: Int32Array;
+  private curN: number;
+  /** Whether reset() remembers the body it leaves (see {@link setAutoRemember}). */
+  private autoRemember: boolean;
   /**
    * Lines of this body read without a label scan, and how many of them needed one after
    * all (labels()). A reader that wants every line's labels gains nothing from skipping
@@ -283,14 +317,8 @@ export class ExpositionParser<K = unknown> {
    */
   private skippedScans: number;
   private rescans: number;
-  /** The keys of this body so far, in line order: `prevKeys` of the next body. */
-  private curKeys: string[];
-  /** Bytes of key text in `curKeys`, bounded by MAX_REMEMBERED_KEY_BYTES. */
-  private curKeyBytes: number;
-  /** The current series key once made (seriesKey() or a remembered key), else null. */
+  /** The current series key once made by seriesKey(), else null. */
   private curKey: string | null;
-  /** Native compares of body bytes with remembered keys. */
-  private readonly window: BodyWindow;
 
   constructor(buf: Buffer, opts: ParserOptions) {
     this.buf = buf as Latin1Buffer;
@@ -334,18 +362,25 @@ export class ExpositionParser<K = unknown> {
     this.validator = this.om && opts.strict !== false ? new OpenMetricsValidator() : null;
     this.scratchNames = [];
     this.scratchValues = [];
-    this.window = new BodyWindow(this.buf);
     this.knownKeys = null;
+    this.knownBytes = null;
     this.knownValue = undefined;
     this.labelsPending = false;
-    this.prevKeys = [];
+    this.kept = EMPTY;
+    this.keptLen = 0;
+    this.keptView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+    this.keptStart = new Int32Array(16);
+    this.keptEnd = new Int32Array(16);
+    this.keptN = 0;
     this.prevCursor = 0;
+    this.remembered = -1;
+    this.curStart = new Int32Array(16);
+    this.curEnd = new Int32Array(16);
+    this.curN = 0;
+    this.autoRemember = true;
     this.skippedScans = 0;
     this.rescans = 0;
-    this.curKeys = [];
-    this.curKeyBytes = 0;
     this.curKey = null;
-    this.window.reset(this.buf);
   }
 
   /**
@@ -358,6 +393,7 @@ export class ExpositionParser<K = unknown> {
    */
   setKnownKeys(keys: KnownKeys<K> | null): void {
     this.knownKeys = keys;
+    this.knownBytes = keys !== null && 'getRange' in keys ? keys : null;
   }
 
   /** The known-keys value of the current series when the warm path found it, else undefined. */
@@ -365,8 +401,92 @@ export class ExpositionParser<K = unknown> {
     return this.knownValue;
   }
 
+  /**
+   * Text mode: whether {@link reset} makes the body it leaves the remembered one (when it
+   * had series lines). Default true. A caller that must decide after reading a body
+   * whether to keep it (a scrape that can fail) turns this off and calls
+   * {@link rememberBody} itself.
+   */
+  setAutoRemember(auto: boolean): void {
+    this.autoRemember = auto;
+  }
+
+  /**
+   * Makes the current body, as far as it was read, the remembered one: its bytes are
+   * copied (the caller may reuse the Buffer) with the key range of every series line read,
+   * and lines of the next bodies are first compared with these, in order. A body over
+   * 16 MiB is not kept (nothing is remembered then).
+   */
+  rememberBody(): void {
+    const n = this.curN;
+    const len = this.len;
+    if (len > MAX_REMEMBERED_BODY_BYTES) {
+      this.forgetBody();
+      return;
+    }
+    if (this.kept.length < len || this.kept.length > 4 * len + 4096) {
+      // Grown with room, shrunk when far too large: a target's body size varies a little.
+      this.kept = Buffer.allocUnsafeSlow(len + (len >> 3));
+      this.keptView = new DataView(this.kept.buffer, this.kept.byteOffset, this.kept.length);
+    }
+    this.buf.copy(this.kept, 0, 0, len);
+    this.keptLen = len;
+    const s = this.keptStart;
+    const e = this.keptEnd;
+    this.keptStart = this.curStart;
+    this.keptEnd = this.curEnd;
+    this.curStart = s;
+    this.curEnd = e;
+    this.keptN = n;
+    this.curN = 0;
+  }
+
+  /** Drops the remembered body. */
+  forgetBody(): void {
+    this.kept = EMPTY;
+    this.keptLen = 0;
+    this.keptView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+    this.keptN = 0;
+  }
+
+  /** The copy of the remembered body (bytes past its length are unspecified). */
+  rememberedBody(): Buffer {
+    return this.kept;
+  }
+
+  /** Where the remembered body's series line `m` has its key: [start, end) in {@link rememberedBody}. */
+  rememberedKeyStart(m: number): number {
+    return this.keptStart[m];
+  }
+
+  /** End (exclusive) of remembered line `m`'s key in {@link rememberedBody}. */
+  rememberedKeyEnd(m: number): number {
+    return this.keptEnd[m];
+  }
+
+  /**
+   * Text mode: the index among the remembered body's series lines of the line the current
+   * series repeats byte for byte (key only: the value may differ), or -1 when it was read
+   * otherwise.
+   */
+  rememberedLine(): number {
+    return this.remembered;
+  }
+
+  /** Offset in the body where the current series key (`name{labels}`) starts. */
+  seriesKeyStart(): number {
+    return this.nameStart;
+  }
+
+  /** Offset in the body where the current series key ends (exclusive). */
+  seriesKeyEnd(): number {
+    return this.keyEnd;
+  }
+
   /** Starts over on a new body with the same options, keeping the scratch arrays. */
   reset(buf: Buffer): void {
+    if (this.autoRemember && this.curN > 0) this.rememberBody();
+    this.curN = 0;
     this.buf = buf as Latin1Buffer;
     this.len = buf.length;
     this.pos = 0;
@@ -384,20 +504,10 @@ export class ExpositionParser<K = unknown> {
     this.sharedSeq = -1;
     this.scratchSeq = -1;
     this.validator?.reset();
-    // The keys just read become the expected keys of the next body. A body that yielded
-    // none (such as the empty one a scraper resets to after a scrape) leaves them alone.
-    if (this.curKeys.length > 0) {
-      const spare = this.prevKeys;
-      this.prevKeys = this.curKeys;
-      spare.length = 0;
-      this.curKeys = spare;
-      this.curKeyBytes = 0;
-    }
     this.prevCursor = 0;
     this.skippedScans = 0;
     this.rescans = 0;
     this.curKey = null;
-    this.window.reset(this.buf);
   }
 
   /** 1-based line of the current entry. */
@@ -413,12 +523,30 @@ export class ExpositionParser<K = unknown> {
     this.knownValue = undefined;
     this.labelsPending = false;
     this.curKey = null;
+    this.remembered = -1;
     this.curSeq = -1;
     this.sharedSeq = -1;
     if (this.eof) return EntryType.EOF;
     const t = this.om ? this.nextOpenMetrics() : this.nextText();
-    if (t === EntryType.EOF) this.eof = true;
+    if (t === EntryType.Series) this.noteSeries();
+    else if (t === EntryType.EOF) this.eof = true;
     return t;
+  }
+
+  /** Records the key range of the series line just read, for {@link rememberBody}. */
+  private noteSeries(): void {
+    const n = this.curN;
+    if (n === this.curStart.length) {
+      const s = new Int32Array(n * 2);
+      const e = new Int32Array(n * 2);
+      s.set(this.curStart);
+      e.set(this.curEnd);
+      this.curStart = s;
+      this.curEnd = e;
+    }
+    this.curStart[n] = this.nameStart;
+    this.curEnd[n] = this.keyEnd;
+    this.curN = n + 1;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -434,7 +562,6 @@ export class ExpositionParser<K = unknown> {
     if (key === null) {
       key = this.buf.latin1Slice(this.nameStart, this.keyEnd);
       this.curKey = key;
-      if (!this.om) this.rememberKey(key);
     }
     return key;
   }
@@ -657,7 +784,7 @@ export class ExpositionParser<K = unknown> {
   /** A sample line in text mode, starting with a metric name at `i`. */
   private textSeries(i: number): EntryType {
     if (
-      this.prevCursor < this.prevKeys.length &&
+      this.prevCursor < this.keptN &&
       (this.rescans < 16 || this.rescans * 4 < this.skippedScans) &&
       this.textSeriesRemembered(i)
     )
@@ -668,66 +795,63 @@ export class ExpositionParser<K = unknown> {
 
   /**
    * The repeat-body path: a target writes the same series in the same order on every
-   * scrape, so the line is first compared with the key the previous body had at this place
-   * (or the one after, when a series went away). Those bytes passed the forward parse then,
-   * with the same options, so an equal key needs no label scan: it is one native string
-   * compare, and {@link seriesKey} returns the remembered string itself, which a scrape
-   * cache finds by identity. The value and timestamp are parsed forward as usual.
-   * Returns false (having consumed nothing) when neither key matches.
+   * scrape, so the line is first compared with the key the remembered body had at this
+   * place (or the one after, when a series went away). Those bytes passed the forward
+   * parse then, with the same options, so an equal key needs no label scan: one compare
+   * of bytes, four at a time, and no string. The value and timestamp are parsed forward as
+   * usual. Returns false (having consumed nothing) when neither key matches.
    */
   private textSeriesRemembered(i: number): boolean {
-    const prev = this.prevKeys;
     let m = this.prevCursor;
-    let key = prev[m];
-    if (!this.startsWithKey(key, i)) {
-      if (m + 1 >= prev.length) return false;
-      key = prev[++m];
-      if (!this.startsWithKey(key, i)) return false;
+    let n = this.startsWithLine(m, i);
+    if (n < 0) {
+      if (m + 1 >= this.keptN) return false;
+      n = this.startsWithLine(++m, i);
+      if (n < 0) return false;
     }
     // A line that is not the expected one counts as a new series: the cursor stays, so
     // the line after it is compared with the same expected key.
     this.prevCursor = m + 1;
-    this.curKey = key;
-    this.rememberKey(key);
+    this.remembered = m;
     this.nameStart = i;
     this.nameEnd = -1; // found on demand (metricName, labels)
-    this.keyEnd = i + key.length;
+    this.keyEnd = i + n;
     this.nLabels = 0;
     this.hasExemplar = false;
     this.labelsPending = true;
     this.skippedScans++;
     this.textValueAndTimestamp(this.keyEnd);
-    if (this.knownKeys !== null) this.knownValue = this.knownKeys.get(key);
+    const known = this.knownKeys;
+    if (known !== null) {
+      const bytes = this.knownBytes;
+      if (bytes !== null) {
+        this.knownValue = bytes.getRemembered(m) ?? bytes.getRange(this.buf, i, this.keyEnd);
+      } else {
+        this.knownValue = (known as KnownKeyStrings<K>).get(this.buf.latin1Slice(i, this.keyEnd));
+      }
+    }
     return true;
   }
 
   /**
-   * Whether the line at `i` begins with the series key `key` as the forward parse would
-   * read it: the same bytes, then a blank, and (for a key without labels) no `{` after
-   * the blanks, which would make the labels part of the key.
+   * The length of remembered line `m`'s key when the line at `i` begins with it as the
+   * forward parse would read it (the same bytes, then a blank, and, for a key without
+   * labels, no `{` after the blanks, which would make the labels part of the key), else -1.
    */
-  private startsWithKey(key: string, i: number): boolean {
+  private startsWithLine(m: number, i: number): number {
     const buf = this.buf;
-    const e = i + key.length;
-    if (e >= this.len) return false;
+    const ks = this.keptStart[m];
+    const n = this.keptEnd[m] - ks;
+    const e = i + n;
+    if (e >= this.len) return -1;
     let c = buf[e];
-    if (c !== SP && c !== TAB) return false;
-    if (key.charCodeAt(key.length - 1) !== RBRACE) {
+    if (c !== SP && c !== TAB) return -1;
+    if (this.kept[ks + n - 1] !== RBRACE) {
       let j = e;
       while (c === SP || c === TAB) c = buf[++j];
-      if (c === LBRACE) return false;
+      if (c === LBRACE) return -1;
     }
-    return this.window.equals(key, i, e);
-  }
-
-  /**
-   * Keeps `key` for the next body. In a scraper the cache holds the same strings, so this
-   * costs a reference each; a one-shot reader of a huge body is bounded by the byte limit.
-   */
-  private rememberKey(key: string): void {
-    if (this.curKeyBytes + key.length > MAX_REMEMBERED_KEY_BYTES) return;
-    this.curKeyBytes += key.length;
-    this.curKeys.push(key);
+    return equalBytes(this.view, i, this.keptView, ks, n) ? n : -1;
   }
 
   /** Sets `nameEnd` for a series read without a label scan. */
@@ -759,7 +883,12 @@ export class ExpositionParser<K = unknown> {
     let k = j - 1;
     while ((c = buf[k - 1]) === SP || c === TAB) k--;
     // No timestamp: key, blanks, value.
-    let hit = couldBeKey(buf, i, k) ? known.get(buf.latin1Slice(i, k)) : undefined;
+    const bytes = this.knownBytes;
+    let hit = couldBeKey(buf, i, k)
+      ? bytes !== null
+        ? bytes.getRange(buf, i, k)
+        : (known as KnownKeyStrings<K>).get(buf.latin1Slice(i, k))
+      : undefined;
     if (hit !== undefined) {
       const v = parseFloatBytes(buf, j, e);
       if (v === undefined) return false;
@@ -774,7 +903,10 @@ export class ExpositionParser<K = unknown> {
       if (vs === i) return false;
       k = vs - 1;
       while ((c = buf[k - 1]) === SP || c === TAB) k--;
-      hit = known.get(buf.latin1Slice(i, k));
+      hit =
+        bytes !== null
+          ? bytes.getRange(buf, i, k)
+          : (known as KnownKeyStrings<K>).get(buf.latin1Slice(i, k));
       if (hit === undefined) return false;
       const v = parseFloatBytes(buf, vs, ve);
       const t = parseIntTimestampBytes(buf, j, e);
@@ -1379,53 +1511,10 @@ export class ExpositionParser<K = unknown> {
   }
 }
 
-/**
- * Most key text (bytes) remembered from one body for the next (textSeriesRemembered):
- * enough for ~40,000 series of Linkerd-sized keys (400 B), and a bound on what a parser keeps
- * alive when nothing else holds the keys.
- */
-const MAX_REMEMBERED_KEY_BYTES = 16 * 1024 * 1024;
+/** Largest body (bytes) a parser keeps a copy of to compare the next one with. */
+const MAX_REMEMBERED_BODY_BYTES = 16 * 1024 * 1024;
 
-/** Bytes of body decoded at once by BodyWindow. */
-const WINDOW_BYTES = 64 * 1024;
-
-/**
- * Compares body bytes with a string natively. A byte-by-byte compare in JavaScript costs
- * more than copying the bytes to a new string, so the body is decoded (one char per byte)
- * a window at a time, and a compare is a substring (a view, no copy) and `===`: one native
- * copy per WINDOW_BYTES of body, and never a copy of a whole (possibly huge) body.
- */
-class BodyWindow {
-  private buf: Latin1Buffer;
-  private str = '';
-  private start = 0;
-  private end = 0;
-
-  constructor(buf: Latin1Buffer) {
-    this.buf = buf;
-  }
-
-  /** Switches to a new body. */
-  reset(buf: Latin1Buffer): void {
-    this.buf = buf;
-    this.str = '';
-    this.start = 0;
-    this.end = 0;
-  }
-
-  /** Whether buf[s, e) holds exactly the chars of `k` (one byte per char). */
-  equals(k: string, s: number, e: number): boolean {
-    if (k.length !== e - s) return false;
-    if (s < this.start || e > this.end) {
-      const we = Math.min(this.buf.length, Math.max(e, s + WINDOW_BYTES));
-      this.str = this.buf.latin1Slice(s, we);
-      this.start = s;
-      this.end = we;
-    }
-    const ws = this.start;
-    return this.str.substring(s - ws, e - ws) === k;
-  }
-}
+const EMPTY = Buffer.alloc(0);
 
 /** Longest name or value (bytes) looked up in the string table instead of decoded afresh. */
 const MAX_INTERNED_BYTES = 128;

@@ -1,8 +1,16 @@
 /**
- * The scrape cache (Prometheus `scrapeCache`): maps the raw text of a series line,
+ * The scrape cache (Prometheus `scrapeCache`): maps the raw bytes of a series key,
  * `name{labels}` exactly as the target wrote it, to the series it becomes after target
- * labels and metric relabeling, with the storage ref. A warm scrape does one `Map.get` per
- * line and no label work. It also tracks which series the last scrapes had, for staleness.
+ * labels and metric relabeling, with the storage ref. It also tracks which series the last
+ * scrapes had, for staleness.
+ *
+ * No key is kept as a string. The parser keeps a copy of the last committed body and
+ * tells, for a line that repeats the remembered line at its place, that line's index
+ * ({@link ScrapeCache.getRemembered}): the cache keeps the entry of every line of that body
+ * by index, so a repeat scrape finds each entry with an array read. Other lines are looked
+ * up by a hash of their bytes, and every candidate is compared byte for byte with the key
+ * it was made for (which lies in the current body or in the remembered copy, see
+ * {@link CacheEntry.keyAt}), so two series are never mixed up whatever the hash does.
  *
  * One label set per series: the storage keeps it, the cache keeps the ref. A series holds
  * its labels only while pending, until an append returned its ref; after that appends go
@@ -50,28 +58,89 @@ export class CachedSeries {
   }
 }
 
-/** A raw series text; `series` is null when metric relabeling dropped it. */
+/** A raw series key; `series` is null when metric relabeling dropped it. */
 export class CacheEntry {
   /** Re-pointed when its series is merged into another ({@link CachedSeries.mergedInto}). */
   series: CachedSeries | null;
   lastIter: number;
-  /** The raw text (the map key), or '' once evicted. */
-  key: string;
-  /** The entry that followed this one in the last scrape: the guess for the next line. */
-  next: CacheEntry | null;
+  /**
+   * Where the key's bytes are: [keyAt, keyAt + keyLen) of the body being read when
+   * `keyIter` is the cache's current iteration (an entry made in this scrape), else of the
+   * remembered body (every entry was in the last committed scrape: the others are evicted).
+   * -1 once evicted.
+   */
+  keyAt: number;
+  readonly keyLen: number;
+  keyIter: number;
+  /** The hash the entry is filed under. */
+  readonly hash: number;
 
-  constructor(series: CachedSeries | null, key = '') {
+  constructor(
+    series: CachedSeries | null,
+    keyAt: number,
+    keyLen: number,
+    iter: number,
+    hash: number,
+  ) {
     this.series = series;
     this.lastIter = 0;
-    this.key = key;
-    this.next = null;
+    this.keyAt = keyAt;
+    this.keyLen = keyLen;
+    this.keyIter = iter;
+    this.hash = hash;
   }
 }
 
+/** A hash of the key bytes [s, e) of `view`; a cache can take another to force collisions. */
+export type KeyHash = (view: DataView, s: number, e: number) => number;
+
+/** 30 bits of hash over every byte of the key, four at a time (a small integer for the Map). */
+export const hashKeyBytes: KeyHash = (view, s, e) => {
+  let h = 0x811c9dc5 ^ (e - s);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    h = Math.imul(h ^ view.getInt32(i, true), 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  for (; i < e; i++) h = Math.imul(h ^ view.getUint8(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return (h ^ (h >>> 13)) & 0x3fffffff;
+};
+
+/** Whether the n bytes at `a` in `va` equal the n bytes at `b` in `vb`, four at a time. */
+function equalBytes(va: DataView, a: number, vb: DataView, b: number, n: number): boolean {
+  let i = 0;
+  for (; i + 4 <= n; i += 4)
+    if (va.getInt32(a + i, true) !== vb.getInt32(b + i, true)) return false;
+  for (; i < n; i++) if (va.getUint8(a + i) !== vb.getUint8(b + i)) return false;
+  return true;
+}
+
+const EMPTY = Buffer.alloc(0);
+const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
+
 /** The cache of one scrape loop; see the module comment. */
 export class ScrapeCache {
-  /** Raw series text (latin1 string of the bytes) to entry. */
-  readonly entries = new Map<string, CacheEntry>();
+  /** Entries by key hash (a bucket array on collisions). */
+  private readonly entries = new Map<number, CacheEntry | CacheEntry[]>();
+  private nEntries = 0;
+  private readonly hash: KeyHash;
+  /** The body being read and the remembered (last committed) body, with views. */
+  private body: Buffer = EMPTY;
+  private bodyView: DataView = viewOf(EMPTY);
+  private kept: Buffer = EMPTY;
+  private keptView: DataView = viewOf(EMPTY);
+  /** The entry of each series line of the remembered body, by line. */
+  private lines: CacheEntry[] = [];
+  private nLines = 0;
+  /** The entry and key offset of each series line of the body being read. */
+  private curLines: CacheEntry[] = [];
+  private curKeyAt = new Int32Array(64);
+  private nCurLines = 0;
+  /** Entries made in the current iteration, dropped if it is never ended (a failed scrape). */
+  private readonly fresh: CacheEntry[] = [];
+  private open = false;
   /** TYPE, HELP and UNIT per metric family, as the target wrote them. */
   readonly metadata = new MetadataStore();
   /**
@@ -80,9 +149,6 @@ export class ScrapeCache {
    */
   private readonly byHash = new Map<number, CachedSeries | CachedSeries[]>();
   private nSeries = 0;
-  /** The first entry looked up in the last scrape, and the last one looked up in this one. */
-  private first: CacheEntry | null = null;
-  private cursor: CacheEntry | null = null;
   /** Current iteration; bumped by {@link beginIteration}. */
   iter = 0;
   /** Keys and series seen in the current iteration. */
@@ -98,40 +164,97 @@ export class ScrapeCache {
   private curN = 0;
   private prevN = 0;
 
-  /** Starts a scrape; returns its iteration number. */
-  beginIteration(): number {
+  /** `hash` replaces the key hash (tests force collisions with it). */
+  constructor(hash: KeyHash = hashKeyBytes) {
+    this.hash = hash;
+  }
+
+  /**
+   * Starts a scrape of `body` (empty for a failed scrape or the end of a run); returns its
+   * iteration number. Entries made by an iteration that was never ended are dropped.
+   */
+  beginIteration(body: Buffer = EMPTY): number {
+    if (this.open) this.dropFresh();
+    this.open = true;
+    this.body = body;
+    this.bodyView = viewOf(body);
     this.seenEntries = 0;
     this.seenSeries = 0;
     this.curN = 0;
-    this.cursor = null;
+    this.nCurLines = 0;
     return ++this.iter;
   }
 
   /**
-   * The entry for a raw series text (the parser's known-keys lookup). A target writes its
-   * series in the same order every time, so the entry that followed the previous line's in
-   * the last scrape is tried first: comparing against its key is a length check and a
-   * memcmp, where a map lookup first hashes the whole text (~400 bytes for Linkerd lines).
+   * The entry for the series key buf[start, end) of the body being read, or undefined (the
+   * parser's known-keys lookup, and the scrape loop's).
    */
-  get(key: string): CacheEntry | undefined {
-    const c = this.cursor;
-    const guess = c === null ? this.first : c.next;
-    if (guess !== null && guess.key === key) {
-      this.cursor = guess;
-      return guess;
-    }
-    const e = this.entries.get(key);
-    if (e !== undefined) {
-      if (c === null) this.first = e;
-      else c.next = e;
-      this.cursor = e;
-    }
+  getRange(buf: Buffer, start: number, end: number): CacheEntry | undefined {
+    const view = buf === this.body ? this.bodyView : viewOf(buf);
+    const x = this.entries.get(this.hash(view, start, end));
+    if (x === undefined) return undefined;
+    const n = end - start;
+    if (!Array.isArray(x)) return this.keyEquals(x, view, start, n) ? x : undefined;
+    for (const e of x) if (this.keyEquals(e, view, start, n)) return e;
+    return undefined;
+  }
+
+  /** The entry of series line `line` of the remembered body (the parser matched it). */
+  getRemembered(line: number): CacheEntry | undefined {
+    return line < this.nLines ? this.lines[line] : undefined;
+  }
+
+  private keyEquals(e: CacheEntry, view: DataView, start: number, n: number): boolean {
+    if (e.keyLen !== n) return false;
+    const src = e.keyIter === this.iter ? this.bodyView : this.keptView;
+    return equalBytes(view, start, src, e.keyAt, n);
+  }
+
+  /**
+   * Adds the entry for the new series key body[start, end) of the body being read (no
+   * entry has it: {@link getRange} said so).
+   */
+  add(series: CachedSeries | null, start: number, end: number): CacheEntry {
+    const h = this.hash(this.bodyView, start, end);
+    const e = new CacheEntry(series, start, end - start, this.iter, h);
+    const x = this.entries.get(h);
+    if (x === undefined) this.entries.set(h, e);
+    else if (!Array.isArray(x)) this.entries.set(h, [x, e]);
+    else x.push(e);
+    this.nEntries++;
+    this.fresh.push(e);
     return e;
   }
 
-  /** Adds the entry for a new raw series text. */
-  add(e: CacheEntry): void {
-    this.entries.set(e.key, e);
+  /** Records that the next series line of the body, its key at `keyAt`, is entry `e`. */
+  noteLine(e: CacheEntry, keyAt: number): void {
+    const n = this.nCurLines;
+    if (n === this.curKeyAt.length) {
+      const a = new Int32Array(n * 2);
+      a.set(this.curKeyAt);
+      this.curKeyAt = a;
+    }
+    this.curLines[n] = e;
+    this.curKeyAt[n] = keyAt;
+    this.nCurLines = n + 1;
+  }
+
+  private removeEntry(e: CacheEntry): void {
+    const x = this.entries.get(e.hash);
+    if (x === e) this.entries.delete(e.hash);
+    else if (Array.isArray(x)) {
+      const i = x.indexOf(e);
+      if (i < 0) return;
+      x.splice(i, 1);
+      if (x.length === 1) this.entries.set(e.hash, x[0]);
+    } else return;
+    e.keyAt = -1;
+    this.nEntries--;
+  }
+
+  private dropFresh(): void {
+    for (const e of this.fresh) this.removeEntry(e);
+    this.fresh.length = 0;
   }
 
   /**
@@ -220,8 +343,36 @@ export class ScrapeCache {
    * Prometheus flushes its cache; the empty scrape written after a failure keeps them, so
    * an outage does not cost the cache. The sweep runs only when something went unseen,
    * so a steady scrape costs nothing here. A scrape that was rolled back is not ended.
+   *
+   * `kept` is the parser's copy of the body just read (with `flush`, the parser must have
+   * remembered this body: its series lines are the ones noted): the keys of the entries
+   * now lie there, at the offsets they had in the body.
    */
-  endIteration(flush: boolean): void {
+  endIteration(flush: boolean, kept: Buffer = EMPTY): void {
+    this.open = false;
+    this.fresh.length = 0;
+    if (flush) {
+      const iter = this.iter;
+      const cur = this.curLines;
+      const at = this.curKeyAt;
+      const n = this.nCurLines;
+      for (let i = 0; i < n; i++) {
+        const e = cur[i];
+        e.keyAt = at[i];
+        e.keyIter = iter;
+      }
+      // Let go of entries an older, longer body left past the end.
+      const old = this.lines;
+      old.length = Math.min(old.length, n);
+      this.lines = cur;
+      this.nLines = n;
+      this.curLines = old;
+      this.nCurLines = 0;
+      this.kept = kept;
+      this.keptView = viewOf(kept);
+    }
+    this.body = EMPTY;
+    this.bodyView = viewOf(EMPTY);
     const done = this.cur;
     const n = this.curN;
     // Let go of series an older scrape left past the end (slots past a fill are null).
@@ -233,14 +384,14 @@ export class ScrapeCache {
     if (!flush) return;
     const iter = this.iter;
     this.metadata.evict(iter);
-    if (this.entries.size > this.seenEntries) {
-      for (const [k, e] of this.entries) {
-        if (e.lastIter === iter) continue;
-        this.entries.delete(k);
-        e.key = ''; // never matches a guess again
-        e.next = null;
+    if (this.nEntries > this.seenEntries) {
+      const gone: CacheEntry[] = [];
+      for (const x of this.entries.values()) {
+        if (!Array.isArray(x)) {
+          if (x.lastIter !== iter) gone.push(x);
+        } else for (const e of x) if (e.lastIter !== iter) gone.push(e);
       }
-      if (this.first !== null && this.first.key === '') this.first = null;
+      for (const e of gone) this.removeEntry(e);
     }
     if (this.nSeries > this.seenSeries) {
       const gone: CachedSeries[] = [];
@@ -256,6 +407,11 @@ export class ScrapeCache {
   /** Every series of the previous successful scrape (for end-of-run staleness). */
   previous(): readonly CachedSeries[] {
     return this.prev.slice(0, this.prevN) as CachedSeries[];
+  }
+
+  /** Number of distinct series keys cached. */
+  get size(): number {
+    return this.nEntries;
   }
 
   /** Number of distinct series cached. */

@@ -117,6 +117,8 @@ export class ScrapeLoop {
   readonly cache = new ScrapeCache();
   private textParser: ExpositionParser<CacheEntry> | null = null;
   private omParser: ExpositionParser<CacheEntry> | null = null;
+  /** The parser that read the last committed body (the one the cache's lines come from). */
+  private committedParser: ExpositionParser<CacheEntry> | null = null;
   private readonly relabelBuilder = new RelabelBuilder();
   private readonly labelsBuilder = new LabelsBuilder();
   private readonly reportLabels: Labels[];
@@ -303,8 +305,7 @@ export class ScrapeLoop {
     counts: AppendCounts,
   ): void {
     const cache = this.cache;
-    const iter = cache.beginIteration();
-    const entries = cache.entries;
+    const iter = cache.beginIteration(body);
     const honorTs = this.honorTimestamps;
     const sampleLimit = this.limits.sampleLimit;
     const metrics = this.metrics;
@@ -322,18 +323,20 @@ export class ScrapeLoop {
             continue;
           }
           total++;
-          // Text mode finds a cached line from its end, with no label scan (p.known()).
+          // Text mode finds the entry of a line that repeats the last body's by its index,
+          // or of a known line from its end, with no label scan (p.known()).
           let e = p.known();
           let isNew = false;
+          const keyStart = p.seriesKeyStart();
           if (e === undefined) {
-            const key = p.seriesKey();
-            e = entries.get(key);
+            const keyEnd = p.seriesKeyEnd();
+            e = cache.getRange(body, keyStart, keyEnd);
             if (e === undefined) {
-              e = this.newEntry(p, key);
-              cache.add(e);
+              e = this.newEntry(p, keyStart, keyEnd);
               isNew = true;
             }
           }
+          cache.noteLine(e, keyStart);
           if (e.lastIter !== iter) {
             e.lastIter = iter;
             cache.seenEntries++;
@@ -382,23 +385,29 @@ export class ScrapeLoop {
           }
         }
       }
+      if (sampleLimit > 0 && added > sampleLimit) {
+        metrics.exceededSampleLimit++;
+        throw new ScrapeError(
+          'ERR_SCRAPE_SAMPLE_LIMIT',
+          `sample_limit exceeded: ${added} samples after metric relabeling, limit ${sampleLimit}`,
+        );
+      }
+      this.appendStaleMarkers(app, ts);
+      if (p !== null) {
+        // The parser and the cache take this body as the remembered one together (a scrape
+        // that fails keeps the last good one in both).
+        p.rememberBody();
+        cache.endIteration(true, p.rememberedBody());
+        this.committedParser = p;
+      } else cache.endIteration(false);
     } finally {
-      // The parser outlives the scrape: let the body go (a target's body is ~400 B per series).
+      // The parser outlives the scrape: let the body go (it keeps its own copy).
       p?.reset(EMPTY_BODY);
       counts.total = total;
       counts.added = added;
       counts.seriesAdded = seriesAdded;
       this.lastDuplicates = duplicates;
     }
-    if (sampleLimit > 0 && added > sampleLimit) {
-      metrics.exceededSampleLimit++;
-      throw new ScrapeError(
-        'ERR_SCRAPE_SAMPLE_LIMIT',
-        `sample_limit exceeded: ${added} samples after metric relabeling, limit ${sampleLimit}`,
-      );
-    }
-    this.appendStaleMarkers(app, ts);
-    cache.endIteration(body.length > 0);
   }
 
   /**
@@ -490,21 +499,28 @@ export class ScrapeLoop {
   }
 
   private parserFor(contentType: string, body: Buffer): ExpositionParser<CacheEntry> {
+    let p: ExpositionParser<CacheEntry>;
     if (parserFormatFor(contentType) === 'openmetrics') {
       if (this.omParser === null) {
         this.omParser = new ExpositionParser<CacheEntry>(body, {
           format: 'openmetrics',
           strict: false,
         });
+        this.omParser.setAutoRemember(false);
       } else this.omParser.reset(body);
-      return this.omParser;
+      p = this.omParser;
+    } else {
+      if (this.textParser === null) {
+        this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
+        this.textParser.setAutoRemember(false);
+      } else this.textParser.reset(body);
+      p = this.textParser;
+      // A first scrape finds nothing from the end of a line: go straight to the forward parse.
+      p.setKnownKeys(this.cache.size > 0 ? this.cache : null);
     }
-    if (this.textParser === null)
-      this.textParser = new ExpositionParser<CacheEntry>(body, { format: 'text' });
-    else this.textParser.reset(body);
-    // A first scrape finds nothing from the end of a line: go straight to the forward parse.
-    this.textParser.setKnownKeys(this.cache.entries.size > 0 ? this.cache : null);
-    return this.textParser;
+    // The cache's entries by line are those of the body the committed parser remembers.
+    if (p !== this.committedParser) p.forgetBody();
+    return p;
   }
 
   /**
@@ -512,9 +528,9 @@ export class ScrapeLoop {
    * relabeling, label limits. Throws a ScrapeError that fails the scrape when the series
    * has no metric name or breaks a label limit; such a line is not cached.
    */
-  private newEntry(p: ExpositionParser<CacheEntry>, key: string): CacheEntry {
+  private newEntry(p: ExpositionParser<CacheEntry>, keyStart: number, keyEnd: number): CacheEntry {
     const lset = this.seriesLabels(p);
-    if (lset === null) return new CacheEntry(null, key);
+    if (lset === null) return this.cache.add(null, keyStart, keyEnd);
     if (!lset.has(METRIC_NAME)) {
       throw new ScrapeError(
         'ERR_SCRAPE_NO_NAME',
@@ -522,7 +538,7 @@ export class ScrapeLoop {
       );
     }
     this.checkLabelLimits(lset);
-    return new CacheEntry(this.cache.seriesFor(lset), key);
+    return this.cache.add(this.cache.seriesFor(lset), keyStart, keyEnd);
   }
 
   /**
