@@ -43,6 +43,15 @@ export interface SampleIterator {
   atST?(): number;
   /** The error that ended iteration, if any; check after next() returned None. */
   err(): Error | null;
+  /**
+   * Optional bulk read, for iterators that decode a chunk at a time: copies the current
+   * sample and the following ones already decoded, up to time `maxt` and at most
+   * `ts.length - at` of them, into `ts`/`vs` from index `at`, and leaves the iterator on
+   * the last one copied (next() moves past it, to the next chunk). Returns how many were
+   * copied; 0 when the current sample is later than `maxt`. Call it only after next() or
+   * seek() returned a sample.
+   */
+  readBatch?(maxt: number, ts: Float64Array, vs: Float64Array, at: number): number;
 }
 
 /** One series of a select: its labels and a way to iterate its samples. */

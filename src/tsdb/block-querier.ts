@@ -463,7 +463,48 @@ export class BlockSeriesIterator implements SampleIterator {
     return this.dec.vs[this.k];
   }
 
+  /** See {@link SampleIterator.readBatch}: the rest of the decoded chunk, deleted samples left out. */
+  readBatch(maxt: number, ts: Float64Array, vs: Float64Array, at: number): number {
+    if (this.done || this.k < 0 || this.k >= this.n) return 0;
+    this.rewound = false;
+    const src = this.dec.ts;
+    const srcV = this.dec.vs;
+    const k0 = this.k;
+    let end = this.n;
+    if (end - k0 > ts.length - at) end = k0 + ts.length - at;
+    // Decoding stopped at the querier's maxt; a caller's maxt may be earlier.
+    if (end > k0 && src[end - 1] > maxt) end = firstAfter(src, k0, end, maxt);
+    if (end <= k0) return 0;
+    const del = this.deleted;
+    let out = at;
+    if (del === undefined) {
+      for (let k = k0; k < end; k++, out++) {
+        ts[out] = src[k];
+        vs[out] = srcV[k];
+      }
+    } else {
+      for (let k = k0; k < end; k++) {
+        if (isDeleted(del, src[k])) continue;
+        ts[out] = src[k];
+        vs[out] = srcV[k];
+        out++;
+      }
+    }
+    this.k = end - 1;
+    return out - at;
+  }
+
   err(): Error | null {
     return this.error;
   }
+}
+
+/** Index of the first of `a[lo, hi)` (increasing) greater than `x`, or `hi`. */
+function firstAfter(a: Float64Array, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

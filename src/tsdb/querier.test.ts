@@ -125,3 +125,36 @@ test('large sorted selects come out in label order, also after series are added'
   await add(6000, 6100);
   await check(6100);
 });
+
+test('readBatch copies what next() walks, chunk by chunk', async () => {
+  const head = new Head();
+  for (let i = 0; i <= 360; i++) {
+    const app = head.appender();
+    app.append(0, SERIES, i * STEP, value(i));
+    await app.commit();
+  }
+  const cases: { name: string; mint: number; maxt: number; upTo: number; room: number }[] = [
+    { name: 'everything', mint: 0, maxt: 3_600_000, upTo: 3_600_000, room: 1024 },
+    { name: 'across chunk edges', mint: 1_170_000, maxt: 2_430_000, upTo: 2_430_000, room: 1024 },
+    { name: 'caller maxt earlier', mint: 0, maxt: 3_600_000, upTo: 1_234_567, room: 1024 },
+    { name: 'open chunk only', mint: 3_540_000, maxt: 3_600_000, upTo: 3_600_000, room: 1024 },
+    { name: 'arrays of 7', mint: 500_000, maxt: 3_000_000, upTo: 3_000_000, room: 7 },
+  ];
+  for (const c of cases) {
+    const q = await head.querier(c.mint, c.maxt);
+    const ss = q.select(false, null, [parseMatcher('__name__="request_total"')]);
+    assert.ok(ss.next(), c.name);
+    const it = ss.at().iterator();
+    const ts = new Float64Array(c.room);
+    const vs = new Float64Array(c.room);
+    const got: number[] = [];
+    for (let vt = it.seek(c.mint); vt !== ValueType.None; vt = it.next()) {
+      const n = it.readBatch!(c.upTo, ts, vs, 0);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) got.push(ts[i], vs[i]);
+    }
+    assert.equal(it.err(), null);
+    assert.deepEqual(got, want(c.mint, c.upTo), c.name);
+    q.close();
+  }
+});

@@ -194,6 +194,34 @@ export class ChunkSeriesIterator implements SampleIterator {
     return this.dec.vs[this.k];
   }
 
+  /** See {@link SampleIterator.readBatch}: the rest of the decoded chunk. */
+  readBatch(maxt: number, ts: Float64Array, vs: Float64Array, at: number): number {
+    if (this.done || this.i < 0 || this.k >= this.n) return 0;
+    const src = this.dec.ts;
+    const srcV = this.dec.vs;
+    const k0 = this.k;
+    let end = this.n;
+    if (end - k0 > ts.length - at) end = k0 + ts.length - at;
+    // Decoding stopped at the querier's maxt; a caller's maxt may be earlier.
+    if (end > k0 && src[end - 1] > maxt) {
+      let lo = k0;
+      let hi = end;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (src[mid] <= maxt) lo = mid + 1;
+        else hi = mid;
+      }
+      end = lo;
+    }
+    if (end <= k0) return 0;
+    for (let k = k0, out = at; k < end; k++, out++) {
+      ts[out] = src[k];
+      vs[out] = srcV[k];
+    }
+    this.k = end - 1;
+    return end - k0;
+  }
+
   err(): Error | null {
     return this.error;
   }
