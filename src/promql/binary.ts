@@ -294,7 +294,13 @@ function pushFilled(
   out.push({ metric, v, t: src.t, dropName });
 }
 
-function resultMetric(lhs: Labels, rhs: Labels, m: VectorMatching, lb: LabelsBuilder): Labels {
+/** The labels of a vector/vector result from its matched left and right series. */
+export function resultMetric(
+  lhs: Labels,
+  rhs: Labels,
+  m: VectorMatching,
+  lb: LabelsBuilder,
+): Labels {
   if (m.card === 'one-to-one') {
     if (m.on) {
       lhs = lhs.keep(...m.labels);

@@ -234,6 +234,16 @@ test('range queries computed series-at-a-time equal the same expression evaluate
     'max without (code) (http_total)',
     'group(http_total)',
     'histogram_quantile(0.9, sum by (le) (lat_bucket))',
+    // Binary operators over whole rows (rows.ts), and shapes that fall back to steps.
+    'sum by (instance) (rate(http_total[1m])) / sum by (instance) (increase(http_total[2m]))',
+    'sum by (code) (rate(http_total[1m])) * 100',
+    '100 - (sum(up) / 10)',
+    'sum by (instance) (up) > bool 900',
+    'sum by (instance) (up) >= 1000',
+    '1000 < sum by (instance) (up)',
+    'max by (instance) (up) - on (instance) min by (instance) (http_total)',
+    'sum by (instance, code) (rate(http_total[1m])) / ignoring (code) group_left sum by (instance) (rate(http_total[1m]))',
+    'sum by (instance) (up) - sum by (instance) (up offset 3m) and sum by (instance) (up)',
   ];
   const start = 60_000;
   const end = 29 * 60_000;
