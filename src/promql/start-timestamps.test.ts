@@ -213,3 +213,32 @@ test('only series with start timestamps hand out iterators with atST', async () 
   }
   assert.deepEqual(seen, { a: null, b: [500, 0] });
 });
+
+test('start_timestamp() gives the selected samples’ start timestamps, and nothing for expressions', async () => {
+  const s = new MemStorage();
+  const a = Labels.from({ __name__: 'series', case: 'a' });
+  // Offsets from the sample time, as in the peer file: 1ms, none, 0, -1ms, -30s.
+  const pts: [number, number | null][] = [
+    [10_000, 1],
+    [20_000, null],
+    [30_000, 0],
+    [40_000, -1],
+    [50_000, -30_000],
+  ];
+  for (const [t, off] of pts) s.append(a, t, t / 1000, off === null ? 0 : t + off);
+  s.append(Labels.from({ __name__: 'series', case: 'none' }), 10_000, 1);
+  const engine = new Engine();
+  const r = await engine.rangeQuery(s, 'start_timestamp(series)', 0, 60_000, 10_000);
+  assert.ok(r.value.type === 'matrix');
+  const got = r.value.series.map((x) => [x.metric.toString(), Array.from(x.ts), Array.from(x.vs)]);
+  assert.deepEqual(got, [
+    [
+      '{case="a"}',
+      [10_000, 20_000, 30_000, 40_000, 50_000, 60_000],
+      [10.001, 0, 30, 39.999, 20, 20],
+    ],
+    ['{case="none"}', [10_000, 20_000, 30_000, 40_000, 50_000, 60_000], [0, 0, 0, 0, 0, 0]],
+  ]);
+  const e = await engine.instantQuery(s, 'start_timestamp(series * 1)', 30_000);
+  assert.deepEqual(e.value, { type: 'vector', samples: [] });
+});
