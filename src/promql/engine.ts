@@ -56,7 +56,15 @@ import {
   type VectorSelector,
 } from './parser/ast.js';
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
+import { dropStaleMarkers, hasStaleMarker, readBatched, type SampleScratch } from './batch-read.js';
 import { readSamplesWithST, startTimeOverlapWarning } from './start-timestamps.js';
+import {
+  rowsOfGroups,
+  rowsScalarBinop,
+  rowsToMatrix,
+  rowsVectorBinop,
+  type RowTable,
+} from './rows.js';
 import {
   GroupAccumulator,
   rollupLookback,
@@ -336,9 +344,8 @@ function loadSamples(set: SeriesSet, mint: number, maxt: number, range: number):
     }
     let lo = n;
     let hasStale = false;
+    const batched = it.readBatch !== undefined;
     for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
-      const t = it.atT();
-      if (t > maxt) break;
       if (n === tsBuf.length) {
         const part = n - lo;
         const size = Math.max(Math.min(n * 2, MAX_LOAD_BLOCK), part * 2);
@@ -351,6 +358,15 @@ function loadSamples(set: SeriesSet, mint: number, maxt: number, range: number):
         lo = 0;
         n = part;
       }
+      if (batched) {
+        // A chunk at a time (see batch-read.ts); stale markers are handled below.
+        const c = it.readBatch!(maxt, tsBuf, vsBuf, n);
+        if (c === 0) break;
+        n += c;
+        continue;
+      }
+      const t = it.atT();
+      if (t > maxt) break;
       const v = it.atV();
       if (v !== v && isStaleNaN(v)) {
         if (range > 0) continue;
@@ -362,6 +378,10 @@ function loadSamples(set: SeriesSet, mint: number, maxt: number, range: number):
     }
     const err = it.err();
     if (err) throw err;
+    if (batched) {
+      if (range > 0) n = dropStaleMarkers(tsBuf, vsBuf, lo, n);
+      else hasStale = hasStaleMarker(vsBuf, lo, n);
+    }
     if (n === lo) continue;
     loaded.push({
       metric: s.labels,
@@ -609,6 +629,7 @@ class Evaluator {
     const lookback = this.eng.lookbackDeltaMs;
     let ts = this.scratchTs;
     let vs = this.scratchVs;
+    const scratch: SampleScratch = { ts, vs };
     let it: SampleIterator | undefined = undefined;
     let read = 0;
     while (set.next()) {
@@ -619,7 +640,16 @@ class Evaluator {
       let n = 0;
       // Start timestamps, read only for the series whose iterator has them.
       let st: Float64Array | null = it.atST !== undefined ? this.scratchSt : null;
-      for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
+      // A chunk at a time when the iterator can (see batch-read.ts).
+      const batched = st === null && it.readBatch !== undefined;
+      if (batched) {
+        scratch.ts = ts;
+        scratch.vs = vs;
+        n = readBatched(it, mint, maxt, rc !== null, scratch, 0);
+        ts = scratch.ts;
+        vs = scratch.vs;
+      }
+      for (let vt = batched ? 0 : it.seek(mint); vt !== 0; vt = it.next()) {
         const t = it.atT();
         if (t > maxt) break;
         const v = it.atV();
@@ -764,6 +794,15 @@ class Evaluator {
   }
 
   async runRange(expr: Expr): Promise<QueryValue> {
+    const rows = this.rowsOf(expr);
+    if (rows !== null) {
+      for (let k = 0; k < rows.steps; k++) {
+        this.samplesInStep = 0;
+        this.countSamples(rows.samples[k]);
+      }
+      const series = rowsToMatrix(rows, this.start, this.step, dropMetricName);
+      if (series !== null) return { type: 'matrix', series };
+    }
     const acc = new Map<string, { metric: Labels; ts: number[]; vs: number[] }>();
     let lastYield = Date.now();
     for (let t = this.start; t <= this.end; t += this.step) {
@@ -1380,6 +1419,42 @@ class Evaluator {
       this.groupIndex.get(e) ??
       this.aggregateAllSteps(sa.op, e, this.data.get(arg.selector) ?? [], table);
     return { g, table };
+  }
+
+  /**
+   * `e` at every step of a range query as rows (see rows.ts): aggregations on the
+   * {@link groupTable} path and binary operators over them and number literals. Null
+   * when any part is outside that, and the query is evaluated step by step.
+   */
+  private rowsOf(e: Expr): RowTable | null {
+    switch (e.type) {
+      case 'parenExpr':
+        return this.rowsOf(e.expr);
+      case 'aggregation': {
+        const gt = this.groupTable(e);
+        return gt === null ? null : rowsOfGroups(gt.g, gt.table.samples);
+      }
+      case 'binaryExpr': {
+        const l = unwrapParens(e.lhs);
+        const r = unwrapParens(e.rhs);
+        if (l.type === 'numberLiteral') {
+          const rows = this.rowsOf(r);
+          return rows && rowsScalarBinop(e.op, rows, l.val, true, e.bool);
+        }
+        if (r.type === 'numberLiteral') {
+          const rows = this.rowsOf(l);
+          return rows && rowsScalarBinop(e.op, rows, r.val, false, e.bool);
+        }
+        const lr = this.rowsOf(l);
+        const rr = lr && this.rowsOf(r);
+        if (lr === null || rr === null) return null;
+        const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
+        const filled = e.fillLeft !== null || e.fillRight !== null;
+        return rowsVectorBinop(e.op, lr, rr, m, e.bool, filled);
+      }
+      default:
+        return null;
+    }
   }
 
   /** This step's row of {@link groupTable}, as an instant vector; null when it does not apply. */
