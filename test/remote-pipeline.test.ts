@@ -130,6 +130,26 @@ test(
         await waitFor(() => aheadSeries().length >= 2, 15_000),
         `other shards ran ahead (${Array.from({ length: nSeries }, (_, s) => count(rx, s)).join(' ')})`,
       );
+      // Let the shards that are not held finish: every series is then whole or stuck at 50,
+      // and the sender has every answer (a request answered after the stop would be
+      // delivered yet not acknowledged, and sent again: a duplicate, not a mix).
+      const counts = (): number[] => Array.from({ length: nSeries }, (_, s) => count(rx, s));
+      assert.ok(
+        await waitFor(
+          () =>
+            counts().every((n) => n === 50 || n === 250) &&
+            q1?.samplesTotal === counts().reduce((a, b) => a + b, 0),
+          15_000,
+        ),
+        `shards that are not held are done (${counts().join(' ')}; ${q1.samplesTotal} acknowledged)`,
+      );
+      const settledCounts = counts().join(' ');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(
+        counts().join(' '),
+        settledCounts,
+        'nothing more arrives while one shard is held',
+      );
       assert.equal(count(rx, 0), 50, 'series 0 held');
       assert.ok(rx.held >= 1);
       // 200 samples × 8 series are over several rounds (320 samples each): the shards
