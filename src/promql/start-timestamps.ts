@@ -9,6 +9,23 @@
  * An ST of 0 means "unknown". `st` is parallel to the window's `ts`/`vs` (the same
  * indices). These variants run only for series that have start timestamps; the plain
  * functions in functions.ts stay as they are for every other series.
+ *
+ * Where start timestamps come from and where they go:
+ * - Storage hands them out through the optional `SampleIterator.atST()`, which only
+ *   iterators over series with start timestamps have. The engine tests for it once per
+ *   series and then keeps a third parallel array for that series alone (see
+ *   readSamplesWithST and the rollup loader); series without it take the old paths.
+ * - Matrix selectors carry them into rate, increase, irate and resets (delta, idelta and
+ *   the `anchored`/`smoothed` forms ignore them, as in Prometheus); start_timestamp() reads
+ *   them from an instant selector. Subqueries and every other expression drop them.
+ * - Today only the promqltest store (`@st` lines) keeps them. The TSDB does not: no
+ *   ingestion path produces them yet (the text format has none; OpenMetrics `_created`
+ *   lines are stored as their own `*_created` series, as Prometheus does by default), and a
+ *   head that kept them in memory without a WAL record and a block encoding would lose them
+ *   on restart and at compaction, so rate() over the same data would change with its age.
+ *   The way in later: an optional start timestamp on `Appender.append` fed by the scraper
+ *   from a family's `_created` line (or remote-write v2's created timestamp), a sparse side
+ *   table in the head series, a WAL record, then a chunk encoding.
  * @module
  */
 
