@@ -10,8 +10,8 @@
  *
  * A text parser that is `reset()` to a new body keeps a copy of the previous one and the
  * byte range of every series key in it, and first compares each line with the key expected
- * at its place: on a repeat scrape a line costs one compare of bytes, four at a time, with
- * no label scan and no string. {@link ExpositionParser.rememberedLine} tells a cache which
+ * at its place: on a repeat scrape a line costs one native compare of bytes, with no label
+ * scan and no string. {@link ExpositionParser.rememberedLine} tells a cache which
  * line of the previous body matched, so it can find its entry by index, not by key.
  *
  * A line read forward (a new body, or a line that changed) is first compared, four bytes at
@@ -296,7 +296,6 @@ export class ExpositionParser<K = unknown> {
    */
   private kept: Buffer;
   private keptLen: number;
-  private keptView: DataView;
   private keptStart: Int32Array;
   private keptEnd: Int32Array;
   private keptN: number;
@@ -368,7 +367,6 @@ export class ExpositionParser<K = unknown> {
     this.labelsPending = false;
     this.kept = EMPTY;
     this.keptLen = 0;
-    this.keptView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
     this.keptStart = new Int32Array(16);
     this.keptEnd = new Int32Array(16);
     this.keptN = 0;
@@ -427,7 +425,6 @@ export class ExpositionParser<K = unknown> {
     if (this.kept.length < len || this.kept.length > 4 * len + 4096) {
       // Grown with room, shrunk when far too large: a target's body size varies a little.
       this.kept = Buffer.allocUnsafeSlow(len + (len >> 3));
-      this.keptView = new DataView(this.kept.buffer, this.kept.byteOffset, this.kept.length);
     }
     this.buf.copy(this.kept, 0, 0, len);
     this.keptLen = len;
@@ -445,7 +442,6 @@ export class ExpositionParser<K = unknown> {
   forgetBody(): void {
     this.kept = EMPTY;
     this.keptLen = 0;
-    this.keptView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
     this.keptN = 0;
   }
 
@@ -797,8 +793,8 @@ export class ExpositionParser<K = unknown> {
    * The repeat-body path: a target writes the same series in the same order on every
    * scrape, so the line is first compared with the key the remembered body had at this
    * place (or the one after, when a series went away). Those bytes passed the forward
-   * parse then, with the same options, so an equal key needs no label scan: one compare
-   * of bytes, four at a time, and no string. The value and timestamp are parsed forward as
+   * parse then, with the same options, so an equal key needs no label scan: one native
+   * compare of bytes, and no string. The value and timestamp are parsed forward as
    * usual. Returns false (having consumed nothing) when neither key matches.
    */
   private textSeriesRemembered(i: number): boolean {
@@ -851,7 +847,8 @@ export class ExpositionParser<K = unknown> {
       while (c === SP || c === TAB) c = buf[++j];
       if (c === LBRACE) return -1;
     }
-    return equalBytes(this.view, i, this.keptView, ks, n) ? n : -1;
+    // Native: a JavaScript loop, even four or eight bytes at a time, costs more.
+    return buf.compare(this.kept, ks, ks + n, i, e) === 0 ? n : -1;
   }
 
   /** Sets `nameEnd` for a series read without a label scan. */

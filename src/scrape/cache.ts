@@ -108,15 +108,6 @@ export const hashKeyBytes: KeyHash = (view, s, e) => {
   return (h ^ (h >>> 13)) & 0x3fffffff;
 };
 
-/** Whether the n bytes at `a` in `va` equal the n bytes at `b` in `vb`, four at a time. */
-function equalBytes(va: DataView, a: number, vb: DataView, b: number, n: number): boolean {
-  let i = 0;
-  for (; i + 4 <= n; i += 4)
-    if (va.getInt32(a + i, true) !== vb.getInt32(b + i, true)) return false;
-  for (; i < n; i++) if (va.getUint8(a + i) !== vb.getUint8(b + i)) return false;
-  return true;
-}
-
 const EMPTY = Buffer.alloc(0);
 const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
 
@@ -130,7 +121,6 @@ export class ScrapeCache {
   private body: Buffer = EMPTY;
   private bodyView: DataView = viewOf(EMPTY);
   private kept: Buffer = EMPTY;
-  private keptView: DataView = viewOf(EMPTY);
   /** The entry of each series line of the remembered body, by line. */
   private lines: CacheEntry[] = [];
   private nLines = 0;
@@ -194,8 +184,8 @@ export class ScrapeCache {
     const x = this.entries.get(this.hash(view, start, end));
     if (x === undefined) return undefined;
     const n = end - start;
-    if (!Array.isArray(x)) return this.keyEquals(x, view, start, n) ? x : undefined;
-    for (const e of x) if (this.keyEquals(e, view, start, n)) return e;
+    if (!Array.isArray(x)) return this.keyEquals(x, buf, start, n) ? x : undefined;
+    for (const e of x) if (this.keyEquals(e, buf, start, n)) return e;
     return undefined;
   }
 
@@ -204,10 +194,10 @@ export class ScrapeCache {
     return line < this.nLines ? this.lines[line] : undefined;
   }
 
-  private keyEquals(e: CacheEntry, view: DataView, start: number, n: number): boolean {
+  private keyEquals(e: CacheEntry, buf: Buffer, start: number, n: number): boolean {
     if (e.keyLen !== n) return false;
-    const src = e.keyIter === this.iter ? this.bodyView : this.keptView;
-    return equalBytes(view, start, src, e.keyAt, n);
+    const src = e.keyIter === this.iter ? this.body : this.kept;
+    return buf.compare(src, e.keyAt, e.keyAt + n, start, start + n) === 0;
   }
 
   /**
@@ -369,7 +359,6 @@ export class ScrapeCache {
       this.curLines = old;
       this.nCurLines = 0;
       this.kept = kept;
-      this.keptView = viewOf(kept);
     }
     this.body = EMPTY;
     this.bodyView = viewOf(EMPTY);
