@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { RemoteWriteConfig } from '../config/index.js';
 import { ConfigError } from '../model/errors.js';
 
@@ -40,6 +41,8 @@ export class RemoteWriteClient {
   private readonly baseHeaders: Record<string, string>;
   private readonly transport: typeof http | typeof https;
   private readonly cfg: RemoteWriteConfig;
+  /** Request options but the headers, built once (not from the URL per request). */
+  private readonly target: http.RequestOptions;
 
   constructor(cfg: RemoteWriteConfig) {
     this.cfg = cfg;
@@ -72,6 +75,12 @@ export class RemoteWriteClient {
     }
     Object.assign(h, PROTOCOL_HEADERS);
     this.baseHeaders = h;
+    this.target = {
+      ...urlToHttpOptions(this.url),
+      method: 'POST',
+      agent: this.agent,
+      timeout: this.timeoutMs,
+    };
   }
 
   /** The Authorization header, read each time so rotated credential files are seen. */
@@ -119,26 +128,22 @@ export class RemoteWriteClient {
           resolve(r);
         }
       };
-      const req = this.transport.request(
-        this.url,
-        { method: 'POST', headers, agent: this.agent, timeout: this.timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let got = 0;
-          res.on('data', (c: Buffer) => {
-            if (got < 1024) chunks.push(c);
-            got += c.length;
-          });
-          res.on('end', () =>
-            finish({
-              status: res.statusCode ?? 0,
-              retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-              message: Buffer.concat(chunks).subarray(0, 1024).toString('utf8'),
-            }),
-          );
-          res.on('error', (err) => finish({ status: 0, retryAfterMs: -1, message: err.message }));
-        },
-      );
+      const req = this.transport.request({ ...this.target, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          if (got < 1024) chunks.push(c);
+          got += c.length;
+        });
+        res.on('end', () =>
+          finish({
+            status: res.statusCode ?? 0,
+            retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+            message: Buffer.concat(chunks).subarray(0, 1024).toString('utf8'),
+          }),
+        );
+        res.on('error', (err) => finish({ status: 0, retryAfterMs: -1, message: err.message }));
+      });
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.timeoutMs}ms`)));
       req.on('error', (err) => finish({ status: 0, retryAfterMs: -1, message: err.message }));
       req.end(body);

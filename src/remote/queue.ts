@@ -267,6 +267,40 @@ function withExternalLabels(ls: Labels, ext: readonly string[]): Labels {
 }
 
 /**
+ * Series ref → slot in the encoded-labels table, for the refs the head hands out (small
+ * integers counting up): pages of 64k entries allocated as refs reach them, so a lookup
+ * per sample is two array reads instead of a hash. An entry is the slot + 1; 0 when the
+ * ref is unknown, -1 when write_relabel_configs dropped the series.
+ */
+class SlotTable {
+  private readonly pages: (Int32Array | undefined)[] = [];
+  /** Refs of 2^32 and above (not handed out by this head; kept correct all the same). */
+  private readonly large = new Map<number, number>();
+
+  /** The entry of `ref` (see the class comment). */
+  get(ref: number): number {
+    if (ref > 0xffffffff) return this.large.get(ref) ?? 0;
+    const page = this.pages[ref >>> 16];
+    return page === undefined ? 0 : page[ref & 0xffff];
+  }
+
+  set(ref: number, entry: number): void {
+    if (ref > 0xffffffff) {
+      this.large.set(ref, entry);
+      return;
+    }
+    const i = ref >>> 16;
+    let page = this.pages[i];
+    if (page === undefined) {
+      page = new Int32Array(0x10000);
+      while (this.pages.length < i) this.pages.push(undefined);
+      this.pages[i] = page;
+    }
+    page[ref & 0xffff] = entry;
+  }
+}
+
+/**
  * A round: the samples of the WAL records after the previous round's end up to
  * {@link Round.end}, each shard's part in its own columns.
  */
@@ -314,8 +348,8 @@ export class QueueManager {
   private readonly pollMs: number;
   /** `global.external_labels` as name/value pairs sorted by name. */
   private readonly externalPairs: string[];
-  /** Slot of each series ref in {@link labelTable}; -1 when write_relabel_configs dropped it. */
-  private readonly slotOfRef = new Map<number, number>();
+  /** Slot of each series ref in {@link labelTable}. */
+  private readonly slotOfRef = new SlotTable();
   /** Encoded `TimeSeries.labels` of each series, by slot: encoded once, copied per request. */
   private readonly labelTable: Uint8Array[] = [];
   /** The round being read, or null between rounds. */
@@ -511,16 +545,16 @@ export class QueueManager {
     let ls = s.labels;
     if (this.externalPairs.length > 0) ls = withExternalLabels(ls, this.externalPairs);
     const out = relabel(ls, this.cfg.writeRelabelConfigs.compiled);
-    const slot = this.slotOfRef.get(s.ref);
+    const entry = this.slotOfRef.get(s.ref);
     if (out === null || out.size === 0) {
       this.slotOfRef.set(s.ref, -1);
     } else {
       const encoded = encodeLabels(out);
-      if (slot !== undefined && slot >= 0) {
-        this.labelTable[slot] = encoded;
+      if (entry > 0) {
+        this.labelTable[entry - 1] = encoded;
       } else {
-        this.slotOfRef.set(s.ref, this.labelTable.length);
         this.labelTable.push(encoded);
+        this.slotOfRef.set(s.ref, this.labelTable.length);
       }
     }
   }
@@ -539,12 +573,12 @@ export class QueueManager {
       const ref = refs[i];
       const t = ts[i];
       if (t > highest) highest = t;
-      const slot = slotOfRef.get(ref);
-      if (slot === undefined || slot < 0) {
+      const entry = slotOfRef.get(ref);
+      if (entry <= 0) {
         this.samplesDropped++;
         continue;
       }
-      cols[ref % n].push(slot, t, vs[i]);
+      cols[ref % n].push(entry - 1, t, vs[i]);
       taken++;
     }
     this.highestReadTs = highest;
