@@ -66,6 +66,16 @@ async function metrics(admin: string): Promise<string> {
 /** A body far larger than the socket buffers, to make the proxy wait for a slow reader. */
 const BIG = Buffer.alloc(8 << 20, 'x');
 
+/**
+ * A 4 MiB body (past the socket buffers) whose every byte depends on `k` and its offset,
+ * so a byte mixed up between responses shows.
+ */
+function pattern(k: number): Buffer {
+  const b = Buffer.allocUnsafe(4 << 20);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 31 + k * 7 + (i >> 9)) & 0xff;
+  return b;
+}
+
 const servers: net.Server[] = [];
 const proxies: Proxy[] = [];
 let app: ProxyAddresses;
@@ -82,6 +92,12 @@ before(async () => {
         res.write('abc');
         res.addTrailers({ 'grpc-status': '2' });
         res.end();
+        return;
+      }
+      if (req.url?.startsWith('/pattern/')) {
+        const body = pattern(Number(req.url.slice('/pattern/'.length)));
+        res.writeHead(200, { 'content-length': body.length });
+        res.end(body);
         return;
       }
       if (req.url === '/big') {
@@ -177,6 +193,43 @@ test('a large response to a slow reader arrives whole; the connection serves the
     c.on('error', reject);
   });
   assert.match(got, /HTTP\/1\.1 200 OK\r\n[^]*GET \/echo $/);
+});
+
+test('concurrent large responses, some to slow readers, arrive byte for byte', async () => {
+  // The target connections share one read buffer: every byte a client gets must have been
+  // copied out before the next read reused it.
+  const fetchTwice = (k: number, slow: boolean): Promise<Buffer[]> =>
+    new Promise((resolve, reject) => {
+      const c = net.connect(port(app.inbound), '127.0.0.1', () => {
+        c.write(`GET /pattern/${k} HTTP/1.1\r\nHost: p.test\r\n\r\n`);
+        if (slow) {
+          c.pause();
+          setTimeout(() => c.resume(), 300);
+        }
+      });
+      const bodies: Buffer[] = [];
+      let buf = Buffer.alloc(0);
+      c.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length: (\d+)/i.exec(buf.toString('latin1', 0, end))![1]);
+        if (buf.length < end + 4 + length) return;
+        bodies.push(buf.subarray(end + 4, end + 4 + length));
+        buf = buf.subarray(end + 4 + length);
+        if (bodies.length === 2) {
+          c.destroy();
+          resolve(bodies);
+        } else c.write(`GET /pattern/${k + 100} HTTP/1.1\r\nHost: p.test\r\n\r\n`);
+      });
+      c.on('error', reject);
+    });
+  const ks = [1, 2, 3, 4, 5, 6];
+  const got = await Promise.all(ks.map((k) => fetchTwice(k, k % 2 === 0)));
+  for (const [i, k] of ks.entries()) {
+    assert.ok(got[i][0].equals(pattern(k)), `first body of client ${k}`);
+    assert.ok(got[i][1].equals(pattern(k + 100)), `second body of client ${k}`);
+  }
 });
 
 test('a chunked response passes with its trailers; grpc-status in them classifies it', async () => {

@@ -24,6 +24,8 @@ import type { Route, Side } from './side.js';
 
 /** Largest request or response head read here (node:http's default limit). */
 const MAX_HEAD_BYTES = 16 * 1024;
+/** Size of the read buffer the target connections of a pool share. */
+const READ_BUFFER_BYTES = 64 * 1024;
 /** Idle connections kept per pool. */
 const MAX_IDLE_PER_POOL = 256;
 /** A client connection idle this long is closed (node:http's keepAliveTimeout here), ms. */
@@ -338,6 +340,14 @@ export class UpstreamPool {
   private readonly side: Side;
   private readonly idle = new Map<string, Upstream[]>();
   private closed = false;
+  /**
+   * Where every target connection of the pool reads into. Node's own reads allocate a
+   * 64 KiB buffer and a Buffer object per read and pass through the Readable machinery;
+   * here a read is parsed before the next can land, and whatever outlives it (an
+   * incomplete head, the bytes for the client) is copied out (Upstream.onData,
+   * FastConnection.flush).
+   */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
   constructor(side: Side) {
     this.side = side;
@@ -360,7 +370,19 @@ export class UpstreamPool {
 
   /** A new connection for `route`. */
   dial(route: Route): Upstream {
-    return new Upstream(this, this.side.dial(route), route);
+    return new Upstream(this, route);
+  }
+
+  /** Opens a socket for `route` whose reads go to `onRead`, as views of the pool's buffer. */
+  connect(route: Route, onRead: (d: Buffer) => void): net.Socket {
+    const buffer = this.readBuffer;
+    return this.side.dial(route, {
+      buffer,
+      callback: (n: number): boolean => {
+        onRead(buffer.subarray(0, n));
+        return true; // a full client pauses the socket itself (FastConnection.flush)
+      },
+    });
   }
 
   release(u: Upstream): void {
@@ -408,11 +430,10 @@ class Upstream {
   private keepAlive = true;
   private error: Error | null = null;
 
-  constructor(pool: UpstreamPool, socket: net.Socket, route: Route) {
+  constructor(pool: UpstreamPool, route: Route) {
     this.pool = pool;
-    this.socket = socket;
     this.route = route;
-    socket.on('data', (d: Buffer) => this.onData(d));
+    const socket = (this.socket = pool.connect(route, (d) => this.onData(d)));
     socket.on('error', (err) => (this.error ??= err));
     socket.on('close', () => this.onClose());
     // An idle connection the target closes is dropped from the pool at its FIN.
@@ -452,14 +473,9 @@ class Upstream {
       return;
     }
     this.received += d.length;
-    // Head and body bytes of one read leave in one write.
-    const client = owner.socket;
-    client.cork();
-    try {
-      this.consume(d, owner);
-    } finally {
-      client.uncork();
-    }
+    // What one read carries (head and body) leaves in one write.
+    this.consume(d, owner);
+    owner.flush();
   }
 
   private consume(d: Buffer, owner: FastConnection): void {
@@ -471,7 +487,7 @@ class Upstream {
         const end = b.indexOf(CRLFCRLF);
         if (end < 0) {
           if (b.length > MAX_HEAD_BYTES) this.socket.destroy(new Error('response head too large'));
-          else this.buf = b;
+          else this.buf = Buffer.from(b); // `d` is a view of the pool's read buffer
           return;
         }
         const status = this.head(b, end, owner);
@@ -509,7 +525,7 @@ class Upstream {
     const parts: Buffer[] = http10 ? [HTTP11] : [];
     scanHeaders(b, lineEnd + 1, end, http10 ? 8 : 0, h, parts);
     if (status < 200) {
-      owner.informational(Buffer.concat(parts));
+      owner.informational(parts);
       return status;
     }
     this.keepAlive = !h.close && (!http10 || h.keepAlive);
@@ -530,12 +546,7 @@ class Upstream {
       ]);
     }
     this.inBody = true;
-    owner.responseHead(
-      status,
-      parts.length === 1 ? parts[0] : Buffer.concat(parts),
-      h.grpcStatus,
-      this.framing === UNTIL_CLOSE,
-    );
+    owner.responseHead(status, parts, h.grpcStatus, this.framing === UNTIL_CLOSE);
     return status;
   }
 
@@ -627,6 +638,8 @@ export class FastConnection {
   requestSent = false;
   isHead = false;
   private closeAfter = false;
+  /** Response bytes of the current read of the target, not yet written (see flush). */
+  private readonly out: Buffer[] = [];
 
   constructor(
     side: Side,
@@ -785,20 +798,36 @@ export class FastConnection {
     return take < d.length ? d.subarray(take) : null;
   }
 
-  /** An informational (1xx) response head, passed on as is. */
-  informational(head: Buffer): void {
-    this.socket.write(head);
+  /** An informational (1xx) response head (its pieces), passed on as is. */
+  informational(head: Buffer[]): void {
+    for (const part of head) this.out.push(part);
   }
 
-  responseHead(status: number, head: Buffer, grpcStatus: string, untilClose: boolean): void {
+  /** The response head (its pieces, hop-by-hop lines left out). */
+  responseHead(status: number, head: Buffer[], grpcStatus: string, untilClose: boolean): void {
     this.status = status;
     this.headGrpc = grpcStatus;
     if (untilClose) this.closeAfter = true;
     this.side.metrics.responseStart(this.route!.endpoint, status, performance.now() - this.t0);
-    this.socket.write(head);
+    for (const part of head) this.out.push(part);
   }
 
   responseBody(chunk: Buffer): void {
+    this.out.push(chunk);
+  }
+
+  /**
+   * Writes the response bytes gathered from one read of the target in a single write: a
+   * small response (head pieces and body) costs one copy and one `write`, where cork plus a
+   * write per piece cost a `writev` and the stream machinery once per piece. A full client
+   * socket pauses the target until it drains.
+   */
+  flush(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    // A copy: the pieces are views of the pool's read buffer, which the next read reuses.
+    const chunk = out.length === 1 ? Buffer.from(out[0]) : Buffer.concat(out);
+    out.length = 0;
     if (!this.socket.write(chunk)) this.up?.socket.pause();
   }
 
@@ -807,6 +836,7 @@ export class FastConnection {
     const route = this.route!;
     this.active = false;
     this.up = null;
+    this.flush(); // the response is whole: nothing left to pause
     this.side.metrics.responseEnd(route.endpoint, this.status, trailerGrpc || this.headGrpc, '');
     if (this.closeAfter || !this.requestSent) {
       this.finishConnection();

@@ -112,9 +112,12 @@ export class Side {
     };
   }
 
-  /** Opens a TCP connection for `route`, counted under its `peer="dst"` labels. */
-  dial(route: Route): net.Socket {
-    const s = net.connect({ host: route.host, port: route.port, noDelay: true });
+  /**
+   * Opens a TCP connection for `route`, counted under its `peer="dst"` labels. With
+   * `onread`, reads land in the caller's buffer and go to its callback instead of 'data'.
+   */
+  dial(route: Route, onread?: net.OnReadOpts): net.Socket {
+    const s = net.connect({ host: route.host, port: route.port, noDelay: true, onread });
     this.track(s, route.connect);
     return s;
   }
