@@ -455,6 +455,25 @@ async function main(): Promise<void> {
   }
   const load1 = os.loadavg()[0];
 
+  // A round where some system failed requests (a stalled process on a busy machine: its
+  // requests time out) says nothing about latency: it is left out, and said so.
+  const failed = new Set<number>();
+  for (const xs of samples.values())
+    xs.forEach((x, r) => {
+      if (x.load.errors > x.load.sent / 100) failed.add(r);
+    });
+  if (failed.size > 0) {
+    console.log(
+      `\nleft out: round ${[...failed].map((r) => r + 1).join(', ')} (over 1 % of requests failed)`,
+    );
+    if (failed.size === ROUNDS) throw new Error('every round had failed requests');
+    for (const [name, xs] of samples)
+      samples.set(
+        name,
+        xs.filter((_, r) => !failed.has(r)),
+      );
+  }
+
   // Per-round differences to the direct path of the same round.
   const direct = samples.get('direct')!;
   console.log(
