@@ -132,6 +132,7 @@ static struct {
   int64_t *written;
   histogram from_intended, from_written, lateness;
   long total, done, errors;
+  long bad_status, closed, unanswered; /* the errors by kind */
   conn *idle;
   int open, max_open;
   long *queue; /* requests waiting for a connection */
@@ -171,12 +172,7 @@ static void send_on(conn *c, long i) {
   c->have = 0;
   c->failed = 0;
   ssize_t n = write(c->fd, g.request, g.request_len);
-  if (n != (ssize_t)g.request_len) {
-    /* a short write of a ~80-byte request on a fresh socket: treat as a failed request */
-    g.errors++;
-    c->in_flight = -1;
-    complete(i, now_ns());
-  }
+  if (n != (ssize_t)g.request_len) drop(c); /* a ~80-byte write fails only on a dead socket */
 }
 
 /* A connection is free: the next queued request, or back to the idle stack. */
@@ -199,6 +195,7 @@ static void drop(conn *c) {
     }
   if (c->in_flight >= 0) {
     g.errors++;
+    g.closed++;
     complete(c->in_flight, now_ns());
   }
   free(c);
@@ -259,7 +256,7 @@ static void on_readable(conn *c) {
       p += take;
       if (c->body_left == 0) {
         long i = c->in_flight;
-        if (c->failed) g.errors++;
+        if (c->failed) g.errors++, g.bad_status++;
         c->in_flight = -1;
         c->body_left = -1;
         complete(i, t);
@@ -379,6 +376,7 @@ int main(int argc, char **argv) {
       if (deadline == 0) deadline = last_sent + 10000000000LL;
       if (t > deadline) { /* answers that never came */
         g.errors += g.total - g.done;
+        g.unanswered = g.total - g.done;
         break;
       }
     }
@@ -403,6 +401,8 @@ int main(int argc, char **argv) {
   print_distribution("intended", &g.from_intended, 0);
   print_distribution("written", &g.from_written, 0);
   print_distribution("lateness", &g.lateness, 0);
+  printf("\"errorKinds\":{\"status\":%ld,\"closed\":%ld,\"unanswered\":%ld},", g.bad_status,
+         g.closed, g.unanswered);
   printf("\"connections\":%d,\"rate\":%.1f,\"generator\":\"c\"}\n", g.open,
          (double)g.total / elapsed_s);
   return 0;

@@ -45,6 +45,8 @@ export interface Distribution {
 export interface LoadResult {
   sent: number;
   errors: number;
+  /** loadgen.c: the errors by kind (not a 200, connection closed, never answered). */
+  errorKinds?: { status: number; closed: number; unanswered: number };
   /** Latency from the intended send time. */
   intended: Distribution;
   /** Latency from the moment the request was written. */

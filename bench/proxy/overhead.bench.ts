@@ -449,7 +449,8 @@ async function main(): Promise<void> {
       samples.get(s.name)!.push(x);
       const cpu = x.cpuUs.length ? ` ${x.cpuUs.map((u) => u.toFixed(0)).join('+')} µs` : '';
       line.push(`${s.name} ${ms(x.load.intended.p50)}/${ms(x.load.intended.p99)}${cpu}`);
-      if (x.load.errors > 0) line.push(`(${x.load.errors} errors)`);
+      if (x.load.errors > 0)
+        line.push(`(${x.load.errors} errors${x.load.errorKinds ? ' ' + JSON.stringify(x.load.errorKinds) : ''})`);
     }
     console.log(`  round ${r + 1} (p50/p99 ms, CPU/req): ${line.join(' | ')}`);
   }
