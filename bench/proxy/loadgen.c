@@ -159,6 +159,8 @@ static conn *open_conn(int blocking) {
   return c;
 }
 
+static void drop(conn *c);
+
 static void complete(long i, int64_t t) {
   record(&g.from_intended, t - g.intended[i]);
   record(&g.from_written, t - g.written[i]);
