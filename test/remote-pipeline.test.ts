@@ -34,6 +34,8 @@ interface StrictReceiver {
   rejected: number;
   held: number;
   hold: boolean;
+  /** Milliseconds before each answer (a slow receiver). */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -44,13 +46,15 @@ async function startStrictReceiver(): Promise<StrictReceiver> {
     rejected: 0,
     held: 0,
     hold: false,
+    delayMs: 0,
     close: () => Promise.resolve(),
   };
   const d = new DecodedWriteRequest();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => (rx.delayMs > 0 ? setTimeout(answer, rx.delayMs) : answer()));
+    const answer = (): void => {
       d.reset();
       decodeWriteRequest(snappy.uncompressSync(Buffer.concat(chunks)) as Buffer, d);
       const names: string[] = [];
@@ -77,7 +81,7 @@ async function startStrictReceiver(): Promise<StrictReceiver> {
         rx.stored.set(names[i], have);
       }
       res.writeHead(204).end();
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
@@ -201,6 +205,54 @@ test(
     } finally {
       await q1?.stop();
       await q2?.stop();
+      await rx.close();
+      await db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'a round sealed while every shard has a request on the wire is still sent (no lost wake-up)',
+  { timeout: 30_000 },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mm-rw-pipe-'));
+    const db = await openDB(join(root, 'db'), { logger: quiet });
+    const rx = await startStrictReceiver();
+    rx.delayMs = 400;
+    const nSeries = 40;
+    // Rounds of one request per shard (4 × 20 = 2 samples of each series), sealed as soon
+    // as the WAL has that much; the deadline is far away.
+    const q = new QueueManager(
+      rwConfig(
+        rx.url,
+        'queue_config:\n  min_shards: 4\n  max_shards: 4\n  max_samples_per_send: 20\n  batch_send_deadline: 60s',
+      ),
+      {
+        walDir: join(root, 'db', 'wal'),
+        stateDir: join(root, 'remote'),
+        externalLabels: {},
+        logger: quiet,
+        pollIntervalMs: 10,
+      },
+    );
+    try {
+      q.start();
+      await appendKnown(db, nSeries, 0, 2, T0, 1000);
+      // Every shard now waits 400 ms for its answer; the second round is sealed meanwhile.
+      await new Promise((r) => setTimeout(r, 100));
+      await appendKnown(db, nSeries, 2, 4, T0, 1000);
+      const ok = await waitFor(() => q.samplesTotal === nSeries * 4, 10_000);
+      assert.ok(ok, `sent ${q.samplesTotal} of ${nSeries * 4}`);
+      for (let s = 0; s < nSeries; s++) {
+        assert.deepEqual(
+          (rx.stored.get(String(s)) ?? []).map((p) => p[0]),
+          [T0, T0 + 1000, T0 + 2000, T0 + 3000],
+          `series ${s}`,
+        );
+      }
+    } finally {
+      await q.stop();
       await rx.close();
       await db.close();
       rmSync(root, { recursive: true, force: true });

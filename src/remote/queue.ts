@@ -705,10 +705,11 @@ export class QueueManager {
     round.unfinished = unfinished;
     this.building = null;
     this.rounds.push(round);
-    if (unfinished === 0) {
-      this.finishRounds();
-      this.saveProgress();
-    }
+    if (unfinished === 0) this.finishRounds();
+    // Saved before any of its requests is sent: a request delivered but not acknowledged
+    // when the process dies is then rebuilt the same after the restart (a duplicate),
+    // never merged with samples the receiver has not seen.
+    this.saveProgress();
     for (const w of this.shardWakers) w?.();
     this.maybeRescale();
   }
@@ -788,19 +789,23 @@ export class QueueManager {
    * while the last is on the wire.
    */
   private async shardLoop(s: number): Promise<void> {
-    let req = this.nextRequest(s);
-    let body = req === null ? null : this.requestBody(s, req);
+    let req: ShardRequest | null = null;
+    let body: Buffer = Buffer.alloc(0);
     while (this.running) {
-      if (req === null || body === null) {
-        await new Promise<void>((resolve) => {
-          this.shardWakers[s] = () => {
-            this.shardWakers[s] = null;
-            resolve();
-          };
-        });
+      if (req === null) {
+        // Look again before waiting: a round may have been sealed while a request was
+        // on the wire (the wake-up went to no one then).
         req = this.nextRequest(s);
-        body = req === null ? null : this.requestBody(s, req);
-        continue;
+        if (req === null) {
+          await new Promise<void>((resolve) => {
+            this.shardWakers[s] = () => {
+              this.shardWakers[s] = null;
+              resolve();
+            };
+          });
+          continue;
+        }
+        body = this.requestBody(s, req);
       }
       const sent = this.sendBatch(req.round.cols[s], req.start, req.end, body);
       const next = this.nextRequest(s);
@@ -812,7 +817,7 @@ export class QueueManager {
       if (req.end === round.cols[s].length && --round.unfinished === 0) this.finishRounds();
       this.saveProgress();
       req = next;
-      body = nextBody;
+      if (nextBody !== null) body = nextBody;
     }
   }
 
