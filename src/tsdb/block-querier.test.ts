@@ -157,3 +157,70 @@ test('readBatch copies what next() walks, chunk by chunk, with tombstones and sh
     b.close();
   }
 });
+
+test('selects over many series read their chunks ahead and give each series its own samples', async () => {
+  // 150 series (more than one read-ahead batch), 30 samples each in chunks of 10.
+  const dir = mkdtempSync(join(tmpdir(), 'mm-block-querier-'));
+  dirs.push(dir);
+  const n = 150;
+  const data = Array.from({ length: n }, (_, s) => {
+    const ts = Array.from({ length: 30 }, (_, i) => i * 10 + (s % 3));
+    return {
+      labels: Labels.from({ __name__: 'm', id: String(s).padStart(3, '0'), odd: String(s % 2) }),
+      ts,
+      vs: Float64Array.from(ts, (_, i) => s * 1000 + i),
+    };
+  });
+  const meta = writeBlock(
+    dir,
+    sourceFromSeries(
+      data.map((d) => ({ labels: d.labels, chunks: encodeXORChunks(d.ts, d.vs, 30, 10) })),
+    ),
+    { mint: 0, maxt: 1000 },
+  );
+  const b = Block.open(join(dir, meta.ulid));
+  b.delete(100, 150, [new Matcher('=', 'id', '007')]);
+  const cases = [
+    {
+      name: 'all, whole range',
+      matchers: [new Matcher('=', '__name__', 'm')],
+      mint: 0,
+      maxt: 1000,
+    },
+    {
+      name: 'all, inside a chunk',
+      matchers: [new Matcher('=', '__name__', 'm')],
+      mint: 131,
+      maxt: 168,
+    },
+    { name: 'every other series', matchers: [new Matcher('=', 'odd', '1')], mint: 95, maxt: 215 },
+  ];
+  for (const c of cases) {
+    const want: string[] = [];
+    for (const d of data) {
+      if (!c.matchers.every((m) => m.matches(d.labels.get(m.name)))) continue;
+      const pts: string[] = [];
+      d.ts.forEach((t, i) => {
+        if (t < c.mint || t > c.maxt) return;
+        if (d.labels.get('id') === '007' && t >= 100 && t <= 150) return;
+        pts.push(`${t}:${d.vs[i]}`);
+      });
+      if (pts.length > 0) want.push(`${d.labels.toString()} ${pts.join(' ')}`);
+    }
+    const q = await b.querier(c.mint, c.maxt);
+    const ss = q.select(true, null, c.matchers);
+    const got: string[] = [];
+    let it: SampleIterator | undefined = undefined;
+    while (ss.next()) {
+      const s = ss.at();
+      it = s.iterator(it);
+      const pts: string[] = [];
+      while (it.next() !== ValueType.None) pts.push(`${it.atT()}:${it.atV()}`);
+      assert.equal(it.err(), null);
+      got.push(`${s.labels.toString()} ${pts.join(' ')}`);
+    }
+    assert.equal(ss.err(), null);
+    assert.deepEqual(got, want, c.name);
+  }
+  b.close();
+});

@@ -31,6 +31,14 @@ export interface BlockReaders {
 
 const EMPTY_CHUNK = new Uint8Array(2);
 
+/**
+ * A select reads the chunks of this many series ahead in one {@link ChunkReader.readRun}
+ * (fewer while they hold more than {@link READ_AHEAD_CHUNKS} chunks): their chunks lie
+ * in series order in the file, so that is one sequential read instead of one per series.
+ */
+const READ_AHEAD_SERIES = 64;
+const READ_AHEAD_CHUNKS = 512;
+
 /** Adapts a block's index to the postings contract the matcher logic works on. */
 export function blockPostingsIndex(ix: IndexReader): PostingsIndex {
   return {
@@ -133,7 +141,10 @@ class ErrSeriesSet implements SeriesSet {
   }
 }
 
-/** Series of a block matching a select: those with chunks overlapping the range. */
+/**
+ * Series of a block matching a select: those with chunks overlapping the range. Series
+ * are read from the index a batch at a time, and the batch's chunks with one read.
+ */
 class BlockSeriesSet implements SeriesSet {
   private readonly b: BlockReaders;
   private readonly refs: Uint32Array;
@@ -143,6 +154,15 @@ class BlockSeriesSet implements SeriesSet {
   private cur: BlockSeriesEntry | null;
   private error: Error | null;
   private readonly scratch: SeriesChunks;
+  /** Series read ahead, with their chunks' bytes, and the next one to hand out. */
+  private readonly batch: BlockSeriesEntry[] = [];
+  private batchPos = 0;
+  /** Scratch for one batch's chunk refs, bytes and encodings. */
+  private readonly batchRefs: number[] = [];
+  private readonly batchData: Uint8Array[] = [];
+  private readonly batchEnc: number[] = [];
+  /** An index read that failed while reading ahead. */
+  private indexError: Error | null = null;
   /**
    * Iterator for checking that a series has a sample in the range. After a successful
    * check it goes to the series (whose first iterator() continues from it, so the chunk
@@ -161,17 +181,33 @@ class BlockSeriesSet implements SeriesSet {
     this.scratch = new SeriesChunks();
   }
 
-  next(): boolean {
-    if (this.error !== null) return false;
+  /**
+   * Reads the next series with chunks in range from the index, up to
+   * {@link READ_AHEAD_SERIES} of them, then all their chunks at once. False when none is
+   * left or the index failed. A failed chunk read is left to each series' iterator,
+   * which reads its own chunks then and reports the error where it always did.
+   */
+  private fill(): boolean {
     const c = this.scratch;
-    while (this.i < this.refs.length) {
+    const batch = this.batch;
+    batch.length = 0;
+    this.batchPos = 0;
+    const crefsAll = this.batchRefs;
+    crefsAll.length = 0;
+    while (
+      this.indexError === null &&
+      this.i < this.refs.length &&
+      batch.length < READ_AHEAD_SERIES &&
+      crefsAll.length < READ_AHEAD_CHUNKS
+    ) {
       const ref = this.refs[this.i++];
       let labels: Labels;
       try {
         labels = this.b.index.series(ref, c);
       } catch (err) {
-        this.error = err as Error;
-        return false;
+        // Reported once the series before it have been handed out.
+        this.indexError = err as Error;
+        break;
       }
       const deleted = this.b.tombstones.get(ref);
       // Keep the chunks that overlap the range and are not wholly deleted.
@@ -184,19 +220,53 @@ class BlockSeriesSet implements SeriesSet {
         mint.push(c.mint[k]);
         maxt.push(c.maxt[k]);
         crefs.push(c.ref[k]);
+        crefsAll.push(c.ref[k]);
       }
       if (crefs.length === 0) continue;
-      const entry = new BlockSeriesEntry(
-        labels,
-        this.b.chunks,
-        mint,
-        maxt,
-        crefs,
-        this.mint,
-        this.maxt,
-        deleted,
-        this,
+      batch.push(
+        new BlockSeriesEntry(
+          labels,
+          this.b.chunks,
+          mint,
+          maxt,
+          crefs,
+          this.mint,
+          this.maxt,
+          deleted,
+          this,
+        ),
       );
+    }
+    if (crefsAll.length > 1) {
+      const data = this.batchData;
+      const enc = this.batchEnc;
+      try {
+        this.b.chunks.readRun(crefsAll, 0, crefsAll.length, data, enc);
+        let at = 0;
+        for (const e of batch) {
+          const n = e.chunkRefs.length;
+          e.data = data.slice(at, at + n);
+          e.encodings = enc.slice(at, at + n);
+          at += n;
+        }
+      } catch {
+        // Each series reads its own chunks (and meets the error) as without read-ahead.
+      }
+      data.length = 0;
+    }
+    return batch.length > 0;
+  }
+
+  next(): boolean {
+    for (;;) {
+      if (this.error !== null) return false;
+      if (this.batchPos === this.batch.length) {
+        if (this.indexError !== null) this.error = this.indexError;
+        if (this.error !== null || !this.fill()) return false;
+      }
+      const entry = this.batch[this.batchPos++];
+      const { chunkMint: mint, chunkMaxt: maxt, chunkRefs: crefs } = entry;
+      const deleted = entry.deleted;
       // When no chunk lies wholly inside the range (or tombstones may hide samples), the
       // range can fall between two samples: peek, so a series without samples is left out.
       let inside = false;
@@ -223,7 +293,6 @@ class BlockSeriesSet implements SeriesSet {
       this.cur = entry;
       return true;
     }
-    return false;
   }
 
   at(): Series {
@@ -255,7 +324,10 @@ export class BlockSeriesEntry implements Series {
   readonly chunkRefs: number[];
   private readonly mint: number;
   private readonly maxt: number;
-  private readonly deleted: readonly number[] | undefined;
+  readonly deleted: readonly number[] | undefined;
+  /** The chunks' bytes and encodings when the set read them ahead; null: read on demand. */
+  data: Uint8Array[] | null = null;
+  encodings: number[] | null = null;
   /** The set that made it, which lends its peek iterator (see {@link peeked}). */
   private readonly set: BlockSeriesSet | null;
   /**
@@ -302,7 +374,16 @@ export class BlockSeriesEntry implements Series {
 
   /** Starts `it` on this series. */
   resetIterator(it: BlockSeriesIterator): void {
-    it.reset(this.chunks, this.chunkMaxt, this.chunkRefs, this.mint, this.maxt, this.deleted);
+    it.reset(
+      this.chunks,
+      this.chunkMaxt,
+      this.chunkRefs,
+      this.mint,
+      this.maxt,
+      this.deleted,
+      this.data,
+      this.encodings,
+    );
   }
 }
 
@@ -343,6 +424,8 @@ export class BlockSeriesIterator implements SampleIterator {
     mint: number,
     maxt: number,
     deleted: readonly number[] | undefined,
+    data: readonly Uint8Array[] | null = null,
+    encodings: readonly number[] | null = null,
   ): void {
     this.chunks = chunks;
     this.maxts = maxts;
@@ -361,6 +444,14 @@ export class BlockSeriesIterator implements SampleIterator {
     this.encodings.length = 0;
     this.loadedFrom = 0;
     this.loadedTo = 0;
+    if (data !== null && encodings !== null) {
+      // Read ahead by the set: copied, as decoding clears the iterator's references.
+      for (let k = 0; k < refs.length; k++) {
+        this.data.push(data[k]);
+        this.encodings.push(encodings[k]);
+      }
+      this.loadedTo = refs.length;
+    }
   }
 
   /** Decodes the next chunk; false at the end or on an error. */
