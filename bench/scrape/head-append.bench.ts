@@ -29,16 +29,18 @@ const labelSets = Array.from({ length: N }, (_, i) =>
 
 const head = new Head();
 const refs = new Array<number>(N).fill(0);
-// Counters with uneven increments, as Linkerd's request and byte counters.
+// Counters with uneven increments, as Linkerd's request and byte counters; about half of
+// them unchanged from one scrape to the next, as in a Linkerd body (buckets above the
+// latencies seen, error counters). Scrape times jitter by a few milliseconds.
 const vals = new Float64Array(N);
 
 async function round(r: number): Promise<void> {
-  const t = T0 + r * 10_000;
+  const t = T0 + r * 10_000 + ((r * 7) % 11);
   for (let lo = 0; lo < N; lo += PER_SCRAPE) {
     const app = head.appender();
     const hi = Math.min(N, lo + PER_SCRAPE);
     for (let j = lo; j < hi; j++) {
-      vals[j] += (j * 7 + r * 13) % 50;
+      if (j % 2 === 0) vals[j] += (j * 7 + r * 13) % 50;
       refs[j] = app.append(refs[j], labelSets[j], t, vals[j]);
     }
     await app.commit();

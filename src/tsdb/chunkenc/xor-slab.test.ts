@@ -42,6 +42,19 @@ const CASES: { name: string; samples: (n: number) => [number, number][] }[] = [
     },
   },
   {
+    name: 'unchanged values with jittered and irregular intervals',
+    samples: (n) => {
+      const r = rng(3);
+      let t = 1_700_000_000_000;
+      let v = 5;
+      return Array.from({ length: n }, (_, i) => {
+        t += i % 17 === 16 ? 30_000 : 9_990 + Math.floor(r() * 20);
+        if (r() < 0.2) v += r() < 0.5 ? 1 : 0.25;
+        return [t, i % 29 === 28 ? STALE_NAN : v];
+      });
+    },
+  },
+  {
     name: 'random doubles (widest windows)',
     samples: (n) => {
       const r = rng(99);

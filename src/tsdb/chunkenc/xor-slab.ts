@@ -25,13 +25,17 @@
 
 import { StorageError } from '../../model/errors.js';
 import { BitWriter } from './bstream.js';
-import { XORAppender } from './xor.js';
+import { XORAppender, type XOREncoderState } from './xor.js';
 
 const HEADER_BYTES = 2;
 /** Scratch stream: header, one partial byte and the longest sample XORAppender may write. */
 const SCRATCH_BYTES = 64;
 /** Smallest slot; a first chunk starts here and moves as it grows. */
 const MIN_SLOT = 32;
+/** Below the appender's limit of samples per chunk, which the slow path enforces. */
+const MAX_FAST_SAMPLES = 65_534;
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
 /** Target bytes per page; a page holds a power of two of slots. */
 const PAGE_TARGET = 64 * 1024;
 
@@ -41,19 +45,6 @@ for (let s = MIN_SLOT; s <= 2 * 1024 * 1024;) {
   SLOT_SIZES.push(s);
   SLOT_SIZES.push((s * 3) / 2);
   s *= 2;
-}
-
-/**
- * The appender's encoding state, which the slab saves per chunk between samples. These
- * are {@link XORAppender}'s own fields: the slab drives the one appender over many chunks.
- */
-interface AppenderState {
-  t: number;
-  tDelta: number;
-  vHi: number;
-  vLo: number;
-  leading: number;
-  trailing: number;
 }
 
 /** The pages of one slot size, and its free slots. */
@@ -109,7 +100,8 @@ export class XORSlab {
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly w = new BitWriter(this.scratch, HEADER_BYTES);
   private readonly app = new XORAppender(this.w);
-  private readonly st = this.app as unknown as AppenderState;
+  /** The appender's state, saved per chunk between samples (the one appender serves all). */
+  private readonly st: XOREncoderState = this.app;
 
   /** Opens an empty chunk with room for about `capacity` bytes; returns its id. */
   open(capacity: number): number {
@@ -143,6 +135,50 @@ export class XORSlab {
 
   /** Appends a sample to chunk `id`. Timestamps must increase; the head checks that. */
   append(id: number, t: number, v: number): void {
+    if (!this.appendUnchanged(id, t, v)) this.appendEncoded(id, t, v);
+  }
+
+  /**
+   * An unchanged value (half of a Linkerd body's samples) after the second sample, with a
+   * small change of interval: its 2 or 17 bits are written straight into the slot, in the
+   * appender's encoding, without loading and saving its state. False when it is not such
+   * a sample (nothing written).
+   */
+  private appendUnchanged(id: number, t: number, v: number): boolean {
+    F64[0] = v;
+    if (U32[1] !== this.vHi[id] || U32[0] !== this.vLo[id]) return false;
+    const tDelta = t - this.ts[id];
+    const dod = tDelta - this.tDelta[id];
+    if (dod < -8191 || dod > 8192) return false;
+    const k = this.classes[this.cls[id]];
+    const slot = this.slot[id];
+    const page = k.pages[slot >>> k.shift];
+    const off = (slot & k.mask) * k.size;
+    const num = (page[off] << 8) | page[off + 1];
+    const bits = this.bits[id];
+    if (num < 2 || num >= MAX_FAST_SAMPLES || HEADER_BYTES + ((bits + 24) >>> 3) > k.size)
+      return false;
+    let n = 2; // dod 0 and the value's '0': two zero bits, and the slot is zero there
+    if (dod !== 0) {
+      // '10', the dod in 14 bits, then the value's '0': 17 bits, MSB first, OR-ed in.
+      const y = (((0b10 << 14) | (dod & 0x3fff)) << 1) << (7 - (bits & 7));
+      const b = off + HEADER_BYTES + (bits >>> 3);
+      page[b] |= y >>> 16;
+      page[b + 1] |= (y >>> 8) & 0xff;
+      page[b + 2] |= y & 0xff;
+      n = 17;
+    }
+    page[off] = (num + 1) >>> 8;
+    page[off + 1] = (num + 1) & 0xff;
+    this.ts[id] = t;
+    this.tDelta[id] = tDelta;
+    this.bits[id] = bits + n;
+    this.spare[id] = 0;
+    return true;
+  }
+
+  /** Any other sample: encoded by the appender into the scratch stream, then copied. */
+  private appendEncoded(id: number, t: number, v: number): void {
     let k = this.classes[this.cls[id]];
     let slot = this.slot[id];
     let page = k.pages[slot >>> k.shift];

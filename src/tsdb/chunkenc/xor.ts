@@ -130,16 +130,32 @@ export class XORChunk implements Chunk {
   }
 }
 
+/**
+ * What an XOR appender carries from one sample to the next, besides its bit stream. An
+ * encoder of many chunks with one appender (the head's slab) saves it per chunk and puts
+ * it back around each {@link XORAppender.append}.
+ */
+export interface XOREncoderState {
+  /** The last timestamp and the last delta between timestamps. */
+  t: number;
+  tDelta: number;
+  /** The last value's bits, high and low word. */
+  vHi: number;
+  vLo: number;
+  /** The XOR window; `leading` is 0xff until the first window exists. */
+  leading: number;
+  trailing: number;
+}
+
 /** Appends samples to an XOR chunk. Timestamps must not decrease; the head checks that. */
-export class XORAppender implements ChunkAppender {
+export class XORAppender implements ChunkAppender, XOREncoderState {
   private readonly w: BitWriter;
-  private t: number;
-  private tDelta: number;
-  private vHi: number;
-  private vLo: number;
-  /** The XOR window; 0xff until the first window exists. */
-  private leading: number;
-  private trailing: number;
+  t: number;
+  tDelta: number;
+  vHi: number;
+  vLo: number;
+  leading: number;
+  trailing: number;
   /** Window choices for the non-zero XORs to come (see {@link usePlan}), or null. */
   private plan: Uint8Array | null;
   private planPos: number;
