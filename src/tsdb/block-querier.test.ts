@@ -224,3 +224,58 @@ test('selects over many series read their chunks ahead and give each series its 
   }
   b.close();
 });
+
+test('reads the same samples again once decoder checkpoints are left, windows moving both ways', async () => {
+  // One series of 360 samples in chunks of 120: long enough chunks to be checkpointed.
+  const dir = mkdtempSync(join(tmpdir(), 'mm-block-querier-'));
+  dirs.push(dir);
+  const ts = Array.from({ length: 360 }, (_, i) => i * 10);
+  const vs = Float64Array.from(ts, (_, i) => i * 7 + (i % 5) * 0.25);
+  const meta = writeBlock(
+    dir,
+    sourceFromSeries([
+      { labels: Labels.from({ __name__: 'c' }), chunks: encodeXORChunks(ts, vs, 360, 120) },
+    ]),
+    { mint: 0, maxt: 4000 },
+  );
+  const b = Block.open(join(dir, meta.ulid));
+  const read = async (mint: number, maxt: number): Promise<number[]> => {
+    const q = await b.querier(mint, maxt);
+    const ss = q.select(true, null, [new Matcher('=', '__name__', 'c')]);
+    const out: number[] = [];
+    while (ss.next()) {
+      const it = ss.at().iterator();
+      for (let vt = it.seek(mint); vt !== ValueType.None; vt = it.next())
+        out.push(it.atT(), it.atV());
+      assert.equal(it.err(), null);
+    }
+    return out;
+  };
+  const want = (mint: number, maxt: number): number[] =>
+    ts.flatMap((t, i) => (t >= mint && t <= maxt ? [t, vs[i]] : []));
+  const windows = [
+    [1100, 1190],
+    [1100, 1190],
+    [1105, 1300],
+    [600, 700],
+    [1500, 3590],
+    [3000, 3590],
+    [2995, 3001],
+    [200, 250],
+    [3580, 4000],
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [mint, maxt] of windows)
+      assert.deepEqual(await read(mint, maxt), want(mint, maxt), `${mint}-${maxt} #${round}`);
+  }
+  // A tombstone inside a checkpointed window.
+  b.delete(1120, 1150, [new Matcher('=', '__name__', 'c')]);
+  assert.deepEqual(
+    await read(1100, 1190),
+    want(1100, 1190).filter((_, i, a) => {
+      const t = a[i - (i % 2)];
+      return t < 1120 || t > 1150;
+    }),
+  );
+  b.close();
+});

@@ -17,6 +17,7 @@ import {
   type SeriesSet,
 } from '../storage/interface.js';
 import { ENCODING_XOR, XORBulkDecoder } from './chunkenc/index.js';
+import { XORCheckpointCache } from './chunkenc/xor-checkpoints.js';
 import type { ChunkReader } from './chunks/segments.js';
 import { SeriesChunks, type IndexReader } from './index/index-reader.js';
 import { merge, postingsForMatchers, type PostingsIndex } from './index/postings.js';
@@ -30,6 +31,20 @@ export interface BlockReaders {
 }
 
 const EMPTY_CHUNK = new Uint8Array(2);
+
+/** Chunks shorter than this (in samples before the point sought) are not checkpointed. */
+const MIN_CHECKPOINT_SAMPLES = 16;
+/** Checkpoints kept per block: 72 bytes and a map entry each. */
+const BLOCK_CHECKPOINTS = 1 << 15;
+
+/** Decoder checkpoints of each open block's chunks, by chunk ref (its identity too: block chunks never change). */
+const CHECKPOINTS = new WeakMap<ChunkReader, XORCheckpointCache>();
+
+function checkpointsOf(chunks: ChunkReader): XORCheckpointCache {
+  let c = CHECKPOINTS.get(chunks);
+  if (c === undefined) CHECKPOINTS.set(chunks, (c = new XORCheckpointCache(BLOCK_CHECKPOINTS)));
+  return c;
+}
 
 /**
  * A select reads the chunks of this many series ahead in one {@link ChunkReader.readRun}
@@ -402,6 +417,8 @@ export class BlockSeriesIterator implements SampleIterator {
   /** Index of the next chunk to load. */
   private ci = 0;
   private readonly dec = new XORBulkDecoder();
+  /** Decoder checkpoints of the block's chunks (see {@link decode}). */
+  private cache: XORCheckpointCache | null = null;
   /** Samples decoded from the current chunk, and the current one's index (n: none). */
   private n = 0;
   private k = 0;
@@ -428,6 +445,7 @@ export class BlockSeriesIterator implements SampleIterator {
     encodings: readonly number[] | null = null,
   ): void {
     this.chunks = chunks;
+    this.cache = checkpointsOf(chunks);
     this.maxts = maxts;
     this.refs = refs;
     this.mint = mint;
@@ -454,8 +472,8 @@ export class BlockSeriesIterator implements SampleIterator {
     }
   }
 
-  /** Decodes the next chunk; false at the end or on an error. */
-  private loadNext(): boolean {
+  /** Decodes the next chunk for a read from time `from` on; false at the end or on an error. */
+  private loadNext(from: number): boolean {
     if (this.ci >= this.refs.length || this.last) return false;
     const i = this.ci++;
     try {
@@ -476,16 +494,42 @@ export class BlockSeriesIterator implements SampleIterator {
       this.error = err as Error;
       return false;
     }
-    const n = this.dec.decode(this.data[i], -1, this.maxt);
+    const n = this.decode(i, from);
     this.data[i] = EMPTY_CHUNK; // decoded: the bytes are not needed again
     if (n < 0) {
       this.error = this.dec.error;
       return false;
     }
-    if (n < this.dec.total) this.last = true;
+    // Stopped before the chunk's end: the rest, and all later chunks, are past maxt.
+    if (this.dec.first + n < this.dec.total) this.last = true;
     this.n = n;
     this.k = -1;
     return true;
+  }
+
+  /**
+   * Decodes chunk `i` for a read from time `from` on: from the chunk's checkpoint when one
+   * lies at or before `from`, else from its start, leaving a checkpoint just before `from`
+   * for the next query (a dashboard asks for the same recent window again and again).
+   */
+  private decode(i: number, from: number): number {
+    const dec = this.dec;
+    const bytes = this.data[i];
+    const cache = this.cache;
+    // A chunk after one that reaches `from` is read from its start anyway.
+    if (cache === null || (i > 0 && this.maxts[i - 1] >= from)) {
+      return dec.decode(bytes, -1, this.maxt);
+    }
+    const ref = this.refs[i];
+    const at = cache.find(ref, ref);
+    if (at >= 0 && cache.data[at + 2] <= from) {
+      return dec.decodeFrom(bytes, -1, this.maxt, cache.data, at);
+    }
+    dec.markBefore = from;
+    const n = dec.decode(bytes, -1, this.maxt);
+    dec.markBefore = -Infinity;
+    if (n >= 0 && dec.mark[0] >= MIN_CHECKPOINT_SAMPLES) cache.put(ref, ref, dec.mark);
+    return n;
   }
 
   /** Moves to the next sample at or after `from` that is in range and not deleted. */
@@ -513,7 +557,7 @@ export class BlockSeriesIterator implements SampleIterator {
       this.k = this.n;
       // Whole chunks that end before `from` need no decoding.
       while (this.ci < this.refs.length && this.maxts[this.ci] < from) this.ci++;
-      if (!this.loadNext()) {
+      if (!this.loadNext(from)) {
         this.done = true;
         // atT/atV keep answering for the last sample read.
         this.k = this.n > 0 ? this.n - 1 : 0;
