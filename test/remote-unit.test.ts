@@ -148,19 +148,24 @@ test('position: save and restore; missing or damaged means start over', () => {
       offset: 100,
       shards: 2,
       rounds: [
-        { segment: 13, offset: 900, done: [500, 0] },
-        { segment: 14, offset: 50, done: [20, 0] },
+        { segment: 13, offset: 900, samples: 1000, perRequest: 500, done: [500, 0] },
+        { segment: 14, offset: 50, samples: 40, perRequest: 500, done: [20, 0] },
       ],
     };
     savePosition(f, inFlight);
     assert.deepEqual(loadPosition(f), inFlight);
     const cases: [string, unknown][] = [
       ['no rounds', { segment: 13, offset: 100, shards: 2, rounds: [] }],
+      ['a done per shard missing', { ...inFlight, rounds: [{ ...inFlight.rounds[0], done: [1] }] }],
       [
-        'a done per shard missing',
-        { ...inFlight, rounds: [{ segment: 13, offset: 9, done: [1] }] },
+        'a round without its end',
+        { ...inFlight, rounds: [{ ...inFlight.rounds[0], offset: 'x' }] },
       ],
-      ['a round without its end', { ...inFlight, rounds: [{ done: [1, 2] }] }],
+      [
+        'a round without its size',
+        { ...inFlight, rounds: [{ ...inFlight.rounds[0], samples: null }] },
+      ],
+      ['no request size', { ...inFlight, rounds: [{ ...inFlight.rounds[0], perRequest: 0 }] }],
       ['no shards', { segment: 13, offset: 100, rounds: inFlight.rounds }],
     ];
     for (const [what, bad] of cases) {

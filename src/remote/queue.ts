@@ -119,6 +119,9 @@ function savedRounds(p: SavedPosition): { shards: number; rounds: SavedRound[] }
   if (n === undefined || !Number.isInteger(n) || n < 1 || !Array.isArray(p.rounds)) return null;
   for (const r of p.rounds) {
     if (!Number.isInteger(r.segment) || !Number.isInteger(r.offset)) return null;
+    if (!Number.isInteger(r.samples) || !Number.isInteger(r.perRequest) || r.perRequest < 1) {
+      return null;
+    }
     if (!Array.isArray(r.done) || r.done.length !== n) return null;
   }
   return { shards: n, rounds: p.rounds };
@@ -131,7 +134,7 @@ export function loadPosition(file: string): SavedPosition | null {
     if (!Number.isInteger(p.segment) || !Number.isInteger(p.offset)) return null;
     const r = savedRounds(p);
     if (r === null || r.rounds.length === 0) return { segment: p.segment, offset: p.offset };
-    return { segment: p.segment, offset: p.offset, shards: r.shards, rounds: r.rounds };
+    return { segment: p.segment, offset: p.offset, ...r };
   } catch {
     // missing or damaged: start from the beginning of the WAL (duplicates, no gaps)
   }
@@ -306,6 +309,8 @@ class SlotTable {
  */
 class Round {
   readonly shards: number;
+  /** Samples per request (kept from before a restart for a rebuilt round). */
+  readonly perRequest: number;
   readonly cols: Columns[];
   /** Per shard: samples acknowledged (2xx or dropped), from the start of its part. */
   readonly done: number[];
@@ -320,8 +325,9 @@ class Round {
   /** Shards whose part is not all acknowledged yet (counted when sealed). */
   unfinished = 0;
 
-  constructor(shards: number, cols: Columns[]) {
+  constructor(shards: number, perRequest: number, cols: Columns[]) {
     this.shards = shards;
+    this.perRequest = perRequest;
     this.cols = cols;
     this.done = new Array<number>(shards).fill(0);
     this.taken = new Array<number>(shards).fill(0);
@@ -588,10 +594,10 @@ export class QueueManager {
   }
 
   /** A new empty round over `shards` shards (columns reused from finished rounds). */
-  private openRound(shards: number): Round {
+  private openRound(shards: number, perRequest: number): Round {
     const cols: Columns[] = [];
     for (let s = 0; s < shards; s++) cols.push(this.freeCols.pop() ?? new Columns());
-    return new Round(shards, cols);
+    return new Round(shards, perRequest, cols);
   }
 
   /** Starts a sender per shard not running yet (senders of shards beyond the count idle). */
@@ -613,7 +619,8 @@ export class QueueManager {
     const q = this.cfg.queueConfig;
     while (this.running) {
       if (this.building === null) {
-        if (this.wantShards !== this.numShards) {
+        // (Not while rebuilding the rounds of before a restart: they keep their split.)
+        if (this.wantShards !== this.numShards && this.resume.length === 0) {
           // A series changes shard with the count: let the rounds in flight finish first.
           if (this.rounds.length > 0) {
             await this.roundSettled();
@@ -631,7 +638,10 @@ export class QueueManager {
           continue;
         }
         this.startShards();
-        this.building = this.openRound(this.numShards);
+        this.building = this.openRound(
+          this.numShards,
+          this.resume.length > 0 ? this.resume[0].perRequest : q.maxSamplesPerSend,
+        );
       }
       const round = this.building;
       const full = q.maxSamplesPerSend * round.shards;
@@ -654,7 +664,15 @@ export class QueueManager {
         if (at === 0) {
           this.resume.shift();
           this.resumeSince = 0;
-          this.seal(round, plan.done);
+          if (round.samples === plan.samples) {
+            this.seal(round, plan.done);
+          } else {
+            // Other samples than before (write_relabel_configs changed): send it whole.
+            this.logger(
+              `remote_write ${this.label()}: a round in flight before the restart has ${round.samples} samples now, ${plan.samples} then; resending it whole`,
+            );
+            this.seal(round, null);
+          }
           continue;
         }
         if (this.resumeSince === 0) this.resumeSince = now;
@@ -750,6 +768,8 @@ export class QueueManager {
       rounds: this.rounds.map((r) => ({
         segment: r.end.segment,
         offset: r.end.offset,
+        samples: r.samples,
+        perRequest: r.perRequest,
         done: r.done,
       })),
     });
@@ -757,13 +777,12 @@ export class QueueManager {
 
   /** The next request of shard `s`: the rest of its part of the oldest round that has one. */
   private nextRequest(s: number): ShardRequest | null {
-    const per = this.cfg.queueConfig.maxSamplesPerSend;
     for (const round of this.rounds) {
       if (s >= round.shards) return null;
       const len = round.cols[s].length;
       const start = round.taken[s];
       if (start < len) {
-        const end = Math.min(len, start + per);
+        const end = Math.min(len, start + round.perRequest);
         round.taken[s] = end;
         return { round, start, end };
       }

@@ -28,6 +28,10 @@ export interface WalPosition {
 
 /** A round in flight when a position was saved: where it ends, and what is acknowledged. */
 export interface SavedRound extends WalPosition {
+  /** Samples in the round (a rebuilt round that differs is sent whole). */
+  samples: number;
+  /** Samples per request (`max_samples_per_send` when it was read). */
+  perRequest: number;
   /** Samples of each shard's part of the round acknowledged (from its start). */
   done: number[];
 }
@@ -36,8 +40,9 @@ export interface SavedRound extends WalPosition {
  * A saved position, plus the rounds in flight after it: they were split over `shards`
  * shards, round `k` holds the records up to `rounds[k]` (each round starts where the
  * previous one ends, the first at the position), and shard `s` of it had its first
- * `rounds[k].done[s]` samples acknowledged. A restart rebuilds the same rounds (same
- * records, same split, same request boundaries) and skips those, so a receiver never
+ * `rounds[k].done[s]` samples acknowledged, in requests of `rounds[k].perRequest`. A restart
+ * rebuilds the same rounds (same records, same split, same request boundaries) and skips
+ * those, so a receiver never
  * sees an old sample mixed into a request with new ones.
  */
 export interface SavedPosition extends WalPosition {
