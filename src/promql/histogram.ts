@@ -177,6 +177,11 @@ export class HistogramSteps {
   private readonly malformed: { group: number; le: string; name: string }[] = [];
   private readonly ub: Float64Array;
   private readonly cnt: Float64Array;
+  /**
+   * Metric names already reported as needing the monotonicity fix: the query reports each
+   * annotation once, so later steps need not build the text again.
+   */
+  private readonly fixReported = new Set<string>();
 
   /** `dropName`: the rows' vectors drop the metric name (it is then not reported). */
   constructor(labels: readonly Labels[], dropName: boolean) {
@@ -246,7 +251,8 @@ export class HistogramSteps {
       }
       if (m === 0) continue;
       const v = bucketQuantileSorted(q, ub, cnt, m);
-      if (QUANTILE_FIX.forced) {
+      if (QUANTILE_FIX.forced && !this.fixReported.has(h.name)) {
+        this.fixReported.add(h.name);
         annotate(
           'info',
           `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${JSON.stringify(h.name)}`,
