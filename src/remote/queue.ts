@@ -19,6 +19,14 @@
  * acknowledged of it: a restart rebuilds those rounds from the same records with the same
  * split and request boundaries, and skips what was acknowledged (see SavedPosition).
  *
+ * Why rounds, not Prometheus's free-running queue per shard: Prometheus 2.42 keeps no
+ * position (after a restart its WAL watcher sends only samples newer than its start, so
+ * a backlog not sent yet is lost); this queue resumes exactly. A round is what makes that cheap to save — one WAL position per
+ * round plus one count per shard — where a queue per shard would need a position per
+ * shard and sample. A receiver such as Prometheus rejects a whole request with one
+ * sample it already has, so a request rebuilt after a restart must hold the same samples
+ * as before, never old ones mixed with new: fixed rounds give exactly that.
+ *
  * A round is sealed when it holds `max_samples_per_send × shards` samples and the WAL has
  * no more for now, when it is {@link roundDepth} requests per shard deep (a backlog), or
  * when its oldest sample has waited `batch_send_deadline`. While the receiver is down,
@@ -197,12 +205,9 @@ class PositionWriter {
 
 /**
  * How many requests per shard one round may hold when the WAL has that much to send (a
- * backlog): a deep round keeps a shard busy with back-to-back requests, the next one
- * encoded while the last is on the wire, instead of waiting for every shard at the end
- * of each request. Up to 8, and rounds of at most ~32k samples beyond one request per
- * shard: many shards already overlap, and a round is read from the WAL in one go (the
- * event loop, scraping included, waits meanwhile). A function of the batch size and the
- * shards only, so a restart rebuilds a round the same (see SavedPosition).
+ * backlog): fewer, larger rounds when shards are few (less bookkeeping per sample). Up
+ * to 8, and rounds of at most ~32k samples beyond one request per shard: a round is read
+ * from the WAL in one go (the event loop, scraping included, waits meanwhile).
  */
 export function roundDepth(samplesPerRequestPerShard: number): number {
   return Math.max(1, Math.min(8, Math.floor(32_000 / samplesPerRequestPerShard)));
