@@ -94,14 +94,18 @@ export class BlockQuerier implements Querier {
     this.maxt = maxt;
   }
 
-  /** Series are always in label order, so `sorted` costs nothing. */
-  select(_sorted: boolean, _hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
+  /**
+   * Series are always in label order, so `sorted` costs nothing. A select for labels only
+   * (`func` 'series') reads no chunks ahead.
+   */
+  select(_sorted: boolean, hints: SelectHints | null, matchers: readonly Matcher[]): SeriesSet {
     try {
       return new BlockSeriesSet(
         this.b,
         blockPostingsForMatchers(this.b.index, matchers),
         this.mint,
         this.maxt,
+        hints === null || hints.func !== 'series',
       );
     } catch (err) {
       return new ErrSeriesSet(err as Error);
@@ -178,6 +182,8 @@ class BlockSeriesSet implements SeriesSet {
   private readonly batchEnc: number[] = [];
   /** An index read that failed while reading ahead. */
   private indexError: Error | null = null;
+  /** Whether a batch's chunks are read with it (not for selects of labels only). */
+  private readonly readAhead: boolean;
   /**
    * Iterator for checking that a series has a sample in the range. After a successful
    * check it goes to the series (whose first iterator() continues from it, so the chunk
@@ -185,11 +191,12 @@ class BlockSeriesSet implements SeriesSet {
    */
   peek: BlockSeriesIterator | null = null;
 
-  constructor(b: BlockReaders, refs: Uint32Array, mint: number, maxt: number) {
+  constructor(b: BlockReaders, refs: Uint32Array, mint: number, maxt: number, readAhead: boolean) {
     this.b = b;
     this.refs = refs;
     this.mint = mint;
     this.maxt = maxt;
+    this.readAhead = readAhead;
     this.i = 0;
     this.cur = null;
     this.error = null;
@@ -252,7 +259,7 @@ class BlockSeriesSet implements SeriesSet {
         ),
       );
     }
-    if (crefsAll.length > 1) {
+    if (this.readAhead && crefsAll.length > 1) {
       const data = this.batchData;
       const enc = this.batchEnc;
       try {
