@@ -216,6 +216,8 @@ test('range queries computed series-at-a-time equal the same expression evaluate
     'rate(http_total[1m])',
     'increase(http_total[2m] offset 1m)',
     'irate(http_total[1m])',
+    'idelta(http_total[45s] offset 30s)',
+    'sum by (code) (irate(http_total[30s]))',
     'delta(http_total[90s])',
     'sum by (instance) (rate(http_total[1m]))',
     'count(increase(http_total[1m]))',

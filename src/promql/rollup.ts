@@ -73,6 +73,21 @@ export function rollupRow(
       samples,
     );
   }
+  if (st === null && (func === 'irate' || func === 'idelta')) {
+    return rollupInstantRate(
+      ts,
+      vs,
+      n,
+      grid,
+      range,
+      offset,
+      func === 'irate',
+      vals,
+      has,
+      at,
+      samples,
+    );
+  }
   const { start, step, steps } = grid;
   const w = W;
   w.rangeMs = range;
@@ -340,6 +355,58 @@ function rollupCounterRate(
     let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
     if (isRate) factor /= rangeS;
     vals[at + k] = result * factor;
+    has[at + k] = 1;
+  }
+  return seen;
+}
+
+/**
+ * {@link rollupRow} for irate and idelta, with functions.instantValue inlined (the same
+ * operations in the same order, so the same bits): the last two samples of each window.
+ */
+function rollupInstantRate(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  grid: StepGrid,
+  range: number,
+  offset: number,
+  isRate: boolean,
+  vals: Float64Array,
+  has: Uint8Array,
+  at: number,
+  samples: Float64Array,
+): boolean {
+  const { start, step, steps } = grid;
+  let lo = 0;
+  let hi = 0;
+  let seen = false;
+  for (let k = 0; k < steps; k++) {
+    const ref = start + k * step - offset;
+    while (hi < n && ts[hi] <= ref) hi++;
+    const from = ref - range;
+    while (lo < hi && ts[lo] <= from) lo++;
+    const count = hi - lo;
+    if (count <= 0) {
+      has[at + k] = 0;
+      continue;
+    }
+    seen = true;
+    samples[k] += count;
+    if (count < 2) {
+      has[at + k] = 0;
+      continue;
+    }
+    const last = vs[hi - 1];
+    const prev = vs[hi - 2];
+    let result = isRate && last < prev ? last : last - prev;
+    const interval = ts[hi - 1] - ts[hi - 2];
+    if (interval === 0) {
+      has[at + k] = 0;
+      continue;
+    }
+    if (isRate) result /= interval / 1000;
+    vals[at + k] = result;
     has[at + k] = 1;
   }
   return seen;
