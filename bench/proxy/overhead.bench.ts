@@ -25,6 +25,11 @@
  * them. BENCH_PIN=1 (2+ CPUs, `taskset`) puts the generator on CPU 0 and the app and
  * proxies on CPU 1; it steadies an idle machine and hurts a busy one. CPU time per request
  * is higher under SCHED_FIFO (for nginx too): compare figures of the same setting only.
+ * BENCH_RT=1 with BENCH_PIN=1 can stall the whole CPU: a proxy's main thread was seen at
+ * 100 % of CPU 1 (half of it in the kernel) with its V8 worker threads runnable and
+ * starved at the same priority, every other process on that CPU (the app, nginx) starved
+ * with it for minutes, until its clients went away; rounds then fail whole. Not for a
+ * machine shared with other work.
  *
  * Optional, when present:
  * - nginx: `apt-get install -y nginx-light` (the table says when it is missing);
@@ -450,7 +455,9 @@ async function main(): Promise<void> {
       const cpu = x.cpuUs.length ? ` ${x.cpuUs.map((u) => u.toFixed(0)).join('+')} µs` : '';
       line.push(`${s.name} ${ms(x.load.intended.p50)}/${ms(x.load.intended.p99)}${cpu}`);
       if (x.load.errors > 0)
-        line.push(`(${x.load.errors} errors${x.load.errorKinds ? ' ' + JSON.stringify(x.load.errorKinds) : ''})`);
+        line.push(
+          `(${x.load.errors} errors${x.load.errorKinds ? ' ' + JSON.stringify(x.load.errorKinds) : ''})`,
+        );
     }
     console.log(`  round ${r + 1} (p50/p99 ms, CPU/req): ${line.join(' | ')}`);
   }
