@@ -179,7 +179,7 @@ test(
     for (const u of ups) {
       assert.ok(
         u.values.length > 0 && u.values.every((v) => v === 1),
-        `up of ${u.metric.instance}`,
+        `up of ${u.metric.instance}: ${JSON.stringify(u.values)} (0: a scrape failed)`,
       );
     }
     t.diagnostic(`split ${sizes.join(' + ')} targets; ${rows.length} series in VictoriaMetrics`);
