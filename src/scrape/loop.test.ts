@@ -358,3 +358,39 @@ describe('target and log helpers', () => {
     );
   });
 });
+
+test('ScrapeLoop: a tick that fires a quarter of the timeout late is skipped, and the next one scrapes', async () => {
+  const labels = Labels.from({ job: 'j', instance: 'i:1' });
+  const metrics = new ScrapeMetrics();
+  let jump = 0;
+  let fetches = 0;
+  let fetchesAtJump = -1;
+  const loop = new ScrapeLoop({
+    target: new Target(labels, labels, labels, 40, 40),
+    appendable: new MemStore(),
+    fetcher: {
+      fetch: async () => {
+        fetches++;
+        return { body: Buffer.from('m 1\n'), contentType: 'text/plain; version=0.0.4' };
+      },
+    },
+    honorLabels: false,
+    honorTimestamps: true,
+    metricRelabel: [],
+    limits: { sampleLimit: 0, labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0 },
+    metrics,
+    logger: () => {},
+    jitterSeed: 0,
+    now: () => Date.now() + jump,
+  });
+  loop.start();
+  for (let i = 0; i < 200 && fetches < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  // The clock leaps a second while the loop waits: its next tick looks that late.
+  fetchesAtJump = fetches;
+  jump = 1000;
+  for (let i = 0; i < 200 && fetches < fetchesAtJump + 2; i++)
+    await new Promise((r) => setTimeout(r, 5));
+  await loop.stop('none');
+  assert.equal(metrics.scrapesSkippedLate, 1, 'one late tick skipped');
+  assert.ok(fetches >= fetchesAtJump + 2, `scrapes go on after the skip (${fetches})`);
+});

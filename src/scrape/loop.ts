@@ -168,18 +168,34 @@ export class ScrapeLoop {
     this.timer = null;
     if (this.stopped) return;
     const scheduled = this.nextAt;
+    // A tick that fires a quarter of the timeout late finds the event loop that far behind:
+    // a scrape started now would likely time out and throw its work away, adding to the
+    // backlog. Skipping it (as a tick is skipped while a slow scrape runs) lets the scrapes
+    // in flight finish, so an overloaded collector stores what it can instead of collapsing.
+    const late = this.now() - scheduled;
+    if (late > this.target.timeoutMs / 4 && this.target.lastScrapeMs !== 0) {
+      this.metrics.scrapesSkippedLate++;
+      this.scheduleAfter(scheduled);
+      return;
+    }
     this.running = this.scrapeAndReport().finally(() => {
       this.running = null;
       if (this.stopped) return;
-      // The next slot after now, on the grid of this target's offset: a slow scrape skips
-      // ticks rather than bunching them, as Go's ticker does.
-      const interval = this.target.intervalMs;
-      const now = this.now();
-      let next = scheduled + interval;
-      if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval;
-      this.nextAt = next;
-      this.timer = setTimeout(() => this.tick(), next - now);
+      this.scheduleAfter(scheduled);
     });
+  }
+
+  /**
+   * Schedules the next tick at the next slot after now, on the grid of this target's
+   * offset: a slow or skipped scrape skips ticks rather than bunching them, as Go's ticker does.
+   */
+  private scheduleAfter(scheduled: number): void {
+    const interval = this.target.intervalMs;
+    const now = this.now();
+    let next = scheduled + interval;
+    if (next <= now) next += Math.ceil((now - next + 1) / interval) * interval;
+    this.nextAt = next;
+    this.timer = setTimeout(() => this.tick(), next - now);
   }
 
   /**

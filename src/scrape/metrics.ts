@@ -36,6 +36,8 @@ export class ScrapeMetrics {
   /** Scrapes done and failed. */
   scrapes = 0;
   scrapesFailed = 0;
+  /** Ticks skipped because they fired too late (an overloaded event loop; see ScrapeLoop). */
+  scrapesSkippedLate = 0;
   /** Active targets per pool; set by the manager. */
   readonly poolTargets = new Map<string, number>();
 
