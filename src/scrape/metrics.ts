@@ -102,6 +102,11 @@ export class ScrapeMetrics {
         'Total number of scrapes that failed (up=0).',
         this.scrapesFailed,
       ),
+      c(
+        'meshmetrics_target_scrapes_skipped_late_total',
+        'Total number of scrapes not started because their tick fired more than a quarter of the scrape timeout late (an overloaded collector).',
+        this.scrapesSkippedLate,
+      ),
     ];
     rows.push({
       name: 'prometheus_target_scrape_pools_total',
