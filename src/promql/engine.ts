@@ -322,6 +322,18 @@ function upperBound(a: Float64Array, x: number): number {
 }
 
 /**
+ * The index of the sample an instant selector picks at `ref` from loaded series `s`: the
+ * latest at or before `ref` and after `minT` (the lookback window), unless it is a stale
+ * marker; -1 when there is none.
+ */
+function pickedSample(s: LoadedSeries, ref: number, minT: number): number {
+  const i = upperBound(s.ts, ref) - 1;
+  if (i < 0 || s.ts[i] <= minT) return -1;
+  const v = s.vs[i];
+  return v !== v && isStaleNaN(v) ? -1 : i;
+}
+
+/**
  * Reads a selector's series over `[mint, maxt]`. The samples are copied into shared blocks
  * (one copy per sample), and each series gets views onto its part. A full block is not
  * grown: a fresh, larger one takes over and only the series being read moves, so nothing
@@ -941,10 +953,9 @@ class Evaluator {
     const minT = ref - this.eng.lookbackDeltaMs;
     const out: Sample[] = [];
     for (const s of this.data.get(sel) ?? []) {
-      const i = upperBound(s.ts, ref) - 1;
-      if (i < 0 || s.ts[i] <= minT) continue;
+      const i = pickedSample(s, ref, minT);
+      if (i < 0) continue;
       let v = s.vs[i];
-      if (v !== v && isStaleNaN(v)) continue;
       if (sel.extended === 'smoothed' && s.ts[i] < ref && i + 1 < s.ts.length) {
         // Interpolate between the samples around the reference time.
         const t2 = s.ts[i + 1];
@@ -968,10 +979,8 @@ class Evaluator {
     const minT = ref - this.eng.lookbackDeltaMs;
     const out: Sample[] = [];
     for (const s of this.data.get(sel) ?? []) {
-      const i = upperBound(s.ts, ref) - 1;
-      if (i < 0 || s.ts[i] <= minT) continue;
-      const v = s.vs[i];
-      if (v !== v && isStaleNaN(v)) continue;
+      const i = pickedSample(s, ref, minT);
+      if (i < 0) continue;
       out.push({ metric: s.metric, v: s.st ? s.st[i] / 1000 : 0, t: s.ts[i], dropName: true });
     }
     this.countSamples(out.length);
@@ -1345,8 +1354,8 @@ class Evaluator {
     if (selector) {
       const minT = ref - this.eng.lookbackDeltaMs;
       for (const s of this.data.get(selector) ?? []) {
-        const i = upperBound(s.ts, ref) - 1;
-        if (i < 0 || s.ts[i] <= minT || isStaleNaN(s.vs[i])) continue;
+        const i = pickedSample(s, ref, minT);
+        if (i < 0) continue;
         if (!dataMatchers.every((m) => m.matches(s.metric.get(m.name)))) continue;
         const key = s.metric.get('instance') + '\xff' + s.metric.get('job');
         let byName = infos.get(key);
