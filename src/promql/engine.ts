@@ -808,6 +808,9 @@ class Evaluator {
   async runRange(expr: Expr): Promise<QueryValue> {
     const rows = this.rowsOf(expr);
     if (rows !== null) {
+      // The rows were computed without the step loop's checks: a query past its timeout
+      // fails here as it would have at its next step.
+      this.checkAbort();
       for (let k = 0; k < rows.steps; k++) {
         this.samplesInStep = 0;
         this.countSamples(rows.samples[k]);
