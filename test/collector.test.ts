@@ -265,7 +265,9 @@ describe('meshmetrics collector process', () => {
       'job two scraped after SIGHUP',
       () => srv.requestsFor('/two').length > before,
       15_000,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; collector stderr:\n${stderr.slice(-3000)}`);
+    });
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     assert.match(stderr, /level=info component=collector msg="See you next time!"/);

@@ -359,7 +359,7 @@ describe('target and log helpers', () => {
   });
 });
 
-test('ScrapeLoop: a tick that fires a quarter of the timeout late is skipped, and the next one scrapes', async () => {
+test('ScrapeLoop: a tick that fires half the timeout late is skipped, and the next one scrapes', async () => {
   const labels = Labels.from({ job: 'j', instance: 'i:1' });
   const metrics = new ScrapeMetrics();
   let jump = 0;

@@ -168,12 +168,13 @@ export class ScrapeLoop {
     this.timer = null;
     if (this.stopped) return;
     const scheduled = this.nextAt;
-    // A tick that fires a quarter of the timeout late finds the event loop that far behind:
-    // a scrape started now would likely time out and throw its work away, adding to the
+    // A tick that fires half the timeout late finds the event loop that far behind: a
+    // scrape started now would likely time out and throw its work away, adding to the
     // backlog. Skipping it (as a tick is skipped while a slow scrape runs) lets the scrapes
     // in flight finish, so an overloaded collector stores what it can instead of collapsing.
+    // Half, not less: a short pause (a GC, a reload) must not cost a sample.
     const late = this.now() - scheduled;
-    if (late > this.target.timeoutMs / 4 && this.target.lastScrapeMs !== 0) {
+    if (late > this.target.timeoutMs / 2 && this.target.lastScrapeMs !== 0) {
       this.metrics.scrapesSkippedLate++;
       this.scheduleAfter(scheduled);
       return;

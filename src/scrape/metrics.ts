@@ -104,7 +104,7 @@ export class ScrapeMetrics {
       ),
       c(
         'meshmetrics_target_scrapes_skipped_late_total',
-        'Total number of scrapes not started because their tick fired more than a quarter of the scrape timeout late (an overloaded collector).',
+        'Total number of scrapes not started because their tick fired more than half the scrape timeout late (an overloaded collector).',
         this.scrapesSkippedLate,
       ),
     ];
