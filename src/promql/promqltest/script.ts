@@ -166,36 +166,46 @@ export function parseSequence(text: string): SeqValue[] {
       for (let k = 0; k < n; k++) out.push('histogram');
       continue;
     }
-    if (item === '_') {
-      out.push(null);
-      continue;
-    }
     if (item === 'stale') {
       out.push('stale');
       continue;
     }
-    let m = /^_x(\d+)$/.exec(item);
-    if (m) {
-      for (let k = 0; k < Number(m[1]); k++) out.push(null);
-      continue;
-    }
-    m = /^(.+?)x(\d+)$/.exec(item);
-    if (m) {
-      const head = m[1];
-      const times = Number(m[2]);
-      // Split `start+step` / `start-step`, ignoring a leading sign and exponent signs.
-      let split = -1;
-      for (let k = 1; k < head.length; k++) {
-        if ((head[k] === '+' || head[k] === '-') && !/[eE]/.test(head[k - 1])) split = k;
-      }
-      const start = num(split < 0 ? head : head.slice(0, split));
-      const step = split < 0 ? 0 : num(head.slice(split));
-      for (let k = 0; k <= times; k++) out.push(start + k * step);
-      continue;
-    }
-    out.push(num(item));
+    expandItem(item, num, out);
   }
   return out;
+}
+
+/**
+ * Expands one item of the sequence notation into `out`: `_` (no sample), `_xN` (N of
+ * them), `AxN` (A, then N more), `A+BxN` / `A-BxN` (A, then N more, each B further), or a
+ * plain atom; `atom` reads A and B (numbers, or durations in `@st` lines).
+ */
+function expandItem(item: string, atom: (s: string) => number, out: unknown[]): void {
+  if (item === '_') {
+    out.push(null);
+    return;
+  }
+  let m = /^_x(\d+)$/.exec(item);
+  if (m) {
+    for (let k = 0; k < Number(m[1]); k++) out.push(null);
+    return;
+  }
+  m = /^(.+?)x(\d+)$/.exec(item);
+  if (!m) {
+    out.push(atom(item));
+    return;
+  }
+  const head = m[1];
+  const times = Number(m[2]);
+  // Split `start+step` / `start-step` at the last sign that is neither the leading one nor
+  // an exponent's.
+  let split = -1;
+  for (let k = 1; k < head.length; k++) {
+    if ((head[k] === '+' || head[k] === '-') && !/[eE]/.test(head[k - 1])) split = k;
+  }
+  const start = atom(split < 0 ? head : head.slice(0, split));
+  const step = split < 0 ? 0 : atom(head.slice(split));
+  for (let k = 0; k <= times; k++) out.push(start + k * step);
 }
 
 /**
@@ -205,26 +215,7 @@ export function parseSequence(text: string): SeqValue[] {
 export function parseOffsetSequence(text: string): (number | null)[] {
   const out: (number | null)[] = [];
   const dur = (s: string): number => scriptDuration(s.startsWith('+') ? s.slice(1) : s);
-  for (const item of tokenizeSequence(text)) {
-    if (item === '_') {
-      out.push(null);
-      continue;
-    }
-    let m = /^_x(\d+)$/.exec(item);
-    if (m) {
-      for (let k = 0; k < Number(m[1]); k++) out.push(null);
-      continue;
-    }
-    m = /^(.+?)x(\d+)$/.exec(item);
-    const head = m ? m[1] : item;
-    const times = m ? Number(m[2]) : 0;
-    // The step starts at the last sign that is not the leading one.
-    let split = -1;
-    for (let k = 1; k < head.length; k++) if (head[k] === '+' || head[k] === '-') split = k;
-    const start = dur(split < 0 ? head : head.slice(0, split));
-    const step = split < 0 ? 0 : dur(head.slice(split));
-    for (let k = 0; k <= times; k++) out.push(start + k * step);
-  }
+  for (const item of tokenizeSequence(text)) expandItem(item, dur, out);
   return out;
 }
 
