@@ -62,6 +62,11 @@ async function startNullReceiver(port: number): Promise<PeerProcess> {
   return startPeer(process.execPath, ['-e', code], port, '/');
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)];
+}
+
 const nTargets = Number(flag('--targets', '10'));
 const steps = Number(flag('--steps', '100'));
 const runs = Number(flag('--runs', '3'));
@@ -131,7 +136,14 @@ try {
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
     q.start();
+    // Samples read but not acknowledged, every 250 ms: low while shards are many means
+    // the reader, not the receiver, holds the drain back.
+    const pendings: number[] = [];
+    const tracer = setInterval(() => {
+      pendings.push(q.metrics().find((m) => m.name.endsWith('_samples_pending'))?.value ?? 0);
+    }, 250);
     await waitFor(() => q.samplesTotal + q.samplesFailed >= total, 300_000);
+    clearInterval(tracer);
     const wall = (performance.now() - w0) / 1000;
     const c = process.cpuUsage(cpu0);
     const cpu = (c.user + c.system) / 1e6;
@@ -141,7 +153,8 @@ try {
       `  run ${r + 1}: ${q.samplesTotal} samples (${q.samplesFailed} failed) in ${wall.toFixed(2)} s = ` +
         `${(q.samplesTotal / wall / 1e3).toFixed(0)} k samples/s; ${cpu.toFixed(2)} CPU-s = ` +
         `${perM[r].toFixed(2)} CPU-s per M samples (user ${(c.user / 1e6).toFixed(2)}, system ${(c.system / 1e6).toFixed(2)}); ` +
-        `${q.metrics().find((m) => m.name.endsWith('_shards'))?.value} shards at the end`,
+        `${q.metrics().find((m) => m.name.endsWith('_shards'))?.value} shards at the end; ` +
+        `pending median ${median(pendings)} max ${Math.max(0, ...pendings)}`,
     );
   }
   perM.sort((x, y) => x - y);

@@ -220,6 +220,24 @@ export class WriteRequestEncoder {
   }
 
   /**
+   * {@link encodeSnappy} with the compression off the main thread (in libuv's thread
+   * pool): the protobuf is encoded here, copied out of the encoder's buffer (which the
+   * next call reuses while this one compresses), and compressed by the pool. The encoder
+   * may be used again as soon as this returns.
+   */
+  encodeSnappyAsync(
+    slots: Int32Array,
+    ts: Float64Array,
+    vs: Float64Array,
+    start: number,
+    end: number,
+    labels: readonly Uint8Array[],
+  ): Promise<Buffer> {
+    const raw = Buffer.from(this.encodeSlots(slots, ts, vs, start, end, labels));
+    return snappy.compress(raw);
+  }
+
+  /**
    * Encodes samples `[0, n)` of the columns. `labelsOf(ref)` gives the series' encoded
    * labels ({@link encodeLabels}). Returns a view of the internal buffer, valid until the
    * next call.

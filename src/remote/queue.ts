@@ -71,6 +71,12 @@ import {
   type WalPosition,
 } from './watcher.js';
 
+/**
+ * At most how long an acknowledgement waits to be saved (ms): a kill loses at most this
+ * much progress, which a restart sends again.
+ */
+const PROGRESS_SAVE_MS = 100;
+
 /** Options of a {@link QueueManager}. */
 export interface QueueOptions {
   /** The database's WAL folder. */
@@ -391,6 +397,8 @@ export class QueueManager {
   private settled: (() => void) | null = null;
   /** Saved position (every round before it is acknowledged). */
   private acked: WalPosition | null;
+  /** A progress save due (see {@link progressChanged}), or null. */
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
   // Self-metrics.
   samplesTotal = 0;
@@ -474,6 +482,7 @@ export class QueueManager {
     this.client.close(); // ends the requests in flight: their senders see the stop
     await this.loop;
     await Promise.all(this.shardLoops);
+    if (this.saveTimer !== null) this.saveProgress(); // acknowledgements not saved yet
     this.positionWriter.close();
     await this.metadataSender?.stopped();
     this.watcher.close();
@@ -763,8 +772,26 @@ export class QueueManager {
     if (moved) this.settled?.();
   }
 
+  /**
+   * Notes an acknowledgement: the progress is saved within {@link PROGRESS_SAVE_MS}, once
+   * for all the acknowledgements meanwhile. A save per request cost O(shards × rounds) of
+   * JSON each, i.e. O(shards²) per round. Saving later only makes a restart resend more
+   * (duplicates); the saved state never passes a sample not acknowledged.
+   */
+  private progressChanged(): void {
+    if (this.saveTimer !== null) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      this.saveProgress();
+    }, PROGRESS_SAVE_MS);
+  }
+
   /** Saves the acknowledged position with the progress of every round in flight. */
   private saveProgress(): void {
+    if (this.saveTimer !== null) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = null;
+    }
     const a = this.acked ?? { segment: 0, offset: 0 };
     this.positionWriter.save({
       segment: a.segment,
@@ -795,10 +822,14 @@ export class QueueManager {
     return null;
   }
 
-  /** The snappy-compressed WriteRequest of `r`. */
-  private requestBody(s: number, r: ShardRequest): Buffer {
+  /**
+   * The snappy-compressed WriteRequest of `r`: encoded now (the columns are read before
+   * this returns), compressed in libuv's thread pool so the main thread reads the WAL
+   * and drives HTTP meanwhile.
+   */
+  private requestBody(s: number, r: ShardRequest): Promise<Buffer> {
     const cols = r.round.cols[s];
-    return this.encoders[s].encodeSnappy(
+    return this.encoders[s].encodeSnappyAsync(
       cols.slots,
       cols.ts,
       cols.vs,
@@ -814,7 +845,7 @@ export class QueueManager {
    */
   private async shardLoop(s: number): Promise<void> {
     let req: ShardRequest | null = null;
-    let body: Buffer = Buffer.alloc(0);
+    let body: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
     while (this.running) {
       if (req === null) {
         // Look again before waiting: a round may have been sealed while a request was
@@ -831,15 +862,18 @@ export class QueueManager {
         }
         body = this.requestBody(s, req);
       }
-      const sent = this.sendBatch(req.round.cols[s], req.start, req.end, body);
+      const sent = this.sendBatch(req.round.cols[s], req.start, req.end, await body);
       const next = this.nextRequest(s);
       const nextBody = next === null ? null : this.requestBody(s, next);
-      if (!(await sent)) return; // stopped: not acknowledged
+      if (!(await sent)) {
+        nextBody?.catch(() => {}); // stopped: not acknowledged, and its body is not needed
+        return;
+      }
       const round = req.round;
       round.done[s] = req.end;
       this.pending -= req.end - req.start;
       if (req.end === round.cols[s].length && --round.unfinished === 0) this.finishRounds();
-      this.saveProgress();
+      this.progressChanged();
       req = next;
       if (nextBody !== null) body = nextBody;
     }
