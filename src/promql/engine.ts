@@ -58,6 +58,14 @@ import {
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
 import { dropStaleMarkers, hasStaleMarker, readBatched, type SampleScratch } from './batch-read.js';
 import { readSamplesWithST, startTimeOverlapWarning } from './start-timestamps.js';
+import { matcherTriples, RangeWorkerTimeout, type RangeWorkers } from './range-workers.js';
+import {
+  mergeRollupParts,
+  RollupPartTimeout,
+  runRollupPart,
+  type RollupAggSpec,
+  type RollupPartResult,
+} from './rollup-part.js';
 import {
   rowsOfGroups,
   rowsScalarBinop,
@@ -93,6 +101,11 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Step of subqueries without an explicit one (ms). Default 1m. */
   defaultEvalIntervalMs?: number;
+  /**
+   * Worker threads that take parts of large aggregated range queries over persisted
+   * data (see range-workers.ts); none by default.
+   */
+  rangeWorkers?: RangeWorkers | null;
 }
 
 /** Most points a range query may return per series. */
@@ -206,8 +219,10 @@ export class Engine {
   readonly maxSamples: number;
   readonly timeoutMs: number;
   readonly defaultEvalIntervalMs: number;
+  readonly rangeWorkers: RangeWorkers | null;
 
   constructor(opts: EngineOptions = {}) {
+    this.rangeWorkers = opts.rangeWorkers ?? null;
     this.lookbackDeltaMs = opts.lookbackDeltaMs ?? 5 * 60_000;
     this.maxSamples = opts.maxSamples ?? 50_000_000;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
@@ -558,6 +573,9 @@ class Evaluator {
       maxt = Math.max(maxt, r.maxt);
     }
     const querier = await queryable.querier(mint, maxt);
+    // Whether worker threads can read what this querier reads (see range-workers.ts).
+    const workers = this.step > 0 ? this.eng.rangeWorkers : null;
+    const source = workers !== null ? workers.source(mint, maxt) : null;
     for (const r of ranges) {
       const hints: SelectHints = {
         start: r.mint,
@@ -567,7 +585,13 @@ class Evaluator {
         range: r.range,
       };
       const set = querier.select(r.sorted, hints, infoMatchers.get(r.sel) ?? r.sel.matchers);
-      if (r.rollup !== null) this.loadRollup(set, r.rollup, r.mint, r.maxt);
+      if (r.rollup !== null && r.rollup.agg !== null) {
+        const split =
+          workers !== null && source !== null
+            ? { workers, source, qmint: mint, qmaxt: maxt, sorted: r.sorted, hints }
+            : null;
+        await this.loadAggregatedRollup(set, r.rollup, r.mint, r.maxt, split);
+      } else if (r.rollup !== null) this.loadRollup(set, r.rollup, r.mint, r.maxt);
       else this.data.set(r.sel, loadSamples(set, r.mint, r.maxt, r.range));
       const err = set.err();
       if (err) throw err;
@@ -725,6 +749,87 @@ class Evaluator {
     } else if (rc !== null) {
       this.stepTables.set(rc.call, { steps, vals, has, samples });
     }
+  }
+
+  /**
+   * Reads a rollup selector under an aggregation (see runRollupPart()): on the main thread
+   * alone, or, when `split` offers workers over the same persisted data and an earlier run
+   * found the selector large, with each worker computing a share of the groups at the
+   * same time. Either way each group adds its series in the same order, so the bits match.
+   */
+  private async loadAggregatedRollup(
+    set: SeriesSet,
+    plan: RollupPlan,
+    mint: number,
+    maxt: number,
+    split: {
+      workers: RangeWorkers;
+      source: unknown;
+      qmint: number;
+      qmaxt: number;
+      sorted: boolean;
+      hints: SelectHints;
+    } | null,
+  ): Promise<void> {
+    const { sel, rc, agg, op } = plan;
+    const steps = Math.floor((this.end - this.start) / this.step) + 1;
+    const spec: RollupAggSpec = {
+      grid: { start: this.start, step: this.step, steps },
+      mint,
+      maxt,
+      func: rc !== null ? rc.call.func : '',
+      range: rc !== null ? rc.arg.range : 0,
+      offset: rc !== null ? rc.arg.selector.offset : sel.offset,
+      params: rc !== null ? rc.params : [],
+      lookbackMs: this.eng.lookbackDeltaMs,
+      op: op!,
+      grouping: agg!.grouping,
+      without: agg!.without,
+      deadline: this.deadline,
+    };
+    const pos = rc !== null ? rc.call.args[rc.mi].pos : sel.pos;
+    const key = sel.matchers.join(',');
+    // One metric name only, so the annotations come out as on one thread.
+    const oneName = sel.matchers.some((m) => m.name === METRIC_NAME && m.type === '=');
+    const parts =
+      split !== null && oneName && split.workers.worthSplitting(key, steps)
+        ? split.workers.parts
+        : 1;
+    const remote: Promise<RollupPartResult & { counterNames: string[] }>[] = [];
+    for (let p = 1; p < parts; p++) {
+      const { workers, source, qmint, qmaxt, sorted, hints } = split!;
+      const matchers = matcherTriples(sel.matchers);
+      remote.push(
+        workers.run({ source, qmint, qmaxt, sorted, hints, matchers, spec, part: p, parts }),
+      );
+    }
+    let results: RollupPartResult[];
+    try {
+      const local = runRollupPart(set, spec, 0, parts, {
+        checkAbort: () => this.checkAbort(),
+        counterSeen: (m) => this.checkCounterName(m, pos),
+        startTimeOverlap: (m) => this.warnStartTimeOverlap(m, pos),
+      });
+      const others = await Promise.all(remote);
+      for (const o of others) {
+        for (const name of o.counterNames) {
+          this.checkCounterName(Labels.fromSortedPairs([METRIC_NAME, name]), pos);
+        }
+      }
+      results = [local, ...others];
+    } catch (e) {
+      await Promise.allSettled(remote);
+      if (e instanceof RollupPartTimeout || e instanceof RangeWorkerTimeout)
+        throw new AbortQuery('timeout', 'query timed out in expression evaluation');
+      throw e;
+    }
+    const merged = mergeRollupParts(results);
+    split?.workers.noteSeries(key, merged.series);
+    this.data.set(sel, []);
+    const table = { steps, vals: null, has: null, samples: merged.samples };
+    if (rc !== null) this.stepTables.set(rc.call, table);
+    else this.selectorTables.set(sel, table);
+    this.groupIndex.set(agg!, merged.table);
   }
 
   /** The `[mint, maxt]` a selector needs over the whole query (getTimeRangesForSelector). */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { CorruptionError } from '../model/errors.js';
 import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
@@ -18,10 +20,11 @@ import {
 } from '../storage/interface.js';
 import { ENCODING_XOR, XORBulkDecoder } from './chunkenc/index.js';
 import { XORCheckpointCache } from './chunkenc/xor-checkpoints.js';
-import type { ChunkReader } from './chunks/segments.js';
-import { SeriesChunks, type IndexReader } from './index/index-reader.js';
+import { MergeQuerier } from '../storage/merge.js';
+import { ChunkReader } from './chunks/segments.js';
+import { IndexReader, SeriesChunks } from './index/index-reader.js';
 import { merge, postingsForMatchers, type PostingsIndex } from './index/postings.js';
-import { isDeleted, type Tombstones } from './tombstones.js';
+import { isDeleted, readTombstones, TOMBSTONES_FILENAME, type Tombstones } from './tombstones.js';
 
 /** What a block querier needs of a block. */
 export interface BlockReaders {
@@ -649,4 +652,79 @@ function firstAfter(a: Float64Array, lo: number, hi: number, x: number): number 
     else hi = mid;
   }
   return lo;
+}
+
+/** Blocks opened by {@link openSharedQuerier}, by directory, with their tombstones' stamp. */
+const shared = new Map<string, { readers: BlockReaders; stamp: string }>();
+
+/** Size and mtime of a block's tombstones file ('' when absent): a deletion changes it. */
+function tombstonesStamp(dir: string): string {
+  try {
+    const st = statSync(join(dir, TOMBSTONES_FILENAME));
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * A querier over the persisted blocks in directories `dirs` (ms range `[mint, maxt]`),
+ * for another thread than the database's: it opens the blocks read-only itself and keeps
+ * them open for the next call, closing those no longer named, and re-reads a block's
+ * tombstones when their file changed. Selects return the same series in the same order as
+ * the database's querier over the same blocks. Used by PromQL's range workers.
+ */
+export function openSharedQuerier(dirs: unknown, mint: number, maxt: number): Querier {
+  const list = dirs as readonly string[];
+  for (const [dir, b] of shared) {
+    if (list.includes(dir)) continue;
+    b.readers.chunks.close();
+    b.readers.index.close();
+    shared.delete(dir);
+  }
+  const qs: Querier[] = [];
+  for (const dir of list) {
+    let b = shared.get(dir);
+    const stamp = tombstonesStamp(dir);
+    if (b === undefined) {
+      const index = IndexReader.open(join(dir, 'index'));
+      const chunks = new ChunkReader(join(dir, 'chunks'));
+      b = { readers: { index, chunks, tombstones: readTombstones(dir) }, stamp };
+      shared.set(dir, b);
+    } else if (b.stamp !== stamp) {
+      b = { readers: { ...b.readers, tombstones: readTombstones(dir) }, stamp };
+      shared.set(dir, b);
+    }
+    qs.push(new BlockQuerier(b.readers, mint, maxt));
+  }
+  return qs.length === 1 ? qs[0] : new MergeQuerier(qs);
+}
+
+/** What {@link sharedBlocksSource} needs of a database. */
+export interface SharedBlocksDB {
+  blockList(): readonly {
+    readonly dir: string;
+    readonly minTime: number;
+    readonly maxTime: number;
+  }[];
+  readonly head: { maxTime(): number };
+}
+
+/**
+ * The source function of PromQL's range workers for `db`: over `[mint, maxt]`, the
+ * directories of the blocks a database querier reads when the head holds nothing in the
+ * range (as DB.querier() decides), for {@link openSharedQuerier}; else null.
+ */
+export function sharedBlocksSource(
+  db: SharedBlocksDB,
+): (mint: number, maxt: number) => string[] | null {
+  return (mint, maxt) => {
+    if (db.head.maxTime() >= mint) return null;
+    // A block covers [minTime, maxTime).
+    const dirs = db
+      .blockList()
+      .filter((b) => b.minTime <= maxt && b.maxTime > mint)
+      .map((b) => b.dir);
+    return dirs.length > 0 ? dirs : null;
+  };
 }
