@@ -132,6 +132,8 @@ async function benchCatchUp(): Promise<void> {
 // The shared harness sits beside the repository, as in every checkout of this project.
 const TARGETS_SCRIPT = fileURLToPath(new URL('../../../shared/bench/targets.mjs', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How often a long catch-up prints its progress (`--report S`, default 30 s). */
+const REPORT_MS = Number(flag('--report', '30')) * 1000;
 
 /** CPU seconds (utime + stime) of a process so far. */
 function cpuSeconds(pid: number): number {
@@ -166,6 +168,8 @@ interface SenderState {
   sent: number;
   highestSentS: number;
   shards: number;
+  /** Samples read and not yet sent (NaN when the sender does not say). */
+  pending: number;
 }
 
 async function senderState(s: Sender): Promise<SenderState> {
@@ -174,6 +178,7 @@ async function senderState(s: Sender): Promise<SenderState> {
     cpu: cpuSeconds(s.peer.proc.pid as number),
     sent: selfMetric(text, 'prometheus_remote_storage_samples_total'),
     shards: selfMetric(text, 'prometheus_remote_storage_shards'),
+    pending: selfMetric(text, 'prometheus_remote_storage_samples_pending'),
     highestSentS: selfMetric(
       text,
       'prometheus_remote_storage_queue_highest_sent_timestamp_seconds',
@@ -274,18 +279,18 @@ async function benchSideBySide(nTargets: number, outageS: number, capS: number):
         const start = await senderState(s);
         let end = start;
         let maxShards = start.shards;
-        let nextReport = Date.now() + 30_000;
+        let nextReport = Date.now() + REPORT_MS;
         const capAt = Date.now() + capS * 1000;
         while (Date.now() < capAt) {
           end = await senderState(s);
           maxShards = Math.max(maxShards, end.shards);
           if (end.highestSentS >= backAtS) break;
           if (outageS >= 60 && Date.now() >= nextReport) {
-            nextReport += 30_000;
+            nextReport += REPORT_MS;
             const t = Date.now() / 1000 - backAtS;
             log(
               `${s.name}: ${t.toFixed(0)} s: ${end.sent - start.sent} sent since the receiver came back ` +
-                `(${((end.sent - start.sent) / t / 1e3).toFixed(1)} k/s), ${end.shards} shards, ` +
+                `(${((end.sent - start.sent) / t / 1e3).toFixed(1)} k/s), ${end.shards} shards, ${end.pending} pending, ` +
                 `${(Date.now() / 1000 - end.highestSentS).toFixed(0)} s behind`,
             );
           }

@@ -335,11 +335,20 @@ class Round {
   firstAt = 0;
   /** Shards whose part is not all acknowledged yet (counted when sealed). */
   unfinished = 0;
+  /**
+   * Samples a shard's part may hold: whole requests only, so no part ends in a short
+   * request that costs an HTTP round trip for a few samples (Infinity for a round rebuilt
+   * after a restart, which must hold exactly the records it held before).
+   */
+  readonly room: number;
+  /** The length of the longest part. */
+  longest = 0;
 
-  constructor(shards: number, perRequest: number, cols: Columns[]) {
+  constructor(shards: number, perRequest: number, cols: Columns[], room: number) {
     this.shards = shards;
     this.perRequest = perRequest;
     this.cols = cols;
+    this.room = room;
     this.done = new Array<number>(shards).fill(0);
     this.taken = new Array<number>(shards).fill(0);
   }
@@ -377,6 +386,8 @@ export class QueueManager {
   private resume: SavedRound[];
   /** Since when the first of {@link resume} is being rebuilt (ms). */
   private resumeSince = 0;
+  /** Scratch of {@link fits}: a record's samples per shard. */
+  private shardCounts = new Int32Array(0);
   /** Columns of finished rounds, for reuse. */
   private readonly freeCols: Columns[] = [];
   /** Samples read and not yet acknowledged or dropped. */
@@ -451,6 +462,7 @@ export class QueueManager {
     this.watcher = new WalWatcher(opts.walDir, this.acked, {
       series: (s) => this.storeSeries(s),
       samples: (b) => this.takeSamples(b),
+      fits: (b) => this.fits(b),
     });
   }
 
@@ -589,6 +601,7 @@ export class QueueManager {
     const vs = b.vs;
     let highest = this.highestReadTs;
     let taken = 0;
+    let longest = round.longest;
     for (let i = 0; i < b.length; i++) {
       const ref = refs[i];
       const t = ts[i];
@@ -598,20 +611,48 @@ export class QueueManager {
         this.samplesDropped++;
         continue;
       }
-      cols[ref % n].push(entry - 1, t, vs[i]);
+      const c = cols[ref % n];
+      c.push(entry - 1, t, vs[i]);
+      if (c.length > longest) longest = c.length;
       taken++;
     }
+    round.longest = longest;
     this.highestReadTs = highest;
     this.inRead += b.length;
     this.pending += taken;
     round.samples += taken;
   }
 
-  /** A new empty round over `shards` shards (columns reused from finished rounds). */
-  private openRound(shards: number, perRequest: number): Round {
+  /**
+   * Whether a record's samples fit in the round being read: true for an empty round,
+   * else when no shard's part would grow past the round's room (unknown refs are counted
+   * too: at worst the round is sealed a record early). A record that does not fit is held
+   * back by the watcher and starts the next round.
+   */
+  private fits(b: SampleBatch): boolean {
+    const round = this.building;
+    if (round === null || round.samples === 0 || round.longest + b.length <= round.room) {
+      return true;
+    }
+    const n = round.shards;
+    if (this.shardCounts.length < n) this.shardCounts = new Int32Array(n);
+    const counts = this.shardCounts;
+    counts.fill(0, 0, n);
+    const refs = b.refs;
+    for (let i = 0; i < b.length; i++) counts[refs[i] % n]++;
+    const cols = round.cols;
+    for (let s = 0; s < n; s++) if (cols[s].length + counts[s] > round.room) return false;
+    return true;
+  }
+
+  /**
+   * A new empty round over `shards` shards (columns reused from finished rounds) whose
+   * parts hold `room` samples each.
+   */
+  private openRound(shards: number, perRequest: number, room: number): Round {
     const cols: Columns[] = [];
     for (let s = 0; s < shards; s++) cols.push(this.freeCols.pop() ?? new Columns());
-    return new Round(shards, perRequest, cols);
+    return new Round(shards, perRequest, cols, room);
   }
 
   /** Starts a sender per shard not running yet (senders of shards beyond the count idle). */
@@ -652,10 +693,14 @@ export class QueueManager {
           continue;
         }
         this.startShards();
-        this.building = this.openRound(
-          this.numShards,
-          this.resume.length > 0 ? this.resume[0].perRequest : q.maxSamplesPerSend,
-        );
+        this.building =
+          this.resume.length > 0
+            ? this.openRound(this.numShards, this.resume[0].perRequest, Infinity)
+            : this.openRound(
+                this.numShards,
+                q.maxSamplesPerSend,
+                q.maxSamplesPerSend * roundDepth(full),
+              );
       }
       const round = this.building;
       const full = q.maxSamplesPerSend * round.shards;
@@ -705,6 +750,7 @@ export class QueueManager {
       const samples = round.samples;
       const due =
         samples >= target ||
+        (samples > 0 && this.watcher.heldBack()) ||
         (samples > 0 && exhausted && samples >= full) ||
         (samples > 0 && now - round.firstAt >= q.batchSendDeadlineMs);
       if (due) {

@@ -62,6 +62,13 @@ export interface WatcherSink {
   series(s: RefSeries): void;
   /** Samples of one record, to be sent; the batch is reused after the call. */
   samples(batch: SampleBatch): void;
+  /**
+   * Whether the samples of the next record may be handed over now. When false, the
+   * watcher holds the record back (its position not passed) and offers it again on the
+   * next {@link WalWatcher.read}; see {@link WalWatcher.heldBack}. Absent: always.
+   * Records of a checkpoint are never held back.
+   */
+  fits?(batch: SampleBatch): boolean;
 }
 
 /** Tails one WAL folder; pull-driven through {@link read}. */
@@ -78,6 +85,8 @@ export class WalWatcher {
   /** Corruption met while reading; the watcher stops there until restarted. */
   private error: Error | null;
   private lastGapCheck = 0;
+  /** The end of a samples record decoded into {@link batch} but held back, or null. */
+  private held: WalPosition | null = null;
   /** WAL bytes passed over so far (segments' records; for the backlog estimate). */
   bytesRead = 0;
 
@@ -97,6 +106,11 @@ export class WalWatcher {
     return { segment: this.pos.segment, offset: this.pos.offset };
   }
 
+  /** True when the last read stopped at a record the sink said does not fit yet. */
+  heldBack(): boolean {
+    return this.held !== null;
+  }
+
   /** The error that stopped reading, if any. */
   err(): Error | null {
     return this.error;
@@ -114,6 +128,11 @@ export class WalWatcher {
     let handed = 0;
     while (handed < maxSamples) {
       if (until !== null && comparePositions(this.pos, until) >= 0) return handed;
+      if (this.held !== null) {
+        if (this.sink.fits?.(this.batch) === false) return handed;
+        handed += this.handOver(this.held);
+        continue;
+      }
       if (!r.next()) {
         const e = r.err();
         if (e !== null) {
@@ -194,26 +213,52 @@ export class WalWatcher {
     return segs.length > 0 && segs[segs.length - 1] > seg + 1 && seg >= 0;
   }
 
+  /** Moves the position past the record ending at `seg`/`end` (not for a checkpoint). */
+  private passed(seg: number, end: number): void {
+    this.bytesRead += seg === this.pos.segment ? end - this.pos.offset : end;
+    this.pos = { segment: seg, offset: end };
+  }
+
+  /** Hands the samples in {@link batch}, of the record ending at `at`, to the sink. */
+  private handOver(at: WalPosition): number {
+    this.held = null;
+    this.passed(at.segment, at.offset);
+    this.sink.samples(this.batch);
+    return this.batch.length;
+  }
+
+  /**
+   * Handles one record ending at `seg`/`end` (`seg` -1: of the checkpoint). Samples are
+   * decoded into {@link batch}; a segment's samples the sink has no room for are held
+   * back, the position left before them.
+   */
   private handle(rec: Uint8Array, seg: number, end: number, mayShip: boolean): number {
     const type = recordType(rec);
-    if (seg >= 0) {
-      this.bytesRead += seg === this.pos.segment ? end - this.pos.offset : end;
-      this.pos = { segment: seg, offset: end };
-    }
+    const isSamples = type === RecordType.Samples && mayShip;
+    if (seg >= 0 && !isSamples) this.passed(seg, end);
     if (type === RecordType.Series) {
       this.series.length = 0;
       decodeSeries(rec, this.series);
       for (let i = 0; i < this.series.length; i++) this.sink.series(this.series[i]);
       return 0;
     }
-    if (type !== RecordType.Samples || !mayShip) return 0;
+    if (!isSamples) return 0;
     const s = this.sentUpTo;
     if (seg >= 0 && s !== null && (seg < s.segment || (seg === s.segment && end <= s.offset))) {
+      this.passed(seg, end);
       return 0;
     }
     this.batch.reset();
     decodeSamples(rec, this.batch);
-    this.sink.samples(this.batch);
-    return this.batch.length;
+    if (seg < 0) {
+      this.sink.samples(this.batch);
+      return this.batch.length;
+    }
+    const at = { segment: seg, offset: end };
+    if (this.sink.fits?.(this.batch) === false) {
+      this.held = at;
+      return 0;
+    }
+    return this.handOver(at);
   }
 }
