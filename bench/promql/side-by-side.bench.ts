@@ -21,10 +21,12 @@
  *   npx tsc -p tsconfig.build.json     # dist/ for bin/meshmetrics.js
  *   node --expose-gc --import tsx bench/promql/side-by-side.bench.ts [--targets 20]
  *        [--minutes 62] [--reps 10] [--no-vm] [--stat] [--keep] [--work DIR]
+ *        [--range-workers N]
  *
  * `--stat` adds the other `viz stat` queries (RPS, p50, p95, TCP connections). `--work DIR`
  * keeps the loaded data in DIR; a second run with the same DIR only starts the servers and
  * queries (about a minute instead of ~9 at the full size on a loaded machine).
+ * `--range-workers N` passes `--query.range-workers=N` to our collector (0: one thread).
  * @module
  */
 
@@ -100,6 +102,8 @@ const SERIES = 1000;
 const INTERVAL = 10;
 const WITH_VM = REUSED ? REUSED.vm : !process.argv.includes('--no-vm');
 const WITH_STAT = process.argv.includes('--stat');
+/** Our collector's `--query.range-workers` (its default when not given). */
+const RANGE_WORKERS = strArg('range-workers');
 const KEEP = process.argv.includes('--keep') || WORK_ARG !== undefined;
 
 // The queries of ANCHORS.md §5/§6 (run.mjs QUERIES), then the rest of `viz stat`.
@@ -347,6 +351,7 @@ try {
       '--storage.tsdb.retention.time=100y',
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...(RANGE_WORKERS !== undefined ? [`--query.range-workers=${RANGE_WORKERS}`] : []),
     ],
     port,
   );

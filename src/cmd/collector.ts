@@ -10,6 +10,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, type Config } from '../config/index.js';
 import { DiscoveryManager } from '../discovery/index.js';
@@ -18,7 +19,8 @@ import { logfmtLogger, ScrapeManager, type Logger } from '../scrape/index.js';
 import { RemoteWriteManager, handleRemoteWrite } from '../remote/index.js';
 import { openDB, type DB } from '../tsdb/db.js';
 import { parseRetentionDuration, parseRetentionSize } from '../tsdb/retention.js';
-import { Engine } from '../promql/index.js';
+import { Engine, RangeWorkers } from '../promql/index.js';
+import { sharedBlocksSource } from '../tsdb/block-querier.js';
 import { marshalConfig } from '../config/index.js';
 import { WebServer, type TSDBAdmin } from '../web/index.js';
 import { VERSION } from './version.js';
@@ -41,6 +43,11 @@ export interface CollectorOptions {
   queryLookbackDeltaMs: number;
   queryTimeoutMs: number;
   queryMaxSamples: number;
+  /**
+   * Worker threads of large range queries over persisted blocks
+   * (`--query.range-workers`); default the cores less one, 0 turns them off.
+   */
+  queryRangeWorkers: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Where log lines go; default stderr. */
   logWrite?: (line: string) => void;
@@ -67,6 +74,7 @@ export const DEFAULT_COLLECTOR_OPTIONS: Readonly<CollectorOptions> = Object.free
   queryLookbackDeltaMs: 5 * 60_000,
   queryTimeoutMs: 2 * 60_000,
   queryMaxSamples: 50_000_000,
+  queryRangeWorkers: Math.max(0, availableParallelism() - 1),
   logLevel: 'info',
 });
 
@@ -146,12 +154,26 @@ export async function startCollector(
   mainLog('info', 'Completed loading of configuration file', { filename: opts.configFile });
 
   let lastReload = { ok: true, atMs: Date.now() };
+  const rangeWorkers =
+    opts.queryRangeWorkers > 0
+      ? new RangeWorkers({
+          size: opts.queryRangeWorkers,
+          source: sharedBlocksSource(db),
+          openerUrl: new URL(
+            import.meta.url.endsWith('.ts')
+              ? '../tsdb/block-querier.ts'
+              : '../tsdb/block-querier.js',
+            import.meta.url,
+          ).href,
+        })
+      : null;
   const web = new WebServer({
     queryable: db,
     engine: new Engine({
       lookbackDeltaMs: opts.queryLookbackDeltaMs,
       timeoutMs: opts.queryTimeoutMs,
       maxSamples: opts.queryMaxSamples,
+      rangeWorkers,
     }),
     lookbackDeltaMs: opts.queryLookbackDeltaMs,
     externalLabels: () => config.global.externalLabels,
@@ -192,6 +214,7 @@ export async function startCollector(
     await scrapeManager.stop({ staleness: false });
     await discovery.stop();
     await remote.stop();
+    await rangeWorkers?.close();
     await db.close();
     throw err;
   }
@@ -232,6 +255,7 @@ export async function startCollector(
         await discovery.stop();
         await scrapeManager.stop({ staleness: true });
         await remote.stop();
+        await rangeWorkers?.close();
         await db.close();
         mainLog('info', 'See you next time!');
       })();
@@ -257,6 +281,7 @@ function collectorFlags(o: CollectorOptions): Record<string, string> {
     'query.lookback-delta': `${o.queryLookbackDeltaMs / 1000}s`,
     'query.timeout': `${o.queryTimeoutMs / 1000}s`,
     'query.max-samples': String(o.queryMaxSamples),
+    'query.range-workers': String(o.queryRangeWorkers),
     'log.level': o.logLevel,
   };
 }
@@ -277,6 +302,7 @@ Discovers, scrapes and stores metrics. Flags (Prometheus's names):
   --query.lookback-delta=D           (default 5m)
   --query.timeout=D                  (default 2m)
   --query.max-samples=N              (default 50000000)
+  --query.range-workers=N            threads for large range queries over blocks (default cores - 1)
   --log.level=LEVEL                  debug, info, warn or error (default info)
 `;
 
@@ -359,6 +385,9 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
         break;
       case 'query.max-samples':
         o.queryMaxSamples = num('a whole number');
+        break;
+      case 'query.range-workers':
+        o.queryRangeWorkers = num('a whole number');
         break;
       case 'log.level':
         if (value !== 'debug' && value !== 'info' && value !== 'warn' && value !== 'error')

@@ -75,7 +75,6 @@ import {
 } from './rows.js';
 import {
   GroupAccumulator,
-  rollupLookback,
   rollupRow,
   rollupSawStartTimeOverlap,
   type GroupTable,
@@ -591,8 +590,9 @@ class Evaluator {
             ? { workers, source, qmint: mint, qmaxt: maxt, sorted: r.sorted, hints }
             : null;
         await this.loadAggregatedRollup(set, r.rollup, r.mint, r.maxt, split);
-      } else if (r.rollup !== null) this.loadRollup(set, r.rollup, r.mint, r.maxt);
-      else this.data.set(r.sel, loadSamples(set, r.mint, r.maxt, r.range));
+      } else if (r.rollup !== null && r.rollup.rc !== null) {
+        this.loadRollup(set, r.rollup.rc, r.mint, r.maxt);
+      } else this.data.set(r.sel, loadSamples(set, r.mint, r.maxt, r.range));
       const err = set.err();
       if (err) throw err;
       for (const w of set.warnings()) this.warnings.add(w);
@@ -645,24 +645,19 @@ class Evaluator {
   }
 
   /**
-   * Reads a rollup selector one series at a time into reused arrays and evaluates the
-   * call over all steps at once: its rows go to the call's step table, or straight into
-   * the consuming aggregation's groups, so the samples are never kept.
+   * Reads the selector of a rollup call (not under an aggregation: see
+   * loadAggregatedRollup()) one series at a time into reused arrays and evaluates the call
+   * over all steps at once into its step table, one row per series, so the samples are
+   * never kept.
    */
-  private loadRollup(set: SeriesSet, plan: RollupPlan, mint: number, maxt: number): void {
-    const { sel, rc, agg, op } = plan;
+  private loadRollup(set: SeriesSet, rc: RollupCall, mint: number, maxt: number): void {
     const steps = Math.floor((this.end - this.start) / this.step) + 1;
     const grid: StepGrid = { start: this.start, step: this.step, steps };
     const samples = new Float64Array(steps);
-    const acc =
-      agg !== null && op !== null
-        ? new GroupAccumulator(op, agg.grouping, agg.without, steps)
-        : null;
-    // Rows per series when kept (growing by doubling); one reused row when aggregated.
-    let vals = new Float64Array((acc === null ? 64 : 1) * steps);
+    // One row per series, growing by doubling.
+    let vals = new Float64Array(64 * steps);
     let has = new Uint8Array(vals.length);
     const loaded: LoadedSeries[] = [];
-    const lookback = this.eng.lookbackDeltaMs;
     let ts = this.scratchTs;
     let vs = this.scratchVs;
     const scratch: SampleScratch = { ts, vs };
@@ -681,7 +676,7 @@ class Evaluator {
       if (batched) {
         scratch.ts = ts;
         scratch.vs = vs;
-        n = readBatched(it, mint, maxt, rc !== null, scratch, 0);
+        n = readBatched(it, mint, maxt, true, scratch, 0);
         ts = scratch.ts;
         vs = scratch.vs;
       }
@@ -689,8 +684,8 @@ class Evaluator {
         const t = it.atT();
         if (t > maxt) break;
         const v = it.atV();
-        // Range selectors never see stale markers (instant ones end at them).
-        if (rc !== null && v !== v && isStaleNaN(v)) continue;
+        // Range selectors never see stale markers.
+        if (v !== v && isStaleNaN(v)) continue;
         if (n === ts.length) {
           ts = doubled(ts);
           vs = doubled(vs);
@@ -706,49 +701,37 @@ class Evaluator {
       const err = it.err();
       if (err) throw err;
       if (n === 0) continue;
-      const at = acc === null ? loaded.length * steps : 0;
+      const at = loaded.length * steps;
       if (at + steps > vals.length) {
         vals = doubled(vals);
         has = doubled(has);
       }
-      if (rc !== null) {
-        const { range, selector } = rc.arg;
-        const seen = rollupRow(
-          ts,
-          vs,
-          n,
-          grid,
-          range,
-          selector.offset,
-          rc.call.func,
-          rc.fn,
-          rc.params,
-          vals,
-          has,
-          at,
-          samples,
-          st,
-        );
-        if (seen && rc.checkCounter) this.checkCounterName(s.labels, rc.call.args[rc.mi].pos);
-        if (st !== null && rollupSawStartTimeOverlap())
-          this.warnStartTimeOverlap(s.labels, rc.call.args[rc.mi].pos);
-      } else {
-        rollupLookback(ts, vs, n, grid, lookback, sel.offset, vals, has, at, samples);
-      }
-      if (acc !== null) acc.add(acc.groupOf(s.labels), vals, has, 0);
-      else loaded.push({ metric: s.labels, ts: NO_SAMPLES, vs: NO_SAMPLES, hasStale: false });
+      const { range, selector } = rc.arg;
+      const seen = rollupRow(
+        ts,
+        vs,
+        n,
+        grid,
+        range,
+        selector.offset,
+        rc.call.func,
+        rc.fn,
+        rc.params,
+        vals,
+        has,
+        at,
+        samples,
+        st,
+      );
+      if (seen && rc.checkCounter) this.checkCounterName(s.labels, rc.call.args[rc.mi].pos);
+      if (st !== null && rollupSawStartTimeOverlap())
+        this.warnStartTimeOverlap(s.labels, rc.call.args[rc.mi].pos);
+      loaded.push({ metric: s.labels, ts: NO_SAMPLES, vs: NO_SAMPLES, hasStale: false });
     }
     this.scratchTs = ts;
     this.scratchVs = vs;
-    this.data.set(sel, loaded);
-    if (acc !== null && agg !== null) {
-      const table = { steps, vals: null, has: null, samples };
-      if (rc !== null) this.stepTables.set(rc.call, table);
-      else this.selectorTables.set(sel, table);
-      this.groupIndex.set(agg, acc.finish());
-    } else if (rc !== null) {
-      this.stepTables.set(rc.call, { steps, vals, has, samples });
-    }
+    this.data.set(rc.arg.selector, loaded);
+    this.stepTables.set(rc.call, { steps, vals, has, samples });
   }
 
   /**

@@ -281,10 +281,102 @@ function grow(a: Float64Array, size: number): Float64Array {
 }
 
 /**
+ * The parts of rate/increase windows that depend on the timestamps only, per step, for
+ * the series last read: the series of one target share their scrape timestamps, so the
+ * next series usually reuses them (checked sample by sample) and only the values are read.
+ */
+const windows = {
+  /** The timestamps they were computed for (a copy), the grid and the window. */
+  ts: new Float64Array(1024),
+  n: -1,
+  start: 0,
+  step: 0,
+  steps: 0,
+  range: 0,
+  offset: 0,
+  /** Per step: the window's first and end sample index (`hi - lo` samples). */
+  lo: new Int32Array(256),
+  hi: new Int32Array(256),
+  /** Per step: sampledInterval, durationToStart and durationToEnd (after the threshold). */
+  interval: new Float64Array(256),
+  toStart: new Float64Array(256),
+  toEnd: new Float64Array(256),
+};
+
+/** Fills {@link windows} for `ts[0, n)` unless it already holds them. */
+function counterWindows(
+  ts: Float64Array,
+  n: number,
+  grid: StepGrid,
+  range: number,
+  offset: number,
+): typeof windows {
+  const w = windows;
+  const { start, step, steps } = grid;
+  if (
+    w.n === n &&
+    w.start === start &&
+    w.step === step &&
+    w.steps === steps &&
+    w.range === range &&
+    w.offset === offset
+  ) {
+    const prev = w.ts;
+    let i = 0;
+    while (i < n && prev[i] === ts[i]) i++;
+    if (i === n) return w;
+  }
+  if (w.ts.length < n) w.ts = new Float64Array(Math.max(n, w.ts.length * 2));
+  w.ts.set(ts.subarray(0, n));
+  if (w.lo.length < steps) {
+    const size = Math.max(steps, w.lo.length * 2);
+    w.lo = new Int32Array(size);
+    w.hi = new Int32Array(size);
+    w.interval = new Float64Array(size);
+    w.toStart = new Float64Array(size);
+    w.toEnd = new Float64Array(size);
+  }
+  w.n = n;
+  w.start = start;
+  w.step = step;
+  w.steps = steps;
+  w.range = range;
+  w.offset = offset;
+  const { lo: los, hi: his, interval, toStart, toEnd } = w;
+  let lo = 0;
+  let hi = 0;
+  for (let k = 0; k < steps; k++) {
+    const ref = start + k * step - offset;
+    while (hi < n && ts[hi] <= ref) hi++;
+    const from = ref - range;
+    while (lo < hi && ts[lo] <= from) lo++;
+    los[k] = lo;
+    his[k] = hi;
+    const count = hi - lo;
+    if (count < 2) continue;
+    // functions.extrapolatedRate's time terms, the same operations in the same order.
+    const firstT = ts[lo];
+    const lastT = ts[hi - 1];
+    let durationToStart = (firstT - from) / 1000;
+    let durationToEnd = (ref - lastT) / 1000;
+    const sampledInterval = (lastT - firstT) / 1000;
+    const avg = sampledInterval / (count - 1);
+    const threshold = avg * 1.1;
+    if (durationToStart >= threshold) durationToStart = avg / 2;
+    if (durationToEnd >= threshold) durationToEnd = avg / 2;
+    interval[k] = sampledInterval;
+    toStart[k] = durationToStart;
+    toEnd[k] = durationToEnd;
+  }
+  return w;
+}
+
+/**
  * {@link rollupRow} for rate and increase: the same computation, but a window is searched
  * for counter resets only when the series decreases inside it (counted once per series),
- * which on counters is seldom, and the extrapolation is inlined (no call and no window
- * object per step: these two functions are most of a dashboard's range queries).
+ * which on counters is seldom, the terms that depend on time alone come from
+ * {@link counterWindows}, and the extrapolation is inlined (no call and no window object
+ * per step: these two functions are most of a dashboard's range queries).
  */
 function rollupCounterRate(
   ts: Float64Array,
@@ -307,16 +399,14 @@ function rollupCounterRate(
     if (vs[i] < vs[i - 1]) d++;
     dec[i] = d;
   }
-  const { start, step, steps } = grid;
+  const w = counterWindows(ts, n, grid, range, offset);
+  const { lo: los, hi: his, interval, toStart, toEnd } = w;
+  const steps = grid.steps;
   const rangeS = range / 1000;
-  let lo = 0;
-  let hi = 0;
   let seen = false;
   for (let k = 0; k < steps; k++) {
-    const ref = start + k * step - offset;
-    while (hi < n && ts[hi] <= ref) hi++;
-    const from = ref - range;
-    while (lo < hi && ts[lo] <= from) lo++;
+    const lo = los[k];
+    const hi = his[k];
     const count = hi - lo;
     if (count <= 0) {
       has[at + k] = 0;
@@ -330,8 +420,6 @@ function rollupCounterRate(
     }
     // functions.extrapolatedRate for a counter, inlined: the same operations in the same
     // order, so the same bits (the rollup test compares with the step-by-step path).
-    const firstT = ts[lo];
-    const lastT = ts[hi - 1];
     const firstV = vs[lo];
     let result = vs[hi - 1] - firstV;
     if (dec[hi - 1] !== dec[lo]) {
@@ -342,17 +430,12 @@ function rollupCounterRate(
         last = v;
       }
     }
-    let durationToStart = (firstT - from) / 1000;
-    let durationToEnd = (ref - lastT) / 1000;
-    const sampledInterval = (lastT - firstT) / 1000;
-    const avg = sampledInterval / (count - 1);
-    const threshold = avg * 1.1;
-    if (durationToStart >= threshold) durationToStart = avg / 2;
+    const sampledInterval = interval[k];
+    let durationToStart = toStart[k];
     let durationToZero = durationToStart;
     if (result > 0 && firstV >= 0) durationToZero = sampledInterval * (firstV / result);
     if (durationToZero < durationToStart) durationToStart = durationToZero;
-    if (durationToEnd >= threshold) durationToEnd = avg / 2;
-    let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+    let factor = (sampledInterval + durationToStart + toEnd[k]) / sampledInterval;
     if (isRate) factor /= rangeS;
     vals[at + k] = result * factor;
     has[at + k] = 1;
