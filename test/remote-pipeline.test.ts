@@ -39,6 +39,8 @@ interface StrictReceiver {
   heldSamples: number;
   /** Milliseconds before each answer (a slow receiver). */
   delayMs: number;
+  /** Samples of each request received, in arrival order. */
+  sizes: number[];
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ async function startStrictReceiver(): Promise<StrictReceiver> {
     holdFrom: 0,
     heldSamples: 0,
     delayMs: 0,
+    sizes: [],
     close: () => Promise.resolve(),
   };
   const d = new DecodedWriteRequest();
@@ -62,6 +65,7 @@ async function startStrictReceiver(): Promise<StrictReceiver> {
     const answer = (): void => {
       d.reset();
       decodeWriteRequest(snappy.uncompressSync(Buffer.concat(chunks)) as Buffer, d);
+      rx.sizes.push(d.samples);
       const names: string[] = [];
       for (let i = 0; i < d.series; i++) {
         const pairs = d.pairsOf(i);
@@ -272,6 +276,65 @@ test(
       }
     } finally {
       await q.stop();
+      await rx.close();
+      await db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'uneven shards: a round stops when a shard has its requests full, so no request is a short tail',
+  { timeout: 30_000 },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mm-rw-pipe-'));
+    const db = await openDB(join(root, 'db'), { logger: quiet });
+    const rx = await startStrictReceiver();
+    let q: QueueManager | null = null;
+    try {
+      // 12 series over 8 shards: four shards get two samples of each record, four get one.
+      // Rounds are 8 requests of 10 per shard deep; a round that ended at the sample count
+      // (640) would give the heavy shards 108 samples (10 requests + a tail of 8).
+      const nSeries = 12;
+      const steps = 400;
+      await appendKnown(db, nSeries, 0, steps, T0, 1000);
+      q = new QueueManager(
+        rwConfig(
+          rx.url,
+          'name: even\nqueue_config:\n  min_shards: 8\n  max_shards: 8\n  max_samples_per_send: 10\n  batch_send_deadline: 50ms',
+        ),
+        {
+          walDir: join(root, 'db', 'wal'),
+          stateDir: join(root, 'state'),
+          externalLabels: {},
+          logger: quiet,
+        },
+      );
+      q.start();
+      const all = nSeries * steps;
+      assert.ok(
+        await waitFor(() => q?.samplesTotal === all, 15_000),
+        `sent ${q.samplesTotal} of ${all}`,
+      );
+      assert.equal(rx.rejected, 0, 'in order');
+      for (let s = 0; s < nSeries; s++) {
+        const pts = rx.stored.get(String(s)) ?? [];
+        assert.equal(pts.length, steps, `series ${s}`);
+        for (let i = 0; i < steps; i++) {
+          assert.deepEqual(pts[i], [T0 + i * 1000, knownValue(s, i)], `series ${s} sample ${i}`);
+        }
+      }
+      assert.ok(
+        rx.sizes.every((n) => n <= 10),
+        `requests within max_samples_per_send`,
+      );
+      const short = rx.sizes.filter((n) => n < 10).length;
+      assert.ok(
+        rx.sizes.length <= all / 10 + 8,
+        `${rx.sizes.length} requests for ${all} samples (${short} short)`,
+      );
+    } finally {
+      await q?.stop();
       await rx.close();
       await db.close();
       rmSync(root, { recursive: true, force: true });
