@@ -33,9 +33,10 @@
  * each shard retries its request and nothing more is read once the rounds in flight are
  * full: the backlog stays in the WAL, not in memory.
  *
- * Shard scaling (every 10 s): with `inRate` samples/s read from
- * the WAL, `sendSecondsPerSample` the mean shard-time spent per sent sample and `backlog`
- * the samples waiting in the WAL behind us (the WAL bytes not read yet, at the bytes per
+ * Shard scaling (every 10 s): with `inRate` samples/s read from the WAL,
+ * `sendSecondsPerSample` the mean shard-time spent per sent sample (from a request's first
+ * attempt to its acknowledgement, retries included, as Prometheus) and `backlog` the
+ * samples waiting in the WAL behind us (the WAL bytes not read yet, at the bytes per
  * sample of the last window; Prometheus uses the lag between the newest appended and the
  * newest sent timestamp, which a reader of the WAL does not know until it reads it), the
  * desired shards are `ceil(sendSecondsPerSample × (inRate + backlog / 20 s))`, clamped to
@@ -960,13 +961,15 @@ export class QueueManager {
     let maxTs = 0;
     for (let i = start; i < end; i++) if (cols.ts[i] > maxTs) maxTs = cols.ts[i];
     const q = this.cfg.queueConfig;
+    // The cost of sending is measured from the first attempt, retries and backoff
+    // included, as Prometheus measures it: after an outage the first acknowledgement
+    // carries the outage's wait, and the queue scales straight to the shards its backlog
+    // needs instead of climbing there over several rescales (each one drains the rounds).
+    const firstAt = performance.now();
     for (let attempt = 0; this.running; attempt++) {
-      const sentAt = performance.now();
       const res: SendResult = await this.client.send(body);
       if (res.status >= 200 && res.status < 300) {
-        // Only acknowledged requests measure the cost of sending (an outage's retries
-        // would make every sample look slow and ask for max_shards).
-        this.sendSecondsWindow += (performance.now() - sentAt) / 1000;
+        this.sendSecondsWindow += (performance.now() - firstAt) / 1000;
         this.sentSamplesWindow += n;
         this.samplesTotal += n;
         this.bytesTotal += body.length;
