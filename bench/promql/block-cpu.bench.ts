@@ -9,7 +9,7 @@
 // and, after a slash, the minimum wall time per query.
 // Run: node --expose-gc --import tsx bench/promql/block-cpu.bench.ts
 //        [--work /tmp/sbs-full] [--stat] [--only ratio|p99|...] [--instant|--range] [--runs N]
-//        [--workers]
+//        [--workers [--min-work N]]
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,7 @@ const workers = process.argv.includes('--workers')
   ? new RangeWorkers({
       openerUrl: new URL('../../src/tsdb/block-querier.ts', import.meta.url).href,
       source: sharedBlocksSource(db),
+      minWork: arg('min-work') !== undefined ? Number(arg('min-work')) : undefined,
     })
   : null;
 const engine = new Engine({ rangeWorkers: workers });
@@ -116,6 +117,8 @@ try {
     }
     console.log(`${name.padEnd(8)} ${figures[0].padStart(14)} ${figures[1].padStart(22)}`);
   }
+  // The workers' isolates and their own block readers show here (one process, all threads).
+  console.log(`rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
   console.log('(preliminary: the machine is shared)');
 } finally {
   await workers?.close();
