@@ -68,11 +68,13 @@ export interface RollupPartReply {
 }
 
 /**
- * Default for {@link RangeWorkersOptions.minWork}: about 5 ms of rollup work (rate over
- * 10 s samples costs ~0.1 µs per series and step), which a split saves half of less a
- * worker's round trip (~0.1 ms) and its own walk over the selected series.
+ * Default for {@link RangeWorkersOptions.minWork}: about 20 ms of rollup work (rate over
+ * 10 s samples costs ~0.1 µs per series and step). Split at 50K, the success-ratio range
+ * query of the side-by-side bench (two selectors of 280 and 440 series) took 72 ms and
+ * 108 ms of CPU instead of 46 and 46: the worker walks all the selected series too, and
+ * two busy threads each run slower on the two vCPUs measured here.
  */
-const DEFAULT_MIN_WORK = 50_000;
+const DEFAULT_MIN_WORK = 200_000;
 /** Selectors whose series count is remembered (see {@link RangeWorkers.worthSplitting}). */
 const MAX_REMEMBERED = 1024;
 
