@@ -89,6 +89,34 @@ test('protobuf: bytes of a known request match the protobuf wire format', () => 
   assert.equal(body.toString('hex'), '0a' + (tsInner.length / 2).toString(16) + tsInner);
 });
 
+test('protobuf: compressed off the main thread, bodies encoded back to back stay apart', async () => {
+  const labels = Array.from({ length: 40 }, (_, i) =>
+    encodeLabels(Labels.from({ __name__: 'm', pod: `pod-${i}`, zone: 'z'.repeat(200) })),
+  );
+  const n = 400;
+  const slots = Int32Array.from({ length: n }, (_, i) => (i * 7) % 40);
+  const ts = Float64Array.from({ length: n }, (_, i) => 1_700_000_000_000 + i);
+  const vs = Float64Array.from({ length: n }, (_, i) => i / 3);
+  const sync = new WriteRequestEncoder(1024);
+  const async = new WriteRequestEncoder(1024);
+  // Cases: [start, end) of each request; all encoded before any compression is awaited,
+  // then one awaited before the next is encoded.
+  const cases: [number, number][] = [
+    [0, 400],
+    [0, 10],
+    [10, 300],
+    [300, 400],
+  ];
+  const pending = cases.map(([a, b]) => async.encodeSnappyAsync(slots, ts, vs, a, b, labels));
+  const bodies = await Promise.all(pending);
+  for (const [i, [a, b]] of cases.entries()) {
+    const want = sync.encodeSnappy(slots, ts, vs, a, b, labels);
+    assert.deepEqual(bodies[i], want, `request ${i} [${a}, ${b}) encoded back to back`);
+    const one = await async.encodeSnappyAsync(slots, ts, vs, a, b, labels);
+    assert.deepEqual(one, want, `request ${i} [${a}, ${b}) awaited`);
+  }
+});
+
 test('protobuf: malformed input is a ParseError, not a crash', () => {
   const cases: [string, string][] = [
     ['truncated length', '0a05'],

@@ -188,6 +188,8 @@ export class WriteRequestEncoder {
   private readonly slotOfRef = new Map<number, number>();
   private slotScratch: Int32Array;
   private labelScratch: Uint8Array[] = [];
+  /** Compressions of {@link encodeSnappyAsync} still reading {@link buf}. */
+  private compressing = 0;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -221,9 +223,12 @@ export class WriteRequestEncoder {
 
   /**
    * {@link encodeSnappy} with the compression off the main thread (in libuv's thread
-   * pool): the protobuf is encoded here, copied out of the encoder's buffer (which the
-   * next call reuses while this one compresses), and compressed by the pool. The encoder
-   * may be used again as soon as this returns.
+   * pool): the protobuf is encoded here into the encoder's buffer and compressed by the
+   * pool from there. The encoder may be used again as soon as this returns: a call while
+   * a compression is pending encodes into a new buffer, leaving the old one to it (a
+   * sender that awaits each body before encoding the next never pays for that, nor for a
+   * copy of its own: a request body is ~200 KB of labels. The `snappy` package copies its
+   * input today; this does not rely on it).
    */
   encodeSnappyAsync(
     slots: Int32Array,
@@ -233,8 +238,12 @@ export class WriteRequestEncoder {
     end: number,
     labels: readonly Uint8Array[],
   ): Promise<Buffer> {
-    const raw = Buffer.from(this.encodeSlots(slots, ts, vs, start, end, labels));
-    return snappy.compress(raw);
+    if (this.compressing > 0) this.buf = Buffer.allocUnsafe(this.buf.length);
+    const raw = this.encodeSlots(slots, ts, vs, start, end, labels);
+    this.compressing++;
+    return snappy.compress(raw).finally(() => {
+      this.compressing--;
+    });
   }
 
   /**
