@@ -26,7 +26,7 @@
  * `--stat` adds the other `viz stat` queries (RPS, p50, p95, TCP connections). `--work DIR`
  * keeps the loaded data in DIR; a second run with the same DIR only starts the servers and
  * queries (about a minute instead of ~9 at the full size on a loaded machine).
- * `--range-workers N` passes `--query.range-workers=N` to our collector (0: one thread).
+ * `--range-workers N` passes `--query.range-workers=N` to our collector (default 0: one thread).
  * @module
  */
 
