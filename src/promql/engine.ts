@@ -587,7 +587,15 @@ class Evaluator {
       if (r.rollup !== null && r.rollup.agg !== null) {
         const split =
           workers !== null && source !== null
-            ? { workers, source, qmint: mint, qmaxt: maxt, sorted: r.sorted, hints }
+            ? {
+                workers,
+                source,
+                qmint: mint,
+                qmaxt: maxt,
+                sorted: r.sorted,
+                hints,
+                reselect: () => querier.select(r.sorted, hints, r.sel.matchers),
+              }
             : null;
         await this.loadAggregatedRollup(set, r.rollup, r.mint, r.maxt, split);
       } else if (r.rollup !== null && r.rollup.rc !== null) {
@@ -752,6 +760,8 @@ class Evaluator {
       qmaxt: number;
       sorted: boolean;
       hints: SelectHints;
+      /** The same select again, for computing on this thread alone after all. */
+      reselect: () => SeriesSet;
     } | null,
   ): Promise<void> {
     const { sel, rc, agg, op } = plan;
@@ -788,18 +798,39 @@ class Evaluator {
     }
     let results: RollupPartResult[];
     try {
-      const local = runRollupPart(set, spec, 0, parts, {
+      const hooks = {
         checkAbort: () => this.checkAbort(),
-        counterSeen: (m) => this.checkCounterName(m, pos),
-        startTimeOverlap: (m) => this.warnStartTimeOverlap(m, pos),
-      });
-      const others = await Promise.all(remote);
-      for (const o of others) {
-        for (const name of o.counterNames) {
-          this.checkCounterName(Labels.fromSortedPairs([METRIC_NAME, name]), pos);
-        }
+        counterSeen: (m: Labels) => this.checkCounterName(m, pos),
+        startTimeOverlap: (m: Labels) => this.warnStartTimeOverlap(m, pos),
+      };
+      const local = runRollupPart(set, spec, 0, parts, hooks);
+      let others: Awaited<(typeof remote)[number]>[] | null = null;
+      try {
+        others = await Promise.all(remote);
+      } catch (e) {
+        if (e instanceof RangeWorkerTimeout) throw e;
+        // A worker failed: computed below on this thread alone.
       }
-      results = [local, ...others];
+      if (
+        others !== null &&
+        others.every((o) => o.series === local.series && o.keys === local.keys)
+      ) {
+        for (const o of others) {
+          for (const name of o.counterNames) {
+            this.checkCounterName(Labels.fromSortedPairs([METRIC_NAME, name]), pos);
+          }
+        }
+        results = [local, ...others];
+      } else if (parts === 1) {
+        results = [local];
+      } else {
+        // A worker failed, or saw other series than this thread (the store changed
+        // between the two selects): the groups were not dealt alike, so start again here.
+        const again = split!.reselect();
+        results = [runRollupPart(again, spec, 0, 1, hooks)];
+        const err = again.err();
+        if (err) throw err;
+      }
     } catch (e) {
       // The workers' parts are no longer wanted (they end at the deadline themselves).
       for (const r of remote) r.catch(() => {});

@@ -62,6 +62,7 @@ function runJob(job: RollupPartJob, transfer: ArrayBuffer[]): RollupPartReply {
       samples: r.samples,
       steps: r.table.steps,
       series: r.series,
+      keys: r.keys,
       counterNames: [...counterNames],
     };
   } finally {

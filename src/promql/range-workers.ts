@@ -22,7 +22,10 @@ import type { RollupAggSpec, RollupPartResult } from './rollup-part.js';
 /**
  * The persisted, read-only sources that hold everything over `[mint, maxt]` (block
  * directories, say), or null when some of it is only in memory. Any value the opener
- * module's `openSharedQuerier(source, mint, maxt)` takes.
+ * module's `openSharedQuerier(source, mint, maxt)` takes. They must hold exactly the
+ * samples the engine's querier reads: a worker that selects other series is caught (its
+ * series and group counts differ, and the selector is computed again on one thread), but
+ * other samples of the same series are not.
  */
 export type SharedSourceFn = (mint: number, maxt: number) => unknown;
 
@@ -64,6 +67,7 @@ export interface RollupPartReply {
   samples?: Float64Array;
   steps?: number;
   series?: number;
+  keys?: number;
   counterNames?: string[];
 }
 
@@ -139,6 +143,7 @@ export class RangeWorkers {
           first: r.first!,
           samples: r.samples!,
           series: r.series!,
+          keys: r.keys!,
           counterNames: r.counterNames!,
         });
       });

@@ -68,6 +68,8 @@ export interface RollupPartResult {
   samples: Float64Array;
   /** Series read (all parts' series are counted: the set is walked whole). */
   series: number;
+  /** Distinct group keys met (with more than one part; else -1): parts must agree on it. */
+  keys: number;
 }
 
 /** Thrown by a part past its deadline. */
@@ -179,7 +181,8 @@ export function runRollupPart(
   }
   scratch.ts = ts;
   scratch.vs = vs;
-  return { table: acc.finish(), first, samples, series: ordinal + 1 };
+  const keys = keyOf !== null ? ordinals.size : -1;
+  return { table: acc.finish(), first, samples, series: ordinal + 1, keys };
 }
 
 /**
@@ -209,7 +212,8 @@ export function mergeRollupParts(parts: readonly RollupPartResult[]): RollupPart
     labels.push(t.labels[j]);
     first.push(order[g].first);
   }
-  return { table: { labels, steps, val, cnt }, first, samples, series: parts[0].series };
+  const { series, keys } = parts[0];
+  return { table: { labels, steps, val, cnt }, first, samples, series, keys };
 }
 
 function doubled(a: Float64Array, keep: number): Float64Array<ArrayBuffer> {
