@@ -303,8 +303,16 @@ export class XORSlab {
     }
     const k = this.classes[c];
     const slot = k.alloc();
-    const used = this.view(id);
-    k.pages[slot >>> k.shift].set(used, (slot & k.mask) * k.size);
+    const from = this.classes[this.cls[id]];
+    const fromSlot = this.slot[id];
+    const src = from.pages[fromSlot >>> from.shift];
+    const srcOff = (fromSlot & from.mask) * from.size;
+    const dst = k.pages[slot >>> k.shift];
+    const dstOff = (slot & k.mask) * k.size;
+    // A byte loop, not set(subarray): chunks move often while young, and the views were
+    // three objects per move.
+    const len = this.byteLength(id);
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
     this.zeroSlot(id);
     this.classes[this.cls[id]].free.push(this.slot[id]);
     this.cls[id] = c;
