@@ -184,7 +184,14 @@ export class MemSeries {
    * Appends a sample that passed the appender's checks; returns {@link APPEND_REJECTED}
    * when it is not newer than the newest sample (Prometheus `appendPreprocessor` + append).
    */
-  append(t: number, v: number, chunkRange: number, arena: ChunkArena): number {
+  append(
+    ts: ArrayLike<number>,
+    vs: ArrayLike<number>,
+    i: number,
+    chunkRange: number,
+    arena: ChunkArena,
+  ): number {
+    const t = ts[i];
     if (t <= this.maxTime) return APPEND_REJECTED;
     let code = APPEND_OK;
     if (this.open < 0) {
@@ -202,10 +209,10 @@ export class MemSeries {
         code = APPEND_NEW_CHUNK;
       }
     }
-    this.slab.append(this.open, t, v);
+    this.slab.appendAt(this.open, ts, vs, i);
     this.headSamples++;
     this.maxTime = t;
-    this.lastV = v;
+    this.lastV = vs[i];
     return code;
   }
 

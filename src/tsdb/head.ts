@@ -189,11 +189,13 @@ export class Head implements Appendable, Queryable {
   }
 
   /**
-   * Publishes one sample to its series (used by commit and replay). Returns false when
-   * the series already has a newer or equal sample.
+   * Publishes sample `i` of a batch to its series (used by commit and replay). Returns
+   * false when the series already has a newer or equal sample. It takes the batch's arrays
+   * and an index, not the two numbers: a timestamp or a fractional value passed to a call
+   * that is not inlined is boxed, a heap number per sample.
    */
-  publish(s: MemSeries, t: number, v: number): boolean {
-    const code = s.append(t, v, this.chunkRange, this.arena);
+  publish(s: MemSeries, ts: ArrayLike<number>, vs: ArrayLike<number>, i: number): boolean {
+    const code = s.append(ts, vs, i, this.chunkRange, this.arena);
     if (code === APPEND_REJECTED) return false;
     if (code === APPEND_NEW_CHUNK) {
       this.numChunks++;
@@ -247,7 +249,7 @@ export class Head implements Appendable, Queryable {
         this.stats.outOfBounds++;
         continue;
       }
-      if (!this.publish(s, t, vs[i])) {
+      if (!this.publish(s, ts, vs, i)) {
         this.stats.outOfOrder++;
         continue;
       }

@@ -97,6 +97,9 @@ export class XORSlab {
   private readonly freeIds: number[] = [];
   private live = 0;
 
+  /** The sample of {@link append}, for {@link appendAt}. */
+  private readonly oneT = new Float64Array(1);
+  private readonly oneV = new Float64Array(1);
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly w = new BitWriter(this.scratch, HEADER_BYTES);
   private readonly app = new XORAppender(this.w);
@@ -135,7 +138,18 @@ export class XORSlab {
 
   /** Appends a sample to chunk `id`. Timestamps must increase; the head checks that. */
   append(id: number, t: number, v: number): void {
-    if (!this.appendUnchanged(id, t, v)) this.appendEncoded(id, t, v);
+    this.oneT[0] = t;
+    this.oneV[0] = v;
+    this.appendAt(id, this.oneT, this.oneV, 0);
+  }
+
+  /**
+   * Appends sample `i` of the arrays to chunk `id`: the head's batch path. The samples
+   * stay in the arrays down the calls, because a timestamp or fractional value passed to a
+   * call that is not inlined is boxed (a heap number per sample).
+   */
+  appendAt(id: number, ts: ArrayLike<number>, vs: ArrayLike<number>, i: number): void {
+    if (!this.appendUnchanged(id, ts, vs, i)) this.appendEncoded(id, ts, vs, i);
   }
 
   /**
@@ -144,9 +158,15 @@ export class XORSlab {
    * appender's encoding, without loading and saving its state. False when it is not such
    * a sample (nothing written).
    */
-  private appendUnchanged(id: number, t: number, v: number): boolean {
-    F64[0] = v;
+  private appendUnchanged(
+    id: number,
+    ts: ArrayLike<number>,
+    vs: ArrayLike<number>,
+    i: number,
+  ): boolean {
+    F64[0] = vs[i];
     if (U32[1] !== this.vHi[id] || U32[0] !== this.vLo[id]) return false;
+    const t = ts[i];
     const tDelta = t - this.ts[id];
     const dod = tDelta - this.tDelta[id];
     if (dod < -8191 || dod > 8192) return false;
@@ -178,7 +198,7 @@ export class XORSlab {
   }
 
   /** Any other sample: encoded by the appender into the scratch stream, then copied. */
-  private appendEncoded(id: number, t: number, v: number): void {
+  private appendEncoded(id: number, ts: ArrayLike<number>, vs: ArrayLike<number>, i: number): void {
     let k = this.classes[this.cls[id]];
     let slot = this.slot[id];
     let page = k.pages[slot >>> k.shift];
@@ -201,7 +221,7 @@ export class XORSlab {
     st.vLo = this.vLo[id];
     st.leading = this.leading[id];
     st.trailing = this.trailing[id];
-    this.app.append(t, v);
+    this.app.appendAt(ts, vs, i);
     if (w.buf !== s) throw new Error('BUG: XOR slab scratch stream grew');
     this.ts[id] = st.t;
     this.tDelta[id] = st.tDelta;

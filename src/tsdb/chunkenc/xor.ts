@@ -22,6 +22,9 @@ const TWO_32 = 4294967296;
 // Float bits scratch (STYLE.md §2.6). Little-endian hosts: U32[0] is the low half.
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
+/** The sample of {@link XORAppender.append}, for {@link XORAppender.appendAt}. */
+const ONE_T = new Float64Array(1);
+const ONE_V = new Float64Array(1);
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('meshmetrics needs a little-endian host');
 }
@@ -193,6 +196,18 @@ export class XORAppender implements ChunkAppender, XOREncoderState {
   }
 
   append(t: number, v: number): void {
+    ONE_T[0] = t;
+    ONE_V[0] = v;
+    this.appendAt(ONE_T, ONE_V, 0);
+  }
+
+  /**
+   * Appends sample `i` of the arrays. The samples stay in the arrays down the calls: a
+   * timestamp or fractional value passed to a call that is not inlined is boxed, a heap
+   * number per sample (the head's slab appends through here).
+   */
+  appendAt(ts: ArrayLike<number>, vs: ArrayLike<number>, i: number): void {
+    const t = ts[i];
     const w = this.w;
     w.ensure(MAX_SAMPLE_BITS);
     const buf = w.buf;
@@ -208,7 +223,7 @@ export class XORAppender implements ChunkAppender, XOREncoderState {
     if (num === 0) {
       // Signed varint (zig-zag), then the raw 64 bits.
       w.writeUvarint(t >= 0 ? t * 2 : -t * 2 - 1);
-      F64[0] = v;
+      F64[0] = vs[i];
       const hi = U32[1];
       const lo = U32[0];
       w.writeBits(hi, 32);
@@ -219,7 +234,8 @@ export class XORAppender implements ChunkAppender, XOREncoderState {
       tDelta = t - this.t;
       if (tDelta >= 0) w.writeUvarint(tDelta);
       else w.writeUvarint64(Math.floor(tDelta / TWO_32) >>> 0, tDelta >>> 0); // two's complement
-      this.writeValue(v);
+      F64[0] = vs[i];
+      this.writeValue();
     } else {
       tDelta = t - this.t;
       const dod = tDelta - this.tDelta;
@@ -238,7 +254,8 @@ export class XORAppender implements ChunkAppender, XOREncoderState {
         w.writeBits(0b1111, 4);
         w.writeBits64(Math.floor(dod / TWO_32) >>> 0, dod >>> 0, 64);
       }
-      this.writeValue(v);
+      F64[0] = vs[i];
+      this.writeValue();
     }
     this.t = t;
     this.tDelta = tDelta;
@@ -247,10 +264,9 @@ export class XORAppender implements ChunkAppender, XOREncoderState {
     w.buf[1] = n & 0xff;
   }
 
-  /** Writes the XOR of `v` against the previous value (Prometheus `xorWrite`). */
-  private writeValue(v: number): void {
+  /** Writes the XOR of the value in `F64[0]` against the previous one (Prometheus `xorWrite`). */
+  private writeValue(): void {
     const w = this.w;
-    F64[0] = v;
     const hi = U32[1];
     const lo = U32[0];
     const xh = (hi ^ this.vHi) >>> 0;
