@@ -343,7 +343,7 @@ describe('scrape loop', () => {
     const byUrl = new Map(h.manager.targets()[0].active.map((a) => [a.scrapeUrl, a]));
     const expectErr: [string, RegExp][] = [
       [`http://${srv.address}/hang`, /timed out after 150ms/],
-      [`http://${srv.address}/reset`, /socket hang up|ECONNRESET/],
+      [`http://${srv.address}/reset`, /": EOF$|socket hang up|ECONNRESET/], // EOF: Prometheus's wording
       [`http://${srv.address}/status`, /server returned HTTP status 503/],
       [`http://${srv.address}/truncated`, /cannot read body|connection closed while reading body/],
       [`http://${dead}/metrics`, /ECONNREFUSED/],

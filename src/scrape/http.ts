@@ -18,6 +18,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { HttpClientConfig } from '../config/index.js';
 import { PROMETHEUS_SCRAPE_ACCEPT } from '../exposition/index.js';
 import { PromError } from '../model/errors.js';
+import { PlainConnection, ResponseReader, type ConnectionEvents } from './http1.js';
 
 /** A scrape failed before parsing: HTTP status, timeout, connection, body limit. */
 export class ScrapeError extends PromError {
@@ -58,6 +59,57 @@ class BodyBufferPool {
 
 const bodyBuffers = new BodyBufferPool();
 const EMPTY = Buffer.alloc(0);
+
+/** A body buffer of at least `minBytes`: a pooled one when it is big enough. */
+function takeBodyBuffer(minBytes: number): Buffer {
+  const b = bodyBuffers.get();
+  return b.length >= minBytes ? b : Buffer.allocUnsafe(Math.max(minBytes, INITIAL_BODY_BYTES));
+}
+
+function httpStatusError(status: number, text: string): ScrapeError {
+  return new ScrapeError(
+    'ERR_SCRAPE_HTTP_STATUS',
+    `server returned HTTP status ${status} ${text}`.trimEnd(),
+  );
+}
+
+/** The inflater of a Content-Encoding; null for none; undefined when not supported. */
+function inflaterFor(
+  contentEncoding: string,
+): typeof gunzipSync | typeof inflateSync | null | undefined {
+  const enc = contentEncoding.trim().toLowerCase();
+  if (enc === 'gzip' || enc === 'x-gzip') return gunzipSync;
+  if (enc === 'deflate') return inflateSync;
+  return enc === '' || enc === 'identity' ? null : undefined;
+}
+
+/**
+ * The body as the parser wants it: inflated in one call when compressed, with the body
+ * size limit (0 = none) applied to the inflated size. Throws a ScrapeError.
+ */
+function decodeBody(raw: Buffer, contentEncoding: string, limit: number): Buffer {
+  const inflate = inflaterFor(contentEncoding);
+  if (inflate === undefined) {
+    throw new ScrapeError(
+      'ERR_SCRAPE_ENCODING',
+      `unsupported content encoding ${JSON.stringify(contentEncoding.trim().toLowerCase())}`,
+    );
+  }
+  if (inflate === null) return raw;
+  try {
+    return inflate(raw, { maxOutputLength: limit > 0 ? limit : bufferConstants.MAX_LENGTH });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
+      ? new ScrapeError(
+          'ERR_SCRAPE_BODY_SIZE_LIMIT',
+          `body size limit exceeded: read more than ${limit} bytes, limit ${limit}`,
+        )
+      : new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${(err as Error).message}`, {
+          cause: err,
+        });
+  }
+}
 
 /** Options shared by the fetchers of one pool. */
 export interface HttpScrapeOptions {
@@ -130,6 +182,11 @@ export class TargetFetcher {
   private readonly timeoutMs: number;
   /** The body buffer while a fetch or its body is in use, else null (back in the pool). */
   private buf: Buffer | null;
+  /** Plain-HTTP targets: the response reader and the keep-alive connection (see http1.ts). */
+  private readonly reader: ResponseReader | null;
+  private readonly conn: PlainConnection | null;
+  /** The request bytes, built once when there is no Authorization header to re-read. */
+  private request: Buffer | null;
 
   constructor(url: string, timeoutMs: number, agents: PoolAgents, opts: HttpScrapeOptions) {
     this.url = new URL(url);
@@ -138,6 +195,20 @@ export class TargetFetcher {
     this.timeoutMs = timeoutMs;
     this.timeoutHeader = String(timeoutMs / 1000);
     this.buf = null;
+    this.request = null;
+    if (this.url.protocol === 'http:') {
+      this.reader = new ResponseReader(takeBodyBuffer);
+      const host = this.url.hostname.replace(/^\[(.*)\]$/, '$1'); // an IPv6 literal
+      this.conn = new PlainConnection(host, Number(this.url.port || 80), this.reader);
+    } else {
+      this.reader = null;
+      this.conn = null;
+    }
+  }
+
+  /** Closes the keep-alive connection of a plain-HTTP target (the target is gone). */
+  close(): void {
+    this.conn?.close();
   }
 
   /**
@@ -145,6 +216,7 @@ export class TargetFetcher {
    * request is aborted), a connection error, or a body over the limit. `signal` aborts early.
    */
   fetch(signal: AbortSignal): Promise<FetchResult> {
+    if (this.conn !== null) return this.fetchPlain(signal, this.conn, this.reader!);
     const url = this.url;
     const isHttps = url.protocol === 'https:';
     const headers: Record<string, string> = {
@@ -195,29 +267,18 @@ export class TargetFetcher {
         (res) => {
           if (res.statusCode !== 200) {
             res.resume();
-            fail(
-              new ScrapeError(
-                'ERR_SCRAPE_HTTP_STATUS',
-                `server returned HTTP status ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd(),
-              ),
-            );
+            fail(httpStatusError(res.statusCode ?? 0, res.statusMessage ?? ''));
             return;
           }
-          const enc = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
-          const inflate =
-            enc === 'gzip' || enc === 'x-gzip'
-              ? gunzipSync
-              : enc === 'deflate'
-                ? inflateSync
-                : null;
-          if (inflate === null && enc !== '' && enc !== 'identity') {
+          const enc = res.headers['content-encoding'] ?? '';
+          const inflate = inflaterFor(enc);
+          if (inflate === undefined) {
             res.resume();
-            fail(
-              new ScrapeError(
-                'ERR_SCRAPE_ENCODING',
-                `unsupported content encoding ${JSON.stringify(enc)}`,
-              ),
-            );
+            try {
+              decodeBody(EMPTY, enc, 0);
+            } catch (err) {
+              fail(err as ScrapeError);
+            }
             return;
           }
           const limit = this.opts.bodySizeLimitBytes;
@@ -250,28 +311,12 @@ export class TargetFetcher {
           });
           res.on('end', () => {
             if (settled) return;
-            let body = this.buf === null ? EMPTY : this.buf.subarray(0, n);
-            if (inflate !== null) {
-              try {
-                body = inflate(body, {
-                  maxOutputLength: limit > 0 ? limit : bufferConstants.MAX_LENGTH,
-                });
-              } catch (err) {
-                const code = (err as { code?: string }).code;
-                fail(
-                  code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
-                    ? new ScrapeError(
-                        'ERR_SCRAPE_BODY_SIZE_LIMIT',
-                        `body size limit exceeded: read more than ${limit} bytes, limit ${limit}`,
-                      )
-                    : new ScrapeError(
-                        'ERR_SCRAPE_BODY',
-                        `cannot read body: ${(err as Error).message}`,
-                        { cause: err },
-                      ),
-                );
-                return;
-              }
+            let body: Buffer;
+            try {
+              body = decodeBody(this.buf === null ? EMPTY : this.buf.subarray(0, n), enc, limit);
+            } catch (err) {
+              fail(err as ScrapeError);
+              return;
             }
             settled = true;
             clearTimeout(timer);
@@ -301,8 +346,135 @@ export class TargetFetcher {
     });
   }
 
+  /** GET over the target's own keep-alive connection: see http1.ts. */
+  private fetchPlain(
+    signal: AbortSignal,
+    conn: PlainConnection,
+    reader: ResponseReader,
+  ): Promise<FetchResult> {
+    return new Promise<FetchResult>((resolve, reject) => {
+      let request: Buffer;
+      try {
+        request = this.requestBytes();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const limit = this.opts.bodySizeLimitBytes;
+      let settled = false;
+      let retried = false;
+      const fail = (err: ScrapeError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        conn.close();
+        reject(err);
+      };
+      // As in fetch(): I/O that arrived while other loops held the event loop gets one
+      // turn of the poll phase before the scrape is called timed out.
+      const timer = setTimeout(
+        () =>
+          setImmediate(() =>
+            fail(
+              new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`),
+            ),
+          ),
+        this.timeoutMs,
+      );
+      const onAbort = (): void => fail(new ScrapeError('ERR_SCRAPE_CANCELED', 'scrape canceled'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const events: ConnectionEvents = {
+        onState: (state) => {
+          if (settled) return;
+          if (reader.status >= 200 && reader.status !== 200) {
+            fail(httpStatusError(reader.status, reader.statusText));
+            return;
+          }
+          if (state === 'more') return;
+          if (state === 'failed') {
+            fail(
+              reader.overLimit
+                ? new ScrapeError('ERR_SCRAPE_BODY_SIZE_LIMIT', reader.error)
+                : new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${reader.error}`),
+            );
+            return;
+          }
+          conn.finished(reader.keepAlive);
+          let body: Buffer;
+          try {
+            body = decodeBody(
+              reader.buf!.subarray(reader.bodyStart, reader.bodyEnd),
+              reader.contentEncoding,
+              limit,
+            );
+          } catch (err) {
+            fail(err as ScrapeError);
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve({ body, contentType: reader.contentType });
+        },
+        onError: (err, reused) => {
+          if (settled) return;
+          if (reused && !retried) {
+            // The server closed the idle connection as the request went out: once more
+            // on a new one, as Go's transport retries a GET on a reused connection.
+            retried = true;
+            reader.reset(limit);
+            conn.send(request, events);
+            return;
+          }
+          fail(
+            new ScrapeError('ERR_SCRAPE_CONNECT', `Get "${this.url.href}": ${err.message}`, {
+              cause: err,
+            }),
+          );
+        },
+      };
+      reader.reset(limit);
+      conn.send(request, events);
+    });
+  }
+
+  /** The GET request's bytes, with Prometheus's scrape headers. */
+  private requestBytes(): Buffer {
+    let auth: string | undefined;
+    try {
+      auth = authorizationHeader(this.opts.httpClient);
+    } catch (err) {
+      throw new ScrapeError(
+        'ERR_SCRAPE_AUTH',
+        `cannot read credentials: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (auth === undefined && this.request !== null) return this.request;
+    const u = this.url;
+    const ua = this.opts.userAgent;
+    if (/[\r\n]/.test(ua) || (auth !== undefined && /[\r\n]/.test(auth))) {
+      throw new ScrapeError('ERR_SCRAPE_AUTH', 'a request header value contains a line break');
+    }
+    const head =
+      `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUser-Agent: ${ua}\r\n` +
+      `Accept: ${PROMETHEUS_SCRAPE_ACCEPT}\r\nAccept-Encoding: gzip\r\n` +
+      `X-Prometheus-Scrape-Timeout-Seconds: ${this.timeoutHeader}\r\n` +
+      (auth !== undefined ? `Authorization: ${auth}\r\n` : '') +
+      '\r\n';
+    const bytes = Buffer.from(head, 'latin1');
+    if (auth === undefined) this.request = bytes;
+    return bytes;
+  }
+
   /** The body of the last fetch is no longer used: its buffer goes back to the pool. */
   release(): void {
+    const reader = this.reader;
+    if (reader !== null && reader.buf !== null) {
+      bodyBuffers.put(reader.buf);
+      reader.buf = null;
+    }
     const b = this.buf;
     if (b === null) return;
     this.buf = null;

@@ -37,6 +37,8 @@ export interface Fetcher {
   fetch(signal: AbortSignal): Promise<FetchResult>;
   /** Called once the last body is parsed: the fetcher may reuse its memory. */
   release?(): void;
+  /** The loop has stopped: close what the fetcher keeps open (its connection). */
+  close?(): void;
 }
 
 /** Per-scrape limits of a job; 0 means no limit. */
@@ -211,6 +213,7 @@ export class ScrapeLoop {
     this.timer = null;
     this.abort.abort();
     if (this.running !== null) await this.running;
+    this.fetcher.close?.();
     if (staleness === 'none' || this.target.lastScrapeMs === 0) return;
     let staleAt = this.now();
     if (staleness === 'delayed') {
