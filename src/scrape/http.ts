@@ -36,8 +36,12 @@ export interface FetchResult {
 
 /** First size of a body buffer; it doubles to fit the bodies it reads. */
 const INITIAL_BODY_BYTES = 64 * 1024;
-/** Free body buffers kept for reuse; more are left to the garbage collector. */
-const MAX_FREE_BODIES = 8;
+/**
+ * Free body buffers kept for reuse; more are left to the garbage collector. Scrapes in
+ * flight at once are few (a body is held from its first byte until it is parsed), and a
+ * Linkerd body's buffer is ~512 KiB.
+ */
+const MAX_FREE_BODIES = 4;
 
 /**
  * Body buffers shared by every target. A target holds one only from its response's first
