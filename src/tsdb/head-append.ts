@@ -158,7 +158,7 @@ export class HeadAppender implements Appender {
       const s = series[i]!;
       s.pending--;
       const t = ts[i];
-      if (head.publish(s, t, vs[i])) {
+      if (head.publish(s, ts, vs, i)) {
         appended++;
       } else if (t === s.maxTime) {
         // Two samples with one timestamp in the same batch: the first one won.
