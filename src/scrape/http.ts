@@ -123,6 +123,62 @@ export interface HttpScrapeOptions {
   bodySizeLimitBytes: number;
 }
 
+/**
+ * How one fetch ends, at most once: resolved, failed, timed out or aborted by the loop.
+ * When the timer fires, I/O that arrived while other loops held the event loop has not
+ * been handled yet: it gets one turn of the poll phase before the scrape is called timed out.
+ */
+class FetchEnd {
+  settled = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly signal: AbortSignal;
+  private readonly onAbort: () => void;
+  private readonly resolveFn: (r: FetchResult) => void;
+  private readonly rejectFn: (err: ScrapeError) => void;
+  /** Drops the request's connection when the fetch fails. */
+  private readonly drop: () => void;
+
+  constructor(
+    timeoutMs: number,
+    signal: AbortSignal,
+    resolve: (r: FetchResult) => void,
+    reject: (err: ScrapeError) => void,
+    drop: () => void,
+  ) {
+    this.signal = signal;
+    this.resolveFn = resolve;
+    this.rejectFn = reject;
+    this.drop = drop;
+    this.timer = setTimeout(
+      () =>
+        setImmediate(() =>
+          this.fail(new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${timeoutMs}ms`)),
+        ),
+      timeoutMs,
+    );
+    this.onAbort = () => this.fail(new ScrapeError('ERR_SCRAPE_CANCELED', 'scrape canceled'));
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  fail(err: ScrapeError): void {
+    if (!this.finish()) return;
+    this.drop();
+    this.rejectFn(err);
+  }
+
+  resolve(r: FetchResult): void {
+    if (this.finish()) this.resolveFn(r);
+  }
+
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.signal.removeEventListener('abort', this.onAbort);
+    return true;
+  }
+}
+
 /** The keep-alive agents of one pool (one per scheme), built from its `tls_config`. */
 export class PoolAgents {
   readonly http: http.Agent;
@@ -156,6 +212,17 @@ const TLS_VERSIONS: Record<string, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> 
   TLS12: 'TLSv1.2',
   TLS13: 'TLSv1.3',
 };
+
+/** {@link authorizationHeader}, with a file that cannot be read as a ScrapeError. */
+function scrapeAuthorization(cfg: HttpClientConfig | null): string | undefined {
+  try {
+    return authorizationHeader(cfg);
+  } catch (err) {
+    throw new ScrapeError('ERR_SCRAPE_AUTH', `cannot read credentials: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
 
 /** The `Authorization` header of a job, read fresh each scrape so rotated files apply. */
 function authorizationHeader(cfg: HttpClientConfig | null): string | undefined {
@@ -232,38 +299,14 @@ export class TargetFetcher {
     return new Promise<FetchResult>((resolve, reject) => {
       let auth: string | undefined;
       try {
-        auth = authorizationHeader(this.opts.httpClient);
+        auth = scrapeAuthorization(this.opts.httpClient);
       } catch (err) {
-        reject(
-          new ScrapeError('ERR_SCRAPE_AUTH', `cannot read credentials: ${(err as Error).message}`, {
-            cause: err,
-          }),
-        );
+        reject(err);
         return;
       }
       if (auth !== undefined) headers.Authorization = auth;
-      let settled = false;
-      const fail = (err: ScrapeError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        req.destroy();
-        reject(err);
-      };
-      // When the timer fires, I/O that arrived while other loops held the event loop has
-      // not been handled yet: give it one turn of the poll phase before calling it a timeout.
-      const timer = setTimeout(
-        () =>
-          setImmediate(() =>
-            fail(
-              new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`),
-            ),
-          ),
-        this.timeoutMs,
-      );
-      const onAbort = (): void => fail(new ScrapeError('ERR_SCRAPE_CANCELED', 'scrape canceled'));
-      signal.addEventListener('abort', onAbort, { once: true });
+      const end = new FetchEnd(this.timeoutMs, signal, resolve, reject, () => req.destroy());
+      const fail = (err: ScrapeError): void => end.fail(err);
       const mod = isHttps ? https : http;
       const req = mod.request(
         url,
@@ -292,7 +335,7 @@ export class TargetFetcher {
             limit <= 0 ? 0 : inflate === null ? limit : limit + Math.ceil(limit / 64) + 1024;
           let n = 0;
           res.on('data', (chunk: Buffer) => {
-            if (settled) return;
+            if (end.settled) return;
             const need = n + chunk.length;
             if (rawLimit > 0 && need > rawLimit) {
               fail(
@@ -314,7 +357,7 @@ export class TargetFetcher {
             n = need;
           });
           res.on('end', () => {
-            if (settled) return;
+            if (end.settled) return;
             let body: Buffer;
             try {
               body = decodeBody(this.buf === null ? EMPTY : this.buf.subarray(0, n), enc, limit);
@@ -322,10 +365,7 @@ export class TargetFetcher {
               fail(err as ScrapeError);
               return;
             }
-            settled = true;
-            clearTimeout(timer);
-            signal.removeEventListener('abort', onAbort);
-            resolve({ body, contentType: String(res.headers['content-type'] ?? '') });
+            end.resolve({ body, contentType: String(res.headers['content-type'] ?? '') });
           });
           res.on('error', (err: Error) =>
             fail(
@@ -365,32 +405,12 @@ export class TargetFetcher {
         return;
       }
       const limit = this.opts.bodySizeLimitBytes;
-      let settled = false;
       let retried = false;
-      const fail = (err: ScrapeError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        conn.close();
-        reject(err);
-      };
-      // As in fetch(): I/O that arrived while other loops held the event loop gets one
-      // turn of the poll phase before the scrape is called timed out.
-      const timer = setTimeout(
-        () =>
-          setImmediate(() =>
-            fail(
-              new ScrapeError('ERR_SCRAPE_TIMEOUT', `scrape timed out after ${this.timeoutMs}ms`),
-            ),
-          ),
-        this.timeoutMs,
-      );
-      const onAbort = (): void => fail(new ScrapeError('ERR_SCRAPE_CANCELED', 'scrape canceled'));
-      signal.addEventListener('abort', onAbort, { once: true });
+      const end = new FetchEnd(this.timeoutMs, signal, resolve, reject, () => conn.close());
+      const fail = (err: ScrapeError): void => end.fail(err);
       const events: ConnectionEvents = {
         onState: (state) => {
-          if (settled) return;
+          if (end.settled) return;
           if (reader.status >= 200 && reader.status !== 200) {
             fail(httpStatusError(reader.status, reader.statusText));
             return;
@@ -416,13 +436,10 @@ export class TargetFetcher {
             fail(err as ScrapeError);
             return;
           }
-          settled = true;
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          resolve({ body, contentType: reader.contentType });
+          end.resolve({ body, contentType: reader.contentType });
         },
         onError: (err, reused) => {
-          if (settled) return;
+          if (end.settled) return;
           if (reused && !retried) {
             // The server closed the idle connection as the request went out: once more
             // on a new one, as Go's transport retries a GET on a reused connection.
@@ -445,16 +462,7 @@ export class TargetFetcher {
 
   /** The GET request's bytes, with Prometheus's scrape headers. */
   private requestBytes(): Buffer {
-    let auth: string | undefined;
-    try {
-      auth = authorizationHeader(this.opts.httpClient);
-    } catch (err) {
-      throw new ScrapeError(
-        'ERR_SCRAPE_AUTH',
-        `cannot read credentials: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    const auth = scrapeAuthorization(this.opts.httpClient);
     if (auth === undefined && this.request !== null) return this.request;
     const u = this.url;
     const ua = this.opts.userAgent;

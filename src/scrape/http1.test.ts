@@ -214,64 +214,58 @@ async function startServer(plan: (nth: number) => 'answer' | 'close') {
   };
 }
 
-test('plain fetcher: keeps one connection, and retries once when a reused one is closed as the request goes out', async () => {
+/** Runs `fn` with a plain-HTTP fetcher of a {@link startServer} server, then closes both. */
+async function withFetcher(
+  plan: (nth: number) => 'answer' | 'close',
+  fn: (f: TargetFetcher, connections: () => number) => Promise<void>,
+): Promise<void> {
+  const srv = await startServer(plan);
+  const agents = new PoolAgents(null);
+  const f = new TargetFetcher(`http://127.0.0.1:${srv.port}/metrics`, 2000, agents, {
+    userAgent: 'test',
+    httpClient: null,
+    bodySizeLimitBytes: 0,
+  });
+  try {
+    await fn(f, srv.connections);
+  } finally {
+    f.close();
+    agents.destroy();
+    await srv.close();
+  }
+}
+
+test('plain fetcher: keeps one connection, and retries once when a reused one is closed as the request goes out', () =>
   // Every connection answers its first request and closes at its second.
-  const srv = await startServer((nth) => (nth === 0 ? 'answer' : 'close'));
-  const agents = new PoolAgents(null);
-  const f = new TargetFetcher(`http://127.0.0.1:${srv.port}/metrics`, 2000, agents, {
-    userAgent: 'test',
-    httpClient: null,
-    bodySizeLimitBytes: 0,
-  });
-  try {
-    for (let i = 0; i < 4; i++) {
-      const res = await f.fetch(new AbortController().signal);
-      assert.equal(res.body.toString(), 'up 1\n');
-      f.release();
-    }
-    assert.equal(srv.connections(), 4, 'one new connection per retried request');
-  } finally {
-    f.close();
-    agents.destroy();
-    await srv.close();
-  }
-});
+  withFetcher(
+    (nth) => (nth === 0 ? 'answer' : 'close'),
+    async (f, connections) => {
+      for (let i = 0; i < 4; i++) {
+        const res = await f.fetch(new AbortController().signal);
+        assert.equal(res.body.toString(), 'up 1\n');
+        f.release();
+      }
+      assert.equal(connections(), 4, 'one new connection per retried request');
+    },
+  ));
 
-test('plain fetcher: a keep-alive connection carries every scrape', async () => {
-  const srv = await startServer(() => 'answer');
-  const agents = new PoolAgents(null);
-  const f = new TargetFetcher(`http://127.0.0.1:${srv.port}/metrics`, 2000, agents, {
-    userAgent: 'test',
-    httpClient: null,
-    bodySizeLimitBytes: 0,
-  });
-  try {
-    for (let i = 0; i < 5; i++) {
-      assert.equal((await f.fetch(new AbortController().signal)).body.toString(), 'up 1\n');
-      f.release();
-    }
-    assert.equal(srv.connections(), 1);
-  } finally {
-    f.close();
-    agents.destroy();
-    await srv.close();
-  }
-});
+test('plain fetcher: a keep-alive connection carries every scrape', () =>
+  withFetcher(
+    () => 'answer',
+    async (f, connections) => {
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await f.fetch(new AbortController().signal)).body.toString(), 'up 1\n');
+        f.release();
+      }
+      assert.equal(connections(), 1);
+    },
+  ));
 
-test('plain fetcher: a connection closed at the first request is an EOF error, not retried', async () => {
-  const srv = await startServer(() => 'close');
-  const agents = new PoolAgents(null);
-  const f = new TargetFetcher(`http://127.0.0.1:${srv.port}/metrics`, 2000, agents, {
-    userAgent: 'test',
-    httpClient: null,
-    bodySizeLimitBytes: 0,
-  });
-  try {
-    await assert.rejects(f.fetch(new AbortController().signal), /^.*": EOF$/);
-    assert.equal(srv.connections(), 1);
-  } finally {
-    f.close();
-    agents.destroy();
-    await srv.close();
-  }
-});
+test('plain fetcher: a connection closed at the first request is an EOF error, not retried', () =>
+  withFetcher(
+    () => 'close',
+    async (f, connections) => {
+      await assert.rejects(f.fetch(new AbortController().signal), /": EOF$/);
+      assert.equal(connections(), 1);
+    },
+  ));
