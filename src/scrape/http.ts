@@ -3,18 +3,17 @@
  * the request, and a body read into a pooled buffer with the body size limit enforced
  * (after gzip decoding, as Prometheus counts it).
  *
- * A compressed body is read whole, then inflated in libuv's thread pool, off the main
- * thread, with an output chunk about as large as the body: one turn of the event loop. (A
- * streaming inflater with Node's 16 KiB chunks took ~25 turns for a Linkerd body, each one
- * waiting behind every other target's work when the collector is loaded, so scrapes ran
- * into their timeout; inflating on the main thread instead cost ~1 ms of it per body.)
+ * A compressed body is read whole, then inflated in one synchronous call. A streaming
+ * inflater hands each 16 KiB of output back through the thread pool and the event loop:
+ * ~25 turns for a Linkerd body, each one waiting behind every other target's work when the
+ * collector is loaded, so scrapes ran into their timeout and threw their work away.
  * @module
  */
 
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { gunzip, inflate } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
 import type { HttpClientConfig } from '../config/index.js';
 import { PROMETHEUS_SCRAPE_ACCEPT } from '../exposition/index.js';
@@ -79,60 +78,41 @@ function httpStatusError(status: number, text: string): ScrapeError {
 }
 
 /** The inflater of a Content-Encoding; null for none; undefined when not supported. */
-function inflaterFor(contentEncoding: string): typeof gunzip | typeof inflate | null | undefined {
+function inflaterFor(
+  contentEncoding: string,
+): typeof gunzipSync | typeof inflateSync | null | undefined {
   const enc = contentEncoding.trim().toLowerCase();
-  if (enc === 'gzip' || enc === 'x-gzip') return gunzip;
-  if (enc === 'deflate') return inflate;
+  if (enc === 'gzip' || enc === 'x-gzip') return gunzipSync;
+  if (enc === 'deflate') return inflateSync;
   return enc === '' || enc === 'identity' ? null : undefined;
 }
 
-/** Output chunk of an inflate: ~16× the compressed size (Linkerd bodies compress 8–12×). */
-const MIN_INFLATE_CHUNK = 64 * 1024;
-const MAX_INFLATE_CHUNK = 4 * 1024 * 1024;
-
 /**
- * Gives the body as the parser wants it to `done`: at once when not compressed, else
- * inflated in the thread pool, with the body size limit (0 = none) applied to the inflated
- * size. `raw` must stay untouched until `done` is called. Errors are ScrapeErrors.
+ * The body as the parser wants it: inflated in one call when compressed, with the body
+ * size limit (0 = none) applied to the inflated size. Throws a ScrapeError.
  */
-function decodeBody(
-  raw: Buffer,
-  contentEncoding: string,
-  limit: number,
-  done: (err: ScrapeError | null, body: Buffer) => void,
-): void {
-  const inflater = inflaterFor(contentEncoding);
-  if (inflater === undefined) {
-    const enc = JSON.stringify(contentEncoding.trim().toLowerCase());
-    done(new ScrapeError('ERR_SCRAPE_ENCODING', `unsupported content encoding ${enc}`), EMPTY);
-    return;
-  }
-  if (inflater === null) {
-    done(null, raw);
-    return;
-  }
-  const maxOutputLength = limit > 0 ? limit : bufferConstants.MAX_LENGTH;
-  const chunkSize = Math.min(
-    MAX_INFLATE_CHUNK,
-    Math.max(MIN_INFLATE_CHUNK, raw.length * 16),
-    Math.max(MIN_INFLATE_CHUNK, maxOutputLength),
-  );
-  inflater(raw, { maxOutputLength, chunkSize }, (err, body) => {
-    if (err === null) {
-      done(null, body);
-      return;
-    }
-    const code = (err as { code?: string }).code;
-    done(
-      code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
-        ? new ScrapeError(
-            'ERR_SCRAPE_BODY_SIZE_LIMIT',
-            `body size limit exceeded: read more than ${limit} bytes, limit ${limit}`,
-          )
-        : new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${err.message}`, { cause: err }),
-      EMPTY,
+function decodeBody(raw: Buffer, contentEncoding: string, limit: number): Buffer {
+  const inflate = inflaterFor(contentEncoding);
+  if (inflate === undefined) {
+    throw new ScrapeError(
+      'ERR_SCRAPE_ENCODING',
+      `unsupported content encoding ${JSON.stringify(contentEncoding.trim().toLowerCase())}`,
     );
-  });
+  }
+  if (inflate === null) return raw;
+  try {
+    return inflate(raw, { maxOutputLength: limit > 0 ? limit : bufferConstants.MAX_LENGTH });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
+      ? new ScrapeError(
+          'ERR_SCRAPE_BODY_SIZE_LIMIT',
+          `body size limit exceeded: read more than ${limit} bytes, limit ${limit}`,
+        )
+      : new ScrapeError('ERR_SCRAPE_BODY', `cannot read body: ${(err as Error).message}`, {
+          cause: err,
+        });
+  }
 }
 
 /** Options shared by the fetchers of one pool. */
@@ -278,8 +258,6 @@ export class TargetFetcher {
   private readonly conn: PlainConnection | null;
   /** The request bytes, built once when there is no Authorization header to re-read. */
   private request: Buffer | null;
-  /** Bodies of this fetcher being inflated in the thread pool (at most one, unless timed out). */
-  private inflating = 0;
 
   constructor(url: string, timeoutMs: number, agents: PoolAgents, opts: HttpScrapeOptions) {
     this.url = new URL(url);
@@ -340,17 +318,21 @@ export class TargetFetcher {
             return;
           }
           const enc = res.headers['content-encoding'] ?? '';
-          const inflater = inflaterFor(enc);
-          if (inflater === undefined) {
+          const inflate = inflaterFor(enc);
+          if (inflate === undefined) {
             res.resume();
-            decodeBody(EMPTY, enc, 0, (err) => fail(err!));
+            try {
+              decodeBody(EMPTY, enc, 0);
+            } catch (err) {
+              fail(err as ScrapeError);
+            }
             return;
           }
           const limit = this.opts.bodySizeLimitBytes;
           // Compressed bytes are at most a little more than the body they hold (stored
           // blocks): a stream past that is over the limit once inflated.
           const rawLimit =
-            limit <= 0 ? 0 : inflater === null ? limit : limit + Math.ceil(limit / 64) + 1024;
+            limit <= 0 ? 0 : inflate === null ? limit : limit + Math.ceil(limit / 64) + 1024;
           let n = 0;
           res.on('data', (chunk: Buffer) => {
             if (end.settled) return;
@@ -376,14 +358,14 @@ export class TargetFetcher {
           });
           res.on('end', () => {
             if (end.settled) return;
-            const contentType = String(res.headers['content-type'] ?? '');
-            this.decode(
-              this.buf === null ? EMPTY : this.buf.subarray(0, n),
-              enc,
-              limit,
-              end,
-              contentType,
-            );
+            let body: Buffer;
+            try {
+              body = decodeBody(this.buf === null ? EMPTY : this.buf.subarray(0, n), enc, limit);
+            } catch (err) {
+              fail(err as ScrapeError);
+              return;
+            }
+            end.resolve({ body, contentType: String(res.headers['content-type'] ?? '') });
           });
           res.on('error', (err: Error) =>
             fail(
@@ -443,13 +425,18 @@ export class TargetFetcher {
             return;
           }
           conn.finished(reader.keepAlive);
-          this.decode(
-            reader.buf!.subarray(reader.bodyStart, reader.bodyEnd),
-            reader.contentEncoding,
-            limit,
-            end,
-            reader.contentType,
-          );
+          let body: Buffer;
+          try {
+            body = decodeBody(
+              reader.buf!.subarray(reader.bodyStart, reader.bodyEnd),
+              reader.contentEncoding,
+              limit,
+            );
+          } catch (err) {
+            fail(err as ScrapeError);
+            return;
+          }
+          end.resolve({ body, contentType: reader.contentType });
         },
         onError: (err, reused) => {
           if (end.settled) return;
@@ -493,25 +480,8 @@ export class TargetFetcher {
     return bytes;
   }
 
-  /** Decodes `raw` (a view of this fetcher's body buffer) and ends the fetch with it. */
-  private decode(raw: Buffer, enc: string, limit: number, end: FetchEnd, type: string): void {
-    this.inflating++;
-    decodeBody(raw, enc, limit, (err, body) => {
-      this.inflating--;
-      if (err !== null) end.fail(err);
-      else end.resolve({ body, contentType: type });
-    });
-  }
-
   /** The body of the last fetch is no longer used: its buffer goes back to the pool. */
   release(): void {
-    if (this.inflating > 0) {
-      // A timed-out fetch whose body is still being inflated from this buffer: leave the
-      // buffer to the inflater (and then the collector), never to the next fetch.
-      if (this.reader !== null) this.reader.buf = null;
-      this.buf = null;
-      return;
-    }
     const reader = this.reader;
     if (reader !== null && reader.buf !== null) {
       bodyBuffers.put(reader.buf);
