@@ -41,6 +41,50 @@ export function readBatched(
   return dropStale ? dropStaleMarkers(buf.ts, buf.vs, from, n) : n;
 }
 
+/** {@link SampleScratch} with room for start timestamps. */
+export interface SeriesScratch extends SampleScratch {
+  st: Float64Array<ArrayBuffer>;
+}
+
+/**
+ * Reads one series' samples in `[mint, maxt]` into `buf` from index 0 and returns their
+ * count: a chunk at a time when the iterator can, else sample by sample, with the start
+ * timestamps into `buf.st` when the iterator has them (`it.atST`). Stale markers are
+ * dropped when `dropStale`. Throws the iterator's error.
+ */
+export function readSeries(
+  it: SampleIterator,
+  mint: number,
+  maxt: number,
+  dropStale: boolean,
+  buf: SeriesScratch,
+): number {
+  const withST = it.atST !== undefined;
+  if (!withST && it.readBatch !== undefined) return readBatched(it, mint, maxt, dropStale, buf, 0);
+  let n = 0;
+  for (let vt = it.seek(mint); vt !== 0; vt = it.next()) {
+    const t = it.atT();
+    if (t > maxt) break;
+    const v = it.atV();
+    if (dropStale && v !== v && isStaleNaN(v)) continue;
+    if (n === buf.ts.length) grow(buf, n);
+    buf.ts[n] = t;
+    buf.vs[n] = v;
+    if (withST) {
+      if (n === buf.st.length) {
+        const st = new Float64Array(buf.st.length * 2);
+        st.set(buf.st);
+        buf.st = st;
+      }
+      buf.st[n] = it.atST!();
+    }
+    n++;
+  }
+  const err = it.err();
+  if (err) throw err;
+  return n;
+}
+
 /** Whether `vs[from, to)` holds a stale marker. */
 export function hasStaleMarker(vs: Float64Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {

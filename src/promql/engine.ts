@@ -56,7 +56,7 @@ import {
   type VectorSelector,
 } from './parser/ast.js';
 import { isSetOp, lineCol, parseExpr, PromQLParseError } from './parser/parser.js';
-import { dropStaleMarkers, hasStaleMarker, readBatched, type SampleScratch } from './batch-read.js';
+import { dropStaleMarkers, hasStaleMarker, readSeries, type SeriesScratch } from './batch-read.js';
 import { readSamplesWithST, startTimeOverlapWarning } from './start-timestamps.js';
 import { matcherTriples, RangeWorkerTimeout, type RangeWorkers } from './range-workers.js';
 import {
@@ -475,9 +475,12 @@ class Evaluator {
   /** Per histogram_quantile call of a range query: its bucket layout over a group table. */
   private readonly histogramSteps = new Map<Call, HistogramSteps>();
   /** Reused while reading one series at a time (see loadRollup()). */
-  private scratchTs = new Float64Array(1024);
-  private scratchVs = new Float64Array(1024);
-  private scratchSt: Float64Array = new Float64Array(64);
+  /** One series' samples at a time, while rows are computed (see readSeries). */
+  private readonly scratch: SeriesScratch = {
+    ts: new Float64Array(1024),
+    vs: new Float64Array(1024),
+    st: new Float64Array(64),
+  };
   /** Nesting depth of subquery evaluation; step tables only serve the outer steps. */
   private subqueryDepth = 0;
   /**
@@ -666,9 +669,7 @@ class Evaluator {
     let vals = new Float64Array(64 * steps);
     let has = new Uint8Array(vals.length);
     const loaded: LoadedSeries[] = [];
-    let ts = this.scratchTs;
-    let vs = this.scratchVs;
-    const scratch: SampleScratch = { ts, vs };
+    const scratch = this.scratch;
     let it: SampleIterator | undefined = undefined;
     let read = 0;
     while (set.next()) {
@@ -676,38 +677,10 @@ class Evaluator {
       if ((++read & 255) === 0) this.checkAbort();
       const s = set.at();
       it = s.iterator(it);
-      let n = 0;
-      // Start timestamps, read only for the series whose iterator has them.
-      let st: Float64Array | null = it.atST !== undefined ? this.scratchSt : null;
-      // A chunk at a time when the iterator can (see batch-read.ts).
-      const batched = st === null && it.readBatch !== undefined;
-      if (batched) {
-        scratch.ts = ts;
-        scratch.vs = vs;
-        n = readBatched(it, mint, maxt, true, scratch, 0);
-        ts = scratch.ts;
-        vs = scratch.vs;
-      }
-      for (let vt = batched ? 0 : it.seek(mint); vt !== 0; vt = it.next()) {
-        const t = it.atT();
-        if (t > maxt) break;
-        const v = it.atV();
-        // Range selectors never see stale markers.
-        if (v !== v && isStaleNaN(v)) continue;
-        if (n === ts.length) {
-          ts = doubled(ts);
-          vs = doubled(vs);
-        }
-        ts[n] = t;
-        vs[n] = v;
-        if (st !== null) {
-          if (n === st.length) st = this.scratchSt = doubled(st);
-          st[n] = it.atST!();
-        }
-        n++;
-      }
-      const err = it.err();
-      if (err) throw err;
+      // Range selectors never see stale markers.
+      const n = readSeries(it, mint, maxt, true, scratch);
+      // Start timestamps, only for the series whose iterator has them.
+      const st = it.atST !== undefined ? scratch.st : null;
       if (n === 0) continue;
       const at = loaded.length * steps;
       if (at + steps > vals.length) {
@@ -716,8 +689,8 @@ class Evaluator {
       }
       const { range, selector } = rc.arg;
       const seen = rollupRow(
-        ts,
-        vs,
+        scratch.ts,
+        scratch.vs,
         n,
         grid,
         range,
@@ -736,8 +709,6 @@ class Evaluator {
         this.warnStartTimeOverlap(s.labels, rc.call.args[rc.mi].pos);
       loaded.push({ metric: s.labels, ts: NO_SAMPLES, vs: NO_SAMPLES, hasStale: false });
     }
-    this.scratchTs = ts;
-    this.scratchVs = vs;
     this.data.set(rc.arg.selector, loaded);
     this.stepTables.set(rc.call, { steps, vals, has, samples });
   }

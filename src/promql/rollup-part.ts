@@ -13,10 +13,9 @@
  */
 
 import type { Labels } from '../model/labels.js';
-import { isStaleNaN } from '../model/stale.js';
 import type { SampleIterator, SeriesSet } from '../storage/interface.js';
 import { groupKeyFn } from './aggregations.js';
-import { readBatched, type SampleScratch } from './batch-read.js';
+import { readSeries, type SeriesScratch } from './batch-read.js';
 import { RANGE_FUNCTIONS } from './functions.js';
 import {
   GroupAccumulator,
@@ -76,8 +75,11 @@ export interface RollupPartResult {
 export class RollupPartTimeout extends Error {}
 
 /** Reused sample arrays, grown on demand. */
-const scratch: SampleScratch = { ts: new Float64Array(1024), vs: new Float64Array(1024) };
-let scratchSt: Float64Array = new Float64Array(64);
+const scratch: SeriesScratch = {
+  ts: new Float64Array(1024),
+  vs: new Float64Array(1024),
+  st: new Float64Array(64),
+};
 
 /**
  * Computes part `part` of `parts` of the aggregated rollup `spec` over `set`: the groups
@@ -102,8 +104,6 @@ export function runRollupPart(
   const first: number[] = [];
   const vals = new Float64Array(steps);
   const has = new Uint8Array(steps);
-  let ts = scratch.ts;
-  let vs = scratch.vs;
   let it: SampleIterator | undefined = undefined;
   let ordinal = -1;
   while (set.next()) {
@@ -120,42 +120,15 @@ export function runRollupPart(
       if (o % parts !== part) continue;
     }
     it = s.iterator(it);
-    let n = 0;
-    // Start timestamps, read only for the series whose iterator has them.
-    let st: Float64Array | null = it.atST !== undefined ? scratchSt : null;
-    const batched = st === null && it.readBatch !== undefined;
-    if (batched) {
-      scratch.ts = ts;
-      scratch.vs = vs;
-      n = readBatched(it, mint, maxt, fn !== null, scratch, 0);
-      ts = scratch.ts;
-      vs = scratch.vs;
-    }
-    for (let vt = batched ? 0 : it.seek(mint); vt !== 0; vt = it.next()) {
-      const t = it.atT();
-      if (t > maxt) break;
-      const v = it.atV();
-      // Range selectors never see stale markers (instant ones end at them).
-      if (fn !== null && v !== v && isStaleNaN(v)) continue;
-      if (n === ts.length) {
-        ts = doubled(ts, n);
-        vs = doubled(vs, n);
-      }
-      ts[n] = t;
-      vs[n] = v;
-      if (st !== null) {
-        if (n === st.length) st = scratchSt = doubled(st, n);
-        st[n] = it.atST!();
-      }
-      n++;
-    }
-    const err = it.err();
-    if (err) throw err;
+    // Range selectors never see stale markers (instant ones end at them).
+    const n = readSeries(it, mint, maxt, fn !== null, scratch);
+    // Start timestamps, only for the series whose iterator has them.
+    const st = it.atST !== undefined ? scratch.st : null;
     if (n === 0) continue;
     if (fn !== null) {
       const seen = rollupRow(
-        ts,
-        vs,
+        scratch.ts,
+        scratch.vs,
         n,
         grid,
         range,
@@ -172,15 +145,13 @@ export function runRollupPart(
       if (seen && isCounter) hooks.counterSeen(s.labels);
       if (st !== null && rollupSawStartTimeOverlap()) hooks.startTimeOverlap(s.labels);
     } else {
-      rollupLookback(ts, vs, n, grid, lookbackMs, offset, vals, has, 0, samples);
+      rollupLookback(scratch.ts, scratch.vs, n, grid, lookbackMs, offset, vals, has, 0, samples);
     }
     const groups = first.length;
     const j = acc.groupOf(s.labels);
     if (j === groups) first.push(ordinal);
     acc.add(j, vals, has, 0);
   }
-  scratch.ts = ts;
-  scratch.vs = vs;
   const keys = keyOf !== null ? ordinals.size : -1;
   return { table: acc.finish(), first, samples, series: ordinal + 1, keys };
 }
@@ -214,10 +185,4 @@ export function mergeRollupParts(parts: readonly RollupPartResult[]): RollupPart
   }
   const { series, keys } = parts[0];
   return { table: { labels, steps, val, cnt }, first, samples, series, keys };
-}
-
-function doubled(a: Float64Array, keep: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(a.length * 2);
-  b.set(a.subarray(0, keep));
-  return b;
 }
